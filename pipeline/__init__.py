@@ -1,0 +1,1 @@
+"""GPU Pipeline Lab core: engines, data in, timing. Never imports streamlit."""

@@ -1,0 +1,167 @@
+"""The datasets of one session: each loaded on one or more engines, one of them active."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipeline.engines import CPU, Engine
+from pipeline.errors import DataError
+
+MAX_NAME_LENGTH = 80
+
+
+@dataclass
+class EngineCopy:
+    """A dataset's frame on one engine and how long it took to get there."""
+
+    engine: Engine
+    frame: Any
+    phases: dict[str, float]
+    route: str
+    transfer_s: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.phases.values())
+
+    @property
+    def nbytes(self) -> int:
+        return self.engine.frame_nbytes(self.frame)
+
+
+@dataclass
+class Dataset:
+    """One table, its copies per engine, and what the user should know about it."""
+
+    id: int
+    name: str
+    source: str
+    copies: dict[str, EngineCopy]
+    notes: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    _schema: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def primary(self) -> EngineCopy:
+        """The copy previews and summaries read from: the CPU one when there is one."""
+        return self.copies.get(CPU) or next(iter(self.copies.values()))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        frame = self.primary.frame
+        return len(frame), len(frame.columns)
+
+    def preview(self, rows: int = 20) -> pd.DataFrame:
+        """The first rows as a small pandas frame (only those rows leave the device)."""
+        copy = self.primary
+        return copy.engine.to_pandas(copy.frame.head(rows))
+
+    def schema(self) -> pd.DataFrame:
+        """Column, dtype on each engine, null count and distinct count (computed once, on the engine)."""
+        if self._schema is None:
+            copy = self.copies.get("gpu") or self.primary
+            frame = copy.frame
+            nulls = copy.engine.to_pandas(frame.isna().sum().to_frame("nulls"))["nulls"]
+            unique = copy.engine.to_pandas(frame.nunique().to_frame("unique"))["unique"]
+            schema = pd.DataFrame({"column": [str(c) for c in frame.columns]})
+            for name, engine_copy in self.copies.items():
+                schema[f"dtype ({name.upper()})"] = [str(t) for t in engine_copy.frame.dtypes]
+            schema["nulls"] = nulls.to_numpy()
+            schema["unique"] = unique.to_numpy()
+            self._schema = schema
+        return self._schema
+
+    def timings(self) -> pd.DataFrame:
+        """Load phases per engine in seconds, tidy for charts."""
+        rows = [
+            {"engine": copy.engine.label, "phase": phase, "seconds": seconds}
+            for copy in self.copies.values()
+            for phase, seconds in copy.phases.items()
+        ]
+        return pd.DataFrame(rows, columns=["engine", "phase", "seconds"])
+
+    def release(self) -> None:
+        """Drop every copy and give device memory back."""
+        engines = [copy.engine for copy in self.copies.values()]
+        self.copies.clear()
+        for engine in engines:
+            engine.release_memory()
+
+
+class Catalog:
+    """The session's datasets by id, in the order they were added, one of them active."""
+
+    def __init__(self) -> None:
+        self._datasets: dict[int, Dataset] = {}
+        self._ids = itertools.count(1)
+        self.active_id: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._datasets)
+
+    def __iter__(self):
+        return iter(self._datasets.values())
+
+    def get(self, dataset_id: int) -> Dataset:
+        if dataset_id not in self._datasets:
+            raise DataError(f"No dataset with id {dataset_id}: it may have been removed. Pick another one.")
+        return self._datasets[dataset_id]
+
+    @property
+    def active(self) -> Dataset | None:
+        return self._datasets.get(self.active_id) if self.active_id is not None else None
+
+    def unique_name(self, wanted: str) -> str:
+        """`wanted`, or `wanted (2)`, `wanted (3)`... when that name is taken."""
+        taken = {dataset.name for dataset in self}
+        name, counter = wanted, 2
+        while name in taken:
+            name, counter = f"{wanted} ({counter})", counter + 1
+        return name
+
+    def add(
+        self,
+        name: str,
+        source: str,
+        copies: dict[str, EngineCopy],
+        notes: list[str] | None = None,
+        failures: dict[str, str] | None = None,
+    ) -> Dataset:
+        """Add a dataset under a unique name and make it active."""
+        dataset = Dataset(next(self._ids), self.unique_name(self.check_name(name)), source, copies)
+        dataset.notes = list(notes or [])
+        dataset.failures = dict(failures or {})
+        self._datasets[dataset.id] = dataset
+        self.active_id = dataset.id
+        return dataset
+
+    @staticmethod
+    def check_name(name: str) -> str:
+        cleaned = " ".join(str(name).split())
+        if not cleaned:
+            raise DataError("A dataset name cannot be blank. Type a name.")
+        if len(cleaned) > MAX_NAME_LENGTH:
+            raise DataError(f"A dataset name can be at most {MAX_NAME_LENGTH} characters; this one has {len(cleaned)}.")
+        return cleaned
+
+    def rename(self, dataset_id: int, new_name: str) -> Dataset:
+        dataset = self.get(dataset_id)
+        cleaned = self.check_name(new_name)
+        if any(other.name == cleaned and other.id != dataset_id for other in self):
+            raise DataError(f"A dataset called {cleaned!r} is already loaded. Choose another name.")
+        dataset.name = cleaned
+        return dataset
+
+    def remove(self, dataset_id: int) -> None:
+        """Remove a dataset, free its memory, and make the most recent remaining one active."""
+        dataset = self._datasets.pop(self.get(dataset_id).id)
+        dataset.release()
+        if self.active_id == dataset_id:
+            self.active_id = next(reversed(self._datasets), None)
+
+    def set_active(self, dataset_id: int) -> None:
+        self.active_id = self.get(dataset_id).id

@@ -1,0 +1,284 @@
+"""Bundled datasets (from installed packages, nothing downloaded) and synthetic generators.
+
+Generators run on the engine's own array module (numpy on CPU, CuPy on GPU) with
+counter-based random streams, so every engine gets the same values from the same seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psutil
+import pyarrow as pa
+import pyarrow.compute as pc
+from sklearn import datasets as sk_datasets
+
+from pipeline.engines import CPU, Engine
+from pipeline.errors import DataError
+from pipeline.random_streams import CounterRandom
+
+MIN_ROWS = 1_000
+MAX_ROWS = 100_000_000
+
+BUNDLED: dict[str, tuple[str, Callable[..., Any]]] = {
+    "iris": ("Iris flowers: 150 rows, 4 measurements, 3 species (classification)", sk_datasets.load_iris),
+    "wine": ("Wine recognition: 178 rows, 13 chemical features, 3 cultivars (classification)", sk_datasets.load_wine),
+    "breast_cancer": (
+        "Breast cancer Wisconsin: 569 rows, 30 features, benign/malignant (classification)",
+        sk_datasets.load_breast_cancer,
+    ),
+    "digits": ("Handwritten digits: 1,797 rows, 64 pixel columns, 10 classes (classification)", sk_datasets.load_digits),
+    "diabetes": ("Diabetes progression: 442 rows, 10 features (regression)", sk_datasets.load_diabetes),
+    "linnerud": ("Linnerud exercise: 20 rows, 3 exercises and 3 body measurements", sk_datasets.load_linnerud),
+}
+SAMPLE_DATASET = "iris"
+
+
+def bundled_frame(name: str) -> pd.DataFrame:
+    """A bundled dataset as one pandas frame, features and target(s) together."""
+    if name not in BUNDLED:
+        raise DataError(f"No bundled dataset called {name!r}: choose one of {', '.join(BUNDLED)}.")
+    bunch = BUNDLED[name][1](as_frame=True)
+    frame = bunch.frame.copy()
+    names = getattr(bunch, "target_names", None)
+    if "target" in frame.columns and names is not None and len(names) == frame["target"].nunique():
+        frame["target"] = pd.Series(np.asarray(names)[frame["target"].to_numpy()], dtype="str")
+    return frame
+
+
+def bundled_on(engine: Engine, name: str) -> Any:
+    return engine.from_arrow(pa.Table.from_pandas(bundled_frame(name), preserve_index=False))
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """What to generate; each kind reads the fields it needs."""
+
+    kind: str
+    rows: int
+    seed: int = 0
+    features: int = 8
+    classes: int = 2
+    groups: int = 100
+    na_percent: int = 0
+    sort: bool = False
+
+
+@dataclass(frozen=True)
+class Generator:
+    label: str
+    describe: str
+    build: Callable[[Engine, SyntheticSpec], dict[str, Any]]
+    bytes_per_row: Callable[[SyntheticSpec], int]
+
+
+def _frame(engine: Engine, columns: dict[str, Any]) -> Any:
+    return engine.frames.DataFrame(columns)
+
+
+def classification(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+    """Gaussian classes: half the features move with the class, the rest are noise; 1% labels flipped."""
+    rng = CounterRandom(engine.xp, spec.seed, spec.rows)
+    label = rng.integers(0, 0, spec.classes)
+    informative = max(1, spec.features // 2)
+    columns = {}
+    for j in range(spec.features):
+        noise = rng.normal(10 + j)
+        if j < informative:
+            shift = ((label * (j + 3)) % spec.classes).astype(engine.xp.float64) * 1.5
+            columns[f"x{j}"] = noise + shift
+        else:
+            columns[f"x{j}"] = noise
+    flipped = rng.uniform(1) < 0.01
+    columns["target"] = engine.xp.where(flipped, rng.integers(2, 0, spec.classes), label)
+    return {"": _frame(engine, columns)}
+
+
+def regression(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+    """y = X @ w + noise, with weights drawn from the seed and half the features relevant."""
+    rng = CounterRandom(engine.xp, spec.seed, spec.rows)
+    weights = CounterRandom(np, spec.seed + 1, spec.features).normal(0) * 10
+    weights[spec.features // 2 + 1 :] = 0.0
+    columns = {f"x{j}": rng.normal(10 + j) for j in range(spec.features)}
+    target = rng.normal(0) * 5.0
+    for j in range(spec.features):
+        target = target + columns[f"x{j}"] * float(weights[j])
+    columns["target"] = target
+    return {"": _frame(engine, columns)}
+
+
+def blobs(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+    """Isotropic Gaussian clusters around centres in [-10, 10], standard deviation 1."""
+    rng = CounterRandom(engine.xp, spec.seed, spec.rows)
+    centers = (CounterRandom(np, spec.seed + 2, spec.classes * spec.features).uniform(0) * 20 - 10).reshape(
+        spec.classes, spec.features
+    )
+    cluster = rng.integers(0, 0, spec.classes)
+    device_centers = engine.xp.asarray(centers)
+    columns = {f"x{j}": rng.normal(10 + j) + device_centers[cluster, j] for j in range(spec.features)}
+    columns["cluster"] = cluster
+    return {"": _frame(engine, columns)}
+
+
+def id_labels(cardinality: int, width: int) -> pa.Table:
+    """The labels id001, id002, ... of a key column, built once with pyarrow."""
+    digits = pc.cast(pa.array(np.arange(1, cardinality + 1)), pa.string())
+    labels = pc.binary_join_element_wise("id", pc.utf8_lpad(digits, width, "0"), "")
+    return pa.table({"label": labels})
+
+
+def _labels_for(engine: Engine, codes: Any, cardinality: int, width: int) -> Any:
+    """A string column: label number `codes` (1-based) of id_labels, gathered on the engine."""
+    dictionary = engine.from_arrow(id_labels(cardinality, width))["label"]
+    return dictionary.take(codes - 1).reset_index(drop=True)
+
+
+def _with_nulls(engine: Engine, column: Any, missing: Any) -> Any:
+    series = engine.frames.Series(column) if not hasattr(column, "mask") else column
+    if engine.name == CPU and series.dtype.kind in "iu":
+        series = series.astype("Int64")  # pandas needs its nullable integer type; cuDF ints hold nulls as they are
+    return series.mask(missing)
+
+
+def groupby_g1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+    """The db-benchmark groupby table G1: id1..id6 keys, v1..v3 values, K groups."""
+    n, k = spec.rows, spec.groups
+    rng = CounterRandom(engine.xp, spec.seed, n)
+    per_group = max(n // k, 1)
+    columns = {
+        "id1": _labels_for(engine, rng.integers(1, 1, k + 1), k, 3),
+        "id2": _labels_for(engine, rng.integers(2, 1, k + 1), k, 3),
+        "id3": _labels_for(engine, rng.integers(3, 1, per_group + 1), per_group, 10),
+        "id4": rng.integers(4, 1, k + 1),
+        "id5": rng.integers(5, 1, k + 1),
+        "id6": rng.integers(6, 1, per_group + 1),
+        "v1": rng.integers(7, 1, 6),
+        "v2": rng.integers(8, 1, 16),
+        "v3": engine.xp.round(rng.uniform(9) * 100, 6),
+    }
+    if spec.na_percent:
+        share = spec.na_percent / 100
+        columns = {
+            name: _with_nulls(engine, column, rng.uniform(20 + i) < share)
+            for i, (name, column) in enumerate(columns.items())
+        }
+    frame = _frame(engine, columns)
+    if spec.sort:
+        frame = frame.sort_values([f"id{i}" for i in range(1, 7)]).reset_index(drop=True)
+    return {"": frame}
+
+
+def join_j1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+    """The db-benchmark join tables: x (N rows) and right-hand small (N/1e6), medium (N/1e3), big (N).
+
+    Keys of x are drawn from 1..k per level; each right-hand table draws its keys from
+    1..k too and moves about 10% of them above k, so roughly 90% of them match x, as in
+    db-benchmark's J1 data. id4..id6 are the string forms of id1..id3.
+    """
+    n = spec.rows
+    sizes = [max(n // 10**6, 10), max(n // 10**3, 10), n]
+    xp = engine.xp
+    rng = CounterRandom(xp, spec.seed, n)
+    x = {f"id{i + 1}": rng.integers(i + 1, 1, size + 1) for i, size in enumerate(sizes)}
+    for i, size in enumerate(sizes):
+        x[f"id{i + 4}"] = _labels_for(engine, x[f"id{i + 1}"], size, 0)
+    x["v1"] = xp.round(rng.uniform(7) * 100, 6)
+    tables = {"x": _frame(engine, x)}
+    for table, keys in (("small", 1), ("medium", 2), ("big", 3)):
+        rows = sizes[keys - 1]
+        right_rng = CounterRandom(xp, spec.seed + keys, rows)
+        right = {}
+        for i in range(keys):
+            key = right_rng.integers(10 + i, 1, sizes[i] + 1) if i < keys - 1 else xp.arange(1, rows + 1)
+            right[f"id{i + 1}"] = xp.where(right_rng.uniform(20 + i) < 0.1, key + sizes[i], key)
+        for i in range(keys):
+            right[f"id{i + 4}"] = _labels_for(engine, right[f"id{i + 1}"], 2 * sizes[i], 0)
+        right["v2"] = xp.round(right_rng.uniform(30) * 100, 6)
+        tables[table] = _frame(engine, right)
+    return tables
+
+
+GENERATORS: dict[str, Generator] = {
+    "classification": Generator(
+        "Classification", "Gaussian classes; features x0.., label `target`.", classification,
+        lambda s: 8 * s.features + 16,
+    ),
+    "regression": Generator(
+        "Regression", "Linear target with noise; features x0.., `target`.", regression,
+        lambda s: 8 * s.features + 16,
+    ),
+    "blobs": Generator(
+        "Blobs", "Gaussian clusters for clustering and embeddings; `cluster` is the true label.", blobs,
+        lambda s: 8 * s.features + 16,
+    ),
+    "groupby_g1": Generator(
+        "db-benchmark groupby (G1)", "id1..id6 keys (K groups), v1..v3 values, NA share, sorted flag.",
+        groupby_g1, lambda s: 110,
+    ),
+    "join_j1": Generator(
+        "db-benchmark join (J1)", "x, small, medium and big tables with ~90% matching keys.", join_j1,
+        lambda s: 180,
+    ),
+}
+
+
+def validate(spec: SyntheticSpec) -> SyntheticSpec:
+    """The spec, or a DataError naming the first parameter out of range."""
+    if spec.kind not in GENERATORS:
+        raise DataError(f"Unknown generator {spec.kind!r}: choose one of {', '.join(GENERATORS)}.")
+    checks = [
+        ("rows", spec.rows, MIN_ROWS, MAX_ROWS),
+        ("seed", spec.seed, 0, 2**32 - 1),
+        ("features", spec.features, 1, 500),
+        ("classes", spec.classes, 2, 1000),
+        ("groups", spec.groups, 1, max(spec.rows, 1)),
+        ("na_percent", spec.na_percent, 0, 100),
+    ]
+    for field, value, low, high in checks:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise DataError(f"{field} must be a whole number, got {value!r}.")
+        if not low <= value <= high:
+            raise DataError(f"{field} must be between {low:,} and {high:,}; got {value:,}.")
+    return replace(spec, rows=int(spec.rows))
+
+
+def estimated_bytes(spec: SyntheticSpec) -> int:
+    """Memory the generated tables need at their peak, roughly (twice their final size)."""
+    return 2 * spec.rows * GENERATORS[spec.kind].bytes_per_row(spec)
+
+
+def check_fits(spec: SyntheticSpec, engine: Engine) -> None:
+    """A DataError when the tables would not fit in the engine's free memory."""
+    need = estimated_bytes(spec)
+    memory = engine.memory_info()
+    free = memory.free if memory else psutil.virtual_memory().available
+    where = "GPU" if memory else "host"
+    if need > free:
+        raise DataError(
+            f"{spec.rows:,} rows of {GENERATORS[spec.kind].label} need about {need / 2**30:.1f} GiB, "
+            f"but only {free / 2**30:.1f} GiB of {where} memory is free. Use fewer rows or remove datasets."
+        )
+
+
+def dataset_name(spec: SyntheticSpec) -> str:
+    """db-benchmark style names, e.g. G1_1e7_1e2_5_0; others kind_rows_seed."""
+    def sci(value: int) -> str:
+        mantissa, exponent = f"{value:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+
+    if spec.kind == "groupby_g1":
+        return f"G1_{sci(spec.rows)}_{sci(spec.groups)}_{spec.na_percent}_{int(spec.sort)}"
+    if spec.kind == "join_j1":
+        return f"J1_{sci(spec.rows)}_NA_0_0"
+    return f"{spec.kind}_{sci(spec.rows)}_seed{spec.seed}"
+
+
+def generate(spec: SyntheticSpec, engine: Engine) -> dict[str, Any]:
+    """The generated tables on `engine`, by name suffix ('' for a single table)."""
+    spec = validate(spec)
+    check_fits(spec, engine)
+    return GENERATORS[spec.kind].build(engine, spec)

@@ -1,0 +1,273 @@
+"""Compute engines: CPU (pandas + scikit-learn) and GPU (cuDF + cuML + CuPy).
+
+Both engines share one small interface. GPU libraries are imported only inside
+`GpuEngine` and the probes that decide whether it can be built, so everything
+here works on a machine that has none of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import io
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.errors import EngineUnavailableError, GpuMemoryError
+from pipeline.formats import FileFormat
+
+CPU = "cpu"
+GPU = "gpu"
+FORCE_CPU_ENV = "GPL_FORCE_CPU"
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """Whether an engine can be used here and, if not, why."""
+
+    name: str
+    label: str
+    available: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    """Memory of the engine's device, in bytes."""
+
+    total: int
+    used: int
+
+    @property
+    def free(self) -> int:
+        return self.total - self.used
+
+
+class Engine(ABC):
+    """What every engine offers: frames, arrays, conversion, sync and memory."""
+
+    name: str
+    label: str
+
+    @property
+    @abstractmethod
+    def frames(self) -> ModuleType:
+        """The DataFrame library (pandas or cudf)."""
+
+    @property
+    @abstractmethod
+    def xp(self) -> ModuleType:
+        """The array library (numpy or cupy)."""
+
+    @abstractmethod
+    def from_arrow(self, table: pa.Table) -> Any:
+        """An engine frame from a host Arrow table (a host-to-device copy on GPU)."""
+
+    @abstractmethod
+    def to_pandas(self, frame: Any) -> pd.DataFrame:
+        """A pandas copy of an engine frame."""
+
+    def synchronize(self) -> None:
+        """Wait until queued device work has finished (no-op on CPU)."""
+
+    def memory_info(self) -> DeviceMemory | None:
+        """The device's memory, or None where the engine has no device of its own."""
+        return None
+
+    def release_memory(self) -> None:
+        """Hand cached device memory back after frames were dropped (no-op on CPU)."""
+
+    @staticmethod
+    def frame_nbytes(frame: Any) -> int:
+        """Bytes held by a frame, strings included."""
+        return int(frame.memory_usage(deep=True, index=True).sum())
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        """A host numpy copy of an engine array."""
+        return np.asarray(array)
+
+    def read_native(self, fmt: FileFormat, payload: bytes | Path, delimiter: str) -> Any | None:
+        """A frame read by the engine's own reader, or None where it has none.
+
+        With None the caller parses on the host (pyarrow) and converts with `from_arrow`.
+        CSV payloads given here are UTF-8.
+        """
+        return None
+
+
+class CpuEngine(Engine):
+    name = CPU
+    label = "CPU (pandas)"
+
+    @property
+    def frames(self) -> ModuleType:
+        return pd
+
+    @property
+    def xp(self) -> ModuleType:
+        return np
+
+    def from_arrow(self, table: pa.Table) -> pd.DataFrame:
+        return table.to_pandas()
+
+    def to_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame
+
+
+class GpuEngine(Engine):
+    name = GPU
+    label = "GPU (cuDF)"
+
+    def __init__(self) -> None:
+        self._cudf = importlib.import_module("cudf")
+        self._cupy = importlib.import_module("cupy")
+
+    @property
+    def frames(self) -> ModuleType:
+        return self._cudf
+
+    @property
+    def xp(self) -> ModuleType:
+        return self._cupy
+
+    def from_arrow(self, table: pa.Table) -> Any:
+        return self._cudf.DataFrame.from_arrow(table)
+
+    def to_pandas(self, frame: Any) -> pd.DataFrame:
+        return frame.to_pandas()
+
+    def synchronize(self) -> None:
+        self._cupy.cuda.runtime.deviceSynchronize()
+
+    def memory_info(self) -> DeviceMemory:
+        free, total = self._cupy.cuda.runtime.memGetInfo()
+        return DeviceMemory(total=int(total), used=int(total - free))
+
+    def release_memory(self) -> None:
+        import gc
+
+        gc.collect()
+        self._cupy.get_default_memory_pool().free_all_blocks()
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return self._cupy.asnumpy(array)
+
+    def read_native(self, fmt: FileFormat, payload: bytes | Path, delimiter: str) -> Any | None:
+        # cuDF parses CSV, Parquet and JSON lines on the device; it has no Excel reader,
+        # and its Feather reader parses on the host, so those take the host route.
+        source = str(payload) if isinstance(payload, Path) else io.BytesIO(payload)
+        if fmt is FileFormat.CSV:
+            return self._cudf.read_csv(source, sep=delimiter)
+        if fmt is FileFormat.PARQUET:
+            return self._cudf.read_parquet(source)
+        if fmt is FileFormat.JSONL:
+            return self._cudf.read_json(source, lines=True, engine="cudf")
+        return None
+
+    @property
+    def device_name(self) -> str:
+        props = self._cupy.cuda.runtime.getDeviceProperties(self._cupy.cuda.Device().id)
+        name = props["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def cudf_missing_reason() -> str | None:
+    """Why cuDF cannot be found, or None when it is installed."""
+    if importlib.util.find_spec("cudf") is None:
+        return (
+            "cuDF is not installed. On a machine with an NVIDIA GPU, "
+            "`pip install -r requirements-gpu.txt` (or use the container)."
+        )
+    return None
+
+
+def nvidia_driver_reason() -> str | None:
+    """Why the NVIDIA driver or a device is unusable, or None when one device answers."""
+    try:
+        import pynvml
+    except ImportError:
+        return "nvidia-ml-py is not installed, so the NVIDIA driver cannot be queried."
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as error:
+        return f"No NVIDIA driver found (NVML: {error})."
+    try:
+        count = pynvml.nvmlDeviceGetCount()
+    finally:
+        pynvml.nvmlShutdown()
+    if count == 0:
+        return "The NVIDIA driver is loaded but reports no GPU device."
+    return None
+
+
+def gpu_import_reason() -> str | None:
+    """Why importing cuDF and CuPy fails, with the library's own text, or None."""
+    for module in ("cudf", "cupy"):
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # any failure to import is the reason itself
+            return f"Importing {module} failed: {type(error).__name__}: {error}"
+    return None
+
+
+def gpu_unavailable_reason() -> str | None:
+    """The first reason the GPU engine cannot run here, or None when it can."""
+    if os.environ.get(FORCE_CPU_ENV, "").strip() not in ("", "0"):
+        return f"The GPU engine is switched off by {FORCE_CPU_ENV}={os.environ[FORCE_CPU_ENV]}."
+    for probe in (cudf_missing_reason, nvidia_driver_reason, gpu_import_reason):
+        reason = probe()
+        if reason is not None:
+            return reason
+    return None
+
+
+@functools.cache
+def detect() -> tuple[EngineStatus, ...]:
+    """The engines of this machine, CPU first; probed once per process."""
+    reason = gpu_unavailable_reason()
+    return (
+        EngineStatus(CPU, CpuEngine.label, True),
+        EngineStatus(GPU, GpuEngine.label, reason is None, reason),
+    )
+
+
+@functools.cache
+def get_engine(name: str) -> Engine:
+    """The engine called `name`; raises EngineUnavailableError with the reason."""
+    statuses = {status.name: status for status in detect()}
+    if name not in statuses:
+        raise EngineUnavailableError(f"Unknown engine {name!r}: choose one of {sorted(statuses)}.")
+    status = statuses[name]
+    if not status.available:
+        raise EngineUnavailableError(f"The {status.label} engine is not available: {status.reason}")
+    return CpuEngine() if name == CPU else GpuEngine()
+
+
+def available_engines() -> list[Engine]:
+    """Every engine that can run here, CPU first."""
+    return [get_engine(status.name) for status in detect() if status.available]
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """True for the ways RMM, cuDF and CuPy say the device is out of memory."""
+    text = str(error).lower()
+    return isinstance(error, MemoryError) or "out of memory" in text or "out_of_memory" in text
+
+
+def out_of_memory_error(engine: Engine, doing: str) -> GpuMemoryError:
+    """A message for an out-of-memory failure that says how much is free and what to do."""
+    memory = engine.memory_info()
+    free = f" ({memory.free / 2**30:.1f} of {memory.total / 2**30:.1f} GiB free now)" if memory else ""
+    return GpuMemoryError(
+        f"{engine.label} ran out of memory {doing}{free}. Remove datasets you no longer need, "
+        "use fewer rows, or keep this dataset on the CPU engine."
+    )

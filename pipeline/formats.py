@@ -1,0 +1,258 @@
+"""What a file is: its format and compression (by content first, then name), and its CSV dialect."""
+
+from __future__ import annotations
+
+import csv
+import io
+import lzma
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import PurePath
+
+import pyarrow as pa
+
+from pipeline.errors import DataError
+
+
+class FileFormat(StrEnum):
+    CSV = "CSV"
+    PARQUET = "Parquet"
+    ARROW = "Arrow IPC / Feather"
+    JSONL = "JSON lines"
+    EXCEL = "Excel"
+
+
+FORMAT_BY_EXTENSION = {
+    ".csv": FileFormat.CSV,
+    ".tsv": FileFormat.CSV,
+    ".tab": FileFormat.CSV,
+    ".txt": FileFormat.CSV,
+    ".parquet": FileFormat.PARQUET,
+    ".pq": FileFormat.PARQUET,
+    ".arrow": FileFormat.ARROW,
+    ".feather": FileFormat.ARROW,
+    ".ipc": FileFormat.ARROW,
+    ".jsonl": FileFormat.JSONL,
+    ".ndjson": FileFormat.JSONL,
+    ".json": FileFormat.JSONL,
+    ".xlsx": FileFormat.EXCEL,
+}
+COMPRESSION_BY_EXTENSION = {
+    ".gz": "gzip",
+    ".gzip": "gzip",
+    ".bz2": "bz2",
+    ".zip": "zip",
+    ".xz": "xz",
+    ".zst": "zstd",
+    ".zstd": "zstd",
+}
+COMPRESSION_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bz2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"PK\x03\x04": "zip",
+}
+BINARY_FORMATS = (FileFormat.PARQUET, FileFormat.ARROW, FileFormat.EXCEL)
+ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "shift_jis", "gb18030")
+DELIMITERS = (",", "\t", ";", "|")
+SNIFF_BYTES = 64 * 1024
+UPLOADABLE_EXTENSIONS = sorted(
+    ext.lstrip(".") for ext in (*FORMAT_BY_EXTENSION, *COMPRESSION_BY_EXTENSION)
+)
+
+
+@dataclass
+class Detected:
+    """The format and compression of a file, and what the detection noticed."""
+
+    format: FileFormat
+    compression: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def split_extensions(name: str) -> tuple[FileFormat | None, str | None]:
+    """The format and compression that a file's name claims, e.g. `x.csv.gz`."""
+    suffixes = [suffix.lower() for suffix in PurePath(name).suffixes]
+    compression = COMPRESSION_BY_EXTENSION.get(suffixes[-1]) if suffixes else None
+    if compression:
+        suffixes = suffixes[:-1]
+    claimed = FORMAT_BY_EXTENSION.get(suffixes[-1]) if suffixes else None
+    return claimed, compression
+
+
+def compression_of(head: bytes) -> str | None:
+    for magic, codec in COMPRESSION_MAGIC.items():
+        if head.startswith(magic):
+            return codec
+    return None
+
+
+def format_of_content(head: bytes) -> FileFormat | None:
+    """The binary format recognised from magic bytes, or None for text."""
+    if head.startswith(b"PAR1"):
+        return FileFormat.PARQUET
+    if head.startswith(b"ARROW1") or head.startswith(b"\xff\xff\xff\xff"):
+        return FileFormat.ARROW
+    return None
+
+
+def is_excel_zip(payload: bytes) -> bool:
+    """True when a zip archive is an Excel workbook rather than a zipped CSV."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def text_format(name: str, head: bytes, claimed: FileFormat | None) -> Detected:
+    """CSV or JSON lines, judged from the first non-blank character."""
+    first = head.lstrip()[:1]
+    if first == b"[" and claimed is FileFormat.JSONL:
+        raise DataError(
+            f"{name} holds a JSON array; only JSON lines (one object per line) is read. "
+            "Save it as .jsonl, e.g. `df.to_json(path, orient='records', lines=True)`."
+        )
+    if first == b"{":
+        detected = Detected(FileFormat.JSONL)
+        if claimed not in (None, FileFormat.JSONL):
+            detected.notes.append(f"{name} is named as {claimed} but holds JSON lines: read as JSON lines.")
+        return detected
+    if claimed is FileFormat.JSONL:
+        raise DataError(
+            f"{name} is named as JSON but does not start with '{{': it is not JSON lines. "
+            "Check the file, or rename it to its real type (e.g. .csv)."
+        )
+    return Detected(FileFormat.CSV)
+
+
+def detect(name: str, head: bytes, payload: bytes | None = None) -> Detected:
+    """Format and compression of a file from its content, checked against its name.
+
+    `head` is the file's first bytes; `payload` the whole content where at hand
+    (needed only to tell an Excel workbook from a zipped CSV).
+    """
+    claimed, claimed_compression = split_extensions(name)
+    compression = compression_of(head)
+    if compression == "zip" and (claimed is FileFormat.EXCEL or (payload and is_excel_zip(payload))):
+        return Detected(FileFormat.EXCEL)
+    if compression:
+        detected = Detected(claimed or FileFormat.CSV, compression)
+        if claimed_compression not in (None, compression):
+            detected.notes.append(
+                f"{name} is named as {claimed_compression} but is {compression}-compressed: "
+                f"read as {compression}."
+            )
+        return detected
+    if claimed_compression:
+        raise DataError(
+            f"{name} is named as {claimed_compression}-compressed but is not compressed. "
+            "Rename it without the compression suffix, or check that the file is complete."
+        )
+    content = format_of_content(head)
+    if content is not None:
+        detected = Detected(content)
+        if claimed not in (None, content):
+            detected.notes.append(f"{name} is named as {claimed} but its content is {content}: read as {content}.")
+        return detected
+    if claimed in BINARY_FORMATS:
+        kind = "text" if b"\x00" not in head else "binary data of another kind"
+        raise DataError(
+            f"{name} is named as {claimed} but is not a {claimed} file (it looks like {kind}). "
+            "Rename it to its real type, or export it again."
+        )
+    return text_format(name, head, claimed)
+
+
+def _read_limited(stream: io.RawIOBase | pa.NativeFile, name: str, limit: int) -> bytes:
+    chunks, total = [], 0
+    while chunk := stream.read(1 << 22):
+        total += len(chunk)
+        if total > limit:
+            raise DataError(
+                f"{name} expands to more than {limit / 2**30:.1f} GiB when decompressed. "
+                "Decompress it and put it in the data folder, or load a smaller file."
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decompress(payload: bytes, compression: str, name: str, limit: int) -> bytes:
+    """The decompressed content, at most `limit` bytes; a damaged archive is a DataError."""
+    try:
+        if compression == "zip":
+            with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+                members = [info for info in archive.infolist() if not info.is_dir()]
+                if len(members) != 1:
+                    listed = ", ".join(info.filename for info in members[:5]) or "none"
+                    raise DataError(
+                        f"{name} holds {len(members)} files ({listed}); a zip must hold exactly one table. "
+                        "Unzip it and load the file you want."
+                    )
+                with archive.open(members[0]) as member:
+                    return _read_limited(member, name, limit)
+        if compression == "xz":
+            with lzma.open(io.BytesIO(payload)) as stream:
+                return _read_limited(stream, name, limit)
+        with pa.CompressedInputStream(pa.BufferReader(payload), compression) as stream:
+            return _read_limited(stream, name, limit)
+    except DataError:
+        raise
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, pa.ArrowException) as error:
+        raise DataError(
+            f"{name} could not be decompressed as {compression}: it is truncated or damaged ({error}). "
+            "Compress or upload it again."
+        ) from error
+
+
+def guess_encoding(head: bytes, chosen: str) -> tuple[str, str | None]:
+    """The encoding to use, switching to UTF-16 or UTF-8-sig where a byte-order mark says so."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and not chosen.startswith("utf-16"):
+        return "utf-16", "The file starts with a UTF-16 byte-order mark: read as UTF-16."
+    if head.startswith(b"\xef\xbb\xbf") and chosen == "utf-8":
+        return "utf-8-sig", None
+    return chosen, None
+
+
+def sniff_delimiter(sample: str) -> tuple[str, int]:
+    """The delimiter that splits the sample's lines into the most, consistent, columns.
+
+    Returns the delimiter and its column count (1 where no candidate splits the lines).
+    """
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last line of a sample may be cut short
+    best, best_score = ",", (0.0, 1)
+    for delimiter in DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not counts:
+            continue
+        width, hits = Counter(counts).most_common(1)[0]
+        score = (hits / len(counts), width)
+        if width > 1 and score > best_score:
+            best, best_score = delimiter, score
+    return best, best_score[1]
+
+
+def decode_sample(head: bytes, encoding: str, name: str) -> str:
+    """The first bytes as text, or a DataError that offers other encodings."""
+    sample = head[:SNIFF_BYTES]
+    try:
+        return sample.decode(encoding)
+    except UnicodeDecodeError as error:
+        if error.start >= len(sample) - 4:  # a multi-byte character cut by the sample's end
+            return sample[: error.start].decode(encoding)
+        raise undecodable(name, encoding, error.start) from error
+    except LookupError as error:
+        raise DataError(f"Unknown encoding {encoding!r}: choose one of {', '.join(ENCODINGS)}.") from error
+
+
+def undecodable(name: str, encoding: str, position: int | None = None) -> DataError:
+    where = f" at byte {position:,}" if position is not None else ""
+    others = ", ".join(e for e in ENCODINGS if e != encoding)
+    return DataError(
+        f"{name} is not valid {encoding} text{where}. Choose the file's encoding (e.g. {others}) and load it again."
+    )

@@ -1,0 +1,281 @@
+"""Read tables onto an engine: validation, detection, size limits and clear DataError messages."""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
+from pipeline.errors import DataError
+from pipeline.formats import (
+    SNIFF_BYTES,
+    FileFormat,
+    decode_sample,
+    decompress,
+    detect,
+    guess_encoding,
+    sniff_delimiter,
+    split_extensions,
+)
+from pipeline.host_readers import HOST_READERS, CsvDialect, unclosed_quote_line
+from pipeline.timing import clock
+
+DATA_DIR_ENV = "GPL_DATA_DIR"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_UPLOAD_LIMIT_MB = 200
+MAX_DECOMPRESSED_BYTES = 16 * 2**30
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to read: uploaded bytes or a path in the data folder."""
+
+    name: str
+    data: bytes | None = None
+    path: Path | None = None
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> Source:
+        return cls(name=name, data=bytes(data))
+
+    @classmethod
+    def from_path(cls, path: Path) -> Source:
+        return cls(name=path.name, path=path)
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.path.stat().st_size
+
+    def head(self, n: int) -> bytes:
+        if self.data is not None:
+            return self.data[:n]
+        with self.path.open("rb") as handle:
+            return handle.read(n)
+
+    @property
+    def payload(self) -> bytes | Path:
+        return self.data if self.data is not None else self.path
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the user may set: the CSV delimiter (None: detect it) and the text encoding."""
+
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+
+
+@dataclass
+class Prepared:
+    """A validated file, decompressed where needed, ready for any engine's reader."""
+
+    name: str
+    format: FileFormat
+    compression: str | None
+    payload: bytes | Path
+    dialect: CsvDialect
+    header: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EngineRead:
+    """A frame on an engine, with how it got there and how long each phase took."""
+
+    frame: Any
+    phases: dict[str, float]
+    route: str
+    transfer_s: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.phases.values())
+
+
+def default_decompressed_limit() -> int:
+    return min(MAX_DECOMPRESSED_BYTES, psutil.virtual_memory().available // 2)
+
+
+def prepare(
+    source: Source,
+    options: ReadOptions = ReadOptions(),
+    *,
+    max_bytes: int | None = None,
+    max_decompressed: int | None = None,
+) -> Prepared:
+    """Check a file and find out how to read it; everything wrong is a DataError."""
+    name = source.name
+    size = source.size
+    if max_bytes is not None and size > max_bytes:
+        raise DataError(
+            f"{name} is {size / 1e6:,.1f} MB, over the upload limit of {max_bytes / 1e6:,.0f} MB. "
+            "Copy it into the data folder and open it from there."
+        )
+    if size == 0:
+        raise DataError(f"{name} is empty (0 bytes). Choose a file with a header and rows.")
+    head = source.head(SNIFF_BYTES)
+    detected = detect(name, head, source.data)
+    payload = source.payload
+    if detected.compression:
+        raw = payload if isinstance(payload, bytes) else payload.read_bytes()
+        payload = decompress(raw, detected.compression, name, max_decompressed or default_decompressed_limit())
+        if not payload:
+            raise DataError(f"{name} is empty once decompressed. Choose a file with a header and rows.")
+        head = payload[:SNIFF_BYTES]
+    prepared = Prepared(name, detected.format, detected.compression, payload, CsvDialect(), notes=detected.notes)
+    if detected.format is FileFormat.CSV:
+        _prepare_csv(prepared, head, options)
+    return prepared
+
+
+def _prepare_csv(prepared: Prepared, head: bytes, options: ReadOptions) -> None:
+    name = prepared.name
+    encoding, note = guess_encoding(head, options.encoding)
+    if note:
+        prepared.notes.append(note)
+    sample = decode_sample(head, encoding, name)
+    if not sample.strip():
+        raise DataError(f"{name} holds only blank space. Choose a file with a header and rows.")
+    if "\x00" in sample:
+        raise DataError(
+            f"{name} is not a text table: it holds NUL bytes (binary data or another encoding, "
+            "e.g. UTF-16). Choose the right file or encoding."
+        )
+    sniffed, sniffed_width = sniff_delimiter(sample)
+    claimed_tab = split_extensions(name)[0] is FileFormat.CSV and Path(name).suffixes[:1] in ([".tsv"], [".tab"])
+    delimiter = options.delimiter or ("\t" if claimed_tab and sniffed_width == 1 else sniffed)
+    header = next(csv.reader(sample.splitlines()[:1], delimiter=delimiter), [])
+    if options.delimiter and len(header) == 1 and sniffed_width > 1 and sniffed != options.delimiter:
+        raise DataError(
+            f"With the delimiter {options.delimiter!r}, {name} has a single column, but it looks "
+            f"{sniffed!r}-separated ({sniffed_width} columns). Choose {sniffed!r} or automatic detection."
+        )
+    prepared.dialect = CsvDialect(delimiter=delimiter, encoding=encoding)
+    prepared.header = header
+
+
+def fix_column_names(names: list[Any]) -> tuple[list[str], list[str]]:
+    """Names made unique and non-blank, with a note for each one changed."""
+    fixed: list[str] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(names, start=1):
+        name = "" if raw is None else str(raw).strip()
+        base = name or f"column_{position}"
+        candidate, counter = base, 2
+        while candidate in seen:
+            candidate, counter = f"{base}_{counter}", counter + 1
+        if not name:
+            notes.append(f"Column {position} has no name: called it {candidate!r}.")
+        elif candidate != name:
+            notes.append(f"Column name {name!r} appears more than once: column {position} renamed {candidate!r}.")
+        seen.add(candidate)
+        fixed.append(candidate)
+    return fixed, notes
+
+
+def _utf8_payload(prepared: Prepared) -> bytes | Path:
+    """The CSV payload as UTF-8, transcoded on the host where the file uses another encoding."""
+    if prepared.dialect.encoding == "utf-8":
+        return prepared.payload
+    raw = prepared.payload if isinstance(prepared.payload, bytes) else prepared.payload.read_bytes()
+    try:
+        return raw.decode(prepared.dialect.encoding).encode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{prepared.name} is not valid {prepared.dialect.encoding} text (byte {error.start:,}). "
+            "Choose another encoding."
+        ) from error
+
+
+def _read(prepared: Prepared, engine: Engine) -> EngineRead:
+    sync = engine.synchronize
+    if engine.name != "cpu" and prepared.format is FileFormat.CSV:
+        native_payload = _utf8_payload(prepared)
+    else:
+        native_payload = prepared.payload
+    frame, seconds = clock(
+        lambda: engine.read_native(prepared.format, native_payload, prepared.dialect.delimiter), sync
+    )
+    if frame is not None:
+        return EngineRead(frame, {f"read ({engine.label})": seconds}, "read by the engine's own reader")
+    reader = HOST_READERS[prepared.format]
+    table, parse_s = clock(lambda: reader(prepared.payload, prepared.dialect), lambda: None)
+    if prepared.format is FileFormat.CSV:
+        line = unclosed_quote_line(prepared.payload, table)
+        if line is not None:
+            raise DataError(
+                f"A quote opened on line {line:,} is never closed, so the rest of the file would be read as "
+                "one value. Fix the quoting in the file (a quote inside a value is written twice: \"\")."
+            )
+    frame, convert_s = clock(lambda: engine.from_arrow(table), sync)
+    if engine.name == "cpu":
+        return EngineRead(frame, {"parse (pyarrow)": parse_s, "Arrow → pandas": convert_s}, "parsed by pyarrow")
+    return EngineRead(
+        frame,
+        {"parse on host (pyarrow)": parse_s, "host → device": convert_s},
+        f"cuDF has no device reader for {prepared.format}: parsed on the host, then copied to the GPU",
+        transfer_s=convert_s,
+    )
+
+
+def read_on_engine(prepared: Prepared, engine: Engine) -> EngineRead:
+    """The prepared file as a frame on `engine`, with unique column names and at least one row."""
+    try:
+        result = _read(prepared, engine)
+    except DataError as error:
+        raise DataError(f"Could not read {prepared.name}: {error}") from error
+    except Exception as error:
+        if is_out_of_memory(error):
+            raise out_of_memory_error(engine, f"reading {prepared.name}") from error
+        if engine.name == "cpu":
+            raise
+        raise DataError(f"{engine.label} could not read {prepared.name}: {type(error).__name__}: {error}") from error
+    frame = result.frame
+    names = prepared.header if prepared.header and len(prepared.header) == len(frame.columns) else list(frame.columns)
+    fixed, result.notes = fix_column_names(names)
+    frame.columns = fixed
+    if len(frame.columns) == 0 or len(frame) == 0:
+        raise DataError(f"{prepared.name} has column names but no rows. Choose a file with data rows.")
+    return result
+
+
+def data_dir() -> Path:
+    """The server-side data folder: $GPL_DATA_DIR, or data/ beside the app."""
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).resolve()
+
+
+def list_data_files(folder: Path) -> list[Path]:
+    """Readable tables in the data folder and its subfolders, as paths relative to it."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(folder):
+            continue
+        claimed, compression = split_extensions(path.name)
+        if claimed or compression:
+            found.append(relative)
+    return found
+
+
+def resolve_in_folder(folder: Path, relative: str) -> Path:
+    """The file `relative` inside `folder`; anything that leads outside it is refused."""
+    candidate = Path(relative)
+    if candidate.is_absolute() or ".." in candidate.parts:
+        raise DataError(f"{relative!r} is not a file name inside the data folder. Pick a file from the list.")
+    path = (folder / candidate).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise DataError(f"{relative!r} leads outside the data folder. Pick a file from the list.")
+    if not path.is_file():
+        raise DataError(f"{relative!r} is not in the data folder {folder}. Refresh the list and pick again.")
+    return path

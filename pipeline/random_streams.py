@@ -1,0 +1,61 @@
+"""Counter-based random numbers that come out bit-identical on numpy and CuPy.
+
+Each value is SplitMix64 of (row index + a per-stream offset), computed with the
+engine's array module, so a generator runs on the device it targets and the CPU
+and GPU copies of a synthetic dataset hold the same values.
+"""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+from typing import Any
+
+GOLDEN = 0x9E3779B97F4A7C15
+MIX1 = 0xBF58476D1CE4E5B9
+MIX2 = 0x94D049BB133111EB
+MASK64 = (1 << 64) - 1
+
+
+def _mix_int(value: int) -> int:
+    """SplitMix64 finaliser on a Python int, for stream offsets."""
+    z = (value + GOLDEN) & MASK64
+    z = ((z ^ (z >> 30)) * MIX1) & MASK64
+    z = ((z ^ (z >> 27)) * MIX2) & MASK64
+    return z ^ (z >> 31)
+
+
+class CounterRandom:
+    """Independent streams of `n` random values for one seed, on array module `xp`."""
+
+    def __init__(self, xp: ModuleType, seed: int, n: int) -> None:
+        self.xp = xp
+        self.seed = seed
+        self.n = n
+
+    def bits(self, stream: int) -> Any:
+        """`n` uniformly random uint64 values for stream number `stream`."""
+        xp = self.xp
+        u64 = xp.uint64
+        offset = _mix_int(_mix_int(self.seed) ^ stream)
+        z = xp.arange(self.n, dtype=xp.uint64) + u64((offset + GOLDEN) & MASK64)
+        z = (z ^ (z >> u64(30))) * u64(MIX1)
+        z = (z ^ (z >> u64(27))) * u64(MIX2)
+        return z ^ (z >> u64(31))
+
+    def uniform(self, stream: int) -> Any:
+        """Floats in [0, 1) with 53 random bits each."""
+        return (self.bits(stream) >> self.xp.uint64(11)).astype(self.xp.float64) * (2.0**-53)
+
+    def integers(self, stream: int, low: int, high: int) -> Any:
+        """Integers in [low, high); the modulo bias is below 2**-40 for high - low < 2**24."""
+        span = high - low
+        if span <= 0:
+            raise ValueError(f"empty range [{low}, {high})")
+        return (self.bits(stream) % self.xp.uint64(span)).astype(self.xp.int64) + low
+
+    def normal(self, stream: int) -> Any:
+        """Standard normal values (Box-Muller on two streams)."""
+        xp = self.xp
+        radius = xp.sqrt(-2.0 * xp.log1p(-self.uniform(2 * stream + 1_000_003)))
+        return radius * xp.cos(2.0 * math.pi * self.uniform(2 * stream + 1_000_004))

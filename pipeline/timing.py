@@ -1,0 +1,71 @@
+"""One timer for every measurement: warm-up, repeats, device sync before the clock stops."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds of the first call and of the timed repeats after warm-up."""
+
+    first_s: float
+    runs_s: tuple[float, ...]
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.runs_s)
+
+    @property
+    def min_s(self) -> float:
+        return min(self.runs_s)
+
+    @property
+    def max_s(self) -> float:
+        return max(self.runs_s)
+
+
+@dataclass(frozen=True)
+class Measured(Generic[T]):
+    result: T
+    timing: Timing
+
+
+def clock(fn: Callable[[], T], sync: Callable[[], None]) -> tuple[T, float]:
+    """Run `fn` once; the clock stops only after `sync` has waited for queued device work."""
+    sync()
+    start = time.perf_counter()
+    result = fn()
+    sync()
+    return result, time.perf_counter() - start
+
+
+def measure(
+    fn: Callable[[], T],
+    *,
+    sync: Callable[[], None] = lambda: None,
+    warmup: int = 0,
+    repeats: int = 1,
+) -> Measured[T]:
+    """Time `fn` and return its last result.
+
+    The first call is always timed and reported apart as `first_s` (it pays for JIT,
+    caches and library start-up). With `warmup` >= 1 it is the first of the warm-up
+    calls and `repeats` timed runs follow; with warmup=0 it is also the first run.
+    """
+    if warmup < 0 or repeats < 1:
+        raise ValueError(f"warmup must be >= 0 and repeats >= 1, got {warmup} and {repeats}")
+    result, first = clock(fn, sync)
+    runs = [] if warmup else [first]
+    for _ in range(max(warmup - 1, 0)):
+        result = fn()
+    while len(runs) < repeats:
+        result, seconds = clock(fn, sync)
+        runs.append(seconds)
+    return Measured(result, Timing(first, tuple(runs)))
