@@ -31,7 +31,10 @@ BUNDLED: dict[str, tuple[str, Callable[..., Any]]] = {
         "Breast cancer Wisconsin: 569 rows, 30 features, benign/malignant (classification)",
         sk_datasets.load_breast_cancer,
     ),
-    "digits": ("Handwritten digits: 1,797 rows, 64 pixel columns, 10 classes (classification)", sk_datasets.load_digits),
+    "digits": (
+        "Handwritten digits: 1,797 rows, 64 pixel columns, 10 classes (classification)",
+        sk_datasets.load_digits,
+    ),
     "diabetes": ("Diabetes progression: 442 rows, 10 features (regression)", sk_datasets.load_diabetes),
     "linnerud": ("Linnerud exercise: 20 rows, 3 exercises and 3 body measurements", sk_datasets.load_linnerud),
 }
@@ -48,10 +51,6 @@ def bundled_frame(name: str) -> pd.DataFrame:
     if "target" in frame.columns and names is not None and len(names) == frame["target"].nunique():
         frame["target"] = pd.Series(np.asarray(names)[frame["target"].to_numpy()], dtype="str")
     return frame
-
-
-def bundled_on(engine: Engine, name: str) -> Any:
-    return engine.from_arrow(pa.Table.from_pandas(bundled_frame(name), preserve_index=False))
 
 
 @dataclass(frozen=True)
@@ -204,23 +203,33 @@ def join_j1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
 
 GENERATORS: dict[str, Generator] = {
     "classification": Generator(
-        "Classification", "Gaussian classes; features x0.., label `target`.", classification,
+        "Classification",
+        "Gaussian classes; features x0.., label `target`.",
+        classification,
         lambda s: 8 * s.features + 16,
     ),
     "regression": Generator(
-        "Regression", "Linear target with noise; features x0.., `target`.", regression,
+        "Regression",
+        "Linear target with noise; features x0.., `target`.",
+        regression,
         lambda s: 8 * s.features + 16,
     ),
     "blobs": Generator(
-        "Blobs", "Gaussian clusters for clustering and embeddings; `cluster` is the true label.", blobs,
+        "Blobs",
+        "Gaussian clusters for clustering and embeddings; `cluster` is the true label.",
+        blobs,
         lambda s: 8 * s.features + 16,
     ),
     "groupby_g1": Generator(
-        "db-benchmark groupby (G1)", "id1..id6 keys (K groups), v1..v3 values, NA share, sorted flag.",
-        groupby_g1, lambda s: 110,
+        "db-benchmark groupby (G1)",
+        "id1..id6 keys (K groups), v1..v3 values, NA share, sorted flag.",
+        groupby_g1,
+        lambda s: 110,
     ),
     "join_j1": Generator(
-        "db-benchmark join (J1)", "x, small, medium and big tables with ~90% matching keys.", join_j1,
+        "db-benchmark join (J1)",
+        "x, small, medium and big tables with ~90% matching keys.",
+        join_j1,
         lambda s: 180,
     ),
 }
@@ -266,6 +275,7 @@ def check_fits(spec: SyntheticSpec, engine: Engine) -> None:
 
 def dataset_name(spec: SyntheticSpec) -> str:
     """db-benchmark style names, e.g. G1_1e7_1e2_5_0; others kind_rows_seed."""
+
     def sci(value: int) -> str:
         mantissa, exponent = f"{value:.0e}".split("e")
         return f"{mantissa}e{int(exponent)}"

@@ -78,6 +78,7 @@ class Engine(ABC):
 
     def synchronize(self) -> None:
         """Wait until queued device work has finished (no-op on CPU)."""
+        return None
 
     def memory_info(self) -> DeviceMemory | None:
         """The device's memory, or None where the engine has no device of its own."""
@@ -85,6 +86,7 @@ class Engine(ABC):
 
     def release_memory(self) -> None:
         """Hand cached device memory back after frames were dropped (no-op on CPU)."""
+        return None
 
     @staticmethod
     def frame_nbytes(frame: Any) -> int:

@@ -59,9 +59,7 @@ BINARY_FORMATS = (FileFormat.PARQUET, FileFormat.ARROW, FileFormat.EXCEL)
 ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "shift_jis", "gb18030")
 DELIMITERS = (",", "\t", ";", "|")
 SNIFF_BYTES = 64 * 1024
-UPLOADABLE_EXTENSIONS = sorted(
-    ext.lstrip(".") for ext in (*FORMAT_BY_EXTENSION, *COMPRESSION_BY_EXTENSION)
-)
+UPLOADABLE_EXTENSIONS = sorted(ext.lstrip(".") for ext in (*FORMAT_BY_EXTENSION, *COMPRESSION_BY_EXTENSION))
 
 
 @dataclass
@@ -143,8 +141,7 @@ def detect(name: str, head: bytes, payload: bytes | None = None) -> Detected:
         detected = Detected(claimed or FileFormat.CSV, compression)
         if claimed_compression not in (None, compression):
             detected.notes.append(
-                f"{name} is named as {claimed_compression} but is {compression}-compressed: "
-                f"read as {compression}."
+                f"{name} is named as {claimed_compression} but is {compression}-compressed: read as {compression}."
             )
         return detected
     if claimed_compression:

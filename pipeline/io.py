@@ -114,7 +114,7 @@ def prepare(
     size = source.size
     if max_bytes is not None and size > max_bytes:
         raise DataError(
-            f"{name} is {size / 1e6:,.1f} MB, over the upload limit of {max_bytes / 1e6:,.0f} MB. "
+            f"{name} is {size / 2**20:,.1f} MB, over the upload limit of {max_bytes / 2**20:,.0f} MB. "
             "Copy it into the data folder and open it from there."
         )
     if size == 0:
@@ -212,7 +212,7 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
         if line is not None:
             raise DataError(
                 f"A quote opened on line {line:,} is never closed, so the rest of the file would be read as "
-                "one value. Fix the quoting in the file (a quote inside a value is written twice: \"\")."
+                'one value. Fix the quoting in the file (a quote inside a value is written twice: "").'
             )
     frame, convert_s = clock(lambda: engine.from_arrow(table), sync)
     if engine.name == "cpu":

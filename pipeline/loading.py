@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+
 from pipeline.catalog import Catalog, Dataset, EngineCopy
-from pipeline.datasets import BUNDLED, SyntheticSpec, bundled_on, dataset_name, generate, validate
+from pipeline.datasets import BUNDLED, SyntheticSpec, bundled_frame, dataset_name, generate, validate
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import PipelineError
 from pipeline.io import ReadOptions, Source, prepare, read_on_engine
@@ -73,12 +76,20 @@ def load_file(
     return catalog.add(stem, f"{prepared.format} file {source.name}", copies, notes, failures)
 
 
-def load_bundled(catalog: Catalog, name: str, engines: list[Engine], *, progress: Progress = _quiet) -> Dataset:
-    """Add a bundled dataset, built on every engine."""
+def load_bundled(
+    catalog: Catalog,
+    name: str,
+    engines: list[Engine],
+    *,
+    frames: Callable[[str], pd.DataFrame] = bundled_frame,
+    progress: Progress = _quiet,
+) -> Dataset:
+    """Add a bundled dataset on every engine; `frames` gives its pandas frame (the UI passes a cached one)."""
+    table = pa.Table.from_pandas(frames(name), preserve_index=False)
 
     def build(engine: Engine) -> EngineCopy:
-        frame, seconds = clock(lambda: bundled_on(engine, name), engine.synchronize)
-        return EngineCopy(engine, frame, {"build from package": seconds}, "bundled with scikit-learn")
+        frame, seconds = clock(lambda: engine.from_arrow(table), engine.synchronize)
+        return EngineCopy(engine, frame, {"to engine (from Arrow)": seconds}, "bundled with scikit-learn")
 
     copies, failures = _on_each_engine(engines, build, progress)
     return catalog.add(name, f"bundled: {BUNDLED[name][0]}", copies, failures=failures)

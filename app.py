@@ -1,0 +1,16 @@
+"""GPU Pipeline Lab: the entry point. `streamlit run app.py`."""
+
+import streamlit as st
+
+from ui import sidebar
+
+st.set_page_config(page_title="GPU Pipeline Lab", page_icon=":material/speed:", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
+        st.Page("pages/system.py", title="System", icon=":material/memory:"),
+    ]
+)
+sidebar.render()
+navigation.run()

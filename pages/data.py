@@ -1,0 +1,197 @@
+"""Data: load tables on every engine, manage them, and see each one as the engines hold it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pipeline.charts import load_time_chart, memory_chart
+from pipeline.datasets import BUNDLED, GENERATORS, MAX_ROWS, MIN_ROWS, SyntheticSpec, dataset_name, estimated_bytes
+from pipeline.engines import CPU, GPU
+from pipeline.formats import ENCODINGS
+from pipeline.io import ReadOptions, Source, data_dir, list_data_files, resolve_in_folder
+from pipeline.loading import load_bundled, load_file, load_synthetic
+from ui import format as fmt
+from ui.state import cached_bundled_frame, catalog, engines, shown_errors, upload_limit_bytes
+
+DELIMITER_CHOICES = {"automatic": None, "comma ,": ",", "tab": "\t", "semicolon ;": ";", "pipe |": "|"}
+
+st.title("Data")
+st.caption(
+    "Load a table once; it is read on every available engine — "
+    + ", ".join(engine.label for engine in engines())
+    + " — and timed on each."
+)
+
+
+def read_options(key: str) -> ReadOptions:
+    left, right = st.columns(2)
+    delimiter = left.selectbox("CSV delimiter", list(DELIMITER_CHOICES), key=f"{key}_delimiter")
+    encoding = right.selectbox("Text encoding", ENCODINGS, key=f"{key}_encoding")
+    return ReadOptions(delimiter=DELIMITER_CHOICES[delimiter], encoding=encoding)
+
+
+def upload_tab() -> None:
+    limit = upload_limit_bytes()
+    uploaded = st.file_uploader(
+        f"Table file (CSV/TSV, .gz/.bz2/.zip/.xz/.zst CSV, Parquet, Arrow/Feather, JSON lines, Excel; "
+        f"up to {limit // 2**20:,} MB)",
+        key="upload_file",
+    )
+    options = read_options("upload")
+    if st.button("Load uploaded file", key="upload_load", type="primary", disabled=uploaded is None):
+        with shown_errors(f"loading {uploaded.name}"), st.status(f"Loading {uploaded.name}…") as status:
+            source = Source.from_bytes(uploaded.name, uploaded.getvalue())
+            dataset = load_file(catalog(), source, engines(), options, max_bytes=limit, progress=status.write)
+            status.update(label=f"Loaded {dataset.name}", state="complete")
+
+
+def folder_tab() -> None:
+    folder = data_dir()
+    files = list_data_files(folder)
+    st.caption(f"Files in `{folder}` (set `GPL_DATA_DIR` to use another folder). No upload limit applies here.")
+    if not files:
+        st.info(f"The data folder is empty or missing. Copy tables into `{folder}` and reload this page.")
+        return
+    choice = st.selectbox(
+        "File",
+        [str(path) for path in files],
+        key="folder_file",
+        format_func=lambda name: f"{name} ({fmt.size((folder / name).stat().st_size)})",
+    )
+    options = read_options("folder")
+    if st.button("Load file from folder", key="folder_load", type="primary"):
+        with shown_errors(f"loading {choice}"), st.status(f"Loading {choice}…") as status:
+            source = Source.from_path(resolve_in_folder(folder, choice))
+            dataset = load_file(catalog(), source, engines(), options, progress=status.write)
+            status.update(label=f"Loaded {dataset.name}", state="complete")
+
+
+def bundled_tab() -> None:
+    name = st.selectbox("Dataset", list(BUNDLED), key="bundled_name", format_func=lambda n: f"{n} — {BUNDLED[n][0]}")
+    if st.button("Load bundled dataset", key="bundled_load", type="primary"):
+        with shown_errors(f"loading {name}"):
+            load_bundled(catalog(), name, engines(), frames=cached_bundled_frame)
+
+
+def generate_tab() -> None:
+    kind = st.selectbox("Generator", list(GENERATORS), key="gen_kind", format_func=lambda k: GENERATORS[k].label)
+    st.caption(GENERATORS[kind].describe)
+    left, middle, right = st.columns(3)
+    rows = left.number_input("Rows", min_value=MIN_ROWS, max_value=MAX_ROWS, value=100_000, step=10_000, key="gen_rows")
+    seed = middle.number_input("Seed", min_value=0, max_value=2**32 - 1, value=0, key="gen_seed")
+    spec = SyntheticSpec(kind=kind, rows=int(rows), seed=int(seed))
+    if kind in ("classification", "regression", "blobs"):
+        features = right.number_input("Features", min_value=1, max_value=500, value=8, key="gen_features")
+        spec = SyntheticSpec(kind=kind, rows=int(rows), seed=int(seed), features=int(features))
+        if kind != "regression":
+            label = "Classes" if kind == "classification" else "Clusters"
+            classes = left.number_input(label, min_value=2, max_value=1000, value=3, key="gen_classes")
+            spec = SyntheticSpec(kind, int(rows), int(seed), int(features), int(classes))
+    if kind == "groupby_g1":
+        groups = right.number_input("Groups K", min_value=1, max_value=MAX_ROWS, value=100, key="gen_groups")
+        na = left.number_input("Missing values (%)", min_value=0, max_value=100, value=0, key="gen_na")
+        ordered = middle.checkbox("Sorted by id1..id6", key="gen_sort")
+        spec = SyntheticSpec(kind, int(rows), int(seed), groups=int(groups), na_percent=int(na), sort=ordered)
+    st.caption(f"Name: `{dataset_name(spec)}` · about {fmt.size(estimated_bytes(spec))} at peak per engine.")
+    if st.button("Generate", key="gen_go", type="primary"):
+        with shown_errors(f"generating {dataset_name(spec)}"), st.status("Generating…") as status:
+            added = load_synthetic(catalog(), spec, engines(), progress=status.write)
+            status.update(label=f"Generated {', '.join(d.name for d in added)}", state="complete")
+
+
+def manage_datasets() -> None:
+    datasets = catalog()
+    st.subheader("Loaded datasets")
+    if not len(datasets):
+        st.info("No dataset loaded. Load one above.")
+        return
+    listing = pd.DataFrame(
+        [
+            {
+                "name": d.name,
+                "rows": d.shape[0],
+                "columns": d.shape[1],
+                "engines": ", ".join(name.upper() for name in d.copies),
+                "source": d.source,
+            }
+            for d in datasets
+        ]
+    )
+    st.dataframe(listing, hide_index=True, width="stretch")
+    ids = [d.id for d in datasets]
+    names = {d.id: d.name for d in datasets}
+    active = st.selectbox(
+        "Active dataset", ids, index=ids.index(datasets.active_id), format_func=names.get, key="active_choice"
+    )
+    if active != datasets.active_id:
+        datasets.set_active(active)
+        st.rerun()
+    rename_col, remove_col = st.columns([3, 1], vertical_alignment="bottom")
+    new_name = rename_col.text_input("Rename the active dataset", value=names[active], key=f"rename_{active}")
+    if rename_col.button("Rename", key="rename_go"):
+        with shown_errors("renaming"):
+            datasets.rename(active, new_name)
+            st.rerun()
+    if remove_col.button("Remove", key="remove_go", icon=":material/delete:"):
+        datasets.remove(active)
+        st.session_state.pop("active_choice", None)
+        st.rerun()
+
+
+def show_active() -> None:
+    dataset = catalog().active
+    if dataset is None:
+        return
+    st.subheader(dataset.name)
+    st.caption(dataset.source)
+    rows, columns = dataset.shape
+    cpu, gpu = dataset.copies.get(CPU), dataset.copies.get(GPU)
+    metrics = st.columns(4)
+    metrics[0].metric("Rows", f"{rows:,}")
+    metrics[1].metric("Columns", f"{columns:,}")
+    metrics[2].metric("Host memory", fmt.size(cpu.nbytes) if cpu else "—")
+    metrics[3].metric("GPU memory", fmt.size(gpu.nbytes) if gpu else "—", help=None if gpu else "Not on the GPU")
+    for engine_name, message in dataset.failures.items():
+        st.warning(f"Not loaded on {engine_name.upper()}: {message}", icon=":material/warning:")
+    for note in dataset.notes:
+        st.caption(f":material/info: {note}")
+
+    st.markdown("**Load time by engine**")
+    timing_table = pd.DataFrame(
+        [
+            {
+                "engine": copy.engine.label,
+                "total": fmt.seconds(copy.seconds),
+                "host → device": fmt.seconds(copy.transfer_s) if copy.transfer_s is not None else "—",
+                "how": copy.route,
+            }
+            for copy in dataset.copies.values()
+        ]
+    )
+    left, right = st.columns([3, 2])
+    left.altair_chart(load_time_chart(dataset.timings()), width="stretch")
+    memory = pd.DataFrame([{"engine": c.engine.label, "bytes": c.nbytes} for c in dataset.copies.values()])
+    right.altair_chart(memory_chart(memory), width="stretch")
+    st.dataframe(timing_table, hide_index=True, width="stretch")
+    if cpu and gpu and gpu.seconds > 0:
+        st.caption(f"GPU speed-up for this load: {cpu.seconds / gpu.seconds:,.2f}×")
+
+    st.markdown("**Preview** (first 20 rows)")
+    st.dataframe(dataset.preview(20), width="stretch")
+    st.markdown("**Schema**")
+    with shown_errors("summarising the columns"):
+        st.dataframe(dataset.schema(), hide_index=True, width="stretch")
+
+
+tabs = st.tabs(["Upload", "Data folder", "Bundled", "Generate"])
+with tabs[0]:
+    upload_tab()
+with tabs[1]:
+    folder_tab()
+with tabs[2]:
+    bundled_tab()
+with tabs[3]:
+    generate_tab()
+manage_datasets()
+show_active()

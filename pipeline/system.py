@@ -1,0 +1,122 @@
+"""What this machine is: CPU, memory, GPUs (through NVML), library versions and engines."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import psutil
+
+from pipeline.engines import EngineStatus, detect
+
+# Distribution names to try for each library, first match wins.
+LIBRARIES: dict[str, tuple[str, ...]] = {
+    "pandas": ("pandas",),
+    "numpy": ("numpy",),
+    "pyarrow": ("pyarrow",),
+    "scikit-learn": ("scikit-learn",),
+    "cuDF": ("cudf-cu13", "cudf-cu12", "cudf"),
+    "cuML": ("cuml-cu13", "cuml-cu12", "cuml"),
+    "CuPy": ("cupy-cuda13x", "cupy-cuda12x", "cupy"),
+    "Streamlit": ("streamlit",),
+    "Altair": ("altair",),
+}
+NOT_INSTALLED = "not installed"
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    index: int
+    name: str
+    memory_total: int
+    memory_used: int
+    driver: str
+    cuda: str
+
+
+@dataclass(frozen=True)
+class SystemReport:
+    cpu_model: str
+    physical_cores: int | None
+    logical_cores: int | None
+    ram_total: int
+    ram_available: int
+    gpus: tuple[GpuInfo, ...]
+    gpu_query_error: str | None
+    versions: dict[str, str]
+    engines: tuple[EngineStatus, ...]
+
+    def versions_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"library": list(self.versions), "version": list(self.versions.values())})
+
+
+def cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def library_versions() -> dict[str, str]:
+    found = {"Python": platform.python_version()}
+    for label, distributions in LIBRARIES.items():
+        found[label] = NOT_INSTALLED
+        for distribution in distributions:
+            try:
+                found[label] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return found
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def gpu_devices() -> tuple[tuple[GpuInfo, ...], str | None]:
+    """The NVIDIA GPUs NVML sees, or none and the reason it could not be asked."""
+    try:
+        import pynvml
+    except ImportError:
+        return (), "nvidia-ml-py is not installed."
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as error:
+        return (), f"No NVIDIA driver found (NVML: {error})."
+    try:
+        driver = _text(pynvml.nvmlSystemGetDriverVersion())
+        cuda_raw = pynvml.nvmlSystemGetCudaDriverVersion()
+        cuda = f"{cuda_raw // 1000}.{cuda_raw % 1000 // 10}"
+        gpus = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            name = _text(pynvml.nvmlDeviceGetName(handle))
+            gpus.append(GpuInfo(index, name, int(memory.total), int(memory.used), driver, cuda))
+        return tuple(gpus), None
+    except pynvml.NVMLError as error:
+        return (), f"NVML could not read the GPUs: {error}"
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def system_report() -> SystemReport:
+    memory = psutil.virtual_memory()
+    gpus, error = gpu_devices()
+    return SystemReport(
+        cpu_model=cpu_model(),
+        physical_cores=psutil.cpu_count(logical=False),
+        logical_cores=psutil.cpu_count(logical=True),
+        ram_total=int(memory.total),
+        ram_available=int(memory.available),
+        gpus=gpus,
+        gpu_query_error=error,
+        versions=library_versions(),
+        engines=detect(),
+    )

@@ -1,0 +1,61 @@
+"""Session state and cached resources; the only place pages get engines and the catalog from."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from pipeline.catalog import Catalog
+from pipeline.datasets import SAMPLE_DATASET, bundled_frame
+from pipeline.engines import Engine, available_engines
+from pipeline.errors import PipelineError
+from pipeline.loading import load_bundled
+from pipeline.system import SystemReport, system_report
+
+log = logging.getLogger("gpu_pipeline_lab")
+
+
+@st.cache_resource(show_spinner=False)
+def engines() -> list[Engine]:
+    """Engines of this machine, probed once per server process."""
+    return available_engines()
+
+
+cached_bundled_frame = st.cache_data(max_entries=16, show_spinner=False)(bundled_frame)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def cached_system_report() -> SystemReport:
+    return system_report()
+
+
+def catalog() -> Catalog:
+    """This session's datasets; a new session starts with the sample dataset loaded."""
+    if "catalog" not in st.session_state:
+        fresh = Catalog()
+        load_bundled(fresh, SAMPLE_DATASET, engines(), frames=cached_bundled_frame)
+        st.session_state["catalog"] = fresh
+    return st.session_state["catalog"]
+
+
+def upload_limit_bytes() -> int:
+    return int(st.get_option("server.maxUploadSize")) * 2**20
+
+
+@contextmanager
+def shown_errors(action: str) -> Iterator[None]:
+    """Show a failure of `action` as a message and keep the page (and everything loaded) usable."""
+    try:
+        yield
+    except PipelineError as error:
+        st.error(str(error), icon=":material/error:")
+    except Exception as error:  # an unexpected failure still must not take the page down
+        log.exception("unexpected failure while %s", action)
+        st.error(
+            f"Unexpected error while {action}: {type(error).__name__}: {error}. "
+            "What was loaded before is kept; the server log has the details.",
+            icon=":material/error:",
+        )
