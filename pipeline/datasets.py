@@ -88,7 +88,7 @@ def classification(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     for j in range(spec.features):
         noise = rng.normal(10 + j)
         if j < informative:
-            shift = ((label * (j + 3)) % spec.classes).astype(engine.xp.float64) * 1.5
+            shift = ((label + j) % spec.classes).astype(engine.xp.float64) * 1.5
             columns[f"x{j}"] = noise + shift
         else:
             columns[f"x{j}"] = noise

@@ -38,6 +38,8 @@ def read_csv(payload: Payload, dialect: CsvDialect) -> pa.Table:
             _input(payload),
             read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True),
+            # empty fields are missing values, as pandas and cuDF read them
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
         )
     except pa.ArrowInvalid as error:
         text = str(error)
@@ -110,7 +112,7 @@ def read_excel(payload: Payload) -> pa.Table:
         raise DataError(
             f"It is not a readable Excel workbook ({type(error).__name__}: {error}). Save it again as .xlsx."
         ) from error
-    mixed = frame.select_dtypes(include="object").columns
+    mixed = [column for column in frame.columns if frame[column].dtype == object]
     frame[mixed] = frame[mixed].astype("str")
     return pa.Table.from_pandas(frame, preserve_index=False)
 

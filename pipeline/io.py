@@ -139,14 +139,14 @@ def _prepare_csv(prepared: Prepared, head: bytes, options: ReadOptions) -> None:
     encoding, note = guess_encoding(head, options.encoding)
     if note:
         prepared.notes.append(note)
+    if b"\x00" in head and not encoding.startswith("utf-16"):
+        raise DataError(
+            f"{name} is not a text table: it holds NUL bytes (binary data, or text in another encoding "
+            "such as UTF-16). Choose the right file or encoding."
+        )
     sample = decode_sample(head, encoding, name)
     if not sample.strip():
         raise DataError(f"{name} holds only blank space. Choose a file with a header and rows.")
-    if "\x00" in sample:
-        raise DataError(
-            f"{name} is not a text table: it holds NUL bytes (binary data or another encoding, "
-            "e.g. UTF-16). Choose the right file or encoding."
-        )
     sniffed, sniffed_width = sniff_delimiter(sample)
     claimed_tab = split_extensions(name)[0] is FileFormat.CSV and Path(name).suffixes[:1] in ([".tsv"], [".tab"])
     delimiter = options.delimiter or ("\t" if claimed_tab and sniffed_width == 1 else sniffed)

@@ -1,0 +1,31 @@
+"""Shared fixtures; tests marked `gpu` skip cleanly where the GPU engine is unavailable."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.engines import GPU, detect, get_engine
+
+
+def _gpu_reason() -> str | None:
+    return next(status.reason for status in detect() if status.name == GPU)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = _gpu_reason()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=f"GPU engine unavailable: {reason}")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def cpu():
+    return get_engine("cpu")
+
+
+@pytest.fixture
+def gpu():
+    return get_engine("gpu")

@@ -1,0 +1,108 @@
+import pytest
+
+from pipeline.catalog import Catalog
+from pipeline.datasets import SyntheticSpec
+from pipeline.errors import DataError
+from pipeline.io import ReadOptions, Source
+from pipeline.loading import load_bundled, load_file, load_synthetic
+from tests import files
+
+
+@pytest.fixture
+def catalog_with_iris(cpu):
+    catalog = Catalog()
+    load_bundled(catalog, "iris", [cpu])
+    return catalog
+
+
+def test_loading_adds_an_active_dataset_with_timings(catalog_with_iris):
+    dataset = catalog_with_iris.active
+    assert dataset.name == "iris" and dataset.shape == (150, 5)
+    timings = dataset.timings()
+    assert list(timings["engine"]) == ["CPU (pandas)"] and (timings["seconds"] > 0).all()
+    assert dataset.primary.nbytes > 0
+
+
+def test_schema_counts_nulls_and_distinct_values(cpu):
+    catalog = Catalog()
+    dataset = load_file(catalog, Source.from_bytes("t.csv", files.csv_bytes()), [cpu])
+    schema = dataset.schema().set_index("column")
+    assert schema.loc["price", "nulls"] == 1 and schema.loc["city", "nulls"] == 1
+    assert schema.loc["id", "unique"] == 4 and schema.loc["ok", "unique"] == 2
+    assert schema.loc["id", "dtype (CPU)"] == "int64"
+    assert len(dataset.preview(2)) == 2
+
+
+def test_file_notes_say_how_it_was_read(cpu):
+    catalog = Catalog()
+    dataset = load_file(
+        catalog, Source.from_bytes("t.csv.gz", files.COMPRESSORS["gz"](files.csv_bytes(sep=";"))), [cpu]
+    )
+    assert "Decompressed (gzip) on the host before parsing." in dataset.notes
+    assert "CSV delimiter ';', encoding utf-8." in dataset.notes
+    assert dataset.name == "t"
+
+
+def test_names_are_made_unique_and_renaming_is_checked(catalog_with_iris, cpu):
+    second = load_bundled(catalog_with_iris, "iris", [cpu])
+    assert second.name == "iris (2)"
+    with pytest.raises(DataError, match="already loaded"):
+        catalog_with_iris.rename(second.id, "iris")
+    with pytest.raises(DataError, match="cannot be blank"):
+        catalog_with_iris.rename(second.id, "   ")
+    with pytest.raises(DataError, match="at most 80 characters"):
+        catalog_with_iris.rename(second.id, "x" * 81)
+    assert catalog_with_iris.rename(second.id, "  my   flowers ").name == "my flowers"
+
+
+def test_failed_load_keeps_everything_loaded(catalog_with_iris, cpu):
+    before = [(d.id, d.name) for d in catalog_with_iris]
+    active = catalog_with_iris.active_id
+    with pytest.raises(DataError):
+        load_file(catalog_with_iris, Source.from_bytes("bad.csv", b""), [cpu])
+    with pytest.raises(DataError):
+        load_synthetic(catalog_with_iris, SyntheticSpec("blobs", rows=0), [cpu])
+    assert [(d.id, d.name) for d in catalog_with_iris] == before
+    assert catalog_with_iris.active_id == active
+
+
+def test_remove_makes_the_latest_remaining_active(catalog_with_iris, cpu):
+    wine = load_bundled(catalog_with_iris, "wine", [cpu])
+    digits = load_bundled(catalog_with_iris, "digits", [cpu])
+    catalog_with_iris.remove(digits.id)
+    assert catalog_with_iris.active_id == wine.id
+    catalog_with_iris.set_active(wine.id)
+    iris_id = next(d.id for d in catalog_with_iris if d.name == "iris")
+    catalog_with_iris.remove(iris_id)
+    assert catalog_with_iris.active_id == wine.id and len(catalog_with_iris) == 1
+    catalog_with_iris.remove(wine.id)
+    assert catalog_with_iris.active is None
+    with pytest.raises(DataError, match="No dataset with id"):
+        catalog_with_iris.remove(wine.id)
+
+
+def test_join_set_becomes_four_datasets(cpu):
+    catalog = Catalog()
+    added = load_synthetic(catalog, SyntheticSpec("join_j1", rows=10_000), [cpu])
+    assert [d.name for d in added] == [f"J1_1e4_NA_0_0_{t}" for t in ("x", "small", "medium", "big")]
+    assert catalog.active_id == added[-1].id
+
+
+def test_progress_is_reported(cpu):
+    messages = []
+    load_file(Catalog(), Source.from_bytes("t.csv", files.csv_bytes()), [cpu], ReadOptions(), progress=messages.append)
+    assert messages[0].startswith("Checking t.csv") and messages[-1].startswith("CPU (pandas): ")
+
+
+@pytest.mark.gpu
+def test_gpu_copy_sits_beside_the_cpu_copy(cpu, gpu):
+    catalog = Catalog()
+    dataset = load_file(catalog, Source.from_bytes("t.xlsx", files.excel_bytes()), [cpu, gpu])
+    assert set(dataset.copies) == {"cpu", "gpu"}
+    gpu_copy = dataset.copies["gpu"]
+    assert gpu_copy.transfer_s is not None and "parsed on the host" in gpu_copy.route
+    assert "dtype (GPU)" in dataset.schema().columns
+    dataset_id = dataset.id
+    used = gpu.memory_info().used
+    catalog.remove(dataset_id)
+    assert gpu.memory_info().used <= used

@@ -1,0 +1,99 @@
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from pipeline import engines
+from pipeline.engines import CPU, GPU, CpuEngine, detect, get_engine
+from pipeline.errors import EngineUnavailableError, GpuMemoryError
+
+
+def test_cpu_engine_is_always_available():
+    statuses = {status.name: status for status in detect()}
+    assert statuses[CPU].available and statuses[CPU].reason is None
+    assert [engine.name for engine in engines.available_engines()][0] == CPU
+
+
+def test_gpu_status_has_a_reason_exactly_when_unavailable():
+    gpu = next(status for status in detect() if status.name == GPU)
+    assert gpu.available == (gpu.reason is None)
+    if not gpu.available:
+        with pytest.raises(EngineUnavailableError, match="not available"):
+            get_engine(GPU)
+
+
+def test_unknown_engine_is_refused():
+    with pytest.raises(EngineUnavailableError, match="Unknown engine 'tpu'"):
+        get_engine("tpu")
+
+
+def test_cudf_missing_is_reported(monkeypatch):
+    monkeypatch.setattr(engines.importlib.util, "find_spec", lambda name: None)
+    assert "cuDF is not installed" in engines.cudf_missing_reason()
+    assert "cuDF is not installed" in engines.gpu_unavailable_reason()
+
+
+def test_import_error_text_is_reported(tmp_path, monkeypatch):
+    fake = tmp_path / "cudf"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('libcudf.so: cannot open shared object file')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "cudf", raising=False)
+    assert engines.cudf_missing_reason() is None
+    reason = engines.gpu_import_reason()
+    assert "Importing cudf failed" in reason and "libcudf.so" in reason
+
+
+def test_driver_probe_names_the_driver_when_nvml_fails():
+    pynvml = pytest.importorskip("pynvml")
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        assert engines.nvidia_driver_reason().startswith("No NVIDIA driver found")
+    else:
+        pynvml.nvmlShutdown()
+        assert engines.nvidia_driver_reason() in (None, "The NVIDIA driver is loaded but reports no GPU device.")
+
+
+def test_force_cpu_switch(monkeypatch):
+    monkeypatch.setenv(engines.FORCE_CPU_ENV, "1")
+    assert "switched off" in engines.gpu_unavailable_reason()
+    monkeypatch.setenv(engines.FORCE_CPU_ENV, "0")
+    assert "switched off" not in (engines.gpu_unavailable_reason() or "")
+
+
+def test_cpu_engine_interface():
+    cpu = CpuEngine()
+    frame = cpu.from_arrow(pa.table({"a": [1, 2, 3], "s": ["x", "y", None]}))
+    assert isinstance(frame, pd.DataFrame)
+    assert cpu.to_pandas(frame) is frame
+    assert cpu.frames is pd and cpu.xp is np
+    assert cpu.memory_info() is None
+    assert cpu.frame_nbytes(frame) > 0
+    assert cpu.read_native(None, b"", ",") is None
+    cpu.synchronize()
+    cpu.release_memory()
+
+
+def test_out_of_memory_is_recognised_and_explained():
+    assert engines.is_out_of_memory(MemoryError("std::bad_alloc: out_of_memory: CUDA error"))
+    assert engines.is_out_of_memory(RuntimeError("CUDA error: out of memory"))
+    assert not engines.is_out_of_memory(ValueError("bad value"))
+    error = engines.out_of_memory_error(CpuEngine(), "reading big.csv")
+    assert isinstance(error, GpuMemoryError)
+    assert "reading big.csv" in str(error) and "Remove datasets" in str(error)
+
+
+@pytest.mark.gpu
+def test_gpu_engine_round_trip(gpu):
+    table = pa.table({"a": [1, 2, 3], "s": ["x", "y", None]})
+    frame = gpu.from_arrow(table)
+    assert type(frame).__module__.startswith("cudf")
+    pd.testing.assert_frame_equal(gpu.to_pandas(frame), table.to_pandas(), check_dtype=False)
+    memory = gpu.memory_info()
+    assert 0 < memory.used <= memory.total
+    gpu.synchronize()
+    assert gpu.device_name
+    assert gpu.to_numpy(gpu.xp.arange(3)).tolist() == [0, 1, 2]

@@ -1,0 +1,62 @@
+import time
+
+import pytest
+
+from pipeline.timing import measure
+
+
+def test_single_call_is_first_and_only_run():
+    calls = []
+    measured = measure(lambda: calls.append(1) or len(calls))
+    assert calls == [1]
+    assert measured.result == 1
+    assert measured.timing.runs_s == (measured.timing.first_s,)
+
+
+def test_warmup_calls_are_not_timed_and_repeats_are():
+    calls = []
+    measured = measure(lambda: calls.append(1) or len(calls), warmup=2, repeats=3)
+    assert len(calls) == 5  # first (warm-up 1), warm-up 2, three timed runs
+    assert measured.result == 5
+    assert len(measured.timing.runs_s) == 3
+
+
+def test_without_warmup_the_first_call_counts_as_a_run():
+    calls = []
+    measured = measure(lambda: calls.append(1), repeats=3)
+    assert len(calls) == 3
+    assert measured.timing.runs_s[0] == measured.timing.first_s
+
+
+def test_statistics_of_runs():
+    delays = iter([0.03, 0.0, 0.02, 0.01])
+    measured = measure(lambda: time.sleep(next(delays)), warmup=1, repeats=3)
+    timing = measured.timing
+    assert timing.first_s >= 0.03
+    assert timing.min_s < timing.median_s < timing.max_s
+    assert 0.01 <= timing.median_s < 0.02
+
+
+def test_sync_runs_before_the_clock_stops():
+    events = []
+    measure(lambda: events.append("work"), sync=lambda: events.append("sync"))
+    assert events == ["sync", "work", "sync"]
+
+
+def test_device_work_is_waited_for():
+    pending = []
+
+    def enqueue():
+        pending.append(0.05)  # queued work that only sync waits for
+
+    def sync():
+        while pending:
+            time.sleep(pending.pop())
+
+    assert measure(enqueue, sync=sync).timing.first_s >= 0.05
+
+
+@pytest.mark.parametrize(("warmup", "repeats"), [(-1, 1), (0, 0)])
+def test_bad_arguments(warmup, repeats):
+    with pytest.raises(ValueError):
+        measure(lambda: None, warmup=warmup, repeats=repeats)
