@@ -39,7 +39,7 @@ def test_counter_random_is_deterministic_and_well_spread():
     assert np.array_equal(uniform, CounterRandom(np, 7, 200_000).uniform(1))
     assert not np.array_equal(uniform, rng.uniform(2))
     assert not np.array_equal(uniform, CounterRandom(np, 8, 200_000).uniform(1))
-    assert 0 <= uniform.min() and uniform.max() < 1
+    assert uniform.min() >= 0 and uniform.max() < 1
     assert abs(uniform.mean() - 0.5) < 0.005
     normal = rng.normal(3)
     assert abs(normal.mean()) < 0.01 and abs(normal.std() - 1) < 0.01

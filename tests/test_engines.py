@@ -13,7 +13,7 @@ from pipeline.errors import EngineUnavailableError, GpuMemoryError
 def test_cpu_engine_is_always_available():
     statuses = {status.name: status for status in detect()}
     assert statuses[CPU].available and statuses[CPU].reason is None
-    assert [engine.name for engine in engines.available_engines()][0] == CPU
+    assert next(engine.name for engine in engines.available_engines()) == CPU
 
 
 def test_gpu_status_has_a_reason_exactly_when_unavailable():

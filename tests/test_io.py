@@ -18,7 +18,7 @@ def load(name: str, data: bytes, engine, options: ReadOptions = ReadOptions(), *
 
 @pytest.mark.parametrize("name", list(files.EVERY_FORMAT))
 def test_every_format_reads_the_same_values(name, cpu):
-    prepared, read = load(name, files.EVERY_FORMAT[name], cpu)
+    _prepared, read = load(name, files.EVERY_FORMAT[name], cpu)
     frame = read.frame
     expected = files.SAMPLE
     assert list(frame.columns) == list(expected.columns)
@@ -167,7 +167,7 @@ def test_decompression_bomb_is_stopped():
 
 
 def test_over_the_upload_limit():
-    with pytest.raises(DataError, match="over the upload limit of 1 MB.*data folder"):
+    with pytest.raises(DataError, match=r"over the upload limit of 1 MB.*data folder"):
         prepare(Source.from_bytes("big.csv", b"a\n" + b"1\n" * 600_000), max_bytes=2**20)
 
 
@@ -177,7 +177,7 @@ def test_json_array_is_explained():
 
 
 def test_inconsistent_json_lines(cpu):
-    with pytest.raises(DataError, match="changed from number to string"):
+    with pytest.raises(DataError, match=r"changed from number to string"):
         load("mixed.jsonl", b'{"a": 1}\n{"a": "x"}\n', cpu)
 
 
