@@ -121,12 +121,15 @@ def manage_datasets() -> None:
     st.dataframe(listing, hide_index=True, width="stretch")
     ids = [d.id for d in datasets]
     names = {d.id: d.name for d in datasets}
-    active = st.selectbox(
-        "Active dataset", ids, index=ids.index(datasets.active_id), format_func=names.get, key="active_choice"
+    st.session_state["active_choice"] = datasets.active_id  # the catalog decides; loads change it too
+    st.selectbox(
+        "Active dataset",
+        ids,
+        format_func=names.get,
+        key="active_choice",
+        on_change=lambda: datasets.set_active(st.session_state["active_choice"]),
     )
-    if active != datasets.active_id:
-        datasets.set_active(active)
-        st.rerun()
+    active = datasets.active_id
     rename_col, remove_col = st.columns([3, 1], vertical_alignment="bottom")
     new_name = rename_col.text_input("Rename the active dataset", value=names[active], key=f"rename_{active}")
     if rename_col.button("Rename", key="rename_go"):
@@ -135,7 +138,6 @@ def manage_datasets() -> None:
             st.rerun()
     if remove_col.button("Remove", key="remove_go", icon=":material/delete:"):
         datasets.remove(active)
-        st.session_state.pop("active_choice", None)
         st.rerun()
 
 
