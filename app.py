@@ -12,5 +12,5 @@ navigation = st.navigation(
         st.Page("pages/system.py", title="System", icon=":material/memory:"),
     ]
 )
+sidebar.render()
 navigation.run()
-sidebar.render()  # after the page, so it shows what the page just loaded or removed

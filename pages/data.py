@@ -44,6 +44,7 @@ def upload_tab() -> None:
             source = Source.from_bytes(uploaded.name, uploaded.getvalue())
             dataset = load_file(catalog(), source, engines(), options, max_bytes=limit, progress=status.write)
             status.update(label=f"Loaded {dataset.name}", state="complete")
+            st.rerun()  # the sidebar and the dataset list show the new active dataset
 
 
 def folder_tab() -> None:
@@ -65,6 +66,7 @@ def folder_tab() -> None:
             source = Source.from_path(resolve_in_folder(folder, choice))
             dataset = load_file(catalog(), source, engines(), options, progress=status.write)
             status.update(label=f"Loaded {dataset.name}", state="complete")
+            st.rerun()  # the sidebar and the dataset list show the new active dataset
 
 
 def bundled_tab() -> None:
@@ -72,6 +74,7 @@ def bundled_tab() -> None:
     if st.button("Load bundled dataset", key="bundled_load", type="primary"):
         with shown_errors(f"loading {name}"):
             load_bundled(catalog(), name, engines(), frames=cached_bundled_frame)
+            st.rerun()
 
 
 def generate_tab() -> None:
@@ -98,6 +101,7 @@ def generate_tab() -> None:
         with shown_errors(f"generating {dataset_name(spec)}"), st.status("Generating…") as status:
             added = load_synthetic(catalog(), spec, engines(), progress=status.write)
             status.update(label=f"Generated {', '.join(d.name for d in added)}", state="complete")
+            st.rerun()  # the sidebar and the dataset list show the new active dataset
 
 
 def manage_datasets() -> None:
