@@ -104,11 +104,11 @@ def generate_tab() -> None:
             st.rerun()  # the sidebar and the dataset list show the new active dataset
 
 
-def manage_datasets() -> None:
+def dataset_list() -> None:
     datasets = catalog()
-    st.subheader("Loaded datasets")
+    st.subheader("All loaded datasets")
     if not len(datasets):
-        st.info("No dataset loaded. Load one above.")
+        st.info("No dataset loaded. Load one above.", icon=":material/info:")
         return
     listing = pd.DataFrame(
         [
@@ -123,25 +123,19 @@ def manage_datasets() -> None:
         ]
     )
     st.dataframe(listing, hide_index=True, width="stretch")
-    ids = [d.id for d in datasets]
-    names = {d.id: d.name for d in datasets}
-    st.session_state["active_choice"] = datasets.active_id  # the catalog decides; loads change it too
-    st.selectbox(
-        "Active dataset",
-        ids,
-        format_func=names.get,
-        key="active_choice",
-        on_change=lambda: datasets.set_active(st.session_state["active_choice"]),
-    )
-    active = datasets.active_id
-    rename_col, remove_col = st.columns([3, 1], vertical_alignment="bottom")
-    new_name = rename_col.text_input("Rename the active dataset", value=names[active], key=f"rename_{active}")
-    if rename_col.button("Rename", key="rename_go"):
+    st.caption("Switch the active dataset in the sidebar.")
+
+
+def rename_or_remove(dataset) -> None:
+    datasets = catalog()
+    rename_col, button_col, remove_col = st.columns([4, 1, 1], vertical_alignment="bottom")
+    new_name = rename_col.text_input("Name", value=dataset.name, key=f"rename_{dataset.id}")
+    if button_col.button("Rename", key="rename_go", width="stretch"):
         with shown_errors("renaming"):
-            datasets.rename(active, new_name)
+            datasets.rename(dataset.id, new_name)
             st.rerun()
-    if remove_col.button("Remove", key="remove_go", icon=":material/delete:"):
-        datasets.remove(active)
+    if remove_col.button("Remove", key="remove_go", icon=":material/delete:", width="stretch"):
+        datasets.remove(dataset.id)
         st.rerun()
 
 
@@ -151,6 +145,7 @@ def show_active() -> None:
         return
     st.subheader(dataset.name)
     st.caption(dataset.source)
+    rename_or_remove(dataset)
     rows, columns = dataset.shape
     cpu, gpu = dataset.copies.get(CPU), dataset.copies.get(GPU)
     metrics = st.columns(4)
@@ -163,7 +158,7 @@ def show_active() -> None:
     for note in dataset.notes:
         st.caption(f":material/info: {note}")
 
-    st.markdown("**Load time by engine**")
+    st.markdown("**Load time and memory by engine**")
     timing_table = pd.DataFrame(
         [
             {
@@ -199,5 +194,5 @@ with tabs[2]:
     bundled_tab()
 with tabs[3]:
     generate_tab()
-manage_datasets()
 show_active()
+dataset_list()

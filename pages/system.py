@@ -41,10 +41,10 @@ else:
     st.info(f"No GPU visible: {report.gpu_query_error}", icon=":material/info:")
 
 st.subheader("CPU and memory")
-columns = st.columns(3)
-columns[0].metric("CPU", report.cpu_model)
-columns[1].metric("Cores (physical / logical)", f"{report.physical_cores or '?'} / {report.logical_cores or '?'}")
-columns[2].metric("RAM (available / total)", f"{fmt.size(report.ram_available)} / {fmt.size(report.ram_total)}")
+st.markdown(f"**CPU:** {report.cpu_model}")
+columns = st.columns(2)
+columns[0].metric("Cores (physical / logical)", f"{report.physical_cores or '?'} / {report.logical_cores or '?'}")
+columns[1].metric("RAM (available / total)", f"{fmt.size(report.ram_available)} / {fmt.size(report.ram_total)}")
 
 st.subheader("Library versions")
 st.dataframe(report.versions_frame(), hide_index=True, width="stretch")

@@ -148,12 +148,20 @@ def test_system_page(app):
     assert {"pandas", "cuDF", "Streamlit", "Altair"} <= set(versions["library"])
 
 
-def test_switch_active_dataset(app):
-    # AppTest reruns only the page script after the first run, so the sidebar (drawn by
-    # app.py) is checked on the first run here and in the browser test after changes.
-    upload(app, "sales.csv", files.csv_bytes())
-    assert app.session_state["catalog"].active.name == "sales"
-    iris = next(d.id for d in app.session_state["catalog"] if d.name == "iris")
-    app.selectbox(key="active_choice").set_value(iris).run()
-    assert app.session_state["catalog"].active.name == "iris"
-    assert "iris" in [s.value for s in app.subheader]
+def test_switch_active_dataset_in_the_sidebar(tmp_path, monkeypatch):
+    from pipeline.catalog import Catalog
+    from pipeline.engines import get_engine
+    from pipeline.loading import load_bundled
+
+    monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
+    catalog = Catalog()
+    iris = load_bundled(catalog, "iris", [get_engine("cpu")])
+    load_bundled(catalog, "wine", [get_engine("cpu")])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["catalog"] = catalog
+    at.run()
+    assert "wine" in [s.value for s in at.subheader]
+    assert any("178 rows × 14 columns" in c.value for c in at.sidebar.caption)
+    at.sidebar.selectbox(key="active_choice").set_value(iris.id).run()
+    assert catalog.active.name == "iris"
+    assert "iris" in [s.value for s in at.subheader]

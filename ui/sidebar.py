@@ -19,14 +19,25 @@ def engine_badge() -> None:
 
 
 def active_dataset() -> None:
-    active = catalog().active
+    """The active dataset, switchable from every page."""
+    datasets = catalog()
     st.sidebar.markdown("**Active dataset**")
-    if active is None:
+    if not len(datasets):
         st.sidebar.caption("None loaded: add one on the Data page.")
         return
-    rows, columns = active.shape
-    st.sidebar.markdown(f":material/table: {active.name}")
-    st.sidebar.caption(f"{rows:,} rows × {columns:,} columns · on {', '.join(n.upper() for n in active.copies)}")
+    names = {dataset.id: dataset.name for dataset in datasets}
+    st.session_state["active_choice"] = datasets.active_id  # the catalog decides; loads change it too
+    st.sidebar.selectbox(
+        "Active dataset",
+        list(names),
+        format_func=names.get,
+        key="active_choice",
+        label_visibility="collapsed",
+        on_change=lambda: datasets.set_active(st.session_state["active_choice"]),
+    )
+    rows, columns = datasets.active.shape
+    on = ", ".join(name.upper() for name in datasets.active.copies)
+    st.sidebar.caption(f"{rows:,} rows × {columns:,} columns · on {on}")
 
 
 def render() -> None:

@@ -1,0 +1,199 @@
+"""End to end: the real Streamlit server driven by a real headless Chromium (Debian's, no download)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests import files
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+pytestmark = pytest.mark.browser
+
+if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser tests: install Debian's chromium and chromium-driver")
+    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    (data / "folder_table.parquet").write_bytes(files.parquet_bytes())
+    port = free_port()
+    env = {**os.environ, "GPL_DATA_DIR": str(data), "STREAMLIT_SERVER_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError(f"streamlit did not start: {process.stdout.read().decode()[-2000:]}")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def wait_idle(driver, timeout: float = 60) -> None:
+    """Wait until the script has run and the app is idle."""
+    time.sleep(0.3)
+    WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, IDLE)))
+
+
+def wait_text(driver, text: str, timeout: float = 60, where: str = "body") -> None:
+    WebDriverWait(driver, timeout).until(lambda d: text in d.find_element(By.CSS_SELECTOR, where).text)
+
+
+def screenshot(driver, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    time.sleep(1.0)  # let charts and data grids paint
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def click_tab(driver, label: str) -> None:
+    tab = next(t for t in driver.find_elements(By.CSS_SELECTOR, "[role='tab']") if t.text.strip() == label)
+    tab.click()
+
+
+def click_button(driver, label: str) -> None:
+    button = next(
+        b for b in driver.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == label and b.is_displayed()
+    )
+    button.click()
+
+
+def sidebar_text(driver) -> str:
+    return driver.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
+
+
+ACTIVE_BOX = "[data-testid='stSidebar'] input[aria-label='Active dataset']"
+
+
+def active_name(driver) -> str:
+    return driver.find_element(By.CSS_SELECTOR, ACTIVE_BOX).get_attribute("value")
+
+
+def wait_active(driver, name: str, timeout: float = 60) -> None:
+    WebDriverWait(driver, timeout).until(lambda d: active_name(d) == name)
+
+
+def choose_active(driver, name: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, ACTIVE_BOX).click()
+    option = WebDriverWait(driver, 20).until(
+        lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == name), None)
+    )
+    option.click()
+
+
+def test_a_new_user_session(server, browser, tmp_path):
+    browser.get(server)
+    wait_idle(browser)
+    wait_text(browser, "Active dataset", where="[data-testid='stSidebar']")
+    assert active_name(browser) == "iris"
+    assert "CPU only" in sidebar_text(browser) or "CPU + GPU" in sidebar_text(browser)
+    assert "Load time and memory by engine" in browser.find_element(By.TAG_NAME, "body").text
+    screenshot(browser, "01-first-screen")
+
+    click_tab(browser, "Bundled")
+    click_button(browser, "Load bundled dataset")
+    wait_active(browser, "iris (2)")
+    wait_idle(browser)
+    screenshot(browser, "02-bundled-loaded")
+
+    csv = tmp_path / "sales.csv"
+    csv.write_bytes(files.csv_bytes())
+    click_tab(browser, "Upload")
+    browser.find_element(By.CSS_SELECTOR, "[data-testid='stFileUploader'] input[type='file']").send_keys(str(csv))
+    wait_text(browser, "sales.csv")
+    wait_idle(browser)
+    click_button(browser, "Load uploaded file")
+    wait_active(browser, "sales")
+    wait_idle(browser)
+    assert "4 rows × 4 columns" in sidebar_text(browser)
+    screenshot(browser, "03-csv-uploaded")
+
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    browser.find_element(By.CSS_SELECTOR, "[data-testid='stFileUploader'] input[type='file']").send_keys(str(empty))
+    wait_text(browser, "empty.csv")
+    wait_idle(browser)
+    click_button(browser, "Load uploaded file")
+    wait_text(browser, "is empty (0 bytes)")
+    assert active_name(browser) == "sales"
+    screenshot(browser, "04-bad-upload")
+
+    choose_active(browser, "iris")
+    wait_text(browser, "150 rows × 5 columns", where="[data-testid='stSidebar']")
+    wait_idle(browser)
+    assert active_name(browser) == "iris"
+
+    link = next(
+        a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if "System" in a.text
+    )
+    link.click()
+    wait_text(browser, "Library versions")
+    wait_idle(browser)
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Engines" in body and "CPU (pandas): available" in body
+    assert active_name(browser) == "iris", "the active dataset stays across pages"
+    screenshot(browser, "05-system")
