@@ -175,8 +175,15 @@ def show_active() -> None:
     memory = pd.DataFrame([{"engine": c.engine.label, "bytes": c.nbytes} for c in dataset.copies.values()])
     right.altair_chart(memory_chart(memory), width="stretch")
     st.dataframe(timing_table, hide_index=True, width="stretch")
-    if cpu and gpu and gpu.seconds > 0:
+    if cpu and gpu:
         st.caption(f"GPU speed-up for this load: {cpu.seconds / gpu.seconds:,.2f}×")
+        if st.button("Check that the CPU and GPU copies agree", key="parity_go"):
+            with shown_errors("comparing the copies"), st.spinner("Copying the GPU frame to the host and comparing…"):
+                parity = dataset.parity()
+                if parity.ok:
+                    st.success("The CPU and GPU copies hold the same values.", icon=":material/check_circle:")
+                else:
+                    st.warning("The copies differ: " + "; ".join(parity.mismatches), icon=":material/warning:")
 
     st.markdown("**Preview** (first 20 rows)")
     st.dataframe(dataset.preview(20), width="stretch")

@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.engines import CPU, Engine
+from pipeline.compare import Parity, compare_frames
+from pipeline.engines import CPU, GPU, Engine
 from pipeline.errors import DataError
 
 MAX_NAME_LENGTH = 80
@@ -63,7 +64,7 @@ class Dataset:
     def schema(self) -> pd.DataFrame:
         """Column, dtype on each engine, null count and distinct count (computed once, on the engine)."""
         if self._schema is None:
-            copy = self.copies.get("gpu") or self.primary
+            copy = self.copies.get(GPU) or self.primary
             frame = copy.frame
             nulls = copy.engine.to_pandas(frame.isna().sum().to_frame("nulls"))["nulls"]
             unique = copy.engine.to_pandas(frame.nunique().to_frame("unique"))["unique"]
@@ -74,6 +75,13 @@ class Dataset:
             schema["unique"] = unique.to_numpy()
             self._schema = schema
         return self._schema
+
+    def parity(self) -> Parity | None:
+        """Whether the CPU and GPU copies hold the same values; None unless both exist."""
+        cpu, gpu = self.copies.get(CPU), self.copies.get(GPU)
+        if cpu is None or gpu is None:
+            return None
+        return compare_frames(cpu.frame, gpu.engine.to_pandas(gpu.frame))
 
     def timings(self) -> pd.DataFrame:
         """Load phases per engine in seconds, tidy for charts."""

@@ -157,7 +157,7 @@ def groupby_g1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
         "id6": rng.integers(6, 1, per_group + 1),
         "v1": rng.integers(7, 1, 6),
         "v2": rng.integers(8, 1, 16),
-        "v3": engine.xp.round(rng.uniform(9) * 100, 6),
+        "v3": (rng.uniform(9) * 100).round(6),
     }
     if spec.na_percent:
         share = spec.na_percent / 100
@@ -185,7 +185,7 @@ def join_j1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     x = {f"id{i + 1}": rng.integers(i + 1, 1, size + 1) for i, size in enumerate(sizes)}
     for i, size in enumerate(sizes):
         x[f"id{i + 4}"] = _labels_for(engine, x[f"id{i + 1}"], size, 0)
-    x["v1"] = xp.round(rng.uniform(7) * 100, 6)
+    x["v1"] = (rng.uniform(7) * 100).round(6)
     tables = {"x": _frame(engine, x)}
     for table, keys in (("small", 1), ("medium", 2), ("big", 3)):
         rows = sizes[keys - 1]
@@ -196,7 +196,7 @@ def join_j1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
             right[f"id{i + 1}"] = xp.where(right_rng.uniform(20 + i) < 0.1, key + sizes[i], key)
         for i in range(keys):
             right[f"id{i + 4}"] = _labels_for(engine, right[f"id{i + 1}"], 2 * sizes[i], 0)
-        right["v2"] = xp.round(right_rng.uniform(30) * 100, 6)
+        right["v2"] = (right_rng.uniform(30) * 100).round(6)
         tables[table] = _frame(engine, right)
     return tables
 

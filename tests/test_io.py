@@ -220,3 +220,27 @@ def test_data_folder_file_is_read_from_its_path(tmp_path, cpu):
     prepared = prepare(Source.from_path(path))
     assert prepared.payload == path
     assert read_on_engine(prepared, cpu).frame.shape == (4, 4)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", list(files.EVERY_FORMAT))
+def test_every_format_loads_on_the_gpu_with_the_cpu_values(name, cpu, gpu):
+    from pipeline.compare import compare_frames
+
+    prepared = prepare(Source.from_bytes(name, files.EVERY_FORMAT[name]))
+    on_gpu = read_on_engine(prepared, gpu)
+    on_cpu = read_on_engine(prepared, cpu)
+    assert type(on_gpu.frame).__module__.startswith("cudf")
+    parity = compare_frames(on_cpu.frame, gpu.to_pandas(on_gpu.frame))
+    assert parity.ok, parity.mismatches
+
+
+@pytest.mark.gpu
+def test_gpu_reads_a_data_folder_path_and_a_transcoded_csv(tmp_path, cpu, gpu):
+    from pipeline.compare import compare_frames
+
+    path = tmp_path / "latin.csv"
+    path.write_bytes(files.csv_bytes(encoding="latin-1"))
+    prepared = prepare(Source.from_path(path), ReadOptions(encoding="latin-1"))
+    parity = compare_frames(read_on_engine(prepared, cpu).frame, gpu.to_pandas(read_on_engine(prepared, gpu).frame))
+    assert parity.ok, parity.mismatches

@@ -1,0 +1,56 @@
+"""Parity of results across engines: the same columns, missing values and values, within tolerance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Whether two frames agree; each mismatch is one sentence naming a column."""
+
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def _column_mismatch(name: str, left: pd.Series, right: pd.Series, rtol: float, atol: float) -> str | None:
+    missing_left, missing_right = left.isna().to_numpy(), right.isna().to_numpy()
+    if not np.array_equal(missing_left, missing_right):
+        differ = int((missing_left != missing_right).sum())
+        return f"{name!r}: missing values differ in {differ:,} rows"
+    present = ~missing_left
+    a, b = left[present], right[present]
+    numeric = pd.api.types.is_numeric_dtype(a.dtype) and not pd.api.types.is_bool_dtype(a.dtype)
+    if numeric and pd.api.types.is_numeric_dtype(b.dtype):
+        close = np.isclose(a.to_numpy(dtype="float64"), b.to_numpy(dtype="float64"), rtol=rtol, atol=atol)
+        if not close.all():
+            return f"{name!r}: {int((~close).sum()):,} values differ beyond rtol={rtol:g}"
+        return None
+    equal = a.astype(str).to_numpy() == b.astype(str).to_numpy()
+    if not equal.all():
+        first = int(np.flatnonzero(~equal)[0])
+        return f"{name!r}: {int((~equal).sum()):,} values differ (first: {a.iloc[first]!r} vs {b.iloc[first]!r})"
+    return None
+
+
+def compare_frames(left: pd.DataFrame, right: pd.DataFrame, *, rtol: float = 1e-9, atol: float = 0.0) -> Parity:
+    """Compare two host frames by value; dtypes may differ (e.g. str vs object, Int64 vs int64)."""
+    mismatches = []
+    if list(left.columns) != list(right.columns):
+        mismatches.append(f"columns differ: {list(left.columns)} vs {list(right.columns)}")
+        return Parity(mismatches)
+    if len(left) != len(right):
+        return Parity([f"row counts differ: {len(left):,} vs {len(right):,}"])
+    for name in left.columns:
+        mismatch = _column_mismatch(
+            str(name), left[name].reset_index(drop=True), right[name].reset_index(drop=True), rtol, atol
+        )
+        if mismatch:
+            mismatches.append(mismatch)
+    return Parity(mismatches)
