@@ -1,0 +1,121 @@
+"""Data-page load timings on every available engine: a generated G1 table and a large CSV.
+
+    python -m benchmarks.load_timings --rows 10000000 --csv-gb 1 --out load_timings.json
+
+Median of --repeats runs after one warm-up, device synchronised before each clock stops;
+the first (cold) call is reported apart. Ratios are CPU time / engine time from this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from pipeline.datasets import SyntheticSpec, generate
+from pipeline.engines import CPU, available_engines, detect
+from pipeline.io import Source, prepare, read_on_engine
+from pipeline.system import library_versions, system_report
+from pipeline.timing import measure
+
+
+def write_csv(folder: Path, gigabytes: float) -> tuple[Path, int]:
+    """A G1-shaped CSV of about `gigabytes`, written in chunks; returns its path and row count."""
+    path = folder / "g1.csv"
+    cpu = next(engine for engine in available_engines() if engine.name == CPU)
+    chunk = generate(SyntheticSpec("groupby_g1", rows=1_000_000, seed=1), cpu)[""]
+    table = pa.Table.from_pandas(chunk, preserve_index=False)
+    rows = 0
+    with pacsv.CSVWriter(str(path), table.schema) as writer:
+        while path.stat().st_size < gigabytes * 1e9:
+            writer.write_table(table)
+            rows += table.num_rows
+    return path, rows
+
+
+def run(rows: int, csv_gb: float, repeats: int) -> dict:
+    engines = available_engines()
+    results = []
+    spec = SyntheticSpec("groupby_g1", rows=rows, groups=100)
+    for engine in engines:
+        measured = measure(lambda e=engine: generate(spec, e), sync=engine.synchronize, warmup=1, repeats=repeats)
+        results.append({"case": f"generate G1 {rows:,} rows", "engine": engine.label, **_timing(measured.timing)})
+        del measured
+        engine.release_memory()
+    with tempfile.TemporaryDirectory() as folder:
+        path, csv_rows = write_csv(Path(folder), csv_gb)
+        size = path.stat().st_size
+        for engine in engines:
+            measured = measure(
+                lambda e=engine: read_on_engine(prepare(Source.from_path(path)), e),
+                sync=engine.synchronize,
+                warmup=1,
+                repeats=repeats,
+            )
+            case = f"read CSV {size / 1e9:.2f} GB ({csv_rows:,} rows)"
+            results.append({"case": case, "engine": engine.label, **_timing(measured.timing)})
+            del measured
+            engine.release_memory()
+    for row in results:
+        cpu = next(r for r in results if r["case"] == row["case"] and r["engine"].startswith("CPU"))
+        row["speedup_vs_cpu"] = round(cpu["median_s"] / row["median_s"], 2)
+    report = system_report()
+    return {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": {
+            "cpu": report.cpu_model,
+            "logical_cores": report.logical_cores,
+            "ram_gib": round(report.ram_total / 2**30, 1),
+            "gpus": [gpu.name for gpu in report.gpus],
+            "python": platform.python_version(),
+        },
+        "engines": [{"name": s.name, "available": s.available, "reason": s.reason} for s in detect()],
+        "versions": library_versions(),
+        "repeats": repeats,
+        "results": results,
+    }
+
+
+def _timing(timing) -> dict:
+    return {
+        "first_s": round(timing.first_s, 4),
+        "median_s": round(timing.median_s, 4),
+        "min_s": round(timing.min_s, 4),
+        "max_s": round(timing.max_s, 4),
+    }
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        "| case | engine | first (s) | median (s) | min (s) | max (s) | speed-up vs CPU |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['case']} | {r['engine']} | {r['first_s']} | {r['median_s']} | {r['min_s']} | {r['max_s']} "
+            f"| {r['speedup_vs_cpu']}× |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the generated G1 table")
+    parser.add_argument("--csv-gb", type=float, default=1.0, help="size of the CSV to read, in GB")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up")
+    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    args = parser.parse_args()
+    report = run(args.rows, args.csv_gb, args.repeats)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()

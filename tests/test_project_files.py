@@ -1,0 +1,88 @@
+"""The files a user and CI rely on without running them here: Dockerfile, README, Makefile, CI, pins."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(instruction, arguments) pairs, with continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def test_dockerfile_base_image_and_user():
+    instructions = dockerfile()
+    assert instructions[0] == ("FROM", "rapidsai/base:26.10-cuda13-py3.12")
+    users = [args for op, args in instructions if op == "USER"]
+    assert users and users[-1] not in ("root", "0"), "the container must run as a non-root user"
+
+
+def test_everything_the_dockerfile_copies_exists_and_is_not_docker_ignored():
+    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()]
+    copies = [args for op, args in dockerfile() if op == "COPY"]
+    assert copies
+    for args in copies:
+        sources = [word for word in shlex.split(args) if not word.startswith("--")][:-1]
+        for source in sources:
+            assert (ROOT / source).exists(), f"Dockerfile copies {source}, which does not exist"
+            top = source.split("/")[0]
+            assert top not in ignored or f"!{source}" in ignored, f"{source} is excluded by .dockerignore"
+
+
+def test_dockerfile_serves_the_app_with_a_health_check():
+    instructions = dict(dockerfile())
+    assert instructions["EXPOSE"] == "8501"
+    assert "/_stcore/health" in instructions["HEALTHCHECK"]
+    assert instructions["CMD"] == '["streamlit", "run", "app.py", "--server.address=0.0.0.0"]'
+
+
+def test_readme_first_screen_and_container_commands():
+    readme = (ROOT / "README.md").read_text()
+    first_screen = "\n".join(readme.splitlines()[:40])
+    commands = re.findall(r"^\s*(make \w+)\s*$", first_screen, flags=re.MULTILINE)
+    assert commands == ["make run", "make test"]
+    assert "streamlit run app.py" in readme
+    assert "docker build -t gpu-pipeline-lab ." in readme
+    assert "docker run --gpus all -p 8501:8501" in readme
+
+
+def test_ci_runs_the_readme_test_command_and_installs_the_browser():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci and "chromium-driver" in ci
+
+
+def test_make_run_leaves_the_port_to_streamlit_settings():
+    makefile = (ROOT / "Makefile").read_text()
+    run_recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "streamlit run app.py" in run_recipe and "--server.port" not in run_recipe
+
+
+def test_streamlit_config_is_safe():
+    config = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert re.search(r"^enableXsrfProtection = true$", config, flags=re.MULTILINE)
+    assert re.search(r"^maxUploadSize = \d+$", config, flags=re.MULTILINE)
+    assert re.search(r"^gatherUsageStats = false$", config, flags=re.MULTILINE)
+
+
+def test_pins_agree_with_rapids():
+    cpu = (ROOT / "requirements.txt").read_text()
+    gpu = (ROOT / "requirements-gpu.txt").read_text()
+    assert "pandas>=3.0,<3.1" in cpu and "numpy>=2.0,<2.5" in cpu
+    assert "cudf-cu13==26.10.*" in gpu and "cuml-cu13==26.10.*" in gpu
+    bundle = ROOT.parent / "shared" / "gpu" / "bundle.txt"
+    if bundle.exists():  # the shared bundle used on the lent GPU machine pins the same
+        text = bundle.read_text()
+        assert "pandas>=3.0,<3.1" in text and "numpy>=2.0,<2.5" in text
+
+
+def test_pipeline_never_imports_streamlit_or_gpu_libraries_at_module_level():
+    for path in (ROOT / "pipeline").glob("*.py"):
+        source = path.read_text()
+        assert not re.search(r"^\s*(import|from)\s+streamlit", source, flags=re.MULTILINE), path.name
+        assert not re.search(r"^(import|from)\s+(cudf|cuml|cupy)\b", source, flags=re.MULTILINE), path.name
