@@ -81,21 +81,26 @@ def generate_tab() -> None:
     kind = st.selectbox("Generator", list(GENERATORS), key="gen_kind", format_func=lambda k: GENERATORS[k].label)
     st.caption(GENERATORS[kind].describe)
     left, middle, right = st.columns(3)
-    rows = left.number_input("Rows", min_value=MIN_ROWS, max_value=MAX_ROWS, value=100_000, step=10_000, key="gen_rows")
-    seed = middle.number_input("Seed", min_value=0, max_value=2**32 - 1, value=0, key="gen_seed")
-    spec = SyntheticSpec(kind=kind, rows=int(rows), seed=int(seed))
+    settings = {
+        "rows": left.number_input(
+            "Rows", min_value=MIN_ROWS, max_value=MAX_ROWS, value=100_000, step=10_000, key="gen_rows"
+        ),
+        "seed": middle.number_input("Seed", min_value=0, max_value=2**32 - 1, value=0, key="gen_seed"),
+    }
     if kind in ("classification", "regression", "blobs"):
-        features = right.number_input("Features", min_value=1, max_value=500, value=8, key="gen_features")
-        spec = SyntheticSpec(kind=kind, rows=int(rows), seed=int(seed), features=int(features))
-        if kind != "regression":
-            label = "Classes" if kind == "classification" else "Clusters"
-            classes = left.number_input(label, min_value=2, max_value=1000, value=3, key="gen_classes")
-            spec = SyntheticSpec(kind, int(rows), int(seed), int(features), int(classes))
+        settings["features"] = right.number_input("Features", min_value=1, max_value=500, value=8, key="gen_features")
+    if kind in ("classification", "blobs"):
+        label = "Classes" if kind == "classification" else "Clusters"
+        settings["classes"] = left.number_input(label, min_value=2, max_value=1000, value=3, key="gen_classes")
     if kind == "groupby_g1":
-        groups = right.number_input("Groups K", min_value=1, max_value=MAX_ROWS, value=100, key="gen_groups")
-        na = left.number_input("Missing values (%)", min_value=0, max_value=100, value=0, key="gen_na")
-        ordered = middle.checkbox("Sorted by id1..id6", key="gen_sort")
-        spec = SyntheticSpec(kind, int(rows), int(seed), groups=int(groups), na_percent=int(na), sort=ordered)
+        settings["groups"] = right.number_input(
+            "Groups K", min_value=1, max_value=MAX_ROWS, value=100, key="gen_groups"
+        )
+        settings["na_percent"] = left.number_input("Missing values (%)", min_value=0, max_value=100, key="gen_na")
+        settings["sort"] = middle.checkbox("Sorted by id1..id6", key="gen_sort")
+    spec = SyntheticSpec(
+        kind=kind, **{name: value if name == "sort" else int(value) for name, value in settings.items()}
+    )
     st.caption(f"Name: `{dataset_name(spec)}` · about {fmt.size(estimated_bytes(spec))} at peak per engine.")
     if st.button("Generate", key="gen_go", type="primary"):
         with shown_errors(f"generating {dataset_name(spec)}"), st.status("Generating…") as status:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -29,7 +30,7 @@ class EngineCopy:
     def seconds(self) -> float:
         return sum(self.phases.values())
 
-    @property
+    @cached_property
     def nbytes(self) -> int:
         return self.engine.frame_nbytes(self.frame)
 

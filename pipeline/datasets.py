@@ -66,6 +66,19 @@ class SyntheticSpec:
     na_percent: int = 0
     sort: bool = False
 
+    def describe(self) -> str:
+        """The settings this kind uses, for people."""
+        parts = [f"{self.rows:,} rows", f"seed {self.seed}"]
+        if self.kind in ("classification", "regression", "blobs"):
+            parts.append(f"{self.features} features")
+        if self.kind == "classification":
+            parts.append(f"{self.classes} classes")
+        if self.kind == "blobs":
+            parts.append(f"{self.classes} clusters")
+        if self.kind == "groupby_g1":
+            parts += [f"K={self.groups:,} groups", f"{self.na_percent}% missing", "sorted" if self.sort else "unsorted"]
+        return f"{GENERATORS[self.kind].label}: " + ", ".join(parts)
+
 
 @dataclass(frozen=True)
 class Generator:

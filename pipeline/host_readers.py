@@ -54,15 +54,26 @@ def read_csv(payload: Payload, dialect: CsvDialect) -> pa.Table:
         ) from error
 
 
+def count_quotes(payload: Payload) -> int:
+    """The number of '"' bytes, reading a file in chunks rather than whole."""
+    if not isinstance(payload, Path):
+        return payload.count(b'"')
+    total = 0
+    with payload.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            total += chunk.count(b'"')
+    return total
+
+
 def unclosed_quote_line(payload: Payload, table: pa.Table) -> int | None:
     """The line where a quote opens that never closes, or None where the quoting is sound.
 
     A quote that is never closed makes the parser read the rest of the file as one value;
     valid CSV has an even number of quote characters, so only an odd count is inspected.
     """
-    raw = payload.read_bytes() if isinstance(payload, Path) else payload
-    if raw.count(b'"') % 2 == 0:
+    if count_quotes(payload) % 2 == 0:
         return None
+    raw = payload.read_bytes() if isinstance(payload, Path) else payload
     for column in table.columns:
         if not pa.types.is_string(column.type):
             continue
@@ -118,12 +129,18 @@ def read_excel(payload: Payload) -> pa.Table:
 
 
 def excel_sheet_names(payload: Payload) -> list[str]:
+    """The sheets of a workbook, in order; a damaged workbook is a DataError."""
     import openpyxl
 
     source = payload if isinstance(payload, Path) else io.BytesIO(payload)
-    workbook = openpyxl.load_workbook(source, read_only=True)
     try:
-        return workbook.sheetnames
+        workbook = openpyxl.load_workbook(source, read_only=True)
+    except Exception as error:  # openpyxl raises many types for a damaged workbook
+        raise DataError(
+            f"It is not a readable Excel workbook ({type(error).__name__}: {error}). Save it again as .xlsx."
+        ) from error
+    try:
+        return list(workbook.sheetnames)
     finally:
         workbook.close()
 

@@ -22,7 +22,7 @@ from pipeline.formats import (
     sniff_delimiter,
     split_extensions,
 )
-from pipeline.host_readers import HOST_READERS, CsvDialect, unclosed_quote_line
+from pipeline.host_readers import HOST_READERS, CsvDialect, excel_sheet_names, unclosed_quote_line
 from pipeline.timing import clock
 
 DATA_DIR_ENV = "GPL_DATA_DIR"
@@ -131,6 +131,15 @@ def prepare(
     prepared = Prepared(name, detected.format, detected.compression, payload, CsvDialect(), notes=detected.notes)
     if detected.format is FileFormat.CSV:
         _prepare_csv(prepared, head, options)
+    if detected.format is FileFormat.EXCEL:
+        try:
+            sheets = excel_sheet_names(payload)
+        except DataError as error:
+            raise DataError(f"Could not read {name}: {error}") from error
+        if len(sheets) > 1:
+            prepared.notes.append(
+                f"Read the first of {len(sheets)} sheets, {sheets[0]!r}; save another sheet as its own file to load it."
+            )
     return prepared
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,10 +17,21 @@ from pipeline.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.timing import clock
 
 Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 def _quiet(_message: str) -> None:
     """The progress callback used when nobody is listening."""
+
+
+def _failure_message(engine: Engine, error: Exception) -> str:
+    """What to tell the user when an engine other than the CPU could not take the dataset."""
+    if isinstance(error, PipelineError):
+        return str(error)
+    if is_out_of_memory(error):
+        return str(out_of_memory_error(engine, "loading this dataset"))
+    log.warning("%s could not load a dataset", engine.label, exc_info=error)
+    return f"{type(error).__name__}: {error}. The CPU copy is loaded; the server log has the details."
 
 
 def _on_each_engine(
@@ -32,14 +44,11 @@ def _on_each_engine(
         progress(f"Loading on {engine.label}…")
         try:
             copies[engine.name] = build(engine)
-        except PipelineError as error:
+        except Exception as error:
             if engine.name == CPU or len(engines) == 1:
                 raise
-            failures[engine.name] = str(error)
-        except Exception as error:
-            if engine.name == CPU or not is_out_of_memory(error):
-                raise
-            failures[engine.name] = str(out_of_memory_error(engine, "loading this dataset"))
+            failures[engine.name] = _failure_message(engine, error)
+            progress(f"{engine.label}: not loaded ({failures[engine.name]})")
         else:
             progress(f"{engine.label}: {copies[engine.name].seconds:.3f} s")
     return copies, failures
@@ -118,5 +127,5 @@ def load_synthetic(
         }
         name = f"{base}_{suffix}" if suffix else base
         notes = ["Generation time covers all tables of this set."] if suffix else []
-        added.append(catalog.add(name, f"synthetic: {spec}", table_copies, notes, failures))
+        added.append(catalog.add(name, f"synthetic {spec.describe()}", table_copies, notes, failures))
     return added

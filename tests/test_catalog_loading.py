@@ -2,6 +2,7 @@ import pytest
 
 from pipeline.catalog import Catalog
 from pipeline.datasets import SyntheticSpec
+from pipeline.engines import CpuEngine
 from pipeline.errors import DataError
 from pipeline.io import ReadOptions, Source
 from pipeline.loading import load_bundled, load_file, load_synthetic
@@ -106,3 +107,32 @@ def test_gpu_copy_sits_beside_the_cpu_copy(cpu, gpu):
     used = gpu.memory_info().used
     catalog.remove(dataset_id)
     assert gpu.memory_info().used <= used
+
+
+class OutOfMemoryEngine(CpuEngine):
+    """A second engine whose device is full: every copy onto it fails as RMM reports it."""
+
+    name = "gpu"
+    label = "GPU (cuDF)"
+
+    def from_arrow(self, table):
+        raise MemoryError("std::bad_alloc: out_of_memory: CUDA error at: rmm/mr/device/cuda_memory_resource.hpp")
+
+
+def test_a_full_gpu_keeps_the_cpu_copy_and_says_what_to_do(cpu):
+    catalog = Catalog()
+    messages = []
+    dataset = load_bundled(catalog, "wine", [cpu, OutOfMemoryEngine()], progress=messages.append)
+    assert set(dataset.copies) == {"cpu"}
+    assert "GPU (cuDF) ran out of memory loading this dataset" in dataset.failures["gpu"]
+    assert "use fewer rows" in dataset.failures["gpu"]
+    assert any(message.startswith("GPU (cuDF): not loaded") for message in messages)
+    file_dataset = load_file(catalog, Source.from_bytes("t.xlsx", files.excel_bytes()), [cpu, OutOfMemoryEngine()])
+    assert "ran out of memory" in file_dataset.failures["gpu"] and file_dataset.shape == (4, 4)
+
+
+def test_synthetic_source_describes_the_settings(cpu):
+    dataset = load_synthetic(Catalog(), SyntheticSpec("groupby_g1", rows=2_000, groups=20, na_percent=5), [cpu])[0]
+    assert dataset.source == (
+        "synthetic db-benchmark groupby (G1): 2,000 rows, seed 0, K=20 groups, 5% missing, unsorted"
+    )

@@ -244,3 +244,21 @@ def test_gpu_reads_a_data_folder_path_and_a_transcoded_csv(tmp_path, cpu, gpu):
     prepared = prepare(Source.from_path(path), ReadOptions(encoding="latin-1"))
     parity = compare_frames(read_on_engine(prepared, cpu).frame, gpu.to_pandas(read_on_engine(prepared, gpu).frame))
     assert parity.ok, parity.mismatches
+
+
+def test_a_workbook_with_several_sheets_names_the_one_read(cpu, tmp_path):
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        files.SAMPLE.to_excel(writer, sheet_name="sales", index=False)
+        files.SAMPLE.head(1).to_excel(writer, sheet_name="notes", index=False)
+    prepared = prepare(Source.from_path(path))
+    assert "Read the first of 2 sheets, 'sales'" in prepared.notes[0]
+    assert read_on_engine(prepared, cpu).frame.shape == (4, 4)
+
+
+def test_quotes_are_counted_in_chunks_on_disk(tmp_path):
+    from pipeline.host_readers import count_quotes
+
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'"a",b\n' * 1000)
+    assert count_quotes(path) == count_quotes(path.read_bytes()) == 2000
