@@ -12,7 +12,7 @@ from pipeline.formats import ENCODINGS
 from pipeline.io import ReadOptions, Source, data_dir, list_data_files, resolve_in_folder
 from pipeline.loading import load_bundled, load_file, load_synthetic
 from ui import format as fmt
-from ui.state import cached_bundled_frame, catalog, engines, shown_errors, upload_limit_bytes
+from ui.state import cached_bundled_frame, catalog, engines, progress, shown_errors, upload_limit_bytes
 
 DELIMITER_CHOICES = {"automatic": None, "comma ,": ",", "tab": "\t", "semicolon ;": ";", "pipe |": "|"}
 
@@ -40,7 +40,7 @@ def upload_tab() -> None:
     )
     options = read_options("upload")
     if st.button("Load uploaded file", key="upload_load", type="primary", disabled=uploaded is None):
-        with shown_errors(f"loading {uploaded.name}"), st.status(f"Loading {uploaded.name}…") as status:
+        with progress(f"Loading {uploaded.name}…", f"loading {uploaded.name}") as status:
             source = Source.from_bytes(uploaded.name, uploaded.getvalue())
             dataset = load_file(catalog(), source, engines(), options, max_bytes=limit, progress=status.write)
             status.update(label=f"Loaded {dataset.name}", state="complete")
@@ -62,7 +62,7 @@ def folder_tab() -> None:
     )
     options = read_options("folder")
     if st.button("Load file from folder", key="folder_load", type="primary"):
-        with shown_errors(f"loading {choice}"), st.status(f"Loading {choice}…") as status:
+        with progress(f"Loading {choice}…", f"loading {choice}") as status:
             source = Source.from_path(resolve_in_folder(folder, choice))
             dataset = load_file(catalog(), source, engines(), options, progress=status.write)
             status.update(label=f"Loaded {dataset.name}", state="complete")
@@ -103,7 +103,7 @@ def generate_tab() -> None:
     )
     st.caption(f"Name: `{dataset_name(spec)}` · about {fmt.size(estimated_bytes(spec))} at peak per engine.")
     if st.button("Generate", key="gen_go", type="primary"):
-        with shown_errors(f"generating {dataset_name(spec)}"), st.status("Generating…") as status:
+        with progress(f"Generating {dataset_name(spec)}…", f"generating {dataset_name(spec)}") as status:
             added = load_synthetic(catalog(), spec, engines(), progress=status.write)
             status.update(label=f"Generated {', '.join(d.name for d in added)}", state="complete")
             st.rerun()  # the sidebar and the dataset list show the new active dataset

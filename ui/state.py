@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import streamlit as st
 
@@ -59,3 +60,14 @@ def shown_errors(action: str) -> Iterator[None]:
             "What was loaded before is kept; the server log has the details.",
             icon=":material/error:",
         )
+
+
+@contextmanager
+def progress(label: str, action: str) -> Iterator[Any]:
+    """A status box for long work; on failure it turns red and the message is shown below it."""
+    with shown_errors(action), st.status(label) as status:
+        try:
+            yield status
+        except Exception:
+            status.update(label=f"Failed {action}", state="error", expanded=False)
+            raise
