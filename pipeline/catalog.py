@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -112,7 +113,7 @@ class Catalog:
     def __len__(self) -> int:
         return len(self._datasets)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Dataset]:
         return iter(self._datasets.values())
 
     def get(self, dataset_id: int) -> Dataset:
