@@ -59,7 +59,6 @@ BINARY_FORMATS = (FileFormat.PARQUET, FileFormat.ARROW, FileFormat.EXCEL)
 ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "shift_jis", "gb18030")
 DELIMITERS = (",", "\t", ";", "|")
 SNIFF_BYTES = 64 * 1024
-UPLOADABLE_EXTENSIONS = sorted(ext.lstrip(".") for ext in (*FORMAT_BY_EXTENSION, *COMPRESSION_BY_EXTENSION))
 
 
 @dataclass

@@ -114,15 +114,20 @@ def read_json_lines(payload: Payload) -> pa.Table:
         raise DataError(f"{error}. Every line must be one JSON object with consistent types.") from error
 
 
+def _excel_source(payload: Payload) -> Path | io.BytesIO:
+    return payload if isinstance(payload, Path) else io.BytesIO(payload)
+
+
+def unreadable_workbook(error: Exception) -> DataError:
+    return DataError(f"It is not a readable Excel workbook ({type(error).__name__}: {error}). Save it again as .xlsx.")
+
+
 def read_excel(payload: Payload) -> pa.Table:
     """The first sheet of an .xlsx workbook, text columns as strings."""
-    source = payload if isinstance(payload, Path) else io.BytesIO(payload)
     try:
-        frame = pd.read_excel(source, sheet_name=0, engine="openpyxl")
+        frame = pd.read_excel(_excel_source(payload), sheet_name=0, engine="openpyxl")
     except Exception as error:  # openpyxl raises many types for a damaged workbook
-        raise DataError(
-            f"It is not a readable Excel workbook ({type(error).__name__}: {error}). Save it again as .xlsx."
-        ) from error
+        raise unreadable_workbook(error) from error
     mixed = [column for column in frame.columns if frame[column].dtype == object]
     frame[mixed] = frame[mixed].astype("str")
     return pa.Table.from_pandas(frame, preserve_index=False)
@@ -132,13 +137,10 @@ def excel_sheet_names(payload: Payload) -> list[str]:
     """The sheets of a workbook, in order; a damaged workbook is a DataError."""
     import openpyxl
 
-    source = payload if isinstance(payload, Path) else io.BytesIO(payload)
     try:
-        workbook = openpyxl.load_workbook(source, read_only=True)
+        workbook = openpyxl.load_workbook(_excel_source(payload), read_only=True)
     except Exception as error:  # openpyxl raises many types for a damaged workbook
-        raise DataError(
-            f"It is not a readable Excel workbook ({type(error).__name__}: {error}). Save it again as .xlsx."
-        ) from error
+        raise unreadable_workbook(error) from error
     try:
         return list(workbook.sheetnames)
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 
 import psutil
 
-from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
+from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
 from pipeline.formats import (
     SNIFF_BYTES,
@@ -205,7 +205,7 @@ def _utf8_payload(prepared: Prepared) -> bytes | Path:
 
 def _read(prepared: Prepared, engine: Engine) -> EngineRead:
     sync = engine.synchronize
-    if engine.name != "cpu" and prepared.format is FileFormat.CSV:
+    if engine.name != CPU and prepared.format is FileFormat.CSV:
         native_payload = _utf8_payload(prepared)
     else:
         native_payload = prepared.payload
@@ -224,7 +224,7 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
                 'one value. Fix the quoting in the file (a quote inside a value is written twice: "").'
             )
     frame, convert_s = clock(lambda: engine.from_arrow(table), sync)
-    if engine.name == "cpu":
+    if engine.name == CPU:
         return EngineRead(frame, {"parse (pyarrow)": parse_s, "Arrow → pandas": convert_s}, "parsed by pyarrow")
     return EngineRead(
         frame,
@@ -243,7 +243,7 @@ def read_on_engine(prepared: Prepared, engine: Engine) -> EngineRead:
     except Exception as error:
         if is_out_of_memory(error):
             raise out_of_memory_error(engine, f"reading {prepared.name}") from error
-        if engine.name == "cpu":
+        if engine.name == CPU:
             raise
         raise DataError(f"{engine.label} could not read {prepared.name}: {type(error).__name__}: {error}") from error
     frame = result.frame

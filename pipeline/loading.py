@@ -13,6 +13,7 @@ from pipeline.catalog import Catalog, Dataset, EngineCopy
 from pipeline.datasets import BUNDLED, SyntheticSpec, bundled_frame, dataset_name, generate, validate
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import PipelineError
+from pipeline.formats import FileFormat
 from pipeline.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.timing import clock
 
@@ -77,7 +78,7 @@ def load_file(
     notes = list(prepared.notes)
     if prepared.compression:
         notes.append(f"Decompressed ({prepared.compression}) on the host before parsing.")
-    if prepared.format.value == "CSV":
+    if prepared.format is FileFormat.CSV:
         notes.append(f"CSV delimiter {prepared.dialect.delimiter!r}, encoding {prepared.dialect.encoding}.")
     notes.extend(next(iter(reads.values())).notes)
     notes.extend(f"{copy.engine.label}: {copy.route}." for copy in copies.values() if copy.engine.name != CPU)
