@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,3 +56,29 @@ def compare_frames(left: pd.DataFrame, right: pd.DataFrame, *, rtol: float = 1e-
         if mismatch:
             mismatches.append(mismatch)
     return Parity(mismatches)
+
+
+def compare_nested(left: Any, right: Any, *, rtol: float = 1e-7, atol: float = 1e-9, path: str = "") -> list[str]:
+    """Differences between two JSON-like results: whole numbers, text and flags exactly, floats within tolerance."""
+    where = path or "result"
+    if isinstance(left, dict) and isinstance(right, dict):
+        if left.keys() != right.keys():
+            return [f"{where}: keys differ ({sorted(map(str, left))} vs {sorted(map(str, right))})"]
+        return [
+            m for key in left for m in compare_nested(left[key], right[key], rtol=rtol, atol=atol, path=f"{path}.{key}")
+        ]
+    if isinstance(left, list) and isinstance(right, list):
+        if len(left) != len(right):
+            return [f"{where}: {len(left)} vs {len(right)} items"]
+        return [
+            m
+            for i, pair in enumerate(zip(left, right, strict=True))
+            for m in compare_nested(*pair, rtol=rtol, atol=atol, path=f"{path}[{i}]")
+        ]
+    if isinstance(left, float) or isinstance(right, float):
+        both_numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+        if both_numbers and math.isclose(left, right, rel_tol=rtol, abs_tol=atol):
+            return []
+    elif left == right and type(left) is type(right):
+        return []
+    return [f"{where}: {left!r} vs {right!r}"]

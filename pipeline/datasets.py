@@ -6,6 +6,7 @@ counter-based random streams, so every engine gets the same values from the same
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -214,6 +215,45 @@ def join_j1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     return tables
 
 
+EPOCH_2020_S = 1_577_836_800
+THREE_YEARS_S = 3 * 365 * 86_400
+
+
+def mixed(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+    """A 20-column table of every kind a profile meets: numbers, categories, times, text, flags, gaps."""
+    n = spec.rows
+    xp = engine.xp
+    rng = CounterRandom(xp, spec.seed, n)
+    normal = rng.normal(1) * 10 + 50
+    seconds = rng.integers(2, 0, THREE_YEARS_S) + EPOCH_2020_S
+    columns: dict[str, Any] = {
+        "normal": normal,
+        "lognormal": xp.exp(rng.normal(3)),
+        "uniform": rng.uniform(4) * 1000,
+        "exponential": -xp.log1p(-rng.uniform(5)),
+        "with_gaps": _with_nulls(engine, rng.normal(6), rng.uniform(7) < 0.1),
+        "small_int": rng.integers(8, 0, 101),
+        "large_int": rng.integers(9, 0, 1_000_001),
+        "mostly_zero": xp.where(rng.uniform(10) < 0.6, 0.0, rng.normal(11)),
+        "follows_normal": normal * 0.8 + rng.normal(12) * 2,
+    }
+    for stream, levels in enumerate((10, 100, 1_000, 10_000), start=13):
+        columns[f"category_{levels}"] = _labels_for(engine, rng.integers(stream, 1, levels + 1), levels, 0)
+    columns["category_gaps"] = _with_nulls(
+        engine, _labels_for(engine, rng.integers(17, 1, 21), 20, 0), rng.uniform(18) < 0.2
+    )
+    zipf = xp.floor(xp.exp(rng.uniform(19) * math.log(1000))).astype(xp.int64)
+    columns["category_skewed"] = _labels_for(engine, zipf, 1000, 0)
+    columns["flag"] = rng.uniform(20) < 0.3
+    columns["timestamp"] = engine.frames.Series(seconds).astype("datetime64[s]")
+    columns["timestamp_gaps"] = _with_nulls(
+        engine, engine.frames.Series(seconds + 3600).astype("datetime64[s]"), rng.uniform(21) < 0.05
+    )
+    columns["comment"] = _labels_for(engine, rng.integers(22, 1, max(n // 2, 1) + 1), max(n // 2, 1), 0)
+    columns["row_id"] = xp.arange(n, dtype=xp.int64)
+    return {"": _frame(engine, columns)}
+
+
 GENERATORS: dict[str, Generator] = {
     "classification": Generator(
         "Classification",
@@ -238,6 +278,13 @@ GENERATORS: dict[str, Generator] = {
         "id1..id6 keys (K groups), v1..v3 values, NA share, sorted flag.",
         groupby_g1,
         lambda s: 110,
+    ),
+    "mixed": Generator(
+        "Mixed table for profiling",
+        "20 columns: numbers (normal, skewed, integer, zero-heavy, with gaps), categories of 10 to 10,000 "
+        "levels, times, text, a flag and an id.",
+        mixed,
+        lambda s: 260,
     ),
     "join_j1": Generator(
         "db-benchmark join (J1)",

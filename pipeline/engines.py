@@ -97,6 +97,10 @@ class Engine(ABC):
         """A host numpy copy of an engine array."""
         return np.asarray(array)
 
+    def float_values(self, series: Any) -> Any:
+        """A float64 engine array of a numeric or boolean series, NaN where a value is missing."""
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+
     def read_native(self, fmt: FileFormat, payload: bytes | Path, delimiter: str) -> Any | None:
         """A frame read by the engine's own reader, or None where it has none.
 
@@ -162,6 +166,9 @@ class GpuEngine(Engine):
 
     def to_numpy(self, array: Any) -> np.ndarray:
         return self._cupy.asnumpy(array)
+
+    def float_values(self, series: Any) -> Any:
+        return series.to_cupy(dtype="float64", na_value=np.nan)
 
     def read_native(self, fmt: FileFormat, payload: bytes | Path, delimiter: str) -> Any | None:
         # cuDF parses CSV, Parquet and JSON lines on the device; it has no Excel reader,

@@ -69,3 +69,16 @@ def measure(
         result, seconds = clock(fn, sync)
         runs.append(seconds)
     return Measured(result, Timing(first, tuple(runs)))
+
+
+class PhaseClock:
+    """Seconds per named phase of one piece of work, summed when a phase runs more than once."""
+
+    def __init__(self, sync: Callable[[], None]) -> None:
+        self.sync = sync
+        self.phases: dict[str, float] = {}
+
+    def run(self, phase: str, fn: Callable[[], T]) -> T:
+        result, seconds = clock(fn, self.sync)
+        self.phases[phase] = self.phases.get(phase, 0.0) + seconds
+        return result

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from pipeline.compare import compare_frames
+from pipeline.compare import compare_frames, compare_nested
 
 
 def frame(**columns):
@@ -30,3 +30,16 @@ def test_each_kind_of_difference_is_named():
         "'s': 1 values differ (first: 'y' vs 'q')"
     ]
     assert not compare_frames(frame(b=[True, False]), frame(b=[True, True])).ok
+
+
+def test_nested_results_compare_counts_exactly_and_floats_within_tolerance():
+    left = {"count": 3, "mean": 1.0, "items": [{"value": "a", "share": 0.5}], "note": None}
+    assert (
+        compare_nested(left, {"count": 3, "mean": 1.0 + 1e-12, "items": [{"value": "a", "share": 0.5}], "note": None})
+        == []
+    )
+    assert compare_nested(left, {**left, "count": 4}) == [".count: 3 vs 4"]
+    assert compare_nested(left, {**left, "mean": 1.1}) == [".mean: 1.0 vs 1.1"]
+    assert compare_nested(left, {**left, "mean": None}) == [".mean: 1.0 vs None"]
+    assert compare_nested(left, {**left, "items": []}) == [".items: 1 vs 0 items"]
+    assert compare_nested(left, {"count": 3}) != []

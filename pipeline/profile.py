@@ -1,0 +1,675 @@
+"""Profile a table on its engine: table facts, per-column statistics, correlations, missing values, alerts.
+
+Every aggregation runs where the data lives (pandas/numpy on the CPU, cuDF/CuPy on the GPU);
+only small results (scalars, histogram bins, top values, small matrices) come back to the host.
+Run it headless with `python -m pipeline.profile PATH`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.compare import Parity, compare_nested
+from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
+from pipeline.errors import DataError
+from pipeline.timing import PhaseClock
+
+NUMERIC, BOOLEAN, DATETIME, TEXT, OTHER = "numeric", "boolean", "datetime", "text", "other"
+KINDS = (NUMERIC, BOOLEAN, DATETIME, TEXT, OTHER)
+MAX_MATRIX_COLUMNS = 60
+MAX_SHOWN_CHARS = 200
+
+ProfileProgress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    """What a profile computes and when it raises an alert; the defaults suit most tables."""
+
+    bins: int = 30
+    time_bins: int = 40
+    top_k: int = 10
+    quantiles: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+    high_missing_share: float = 0.2
+    skew_threshold: float = 2.0
+    high_cardinality_share: float = 0.5
+    high_cardinality_min: int = 50
+    rare_share: float = 0.01
+    high_correlation: float = 0.9
+    mixed_type_sample: int = 100_000
+    chunk_rows: int = 1 << 22
+    duplicates: bool = True
+    correlations: bool = True
+    missing_matrices: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bins <= 200 or not 1 <= self.time_bins <= 200:
+            raise DataError(f"Histogram bins must be between 1 and 200; got {self.bins} and {self.time_bins}.")
+        if not 1 <= self.top_k <= 100:
+            raise DataError(f"Top values must be between 1 and 100; got {self.top_k}.")
+        if not all(0 <= q <= 1 for q in self.quantiles):
+            raise DataError(f"Quantiles must lie between 0 and 1; got {self.quantiles}.")
+
+
+PRESETS = {
+    "full": ProfileSettings(),
+    "minimal": ProfileSettings(duplicates=False, correlations=False, missing_matrices=False),
+}
+"""`minimal` computes what ydata-profiling's minimal mode does: per-column statistics, no pairwise work."""
+
+
+@dataclass
+class ColumnProfile:
+    """One column's statistics; `histogram` bins values, string lengths or time, as `histogram_of` says."""
+
+    name: str
+    kind: str
+    dtype: str
+    count: int
+    missing: int
+    distinct: int
+    stats: dict[str, Any] = field(default_factory=dict)
+    histogram: pd.DataFrame | None = None
+    histogram_of: str | None = None
+    top_values: pd.DataFrame | None = None
+    flags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return self.count + self.missing
+
+    @property
+    def missing_share(self) -> float:
+        return self.missing / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something a user should look at: which column (None for the table), what, and why."""
+
+    column: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class TableStats:
+    rows: int
+    columns: int
+    memory_bytes: int
+    duplicate_rows: int | None
+    missing_cells: int
+    kinds: dict[str, int]
+
+
+@dataclass
+class Profile:
+    """A table's profile on one engine, and how long each phase took there."""
+
+    engine: str
+    engine_label: str
+    table: TableStats
+    columns: list[ColumnProfile]
+    correlations: dict[str, pd.DataFrame]
+    correlation_note: str | None
+    missing_together: pd.DataFrame | None
+    missing_correlation: pd.DataFrame | None
+    alerts: list[Alert]
+    phases: dict[str, float]
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.phases.values())
+
+    def column(self, name: str) -> ColumnProfile:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise DataError(f"The profile has no column {name!r}; choose one of the table's columns.")
+
+    def summary(self) -> pd.DataFrame:
+        """One row per column: kind, missing share, distinct count and the headline statistic."""
+        rows = []
+        for column in self.columns:
+            headline = {NUMERIC: column.stats.get("mean"), DATETIME: column.stats.get("min")}.get(
+                column.kind, column.stats.get("top")
+            )
+            rows.append(
+                {
+                    "column": column.name,
+                    "kind": column.kind,
+                    "dtype": column.dtype,
+                    "missing %": 100 * column.missing_share,
+                    "distinct": column.distinct,
+                    "mean / top value": "" if headline is None else str(headline),
+                    "alerts": ", ".join(column.flags),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def statistics(self) -> dict[str, Any]:
+        """Everything computed, as plain JSON values, without what depends on the engine (times, dtypes, bytes)."""
+        return {
+            "table": {
+                "rows": self.table.rows,
+                "columns": self.table.columns,
+                "duplicate_rows": self.table.duplicate_rows,
+                "missing_cells": self.table.missing_cells,
+                "kinds": self.table.kinds,
+            },
+            "columns": [_column_statistics(column) for column in self.columns],
+            "correlations": {method: _matrix_records(matrix) for method, matrix in self.correlations.items()},
+            "correlation_note": self.correlation_note,
+            "missing_together": _matrix_records(self.missing_together),
+            "missing_correlation": _matrix_records(self.missing_correlation),
+            "alerts": [{"column": a.column, "code": a.code, "message": a.message} for a in self.alerts],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The statistics plus the run facts: engine, seconds per phase, memory and dtypes."""
+        result = self.statistics()
+        result["engine"] = {"name": self.engine, "label": self.engine_label}
+        result["seconds"] = {**self.phases, "total": self.seconds}
+        result["table"]["memory_bytes"] = self.table.memory_bytes
+        for record, column in zip(result["columns"], self.columns, strict=True):
+            record["dtype"] = column.dtype
+        return result
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready version of a scalar: numpy numbers to Python, NaN to None, times to ISO text."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (pd.Timestamp, pd.Timedelta)):
+        return value.isoformat()
+    return str(value)
+
+
+def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+    if frame is None:
+        return None
+    return [{str(key): plain(value) for key, value in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _matrix_records(matrix: pd.DataFrame | None) -> dict[str, Any] | None:
+    if matrix is None:
+        return None
+    return {"columns": [str(c) for c in matrix.columns], "values": [[plain(v) for v in row] for row in matrix.values]}
+
+
+def _column_statistics(column: ColumnProfile) -> dict[str, Any]:
+    return {
+        "name": column.name,
+        "kind": column.kind,
+        "count": column.count,
+        "missing": column.missing,
+        "distinct": column.distinct,
+        "stats": {key: plain(value) for key, value in column.stats.items()},
+        "histogram_of": column.histogram_of,
+        "histogram": _records(column.histogram),
+        "top_values": _records(column.top_values),
+        "flags": dict(column.flags),
+    }
+
+
+def column_kind(dtype: Any) -> str:
+    """How a column is profiled, from its dtype (pandas and cuDF dtypes alike)."""
+    types = pd.api.types
+    if types.is_bool_dtype(dtype):
+        return BOOLEAN
+    if types.is_datetime64_any_dtype(dtype):
+        return DATETIME
+    if types.is_timedelta64_dtype(dtype):
+        return OTHER
+    if types.is_numeric_dtype(dtype):
+        return NUMERIC
+    if types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or str(dtype) == "category":
+        return TEXT
+    return OTHER
+
+
+def _host_float(value: Any) -> float:
+    return float(value.item() if hasattr(value, "item") else value)
+
+
+def histogram(engine: Engine, finite: Any, low: float, high: float, bins: int, integer: bool) -> pd.DataFrame:
+    """Counts of finite values in equal-width bins from low to high, binned on the engine.
+
+    Whole numbers spanning fewer values than `bins` get one bin per value. The bin of each
+    value is floor((x - start) / width), the same IEEE operations on numpy and CuPy, so
+    both engines put every value in the same bin.
+    """
+    xp = engine.xp
+    if integer and high - low + 1 <= bins:
+        start, width, count = low - 0.5, 1.0, int(high - low) + 1
+    elif high == low:
+        start, width, count = low - 0.5, 1.0, 1
+    else:
+        start, width, count = low, (high - low) / bins, bins
+    index = xp.clip(xp.floor((finite - start) / width), 0, count - 1).astype(xp.int64)
+    counts = engine.to_numpy(xp.bincount(index, minlength=count))
+    edges = start + width * np.arange(count + 1)
+    if count == bins and not integer:
+        edges[-1] = high
+    return pd.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts.astype(np.int64)})
+
+
+def moments(engine: Engine, finite: Any) -> dict[str, float | None]:
+    """Mean, sample standard deviation, and unbiased skew and excess kurtosis (as pandas and scipy define them)."""
+    n = int(finite.size)
+    mean = _host_float(finite.mean())
+    centred = finite - mean
+    squares = centred * centred
+    m2 = _host_float(squares.mean())
+    m3 = _host_float((squares * centred).mean())
+    m4 = _host_float((squares * squares).mean())
+    std = math.sqrt(m2 * n / (n - 1)) if n > 1 else None
+    skew = kurtosis = None
+    if m2 > 0 and n > 2:
+        skew = math.sqrt(n * (n - 1)) / (n - 2) * m3 / m2**1.5
+    if m2 > 0 and n > 3:
+        kurtosis = ((n + 1) * (m4 / m2**2 - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
+    return {"mean": mean, "std": std, "skew": skew, "kurtosis": kurtosis}
+
+
+def _numeric(engine: Engine, series: Any, settings: ProfileSettings) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    xp = engine.xp
+    values = engine.float_values(series)
+    finite = values[xp.isfinite(values)]
+    stats: dict[str, Any] = {"infinite": int(xp.isinf(values).sum())}
+    if finite.size == 0:
+        return stats, None
+    low, high = _host_float(finite.min()), _host_float(finite.max())
+    quantiles = engine.to_numpy(xp.quantile(finite, xp.asarray(settings.quantiles, dtype=xp.float64)))
+    stats.update(moments(engine, finite))
+    stats.update({"min": low, "max": high})
+    stats.update({f"p{round(q * 100):g}": float(v) for q, v in zip(settings.quantiles, quantiles, strict=True)})
+    stats["zeros"] = int((finite == 0).sum())
+    stats["negatives"] = int((finite < 0).sum())
+    integer = pd.api.types.is_integer_dtype(series.dtype)
+    return stats, histogram(engine, finite, low, high, settings.bins, integer)
+
+
+def _boolean(engine: Engine, series: Any, count: int) -> tuple[dict[str, Any], pd.DataFrame]:
+    true = int((engine.float_values(series) == 1).sum())
+    top = pd.DataFrame({"value": ["True", "False"], "count": [true, count - true]})
+    top = top[top["count"] > 0].sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+    top["share"] = top["count"] / count if count else 0.0
+    return {"true": true, "false": count - true, "true_share": true / count if count else None}, top
+
+
+def _without_timezone(series: Any) -> tuple[Any, str | None]:
+    tz = getattr(series.dtype, "tz", None)
+    if tz is None:
+        return series, None
+    return series.dt.tz_convert("UTC").dt.tz_localize(None), str(tz)
+
+
+def _datetime(engine: Engine, series: Any, settings: ProfileSettings) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    naive, tz = _without_timezone(series)
+    unit = np.datetime_data(np.dtype(str(naive.dtype)))[0]
+    ticks = engine.float_values(naive.dropna().astype("int64"))
+    if ticks.size == 0:
+        return {"timezone": tz}, None
+
+    def stamp(value: float) -> pd.Timestamp:
+        moment = pd.Timestamp(int(value), unit=unit)
+        return moment.tz_localize("UTC").tz_convert(tz) if tz else moment
+
+    low, high = _host_float(ticks.min()), _host_float(ticks.max())
+    bins = histogram(engine, ticks, low, high, settings.time_bins, integer=False)
+    bins["start"] = [stamp(v) for v in bins["start"]]
+    bins["end"] = [stamp(v) for v in bins["end"]]
+    stats = {"min": stamp(low), "max": stamp(high), "range": stamp(high) - stamp(low), "timezone": tz}
+    return stats, bins
+
+
+def _mixed_types(series: pd.Series, sample: int) -> dict[str, int]:
+    """Python types of a sample of an object column's values, by how often they occur."""
+    values = series.dropna().head(sample)
+    return dict(Counter(type(value).__name__ for value in values).most_common())
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
+
+
+def top_values(engine: Engine, series: Any, count: int, k: int) -> tuple[pd.DataFrame, int, Any]:
+    """The k most frequent values (ties by value), the distinct count, and the engine's value counts."""
+    counts = series.value_counts()
+    counts = counts[counts > 0]  # categoricals list unused categories with count 0
+    distinct = len(counts)
+    table = counts.reset_index()
+    table.columns = ["value", "count"]
+    if distinct > k:
+        table = table[table["count"] >= int(counts.iloc[k - 1])]
+    table = engine.to_pandas(table.sort_values(["count", "value"], ascending=[False, True]).head(k))
+    table = table.reset_index(drop=True)
+    table["value"] = [_shown(value) for value in table["value"]]
+    table["share"] = table["count"] / count if count else 0.0
+    return table, distinct, counts
+
+
+def _text(
+    engine: Engine, series: Any, count: int, settings: ProfileSettings
+) -> tuple[dict[str, Any], pd.DataFrame | None, pd.DataFrame, int]:
+    stats: dict[str, Any] = {}
+    if engine.name == CPU and series.dtype == object:  # only pandas holds arbitrary Python objects
+        stats["types"] = _mixed_types(series, settings.mixed_type_sample)
+        series = series.astype("str")
+    elif not pd.api.types.is_string_dtype(series.dtype):  # categoricals: profile their labels
+        series = series.astype("str")
+    top, distinct, counts = top_values(engine, series, count, settings.top_k)
+    if count:
+        stats["top"] = top["value"].iloc[0]
+        stats["top_share"] = float(top["share"].iloc[0])
+        stats["rare_share"] = int(counts[counts < settings.rare_share * count].sum()) / count
+    lengths = engine.float_values(series.str.len())
+    lengths = lengths[engine.xp.isfinite(lengths)]
+    bins = None
+    if lengths.size:
+        low, high = _host_float(lengths.min()), _host_float(lengths.max())
+        stats.update({"min_length": int(low), "mean_length": _host_float(lengths.mean()), "max_length": int(high)})
+        bins = histogram(engine, lengths, low, high, settings.bins, integer=True)
+    return stats, bins, top, distinct
+
+
+def profile_column(engine: Engine, series: Any, missing: int, settings: ProfileSettings) -> ColumnProfile:
+    """Statistics of one engine series whose missing count is known."""
+    kind = column_kind(series.dtype)
+    count = len(series) - missing
+    column = ColumnProfile(str(series.name), kind, str(series.dtype), count, missing, 0)
+    if kind == NUMERIC:
+        column.stats, column.histogram = _numeric(engine, series, settings)
+        column.histogram_of = "value"
+        column.distinct = int(series.nunique())
+    elif kind == BOOLEAN:
+        column.stats, column.top_values = _boolean(engine, series, count)
+        column.distinct = len(column.top_values)
+    elif kind == DATETIME:
+        column.stats, column.histogram = _datetime(engine, series, settings)
+        column.histogram_of = "time"
+        column.distinct = int(series.nunique())
+    elif kind == TEXT:
+        column.stats, column.histogram, column.top_values, column.distinct = _text(engine, series, count, settings)
+        column.histogram_of = "length"
+    else:
+        column.distinct = int(series.nunique())
+    column.flags = column_flags(column, settings)
+    return column
+
+
+def column_flags(column: ColumnProfile, settings: ProfileSettings) -> dict[str, str]:
+    """Alert codes for one column, each with the sentence a user reads."""
+    flags: dict[str, str] = {}
+    name, rows = column.name, column.rows
+    if rows and column.count == 0:
+        return {"all_missing": f"{name!r} has no values: every row is missing."}
+    if column.missing_share >= settings.high_missing_share:
+        flags["high_missing"] = f"{name!r} is missing in {column.missing_share:.1%} of rows."
+    if column.distinct == 1:
+        flags["constant"] = f"{name!r} holds one value only; it carries no information."
+    types = column.stats.get("types") or {}
+    if len(types) > 1:
+        listing = ", ".join(f"{kind} ({count:,})" for kind, count in types.items())
+        flags["mixed_types"] = f"{name!r} mixes Python types: {listing}. Clean it before modelling."
+    skew = column.stats.get("skew")
+    if skew is not None and abs(skew) >= settings.skew_threshold:
+        flags["skewed"] = f"{name!r} is highly skewed (skew {skew:.2f}); consider a log or rank transform."
+    if column.stats.get("infinite"):
+        flags["infinite"] = f"{name!r} has {column.stats['infinite']:,} infinite values (left out of its statistics)."
+    integer_like = column.kind == TEXT or (column.kind == NUMERIC and "int" in column.dtype.lower())
+    if integer_like and column.count > 1 and column.distinct == column.count:
+        flags["likely_id"] = f"{name!r} is unique in every row: likely an id column, not a feature."
+    elif column.kind == TEXT and column.distinct > max(
+        settings.high_cardinality_min, settings.high_cardinality_share * column.count
+    ):
+        flags["high_cardinality"] = f"{name!r} has {column.distinct:,} distinct values (high cardinality)."
+    return flags
+
+
+@dataclass
+class PairwiseSums:
+    """Sums over the rows where both columns i and j hold a finite value, for pairwise statistics."""
+
+    n: np.ndarray
+    sx: np.ndarray
+    sxx: np.ndarray
+    sxy: np.ndarray
+
+    def pearson(self) -> np.ndarray:
+        """Pearson correlation per pair over its complete rows; NaN where a column does not vary."""
+        n, sx, sxx, sxy = self.n, self.sx, self.sxx, self.sxy
+        spread = n * sxx - sx * sx
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (n * sxy - sx * sx.T) / np.sqrt(spread * spread.T)
+        r[(n < 2) | (spread <= 0) | (spread.T <= 0)] = np.nan
+        return np.clip(r, -1.0, 1.0)
+
+
+Block = Callable[[int, int], Any]
+
+
+def pairwise_sums(engine: Engine, block: Block, rows: int, p: int, chunk_rows: int) -> PairwiseSums:
+    """Pairwise sums over complete pairs of the (rows x p) matrix that `block(start, stop)` hands out in chunks.
+
+    Chunks with no missing value take one Gram matrix of [1 | X]; others weigh each pair by
+    the rows where both are present. Everything runs on the engine; only p x p sums come back.
+    """
+    xp = engine.xp
+    n, sx, sxx, sxy = (xp.zeros((p, p)) for _ in range(4))
+    for start in range(0, rows, chunk_rows):
+        values = block(start, min(start + chunk_rows, rows))
+        valid = xp.isfinite(values)
+        if bool(valid.all()):  # the common case: one matrix product gives every sum
+            augmented = xp.concatenate([xp.ones((values.shape[0], 1)), values], axis=1)
+            gram = augmented.T @ augmented
+            n += gram[0, 0]
+            sx += gram[1:, :1]
+            sxx += xp.diagonal(gram)[1:, None]
+            sxy += gram[1:, 1:]
+            continue
+        values = xp.where(valid, values, 0.0)
+        present = valid.astype(xp.float64)
+        n += present.T @ present
+        sx += values.T @ present
+        sxx += (values * values).T @ present
+        sxy += values.T @ values
+    return PairwiseSums(*(engine.to_numpy(total) for total in (n, sx, sxx, sxy)))
+
+
+def frame_block(engine: Engine, frame: Any, columns: list[str], shift: np.ndarray) -> Block:
+    """Rows start..stop of the named columns as a float matrix on the engine, minus `shift` per column."""
+    shift_device = engine.xp.asarray(shift, dtype=engine.xp.float64)
+
+    def block(start: int, stop: int) -> Any:
+        arrays = [engine.float_values(frame[name].iloc[start:stop]) for name in columns]
+        return engine.xp.stack(arrays, axis=1) - shift_device
+
+    return block
+
+
+def average_ranks(xp: Any, values: Any) -> Any:
+    """1-based ranks of the non-NaN values, ties sharing their average rank; NaN stays NaN."""
+    order = xp.argsort(values)  # NaN sorts last on numpy and CuPy
+    present = int(xp.isfinite(values).sum() + xp.isinf(values).sum())
+    ordered = values[order[:present]]
+    starts_group = xp.concatenate([xp.ones(min(present, 1), dtype=bool), ordered[1:] != ordered[:-1]])
+    group = xp.cumsum(starts_group) - 1
+    starts = xp.flatnonzero(starts_group)
+    ends = xp.concatenate([starts[1:], xp.asarray([present])])
+    ranks = xp.full(values.shape, xp.nan)
+    ranks[order[:present]] = ((starts + ends - 1) / 2 + 1)[group]
+    return ranks
+
+
+def _square(matrix: np.ndarray, names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(matrix, index=names, columns=names)
+
+
+def correlations(
+    engine: Engine, frame: Any, columns: list[ColumnProfile], settings: ProfileSettings
+) -> tuple[dict[str, pd.DataFrame], str | None]:
+    """Pearson and Spearman matrices of the varying numeric columns, or why there are none.
+
+    Pearson uses each pair's complete finite rows. Spearman is Pearson of the ranks, each column
+    ranked over its own non-missing values (ties get their average rank); with no missing values
+    this is exactly the textbook Spearman coefficient.
+    """
+    numeric = [c for c in columns if c.kind == NUMERIC]
+    usable = [c for c in numeric if c.count > 1 and c.stats.get("std")]
+    notes = []
+    if len(usable) < len(numeric):
+        notes.append(f"{len(numeric) - len(usable)} numeric column(s) left out: constant or (almost) empty.")
+    if len(usable) > MAX_MATRIX_COLUMNS:
+        notes.append(f"Only the first {MAX_MATRIX_COLUMNS} of {len(usable)} numeric columns are correlated.")
+        usable = usable[:MAX_MATRIX_COLUMNS]
+    if len(usable) < 2:
+        kinds = "no numeric columns" if not numeric else f"{len(usable)} varying numeric column(s)"
+        return {}, f"No correlations: they need at least two numeric columns that vary, and this table has {kinds}."
+    names = [c.name for c in usable]
+    means = np.array([c.stats["mean"] for c in usable])
+    rows, p, chunk = len(frame), len(names), settings.chunk_rows
+    pearson = pairwise_sums(engine, frame_block(engine, frame, names, means), rows, p, chunk).pearson()
+    xp = engine.xp
+    ranks = [average_ranks(xp, engine.float_values(frame[name])) for name in names]
+    centres = xp.asarray([(c.count + 1) / 2 for c in usable])
+
+    def ranked(start: int, stop: int) -> Any:
+        return xp.stack([r[start:stop] for r in ranks], axis=1) - centres
+
+    spearman = pairwise_sums(engine, ranked, rows, p, chunk).pearson()
+    result = {"pearson": _square(pearson, names), "spearman": _square(spearman, names)}
+    return result, " ".join(notes) or None
+
+
+def missing_matrices(
+    engine: Engine, frame: Any, columns: list[ColumnProfile], settings: ProfileSettings
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Rows missing in both columns, and the correlation of missingness, for columns with missing values."""
+    names = [c.name for c in columns if c.missing > 0][:MAX_MATRIX_COLUMNS]
+    if not names:
+        return None, None
+    flags = frame[names].isna()
+    block = frame_block(engine, flags, names, np.zeros(len(names)))
+    sums = pairwise_sums(engine, block, len(frame), len(names), settings.chunk_rows)
+    together = _square(np.rint(sums.sxy).astype(np.int64), names)
+    return together, _square(sums.pearson(), names)
+
+
+def _correlation_alerts(matrix: pd.DataFrame | None, threshold: float) -> list[Alert]:
+    if matrix is None:
+        return []
+    alerts = []
+    names = list(matrix.columns)
+    for i, left in enumerate(names):
+        for right in names[i + 1 :]:
+            r = matrix.loc[left, right]
+            if np.isfinite(r) and abs(r) >= threshold:
+                alerts.append(
+                    Alert(left, "high_correlation", f"{left!r} and {right!r} are highly correlated (Pearson {r:.3f}).")
+                )
+    return alerts
+
+
+def _table_alerts(table: TableStats) -> list[Alert]:
+    alerts = []
+    if table.duplicate_rows:
+        share = table.duplicate_rows / table.rows
+        rows = "row repeats" if table.duplicate_rows == 1 else "rows repeat"
+        alerts.append(Alert(None, "duplicates", f"{table.duplicate_rows:,} {rows} an earlier row ({share:.1%})."))
+    if table.rows == 1:
+        alerts.append(Alert(None, "single_row", "The table has one row: spreads, skew and correlations need more."))
+    return alerts
+
+
+def profile_frame(
+    engine: Engine,
+    frame: Any,
+    settings: ProfileSettings | None = None,
+    progress: ProfileProgress | None = None,
+) -> Profile:
+    """Profile an engine frame; `progress(fraction, message)` hears about each column.
+
+    Running out of GPU memory raises GpuMemoryError with what to do instead.
+    """
+    if len(frame.columns) == 0:
+        raise DataError("The table has no columns, so there is nothing to profile. Load a table with columns.")
+    repeated = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
+    if repeated:
+        raise DataError(f"Column names must be unique to profile a table; repeated: {', '.join(repeated)}.")
+    try:
+        return _profile(engine, frame, settings or ProfileSettings(), progress or (lambda _fraction, _message: None))
+    except Exception as error:
+        if engine.name != CPU and is_out_of_memory(error):
+            raise out_of_memory_error(engine, "profiling this table") from error
+        raise
+
+
+def _profile(engine: Engine, frame: Any, settings: ProfileSettings, report: ProfileProgress) -> Profile:
+    timer = PhaseClock(engine.synchronize)
+    run = timer.run
+    rows, width = len(frame), len(frame.columns)
+    report(0.0, "Counting missing values and duplicate rows…")
+    missing = run("table", lambda: engine.to_pandas(frame.isna().sum().to_frame("missing"))["missing"].to_numpy())
+    duplicates = run("table", lambda: int(frame.duplicated().sum()) if rows else 0) if settings.duplicates else None
+    columns = []
+    for i, name in enumerate(frame.columns):
+        report(i / (width + 2), f"Column {i + 1} of {width}: {name}")
+        columns.append(
+            run("columns", lambda name=name, i=i: profile_column(engine, frame[name], int(missing[i]), settings))
+        )
+    matrices: dict[str, pd.DataFrame] = {}
+    note = "Correlations were not computed (minimal profile)."
+    together = missing_correlation = None
+    if settings.correlations:
+        report(width / (width + 2), "Correlations…")
+        matrices, note = run("correlations", lambda: correlations(engine, frame, columns, settings))
+    if settings.missing_matrices:
+        report((width + 1) / (width + 2), "Missing values together…")
+        together, missing_correlation = run(
+            "missing values", lambda: missing_matrices(engine, frame, columns, settings)
+        )
+    table = TableStats(
+        rows=rows,
+        columns=width,
+        memory_bytes=engine.frame_nbytes(frame),
+        duplicate_rows=duplicates,
+        missing_cells=int(missing.sum()),
+        kinds={kind: n for kind, n in Counter(c.kind for c in columns).items()},
+    )
+    alerts = _table_alerts(table)
+    alerts += [Alert(c.name, code, message) for c in columns for code, message in c.flags.items()]
+    alerts += _correlation_alerts(matrices.get("pearson"), settings.high_correlation)
+    report(1.0, "Done")
+    return Profile(
+        engine=engine.name,
+        engine_label=engine.label,
+        table=table,
+        columns=columns,
+        correlations=matrices,
+        correlation_note=note,
+        missing_together=together,
+        missing_correlation=missing_correlation,
+        alerts=alerts,
+        phases=dict(timer.phases),
+    )
+
+
+def compare_profiles(left: Profile, right: Profile, *, rtol: float = 1e-7, atol: float = 1e-9) -> Parity:
+    """Whether two engines' profiles agree: counts exactly, floating-point statistics within tolerance."""
+    return Parity(compare_nested(left.statistics(), right.statistics(), rtol=rtol, atol=atol))

@@ -1,0 +1,275 @@
+"""Every profile statistic against an independent computation (numpy, scipy, plain Python), and bad tables."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from scipy import stats as scipy_stats
+
+from pipeline.datasets import SyntheticSpec, generate
+from pipeline.errors import DataError
+from pipeline.profile import (
+    PRESETS,
+    ProfileSettings,
+    average_ranks,
+    column_kind,
+    compare_profiles,
+    profile_frame,
+)
+
+
+@pytest.fixture
+def numbers() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    values = rng.lognormal(size=500)
+    values[[3, 50, 77]] = np.nan
+    values[10] = np.inf
+    values[11] = -np.inf
+    values[[20, 21]] = 0.0
+    values[30] = -2.5
+    return pd.DataFrame({"x": values, "k": rng.integers(0, 6, 500), "y": rng.normal(size=500)})
+
+
+def test_numeric_statistics_match_numpy_and_scipy(cpu, numbers):
+    profile = profile_frame(cpu, numbers)
+    column = profile.column("x")
+    raw = numbers["x"].to_numpy()
+    finite = raw[np.isfinite(raw)]
+    stats = column.stats
+    assert column.kind == "numeric"
+    assert (column.count, column.missing) == (497, 3)
+    assert stats["infinite"] == 2
+    assert stats["mean"] == pytest.approx(finite.mean(), rel=1e-12)
+    assert stats["std"] == pytest.approx(finite.std(ddof=1), rel=1e-12)
+    assert stats["skew"] == pytest.approx(scipy_stats.skew(finite, bias=False), rel=1e-10)
+    assert stats["kurtosis"] == pytest.approx(scipy_stats.kurtosis(finite, bias=False), rel=1e-10)
+    assert (stats["min"], stats["max"]) == (finite.min(), finite.max())
+    for q, key in zip((0.05, 0.25, 0.5, 0.75, 0.95), ("p5", "p25", "p50", "p75", "p95"), strict=True):
+        assert stats[key] == pytest.approx(np.quantile(finite, q), rel=1e-12)
+    assert stats["zeros"] == 2
+    assert stats["negatives"] == 1
+    assert column.distinct == len(set(raw[~np.isnan(raw)].tolist()))
+    expected, edges = np.histogram(finite, bins=30)
+    np.testing.assert_allclose(column.histogram["start"], edges[:-1], rtol=1e-12)
+    assert column.histogram["count"].tolist() == expected.tolist()
+    assert "infinite" in column.flags and "skewed" in column.flags
+
+
+def test_small_integer_ranges_get_one_bin_per_value(cpu, numbers):
+    column = profile_frame(cpu, numbers).column("k")
+    counts = Counter(numbers["k"].tolist())
+    assert column.histogram["start"].tolist() == [v - 0.5 for v in range(6)]
+    assert column.histogram["count"].tolist() == [counts[v] for v in range(6)]
+
+
+def test_text_statistics_match_counter(cpu):
+    values = ["b", "a", "c", "a", None, "b", "long text here", "d", "a", "b"] * 3 + ["z"]
+    frame = pd.DataFrame({"t": pd.Series(values, dtype="str")})
+    column = profile_frame(cpu, frame, ProfileSettings(top_k=3, rare_share=0.05)).column("t")
+    present = [v for v in values if v is not None]
+    counts = Counter(present)
+    expected = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:3]
+    assert list(zip(column.top_values["value"], column.top_values["count"], strict=True)) == expected
+    assert column.distinct == len(counts)
+    assert column.stats["top"] == "a"
+    assert column.stats["rare_share"] == pytest.approx(1 / len(present))
+    lengths = [len(v) for v in present]
+    assert (column.stats["min_length"], column.stats["max_length"]) == (min(lengths), max(lengths))
+    assert column.stats["mean_length"] == pytest.approx(np.mean(lengths))
+    assert column.histogram["count"].sum() == len(present)
+
+
+def test_boolean_shares(cpu):
+    frame = pd.DataFrame({"b": pd.array([True, False, True, None, True], dtype="boolean")})
+    column = profile_frame(cpu, frame).column("b")
+    assert column.kind == "boolean"
+    assert (column.stats["true"], column.stats["false"], column.missing) == (3, 1, 1)
+    assert column.stats["true_share"] == pytest.approx(0.75)
+    assert column.top_values["value"].tolist() == ["True", "False"]
+
+
+def test_datetime_with_time_zone_keeps_its_zone(cpu):
+    stamps = pd.to_datetime(["2024-03-01 10:00", None, "2024-01-01 00:30", "2024-12-31 23:00"]).tz_localize(
+        "America/New_York"
+    )
+    column = profile_frame(cpu, pd.DataFrame({"when": stamps})).column("when")
+    assert column.kind == "datetime"
+    assert column.stats["min"] == stamps.min() and column.stats["max"] == stamps.max()
+    assert column.stats["timezone"] == "America/New_York"
+    assert column.histogram["count"].sum() == 3
+    assert column.histogram["start"].iloc[0] == stamps.min()
+
+
+def test_correlations_match_pandas_and_scipy(cpu, numbers):
+    frame = numbers.replace([np.inf, -np.inf], np.nan)
+    frame["z"] = frame["y"] * 2 + np.random.default_rng(1).normal(size=500) * 0.1
+    profile = profile_frame(cpu, frame)
+    pearson = profile.correlations["pearson"]
+    np.testing.assert_allclose(pearson.to_numpy(), frame.corr().to_numpy(), rtol=1e-10, atol=1e-12)
+    complete = frame[["k", "y", "z"]]
+    rho = scipy_stats.spearmanr(complete.to_numpy()).statistic
+    np.testing.assert_allclose(
+        profile.correlations["spearman"].loc[complete.columns, complete.columns], rho, rtol=1e-10
+    )
+    assert any(a.code == "high_correlation" and a.column == "y" for a in profile.alerts)
+
+
+def test_average_ranks_match_scipy():
+    values = np.array([3.0, 1.0, np.nan, 1.0, np.inf, -np.inf, 2.0, 2.0, 2.0, np.nan])
+    expected = scipy_stats.rankdata(values, nan_policy="omit")
+    np.testing.assert_array_equal(average_ranks(np, values), expected)
+
+
+def test_missing_values_together_match_counts(cpu):
+    frame = pd.DataFrame({"a": [1.0, None, None, 4.0], "b": ["x", None, "y", None], "c": [1, 2, 3, 4]})
+    profile = profile_frame(cpu, frame)
+    flags = frame[["a", "b"]].isna().to_numpy().astype(int)
+    np.testing.assert_array_equal(profile.missing_together.to_numpy(), flags.T @ flags)
+    np.testing.assert_allclose(profile.missing_correlation.to_numpy(), np.corrcoef(flags.T), atol=1e-12)
+    assert profile.table.missing_cells == 4
+
+
+def test_table_facts_and_duplicates(cpu):
+    frame = pd.DataFrame({"a": [1, 2, 1, 1], "b": ["x", "y", "x", "z"]})
+    profile = profile_frame(cpu, frame)
+    unique_rows = len(set(zip(frame["a"], frame["b"], strict=True)))
+    assert (profile.table.rows, profile.table.columns) == (4, 2)
+    assert profile.table.duplicate_rows == 4 - unique_rows
+    assert profile.table.kinds == {"numeric": 1, "text": 1}
+    assert profile.table.memory_bytes > 0
+    assert any(a.code == "duplicates" for a in profile.alerts)
+
+
+def test_flags_for_constant_all_missing_id_and_high_cardinality(cpu):
+    rows = 200
+    frame = pd.DataFrame(
+        {
+            "constant": ["same"] * rows,
+            "empty": [None] * rows,
+            "row_id": np.arange(rows),
+            "names": pd.Series([f"n{i % 150}" for i in range(rows)], dtype="str"),
+            "gappy": [None if i % 3 else 1.0 for i in range(rows)],
+        }
+    )
+    profile = profile_frame(cpu, frame)
+    assert "constant" in profile.column("constant").flags
+    assert list(profile.column("empty").flags) == ["all_missing"]
+    assert "likely_id" in profile.column("row_id").flags
+    assert "high_cardinality" in profile.column("names").flags
+    assert "high_missing" in profile.column("gappy").flags
+
+
+def test_mixed_type_object_column_is_named(cpu):
+    frame = pd.DataFrame({"mixed": pd.Series([1, "two", 3.0, None, "five"], dtype=object)})
+    column = profile_frame(cpu, frame).column("mixed")
+    assert column.stats["types"] == {"str": 2, "int": 1, "float": 1}
+    assert "mixed_types" in column.flags
+
+
+def test_only_text_columns_explain_why_there_are_no_correlations(cpu):
+    profile = profile_frame(cpu, pd.DataFrame({"a": ["x", "y"], "b": ["u", "v"]}))
+    assert profile.correlations == {}
+    assert "no numeric columns" in profile.correlation_note
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"a": [1.5], "b": ["x"]}),
+        pd.DataFrame({"only": [1.0, 2.0, np.nan]}),
+        pd.DataFrame({"a": pd.Series([], dtype="float64"), "b": pd.Series([], dtype="str")}),
+        pd.DataFrame({"nan": [np.nan, np.nan], "inf": [np.inf, -np.inf]}),
+        pd.DataFrame({"long": ["x" * 20_000, "y"]}),
+        pd.DataFrame({"delta": pd.to_timedelta([1, 2], unit="s"), "cat": pd.Categorical(["a", None])}),
+    ],
+    ids=["single-row", "single-column", "no-rows", "nan-and-inf", "very-long-strings", "timedelta-and-category"],
+)
+def test_awkward_tables_are_profiled(cpu, frame):
+    profile = profile_frame(cpu, frame)
+    assert len(profile.columns) == len(frame.columns)
+    json.dumps(profile.to_dict())  # everything is plain JSON
+
+
+def test_very_long_strings_are_shortened_for_display(cpu):
+    column = profile_frame(cpu, pd.DataFrame({"long": ["x" * 20_000, "y"]})).column("long")
+    assert max(len(v) for v in column.top_values["value"]) <= 200
+    assert column.stats["max_length"] == 20_000
+
+
+def test_a_million_level_categorical(cpu):
+    frame = pd.DataFrame({"key": pd.Series([f"k{i}" for i in range(1_000_000)], dtype="str")})
+    column = profile_frame(cpu, frame, PRESETS["minimal"]).column("key")
+    assert column.distinct == 1_000_000
+    assert len(column.top_values) == 10
+    assert column.top_values["value"].tolist() == sorted(frame["key"])[:10]  # ties resolved by value
+    assert "likely_id" in column.flags
+
+
+def test_bad_tables_are_refused_with_a_reason(cpu):
+    with pytest.raises(DataError, match="no columns"):
+        profile_frame(cpu, pd.DataFrame())
+    with pytest.raises(DataError, match="repeated: a"):
+        profile_frame(cpu, pd.DataFrame([[1, 2]], columns=["a", "a"]))
+    with pytest.raises(DataError, match="bins"):
+        ProfileSettings(bins=0)
+
+
+def test_minimal_preset_skips_pairwise_work(cpu, numbers):
+    profile = profile_frame(cpu, numbers, PRESETS["minimal"])
+    assert profile.correlations == {} and profile.missing_together is None
+    assert profile.table.duplicate_rows is None
+    assert set(profile.phases) == {"table", "columns"}
+
+
+def test_progress_reaches_every_column(cpu, numbers):
+    heard = []
+    profile_frame(cpu, numbers, progress=lambda fraction, message: heard.append((fraction, message)))
+    assert heard[-1][0] == 1.0
+    assert [m for _, m in heard if m.startswith("Column")] == [f"Column {i} of 3: {n}" for i, n in enumerate("xky", 1)]
+    assert [f for f, _ in heard] == sorted(f for f, _ in heard)
+
+
+def test_column_kinds_from_dtypes():
+    assert column_kind(np.dtype("int8")) == "numeric"
+    assert column_kind(pd.BooleanDtype()) == "boolean"
+    assert column_kind(pd.DatetimeTZDtype(tz="UTC")) == "datetime"
+    assert column_kind(pd.StringDtype()) == "text"
+    assert column_kind(pd.CategoricalDtype(["a"])) == "text"
+    assert column_kind(np.dtype("m8[s]")) == "other"
+
+
+def test_profile_of_the_same_data_agrees_with_itself_and_notices_a_change(cpu, numbers):
+    first = profile_frame(cpu, numbers)
+    assert compare_profiles(first, profile_frame(cpu, numbers.copy())).ok
+    changed = numbers.copy()
+    changed.loc[0, "y"] += 1.0
+    mismatches = compare_profiles(first, profile_frame(cpu, changed)).mismatches
+    assert any(".stats.mean" in m for m in mismatches)
+
+
+@pytest.mark.gpu
+def test_gpu_profile_matches_cpu_on_the_mixed_table(cpu, gpu):
+    spec = SyntheticSpec("mixed", rows=20_000, seed=3)
+    on_cpu = profile_frame(cpu, generate(spec, cpu)[""])
+    on_gpu = profile_frame(gpu, generate(spec, gpu)[""])
+    parity = compare_profiles(on_cpu, on_gpu)
+    assert parity.ok, parity.mismatches[:10]
+
+
+@pytest.mark.gpu
+def test_gpu_profile_matches_cpu_on_awkward_values(cpu, gpu):
+    table = pa.table(
+        {
+            "x": pa.array([1.5, None, float("inf"), -2.0, 0.0, 7.25, 1.5]),
+            "t": pa.array(["a", "b", None, "a", "ccc", "a", "b"]),
+            "when": pa.array([0, 86_400, None, 172_800, 3, 4, 5], type=pa.timestamp("s", tz="Europe/Paris")),
+            "flag": pa.array([True, None, False, True, True, False, True]),
+        }
+    )
+    parity = compare_profiles(profile_frame(cpu, cpu.from_arrow(table)), profile_frame(gpu, gpu.from_arrow(table)))
+    assert parity.ok, parity.mismatches
