@@ -9,6 +9,7 @@ st.set_page_config(page_title="GPU Pipeline Lab", page_icon=":material/speed:", 
 navigation = st.navigation(
     [
         st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
+        st.Page("pages/explore.py", title="Explore", icon=":material/query_stats:"),
         st.Page("pages/system.py", title="System", icon=":material/memory:"),
     ]
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipeline.charts import load_time_chart, memory_chart
+from pipeline.charts import memory_chart, phase_time_chart
 from pipeline.datasets import BUNDLED, GENERATORS, MAX_ROWS, MIN_ROWS, SyntheticSpec, dataset_name, estimated_bytes
 from pipeline.engines import CPU, GPU
 from pipeline.formats import ENCODINGS
@@ -176,7 +176,7 @@ def show_active() -> None:
         ]
     )
     left, right = st.columns([3, 2])
-    left.altair_chart(load_time_chart(dataset.timings()), width="stretch")
+    left.altair_chart(phase_time_chart(dataset.timings()), width="stretch")
     memory = pd.DataFrame([{"engine": c.engine.label, "bytes": c.nbytes} for c in dataset.copies.values()])
     right.altair_chart(memory_chart(memory), width="stretch")
     st.dataframe(timing_table, hide_index=True, width="stretch")

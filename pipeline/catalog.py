@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -15,6 +15,8 @@ from pipeline.engines import CPU, GPU, Engine
 from pipeline.errors import DataError
 
 MAX_NAME_LENGTH = 80
+MAX_DERIVED = 32
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     _schema: pd.DataFrame | None = field(default=None, repr=False)
+    _derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     @property
     def primary(self) -> EngineCopy:
@@ -78,6 +81,23 @@ class Dataset:
             self._schema = schema
         return self._schema
 
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A result derived from this dataset, computed once and kept with it.
+
+        A dataset's data never changes after loading (a changed table is a new dataset with a
+        new id), so its id is its version; the oldest results go first beyond MAX_DERIVED.
+        """
+        if key not in self._derived:
+            result = compute()
+            while len(self._derived) >= MAX_DERIVED:
+                self._derived.pop(next(iter(self._derived)))
+            self._derived[key] = result
+        return self._derived[key]
+
+    def recall(self, key: Hashable) -> Any | None:
+        """A result `remember` kept under `key`, or None."""
+        return self._derived.get(key)
+
     def parity(self) -> Parity | None:
         """Whether the CPU and GPU copies hold the same values; None unless both exist."""
         cpu, gpu = self.copies.get(CPU), self.copies.get(GPU)
@@ -98,6 +118,7 @@ class Dataset:
         """Drop every copy and give device memory back."""
         engines = [copy.engine for copy in self.copies.values()]
         self.copies.clear()
+        self._derived.clear()
         for engine in engines:
             engine.release_memory()
 

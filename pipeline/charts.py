@@ -1,17 +1,44 @@
-"""Altair chart builders; each takes a small tidy pandas frame (aggregate before charting)."""
+"""Altair chart builders; each takes a small tidy pandas frame (aggregate on the engine before charting).
+
+No chart carries more than MAX_CHART_ROWS rows to the browser, whatever the table's size:
+builders refuse bigger inputs, so a missing aggregation fails loudly instead of shipping a table.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
+import vl_convert
+
+MAX_CHART_ROWS = 5_000
+IMAGE_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 
 ENGINE_COLORS = alt.Scale(domain=["CPU (pandas)", "GPU (cuDF)"], range=["#4c78a8", "#76b900"])
 
 
-def load_time_chart(timings: pd.DataFrame) -> alt.Chart:
-    """Horizontal bars of seconds per engine, stacked by phase (parse, convert, transfer)."""
+def small(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` if it is small enough to chart; a ValueError otherwise (aggregate it first)."""
+    if len(frame) > MAX_CHART_ROWS:
+        raise ValueError(f"A chart gets at most {MAX_CHART_ROWS:,} rows; this one has {len(frame):,}: aggregate first.")
+    return frame
+
+
+def chart_image(chart: alt.TopLevelMixin, fmt: str) -> bytes:
+    """The chart rendered to PNG or SVG by vl-convert (no browser needed)."""
+    spec = chart.to_json()
+    if fmt == "png":
+        return vl_convert.vegalite_to_png(spec, scale=2)
+    if fmt == "svg":
+        return vl_convert.vegalite_to_svg(spec).encode()
+    raise ValueError(f"Unknown image format {fmt!r}: choose one of {', '.join(IMAGE_FORMATS)}.")
+
+
+def phase_time_chart(timings: pd.DataFrame) -> alt.Chart:
+    """Horizontal bars of seconds per engine, stacked by phase (columns: engine, phase, seconds)."""
     return (
-        alt.Chart(timings)
+        alt.Chart(small(timings))
         .mark_bar()
         .encode(
             y=alt.Y("engine:N", title=None, sort=list(ENGINE_COLORS.domain)),
@@ -26,7 +53,7 @@ def load_time_chart(timings: pd.DataFrame) -> alt.Chart:
 def memory_chart(memory: pd.DataFrame) -> alt.Chart:
     """Bars of bytes held per engine (columns: engine, bytes)."""
     return (
-        alt.Chart(memory)
+        alt.Chart(small(memory))
         .mark_bar()
         .encode(
             y=alt.Y("engine:N", title=None),
@@ -37,3 +64,141 @@ def memory_chart(memory: pd.DataFrame) -> alt.Chart:
         .transform_calculate(MiB="datum.bytes / 1048576")
         .properties(height=alt.Step(36))
     )
+
+
+def histogram_chart(bins: pd.DataFrame, title: str, *, temporal: bool = False, brush: str | None = None) -> alt.Chart:
+    """Bars of `count` from `start` to `end`; with `brush`, an x-interval selection of that name."""
+    kind = "T" if temporal else "Q"
+    chart = (
+        alt.Chart(small(bins))
+        .mark_bar(color="#4c78a8")
+        .encode(
+            x=alt.X(f"start:{kind}", title=title, bin="binned"),
+            x2=f"end:{kind}",
+            y=alt.Y("count:Q", title="rows"),
+            tooltip=[alt.Tooltip(f"start:{kind}", title="from"), alt.Tooltip(f"end:{kind}", title="to"), "count:Q"],
+        )
+        .properties(height=220)
+    )
+    if brush:
+        chart = chart.add_params(alt.selection_interval(name=brush, encodings=["x"]))
+    return chart
+
+
+def top_values_chart(top: pd.DataFrame, title: str, *, pick: str | None = None) -> alt.Chart:
+    """Horizontal bars of the most frequent values; with `pick`, a click selection of values by that name."""
+    chart = (
+        alt.Chart(small(top))
+        .mark_bar(color="#f58518")
+        .encode(
+            y=alt.Y("value:N", title=title, sort="-x"),
+            x=alt.X("count:Q", title="rows"),
+            tooltip=["value:N", "count:Q", alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(height=alt.Step(22))
+    )
+    if pick:
+        chart = chart.add_params(alt.selection_point(name=pick, fields=["value"]))
+    return chart
+
+
+def tidy_matrix(matrix: pd.DataFrame, value: str) -> pd.DataFrame:
+    """A square frame as rows of (row, column, value), in the matrix's order."""
+    tidy = matrix.rename_axis(index="row", columns="column").stack(future_stack=True).rename(value).reset_index()
+    return tidy.astype({"row": str, "column": str})
+
+
+def matrix_chart(matrix: pd.DataFrame, value: str, *, diverging: bool = False, labels: bool | None = None) -> alt.Chart:
+    """A heatmap of a square matrix; diverging colours centred on 0 for correlations."""
+    tidy = small(tidy_matrix(matrix, value))
+    order = [str(c) for c in matrix.columns]
+    scale = alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True) if diverging else alt.Scale(scheme="blues")
+    base = alt.Chart(tidy).encode(
+        x=alt.X("column:N", sort=order, title=None),
+        y=alt.Y("row:N", sort=order, title=None),
+    )
+    heat = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", scale=scale, title=value),
+        tooltip=["row:N", "column:N", alt.Tooltip(f"{value}:Q", format=".3f")],
+    )
+    if labels if labels is not None else len(order) <= 12:
+        text = base.mark_text(fontSize=10).encode(text=alt.Text(f"{value}:Q", format=".2f"))
+        heat = heat + text
+    side = max(200, min(640, 28 * len(order)))
+    return heat.properties(width=side, height=side)
+
+
+def missing_chart(summary: pd.DataFrame) -> alt.Chart:
+    """Bars of the share of missing values per column (columns: column, missing share)."""
+    return (
+        alt.Chart(small(summary))
+        .mark_bar(color="#e45756")
+        .encode(
+            y=alt.Y("column:N", sort="-x", title=None),
+            x=alt.X("missing share:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            tooltip=["column:N", alt.Tooltip("missing share:Q", format=".2%"), "missing:Q"],
+        )
+        .properties(height=alt.Step(18))
+    )
+
+
+def kinds_chart(kinds: dict[str, int]) -> alt.Chart:
+    """Bars of how many columns each kind has."""
+    frame = pd.DataFrame({"kind": list(kinds), "columns": list(kinds.values())})
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("columns:Q", title="columns"),
+            y=alt.Y("kind:N", sort="-x", title=None),
+            color=alt.Color("kind:N", legend=None),
+            tooltip=["kind:N", "columns:Q"],
+        )
+        .properties(height=alt.Step(24))
+    )
+
+
+def _axis_type(frame: pd.DataFrame, name: str) -> str:
+    series = frame[name]
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return "T"
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return "Q"
+    return "N"
+
+
+def pair_heatmap(binned: pd.DataFrame, x: str, y: str, colour: str | None = None) -> alt.Chart:
+    """Binned 2-D counts (or a mean per cell) from interactions.binned_pairs."""
+    small(binned)
+    encodings: dict[str, Any] = {}
+    for channel, name in (("x", x), ("y", y)):
+        kind = _axis_type(binned, name)
+        if kind == "N":
+            encodings[channel] = alt.X(f"{name}:N") if channel == "x" else alt.Y(f"{name}:N")
+        else:
+            axis = alt.X if channel == "x" else alt.Y
+            encodings[channel] = axis(f"{name}:{kind}", bin="binned", title=name)
+            encodings[f"{channel}2"] = f"{name} end:{kind}"
+    value = f"mean {colour}" if colour else "count"
+    return (
+        alt.Chart(binned)
+        .mark_rect()
+        .encode(
+            **encodings,
+            color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="viridis"), title=value),
+            tooltip=[c for c in binned.columns],
+        )
+        .properties(height=360)
+    )
+
+
+def scatter_chart(sample: pd.DataFrame, x: str, y: str, colour: str | None = None) -> alt.Chart:
+    """Points of a sample of rows, coloured by a third column when one is given."""
+    encodings: dict[str, Any] = {
+        "x": alt.X(f"{x}:{_axis_type(sample, x)}", scale=alt.Scale(zero=False)),
+        "y": alt.Y(f"{y}:{_axis_type(sample, y)}", scale=alt.Scale(zero=False)),
+        "tooltip": list(sample.columns),
+    }
+    if colour:
+        encodings["color"] = alt.Color(f"{colour}:{_axis_type(sample, colour)}")
+    return alt.Chart(small(sample)).mark_circle(size=24, opacity=0.6).encode(**encodings).properties(height=360)

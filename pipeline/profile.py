@@ -148,7 +148,7 @@ class Profile:
                     "dtype": column.dtype,
                     "missing %": 100 * column.missing_share,
                     "distinct": column.distinct,
-                    "mean / top value": "" if headline is None else str(headline),
+                    "mean / top value": "" if headline is None else _headline(headline),
                     "alerts": ", ".join(column.flags),
                 }
             )
@@ -196,6 +196,10 @@ def plain(value: Any) -> Any:
     if isinstance(value, (pd.Timestamp, pd.Timedelta)):
         return value.isoformat()
     return str(value)
+
+
+def _headline(value: Any) -> str:
+    return f"{value:,.6g}" if isinstance(value, float) else _shown(value)
 
 
 def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
@@ -673,3 +677,11 @@ def _profile(engine: Engine, frame: Any, settings: ProfileSettings, report: Prof
 def compare_profiles(left: Profile, right: Profile, *, rtol: float = 1e-7, atol: float = 1e-9) -> Parity:
     """Whether two engines' profiles agree: counts exactly, floating-point statistics within tolerance."""
     return Parity(compare_nested(left.statistics(), right.statistics(), rtol=rtol, atol=atol))
+
+
+if __name__ == "__main__":
+    import sys
+
+    from pipeline.profile_cli import main
+
+    sys.exit(main())

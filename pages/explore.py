@@ -1,0 +1,391 @@
+"""Explore: profile the active dataset on an engine, compare engines, and look at columns, pairs and filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pipeline.catalog import Dataset
+from pipeline.charts import (
+    histogram_chart,
+    kinds_chart,
+    matrix_chart,
+    missing_chart,
+    pair_heatmap,
+    phase_time_chart,
+    scatter_chart,
+    tidy_matrix,
+    top_values_chart,
+)
+from pipeline.engines import CPU
+from pipeline.interactions import (
+    MAX_SAMPLE_ROWS,
+    Filter,
+    apply_filters,
+    binned_pairs,
+    filter_from_selection,
+    sample_rows,
+)
+from pipeline.profile import (
+    BOOLEAN,
+    DATETIME,
+    NUMERIC,
+    OTHER,
+    PRESETS,
+    TEXT,
+    ColumnProfile,
+    Profile,
+    compare_profiles,
+    profile_frame,
+)
+from pipeline.profile import profile_column as profile_one_column
+from ui import format as fmt
+from ui.charts import show_chart
+from ui.state import catalog, shown_errors
+
+AUTO_PROFILE_CELLS = 20_000_000
+MAX_FILTER_CHARTS = 4
+STAT_LABELS = {
+    "mean": "mean",
+    "std": "standard deviation",
+    "min": "minimum",
+    "p5": "5th percentile",
+    "p25": "25th percentile (Q1)",
+    "p50": "median",
+    "p75": "75th percentile (Q3)",
+    "p95": "95th percentile",
+    "max": "maximum",
+    "skew": "skew",
+    "kurtosis": "excess kurtosis",
+    "zeros": "zeros",
+    "negatives": "negative values",
+    "infinite": "infinite values",
+}
+
+
+def run_profile(dataset: Dataset, engine_name: str, preset: str) -> Profile:
+    """The dataset's profile on one engine, computed once per dataset, engine and preset, with a progress bar."""
+    copy = dataset.copies[engine_name]
+
+    def compute() -> Profile:
+        bar = st.progress(0.0, text=f"Profiling on {copy.engine.label}…")
+        result = profile_frame(
+            copy.engine, copy.frame, PRESETS[preset], lambda done, message: bar.progress(done, text=message)
+        )
+        bar.empty()
+        return result
+
+    return dataset.remember(("profile", engine_name, preset), compute)
+
+
+def number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def overview(profile: Profile) -> None:
+    table = profile.table
+    cells = table.rows * table.columns
+    metrics = st.columns(5)
+    metrics[0].metric("Rows", f"{table.rows:,}")
+    metrics[1].metric("Columns", f"{table.columns:,}")
+    metrics[2].metric(f"Memory ({profile.engine.upper()})", fmt.size(table.memory_bytes))
+    metrics[3].metric(
+        "Duplicate rows",
+        "—" if table.duplicate_rows is None else f"{table.duplicate_rows:,}",
+        help="Not counted in the minimal profile." if table.duplicate_rows is None else None,
+    )
+    share = table.missing_cells / cells if cells else 0.0
+    metrics[4].metric("Missing cells", f"{table.missing_cells:,}", f"{share:.1%} of cells", delta_color="off")
+    left, right = st.columns([1, 2])
+    with left:
+        st.markdown("**Column kinds**")
+        show_chart(kinds_chart(table.kinds), pd.DataFrame([table.kinds]), "column_kinds", "chart_kinds")
+    with right:
+        st.markdown(f"**Alerts** ({len(profile.alerts)})")
+        if not profile.alerts:
+            st.success("Nothing stands out: no alerts.", icon=":material/check_circle:")
+        with st.container(height=260 if len(profile.alerts) > 6 else "content", border=False):
+            for alert in profile.alerts:
+                st.warning(alert.message, icon=":material/warning:")
+    st.markdown("**Columns**")
+    st.dataframe(
+        profile.summary(),
+        hide_index=True,
+        width="stretch",
+        column_config={"missing %": st.column_config.ProgressColumn("missing %", min_value=0, max_value=100)},
+    )
+
+
+def column_charts(column: ColumnProfile, key: str) -> None:
+    if column.histogram is not None:
+        what = {"value": column.name, "time": f"{column.name} over time", "length": f"length of {column.name}"}
+        title = what[column.histogram_of or "value"]
+        chart = histogram_chart(column.histogram, title, temporal=column.histogram_of == "time")
+        show_chart(chart, column.histogram, f"{column.name}_{column.histogram_of}_histogram", f"{key}_hist")
+    if column.top_values is not None and len(column.top_values):
+        chart = top_values_chart(column.top_values, column.name)
+        show_chart(chart, column.top_values, f"{column.name}_top_values", f"{key}_top")
+
+
+def column_tab(profile: Profile) -> None:
+    names = [c.name for c in profile.columns]
+    name = st.selectbox("Column", names, key="explore_column")
+    column = profile.column(name)
+    st.caption(f"{column.kind} · dtype `{column.dtype}` on {profile.engine_label}")
+    metrics = st.columns(4)
+    metrics[0].metric("Values", f"{column.count:,}")
+    metrics[1].metric("Missing", f"{column.missing:,}", f"{column.missing_share:.1%}", delta_color="off")
+    metrics[2].metric("Distinct", f"{column.distinct:,}")
+    metrics[3].metric("Alerts", len(column.flags))
+    for message in column.flags.values():
+        st.warning(message, icon=":material/warning:")
+    stats_col, chart_col = st.columns([1, 2])
+    with stats_col:
+        shown = {STAT_LABELS.get(k, k.replace("_", " ")): number(v) for k, v in column.stats.items() if k != "types"}
+        if column.stats.get("types"):
+            shown["Python types"] = ", ".join(f"{t} ({n:,})" for t, n in column.stats["types"].items())
+        if shown:
+            st.dataframe(pd.DataFrame({"statistic": list(shown), "value": list(shown.values())}), hide_index=True)
+        elif column.kind == OTHER:
+            st.info("Columns of this kind get counts only.", icon=":material/info:")
+    with chart_col:
+        if column.count == 0:
+            st.info("Every value is missing: there is nothing to chart.", icon=":material/info:")
+        column_charts(column, f"col_{profile.columns.index(column)}")
+
+
+def correlations_tab(profile: Profile) -> None:
+    if not profile.correlations:
+        st.info(profile.correlation_note or "No correlations.", icon=":material/info:")
+        return
+    method = st.radio(
+        "Method", ["pearson", "spearman"], horizontal=True, key="explore_corr_method", format_func=str.title
+    )
+    matrix = profile.correlations[method]
+    if profile.correlation_note:
+        st.caption(profile.correlation_note)
+    st.caption(
+        "Pearson uses each pair's complete rows; Spearman ranks each column over its own values (ties averaged)."
+    )
+    show_chart(matrix_chart(matrix, "r", diverging=True), matrix.reset_index(), f"{method}_correlation", "chart_corr")
+    pairs = tidy_matrix(matrix, "r")
+    pairs = pairs[pairs["row"] < pairs["column"]].dropna()
+    pairs = pairs.reindex(pairs["r"].abs().sort_values(ascending=False).index).head(20)
+    st.markdown("**Strongest pairs**")
+    st.dataframe(pairs, hide_index=True, width="stretch")
+
+
+def missing_tab(profile: Profile) -> None:
+    missing = pd.DataFrame(
+        [{"column": c.name, "missing share": c.missing_share, "missing": c.missing} for c in profile.columns]
+    )
+    if not missing["missing"].any():
+        st.success("No missing values in any column.", icon=":material/check_circle:")
+        return
+    missing = missing[missing["missing"] > 0]
+    st.markdown(f"**Share missing** ({len(missing)} of {len(profile.columns)} columns have gaps)")
+    show_chart(missing_chart(missing), missing, "missing_share", "chart_missing")
+    if profile.missing_together is None:
+        st.caption("The minimal profile does not compute which values go missing together.")
+        return
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Rows missing in both columns**")
+        together = profile.missing_together
+        show_chart(matrix_chart(together, "rows"), together.reset_index(), "missing_together", "chart_together")
+    with right:
+        st.markdown("**Correlation of missingness**")
+        st.caption("Near 1: the columns go missing together; near -1: one is missing when the other is not.")
+        nullity = profile.missing_correlation
+        show_chart(matrix_chart(nullity, "r", diverging=True), nullity.reset_index(), "missing_correlation", "chart_nc")
+
+
+def current_filters() -> dict[str, Filter]:
+    """The active dataset's filters by column (each dataset keeps its own)."""
+    return st.session_state.setdefault(f"explore_filters_{catalog().active_id}", {})
+
+
+def filtered(frame: Any, leave_out: str | None = None) -> Any:
+    return apply_filters(frame, [f for name, f in current_filters().items() if name != leave_out])
+
+
+def interactions_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
+    copy = dataset.copies[engine_name]
+    usable = [c.name for c in profile.columns if c.kind in (NUMERIC, DATETIME, TEXT, BOOLEAN) and c.count]
+    if len(usable) < 2:
+        st.info("Interactions need two columns with values; this table has fewer.", icon=":material/info:")
+        return
+    numeric = [c.name for c in profile.columns if c.kind == NUMERIC and c.count]
+    x_col, y_col, colour_col, view_col = st.columns(4)
+    x = x_col.selectbox("x", usable, key="pair_x")
+    y = y_col.selectbox("y", [n for n in usable if n != x], key="pair_y")
+    colour = colour_col.selectbox("Colour by", ["(none)", *[n for n in usable if n not in (x, y)]], key="pair_colour")
+    colour = None if colour == "(none)" else colour
+    frame = filtered(copy.frame)
+    rows = len(frame)
+    default = 0 if rows <= MAX_SAMPLE_ROWS else 1
+    view = view_col.radio("View", ["scatter", "binned heatmap"], index=default, key=f"pair_view_{default}")
+    if current_filters():
+        st.caption(f"With the filters of the Filter tab: {rows:,} of {len(copy.frame):,} rows.")
+    if rows == 0:
+        st.info("No rows pass the filters. Clear them on the Filter tab.", icon=":material/info:")
+        return
+    if view == "scatter":
+        sample = sample_rows(copy.engine, frame, [x, y, *([colour] if colour else [])])
+        if rows > len(sample):
+            st.caption(f"A random sample of {len(sample):,} of {rows:,} rows, drawn on {copy.engine.label}.")
+        show_chart(scatter_chart(sample, x, y, colour), sample, f"{x}_vs_{y}", "chart_pair")
+        return
+    if colour and colour not in numeric:
+        st.caption(f"The heatmap colours cells by a numeric column's mean; {colour!r} is not numeric, so counts show.")
+        colour = None
+    binned = binned_pairs(copy.engine, frame, x, y, colour)
+    st.caption(f"{rows:,} rows binned on {copy.engine.label} into {len(binned):,} cells.")
+    show_chart(pair_heatmap(binned, x, y, colour), binned, f"{x}_vs_{y}_binned", "chart_pair")
+
+
+def filter_chart(copy: Any, profile: Profile, name: str) -> None:
+    """One column's distribution under every other filter; brushing or clicking it sets this column's filter."""
+    frame = filtered(copy.frame, leave_out=name)
+    series = frame[name]
+    column = profile_one_column(copy.engine, series, int(series.isna().sum()), PRESETS["minimal"])
+    param = f"pick_{profile.columns.index(profile.column(name))}"
+    if column.count == 0:
+        st.caption(f"{name}: no values under the other filters.")
+        return
+    if column.kind in (NUMERIC, DATETIME):
+        chart = histogram_chart(column.histogram, name, temporal=column.kind == DATETIME, brush=param)
+        data = column.histogram
+    else:
+        chart, data = top_values_chart(column.top_values, name, pick=param), column.top_values
+    event = show_chart(chart, data, f"{name}_filter", f"filter_chart_{param}", selectable=True)
+    selection = (event or {}).get("selection", {}).get(param)
+    rule = filter_from_selection(copy.frame, name, selection) if selection else None
+    if rule is not None and current_filters().get(name) != rule:
+        current_filters()[name] = rule
+        st.rerun()
+
+
+def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
+    copy = dataset.copies[engine_name]
+    choices = [c.name for c in profile.columns if c.kind in (NUMERIC, DATETIME, TEXT, BOOLEAN) and c.count]
+    defaults = [n for n in choices if n in current_filters()] or choices[:2]
+    picked = st.multiselect(
+        "Columns to filter by", choices, default=defaults, max_selections=MAX_FILTER_CHARTS, key="filter_columns"
+    )
+    st.caption(
+        "Drag across a histogram or click bars of values to filter the rows; every other chart, and the "
+        f"Interactions tab, follow. The filtering runs on {copy.engine.label}."
+    )
+    filters = current_filters()
+    for name in [n for n in filters if n not in picked]:
+        del filters[name]
+    rows = len(filtered(copy.frame))
+    total = len(copy.frame)
+    status, clear = st.columns([4, 1], vertical_alignment="center")
+    status.markdown(f"**{rows:,} of {total:,} rows** pass ({rows / total:.1%})" if total else "The table has no rows.")
+    if clear.button("Clear filters", key="filter_clear", disabled=not filters, icon=":material/filter_alt_off:"):
+        filters.clear()
+        st.rerun()
+    for rule in filters.values():
+        st.caption(f":material/filter_alt: {rule.describe()}")
+    charts = st.columns(2)
+    for i, name in enumerate(picked):
+        with charts[i % 2]:
+            filter_chart(copy, profile, name)
+
+
+def engine_comparison(dataset: Dataset, preset: str) -> None:
+    profiles = {name: run_profile(dataset, name, preset) for name in dataset.copies}
+    timings = pd.DataFrame(
+        [
+            {"engine": p.engine_label, "phase": phase, "seconds": seconds}
+            for p in profiles.values()
+            for phase, seconds in p.phases.items()
+        ]
+    )
+    st.markdown("**Profile time by engine**")
+    show_chart(phase_time_chart(timings), timings, "profile_times", "chart_engine_times")
+    cpu = profiles.get(CPU)
+    others = [p for name, p in profiles.items() if name != CPU]
+    for other in others:
+        if cpu is not None:
+            st.metric(f"{other.engine_label} speed-up", f"{cpu.seconds / other.seconds:,.2f}×")
+            parity = compare_profiles(cpu, other)
+            if parity.ok:
+                st.success(
+                    "The statistics agree: counts exactly, floating-point values within 1e-7 relative.",
+                    icon=":material/check_circle:",
+                )
+            else:
+                st.warning(
+                    f"{len(parity.mismatches)} statistics differ: " + "; ".join(parity.mismatches[:10]),
+                    icon=":material/warning:",
+                )
+
+
+st.title("Explore")
+dataset = catalog().active
+if dataset is None:
+    st.info("No dataset loaded. Load one on the Data page first.", icon=":material/info:")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
+    st.stop()
+
+engine_names = list(dataset.copies)
+labels = {name: copy.engine.label for name, copy in dataset.copies.items()}
+rows, width = dataset.shape
+st.caption(f"**{dataset.name}** · {rows:,} rows × {width:,} columns · every statistic is computed on the engine.")
+engine_col, preset_col, compare_col = st.columns([2, 2, 2], vertical_alignment="bottom")
+engine_name = engine_col.selectbox(
+    "Engine", engine_names, index=len(engine_names) - 1, format_func=labels.get, key="explore_engine"
+)
+preset = preset_col.radio(
+    "Profile",
+    list(PRESETS),
+    horizontal=True,
+    key="explore_preset",
+    help="minimal: per-column statistics only (what ydata-profiling's minimal mode computes); "
+    "full: also duplicate rows, correlations and missing-value patterns.",
+)
+compare = compare_col.toggle(
+    "Compare engines",
+    key="explore_compare",
+    disabled=len(engine_names) < 2,
+    help="Profile on every engine, show the times side by side and check the statistics agree."
+    if len(engine_names) > 1
+    else "This dataset is on one engine only; the System page says why the GPU engine is unavailable.",
+)
+for name, reason in dataset.failures.items():
+    st.caption(f":material/info: Not on {name.upper()}: {reason}")
+
+ready = rows * width <= AUTO_PROFILE_CELLS or dataset.recall(("profile", engine_name, preset)) is not None
+if not ready and not st.button(f"Profile {rows:,} rows on {labels[engine_name]}", type="primary", key="profile_go"):
+    st.info("Large table: profiling starts when you press the button (it shows progress per column).")
+    st.stop()
+
+with shown_errors("profiling the table"):
+    profile = run_profile(dataset, engine_name, preset)
+    st.caption(f"Profiled on {profile.engine_label} in {fmt.seconds(profile.seconds)} ({preset}).")
+    if compare:
+        engine_comparison(dataset, preset)
+    tabs = st.tabs(["Overview", "Columns", "Correlations", "Missing values", "Interactions", "Filter"])
+    with tabs[0]:
+        overview(profile)
+    with tabs[1]:
+        column_tab(profile)
+    with tabs[2]:
+        correlations_tab(profile)
+    with tabs[3]:
+        missing_tab(profile)
+    with tabs[4], shown_errors("drawing the interaction"):
+        interactions_tab(dataset, profile, engine_name)
+    with tabs[5], shown_errors("filtering"):
+        filter_tab(dataset, profile, engine_name)
