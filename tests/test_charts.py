@@ -1,0 +1,66 @@
+"""Chart builders: small data only (never more than 5,000 rows to the browser), and images that render."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.charts import (
+    MAX_CHART_ROWS,
+    chart_image,
+    histogram_chart,
+    matrix_chart,
+    missing_chart,
+    pair_heatmap,
+    scatter_chart,
+    small,
+    top_values_chart,
+)
+from pipeline.interactions import binned_pairs, sample_rows
+from pipeline.profile import MAX_MATRIX_COLUMNS, profile_frame
+
+
+def chart_rows(chart) -> int:
+    """Rows of data the chart's spec carries (what a browser would receive)."""
+    spec = chart.to_dict()
+    inline = len(spec.get("data", {}).get("values", []))
+    return inline + sum(len(rows) for rows in spec.get("datasets", {}).values())
+
+
+def test_builders_refuse_more_than_the_cap():
+    big = pd.DataFrame(
+        {"start": np.arange(MAX_CHART_ROWS + 1.0), "end": np.arange(1.0, MAX_CHART_ROWS + 2), "count": 1}
+    )
+    assert small(big.head(MAX_CHART_ROWS)) is not None
+    with pytest.raises(ValueError, match="aggregate first"):
+        histogram_chart(big, "x")
+
+
+def test_charts_of_a_wide_and_long_table_stay_small(cpu):
+    rng = np.random.default_rng(0)
+    rows = 200_000
+    frame = pd.DataFrame({f"n{i}": rng.normal(size=rows) for i in range(80)})
+    frame["key"] = pd.Series([f"k{i}" for i in range(rows)], dtype="str")
+    frame.loc[::7, "n1"] = np.nan
+    profile = profile_frame(cpu, frame)
+    matrix = profile.correlations["pearson"]
+    assert len(matrix) == MAX_MATRIX_COLUMNS
+    charts = [
+        histogram_chart(profile.column("n0").histogram, "n0"),
+        top_values_chart(profile.column("key").top_values, "key"),
+        matrix_chart(matrix, "r", diverging=True),
+        missing_chart(pd.DataFrame({"column": ["n1"], "missing share": [1 / 7], "missing": [rows // 7]})),
+        pair_heatmap(binned_pairs(cpu, frame, "n0", "key"), "n0", "key"),
+        scatter_chart(sample_rows(cpu, frame, ["n0", "n2", "key"]), "n0", "n2", "key"),
+    ]
+    for chart in charts:
+        assert 0 < chart_rows(chart) <= MAX_CHART_ROWS
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("png", b"\x89PNG"), ("svg", b"<svg")])
+def test_charts_render_to_images(fmt, magic):
+    bins = pd.DataFrame({"start": [0.0, 1.0], "end": [1.0, 2.0], "count": [3, 4]})
+    assert chart_image(histogram_chart(bins, "x", brush="b"), fmt).startswith(magic)
+    with pytest.raises(ValueError, match="Unknown image format"):
+        chart_image(histogram_chart(bins, "x"), "gif")
