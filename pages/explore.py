@@ -46,6 +46,7 @@ from ui.charts import show_chart
 from ui.state import catalog, shown_errors
 
 AUTO_PROFILE_CELLS = 20_000_000
+TABS = ["Overview", "Columns", "Correlations", "Missing values", "Interactions", "Filter"]
 MAX_FILTER_CHARTS = 4
 STAT_LABELS = {
     "mean": "mean",
@@ -65,12 +66,12 @@ STAT_LABELS = {
 }
 
 
-def run_profile(dataset: Dataset, engine_name: str, preset: str) -> Profile:
-    """The dataset's profile on one engine, computed once per dataset, engine and preset, with a progress bar."""
+def run_profile(dataset: Dataset, engine_name: str, preset: str, slot: Any) -> Profile:
+    """The profile on one engine, computed once per dataset, engine and preset; progress shows in `slot`."""
     copy = dataset.copies[engine_name]
 
     def compute() -> Profile:
-        bar = st.progress(0.0, text=f"Profiling on {copy.engine.label}…")
+        bar = slot.progress(0.0, text=f"Profiling on {copy.engine.label}…")
         result = profile_frame(
             copy.engine, copy.frame, PRESETS[preset], lambda done, message: bar.progress(done, text=message)
         )
@@ -103,7 +104,7 @@ def overview(profile: Profile) -> None:
         help="Not counted in the minimal profile." if table.duplicate_rows is None else None,
     )
     share = table.missing_cells / cells if cells else 0.0
-    metrics[4].metric("Missing cells", f"{table.missing_cells:,}", f"{share:.1%} of cells", delta_color="off")
+    metrics[4].metric("Missing cells", f"{table.missing_cells:,} ({share:.1%})")
     left, right = st.columns([1, 2])
     with left:
         st.markdown("**Column kinds**")
@@ -142,7 +143,7 @@ def column_tab(profile: Profile) -> None:
     st.caption(f"{column.kind} · dtype `{column.dtype}` on {profile.engine_label}")
     metrics = st.columns(4)
     metrics[0].metric("Values", f"{column.count:,}")
-    metrics[1].metric("Missing", f"{column.missing:,}", f"{column.missing_share:.1%}", delta_color="off")
+    metrics[1].metric("Missing", f"{column.missing:,} ({column.missing_share:.1%})")
     metrics[2].metric("Distinct", f"{column.distinct:,}")
     metrics[3].metric("Alerts", len(column.flags))
     for message in column.flags.values():
@@ -266,7 +267,8 @@ def filter_chart(copy: Any, profile: Profile, name: str) -> None:
         data = column.histogram
     else:
         chart, data = top_values_chart(column.top_values, name, pick=param), column.top_values
-    event = show_chart(chart, data, f"{name}_filter", f"filter_chart_{param}", selectable=True)
+    generation = st.session_state.get("filter_generation", 0)  # new keys drop the brushes of cleared filters
+    event = show_chart(chart, data, f"{name}_filter", f"filter_chart_{param}_{generation}", selectable=True)
     selection = (event or {}).get("selection", {}).get(param)
     rule = filter_from_selection(copy.frame, name, selection) if selection else None
     if rule is not None and current_filters().get(name) != rule:
@@ -294,6 +296,7 @@ def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     status.markdown(f"**{rows:,} of {total:,} rows** pass ({rows / total:.1%})" if total else "The table has no rows.")
     if clear.button("Clear filters", key="filter_clear", disabled=not filters, icon=":material/filter_alt_off:"):
         filters.clear()
+        st.session_state["filter_generation"] = st.session_state.get("filter_generation", 0) + 1
         st.rerun()
     for rule in filters.values():
         st.caption(f":material/filter_alt: {rule.describe()}")
@@ -303,8 +306,8 @@ def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
             filter_chart(copy, profile, name)
 
 
-def engine_comparison(dataset: Dataset, preset: str) -> None:
-    profiles = {name: run_profile(dataset, name, preset) for name in dataset.copies}
+def engine_comparison(dataset: Dataset, preset: str, slot: Any) -> None:
+    profiles = {name: run_profile(dataset, name, preset, slot) for name in dataset.copies}
     timings = pd.DataFrame(
         [
             {"engine": p.engine_label, "phase": phase, "seconds": seconds}
@@ -371,21 +374,29 @@ if not ready and not st.button(f"Profile {rows:,} rows on {labels[engine_name]}"
     st.info("Large table: profiling starts when you press the button (it shows progress per column).")
     st.stop()
 
+progress_slot = st.empty()  # always present, so the elements below keep their place between reruns
 with shown_errors("profiling the table"):
-    profile = run_profile(dataset, engine_name, preset)
+    profile = run_profile(dataset, engine_name, preset, progress_slot)
     st.caption(f"Profiled on {profile.engine_label} in {fmt.seconds(profile.seconds)} ({preset}).")
     if compare:
-        engine_comparison(dataset, preset)
-    tabs = st.tabs(["Overview", "Columns", "Correlations", "Missing values", "Interactions", "Filter"])
-    with tabs[0]:
-        overview(profile)
-    with tabs[1]:
-        column_tab(profile)
-    with tabs[2]:
-        correlations_tab(profile)
-    with tabs[3]:
-        missing_tab(profile)
-    with tabs[4], shown_errors("drawing the interaction"):
-        interactions_tab(dataset, profile, engine_name)
-    with tabs[5], shown_errors("filtering"):
-        filter_tab(dataset, profile, engine_name)
+        engine_comparison(dataset, preset, progress_slot)
+    # Only the open tab runs (on_change="rerun" makes tabs lazy), so a big table pays for one view at a time.
+    tabs = dict(zip(TABS, st.tabs(TABS, key="explore_tab", on_change="rerun"), strict=True))
+    with tabs["Overview"]:
+        if tabs["Overview"].open:
+            overview(profile)
+    with tabs["Columns"]:
+        if tabs["Columns"].open:
+            column_tab(profile)
+    with tabs["Correlations"]:
+        if tabs["Correlations"].open:
+            correlations_tab(profile)
+    with tabs["Missing values"]:
+        if tabs["Missing values"].open:
+            missing_tab(profile)
+    with tabs["Interactions"], shown_errors("drawing the interaction"):
+        if tabs["Interactions"].open:
+            interactions_tab(dataset, profile, engine_name)
+    with tabs["Filter"], shown_errors("filtering"):
+        if tabs["Filter"].open:
+            filter_tab(dataset, profile, engine_name)

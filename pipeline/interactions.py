@@ -29,7 +29,8 @@ class Filter:
         if self.values is not None:
             shown = ", ".join(self.values[:5]) + (" …" if len(self.values) > 5 else "")
             return f"{self.column} in {{{shown}}}"
-        return f"{self.low} ≤ {self.column} ≤ {self.high}"
+        low, high = (f"{v:.6g}" if isinstance(v, float) else str(v) for v in (self.low, self.high))
+        return f"{low} ≤ {self.column} ≤ {high}"
 
 
 def check_column(frame: Any, name: str) -> str:

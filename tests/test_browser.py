@@ -117,7 +117,9 @@ def click_tab(driver, label: str) -> None:
 
 def click_button(driver, label: str) -> None:
     button = next(
-        b for b in driver.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == label and b.is_displayed()
+        b
+        for b in driver.find_elements(By.CSS_SELECTOR, "button")
+        if b.text.strip().endswith(label) and b.is_displayed()
     )
     button.click()
 
@@ -197,3 +199,67 @@ def test_a_new_user_session(server, browser, tmp_path):
     assert "Engines" in body and "CPU (pandas): available" in body
     assert active_name(browser) == "iris", "the active dataset stays across pages"
     screenshot(browser, "05-system")
+
+
+def charts_drawn(driver) -> int:
+    """Charts vega-embed has finished drawing (each becomes a canvas or an svg)."""
+    return len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart'] canvas, .vega-embed svg"))
+
+
+def visible_text(driver) -> str:
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_explore_a_bundled_dataset(server, browser):
+    browser.get(server)
+    wait_idle(browser)
+    wait_active(browser, "iris")
+    link = next(
+        a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if "Explore" in a.text
+    )
+    link.click()
+    wait_text(browser, "Profiled on")
+    wait_idle(browser)
+    WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 1)
+    assert "150" in visible_text(browser) and "Alerts" in visible_text(browser)
+    screenshot(browser, "06-explore-overview")
+
+    for tab, expected, charts, name in (
+        ("Columns", "Distinct", 1, "07-explore-column"),
+        ("Correlations", "Strongest pairs", 1, "08-explore-correlations"),
+        ("Missing values", "No missing values", 0, "09-explore-missing"),
+        ("Interactions", "Colour by", 1, "10-explore-interactions"),
+    ):
+        click_tab(browser, tab)
+        wait_text(browser, expected)
+        wait_idle(browser)
+        WebDriverWait(browser, 30).until(lambda d, charts=charts: charts_drawn(d) >= charts)
+        screenshot(browser, name)
+
+    click_tab(browser, "Filter")
+    wait_text(browser, "150 of 150 rows")
+    histogram = WebDriverWait(browser, 30).until(
+        lambda d: next(
+            (c for c in d.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']") if c.is_displayed()), None
+        )
+    )
+    time.sleep(1.0)
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", histogram)
+    time.sleep(0.5)
+    width = histogram.size["width"]
+    ActionChains(browser).move_to_element_with_offset(histogram, -width // 4, 0).click_and_hold().move_by_offset(
+        width // 3, 0
+    ).release().perform()
+    WebDriverWait(browser, 30).until(
+        lambda d: "150 of 150 rows" not in visible_text(d) and " of 150 rows" in visible_text(d)
+    )
+    wait_idle(browser)
+    assert "≤ sepal length (cm) ≤" in visible_text(browser)
+    screenshot(browser, "11-explore-filtered")
+    click_button(browser, "Clear filters")
+    wait_text(browser, "150 of 150 rows")
+    wait_idle(browser)
+    time.sleep(1.0)
+    assert "150 of 150 rows" in visible_text(browser), "a cleared filter stays cleared"
