@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
-import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from benchmarks.common import run_facts, timing_fields
 from pipeline.datasets import SyntheticSpec, generate
-from pipeline.engines import CPU, available_engines, detect
+from pipeline.engines import CPU, available_engines
 from pipeline.io import Source, prepare, read_on_engine
-from pipeline.system import library_versions, system_report
 from pipeline.timing import measure
 
 
@@ -45,7 +43,7 @@ def run(rows: int, csv_gb: float, repeats: int) -> dict:
     spec = SyntheticSpec("groupby_g1", rows=rows, groups=100)
     for engine in engines:
         measured = measure(lambda e=engine: generate(spec, e), sync=engine.synchronize, warmup=1, repeats=repeats)
-        results.append({"case": f"generate G1 {rows:,} rows", "engine": engine.label, **_timing(measured.timing)})
+        results.append({"case": f"generate G1 {rows:,} rows", "engine": engine.label, **timing_fields(measured.timing)})
         del measured
         engine.release_memory()
     with tempfile.TemporaryDirectory() as folder:
@@ -59,36 +57,13 @@ def run(rows: int, csv_gb: float, repeats: int) -> dict:
                 repeats=repeats,
             )
             case = f"read CSV {size / 1e9:.2f} GB ({csv_rows:,} rows)"
-            results.append({"case": case, "engine": engine.label, **_timing(measured.timing)})
+            results.append({"case": case, "engine": engine.label, **timing_fields(measured.timing)})
             del measured
             engine.release_memory()
     for row in results:
         cpu = next(r for r in results if r["case"] == row["case"] and r["engine"].startswith("CPU"))
         row["speedup_vs_cpu"] = round(cpu["median_s"] / row["median_s"], 2)
-    report = system_report()
-    return {
-        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {
-            "cpu": report.cpu_model,
-            "logical_cores": report.logical_cores,
-            "ram_gib": round(report.ram_total / 2**30, 1),
-            "gpus": [gpu.name for gpu in report.gpus],
-            "python": platform.python_version(),
-        },
-        "engines": [{"name": s.name, "available": s.available, "reason": s.reason} for s in detect()],
-        "versions": library_versions(),
-        "repeats": repeats,
-        "results": results,
-    }
-
-
-def _timing(timing) -> dict:
-    return {
-        "first_s": round(timing.first_s, 4),
-        "median_s": round(timing.median_s, 4),
-        "min_s": round(timing.min_s, 4),
-        "max_s": round(timing.max_s, 4),
-    }
+    return {**run_facts(), "repeats": repeats, "results": results}
 
 
 def markdown(report: dict) -> str:

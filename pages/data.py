@@ -150,6 +150,7 @@ def show_active() -> None:
         return
     st.subheader(dataset.name)
     st.caption(dataset.source)
+    st.page_link("pages/explore.py", label="Explore this dataset", icon=":material/query_stats:")
     rename_or_remove(dataset)
     rows, columns = dataset.shape
     cpu, gpu = dataset.copies.get(CPU), dataset.copies.get(GPU)

@@ -46,7 +46,6 @@ from ui.charts import show_chart
 from ui.state import catalog, shown_errors
 
 AUTO_PROFILE_CELLS = 20_000_000
-TABS = ["Overview", "Columns", "Correlations", "Missing values", "Interactions", "Filter"]
 MAX_FILTER_CHARTS = 4
 STAT_LABELS = {
     "mean": "mean",
@@ -380,23 +379,16 @@ with shown_errors("profiling the table"):
     st.caption(f"Profiled on {profile.engine_label} in {fmt.seconds(profile.seconds)} ({preset}).")
     if compare:
         engine_comparison(dataset, preset, progress_slot)
+    views = {
+        "Overview": lambda: overview(profile),
+        "Columns": lambda: column_tab(profile),
+        "Correlations": lambda: correlations_tab(profile),
+        "Missing values": lambda: missing_tab(profile),
+        "Interactions": lambda: interactions_tab(dataset, profile, engine_name),
+        "Filter": lambda: filter_tab(dataset, profile, engine_name),
+    }
     # Only the open tab runs (on_change="rerun" makes tabs lazy), so a big table pays for one view at a time.
-    tabs = dict(zip(TABS, st.tabs(TABS, key="explore_tab", on_change="rerun"), strict=True))
-    with tabs["Overview"]:
-        if tabs["Overview"].open:
-            overview(profile)
-    with tabs["Columns"]:
-        if tabs["Columns"].open:
-            column_tab(profile)
-    with tabs["Correlations"]:
-        if tabs["Correlations"].open:
-            correlations_tab(profile)
-    with tabs["Missing values"]:
-        if tabs["Missing values"].open:
-            missing_tab(profile)
-    with tabs["Interactions"], shown_errors("drawing the interaction"):
-        if tabs["Interactions"].open:
-            interactions_tab(dataset, profile, engine_name)
-    with tabs["Filter"], shown_errors("filtering"):
-        if tabs["Filter"].open:
-            filter_tab(dataset, profile, engine_name)
+    for label, tab in zip(views, st.tabs(list(views), key="explore_tab", on_change="rerun"), strict=True):
+        with tab, shown_errors(f"showing {label.lower()}"):
+            if tab.open:
+                views[label]()

@@ -101,6 +101,10 @@ class Engine(ABC):
         """A float64 engine array of a numeric or boolean series, NaN where a value is missing."""
         return series.to_numpy(dtype="float64", na_value=np.nan)
 
+    def int_values(self, series: Any) -> Any:
+        """An int64 engine array of an integer series that has no missing values."""
+        return series.to_numpy(dtype="int64")
+
     def read_native(self, fmt: FileFormat, payload: bytes | Path, delimiter: str) -> Any | None:
         """A frame read by the engine's own reader, or None where it has none.
 
@@ -169,6 +173,9 @@ class GpuEngine(Engine):
 
     def float_values(self, series: Any) -> Any:
         return series.to_cupy(dtype="float64", na_value=np.nan)
+
+    def int_values(self, series: Any) -> Any:
+        return series.to_cupy(dtype="int64")
 
     def read_native(self, fmt: FileFormat, payload: bytes | Path, delimiter: str) -> Any | None:
         # cuDF parses CSV, Parquet and JSON lines on the device; it has no Excel reader,

@@ -69,6 +69,7 @@ class Axis:
     name: str
     kind: str
     keys: Any
+    present: Any
     start: float = 0.0
     width: float = 1.0
     unit: str | None = None
@@ -114,15 +115,15 @@ def make_axis(engine: Engine, series: Any, bins: int, top: int) -> Axis:
             raise DataError(f"{name!r} has no finite values to bin.")
         low, high = float(xp.nanmin(ticks)), float(xp.nanmax(ticks))
         width = (high - low) / bins if high > low else 1.0
-        codes = xp.clip(xp.floor((ticks - low) / width), 0, bins - 1)  # NaN stays NaN and drops out of groups
-        return Axis(name, kind, codes, low, width, unit, tz)
+        present = xp.isfinite(ticks)
+        codes = xp.clip(xp.floor((xp.where(present, ticks, low) - low) / width), 0, bins - 1).astype(xp.int64)
+        return Axis(name, kind, codes, present, low, width, unit, tz)
     if kind not in (TEXT, BOOLEAN):
         raise DataError(f"{name!r} is {kind}: pick a numeric, time, text or yes/no column.")
     labels = series.astype("str")
-    counts = labels.value_counts()
-    kept = counts.head(top).index
-    lumped = labels.where(labels.isin(kept) | labels.isna(), OTHER_LABEL)
-    return Axis(name, kind, lumped.reset_index(drop=True))
+    kept = engine.to_pandas(labels.value_counts().head(top)).index.tolist()  # at most `top` labels to the host
+    lumped = labels.where(labels.isin(kept) | labels.isna(), OTHER_LABEL).reset_index(drop=True)
+    return Axis(name, kind, lumped, engine.float_values(lumped.notna()) == 1)
 
 
 def binned_pairs(
@@ -131,20 +132,26 @@ def binned_pairs(
     """Row counts per (x bin, y bin), and the mean of a numeric `colour` column per cell, grouped on the engine."""
     if x == y:
         raise DataError("Pick two different columns for the x and y axes.")
+    xp = engine.xp
     axes = [make_axis(engine, frame[check_column(frame, name)], bins, top) for name in (x, y)]
-    pairs = engine.frames.DataFrame({"x": axes[0].keys, "y": axes[1].keys, "rows": engine.xp.ones(len(frame))})
-    aggregations = {"rows": "sum"}
+    columns = {"x": axes[0].keys, "y": axes[1].keys, "rows": xp.ones(len(frame))}
     if colour is not None:
         series = frame[check_column(frame, colour)]
         if column_kind(series.dtype) != NUMERIC:
             raise DataError(f"Colour by a numeric column on the binned view; {colour!r} is not numeric.")
-        pairs["colour"] = engine.xp.asarray(_numeric_ticks(engine, series)[0])
-        aggregations["colour"] = "mean"
-    grouped = engine.to_pandas(pairs.groupby(["x", "y"]).agg(aggregations).reset_index())
+        values = _numeric_ticks(engine, series)[0]
+        # sums and counts rather than a mean, so missing values need no null-or-NaN convention
+        columns["colour_sum"] = xp.where(xp.isfinite(values), values, 0.0)
+        columns["colour_n"] = xp.isfinite(values).astype(xp.float64)
+    keep = axes[0].present & axes[1].present
+    pairs = engine.frames.DataFrame(columns)[keep]
+    grouped = engine.to_pandas(pairs.groupby(["x", "y"]).sum().reset_index())
     result = pd.concat([axes[0].labels(grouped["x"]), axes[1].labels(grouped["y"])], axis=1)
     result["count"] = grouped["rows"].round().astype("int64").to_numpy()
     if colour is not None:
-        result[f"mean {colour}"] = grouped["colour"].to_numpy()
+        n = grouped["colour_n"].to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result[f"mean {colour}"] = np.where(n > 0, grouped["colour_sum"].to_numpy() / n, np.nan)
     return result
 
 

@@ -289,13 +289,27 @@ def moments(engine: Engine, finite: Any) -> dict[str, float | None]:
     return {"mean": mean, "std": std, "skew": skew, "kurtosis": kurtosis}
 
 
-def _numeric(engine: Engine, series: Any, settings: ProfileSettings) -> tuple[dict[str, Any], pd.DataFrame | None]:
+def sorted_distinct(xp: Any, values: Any) -> int:
+    """How many distinct values a NaN-free array holds, by sorting it.
+
+    numpy's and CuPy's sorts beat hash tables (pandas' nunique) by about 15x on 1e7 distinct floats.
+    """
+    if values.size == 0:
+        return 0
+    ordered = xp.sort(values)
+    return int((ordered[1:] != ordered[:-1]).sum()) + 1
+
+
+def _numeric(engine: Engine, series: Any, settings: ProfileSettings) -> tuple[dict[str, Any], pd.DataFrame | None, int]:
     xp = engine.xp
     values = engine.float_values(series)
+    integer = pd.api.types.is_integer_dtype(series.dtype)
+    # whole numbers are counted as integers: above 2**53 distinct ones can share a float
+    distinct = sorted_distinct(xp, engine.int_values(series.dropna()) if integer else values[~xp.isnan(values)])
     finite = values[xp.isfinite(values)]
     stats: dict[str, Any] = {"infinite": int(xp.isinf(values).sum())}
     if finite.size == 0:
-        return stats, None
+        return stats, None, distinct
     low, high = _host_float(finite.min()), _host_float(finite.max())
     quantiles = engine.to_numpy(xp.quantile(finite, xp.asarray(settings.quantiles, dtype=xp.float64)))
     stats.update(moments(engine, finite))
@@ -303,8 +317,7 @@ def _numeric(engine: Engine, series: Any, settings: ProfileSettings) -> tuple[di
     stats.update({f"p{round(q * 100):g}": float(v) for q, v in zip(settings.quantiles, quantiles, strict=True)})
     stats["zeros"] = int((finite == 0).sum())
     stats["negatives"] = int((finite < 0).sum())
-    integer = pd.api.types.is_integer_dtype(series.dtype)
-    return stats, histogram(engine, finite, low, high, settings.bins, integer)
+    return stats, histogram(engine, finite, low, high, settings.bins, integer), distinct
 
 
 def _boolean(engine: Engine, series: Any, count: int) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -322,12 +335,15 @@ def _without_timezone(series: Any) -> tuple[Any, str | None]:
     return series.dt.tz_convert("UTC").dt.tz_localize(None), str(tz)
 
 
-def _datetime(engine: Engine, series: Any, settings: ProfileSettings) -> tuple[dict[str, Any], pd.DataFrame | None]:
+def _datetime(
+    engine: Engine, series: Any, settings: ProfileSettings
+) -> tuple[dict[str, Any], pd.DataFrame | None, int]:
     naive, tz = _without_timezone(series)
     unit = np.datetime_data(np.dtype(str(naive.dtype)))[0]
-    ticks = engine.float_values(naive.dropna().astype("int64"))
-    if ticks.size == 0:
-        return {"timezone": tz}, None
+    ints = engine.int_values(naive.dropna().astype("int64"))
+    if ints.size == 0:
+        return {"timezone": tz}, None, 0
+    ticks = ints.astype(engine.xp.float64)
 
     def stamp(value: float) -> pd.Timestamp:
         moment = pd.Timestamp(int(value), unit=unit)
@@ -338,7 +354,7 @@ def _datetime(engine: Engine, series: Any, settings: ProfileSettings) -> tuple[d
     bins["start"] = [stamp(v) for v in bins["start"]]
     bins["end"] = [stamp(v) for v in bins["end"]]
     stats = {"min": stamp(low), "max": stamp(high), "range": stamp(high) - stamp(low), "timezone": tz}
-    return stats, bins
+    return stats, bins, sorted_distinct(engine.xp, ints)
 
 
 def _mixed_types(series: pd.Series, sample: int) -> dict[str, int]:
@@ -398,16 +414,14 @@ def profile_column(engine: Engine, series: Any, missing: int, settings: ProfileS
     count = len(series) - missing
     column = ColumnProfile(str(series.name), kind, str(series.dtype), count, missing, 0)
     if kind == NUMERIC:
-        column.stats, column.histogram = _numeric(engine, series, settings)
+        column.stats, column.histogram, column.distinct = _numeric(engine, series, settings)
         column.histogram_of = "value"
-        column.distinct = int(series.nunique())
     elif kind == BOOLEAN:
         column.stats, column.top_values = _boolean(engine, series, count)
         column.distinct = len(column.top_values)
     elif kind == DATETIME:
-        column.stats, column.histogram = _datetime(engine, series, settings)
+        column.stats, column.histogram, column.distinct = _datetime(engine, series, settings)
         column.histogram_of = "time"
-        column.distinct = int(series.nunique())
     elif kind == TEXT:
         column.stats, column.histogram, column.top_values, column.distinct = _text(engine, series, count, settings)
         column.histogram_of = "length"
@@ -415,6 +429,39 @@ def profile_column(engine: Engine, series: Any, missing: int, settings: ProfileS
         column.distinct = int(series.nunique())
     column.flags = column_flags(column, settings)
     return column
+
+
+ROW_HASH_MULTIPLIER = np.uint64(0x100000001B3)
+
+
+def duplicate_rows(engine: Engine, frame: Any) -> int:
+    """How many rows repeat an earlier row, exactly.
+
+    cuDF counts them on the device with `duplicated`. pandas' `duplicated` slows down sharply
+    with many distinct rows (28 s for 1e7 x 20 here), so on the CPU each row gets a 64-bit
+    hash (numbers hashed as they are, text through its factorize codes) and only the rows
+    whose hash is shared are compared exactly: equal rows always share a hash.
+    """
+    if engine.name != CPU:
+        return int(frame.duplicated().sum())
+    if len(frame) < 2:
+        return 0
+    row_hash = np.zeros(len(frame), dtype=np.uint64)
+    for name in frame.columns:
+        series = frame[name]
+        if column_kind(series.dtype) == TEXT or series.dtype == object:
+            column_hash = pd.util.hash_array(pd.factorize(series)[0])
+        else:
+            column_hash = pd.util.hash_pandas_object(series, index=False).to_numpy()
+        row_hash = row_hash * ROW_HASH_MULTIPLIER ^ column_hash
+    order = np.argsort(row_hash)
+    ordered = row_hash[order]
+    same = ordered[1:] == ordered[:-1]
+    shared = np.zeros(len(frame), dtype=bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    candidates = np.sort(order[shared])
+    return int(frame.iloc[candidates].duplicated().sum()) if candidates.size else 0
 
 
 def column_flags(column: ColumnProfile, settings: ProfileSettings) -> dict[str, str]:
@@ -471,21 +518,20 @@ Block = Callable[[int, int], Any]
 def pairwise_sums(engine: Engine, block: Block, rows: int, p: int, chunk_rows: int) -> PairwiseSums:
     """Pairwise sums over complete pairs of the (rows x p) matrix that `block(start, stop)` hands out in chunks.
 
-    Chunks with no missing value take one Gram matrix of [1 | X]; others weigh each pair by
-    the rows where both are present. Everything runs on the engine; only p x p sums come back.
+    Chunks with no missing value take column sums and one Gram matrix XᵀX; others weigh each
+    pair by the rows where both are present. Everything runs on the engine; only p x p sums come back.
     """
     xp = engine.xp
     n, sx, sxx, sxy = (xp.zeros((p, p)) for _ in range(4))
     for start in range(0, rows, chunk_rows):
         values = block(start, min(start + chunk_rows, rows))
         valid = xp.isfinite(values)
-        if bool(valid.all()):  # the common case: one matrix product gives every sum
-            augmented = xp.concatenate([xp.ones((values.shape[0], 1)), values], axis=1)
-            gram = augmented.T @ augmented
-            n += gram[0, 0]
-            sx += gram[1:, :1]
-            sxx += xp.diagonal(gram)[1:, None]
-            sxy += gram[1:, 1:]
+        if bool(valid.all()):  # the common case: every pair sees every row of the chunk
+            n += values.shape[0]
+            sx += values.sum(axis=0)[:, None]
+            gram = values.T @ values
+            sxx += xp.diagonal(gram)[:, None]
+            sxy += gram
             continue
         values = xp.where(valid, values, 0.0)
         present = valid.astype(xp.float64)
@@ -630,7 +676,7 @@ def _profile(engine: Engine, frame: Any, settings: ProfileSettings, report: Prof
     rows, width = len(frame), len(frame.columns)
     report(0.0, "Counting missing values and duplicate rows…")
     missing = run("table", lambda: engine.to_pandas(frame.isna().sum().to_frame("missing"))["missing"].to_numpy())
-    duplicates = run("table", lambda: int(frame.duplicated().sum()) if rows else 0) if settings.duplicates else None
+    duplicates = run("table", lambda: duplicate_rows(engine, frame)) if settings.duplicates else None
     columns = []
     for i, name in enumerate(frame.columns):
         report(i / (width + 2), f"Column {i + 1} of {width}: {name}")

@@ -1,0 +1,154 @@
+"""Explore-page profile speed: our profile on every engine, and ydata-profiling's minimal mode, in one run.
+
+    python -m benchmarks.profile_speed --sizes 100000 1000000 10000000 --peer-sizes 100000 1000000 \\
+        --repeats 3 --out docs/results/profile_speed_cpu.json
+
+Tables come from the `mixed` generator (20 columns: numbers, categoricals of 10 to 10^4 levels,
+times, text, a flag, an id, missing values), the same values on every engine. Our times are the
+median of --repeats runs after one warm-up, device synchronised before each clock stops.
+ydata-profiling needs pandas < 3, so it runs in its own virtual environment (created on first use
+in --peer-venv) on the same table saved as Parquet; its time excludes reading the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import venv
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import run_facts, timing_fields
+from pipeline.datasets import SyntheticSpec, generate
+from pipeline.engines import CPU, available_engines, get_engine
+from pipeline.profile import PRESETS, profile_frame
+from pipeline.timing import measure
+
+HERE = Path(__file__).resolve().parent
+PEER_REQUIREMENTS = ["ydata-profiling==4.18.4", "pandas>=2.2,<3", "pyarrow"]
+
+
+def peer_python(folder: Path) -> Path:
+    """The peer environment's interpreter, creating the environment and installing ydata-profiling if needed."""
+    python = folder / "bin" / "python"
+    if not python.exists():
+        print(f"creating {folder} for ydata-profiling (pandas < 3)…", file=sys.stderr)
+        venv.create(folder, with_pip=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", *PEER_REQUIREMENTS], check=True)
+    return python
+
+
+def time_peer(python: Path, table: Path, repeats: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [python, HERE / "ydata_peer.py", table, "--repeats", str(repeats)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "ydata-profiling failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def time_ours(rows: int, repeats: int) -> list[dict[str, Any]]:
+    results = []
+    spec = SyntheticSpec("mixed", rows=rows)
+    for engine in available_engines():
+        frame = generate(spec, engine)[""]
+        for preset in PRESETS:
+            measured = measure(
+                lambda e=engine, f=frame, p=preset: profile_frame(e, f, PRESETS[p]),
+                sync=engine.synchronize,
+                warmup=1,
+                repeats=repeats,
+            )
+            phases = {name: round(s, 4) for name, s in measured.result.phases.items()}
+            results.append(
+                {
+                    "rows": rows,
+                    "tool": f"GPU Pipeline Lab {preset}",
+                    "engine": engine.label,
+                    **timing_fields(measured.timing),
+                    "phases_last_run_s": phases,
+                }
+            )
+        del frame
+        engine.release_memory()
+    return results
+
+
+def run(sizes: list[int], peer_sizes: list[int], repeats: int, peer_venv: Path | None) -> dict[str, Any]:
+    results: list[dict[str, Any]] = []
+    peer: dict[str, Any] = {"tool": "ydata-profiling minimal (get_description)", "versions": None, "note": None}
+    python = None
+    if peer_venv is not None and peer_sizes:
+        try:
+            python = peer_python(peer_venv)
+        except (OSError, subprocess.CalledProcessError) as error:
+            peer["note"] = f"not measured: could not set up ydata-profiling ({error})"
+    for rows in sizes:
+        print(f"{rows:,} rows…", file=sys.stderr)
+        results += time_ours(rows, repeats)
+        if python is None or rows not in peer_sizes:
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            table = Path(folder) / "mixed.parquet"
+            generate(SyntheticSpec("mixed", rows=rows), get_engine(CPU))[""].to_parquet(table)
+            try:
+                timed = time_peer(python, table, repeats)
+            except RuntimeError as error:
+                peer["note"] = f"failed at {rows:,} rows: {error}"
+                continue
+        peer["versions"] = timed["versions"]
+        runs = timed["runs_s"]
+        results.append(
+            {
+                "rows": rows,
+                "tool": "ydata-profiling minimal",
+                "engine": "CPU (pandas 2)",
+                "first_s": round(timed["warmup_s"], 4),
+                "median_s": round(statistics.median(runs), 4),
+                "min_s": round(min(runs), 4),
+                "max_s": round(max(runs), 4),
+            }
+        )
+    for row in results:
+        same = [r for r in results if r["rows"] == row["rows"] and r["tool"] == "ydata-profiling minimal"]
+        row["ydata_minimal_over_this"] = round(same[0]["median_s"] / row["median_s"], 2) if same else None
+    return {**run_facts(), "repeats": repeats, "columns": 20, "peer": peer, "results": results}
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "| rows × 20 columns | tool | engine | first (s) | median (s) | min (s) | max (s) | ydata minimal ÷ this |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        ratio = "—" if r["ydata_minimal_over_this"] is None else f"{r['ydata_minimal_over_this']}×"
+        lines.append(
+            f"| {r['rows']:,} | {r['tool']} | {r['engine']} | {r['first_s']} | {r['median_s']} | {r['min_s']} "
+            f"| {r['max_s']} | {ratio} |"
+        )
+    if report["peer"]["note"]:
+        lines.append(f"\nydata-profiling: {report['peer']['note']}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--peer-sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up")
+    parser.add_argument("--peer-venv", type=Path, default=HERE / ".venv-ydata", help="ydata-profiling's environment")
+    parser.add_argument("--no-peer", action="store_true", help="skip ydata-profiling")
+    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    args = parser.parse_args()
+    report = run(args.sizes, args.peer_sizes, args.repeats, None if args.no_peer else args.peer_venv)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
