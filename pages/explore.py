@@ -280,7 +280,11 @@ def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     choices = [c.name for c in profile.columns if c.kind in (NUMERIC, DATETIME, TEXT, BOOLEAN) and c.count]
     defaults = [n for n in choices if n in current_filters()] or choices[:2]
     picked = st.multiselect(
-        "Columns to filter by", choices, default=defaults, max_selections=MAX_FILTER_CHARTS, key="filter_columns"
+        "Columns to filter by",
+        choices,
+        default=defaults,
+        max_selections=MAX_FILTER_CHARTS,
+        key=f"filter_columns_{dataset.id}",
     )
     st.caption(
         "Drag across a histogram or click bars of values to filter the rows; every other chart, and the "

@@ -10,7 +10,8 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
-import vl_convert
+
+from pipeline.errors import PipelineError
 
 MAX_CHART_ROWS = 5_000
 IMAGE_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
@@ -27,6 +28,10 @@ def small(frame: pd.DataFrame) -> pd.DataFrame:
 
 def chart_image(chart: alt.TopLevelMixin, fmt: str) -> bytes:
     """The chart rendered to PNG or SVG by vl-convert (no browser needed)."""
+    try:
+        import vl_convert  # only image downloads need it; charts in the page render without it
+    except ImportError as error:
+        raise PipelineError("Chart images need vl-convert: `pip install vl-convert-python`.") from error
     spec = chart.to_json()
     if fmt == "png":
         return vl_convert.vegalite_to_png(spec, scale=2)

@@ -555,15 +555,22 @@ def frame_block(engine: Engine, frame: Any, columns: list[str], shift: np.ndarra
 
 def average_ranks(xp: Any, values: Any) -> Any:
     """1-based ranks of the non-NaN values, ties sharing their average rank; NaN stays NaN."""
-    order = xp.argsort(values)  # NaN sorts last on numpy and CuPy
-    present = int(xp.isfinite(values).sum() + xp.isinf(values).sum())
-    ordered = values[order[:present]]
-    starts_group = xp.concatenate([xp.ones(min(present, 1), dtype=bool), ordered[1:] != ordered[:-1]])
+    kept = ~xp.isnan(values)
+    present = int(kept.sum())
+    ranks = xp.full(values.shape, xp.nan)
+    if present == 0:
+        return ranks
+    if present == values.size:
+        order = xp.argsort(values)
+    else:  # sort only the values present, whatever place a library gives NaN
+        where = xp.flatnonzero(kept)
+        order = where[xp.argsort(values[where])]
+    ordered = values[order]
+    starts_group = xp.concatenate([xp.ones(1, dtype=bool), ordered[1:] != ordered[:-1]])
     group = xp.cumsum(starts_group) - 1
     starts = xp.flatnonzero(starts_group)
     ends = xp.concatenate([starts[1:], xp.asarray([present])])
-    ranks = xp.full(values.shape, xp.nan)
-    ranks[order[:present]] = ((starts + ends - 1) / 2 + 1)[group]
+    ranks[order] = ((starts + ends - 1) / 2 + 1)[group]
     return ranks
 
 

@@ -123,6 +123,8 @@ def test_average_ranks_match_scipy():
     values = np.array([3.0, 1.0, np.nan, 1.0, np.inf, -np.inf, 2.0, 2.0, 2.0, np.nan])
     expected = scipy_stats.rankdata(values, nan_policy="omit")
     np.testing.assert_array_equal(average_ranks(np, values), expected)
+    assert np.isnan(average_ranks(np, np.array([np.nan, np.nan]))).all()
+    np.testing.assert_array_equal(average_ranks(np, np.array([5.0])), [1.0])
 
 
 def test_missing_values_together_match_counts(cpu):
@@ -273,3 +275,23 @@ def test_gpu_profile_matches_cpu_on_awkward_values(cpu, gpu):
     )
     parity = compare_profiles(profile_frame(cpu, cpu.from_arrow(table)), profile_frame(gpu, gpu.from_arrow(table)))
     assert parity.ok, parity.mismatches
+
+
+def test_duplicate_rows_match_counting_distinct_rows(cpu):
+    from pipeline.profile import duplicate_rows
+
+    rng = np.random.default_rng(3)
+    base = pd.DataFrame(
+        {
+            "x": rng.integers(0, 3, 300).astype("float64"),
+            "t": pd.Series(rng.choice(["a", "b", None], 300), dtype="str"),
+            "o": pd.Series(rng.choice([1, "1", None], 300), dtype=object),
+            "when": pd.to_datetime(rng.integers(0, 2, 300), unit="D"),
+        }
+    )
+    base.loc[::5, "x"] = np.nan
+    distinct_rows = {tuple(repr(v) if not pd.isna(v) else "<NA>" for v in row) for row in base.itertuples(index=False)}
+    assert duplicate_rows(cpu, base) == len(base) - len(distinct_rows)
+    assert duplicate_rows(cpu, base.head(1)) == 0
+    unique = pd.DataFrame({"a": np.arange(1000), "b": np.arange(1000) % 7})
+    assert duplicate_rows(cpu, unique) == 0
