@@ -24,7 +24,7 @@ from typing import Any
 
 from benchmarks.common import run_facts, timing_fields
 from pipeline.datasets import SyntheticSpec, generate
-from pipeline.engines import CPU, available_engines, get_engine
+from pipeline.engines import CPU, GPU, CpuEngine, available_engines, get_engine
 from pipeline.profile import PRESETS, profile_frame
 from pipeline.timing import measure
 
@@ -51,10 +51,10 @@ def time_peer(python: Path, table: Path, repeats: int) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def time_ours(rows: int, repeats: int) -> list[dict[str, Any]]:
+def time_ours(rows: int, repeats: int, engines: list[str]) -> list[dict[str, Any]]:
     results = []
     spec = SyntheticSpec("mixed", rows=rows)
-    for engine in available_engines():
+    for engine in [e for e in available_engines() if e.name in engines]:
         frame = generate(spec, engine)[""]
         for preset in PRESETS:
             measured = measure(
@@ -78,7 +78,9 @@ def time_ours(rows: int, repeats: int) -> list[dict[str, Any]]:
     return results
 
 
-def run(sizes: list[int], peer_sizes: list[int], repeats: int, peer_venv: Path | None) -> dict[str, Any]:
+def run(
+    sizes: list[int], peer_sizes: list[int], repeats: int, peer_venv: Path | None, engines: list[str]
+) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     peer: dict[str, Any] = {"tool": "ydata-profiling minimal (get_description)", "versions": None, "note": None}
     python = None
@@ -89,7 +91,7 @@ def run(sizes: list[int], peer_sizes: list[int], repeats: int, peer_venv: Path |
             peer["note"] = f"not measured: could not set up ydata-profiling ({error})"
     for rows in sizes:
         print(f"{rows:,} rows…", file=sys.stderr)
-        results += time_ours(rows, repeats)
+        results += time_ours(rows, repeats, engines)
         if python is None or rows not in peer_sizes:
             continue
         with tempfile.TemporaryDirectory() as folder:
@@ -116,19 +118,25 @@ def run(sizes: list[int], peer_sizes: list[int], repeats: int, peer_venv: Path |
     for row in results:
         same = [r for r in results if r["rows"] == row["rows"] and r["tool"] == "ydata-profiling minimal"]
         row["ydata_minimal_over_this"] = round(same[0]["median_s"] / row["median_s"], 2) if same else None
+        cpu = [r for r in results if (r["rows"], r["tool"], r["engine"]) == (row["rows"], row["tool"], CpuEngine.label)]
+        row["cpu_over_this"] = round(cpu[0]["median_s"] / row["median_s"], 2) if cpu else None
     return {**run_facts(), "repeats": repeats, "columns": 20, "peer": peer, "results": results}
 
 
 def markdown(report: dict[str, Any]) -> str:
     lines = [
-        "| rows × 20 columns | tool | engine | first (s) | median (s) | min (s) | max (s) | ydata minimal ÷ this |",
-        "|---|---|---|---|---|---|---|---|",
+        "| rows × 20 columns | tool | engine | first (s) | median (s) | min (s) | max (s) | ydata minimal ÷ this "
+        "| CPU ÷ this |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def ratio(value: float | None) -> str:
+        return "—" if value is None else f"{value}×"
+
     for r in report["results"]:
-        ratio = "—" if r["ydata_minimal_over_this"] is None else f"{r['ydata_minimal_over_this']}×"
         lines.append(
             f"| {r['rows']:,} | {r['tool']} | {r['engine']} | {r['first_s']} | {r['median_s']} | {r['min_s']} "
-            f"| {r['max_s']} | {ratio} |"
+            f"| {r['max_s']} | {ratio(r['ydata_minimal_over_this'])} | {ratio(r.get('cpu_over_this'))} |"
         )
     if report["peer"]["note"]:
         lines.append(f"\nydata-profiling: {report['peer']['note']}")
@@ -142,9 +150,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up")
     parser.add_argument("--peer-venv", type=Path, default=HERE / ".venv-ydata", help="ydata-profiling's environment")
     parser.add_argument("--no-peer", action="store_true", help="skip ydata-profiling")
+    parser.add_argument(
+        "--engines", nargs="+", choices=[CPU, GPU], default=[CPU, GPU], help="engines to time (default: every one here)"
+    )
     parser.add_argument("--out", type=Path, help="write the JSON report here")
     args = parser.parse_args()
-    report = run(args.sizes, args.peer_sizes, args.repeats, None if args.no_peer else args.peer_venv)
+    report = run(args.sizes, args.peer_sizes, args.repeats, None if args.no_peer else args.peer_venv, args.engines)
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(report))
