@@ -103,7 +103,7 @@ def overview(profile: Profile) -> None:
         help="Not counted in the minimal profile." if table.duplicate_rows is None else None,
     )
     share = table.missing_cells / cells if cells else 0.0
-    metrics[4].metric("Missing cells", f"{table.missing_cells:,} ({share:.1%})")
+    metrics[4].metric("Missing cells", f"{share:.1%}", help=f"{table.missing_cells:,} of {cells:,} cells")
     left, right = st.columns([1, 2])
     with left:
         st.markdown("**Column kinds**")
@@ -142,7 +142,7 @@ def column_tab(profile: Profile) -> None:
     st.caption(f"{column.kind} · dtype `{column.dtype}` on {profile.engine_label}")
     metrics = st.columns(4)
     metrics[0].metric("Values", f"{column.count:,}")
-    metrics[1].metric("Missing", f"{column.missing:,} ({column.missing_share:.1%})")
+    metrics[1].metric("Missing", f"{column.missing:,}", help=f"{column.missing_share:.2%} of rows")
     metrics[2].metric("Distinct", f"{column.distinct:,}")
     metrics[3].metric("Alerts", len(column.flags))
     for message in column.flags.values():

@@ -114,22 +114,23 @@ def tidy_matrix(matrix: pd.DataFrame, value: str) -> pd.DataFrame:
 
 
 def matrix_chart(matrix: pd.DataFrame, value: str, *, diverging: bool = False, labels: bool | None = None) -> alt.Chart:
-    """A heatmap of a square matrix; diverging colours centred on 0 for correlations."""
+    """A heatmap of a square matrix; diverging colours centred on 0 for correlations, counts otherwise."""
     tidy = small(tidy_matrix(matrix, value))
     order = [str(c) for c in matrix.columns]
     scale = alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True) if diverging else alt.Scale(scheme="blues")
+    number = ".2f" if diverging else ",.0f"
     base = alt.Chart(tidy).encode(
-        x=alt.X("column:N", sort=order, title=None),
-        y=alt.Y("row:N", sort=order, title=None),
+        x=alt.X("column:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
+        y=alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
     )
     heat = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=scale, title=value),
-        tooltip=["row:N", "column:N", alt.Tooltip(f"{value}:Q", format=".3f")],
+        tooltip=["row:N", "column:N", alt.Tooltip(f"{value}:Q", format=".3f" if diverging else ",")],
     )
     if labels if labels is not None else len(order) <= 12:
-        text = base.mark_text(fontSize=10).encode(text=alt.Text(f"{value}:Q", format=".2f"))
+        text = base.mark_text(fontSize=10).encode(text=alt.Text(f"{value}:Q", format=number))
         heat = heat + text
-    side = max(200, min(640, 28 * len(order)))
+    side = max(200, min(900, 30 * len(order)))
     return heat.properties(width=side, height=side)
 
 
@@ -185,12 +186,13 @@ def pair_heatmap(binned: pd.DataFrame, x: str, y: str, colour: str | None = None
             encodings[channel] = axis(f"{name}:{kind}", bin="binned", title=name)
             encodings[f"{channel}2"] = f"{name} end:{kind}"
     value = f"mean {colour}" if colour else "count"
+    scale = alt.Scale(scheme="viridis", type="linear" if colour else "log")  # counts span orders of magnitude
     return (
         alt.Chart(binned)
         .mark_rect()
         .encode(
             **encodings,
-            color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="viridis"), title=value),
+            color=alt.Color(f"{value}:Q", scale=scale, title=value),
             tooltip=[c for c in binned.columns],
         )
         .properties(height=360)
