@@ -30,6 +30,7 @@ if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -116,12 +117,19 @@ def click_tab(driver, label: str) -> None:
 
 
 def click_button(driver, label: str) -> None:
-    button = next(
-        b
-        for b in driver.find_elements(By.CSS_SELECTOR, "button")
-        if b.text.strip().endswith(label) and b.is_displayed()
-    )
-    button.click()
+    """Click the visible button whose text has `label` as a line (icons add lines of their own)."""
+
+    def find(d):
+        return next(
+            (
+                b
+                for b in d.find_elements(By.CSS_SELECTOR, "button")
+                if label in [line.strip() for line in b.text.splitlines()] and b.is_displayed()
+            ),
+            None,
+        )
+
+    WebDriverWait(driver, 20).until(find).click()
 
 
 def sidebar_text(driver) -> str:
@@ -210,7 +218,7 @@ def visible_text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
 
-def test_explore_a_bundled_dataset(server, browser):
+def test_explore_a_bundled_dataset(server, browser, tmp_path):
     browser.get(server)
     wait_idle(browser)
     wait_active(browser, "iris")
@@ -223,6 +231,18 @@ def test_explore_a_bundled_dataset(server, browser):
     WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 1)
     assert "150" in visible_text(browser) and "Alerts" in visible_text(browser)
     screenshot(browser, "06-explore-overview")
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    click_button(browser, "Download")
+    WebDriverWait(browser, 20).until(
+        lambda d: any("PNG" in b.text.splitlines() and b.is_displayed() for b in d.find_elements(By.TAG_NAME, "button"))
+    )
+    click_button(browser, "PNG")
+    WebDriverWait(browser, 30).until(lambda d: list(downloads.glob("*.png")))
+    assert next(downloads.glob("*.png")).read_bytes().startswith(b"\x89PNG"), "the chart downloads as a real PNG"
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
 
     for tab, expected, charts, name in (
         ("Columns", "Distinct", 1, "07-explore-column"),
