@@ -213,8 +213,9 @@ def current_filters() -> dict[str, Filter]:
     return st.session_state.setdefault(f"explore_filters_{catalog().active_id}", {})
 
 
-def filtered(frame: Any, leave_out: str | None = None) -> Any:
-    return apply_filters(frame, [f for name, f in current_filters().items() if name != leave_out])
+def filtered(frame: Any) -> Any:
+    """The rows passing the active dataset's filters, selected on the engine."""
+    return apply_filters(frame, list(current_filters().values()))
 
 
 def interactions_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
@@ -252,11 +253,15 @@ def interactions_tab(dataset: Dataset, profile: Profile, engine_name: str) -> No
     show_chart(pair_heatmap(binned, x, y, colour), binned, f"{x}_vs_{y}_binned", "chart_pair")
 
 
-def filter_chart(copy: Any, profile: Profile, name: str) -> None:
+def filter_chart(dataset: Dataset, copy: Any, profile: Profile, name: str) -> None:
     """One column's distribution under every other filter; brushing or clicking it sets this column's filter."""
-    frame = filtered(copy.frame, leave_out=name)
-    series = frame[name]
-    column = profile_one_column(copy.engine, series, int(series.isna().sum()), PRESETS["minimal"])
+    others = tuple(f for column, f in current_filters().items() if column != name)
+
+    def distribution() -> ColumnProfile:
+        series = apply_filters(copy.frame, list(others))[name]
+        return profile_one_column(copy.engine, series, int(series.isna().sum()), PRESETS["minimal"])
+
+    column = dataset.remember(("filter chart", copy.engine.name, name, others), distribution)
     param = f"pick_{profile.columns.index(profile.column(name))}"
     if column.count == 0:
         st.caption(f"{name}: no values under the other filters.")
@@ -306,7 +311,7 @@ def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     charts = st.columns(2)
     for i, name in enumerate(picked):
         with charts[i % 2]:
-            filter_chart(copy, profile, name)
+            filter_chart(dataset, copy, profile, name)
 
 
 def engine_comparison(dataset: Dataset, preset: str, slot: Any) -> None:

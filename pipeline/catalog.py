@@ -15,7 +15,7 @@ from pipeline.engines import CPU, GPU, Engine
 from pipeline.errors import DataError
 
 MAX_NAME_LENGTH = 80
-MAX_DERIVED = 32
+MAX_DERIVED = 64
 T = TypeVar("T")
 
 
@@ -85,14 +85,16 @@ class Dataset:
         """A result derived from this dataset, computed once and kept with it.
 
         A dataset's data never changes after loading (a changed table is a new dataset with a
-        new id), so its id is its version; the oldest results go first beyond MAX_DERIVED.
+        new id), so its id is its version; beyond MAX_DERIVED the least recently used go first.
         """
-        if key not in self._derived:
-            result = compute()
-            while len(self._derived) >= MAX_DERIVED:
-                self._derived.pop(next(iter(self._derived)))
-            self._derived[key] = result
-        return self._derived[key]
+        if key in self._derived:
+            self._derived[key] = self._derived.pop(key)  # now the most recently used
+            return self._derived[key]
+        result = compute()
+        while len(self._derived) >= MAX_DERIVED:
+            self._derived.pop(next(iter(self._derived)))
+        self._derived[key] = result
+        return result
 
     def recall(self, key: Hashable) -> Any | None:
         """A result `remember` kept under `key`, or None."""

@@ -136,3 +136,24 @@ def test_synthetic_source_describes_the_settings(cpu):
     assert dataset.source == (
         "synthetic db-benchmark groupby (G1): 2,000 rows, seed 0, K=20 groups, 5% missing, unsorted"
     )
+
+
+def test_derived_results_are_computed_once_and_the_least_recently_used_go_first(catalog_with_iris, monkeypatch):
+    monkeypatch.setattr("pipeline.catalog.MAX_DERIVED", 3)
+    dataset = catalog_with_iris.active
+    calls = []
+
+    def compute(key):
+        calls.append(key)
+        return f"result {key}"
+
+    assert dataset.remember("a", lambda: compute("a")) == "result a"
+    assert dataset.remember("a", lambda: compute("a")) == "result a"
+    assert calls == ["a"]
+    dataset.remember("b", lambda: compute("b"))
+    dataset.remember("c", lambda: compute("c"))
+    dataset.remember("a", lambda: compute("a"))  # used again: b is now the oldest
+    dataset.remember("d", lambda: compute("d"))
+    assert dataset.recall("b") is None and dataset.recall("a") == "result a"
+    dataset.release()
+    assert dataset.recall("a") is None
