@@ -144,7 +144,7 @@ def binned_pairs(
         columns["colour_sum"] = xp.where(xp.isfinite(values), values, 0.0)
         columns["colour_n"] = xp.isfinite(values).astype(xp.float64)
     keep = axes[0].present & axes[1].present
-    pairs = engine.frames.DataFrame(columns)[keep]
+    pairs = engine.frames.DataFrame(columns)[engine.frames.Series(keep)]  # a boolean Series: same on both libraries
     grouped = engine.to_pandas(pairs.groupby(["x", "y"]).sum().reset_index())
     result = pd.concat([axes[0].labels(grouped["x"]), axes[1].labels(grouped["y"])], axis=1)
     result["count"] = grouped["rows"].round().astype("int64").to_numpy()
