@@ -14,7 +14,7 @@ from typing import NoReturn
 from pipeline.engines import CPU, GPU, detect, get_engine
 from pipeline.errors import PipelineError
 from pipeline.io import ReadOptions, Source, prepare, read_on_engine
-from pipeline.profile import PRESETS, profile_frame
+from pipeline.profile import PRESETS, ProfileProgress, profile_frame
 from pipeline.report import profile_html
 
 BAD_INPUT = 2
@@ -52,6 +52,18 @@ def parser() -> argparse.ArgumentParser:
     return command
 
 
+def terminal_progress() -> ProfileProgress | None:
+    """A one-line progress display on a terminal's stderr; nothing when stderr is a file or pipe."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(fraction: float, message: str) -> None:
+        end = "\n" if fraction >= 1 else ""
+        print(f"\r\033[K[{fraction:4.0%}] {message}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
 def _writable(path: Path | None) -> None:
     if path is not None and not path.parent.resolve().is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
@@ -68,7 +80,7 @@ def run(arguments: argparse.Namespace) -> dict:
     engine = get_engine(arguments.engine)
     options = ReadOptions(delimiter=arguments.delimiter, encoding=arguments.encoding)
     read = read_on_engine(prepare(Source.from_path(path), options), engine)
-    profile = profile_frame(engine, read.frame, PRESETS[arguments.preset])
+    profile = profile_frame(engine, read.frame, PRESETS[arguments.preset], terminal_progress())
     result = {"file": str(path), "read_seconds": read.seconds, **profile.to_dict()}
     text = json.dumps(result, indent=2, allow_nan=False)
     if arguments.out:
