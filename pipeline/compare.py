@@ -82,3 +82,17 @@ def compare_nested(left: Any, right: Any, *, rtol: float = 1e-7, atol: float = 1
     elif left == right and type(left) is type(right):
         return []
     return [f"{where}: {left!r} vs {right!r}"]
+
+
+def in_row_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows sorted by every column (missing last), for results whose row order is not defined."""
+    keys = frame.astype({name: str for name in frame.columns if frame[name].dtype == object})
+    order = keys.sort_values(list(keys.columns), kind="stable", na_position="last").index
+    return frame.loc[order].reset_index(drop=True)
+
+
+def compare_results(left: pd.DataFrame, right: pd.DataFrame, *, ordered: bool, rtol: float = 1e-9) -> Parity:
+    """Whether two engines' results agree; with `ordered` False, rows are matched after sorting both."""
+    if not ordered and list(left.columns) == list(right.columns) and len(left) == len(right):
+        left, right = in_row_order(left), in_row_order(right)
+    return compare_frames(left, right, rtol=rtol)
