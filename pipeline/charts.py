@@ -209,3 +209,53 @@ def scatter_chart(sample: pd.DataFrame, x: str, y: str, colour: str | None = Non
     if colour:
         encodings["color"] = alt.Color(f"{colour}:{_axis_type(sample, colour)}")
     return alt.Chart(small(sample)).mark_circle(size=24, opacity=0.6).encode(**encodings).properties(height=360)
+
+
+def step_time_chart(timings: pd.DataFrame, *, log: bool = False) -> alt.Chart:
+    """Grouped bars: seconds per step, one bar per engine (columns: step, number, engine, seconds)."""
+    scale = alt.Scale(type="log") if log else alt.Scale()
+    return (
+        alt.Chart(small(timings))
+        .mark_bar()
+        .encode(
+            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None),
+            yOffset=alt.YOffset("engine:N"),
+            x=alt.X("seconds:Q", scale=scale, title="seconds" + (" (log scale)" if log else "")),
+            color=alt.Color("engine:N", scale=ENGINE_COLORS, title="engine"),
+            tooltip=["step:N", "engine:N", alt.Tooltip("seconds:Q", format=".5f")],
+        )
+        .properties(height=alt.Step(14))
+    )
+
+
+def speedup_chart(speedups: pd.DataFrame) -> alt.Chart:
+    """Bars of CPU time / GPU time per step, with a rule at 1× (columns: step, number, speedup)."""
+    bars = (
+        alt.Chart(small(speedups))
+        .mark_bar(color="#76b900")
+        .encode(
+            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None),
+            x=alt.X("speedup:Q", title="GPU speed-up (×)"),
+            tooltip=["step:N", alt.Tooltip("speedup:Q", format=".2f")],
+        )
+    )
+    return (
+        bars + alt.Chart(pd.DataFrame({"speedup": [1.0]})).mark_rule(color="#888").encode(x="speedup:Q")
+    ).properties(height=alt.Step(20))
+
+
+def cumulative_time_chart(timings: pd.DataFrame) -> alt.Chart:
+    """Lines of the running total of seconds over the steps, one per engine."""
+    ordered = small(timings).sort_values(["engine", "number"])
+    ordered = ordered.assign(total=ordered.groupby("engine")["seconds"].cumsum())
+    return (
+        alt.Chart(ordered)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("number:O", title="after step"),
+            y=alt.Y("total:Q", title="seconds so far"),
+            color=alt.Color("engine:N", scale=ENGINE_COLORS, title="engine"),
+            tooltip=["step:N", "engine:N", alt.Tooltip("total:Q", format=".4f")],
+        )
+        .properties(height=220)
+    )

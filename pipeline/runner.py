@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 import pipeline.step_library  # noqa: F401  (registers every step kind)
-from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
+from pipeline.compare import Parity, compare_results
+from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError, PipelineError
-from pipeline.steps import Context, Recipe, Schema, Step, apply_step, checked
+from pipeline.steps import STEP_KINDS, Context, Recipe, Schema, Step, apply_step, checked
 from pipeline.timing import clock
 
 SAMPLE_ROWS = 500
@@ -95,3 +99,94 @@ def run_recipe(steps: list[Step], frame: Any, engine: Engine, datasets: dict[str
         run.steps.append(StepRun(number, step, seconds, len(current), len(current.columns)))
     run.frame = current
     return run
+
+
+@dataclass
+class SideBySide:
+    """A recipe run step by step on every engine, with each step's outputs compared across engines."""
+
+    runs: dict[str, PipelineRun]
+    parity: list[Parity | None] = field(default_factory=list)
+
+    def timings(self) -> pd.DataFrame:
+        """Seconds per step and engine, tidy for charts (failed steps left out)."""
+        rows = [
+            {"step": f"{s.number}. {s.step.kind}", "number": s.number, "engine": run.engine.label, "seconds": s.seconds}
+            for run in self.runs.values()
+            for s in run.steps
+            if s.seconds is not None
+        ]
+        return pd.DataFrame(rows, columns=["step", "number", "engine", "seconds"])
+
+
+def run_side_by_side(
+    steps: list[Step],
+    frames: dict[str, Any],
+    engines: dict[str, Engine],
+    datasets: dict[str, dict[str, Any]] | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> SideBySide:
+    """Run each step on every engine in turn and compare the outputs to the CPU's after every step.
+
+    `frames` and `datasets` hold each engine's own copy, by engine name. An engine whose step
+    fails stops there with the error recorded; the others go on.
+    """
+    report = progress or (lambda _fraction, _message: None)
+    contexts = {name: Context(engines[name], (datasets or {}).get(name, {})) for name in frames}
+    runs = {name: PipelineRun(engines[name]) for name in frames}
+    current = dict(frames)
+    result = SideBySide(runs)
+    total = max(len(steps) * len(frames), 1)
+    done = 0
+    for number, step in enumerate(steps, start=1):
+        for name in list(current):
+            report(done / total, f"Step {number} of {len(steps)} on {engines[name].label}: {step.describe()}")
+            done += 1
+            if current[name] is None:
+                continue
+            engine = engines[name]
+            try:
+                output, seconds = clock(
+                    lambda step=step, name=name: apply_step(step, current[name], contexts[name]), engine.synchronize
+                )
+            except Exception as error:  # one engine's failure is shown, the others go on
+                runs[name].steps.append(StepRun(number, step, None, None, None, _failure(engine, step, error)))
+                current[name] = None
+                continue
+            runs[name].steps.append(StepRun(number, step, seconds, len(output), len(output.columns)))
+            current[name] = output
+        result.parity.append(_step_parity(current, engines, ordered_up_to(steps, number)))
+    for name, frame in current.items():
+        runs[name].frame = frame
+    report(1.0, "Done")
+    return result
+
+
+def ordered_up_to(steps: list[Step], number: int) -> bool:
+    """Whether the row order after step `number` is defined (no earlier step left it open)."""
+    return all(STEP_KINDS[step.kind].keeps_row_order for step in steps[:number])
+
+
+def _step_parity(current: dict[str, Any], engines: dict[str, Engine], ordered: bool) -> Parity | None:
+    """Each other engine's output against the CPU's, or None where there is nothing to compare."""
+    reference = current.get(CPU)
+    others = [name for name in current if name != CPU and current[name] is not None]
+    if reference is None or not others:
+        return None
+    mismatches = []
+    for name in others:
+        other = engines[name].to_pandas(current[name]).reset_index(drop=True)
+        parity = compare_results(reference.reset_index(drop=True), other, ordered=ordered)
+        mismatches += [f"{engines[name].label}: {m}" for m in parity.mismatches]
+    return Parity(mismatches)
+
+
+def preview_after(
+    steps: list[Step], frame: Any, engine: Engine, datasets: dict[str, Any] | None = None, rows: int = SAMPLE_ROWS
+) -> Any:
+    """The first `rows` rows run through checked `steps`: what the columns and values look like after them."""
+    context = Context(engine, {name: other.head(rows) for name, other in (datasets or {}).items()})
+    sample = frame.head(rows)
+    for step in steps:
+        sample = apply_step(step, sample, context)
+    return sample

@@ -283,3 +283,57 @@ def test_explore_a_bundled_dataset(server, browser, tmp_path):
     wait_idle(browser)
     time.sleep(1.0)
     assert "150 of 150 rows" in visible_text(browser), "a cleared filter stays cleared"
+
+
+def choose(driver, label: str, option_text: str) -> None:
+    """Pick `option_text` in the selectbox or multiselect labelled `label`."""
+    box = WebDriverWait(driver, 20).until(
+        lambda d: next(
+            (e for e in d.find_elements(By.CSS_SELECTOR, f"input[aria-label='{label}']") if e.is_displayed()), None
+        )
+    )
+    box.click()
+    option = WebDriverWait(driver, 20).until(
+        lambda d: next(
+            (o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == option_text), None
+        )
+    )
+    option.click()
+    wait_idle(driver)
+
+
+def test_build_and_run_a_two_step_pipeline(server, browser):
+    browser.get(server)
+    wait_idle(browser)
+    wait_active(browser, "iris")
+    link = next(
+        a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if "Pipeline" in a.text
+    )
+    link.click()
+    wait_text(browser, "Add a step")
+    wait_idle(browser)
+
+    choose(browser, "Step", "values: Log (1 + x)")
+    choose(browser, "Columns", "petal width (cm)")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    click_button(browser, "Add step")
+    wait_text(browser, "1. Log (1 + x)")
+    wait_idle(browser)
+
+    choose(browser, "Step", "rows: Sort rows")
+    choose(browser, "Sort by", "petal width (cm)")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    click_button(browser, "Add step")
+    wait_text(browser, "2. Sort rows")
+    wait_idle(browser)
+    screenshot(browser, "12-pipeline-built")
+
+    click_button(
+        browser, "Run on CPU (pandas)" if "CPU only" in sidebar_text(browser) else "Run on CPU (pandas) and GPU (cuDF)"
+    )
+    wait_text(browser, "Result")
+    wait_idle(browser)
+    WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 1)
+    heading = next(h for h in browser.find_elements(By.CSS_SELECTOR, "h3") if h.text.strip() == "Result")
+    browser.execute_script("arguments[0].scrollIntoView();", heading)
+    screenshot(browser, "13-pipeline-run")

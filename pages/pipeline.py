@@ -1,0 +1,267 @@
+"""Pipeline: build preprocessing steps, run them on every engine side by side, check parity, save, export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pipeline.catalog import Dataset, EngineCopy
+from pipeline.charts import cumulative_time_chart, speedup_chart, step_time_chart
+from pipeline.engines import CPU, GPU
+from pipeline.errors import DataError
+from pipeline.export import to_script
+from pipeline.presets import PRESETS, preset_recipe
+from pipeline.runner import SideBySide, check_recipe, preview_after, run_side_by_side
+from pipeline.steps import STEP_KINDS, Recipe, Schema, Step
+from ui import format as fmt
+from ui.charts import show_chart
+from ui.state import catalog, shown_errors
+from ui.step_forms import FORMS, join_form
+
+STEPS_KEY = "pipeline_steps"
+RESULT_KEY = "pipeline_result"
+
+
+def current_steps() -> list[Step]:
+    return st.session_state.setdefault(STEPS_KEY, [])
+
+
+def other_datasets(dataset: Dataset) -> dict[str, Dataset]:
+    return {other.name: other for other in catalog() if other.id != dataset.id}
+
+
+def host_frames(others: dict[str, Dataset]) -> dict[str, Any]:
+    return {name: other.primary.frame for name, other in others.items()}
+
+
+def set_steps(steps: list[Step]) -> None:
+    st.session_state[STEPS_KEY] = list(steps)
+    st.session_state.pop(RESULT_KEY, None)
+
+
+def start_from(dataset: Dataset, others: dict[str, Dataset]) -> None:
+    with st.expander("Start from a preset or a recipe file", expanded=not current_steps()):
+        left, right = st.columns(2)
+        with left:
+            name = st.selectbox("Preset", list(PRESETS), format_func=lambda n: PRESETS[n][0], key="preset_name")
+            if st.button("Use this preset", key="preset_go", icon=":material/auto_awesome:"):
+                with shown_errors("building the preset"):
+                    recipe = preset_recipe(name, dataset.primary.frame)
+                    set_steps(check_recipe(recipe, dataset.primary.frame, dataset.primary.engine, host_frames(others)))
+                    st.rerun()
+        with right:
+            upload = st.file_uploader("Recipe (.json)", type=["json"], key="recipe_file")
+            if st.button("Load recipe", key="recipe_go", disabled=upload is None, icon=":material/upload_file:"):
+                with shown_errors("loading the recipe"):
+                    recipe = Recipe.from_json(upload.getvalue())
+                    set_steps(check_recipe(recipe, dataset.primary.frame, dataset.primary.engine, host_frames(others)))
+                    st.rerun()
+
+
+def step_list(problem: str | None) -> None:
+    steps = current_steps()
+    if not steps:
+        st.info("No steps yet: add one below, or start from a preset.", icon=":material/info:")
+        return
+    for i, step in enumerate(steps):
+        text, up, down, remove = st.columns([12, 1, 1, 1], vertical_alignment="center")
+        text.markdown(f"**{i + 1}. {STEP_KINDS[step.kind].label}** — {step.describe()}")
+        if up.button("", key=f"up_{i}", icon=":material/arrow_upward:", disabled=i == 0, help="Move up"):
+            steps[i - 1], steps[i] = steps[i], steps[i - 1]
+            set_steps(steps)
+            st.rerun()
+        if down.button("", key=f"down_{i}", icon=":material/arrow_downward:", disabled=i == len(steps) - 1):
+            steps[i + 1], steps[i] = steps[i], steps[i + 1]
+            set_steps(steps)
+            st.rerun()
+        if remove.button("", key=f"remove_{i}", icon=":material/delete:", help="Remove this step"):
+            set_steps(steps[:i] + steps[i + 1 :])
+            st.rerun()
+    if problem:
+        st.error(f"{problem} Change, move or remove that step.", icon=":material/error:")
+    if st.button("Remove all steps", key="clear_steps"):
+        set_steps([])
+        st.rerun()
+
+
+def add_step(dataset: Dataset, schema: Schema, others: dict[str, Dataset]) -> None:
+    with st.container(border=True):
+        st.markdown("**Add a step**")
+        kinds = [k for k in STEP_KINDS if k != "join" or others]
+        kind = st.selectbox(
+            "Step",
+            kinds,
+            key="new_kind",
+            format_func=lambda k: f"{STEP_KINDS[k].group}: {STEP_KINDS[k].label}",
+        )
+        key = f"form_{kind}"
+        params = join_form(schema, key, list(others)) if kind == "join" else FORMS[kind](schema, key)
+        if st.button("Add step", key="add_step", type="primary", icon=":material/add:"):
+            with shown_errors("adding the step"):
+                candidate = [*current_steps(), Step(kind, params)]
+                checked = check_recipe(
+                    Recipe(tuple(candidate)), dataset.primary.frame, dataset.primary.engine, host_frames(others)
+                )
+                set_steps(checked)
+                st.rerun()
+
+
+def run_all(dataset: Dataset, steps: list[Step], others: dict[str, Dataset]) -> SideBySide:
+    frames = {name: copy.frame for name, copy in dataset.copies.items()}
+    engines = {name: copy.engine for name, copy in dataset.copies.items()}
+    datasets = {
+        name: {other_name: other.copies[name].frame for other_name, other in others.items() if name in other.copies}
+        for name in frames
+    }
+    bar = st.progress(0.0, text="Running…")
+    result = run_side_by_side(steps, frames, engines, datasets, lambda done, text: bar.progress(done, text=text))
+    bar.empty()
+    return result
+
+
+def step_table(result: SideBySide) -> pd.DataFrame:
+    rows = []
+    cpu, gpu = result.runs.get(CPU), result.runs.get(GPU)
+    reference = cpu or next(iter(result.runs.values()))
+    for i, step_run in enumerate(reference.steps):
+        row: dict[str, Any] = {"step": f"{step_run.number}. {step_run.step.describe()}"}
+        for name, run in result.runs.items():
+            other = run.steps[i] if i < len(run.steps) else None
+            row[f"{name.upper()} time"] = fmt.seconds(other.seconds) if other and other.seconds is not None else "—"
+            row[f"{name.upper()} error"] = other.error if other and other.error else ""
+        mine = step_run
+        row["rows × columns"] = f"{mine.rows:,} × {mine.columns:,}" if mine.rows is not None else "—"
+        if gpu and cpu and i < len(gpu.steps) and gpu.steps[i].seconds and cpu.steps[i].seconds:
+            row["GPU speed-up"] = f"{cpu.steps[i].seconds / gpu.steps[i].seconds:,.2f}×"
+        parity = result.parity[i] if i < len(result.parity) else None
+        row["engines agree"] = (
+            "—" if parity is None else ("yes" if parity.ok else "NO: " + "; ".join(parity.mismatches[:3]))
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def show_result(dataset: Dataset, result: SideBySide) -> None:
+    st.subheader("Result")
+    metrics = st.columns(len(result.runs) + 1)
+    for column, run in zip(metrics, result.runs.values(), strict=False):
+        column.metric(run.engine.label, fmt.seconds(run.seconds) if run.ok else "failed", help=run.error)
+    cpu, gpu = result.runs.get(CPU), result.runs.get(GPU)
+    if cpu and gpu and cpu.ok and gpu.ok and gpu.seconds:
+        metrics[-1].metric("GPU speed-up", f"{cpu.seconds / gpu.seconds:,.2f}×")
+    for run in result.runs.values():
+        if run.error:
+            st.warning(f"{run.engine.label} stopped: {run.error}", icon=":material/warning:")
+    if len(result.runs) == 1:
+        st.caption(
+            "Only one engine holds this dataset, so there is nothing to compare; the System page says why "
+            "the GPU engine is unavailable."
+        )
+    verdicts = [p for p in result.parity if p is not None]
+    if verdicts and all(p.ok for p in verdicts):
+        st.success("After every step the engines hold the same result.", icon=":material/check_circle:")
+    elif verdicts:
+        st.warning("The engines disagree after some steps: see the table.", icon=":material/warning:")
+    st.dataframe(step_table(result), hide_index=True, width="stretch")
+    timings = result.timings()
+    if not timings.empty:
+        log = st.toggle("Log scale", key="time_log")
+        show_chart(step_time_chart(timings, log=log), timings, "step_times", "chart_step_times")
+        if cpu and gpu:
+            wide = timings.pivot_table(index=["step", "number"], columns="engine", values="seconds").reset_index()
+            if cpu.engine.label in wide and gpu.engine.label in wide:
+                wide["speedup"] = wide[cpu.engine.label] / wide[gpu.engine.label]
+                speedups = wide[["step", "number", "speedup"]].dropna()
+                show_chart(speedup_chart(speedups), speedups, "step_speedups", "chart_speedups")
+        show_chart(cumulative_time_chart(timings), timings, "cumulative_time", "chart_cumulative")
+    save_result(dataset, result)
+
+
+def save_result(dataset: Dataset, result: SideBySide) -> None:
+    finished = {name: run for name, run in result.runs.items() if run.ok}
+    if not finished:
+        return
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    name = left.text_input("Save the result as a dataset named", value=f"{dataset.name} (pipeline)", key="save_name")
+    if right.button("Save as dataset", key="save_go", icon=":material/save:"):
+        with shown_errors("saving the result"):
+            copies = {
+                engine_name: EngineCopy(run.engine, run.frame, {"pipeline": run.seconds}, "made by a pipeline")
+                for engine_name, run in finished.items()
+            }
+            source = f"pipeline of {len(current_steps())} steps on {dataset.name}"
+            saved = catalog().add(name, source, copies)
+            st.session_state.pop(RESULT_KEY, None)
+            st.toast(f"Saved {saved.name}; it is now the active dataset.")
+            st.rerun()
+
+
+def export(steps: list[Step]) -> None:
+    recipe = Recipe(tuple(steps))
+    st.markdown("**Export**")
+    columns = st.columns(3)
+    columns[0].download_button(
+        "Recipe (JSON)", recipe.to_json(), "recipe.json", "application/json", key="export_json", width="stretch"
+    )
+    columns[1].download_button(
+        "pandas script",
+        lambda: to_script(recipe, "pandas"),
+        "pipeline_pandas.py",
+        "text/x-python",
+        key="export_pandas",
+        on_click="ignore",
+        width="stretch",
+    )
+    columns[2].download_button(
+        "cuDF script",
+        lambda: to_script(recipe, "cudf"),
+        "pipeline_cudf.py",
+        "text/x-python",
+        key="export_cudf",
+        on_click="ignore",
+        width="stretch",
+    )
+
+
+st.title("Pipeline")
+dataset = catalog().active
+if dataset is None:
+    st.info("No dataset loaded. Load one on the Data page first.", icon=":material/info:")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
+    st.stop()
+
+engine_labels = ", ".join(copy.engine.label for copy in dataset.copies.values())
+rows, width = dataset.shape
+st.caption(f"**{dataset.name}** · {rows:,} rows × {width:,} columns · runs on {engine_labels}.")
+others = other_datasets(dataset)
+start_from(dataset, others)
+
+steps = current_steps()
+problem = None
+checked: list[Step] = []
+try:
+    checked = check_recipe(Recipe(tuple(steps)), dataset.primary.frame, dataset.primary.engine, host_frames(others))
+except DataError as error:
+    problem = str(error)
+st.subheader("Steps")
+step_list(problem)
+
+valid = checked if problem is None else []
+with shown_errors("previewing the steps"):
+    sample = preview_after(valid, dataset.primary.frame, dataset.primary.engine, host_frames(others))
+    add_step(dataset, Schema.of(sample), others)
+    if valid:
+        with st.expander(f"Preview of the first rows after step {len(valid)}"):
+            st.dataframe(sample.head(20), width="stretch")
+
+if valid and problem is None:
+    label = " and ".join(copy.engine.label for copy in dataset.copies.values())
+    if st.button(f"Run on {label}", key="run_go", type="primary", icon=":material/play_arrow:"):
+        with shown_errors("running the pipeline"):
+            st.session_state[RESULT_KEY] = (dataset.id, Recipe(tuple(valid)).to_json(), run_all(dataset, valid, others))
+    stored = st.session_state.get(RESULT_KEY)
+    if stored and stored[0] == dataset.id and stored[1] == Recipe(tuple(valid)).to_json():
+        show_result(dataset, stored[2])
+    export(valid)

@@ -1,0 +1,87 @@
+"""Ready pipelines a new user can run in one click, fitted to the columns of the table at hand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.errors import DataError
+from pipeline.profile import BOOLEAN, DATETIME, NUMERIC, TEXT
+from pipeline.steps import Recipe, Schema, Step
+
+ONE_HOT_LIMIT = 50
+
+
+def _distinct(frame: Any, column: str) -> int:
+    return int(frame[column].nunique())
+
+
+def clean_and_encode(frame: Any, schema: Schema) -> Recipe:
+    """Drop duplicates, fill gaps, encode text (one-hot when few levels), scale numbers, split train/test."""
+    numeric = [c for c, kind in schema.kinds.items() if kind == NUMERIC]
+    text = [c for c, kind in schema.kinds.items() if kind in (TEXT, BOOLEAN)]
+    steps = [Step("drop_duplicates", {})]
+    if numeric:
+        steps.append(Step("fill_missing", {"columns": numeric, "method": "median"}))
+    for column in text:
+        if schema.kinds[column] == TEXT:
+            steps.append(Step("fill_missing", {"columns": [column], "method": "constant", "value": "(missing)"}))
+        if _distinct(frame, column) + 1 <= ONE_HOT_LIMIT:
+            steps.append(Step("one_hot", {"column": column, "max_levels": ONE_HOT_LIMIT}))
+        else:
+            steps.append(Step("label_encode", {"column": column}))
+    if numeric:
+        steps.append(Step("scale", {"columns": numeric, "method": "standard"}))
+    steps.append(Step("train_test_split", {"test_fraction": 0.2, "seed": 0, "column": _free(schema, "split")}))
+    return Recipe(tuple(steps))
+
+
+def group_aggregate(frame: Any, schema: Schema) -> Recipe:
+    """db-benchmark style: group by the text column with the fewest levels; sum, mean and count numbers."""
+    keys = [c for c, kind in schema.kinds.items() if kind in (TEXT, BOOLEAN)]
+    numeric = [c for c, kind in schema.kinds.items() if kind == NUMERIC]
+    if not keys or not numeric:
+        raise DataError("This preset needs a text column to group by and a numeric column to aggregate.")
+    key = min(keys, key=lambda c: _distinct(frame, c))
+    aggregations = [{"column": numeric[0], "function": "count"}]
+    aggregations += [{"column": c, "function": f} for c in numeric[:3] for f in ("sum", "mean")]
+    return Recipe(
+        (
+            Step("group_aggregate", {"by": [key], "aggregations": aggregations}),
+            Step("sort", {"columns": [f"{numeric[0]}_sum"], "ascending": False}),
+        )
+    )
+
+
+def time_and_text_features(frame: Any, schema: Schema) -> Recipe:
+    """Calendar parts of every time column; cleaned lower-case text and its length."""
+    times = [c for c, kind in schema.kinds.items() if kind == DATETIME]
+    text = [c for c, kind in schema.kinds.items() if kind == TEXT]
+    if not times and not text:
+        raise DataError("This preset needs a date/time or text column; this table has neither.")
+    steps = [Step("datetime_parts", {"column": c, "parts": ["year", "month", "weekday", "hour"]}) for c in times]
+    for column in text:
+        steps += [Step("string", {"column": column, "op": "strip"}), Step("string", {"column": column, "op": "lower"})]
+        steps.append(Step("string", {"column": column, "op": "length"}))
+    return Recipe(tuple(steps))
+
+
+def _free(schema: Schema, wanted: str) -> str:
+    name, counter = wanted, 2
+    while name in schema.kinds:
+        name, counter = f"{wanted}_{counter}", counter + 1
+    return name
+
+
+PRESETS: dict[str, tuple[str, Callable[[Any, Schema], Recipe]]] = {
+    "clean_and_encode": ("Clean and encode for modelling", clean_and_encode),
+    "group_aggregate": ("db-benchmark style aggregation", group_aggregate),
+    "time_and_text": ("Date and text features", time_and_text_features),
+}
+
+
+def preset_recipe(name: str, frame: Any) -> Recipe:
+    """The named preset fitted to `frame`'s columns; DataError when it does not apply to this table."""
+    if name not in PRESETS:
+        raise DataError(f"No preset called {name!r}: choose one of {', '.join(PRESETS)}.")
+    return PRESETS[name][1](frame, Schema.of(frame))

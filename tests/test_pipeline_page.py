@@ -1,0 +1,130 @@
+"""The Pipeline page through AppTest: presets, adding and moving steps, bad steps, running, saving, recipes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from pipeline.catalog import Catalog
+from pipeline.engines import available_engines
+from pipeline.loading import load_bundled
+from pipeline.steps import Recipe, Step
+
+TIMEOUT = 120
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_page(catalog: Catalog | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if catalog is not None:
+        at.session_state["catalog"] = catalog
+    at.run()
+    return at.switch_page("pages/pipeline.py").run()
+
+
+def problems(at: AppTest) -> list[str]:
+    return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def step_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "engines agree" in d.value.columns)
+
+
+def steps(at: AppTest) -> list[Step]:
+    return at.session_state["pipeline_steps"]
+
+
+def test_preset_runs_and_the_result_saves_as_a_dataset():
+    at = open_page()
+    at.selectbox(key="preset_name").set_value("clean_and_encode").run()
+    at.button(key="preset_go").click().run()
+    assert not problems(at)
+    assert [s.kind for s in steps(at)][:2] == ["drop_duplicates", "fill_missing"]
+    at.button(key="run_go").click().run()
+    assert not problems(at)
+    assert next(m.label for m in at.metric) == "CPU (pandas)"
+    assert len(at.get("vega_lite_chart")) >= 2
+    assert any("split" in str(row) for row in step_table(at)["step"])
+    at.button(key="save_go").click().run()
+    catalog = at.session_state["catalog"]
+    assert catalog.active.name == "iris (pipeline)"
+    assert "split" in catalog.active.primary.frame.columns
+
+
+def test_add_move_and_remove_steps():
+    at = open_page()
+    at.selectbox(key="new_kind").set_value("filter").run()
+    at.selectbox(key="form_filter_c0").set_value("sepal length (cm)").run()
+    at.selectbox(key="form_filter_op0").set_value(">").run()
+    at.number_input(key="form_filter_v0").set_value(5.0).run()
+    at.button(key="add_step").click().run()
+    at.selectbox(key="new_kind").set_value("drop").run()
+    at.multiselect(key="form_drop_columns").set_value(["target"]).run()
+    at.button(key="add_step").click().run()
+    assert not problems(at)
+    assert [s.kind for s in steps(at)] == ["filter", "drop"]
+    at.button(key="down_0").click().run()
+    assert [s.kind for s in steps(at)] == ["drop", "filter"]
+    at.button(key="remove_0").click().run()
+    assert [s.kind for s in steps(at)] == ["filter"]
+    at.button(key="run_go").click().run()
+    assert not problems(at)
+    frame = at.session_state["catalog"].active.primary.frame
+    kept = int((frame["sepal length (cm)"] > 5).sum())
+    assert step_table(at)["rows × columns"].tolist() == [f"{kept:,} × 5"]
+
+
+def test_a_step_that_cannot_apply_is_refused_and_the_pipeline_kept():
+    at = open_page()
+    at.selectbox(key="new_kind").set_value("drop").run()
+    at.multiselect(key="form_drop_columns").set_value(["target"]).run()
+    at.button(key="add_step").click().run()
+    at.selectbox(key="new_kind").set_value("one_hot").run()
+    assert "target" not in at.selectbox(key="form_one_hot_column").options, "forms offer the columns the step will see"
+    at.selectbox(key="new_kind").set_value("log1p").run()
+    at.button(key="add_step").click().run()
+    assert any("at least 1 column" in e for e in problems(at))
+    assert [s.kind for s in steps(at)] == ["drop"]
+
+
+def test_a_recipe_made_invalid_by_moving_a_step_names_it():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["pipeline_steps"] = [
+        Step("drop", {"columns": ["target"]}),
+        Step("one_hot", {"column": "target"}),
+    ]
+    at.run()
+    at.switch_page("pages/pipeline.py").run()
+    assert any("Step 2" in e and "'target'" in e for e in problems(at))
+    assert not any(b.key == "run_go" for b in at.button)
+    at.button(key="remove_1").click().run()
+    assert not problems(at)
+
+
+def test_recipe_file_round_trip_and_bad_file():
+    at = open_page()
+    recipe = Recipe((Step("scale", {"columns": ["sepal width (cm)"], "method": "minmax"}),))
+    at.file_uploader(key="recipe_file").set_value(("recipe.json", recipe.to_json().encode(), "application/json")).run()
+    at.button(key="recipe_go").click().run()
+    assert not problems(at) and [s.kind for s in steps(at)] == ["scale"]
+    at.file_uploader(key="recipe_file").set_value(("recipe.json", b"{broken", "application/json")).run()
+    at.button(key="recipe_go").click().run()
+    assert any("not valid JSON" in e for e in problems(at))
+    assert [s.kind for s in steps(at)] == ["scale"], "a bad file changes nothing"
+    assert {b.key for b in at.get("download_button")} >= {"export_json", "export_pandas", "export_cudf"}
+
+
+def test_join_offers_the_other_loaded_datasets():
+    catalog = Catalog()
+    load_bundled(catalog, "wine", available_engines())
+    load_bundled(catalog, "iris", available_engines())
+    at = open_page(catalog)
+    at.selectbox(key="new_kind").set_value("join").run()
+    assert at.selectbox(key="form_join_dataset").options == ["wine"]
+
+
+def test_no_dataset_points_to_the_data_page():
+    at = open_page(Catalog())
+    assert not problems(at)
+    assert any("No dataset loaded" in i.value for i in at.info)
