@@ -43,7 +43,7 @@ from pipeline.profile import (
 from pipeline.profile import profile_column as profile_one_column
 from ui import format as fmt
 from ui.charts import show_chart
-from ui.state import catalog, shown_errors
+from ui.state import active_dataset_or_stop, catalog, shown_errors
 
 AUTO_PROFILE_CELLS = 20_000_000
 MAX_FILTER_CHARTS = 4
@@ -344,11 +344,7 @@ def engine_comparison(dataset: Dataset, preset: str, slot: Any) -> None:
 
 
 st.title("Explore")
-dataset = catalog().active
-if dataset is None:
-    st.info("No dataset loaded. Load one on the Data page first.", icon=":material/info:")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
-    st.stop()
+dataset = active_dataset_or_stop()
 
 engine_names = list(dataset.copies)
 labels = {name: copy.engine.label for name, copy in dataset.copies.items()}

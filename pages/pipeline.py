@@ -17,7 +17,7 @@ from pipeline.runner import SideBySide, check_recipe, preview_after, run_side_by
 from pipeline.steps import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
 from ui.charts import show_chart
-from ui.state import catalog, shown_errors
+from ui.state import active_dataset_or_stop, catalog, shown_errors
 from ui.step_forms import FORMS, join_form
 
 STEPS_KEY = "pipeline_steps"
@@ -205,32 +205,20 @@ def export(steps: list[Step]) -> None:
     columns[0].download_button(
         "Recipe (JSON)", recipe.to_json(), "recipe.json", "application/json", key="export_json", width="stretch"
     )
-    columns[1].download_button(
-        "pandas script",
-        lambda: to_script(recipe, "pandas"),
-        "pipeline_pandas.py",
-        "text/x-python",
-        key="export_pandas",
-        on_click="ignore",
-        width="stretch",
-    )
-    columns[2].download_button(
-        "cuDF script",
-        lambda: to_script(recipe, "cudf"),
-        "pipeline_cudf.py",
-        "text/x-python",
-        key="export_cudf",
-        on_click="ignore",
-        width="stretch",
-    )
+    for column, (library, label) in zip(columns[1:], (("pandas", "pandas"), ("cudf", "cuDF")), strict=True):
+        column.download_button(
+            f"{label} script",
+            lambda library=library: to_script(recipe, library),
+            f"pipeline_{library}.py",
+            "text/x-python",
+            key=f"export_{library}",
+            on_click="ignore",
+            width="stretch",
+        )
 
 
 st.title("Pipeline")
-dataset = catalog().active
-if dataset is None:
-    st.info("No dataset loaded. Load one on the Data page first.", icon=":material/info:")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
-    st.stop()
+dataset = active_dataset_or_stop()
 
 engine_labels = ", ".join(copy.engine.label for copy in dataset.copies.values())
 rows, width = dataset.shape

@@ -49,6 +49,14 @@ def name_text(params: dict[str, Any], key: str, default: str | None = None) -> s
     return value.strip()
 
 
+def new_column(params: dict[str, Any], schema: Schema, default: str, key: str = "output") -> str:
+    """The name of a column a step adds; DataError when the table has one of that name already."""
+    name = name_text(params, key, default)
+    if name in schema.kinds:
+        raise DataError(f"A column called {name!r} exists already; choose another name for the new one.")
+    return name
+
+
 def value_for(kind: str, value: Any, column: str) -> Any:
     """A filter or fill value checked against the column's kind (JSON carries times as ISO text)."""
     if kind == NUMERIC and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -341,9 +349,7 @@ register(
 
 
 def check_split(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
-    column = name_text(params, "column", "split")
-    if column in schema.kinds:
-        raise DataError(f"A column called {column!r} exists already; name the split column differently.")
+    column = new_column(params, schema, "split", key="column")
     return {
         "test_fraction": number(params, "test_fraction", 0.01, 0.99, 0.2),
         "seed": number(params, "seed", 0, 2**32 - 1, 0, whole=True),
@@ -473,9 +479,8 @@ def check_string(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -
             raise DataError(f"replacement must be text; got {replacement!r}.")
         checked["replacement"] = replacement
     default = column if op in ("lower", "upper", "strip", "replace") else f"{column}_{op}"
-    checked["output"] = name_text(params, "output", default)
-    if checked["output"] != column and checked["output"] in schema.kinds:
-        raise DataError(f"A column called {checked['output']!r} exists already; choose another output name.")
+    output = name_text(params, "output", default)
+    checked["output"] = output if output == column else new_column(params, schema, default)
     return checked
 
 
@@ -592,9 +597,7 @@ register(
 
 def check_quantile_bin(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
     column = schema.need(params.get("column"), NUMERIC)
-    output = name_text(params, "output", f"{column}_bin")
-    if output in schema.kinds:
-        raise DataError(f"A column called {output!r} exists already; choose another output name.")
+    output = new_column(params, schema, f"{column}_bin")
     return {"column": column, "bins": number(params, "bins", 2, 100, 4, whole=True), "output": output}
 
 
@@ -628,10 +631,7 @@ register(
 def check_rolling(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
     column = schema.need(params.get("column"), NUMERIC)
     window = number(params, "window", 2, 100_000, 3, whole=True)
-    output = name_text(params, "output", f"{column}_rolling_{window}")
-    if output in schema.kinds:
-        raise DataError(f"A column called {output!r} exists already; choose another output name.")
-    return {"column": column, "window": window, "output": output}
+    return {"column": column, "window": window, "output": new_column(params, schema, f"{column}_rolling_{window}")}
 
 
 def apply_rolling(frame: Any, p: dict[str, Any], _: Context) -> Any:

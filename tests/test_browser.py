@@ -155,6 +155,21 @@ def choose_active(driver, name: str) -> None:
     option.click()
 
 
+def go_to(driver, page: str, wait_for: str) -> None:
+    """Open a page from the sidebar navigation and wait until it shows `wait_for` and is idle."""
+    link = next(a for a in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if page in a.text)
+    link.click()
+    wait_text(driver, wait_for)
+    wait_idle(driver)
+
+
+def new_session(driver, url: str) -> None:
+    """A fresh session on the app's first screen, with the sample dataset active."""
+    driver.get(url)
+    wait_idle(driver)
+    wait_active(driver, "iris")
+
+
 def test_a_new_user_session(server, browser, tmp_path):
     browser.get(server)
     wait_idle(browser)
@@ -197,12 +212,7 @@ def test_a_new_user_session(server, browser, tmp_path):
     wait_idle(browser)
     assert active_name(browser) == "iris"
 
-    link = next(
-        a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if "System" in a.text
-    )
-    link.click()
-    wait_text(browser, "Library versions")
-    wait_idle(browser)
+    go_to(browser, "System", "Library versions")
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Engines" in body and "CPU (pandas): available" in body
     assert active_name(browser) == "iris", "the active dataset stays across pages"
@@ -219,15 +229,8 @@ def visible_text(driver) -> str:
 
 
 def test_explore_a_bundled_dataset(server, browser, tmp_path):
-    browser.get(server)
-    wait_idle(browser)
-    wait_active(browser, "iris")
-    link = next(
-        a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if "Explore" in a.text
-    )
-    link.click()
-    wait_text(browser, "Profiled on")
-    wait_idle(browser)
+    new_session(browser, server)
+    go_to(browser, "Explore", "Profiled on")
     WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 1)
     assert "150" in visible_text(browser) and "Alerts" in visible_text(browser)
     screenshot(browser, "06-explore-overview")
@@ -303,29 +306,18 @@ def choose(driver, label: str, option_text: str) -> None:
 
 
 def test_build_and_run_a_two_step_pipeline(server, browser):
-    browser.get(server)
-    wait_idle(browser)
-    wait_active(browser, "iris")
-    link = next(
-        a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if "Pipeline" in a.text
-    )
-    link.click()
-    wait_text(browser, "Add a step")
-    wait_idle(browser)
+    new_session(browser, server)
+    go_to(browser, "Pipeline", "Add a step")
 
-    choose(browser, "Step", "values: Log (1 + x)")
-    choose(browser, "Columns", "petal width (cm)")
-    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
-    click_button(browser, "Add step")
-    wait_text(browser, "1. Log (1 + x)")
-    wait_idle(browser)
-
-    choose(browser, "Step", "rows: Sort rows")
-    choose(browser, "Sort by", "petal width (cm)")
-    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
-    click_button(browser, "Add step")
-    wait_text(browser, "2. Sort rows")
-    wait_idle(browser)
+    for number, (kind, field, listed) in enumerate(
+        (("values: Log (1 + x)", "Columns", "Log (1 + x)"), ("rows: Sort rows", "Sort by", "Sort rows")), start=1
+    ):
+        choose(browser, "Step", kind)
+        choose(browser, field, "petal width (cm)")
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+        click_button(browser, "Add step")
+        wait_text(browser, f"{number}. {listed}")
+        wait_idle(browser)
     screenshot(browser, "12-pipeline-built")
 
     click_button(

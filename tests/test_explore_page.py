@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,21 +17,7 @@ from pipeline.engines import available_engines
 from pipeline.interactions import Filter
 from pipeline.io import Source
 from pipeline.loading import load_bundled, load_file, load_synthetic
-
-TIMEOUT = 120
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-def explore(catalog: Catalog | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if catalog is not None:
-        at.session_state["catalog"] = catalog
-    at.run()
-    return at.switch_page("pages/explore.py").run()
-
-
-def problems(at: AppTest) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
+from tests.apptest import APP, TIMEOUT, open_page, problems
 
 
 def chart_rows(at: AppTest) -> list[int]:
@@ -46,6 +31,10 @@ def chart_rows(at: AppTest) -> list[int]:
         rows += len(json.loads(proto.spec).get("data", {}).get("values", []))
         counts.append(rows)
     return counts
+
+
+def explore(catalog: Catalog | None = None) -> AppTest:
+    return open_page("pages/explore.py", catalog)
 
 
 def open_tab(at: AppTest, label: str) -> AppTest:

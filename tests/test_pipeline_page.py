@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from pipeline.catalog import Catalog
 from pipeline.engines import available_engines
 from pipeline.loading import load_bundled
 from pipeline.steps import Recipe, Step
-
-TIMEOUT = 120
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from tests.apptest import APP, TIMEOUT, open_page, problems
 
 
-def open_page(catalog: Catalog | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if catalog is not None:
-        at.session_state["catalog"] = catalog
-    at.run()
-    return at.switch_page("pages/pipeline.py").run()
-
-
-def problems(at: AppTest) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
+def open_pipeline(catalog: Catalog | None = None) -> AppTest:
+    return open_page("pages/pipeline.py", catalog)
 
 
 def step_table(at: AppTest):
@@ -36,7 +24,7 @@ def steps(at: AppTest) -> list[Step]:
 
 
 def test_preset_runs_and_the_result_saves_as_a_dataset():
-    at = open_page()
+    at = open_pipeline()
     at.selectbox(key="preset_name").set_value("clean_and_encode").run()
     at.button(key="preset_go").click().run()
     assert not problems(at)
@@ -53,7 +41,7 @@ def test_preset_runs_and_the_result_saves_as_a_dataset():
 
 
 def test_add_move_and_remove_steps():
-    at = open_page()
+    at = open_pipeline()
     at.selectbox(key="new_kind").set_value("filter").run()
     at.selectbox(key="form_filter_c0").set_value("sepal length (cm)").run()
     at.selectbox(key="form_filter_op0").set_value(">").run()
@@ -76,7 +64,7 @@ def test_add_move_and_remove_steps():
 
 
 def test_a_step_that_cannot_apply_is_refused_and_the_pipeline_kept():
-    at = open_page()
+    at = open_pipeline()
     at.selectbox(key="new_kind").set_value("drop").run()
     at.multiselect(key="form_drop_columns").set_value(["target"]).run()
     at.button(key="add_step").click().run()
@@ -103,7 +91,7 @@ def test_a_recipe_made_invalid_by_moving_a_step_names_it():
 
 
 def test_recipe_file_round_trip_and_bad_file():
-    at = open_page()
+    at = open_pipeline()
     recipe = Recipe((Step("scale", {"columns": ["sepal width (cm)"], "method": "minmax"}),))
     at.file_uploader(key="recipe_file").set_value(("recipe.json", recipe.to_json().encode(), "application/json")).run()
     at.button(key="recipe_go").click().run()
@@ -119,12 +107,12 @@ def test_join_offers_the_other_loaded_datasets():
     catalog = Catalog()
     load_bundled(catalog, "wine", available_engines())
     load_bundled(catalog, "iris", available_engines())
-    at = open_page(catalog)
+    at = open_pipeline(catalog)
     at.selectbox(key="new_kind").set_value("join").run()
     assert at.selectbox(key="form_join_dataset").options == ["wine"]
 
 
 def test_no_dataset_points_to_the_data_page():
-    at = open_page(Catalog())
+    at = open_pipeline(Catalog())
     assert not problems(at)
     assert any("No dataset loaded" in i.value for i in at.info)

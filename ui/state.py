@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from pipeline.catalog import Catalog
+from pipeline.catalog import Catalog, Dataset
 from pipeline.datasets import SAMPLE_DATASET, bundled_frame
 from pipeline.engines import Engine, available_engines
 from pipeline.errors import PipelineError
@@ -71,3 +71,13 @@ def progress(label: str, action: str) -> Iterator[Any]:
         except Exception:
             status.update(label=f"Failed {action}", state="error", expanded=False)
             raise
+
+
+def active_dataset_or_stop() -> Dataset:
+    """The active dataset; without one, a pointer to the Data page and the page stops there."""
+    dataset = catalog().active
+    if dataset is None:
+        st.info("No dataset loaded. Load one on the Data page first.", icon=":material/info:")
+        st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
+        st.stop()
+    return dataset
