@@ -43,12 +43,14 @@ def group_aggregate(frame: Any, schema: Schema) -> Recipe:
     if not keys or not numeric:
         raise DataError("This preset needs a text column to group by and a numeric column to aggregate.")
     key = min(keys, key=lambda c: _distinct(frame, c))
-    aggregations = [{"column": numeric[0], "function": "count"}]
-    aggregations += [{"column": c, "function": f} for c in numeric[:3] for f in ("sum", "mean")]
+    measures = [c for c in numeric if _distinct(frame, c) < len(frame)] or numeric  # not row ids
+    measures = measures[-3:]  # measures usually follow the keys, as v1..v3 follow id1..id6 in G1
+    aggregations = [{"column": measures[0], "function": "count"}]
+    aggregations += [{"column": c, "function": f} for c in measures for f in ("sum", "mean")]
     return Recipe(
         (
             Step("group_aggregate", {"by": [key], "aggregations": aggregations}),
-            Step("sort", {"columns": [f"{numeric[0]}_sum"], "ascending": False}),
+            Step("sort", {"columns": [f"{measures[0]}_sum"], "ascending": False}),
         )
     )
 

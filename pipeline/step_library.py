@@ -49,6 +49,11 @@ def name_text(params: dict[str, Any], key: str, default: str | None = None) -> s
     return value.strip()
 
 
+def with_columns(frame: Any, columns: dict[str, Any]) -> Any:
+    """The frame with these columns replaced or added; the others are shared, not copied."""
+    return frame.assign(**columns)
+
+
 def new_column(params: dict[str, Any], schema: Schema, default: str, key: str = "output") -> str:
     """The name of a column a step adds; DataError when the table has one of that name already."""
     name = name_text(params, key, default)
@@ -183,9 +188,7 @@ def apply_cast(frame: Any, p: dict[str, Any], context: Context) -> Any:
         raise
     except (ValueError, TypeError, OverflowError) as error:
         raise DataError(f"Cannot cast {column!r} to {target}: {error}") from error
-    result = frame.copy()
-    result[column] = converted
-    return result
+    return with_columns(frame, {column: converted})
 
 
 register(
@@ -360,9 +363,7 @@ def check_split(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) ->
 def apply_split(frame: Any, p: dict[str, Any], context: Context) -> Any:
     test = random_share(context, len(frame), p["seed"]) < p["test_fraction"]
     labels = context.engine.frames.Series(test, index=frame.index).map({True: "test", False: "train"})
-    result = frame.copy()
-    result[p["column"]] = labels
-    return result
+    return with_columns(frame, {p["column"]: labels})
 
 
 register(
@@ -395,12 +396,12 @@ def check_fill(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> 
 
 
 def apply_fill(frame: Any, p: dict[str, Any], _: Context) -> Any:
-    result = frame.copy()
+    columns: dict[str, Any] = {}
     for column in p["columns"]:
         series = frame[column]
         method = p["method"]
         if method == "forward":
-            result[column] = series.ffill()
+            columns[column] = series.ffill()
             continue
         if method == "constant":
             value = scalar_for(series, p["value"])
@@ -411,8 +412,8 @@ def apply_fill(frame: Any, p: dict[str, Any], _: Context) -> Any:
             value = modes.iloc[0]  # the smallest of tied modes on both libraries
         else:
             value = series.mean() if method == "mean" else series.median()
-        result[column] = series.fillna(value)
-    return result
+        columns[column] = series.fillna(value)
+    return with_columns(frame, columns)
 
 
 register(
@@ -445,11 +446,11 @@ def check_datetime_parts(params: dict[str, Any], schema: Schema, _: dict[str, Sc
 
 
 def apply_datetime_parts(frame: Any, p: dict[str, Any], _: Context) -> Any:
-    result = frame.copy()
+    columns: dict[str, Any] = {}
     accessor = frame[p["column"]].dt
     for part in p["parts"]:
-        result[f"{p['column']}_{part}"] = getattr(accessor, part)
-    return result
+        columns[f"{p['column']}_{part}"] = getattr(accessor, part)
+    return with_columns(frame, columns)
 
 
 register(
@@ -497,9 +498,7 @@ def apply_string(frame: Any, p: dict[str, Any], _: Context) -> Any:
         value = text.str.len()
     else:
         value = getattr(text.str, op)()
-    result = frame.copy()
-    result[p["output"]] = value
-    return result
+    return with_columns(frame, {p["output"]: value})
 
 
 register(
@@ -519,13 +518,13 @@ def check_numeric_columns(params: dict[str, Any], schema: Schema, _: dict[str, S
 
 
 def apply_log1p(frame: Any, p: dict[str, Any], _: Context) -> Any:
-    result = frame.copy()
+    columns: dict[str, Any] = {}
     for column in p["columns"]:
         series = frame[column].astype("float64")
         if bool((series <= -1).any()):
             raise DataError(f"log1p needs values above -1; {column!r} has smaller ones. Clip or shift it first.")
-        result[column] = np.log1p(series)
-    return result
+        columns[column] = np.log1p(series)
+    return with_columns(frame, columns)
 
 
 register(
@@ -541,7 +540,7 @@ def check_scale(params: dict[str, Any], schema: Schema, dataset_schemas: dict[st
 
 def apply_scale(frame: Any, p: dict[str, Any], _: Context) -> Any:
     """Standard: (x - mean) / population std, as scikit-learn; min-max to [0, 1]; robust: (x - median) / IQR."""
-    result = frame.copy()
+    columns: dict[str, Any] = {}
     for column in p["columns"]:
         series = frame[column].astype("float64")
         if p["method"] == "standard":
@@ -551,8 +550,8 @@ def apply_scale(frame: Any, p: dict[str, Any], _: Context) -> Any:
         else:
             centre = series.median()
             spread = series.quantile(0.75) - series.quantile(0.25)
-        result[column] = (series - centre) / (spread if spread else 1.0)  # a constant column becomes 0
-    return result
+        columns[column] = (series - centre) / (spread if spread else 1.0)  # a constant column becomes 0
+    return with_columns(frame, columns)
 
 
 register(
@@ -576,11 +575,11 @@ def check_clip(params: dict[str, Any], schema: Schema, dataset_schemas: dict[str
 
 def apply_clip(frame: Any, p: dict[str, Any], _: Context) -> Any:
     """Clip each column to its own lower and upper quantiles."""
-    result = frame.copy()
+    columns: dict[str, Any] = {}
     for column in p["columns"]:
         series = frame[column]
-        result[column] = series.clip(series.quantile(p["lower"]), series.quantile(p["upper"]))
-    return result
+        columns[column] = series.clip(series.quantile(p["lower"]), series.quantile(p["upper"]))
+    return with_columns(frame, columns)
 
 
 register(
@@ -611,9 +610,7 @@ def apply_quantile_bin(frame: Any, p: dict[str, Any], context: Context) -> Any:
     codes = engine.frames.Series(xp.searchsorted(edges, engine.float_values(series), side="right"), index=frame.index)
     if engine.name == CPU:
         codes = codes.astype("Int64")  # pandas needs its nullable integer type to hold missing; cuDF ints hold nulls
-    result = frame.copy()
-    result[p["output"]] = codes.mask(series.isna())
-    return result
+    return with_columns(frame, {p["output"]: codes.mask(series.isna())})
 
 
 register(
@@ -635,9 +632,9 @@ def check_rolling(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) 
 
 
 def apply_rolling(frame: Any, p: dict[str, Any], _: Context) -> Any:
-    result = frame.copy()
-    result[p["output"]] = frame[p["column"]].astype("float64").rolling(p["window"], min_periods=1).mean()
-    return result
+    return with_columns(
+        frame, {p["output"]: frame[p["column"]].astype("float64").rolling(p["window"], min_periods=1).mean()}
+    )
 
 
 register(
@@ -673,10 +670,9 @@ def sorted_levels(context: Context, series: Any, limit: int) -> list[Any]:
 
 def apply_one_hot(frame: Any, p: dict[str, Any], context: Context) -> Any:
     series = frame[p["column"]]
-    result = frame.drop(columns=[p["column"]])
-    for level in sorted_levels(context, series, p["max_levels"]):
-        result[f"{p['column']}={level}"] = (series == level).fillna(False).astype("int8")
-    return result
+    levels = sorted_levels(context, series, p["max_levels"])
+    indicators = {f"{p['column']}={level}": (series == level).fillna(False).astype("int8") for level in levels}
+    return with_columns(frame.drop(columns=[p["column"]]), indicators)
 
 
 register(
@@ -698,9 +694,7 @@ def check_label_encode(params: dict[str, Any], schema: Schema, _: dict[str, Sche
 def apply_label_encode(frame: Any, p: dict[str, Any], _: Context) -> Any:
     """Codes 0..k-1 in sorted order of the values; -1 for missing."""
     series = frame[p["column"]]
-    result = frame.copy()
-    result[p["column"]] = series.astype("category").cat.codes.astype("int32")
-    return result
+    return with_columns(frame, {p["column"]: series.astype("category").cat.codes.astype("int32")})
 
 
 register(

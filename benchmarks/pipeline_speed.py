@@ -1,0 +1,163 @@
+"""Pipeline presets on generated tables, per step, on every engine; and the runner's own overhead.
+
+    python -m benchmarks.pipeline_speed --sizes 100000 1000000 10000000 --repeats 3 \\
+        --out docs/results/pipeline_speed_cpu.json
+
+Presets run on the tables they are meant for: "clean and encode" and "date and text features"
+on the `mixed` generator, "db-benchmark style aggregation" on the G1 groupby table (K=100).
+Each step's time is the median of --repeats runs after one warm-up, device synchronised
+before each clock stops. Overhead: the runner's time for a step over the same step called
+directly (`apply_step` under the same clock), medians from the same run; 1.00 means none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import run_facts
+from pipeline.datasets import SyntheticSpec, generate
+from pipeline.engines import CPU, GPU, CpuEngine, available_engines, get_engine
+from pipeline.presets import preset_recipe
+from pipeline.runner import check_recipe, run_recipe
+from pipeline.steps import Context, apply_step
+from pipeline.timing import clock
+
+CASES = {
+    "clean_and_encode": "mixed",
+    "time_and_text": "mixed",
+    "group_aggregate": "groupby_g1",
+}
+
+
+def direct_times(steps: list, frame: Any, engine: Any, repeats: int) -> list[float]:
+    """Median seconds of each step called directly, chained as the runner chains them (one warm-up chain)."""
+    context = Context(engine)
+    per_step: list[list[float]] = [[] for _ in steps]
+    for repeat in range(repeats + 1):
+        current = frame
+        for i, step in enumerate(steps):
+            current, seconds = clock(
+                lambda step=step, current=current: apply_step(step, current, context), engine.synchronize
+            )
+            if repeat:
+                per_step[i].append(seconds)
+    return [statistics.median(runs) for runs in per_step]
+
+
+def runner_times(steps: list, frame: Any, engine: Any, repeats: int) -> list[float]:
+    """Median seconds of each step as the app's runner reports them (one warm-up run; results dropped)."""
+    per_step: list[list[float]] = [[] for _ in steps]
+    for repeat in range(repeats + 1):
+        result = run_recipe(steps, frame, engine)
+        if not result.ok:
+            raise RuntimeError(result.error)
+        if repeat:
+            for i, step_run in enumerate(result.steps):
+                per_step[i].append(step_run.seconds)
+        del result
+    return [statistics.median(runs) for runs in per_step]
+
+
+def run(sizes: list[int], repeats: int, engines: list[str]) -> dict[str, Any]:
+    results = []
+    for rows in sizes:
+        for preset, kind in CASES.items():
+            print(f"{preset} on {rows:,} rows…", file=sys.stderr)
+            spec = SyntheticSpec(kind, rows=rows)
+            cpu_frame = generate(spec, get_engine(CPU))[""]
+            steps = check_recipe(preset_recipe(preset, cpu_frame), cpu_frame, get_engine(CPU))
+            for engine in [e for e in available_engines() if e.name in engines]:
+                frame = cpu_frame if engine.name == CPU else generate(spec, engine)[""]
+                reported = runner_times(steps, frame, engine, repeats)
+                direct = direct_times(steps, frame, engine, repeats)
+                for number, (step, seconds, alone) in enumerate(zip(steps, reported, direct, strict=True), start=1):
+                    results.append(
+                        {
+                            "rows": rows,
+                            "preset": preset,
+                            "step": f"{number}. {step.describe()}"[:90],
+                            "engine": engine.label,
+                            "median_s": round(seconds, 5),
+                            "direct_median_s": round(alone, 5),
+                            "runner_over_direct": round(seconds / alone, 3) if alone else None,
+                        }
+                    )
+                del frame
+                engine.release_memory()
+    for row in results:
+        cpu = [
+            r
+            for r in results
+            if (r["rows"], r["preset"], r["step"], r["engine"])
+            == (row["rows"], row["preset"], row["step"], CpuEngine.label)
+        ]
+        row["cpu_over_this"] = round(cpu[0]["median_s"] / row["median_s"], 2) if cpu and row["median_s"] else None
+    report = {**run_facts(), "repeats": repeats, "results": results}
+    report["totals"] = totals(report)
+    return report
+
+
+def totals(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Whole-pipeline medians per size, preset and engine: the runner's sum over the direct sum."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in report["results"]:
+        groups.setdefault((row["rows"], row["preset"], row["engine"]), []).append(row)
+    return [
+        {
+            "rows": rows,
+            "preset": preset,
+            "engine": engine,
+            "runner_s": round(sum(r["median_s"] for r in rows_), 4),
+            "direct_s": round(sum(r["direct_median_s"] for r in rows_), 4),
+            "runner_over_direct": round(
+                sum(r["median_s"] for r in rows_) / sum(r["direct_median_s"] for r in rows_), 3
+            ),
+        }
+        for (rows, preset, engine), rows_ in groups.items()
+    ]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "| rows | preset | engine | runner total (s) | direct total (s) | runner ÷ direct |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t['rows']:,} | {t['preset']} | {t['engine']} | {t['runner_s']} | {t['direct_s']} "
+        f"| {t['runner_over_direct']} |"
+        for t in report["totals"]
+    ]
+    lines += [
+        "",
+        "| rows | preset | step | engine | median (s) | direct (s) | runner ÷ direct | CPU ÷ this |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        speedup = "—" if r["cpu_over_this"] is None else f"{r['cpu_over_this']}×"
+        lines.append(
+            f"| {r['rows']:,} | {r['preset']} | {r['step']} | {r['engine']} | {r['median_s']} | {r['direct_median_s']} "
+            f"| {r['runner_over_direct']} | {speedup} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up")
+    parser.add_argument("--engines", nargs="+", choices=[CPU, GPU], default=[CPU, GPU])
+    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    args = parser.parse_args()
+    report = run(args.sizes, args.repeats, args.engines)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
