@@ -130,6 +130,7 @@ def step_table(result: SideBySide) -> pd.DataFrame:
         for name, run in result.runs.items():
             other = run.steps[i] if i < len(run.steps) else None
             row[f"{name.upper()} time"] = fmt.seconds(other.seconds) if other and other.seconds is not None else "—"
+            row[f"{name.upper()} memory in use"] = fmt.size(other.memory_bytes) if other and other.memory_bytes else "—"
             row[f"{name.upper()} error"] = other.error if other and other.error else ""
         mine = step_run
         row["rows × columns"] = f"{mine.rows:,} × {mine.columns:,}" if mine.rows is not None else "—"
@@ -159,6 +160,10 @@ def show_result(dataset: Dataset, result: SideBySide) -> None:
             "Only one engine holds this dataset, so there is nothing to compare; the System page says why "
             "the GPU engine is unavailable."
         )
+    st.caption(
+        "Each engine works on its own copy, loaded on the Data page (host-to-device transfer is timed there), so "
+        "these times hold no transfer. Memory in use: the GPU's device memory, or this server process on the CPU."
+    )
     verdicts = [p for p in result.parity if p is not None]
     if verdicts and all(p.ok for p in verdicts):
         st.success("After every step the engines hold the same result.", icon=":material/check_circle:")

@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipeline.engines import Engine
 from pipeline.errors import DataError
-from pipeline.profile import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
+from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 
 MAX_SAMPLE_ROWS = 5_000
 OTHER_LABEL = "(other)"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeline.errors import DataError
-from pipeline.profile import BOOLEAN, DATETIME, NUMERIC, TEXT
+from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.steps import Recipe, Schema, Step
 
 ONE_HOT_LIMIT = 50

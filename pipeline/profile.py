@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.compare import Parity, compare_nested
+from pipeline.duplicates import duplicated
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
+from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.timing import PhaseClock
 
-NUMERIC, BOOLEAN, DATETIME, TEXT, OTHER = "numeric", "boolean", "datetime", "text", "other"
-KINDS = (NUMERIC, BOOLEAN, DATETIME, TEXT, OTHER)
 MAX_MATRIX_COLUMNS = 60
 MAX_SHOWN_CHARS = 200
 
@@ -229,22 +229,6 @@ def _column_statistics(column: ColumnProfile) -> dict[str, Any]:
     }
 
 
-def column_kind(dtype: Any) -> str:
-    """How a column is profiled, from its dtype (pandas and cuDF dtypes alike)."""
-    types = pd.api.types
-    if types.is_bool_dtype(dtype):
-        return BOOLEAN
-    if types.is_datetime64_any_dtype(dtype):
-        return DATETIME
-    if types.is_timedelta64_dtype(dtype):
-        return OTHER
-    if types.is_numeric_dtype(dtype):
-        return NUMERIC
-    if types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or str(dtype) == "category":
-        return TEXT
-    return OTHER
-
-
 def _host_float(value: Any) -> float:
     return float(value.item() if hasattr(value, "item") else value)
 
@@ -429,39 +413,6 @@ def profile_column(engine: Engine, series: Any, missing: int, settings: ProfileS
         column.distinct = int(series.nunique())
     column.flags = column_flags(column, settings)
     return column
-
-
-ROW_HASH_MULTIPLIER = np.uint64(0x100000001B3)
-
-
-def duplicate_rows(engine: Engine, frame: Any) -> int:
-    """How many rows repeat an earlier row, exactly.
-
-    cuDF counts them on the device with `duplicated`. pandas' `duplicated` slows down sharply
-    with many distinct rows (28 s for 1e7 x 20 here), so on the CPU each row gets a 64-bit
-    hash (numbers hashed as they are, text through its factorize codes) and only the rows
-    whose hash is shared are compared exactly: equal rows always share a hash.
-    """
-    if engine.name != CPU:
-        return int(frame.duplicated().sum())
-    if len(frame) < 2:
-        return 0
-    row_hash = np.zeros(len(frame), dtype=np.uint64)
-    for name in frame.columns:
-        series = frame[name]
-        if column_kind(series.dtype) == TEXT or series.dtype == object:
-            column_hash = pd.util.hash_array(pd.factorize(series)[0])
-        else:
-            column_hash = pd.util.hash_pandas_object(series, index=False).to_numpy()
-        row_hash = row_hash * ROW_HASH_MULTIPLIER ^ column_hash
-    order = np.argsort(row_hash)
-    ordered = row_hash[order]
-    same = ordered[1:] == ordered[:-1]
-    shared = np.zeros(len(frame), dtype=bool)
-    shared[1:] |= same
-    shared[:-1] |= same
-    candidates = np.sort(order[shared])
-    return int(frame.iloc[candidates].duplicated().sum()) if candidates.size else 0
 
 
 def column_flags(column: ColumnProfile, settings: ProfileSettings) -> dict[str, str]:
@@ -683,7 +634,7 @@ def _profile(engine: Engine, frame: Any, settings: ProfileSettings, report: Prof
     rows, width = len(frame), len(frame.columns)
     report(0.0, "Counting missing values and duplicate rows…")
     missing = run("table", lambda: engine.to_pandas(frame.isna().sum().to_frame("missing"))["missing"].to_numpy())
-    duplicates = run("table", lambda: duplicate_rows(engine, frame)) if settings.duplicates else None
+    duplicates = run("table", lambda: int(duplicated(engine, frame).sum())) if settings.duplicates else None
     columns = []
     for i, name in enumerate(frame.columns):
         report(i / (width + 2), f"Column {i + 1} of {width}: {name}")

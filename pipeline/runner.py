@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import psutil
 
 import pipeline.step_library  # noqa: F401  (registers every step kind)
 from pipeline.compare import Parity, compare_results
@@ -51,6 +52,13 @@ class StepRun:
     rows: int | None
     columns: int | None
     error: str | None = None
+    memory_bytes: int | None = None
+
+
+def memory_in_use(engine: Engine) -> int:
+    """Bytes in use where the engine keeps its data: device memory on a GPU, this process's RSS on the CPU."""
+    device = engine.memory_info()
+    return device.used if device is not None else psutil.Process().memory_info().rss
 
 
 @dataclass
@@ -153,7 +161,9 @@ def run_side_by_side(
                 runs[name].steps.append(StepRun(number, step, None, None, None, _failure(engine, step, error)))
                 current[name] = None
                 continue
-            runs[name].steps.append(StepRun(number, step, seconds, len(output), len(output.columns)))
+            runs[name].steps.append(
+                StepRun(number, step, seconds, len(output), len(output.columns), memory_bytes=memory_in_use(engine))
+            )
             current[name] = output
         result.parity.append(_step_parity(current, engines, ordered_up_to(steps, number)))
     for name, frame in current.items():

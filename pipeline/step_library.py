@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.duplicates import duplicated
 from pipeline.engines import CPU
 from pipeline.errors import DataError
-from pipeline.profile import BOOLEAN, DATETIME, NUMERIC, TEXT
+from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.random_streams import CounterRandom
 from pipeline.steps import Context, Schema, StepKind, register
 
@@ -289,15 +290,18 @@ def check_drop_duplicates(params: dict[str, Any], schema: Schema, _: dict[str, S
     return {"columns": schema.need_all(columns), "keep": choice(params, "keep", ("first", "last"), "first")}
 
 
+def apply_drop_duplicates(frame: Any, p: dict[str, Any], context: Context) -> Any:
+    return frame[~duplicated(context.engine, frame, p["columns"], p["keep"])]
+
+
 register(
     StepKind(
         "drop_duplicates",
         "Drop duplicate rows",
         "rows",
         check_drop_duplicates,
-        lambda frame, p, _: frame.drop_duplicates(subset=p["columns"], keep=p["keep"]),
+        apply_drop_duplicates,
         lambda p: f"drop duplicates of {_columns(p)} (keep {p.get('keep', 'first')})",
-        keeps_row_order=False,  # cuDF does not promise the input order of the rows it keeps
     )
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline.engines import Engine
 from pipeline.errors import DataError
-from pipeline.profile import column_kind
+from pipeline.kinds import column_kind
 
 RECIPE_VERSION = 1
 MAX_RECIPE_STEPS = 100

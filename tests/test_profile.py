@@ -13,11 +13,11 @@ from scipy import stats as scipy_stats
 
 from pipeline.datasets import SyntheticSpec, generate
 from pipeline.errors import DataError
+from pipeline.kinds import column_kind
 from pipeline.profile import (
     PRESETS,
     ProfileSettings,
     average_ranks,
-    column_kind,
     compare_profiles,
     profile_frame,
 )
@@ -278,7 +278,10 @@ def test_gpu_profile_matches_cpu_on_awkward_values(cpu, gpu):
 
 
 def test_duplicate_rows_match_counting_distinct_rows(cpu):
-    from pipeline.profile import duplicate_rows
+    from pipeline.duplicates import duplicated
+
+    def duplicate_rows(engine, frame):
+        return int(duplicated(engine, frame).sum())
 
     rng = np.random.default_rng(3)
     base = pd.DataFrame(
@@ -295,3 +298,5 @@ def test_duplicate_rows_match_counting_distinct_rows(cpu):
     assert duplicate_rows(cpu, base.head(1)) == 0
     unique = pd.DataFrame({"a": np.arange(1000), "b": np.arange(1000) % 7})
     assert duplicate_rows(cpu, unique) == 0
+    last = duplicated(cpu, base, subset=["x"], keep="last")
+    assert last.tolist() == base.duplicated(subset=["x"], keep="last").tolist()

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from pipeline.profile import BOOLEAN, DATETIME, NUMERIC, TEXT
+from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.step_library import (
     AGGREGATIONS,
     CAST_TARGETS,
