@@ -28,13 +28,9 @@ from pipeline.interactions import (
     filter_from_selection,
     sample_rows,
 )
+from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from pipeline.profile import (
-    BOOLEAN,
-    DATETIME,
-    NUMERIC,
-    OTHER,
     PRESETS,
-    TEXT,
     ColumnProfile,
     Profile,
     compare_profiles,
