@@ -246,8 +246,20 @@ with shown_errors("previewing the steps"):
     sample = preview_after(valid, dataset.primary.frame, dataset.primary.engine, host_frames(others))
     add_step(dataset, Schema.of(sample), others)
     if valid:
-        with st.expander(f"Preview of the first rows after step {len(valid)}"):
-            st.dataframe(sample.head(20), width="stretch")
+        with st.expander("Preview the first rows after a step"):
+            after = st.selectbox(
+                "After step",
+                range(len(valid), 0, -1),
+                format_func=lambda n: f"{n}. {valid[n - 1].describe()}",
+                key="preview_step",
+            )
+            shown = (
+                sample
+                if after == len(valid)
+                else preview_after(valid[:after], dataset.primary.frame, dataset.primary.engine, host_frames(others))
+            )
+            st.caption(f"{len(shown.columns)} columns; the first 20 of up to 500 sample rows.")
+            st.dataframe(shown.head(20), width="stretch")
 
 if valid and problem is None:
     label = " and ".join(copy.engine.label for copy in dataset.copies.values())

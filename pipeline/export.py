@@ -152,7 +152,7 @@ CODE: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     ],
     "one_hot": _one_hot,
     "label_encode": lambda p: [
-        f"df[{p['column']!r}] = df[{p['column']!r}].astype('category').cat.codes.astype('int32')"
+        f"df[{p['column']!r}] = df[{p['column']!r}].astype('category').cat.codes.fillna(-1).astype('int32')"
     ],
     "group_aggregate": _group,
     "join": lambda p: [

@@ -696,9 +696,9 @@ def check_label_encode(params: dict[str, Any], schema: Schema, _: dict[str, Sche
 
 
 def apply_label_encode(frame: Any, p: dict[str, Any], _: Context) -> Any:
-    """Codes 0..k-1 in sorted order of the values; -1 for missing."""
+    """Codes 0..k-1 in sorted order of the values; -1 for missing (pandas says -1, cuDF null: filled alike)."""
     series = frame[p["column"]]
-    return with_columns(frame, {p["column"]: series.astype("category").cat.codes.astype("int32")})
+    return with_columns(frame, {p["column"]: series.astype("category").cat.codes.fillna(-1).astype("int32")})
 
 
 register(

@@ -52,6 +52,8 @@ def test_add_move_and_remove_steps():
     at.button(key="add_step").click().run()
     assert not problems(at)
     assert [s.kind for s in steps(at)] == ["filter", "drop"]
+    at.selectbox(key="preview_step").set_value(1).run()
+    assert any("5 columns" in c.value for c in at.caption), "the preview after step 1 still has every column"
     at.button(key="down_0").click().run()
     assert [s.kind for s in steps(at)] == ["drop", "filter"]
     at.button(key="remove_0").click().run()
