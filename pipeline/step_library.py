@@ -663,13 +663,13 @@ def check_one_hot(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) 
 
 def sorted_levels(context: Context, series: Any, limit: int) -> list[Any]:
     """The column's distinct values, sorted; DataError when there are more than `limit`."""
-    levels = context.engine.to_pandas(series.dropna().drop_duplicates())
-    if len(levels) > limit:
+    count = int(series.nunique())  # counted on the engine: only a short list of levels comes to the host
+    if count > limit:
         raise DataError(
-            f"{series.name!r} has {len(levels):,} distinct values, more than the {limit:,} allowed here: "
+            f"{series.name!r} has {count:,} distinct values, more than the {limit:,} allowed here: "
             "one-hot encoding it would add that many columns. Use label encoding, or group rare values first."
         )
-    return sorted(levels.tolist())
+    return sorted(context.engine.to_pandas(series.dropna().drop_duplicates()).tolist())
 
 
 def apply_one_hot(frame: Any, p: dict[str, Any], context: Context) -> Any:

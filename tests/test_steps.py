@@ -215,6 +215,7 @@ def test_sort(cpu, table):
         ([Step("filter", {"conditions": [{"column": "city", "op": "<", "value": "a"}]})], "compares numbers or times"),
         ([Step("one_hot", {"column": "id", "max_levels": 3})], "6 distinct values, more than the 3"),
         ([Step("cast", {"column": "x", "to": "int64"})], "missing values"),
+        ([Step("cast", {"column": "city", "to": "float64"})], "Cannot cast 'city' to float64"),
         ([Step("join", {"dataset": "nope", "on": ["id"]})], "No loaded dataset called 'nope'"),
         ([Step("rename", {"mapping": {"x": "id"}})], "names would repeat: id"),
         ([Step("teleport", {})], "Unknown step 'teleport'"),
@@ -225,6 +226,14 @@ def test_sort(cpu, table):
 def test_bad_steps_are_refused_with_the_step_named(cpu, table, steps, message):
     with pytest.raises(DataError, match=message):
         check_recipe(Recipe(tuple(steps)), table, cpu)
+
+
+def test_one_hot_on_a_million_levels_is_refused_at_run_time_too(cpu):
+    small = pd.DataFrame({"key": pd.Series([f"k{i % 3}" for i in range(600)], dtype="str")})
+    steps = check_recipe(Recipe((Step("one_hot", {"column": "key"}),)), small, cpu)
+    huge = pd.DataFrame({"key": pd.Series([f"k{i}" for i in range(1_000_000)], dtype="str")})
+    result = run_recipe(steps, huge, cpu)
+    assert not result.ok and "1,000,000 distinct values" in result.error
 
 
 def test_join_keys_of_different_kinds_are_refused(cpu, table):
