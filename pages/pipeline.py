@@ -22,6 +22,7 @@ from ui.step_forms import FORMS, join_form
 
 STEPS_KEY = "pipeline_steps"
 RESULT_KEY = "pipeline_result"
+RUN_NOW_KEY = "pipeline_run_now"
 
 
 def current_steps() -> list[Step]:
@@ -46,10 +47,14 @@ def start_from(dataset: Dataset, others: dict[str, Dataset]) -> None:
         left, right = st.columns(2)
         with left:
             name = st.selectbox("Preset", list(PRESETS), format_func=lambda n: PRESETS[n][0], key="preset_name")
-            if st.button("Use this preset", key="preset_go", icon=":material/auto_awesome:"):
+            use, use_and_run = st.columns(2)
+            chosen = use.button("Use this preset", key="preset_go", icon=":material/auto_awesome:")
+            run_now = use_and_run.button("Use and run", key="preset_run", type="primary", icon=":material/play_arrow:")
+            if chosen or run_now:
                 with shown_errors("building the preset"):
                     recipe = preset_recipe(name, dataset.primary.frame)
                     set_steps(check_recipe(recipe, dataset.primary.frame, dataset.primary.engine, host_frames(others)))
+                    st.session_state[RUN_NOW_KEY] = run_now
                     st.rerun()
         with right:
             upload = st.file_uploader("Recipe (.json)", type=["json"], key="recipe_file")
@@ -263,7 +268,8 @@ with shown_errors("previewing the steps"):
 
 if valid and problem is None:
     label = " and ".join(copy.engine.label for copy in dataset.copies.values())
-    if st.button(f"Run on {label}", key="run_go", type="primary", icon=":material/play_arrow:"):
+    clicked = st.button(f"Run on {label}", key="run_go", type="primary", icon=":material/play_arrow:")
+    if clicked or st.session_state.pop(RUN_NOW_KEY, False):
         with shown_errors("running the pipeline"):
             st.session_state[RESULT_KEY] = (dataset.id, Recipe(tuple(valid)).to_json(), run_all(dataset, valid, others))
     stored = st.session_state.get(RESULT_KEY)

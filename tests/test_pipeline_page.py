@@ -40,6 +40,15 @@ def test_preset_runs_and_the_result_saves_as_a_dataset():
     assert "split" in catalog.active.primary.frame.columns
 
 
+def test_a_preset_runs_in_one_click():
+    at = open_pipeline()
+    at.selectbox(key="preset_name").set_value("group_aggregate").run()
+    at.button(key="preset_run").click().run()
+    assert not problems(at)
+    assert [s.kind for s in steps(at)] == ["group_aggregate", "sort"]
+    assert step_table(at)["rows × columns"].tolist()[0] == "3 × 8", "3 species, key + 7 aggregates"
+
+
 def test_add_move_and_remove_steps():
     at = open_pipeline()
     at.selectbox(key="new_kind").set_value("filter").run()
