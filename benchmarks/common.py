@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import platform
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pipeline.engines import detect
@@ -35,3 +39,35 @@ def timing_fields(timing: Timing) -> dict[str, float]:
         "min_s": round(timing.min_s, 4),
         "max_s": round(timing.max_s, 4),
     }
+
+
+def add_ratios(
+    results: list[dict[str, Any]],
+    field: str,
+    case: Callable[[dict[str, Any]], Any],
+    is_reference: Callable[[dict[str, Any]], bool],
+) -> None:
+    """Set `field` on each row: its case's reference median over its own median (None without a reference)."""
+    for row in results:
+        reference = next((r for r in results if case(r) == case(row) and is_reference(r)), None)
+        row[field] = round(reference["median_s"] / row["median_s"], 2) if reference and row["median_s"] else None
+
+
+def times(ratio: float | None) -> str:
+    """A ratio for a markdown table: `2.5×`, or `—` where there is none."""
+    return "—" if ratio is None else f"{ratio}×"
+
+
+def benchmark_parser(description: str | None) -> argparse.ArgumentParser:
+    """A command line with the options every benchmark takes: --repeats and --out."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up")
+    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    return parser
+
+
+def publish(report: dict[str, Any], out: Path | None, table: str) -> None:
+    """Write the JSON report where asked and print its markdown table."""
+    if out:
+        out.write_text(json.dumps(report, indent=2) + "\n")
+    print(table)

@@ -8,17 +8,15 @@ the first (cold) call is reported apart. Ratios are CPU time / engine time from 
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from benchmarks.common import run_facts, timing_fields
+from benchmarks.common import add_ratios, benchmark_parser, publish, run_facts, times, timing_fields
 from pipeline.datasets import SyntheticSpec, generate
-from pipeline.engines import CPU, available_engines
+from pipeline.engines import CPU, CpuEngine, available_engines
 from pipeline.io import Source, prepare, read_on_engine
 from pipeline.timing import measure
 
@@ -60,9 +58,7 @@ def run(rows: int, csv_gb: float, repeats: int) -> dict:
             results.append({"case": case, "engine": engine.label, **timing_fields(measured.timing)})
             del measured
             engine.release_memory()
-    for row in results:
-        cpu = next(r for r in results if r["case"] == row["case"] and r["engine"].startswith("CPU"))
-        row["speedup_vs_cpu"] = round(cpu["median_s"] / row["median_s"], 2)
+    add_ratios(results, "speedup_vs_cpu", lambda r: r["case"], lambda r: r["engine"] == CpuEngine.label)
     return {**run_facts(), "repeats": repeats, "results": results}
 
 
@@ -74,22 +70,18 @@ def markdown(report: dict) -> str:
     for r in report["results"]:
         lines.append(
             f"| {r['case']} | {r['engine']} | {r['first_s']} | {r['median_s']} | {r['min_s']} | {r['max_s']} "
-            f"| {r['speedup_vs_cpu']}× |"
+            f"| {times(r['speedup_vs_cpu'])} |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the generated G1 table")
     parser.add_argument("--csv-gb", type=float, default=1.0, help="size of the CSV to read, in GB")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up")
-    parser.add_argument("--out", type=Path, help="write the JSON report here")
     args = parser.parse_args()
     report = run(args.rows, args.csv_gb, args.repeats)
-    if args.out:
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(markdown(report))
+    publish(report, args.out, markdown(report))
 
 
 if __name__ == "__main__":

@@ -12,14 +12,11 @@ directly (`apply_step` under the same clock), medians from the same run; 1.00 me
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
-from pathlib import Path
 from typing import Any
 
-from benchmarks.common import run_facts
+from benchmarks.common import add_ratios, benchmark_parser, publish, run_facts, times
 from pipeline.datasets import SyntheticSpec, generate
 from pipeline.engines import CPU, GPU, CpuEngine, available_engines, get_engine
 from pipeline.presets import preset_recipe
@@ -89,14 +86,12 @@ def run(sizes: list[int], repeats: int, engines: list[str]) -> dict[str, Any]:
                     )
                 del frame
                 engine.release_memory()
-    for row in results:
-        cpu = [
-            r
-            for r in results
-            if (r["rows"], r["preset"], r["step"], r["engine"])
-            == (row["rows"], row["preset"], row["step"], CpuEngine.label)
-        ]
-        row["cpu_over_this"] = round(cpu[0]["median_s"] / row["median_s"], 2) if cpu and row["median_s"] else None
+    add_ratios(
+        results,
+        "cpu_over_this",
+        lambda r: (r["rows"], r["preset"], r["step"]),
+        lambda r: r["engine"] == CpuEngine.label,
+    )
     report = {**run_facts(), "repeats": repeats, "results": results}
     report["totals"] = totals(report)
     return report
@@ -138,25 +133,20 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
-        speedup = "—" if r["cpu_over_this"] is None else f"{r['cpu_over_this']}×"
         lines.append(
             f"| {r['rows']:,} | {r['preset']} | {r['step']} | {r['engine']} | {r['median_s']} | {r['direct_median_s']} "
-            f"| {r['runner_over_direct']} | {speedup} |"
+            f"| {r['runner_over_direct']} | {times(r['cpu_over_this'])} |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up")
     parser.add_argument("--engines", nargs="+", choices=[CPU, GPU], default=[CPU, GPU])
-    parser.add_argument("--out", type=Path, help="write the JSON report here")
     args = parser.parse_args()
     report = run(args.sizes, args.repeats, args.engines)
-    if args.out:
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(markdown(report))
+    publish(report, args.out, markdown(report))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ in --peer-venv) on the same table saved as Parquet; its time excludes reading th
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -22,13 +21,14 @@ import venv
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import run_facts, timing_fields
+from benchmarks.common import add_ratios, benchmark_parser, publish, run_facts, times, timing_fields
 from pipeline.datasets import SyntheticSpec, generate
 from pipeline.engines import CPU, GPU, CpuEngine, available_engines, get_engine
 from pipeline.profile import PRESETS, profile_frame
 from pipeline.timing import measure
 
 HERE = Path(__file__).resolve().parent
+PEER_TOOL = "ydata-profiling minimal"
 PEER_REQUIREMENTS = ["ydata-profiling==4.18.4", "pandas>=2.2,<3", "pyarrow"]
 
 
@@ -107,7 +107,7 @@ def run(
         results.append(
             {
                 "rows": rows,
-                "tool": "ydata-profiling minimal",
+                "tool": PEER_TOOL,
                 "engine": "CPU (pandas 2)",
                 "first_s": round(timed["warmup_s"], 4),
                 "median_s": round(statistics.median(runs), 4),
@@ -115,11 +115,8 @@ def run(
                 "max_s": round(max(runs), 4),
             }
         )
-    for row in results:
-        same = [r for r in results if r["rows"] == row["rows"] and r["tool"] == "ydata-profiling minimal"]
-        row["ydata_minimal_over_this"] = round(same[0]["median_s"] / row["median_s"], 2) if same else None
-        cpu = [r for r in results if (r["rows"], r["tool"], r["engine"]) == (row["rows"], row["tool"], CpuEngine.label)]
-        row["cpu_over_this"] = round(cpu[0]["median_s"] / row["median_s"], 2) if cpu else None
+    add_ratios(results, "ydata_minimal_over_this", lambda r: r["rows"], lambda r: r["tool"] == PEER_TOOL)
+    add_ratios(results, "cpu_over_this", lambda r: (r["rows"], r["tool"]), lambda r: r["engine"] == CpuEngine.label)
     return {**run_facts(), "repeats": repeats, "columns": 20, "peer": peer, "results": results}
 
 
@@ -130,13 +127,10 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
 
-    def ratio(value: float | None) -> str:
-        return "—" if value is None else f"{value}×"
-
     for r in report["results"]:
         lines.append(
             f"| {r['rows']:,} | {r['tool']} | {r['engine']} | {r['first_s']} | {r['median_s']} | {r['min_s']} "
-            f"| {r['max_s']} | {ratio(r['ydata_minimal_over_this'])} | {ratio(r.get('cpu_over_this'))} |"
+            f"| {r['max_s']} | {times(r['ydata_minimal_over_this'])} | {times(r.get('cpu_over_this'))} |"
         )
     if report["peer"]["note"]:
         lines.append(f"\nydata-profiling: {report['peer']['note']}")
@@ -144,21 +138,17 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--peer-sizes", type=int, nargs="*", default=[100_000, 1_000_000])
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up")
     parser.add_argument("--peer-venv", type=Path, default=HERE / ".venv-ydata", help="ydata-profiling's environment")
     parser.add_argument("--no-peer", action="store_true", help="skip ydata-profiling")
     parser.add_argument(
         "--engines", nargs="+", choices=[CPU, GPU], default=[CPU, GPU], help="engines to time (default: every one here)"
     )
-    parser.add_argument("--out", type=Path, help="write the JSON report here")
     args = parser.parse_args()
     report = run(args.sizes, args.peer_sizes, args.repeats, None if args.no_peer else args.peer_venv, args.engines)
-    if args.out:
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(markdown(report))
+    publish(report, args.out, markdown(report))
 
 
 if __name__ == "__main__":
