@@ -35,6 +35,8 @@ from pipeline.profile import (
     Profile,
     compare_profiles,
     profile_frame,
+    shown,
+    type_listing,
 )
 from pipeline.profile import profile_column as profile_one_column
 from ui import format as fmt
@@ -74,16 +76,6 @@ def run_profile(dataset: Dataset, engine_name: str, preset: str, slot: Any) -> P
         return result
 
     return dataset.remember(("profile", engine_name, preset), compute)
-
-
-def number(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def overview(profile: Profile) -> None:
@@ -145,11 +137,11 @@ def column_tab(profile: Profile) -> None:
         st.warning(message, icon=":material/warning:")
     stats_col, chart_col = st.columns([1, 2])
     with stats_col:
-        shown = {STAT_LABELS.get(k, k.replace("_", " ")): number(v) for k, v in column.stats.items() if k != "types"}
+        table = {STAT_LABELS.get(k, k.replace("_", " ")): shown(v) for k, v in column.stats.items() if k != "types"}
         if column.stats.get("types"):
-            shown["Python types"] = ", ".join(f"{t} ({n:,})" for t, n in column.stats["types"].items())
-        if shown:
-            st.dataframe(pd.DataFrame({"statistic": list(shown), "value": list(shown.values())}), hide_index=True)
+            table["Python types"] = type_listing(column.stats["types"])
+        if table:
+            st.dataframe(pd.DataFrame({"statistic": list(table), "value": list(table.values())}), hide_index=True)
         elif column.kind == OTHER:
             st.info("Columns of this kind get counts only.", icon=":material/info:")
     with chart_col:

@@ -148,7 +148,7 @@ class Profile:
                     "dtype": column.dtype,
                     "missing %": 100 * column.missing_share,
                     "distinct": column.distinct,
-                    "mean / top value": "" if headline is None else _headline(headline),
+                    "mean / top value": "" if headline is None else shown(headline),
                     "alerts": ", ".join(column.flags),
                 }
             )
@@ -198,8 +198,17 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def _headline(value: Any) -> str:
-    return f"{value:,.6g}" if isinstance(value, float) else _shown(value)
+def shown(value: Any) -> str:
+    """A statistic as people read it: 6 significant digits, thousands separated, `—` for none."""
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+        return "—"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{value:,.6g}"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    return str(value)
 
 
 def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
@@ -341,6 +350,11 @@ def _datetime(
     return stats, bins, sorted_distinct(engine.xp, ints)
 
 
+def type_listing(types: dict[str, int]) -> str:
+    """Python types of an object column with their counts, e.g. `str (2), int (1)`."""
+    return ", ".join(f"{kind} ({count:,})" for kind, count in types.items())
+
+
 def _mixed_types(series: pd.Series, sample: int) -> dict[str, int]:
     """Python types of a sample of an object column's values, by how often they occur."""
     values = series.dropna().head(sample)
@@ -427,8 +441,7 @@ def column_flags(column: ColumnProfile, settings: ProfileSettings) -> dict[str, 
         flags["constant"] = f"{name!r} holds one value only; it carries no information."
     types = column.stats.get("types") or {}
     if len(types) > 1:
-        listing = ", ".join(f"{kind} ({count:,})" for kind, count in types.items())
-        flags["mixed_types"] = f"{name!r} mixes Python types: {listing}. Clean it before modelling."
+        flags["mixed_types"] = f"{name!r} mixes Python types: {type_listing(types)}. Clean it before modelling."
     skew = column.stats.get("skew")
     if skew is not None and abs(skew) >= settings.skew_threshold:
         flags["skewed"] = f"{name!r} is highly skewed (skew {skew:.2f}); consider a log or rank transform."

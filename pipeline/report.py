@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 
 from pipeline.charts import chart_image, histogram_chart, matrix_chart, missing_chart, top_values_chart
-from pipeline.profile import ColumnProfile, Profile, plain
+from pipeline.profile import ColumnProfile, Profile, shown, type_listing
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #1f2328; }
@@ -28,20 +28,9 @@ def _svg(chart: alt.TopLevelMixin) -> str:
 
 def _table(rows: dict[str, object], css: str) -> str:
     body = "".join(
-        f"<tr><td>{html.escape(str(key))}</td><td>{html.escape(_shown(value))}</td></tr>" for key, value in rows.items()
+        f"<tr><td>{html.escape(str(key))}</td><td>{html.escape(shown(value))}</td></tr>" for key, value in rows.items()
     )
     return f'<table class="{css}">{body}</table>'
-
-
-def _shown(value: object) -> str:
-    value = plain(value)
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
 
 
 def _column_section(column: ColumnProfile) -> str:
@@ -49,7 +38,7 @@ def _column_section(column: ColumnProfile) -> str:
     facts["distinct"] = column.distinct
     stats = {key: value for key, value in column.stats.items() if key != "types"}
     if column.stats.get("types"):
-        stats["Python types"] = ", ".join(f"{kind} ({n:,})" for kind, n in column.stats["types"].items())
+        stats["Python types"] = type_listing(column.stats["types"])
     charts = []
     if column.histogram is not None:
         title = {"time": f"{column.name} over time", "length": f"length of {column.name}"}.get(
