@@ -11,6 +11,7 @@ import pandas as pd
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
+from pipeline.times import from_ticks, naive_utc
 
 MAX_SAMPLE_ROWS = 5_000
 OTHER_LABEL = "(other)"
@@ -82,12 +83,8 @@ class Axis:
         starts = self.start + self.width * codes.to_numpy(dtype="float64")
         ends = starts + self.width
         if self.kind == DATETIME:
-            starts, ends = (self._times(v) for v in (starts, ends))
+            starts, ends = (from_ticks(v, self.unit, self.tz) for v in (starts, ends))
         return pd.DataFrame({self.name: starts, f"{self.name} end": ends})
-
-    def _times(self, ticks: np.ndarray) -> pd.Series:
-        moments = pd.Series(pd.to_datetime(ticks.astype("int64"), unit=self.unit))
-        return moments.dt.tz_localize("UTC").dt.tz_convert(self.tz) if self.tz else moments
 
 
 def _numeric_ticks(engine: Engine, series: Any) -> tuple[Any, str | None, str | None]:
@@ -95,13 +92,10 @@ def _numeric_ticks(engine: Engine, series: Any) -> tuple[Any, str | None, str | 
     if column_kind(series.dtype) != DATETIME:
         values = engine.float_values(series)
         return engine.xp.where(engine.xp.isfinite(values), values, np.nan), None, None
-    tz = getattr(series.dtype, "tz", None)
-    if tz is not None:
-        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-    unit = np.datetime_data(np.dtype(str(series.dtype)))[0]
+    series, unit, tz = naive_utc(series)
     missing = engine.float_values(series.isna()) == 1
     ticks = engine.float_values(series.fillna(np.datetime64(0, unit)).astype("int64"))
-    return engine.xp.where(missing, np.nan, ticks), unit, str(tz) if tz is not None else None
+    return engine.xp.where(missing, np.nan, ticks), unit, tz
 
 
 def make_axis(engine: Engine, series: Any, bins: int, top: int) -> Axis:

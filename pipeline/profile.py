@@ -21,6 +21,7 @@ from pipeline.duplicates import duplicated
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
+from pipeline.times import from_ticks, naive_utc
 from pipeline.timing import PhaseClock
 
 MAX_MATRIX_COLUMNS = 60
@@ -321,32 +322,20 @@ def _boolean(engine: Engine, series: Any, count: int) -> tuple[dict[str, Any], p
     return {"true": true, "false": count - true, "true_share": true / count if count else None}, top
 
 
-def _without_timezone(series: Any) -> tuple[Any, str | None]:
-    tz = getattr(series.dtype, "tz", None)
-    if tz is None:
-        return series, None
-    return series.dt.tz_convert("UTC").dt.tz_localize(None), str(tz)
-
-
 def _datetime(
     engine: Engine, series: Any, settings: ProfileSettings
 ) -> tuple[dict[str, Any], pd.DataFrame | None, int]:
-    naive, tz = _without_timezone(series)
-    unit = np.datetime_data(np.dtype(str(naive.dtype)))[0]
+    naive, unit, tz = naive_utc(series)
     ints = engine.int_values(naive.dropna().astype("int64"))
     if ints.size == 0:
         return {"timezone": tz}, None, 0
     ticks = ints.astype(engine.xp.float64)
-
-    def stamp(value: float) -> pd.Timestamp:
-        moment = pd.Timestamp(int(value), unit=unit)
-        return moment.tz_localize("UTC").tz_convert(tz) if tz else moment
-
     low, high = _host_float(ticks.min()), _host_float(ticks.max())
     bins = histogram(engine, ticks, low, high, settings.time_bins, integer=False)
-    bins["start"] = [stamp(v) for v in bins["start"]]
-    bins["end"] = [stamp(v) for v in bins["end"]]
-    stats = {"min": stamp(low), "max": stamp(high), "range": stamp(high) - stamp(low), "timezone": tz}
+    bins["start"] = from_ticks(bins["start"], unit, tz)
+    bins["end"] = from_ticks(bins["end"], unit, tz)
+    first, last = from_ticks([low, high], unit, tz)
+    stats = {"min": first, "max": last, "range": last - first, "timezone": tz}
     return stats, bins, sorted_distinct(engine.xp, ints)
 
 
