@@ -13,7 +13,7 @@ from pipeline.engines import CPU, GPU
 from pipeline.errors import DataError
 from pipeline.export import to_script
 from pipeline.presets import PRESETS, preset_recipe
-from pipeline.runner import SideBySide, check_recipe, preview_after, run_side_by_side
+from pipeline.runner import SideBySide, check_recipe, checked_with_sample, preview_after, run_side_by_side
 from pipeline.steps import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
 from ui.charts import show_chart
@@ -238,17 +238,19 @@ start_from(dataset, others)
 
 steps = current_steps()
 problem = None
-checked: list[Step] = []
+valid: list[Step] = []
 try:
-    checked = check_recipe(Recipe(tuple(steps)), dataset.primary.frame, dataset.primary.engine, host_frames(others))
+    valid, sample = checked_with_sample(
+        Recipe(tuple(steps)), dataset.primary.frame, dataset.primary.engine, host_frames(others)
+    )
 except DataError as error:
     problem = str(error)
 st.subheader("Steps")
 step_list(problem)
 
-valid = checked if problem is None else []
 with shown_errors("previewing the steps"):
-    sample = preview_after(valid, dataset.primary.frame, dataset.primary.engine, host_frames(others))
+    if problem is not None:
+        sample = preview_after([], dataset.primary.frame, dataset.primary.engine, host_frames(others))
     add_step(dataset, Schema.of(sample), others)
     if valid:
         with st.expander("Preview the first rows after a step"):
@@ -266,7 +268,7 @@ with shown_errors("previewing the steps"):
             st.caption(f"{len(shown.columns)} columns; the first 20 of up to 500 sample rows.")
             st.dataframe(shown.head(20), width="stretch")
 
-if valid and problem is None:
+if valid:
     label = " and ".join(copy.engine.label for copy in dataset.copies.values())
     clicked = st.button(f"Run on {label}", key="run_go", type="primary", icon=":material/play_arrow:")
     if clicked or st.session_state.pop(RUN_NOW_KEY, False):

@@ -22,10 +22,18 @@ log = logging.getLogger(__name__)
 
 
 def check_recipe(recipe: Recipe, frame: Any, engine: Engine, datasets: dict[str, Any] | None = None) -> list[Step]:
-    """Every step validated against the columns it will see; DataError names the first bad step.
+    """Every step validated against the columns it will see; DataError names the first bad step."""
+    return checked_with_sample(recipe, frame, engine, datasets)[0]
 
-    Each step's output columns are found by running it on the first SAMPLE_ROWS rows, with
-    the same code that runs on the whole table, so later steps are checked against them.
+
+def checked_with_sample(
+    recipe: Recipe, frame: Any, engine: Engine, datasets: dict[str, Any] | None = None
+) -> tuple[list[Step], Any]:
+    """The checked steps, and the first SAMPLE_ROWS rows after all of them.
+
+    Each step's output columns are found by running it on the sample, with the same code that
+    runs on the whole table, so later steps are checked against them. Whatever a step raises
+    on the sample becomes a DataError naming that step.
     """
     datasets = datasets or {}
     schemas = {name: Schema.of(other) for name, other in datasets.items()}
@@ -36,10 +44,10 @@ def check_recipe(recipe: Recipe, frame: Any, engine: Engine, datasets: dict[str,
         try:
             step = checked(step, Schema.of(sample), schemas)
             sample = apply_step(step, sample, sample_context)
-        except PipelineError as error:
-            raise DataError(f"Step {number} ({step.describe()}): {error}") from error
+        except Exception as error:  # a recipe from a file may hold anything: name the step, never crash
+            raise DataError(f"Step {number} ({step.describe()}): {_failure(engine, step, error)}") from error
         steps.append(step)
-    return steps
+    return steps, sample
 
 
 @dataclass
@@ -92,21 +100,10 @@ def _failure(engine: Engine, step: Step, error: Exception) -> str:
 
 
 def run_recipe(steps: list[Step], frame: Any, engine: Engine, datasets: dict[str, Any] | None = None) -> PipelineRun:
-    """Run checked steps on `engine`; a failing step is recorded with its message and the run stops there."""
-    context = Context(engine, datasets or {})
-    run = PipelineRun(engine)
-    current = frame
-    for number, step in enumerate(steps, start=1):
-        try:
-            current, seconds = clock(
-                lambda step=step, current=current: apply_step(step, current, context), engine.synchronize
-            )
-        except Exception as error:  # shown per step and per engine, never a crash
-            run.steps.append(StepRun(number, step, None, None, None, _failure(engine, step, error)))
-            return run
-        run.steps.append(StepRun(number, step, seconds, len(current), len(current.columns)))
-    run.frame = current
-    return run
+    """Run checked steps on one engine; a failing step is recorded with its message and the run stops there."""
+    return run_side_by_side(steps, {engine.name: frame}, {engine.name: engine}, {engine.name: datasets or {}}).runs[
+        engine.name
+    ]
 
 
 @dataclass

@@ -236,6 +236,12 @@ def test_one_hot_on_a_million_levels_is_refused_at_run_time_too(cpu):
     assert not result.ok and "1,000,000 distinct values" in result.error
 
 
+def test_a_library_error_on_the_sample_names_the_step(cpu):
+    mixed = pd.DataFrame({"m": pd.Series([1, "a", 2.5], dtype=object)})
+    with pytest.raises(DataError, match=r"Step 1 \(sort by m ascending\): TypeError"):
+        check_recipe(Recipe((Step("sort", {"columns": ["m"]}),)), mixed, cpu)
+
+
 def test_join_keys_of_different_kinds_are_refused(cpu, table):
     other = pd.DataFrame({"id": ["1", "2"], "score": [1, 2]})
     with pytest.raises(DataError, match="'id' is numeric here but text"):
