@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sklearn import datasets as sk_datasets
 
-from pipeline.engines import CPU, Engine
+from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.random_streams import CounterRandom
 
@@ -152,9 +152,7 @@ def _labels_for(engine: Engine, codes: Any, cardinality: int, width: int) -> Any
 
 def _with_nulls(engine: Engine, column: Any, missing: Any) -> Any:
     series = engine.frames.Series(column) if not hasattr(column, "mask") else column
-    if engine.name == CPU and series.dtype.kind in "iu":
-        series = series.astype("Int64")  # pandas needs its nullable integer type; cuDF ints hold nulls as they are
-    return series.mask(missing)
+    return engine.with_missing(series, missing)
 
 
 def groupby_g1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:

@@ -105,6 +105,10 @@ class Engine(ABC):
         """An int64 engine array of an integer series that has no missing values."""
         return series.to_numpy(dtype="int64")
 
+    def with_missing(self, series: Any, missing: Any) -> Any:
+        """The series with values marked missing where `missing` is true; integers stay integers."""
+        return series.mask(missing)
+
     def read_native(self, fmt: FileFormat, payload: bytes | Path, delimiter: str) -> Any | None:
         """A frame read by the engine's own reader, or None where it has none.
 
@@ -131,6 +135,11 @@ class CpuEngine(Engine):
 
     def to_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame
+
+    def with_missing(self, series: Any, missing: Any) -> Any:
+        if series.dtype.kind in "iu":
+            series = series.astype("Int64")  # pandas needs its nullable integer type; cuDF ints hold nulls as they are
+        return series.mask(missing)
 
 
 class GpuEngine(Engine):

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from pipeline.duplicates import duplicated
-from pipeline.engines import CPU
 from pipeline.errors import DataError
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.random_streams import CounterRandom
@@ -612,9 +611,7 @@ def apply_quantile_bin(frame: Any, p: dict[str, Any], context: Context) -> Any:
     inner = series.quantile([i / p["bins"] for i in range(1, p["bins"])])
     edges = xp.asarray(engine.to_pandas(inner).to_numpy(dtype="float64"))
     codes = engine.frames.Series(xp.searchsorted(edges, engine.float_values(series), side="right"), index=frame.index)
-    if engine.name == CPU:
-        codes = codes.astype("Int64")  # pandas needs its nullable integer type to hold missing; cuDF ints hold nulls
-    return with_columns(frame, {p["output"]: codes.mask(series.isna())})
+    return with_columns(frame, {p["output"]: engine.with_missing(codes, series.isna())})
 
 
 register(
