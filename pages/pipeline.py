@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -10,10 +11,16 @@ import streamlit as st
 from pipeline.catalog import Dataset, EngineCopy
 from pipeline.charts import cumulative_time_chart, speedup_chart, step_time_chart
 from pipeline.engines import CPU, GPU
-from pipeline.errors import DataError
 from pipeline.export import to_script
 from pipeline.presets import PRESETS, preset_recipe
-from pipeline.runner import SideBySide, check_recipe, checked_with_sample, preview_after, run_side_by_side
+from pipeline.runner import (
+    SideBySide,
+    StepError,
+    check_recipe,
+    checked_with_sample,
+    preview_after,
+    run_side_by_side,
+)
 from pipeline.steps import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
 from ui.charts import show_chart
@@ -23,6 +30,8 @@ from ui.step_forms import FORMS, join_form
 STEPS_KEY = "pipeline_steps"
 RESULT_KEY = "pipeline_result"
 RUN_NOW_KEY = "pipeline_run_now"
+PLACE_KEY = "new_place"
+Place = tuple[str, int]
 
 
 def current_steps() -> list[Step]:
@@ -71,8 +80,16 @@ def step_list(problem: str | None) -> None:
         st.info("No steps yet: add one below, or start from a preset.", icon=":material/info:")
         return
     for i, step in enumerate(steps):
-        text, up, down, remove = st.columns([12, 1, 1, 1], vertical_alignment="center")
+        text, edit, up, down, remove = st.columns([12, 1, 1, 1, 1], vertical_alignment="center")
         text.markdown(f"**{i + 1}. {STEP_KINDS[step.kind].label}** — {step.describe()}")
+        edit.button(
+            "",
+            key=f"edit_{i}",
+            icon=":material/edit:",
+            help="Change this step: the form below replaces it",
+            on_click=aim_at,
+            args=(("replace", i), step.kind),
+        )
         if up.button("", key=f"up_{i}", icon=":material/arrow_upward:", disabled=i == 0, help="Move up"):
             steps[i - 1], steps[i] = steps[i], steps[i - 1]
             set_steps(steps)
@@ -85,31 +102,67 @@ def step_list(problem: str | None) -> None:
             set_steps(steps[:i] + steps[i + 1 :])
             st.rerun()
     if problem:
-        st.error(f"{problem} Change, move or remove that step.", icon=":material/error:")
+        st.error(f"{problem} Edit (the pencil), move or remove that step.", icon=":material/error:")
     if st.button("Remove all steps", key="clear_steps"):
         set_steps([])
         st.rerun()
 
 
-def add_step(dataset: Dataset, schema: Schema, others: dict[str, Dataset]) -> None:
+def aim_at(place: Place, kind: str | None = None) -> None:
+    """Point the add-step form at a place in the list (and a step kind), as the Edit buttons do."""
+    st.session_state[PLACE_KEY] = place
+    if kind is not None:
+        st.session_state["new_kind"] = kind
+
+
+def places(steps: list[Step], usable: int) -> list[Place]:
+    """Where a step can go: anywhere the steps before it apply (`usable` leading steps do)."""
+    ends = [("end", len(steps))] if usable == len(steps) else []
+    inside = range(min(usable + 1, len(steps)))
+    return [*ends, *[("replace", i) for i in reversed(inside)], *[("before", i) for i in inside]]
+
+
+def place_label(place: Place, steps: list[Step]) -> str:
+    where, i = place
+    if where == "end":
+        return "At the end"
+    return f"{'In place of' if where == 'replace' else 'Before'} step {i + 1} ({steps[i].describe()})"
+
+
+def with_step(steps: list[Step], place: Place, new: Step) -> tuple[list[Step], list[Step]]:
+    """The steps up to and including `new` at `place`, and the steps after it."""
+    where, i = place
+    return [*steps[:i], new], steps[i + (1 if where == "replace" else 0) :]
+
+
+def add_step(dataset: Dataset, others: dict[str, Dataset], usable: int, sample_at: Callable[[int], Any]) -> None:
+    steps = current_steps()
     with st.container(border=True):
-        st.markdown("**Add a step**")
+        st.markdown("**Add or change a step**")
+        choices = places(steps, usable)
+        if st.session_state.get(PLACE_KEY) not in choices:
+            st.session_state[PLACE_KEY] = choices[0]
+        left, right = st.columns(2)
+        place = left.selectbox("Where", choices, key=PLACE_KEY, format_func=lambda p: place_label(p, steps))
         kinds = [k for k in STEP_KINDS if k != "join" or others]
-        kind = st.selectbox(
+        kind = right.selectbox(
             "Step",
             kinds,
             key="new_kind",
             format_func=lambda k: f"{STEP_KINDS[k].group}: {STEP_KINDS[k].label}",
         )
+        schema = Schema.of(sample_at(place[1]))
         key = f"form_{kind}"
         params = join_form(schema, key, list(others)) if kind == "join" else FORMS[kind](schema, key)
-        if st.button("Add step", key="add_step", type="primary", icon=":material/add:"):
+        label = "Replace step" if place[0] == "replace" else "Add step"
+        if st.button(label, key="add_step", type="primary", icon=":material/add:"):
             with shown_errors("adding the step"):
-                candidate = [*current_steps(), Step(kind, params)]
+                head, tail = with_step(steps, place, Step(kind, params))
                 checked = check_recipe(
-                    Recipe(tuple(candidate)), dataset.primary.frame, dataset.primary.engine, host_frames(others)
+                    Recipe(tuple(head)), dataset.primary.frame, dataset.primary.engine, host_frames(others)
                 )
-                set_steps(checked)
+                set_steps(checked + tail)
+                st.session_state.pop(PLACE_KEY, None)
                 st.rerun()
 
 
@@ -243,15 +296,26 @@ try:
     valid, sample = checked_with_sample(
         Recipe(tuple(steps)), dataset.primary.frame, dataset.primary.engine, host_frames(others)
     )
-except DataError as error:
+except StepError as error:
     problem = str(error)
+    usable = error.number - 1
+else:
+    usable = len(steps)
 st.subheader("Steps")
 step_list(problem)
 
+
+def sample_at(count: int) -> Any:
+    """The sample as the first `count` steps leave it (`count` no more than `usable`)."""
+    if valid and count == len(valid):
+        return sample
+    return checked_with_sample(
+        Recipe(tuple(steps[:count])), dataset.primary.frame, dataset.primary.engine, host_frames(others)
+    )[1]
+
+
 with shown_errors("previewing the steps"):
-    if problem is not None:
-        sample = preview_after([], dataset.primary.frame, dataset.primary.engine, host_frames(others))
-    add_step(dataset, Schema.of(sample), others)
+    add_step(dataset, others, usable, sample_at)
     if valid:
         with st.expander("Preview the first rows after a step"):
             after = st.selectbox(

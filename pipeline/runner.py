@@ -33,7 +33,7 @@ def checked_with_sample(
 
     Each step's output columns are found by running it on the sample, with the same code that
     runs on the whole table, so later steps are checked against them. Whatever a step raises
-    on the sample becomes a DataError naming that step.
+    on the sample becomes a StepError naming that step.
     """
     datasets = datasets or {}
     schemas = {name: Schema.of(other) for name, other in datasets.items()}
@@ -45,9 +45,18 @@ def checked_with_sample(
             step = checked(step, Schema.of(sample), schemas)
             sample = apply_step(step, sample, sample_context)
         except Exception as error:  # a recipe from a file may hold anything: name the step, never crash
-            raise DataError(f"Step {number} ({step.describe()}): {_failure(engine, step, error)}") from error
+            message = f"Step {number} ({step.describe()}): {_failure(engine, step, error)}"
+            raise StepError(number, message) from error
         steps.append(step)
     return steps, sample
+
+
+class StepError(DataError):
+    """A step of a recipe cannot apply to the columns it will see; `number` counts from 1."""
+
+    def __init__(self, number: int, message: str) -> None:
+        super().__init__(message)
+        self.number = number
 
 
 @dataclass

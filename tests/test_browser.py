@@ -307,7 +307,7 @@ def choose(driver, label: str, option_text: str) -> None:
 
 def test_build_and_run_a_two_step_pipeline(server, browser):
     new_session(browser, server)
-    go_to(browser, "Pipeline", "Add a step")
+    go_to(browser, "Pipeline", "Add or change a step")
 
     for number, (kind, field, listed) in enumerate(
         (("values: Log (1 + x)", "Columns", "Log (1 + x)"), ("rows: Sort rows", "Sort by", "Sort rows")), start=1

@@ -74,6 +74,56 @@ def test_add_move_and_remove_steps():
     assert step_table(at)["rows × columns"].tolist() == [f"{kept:,} × 5"]
 
 
+def test_edit_a_step_in_place_and_insert_one_before_another():
+    at = open_pipeline()
+    at.selectbox(key="new_kind").set_value("filter").run()
+    at.selectbox(key="form_filter_c0").set_value("sepal length (cm)").run()
+    at.selectbox(key="form_filter_op0").set_value(">").run()
+    at.number_input(key="form_filter_v0").set_value(5.0).run()
+    at.button(key="add_step").click().run()
+    at.selectbox(key="new_kind").set_value("drop").run()
+    at.multiselect(key="form_drop_columns").set_value(["target"]).run()
+    at.button(key="add_step").click().run()
+    at.button(key="edit_0").click().run()
+    assert at.selectbox(key="new_place").value == ("replace", 0)
+    assert at.selectbox(key="new_kind").value == "filter"
+    at.selectbox(key="form_filter_c0").set_value("sepal length (cm)").run()
+    at.selectbox(key="form_filter_op0").set_value(">").run()
+    at.number_input(key="form_filter_v0").set_value(6.0).run()
+    at.button(key="add_step").click().run()
+    assert not problems(at)
+    assert [s.kind for s in steps(at)] == ["filter", "drop"]
+    assert steps(at)[0].params["conditions"][0]["value"] == 6.0
+    assert at.selectbox(key="new_place").value == ("end", 2), "after a change the form adds at the end again"
+    at.selectbox(key="new_place").set_value(("before", 1)).run()
+    at.selectbox(key="new_kind").set_value("log1p").run()
+    at.multiselect(key="form_log1p_columns").set_value(["petal width (cm)"]).run()
+    at.button(key="add_step").click().run()
+    assert not problems(at)
+    assert [s.kind for s in steps(at)] == ["filter", "log1p", "drop"]
+
+
+def test_a_broken_step_is_offered_for_replacement_with_the_columns_it_sees():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["pipeline_steps"] = [
+        Step("drop", {"columns": ["target"]}),
+        Step("one_hot", {"column": "target"}),
+        Step("sort", {"columns": ["sepal width (cm)"]}),
+    ]
+    at.run()
+    at.switch_page("pages/pipeline.py").run()
+    place = at.selectbox(key="new_place")
+    assert place.value == ("replace", 1), "the form points at the step that cannot apply"
+    assert ("end", 3) not in place.options, "nothing can be added after a step that fails"
+    at.selectbox(key="new_kind").set_value("label_encode").run()
+    assert "target" not in at.selectbox(key="form_label_encode_column").options
+    at.selectbox(key="new_kind").set_value("log1p").run()
+    at.multiselect(key="form_log1p_columns").set_value(["petal width (cm)"]).run()
+    at.button(key="add_step").click().run()
+    assert not problems(at)
+    assert [s.kind for s in steps(at)] == ["drop", "log1p", "sort"]
+
+
 def test_a_step_that_cannot_apply_is_refused_and_the_pipeline_kept():
     at = open_pipeline()
     at.selectbox(key="new_kind").set_value("drop").run()
