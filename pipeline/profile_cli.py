@@ -9,26 +9,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
 
+from pipeline.cli_support import BAD_INPUT, OneLineParser, UsageError, terminal_progress, writable
 from pipeline.engines import CPU, GPU, detect, get_engine
 from pipeline.errors import PipelineError
 from pipeline.io import ReadOptions, Source, prepare, read_on_engine
-from pipeline.profile import PRESETS, ProfileProgress, profile_frame
+from pipeline.profile import PRESETS, profile_frame
 from pipeline.report import profile_html
-
-BAD_INPUT = 2
-
-
-class UsageError(Exception):
-    """Something wrong with the command line or its files, said in one line."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a bad command line is one line on stderr and status 2, like every other bad input."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(BAD_INPUT, f"error: {message} (see --help)\n")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -52,31 +39,14 @@ def parser() -> argparse.ArgumentParser:
     return command
 
 
-def terminal_progress() -> ProfileProgress | None:
-    """A one-line progress display on a terminal's stderr; nothing when stderr is a file or pipe."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(fraction: float, message: str) -> None:
-        end = "\n" if fraction >= 1 else ""
-        print(f"\r\033[K[{fraction:4.0%}] {message}", end=end, file=sys.stderr, flush=True)
-
-    return show
-
-
-def _writable(path: Path | None) -> None:
-    if path is not None and not path.parent.resolve().is_dir():
-        raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
-
-
 def run(arguments: argparse.Namespace) -> dict:
     path: Path = arguments.path
     if not path.exists():
         raise UsageError(f"{path} does not exist")
     if not path.is_file():
         raise UsageError(f"{path} is not a file")
-    _writable(arguments.out)
-    _writable(arguments.html)
+    writable(arguments.out)
+    writable(arguments.html)
     engine = get_engine(arguments.engine)
     options = ReadOptions(delimiter=arguments.delimiter, encoding=arguments.encoding)
     read = read_on_engine(prepare(Source.from_path(path), options), engine)

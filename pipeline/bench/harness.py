@@ -1,0 +1,274 @@
+"""Run suites of questions on engines and peers: same seeded data, warm-up apart, answers checked, memory sampled."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from pipeline.bench.peers import PEER_BUILDERS, PEER_LABELS, Peer, peer_missing_reason
+from pipeline.bench.questions import Answer, Question, Workspace
+from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record, environment
+from pipeline.bench.suites import NOT_YET, SUITES
+from pipeline.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes, generate
+from pipeline.engines import CPU, GPU, Engine, detect, get_engine, is_out_of_memory, out_of_memory_error
+from pipeline.errors import DataError, PipelineError
+from pipeline.runner import memory_in_use
+from pipeline.timing import measure
+
+ENGINES = (CPU, GPU, *PEER_BUILDERS)
+QUICK = {"suites": ("io", "groupby", "join"), "sizes": (100_000,), "repeats": 1, "warmup": 1}
+SAMPLE_EVERY_S = 0.005
+Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    suites: tuple[str, ...]
+    engines: tuple[str, ...]
+    sizes: tuple[int, ...]
+    repeats: int = 3
+    warmup: int = 1
+    groups: int = 100
+    seed: int = 0
+
+
+def parse_list(text: str, known: tuple[str, ...] | list[str], what: str) -> tuple[str, ...]:
+    """Comma-separated names, each one of `known`; a DataError names any other."""
+    names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    if not names:
+        raise DataError(f"No {what} given: choose from {', '.join(known)}.")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise DataError(f"Unknown {what} {', '.join(map(repr, unknown))}: choose from {', '.join(known)}.")
+    return tuple(dict.fromkeys(names))
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """Row counts such as '1e5,1e6,2500000', each a whole number from MIN_ROWS to MAX_ROWS."""
+    sizes = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        try:
+            value = float(part)
+        except ValueError:
+            raise DataError(f"Size {part!r} is not a number: write sizes like 1e5,1e6,1e7.") from None
+        if not value.is_integer() or not MIN_ROWS <= value <= MAX_ROWS:
+            raise DataError(f"Size {part!r} must be a whole number of rows from {MIN_ROWS:,} to {MAX_ROWS:,}.")
+        sizes.append(int(value))
+    if not sizes:
+        raise DataError("No sizes given: write sizes like 1e5,1e6,1e7.")
+    return tuple(sorted(set(sizes)))
+
+
+def validate(settings: BenchSettings) -> BenchSettings:
+    """The settings when every suite, engine, size and count can be run here; else a DataError saying why."""
+    for suite in settings.suites:
+        if suite in NOT_YET:
+            raise DataError(f"Suite {suite!r} is not available yet: {NOT_YET[suite]}.")
+        if suite not in SUITES:
+            raise DataError(f"Unknown suite {suite!r}: choose from {', '.join(SUITES)}.")
+    if not settings.suites or not settings.engines:
+        raise DataError("Choose at least one suite and one engine.")
+    for name in settings.engines:
+        if name not in ENGINES:
+            raise DataError(f"Unknown engine {name!r}: choose from {', '.join(ENGINES)}.")
+        reason = engine_missing_reason(name)
+        if reason:
+            raise DataError(f"Engine {name!r} cannot run here: {reason}")
+    if not 1 <= settings.repeats <= 100 or not 0 <= settings.warmup <= 10:
+        raise DataError(f"Repeats must be 1–100 and warm-up 0–10; got {settings.repeats} and {settings.warmup}.")
+    for rows in settings.sizes:
+        check_memory(settings, rows)
+    return settings
+
+
+def engine_missing_reason(name: str) -> str | None:
+    if name in PEER_BUILDERS:
+        return peer_missing_reason(name)
+    status = next(s for s in detect() if s.name == name)
+    return None if status.available else status.reason
+
+
+def default_engines() -> tuple[str, ...]:
+    """Every engine and peer that can run here, the CPU engine first."""
+    return tuple(name for name in ENGINES if engine_missing_reason(name) is None)
+
+
+def estimated_need(settings: BenchSettings, rows: int) -> dict[str, int]:
+    """Bytes each memory (host, GPU) needs at `rows`, roughly: the largest suite's tables per copy held there."""
+    per_copy = max(estimated_bytes(SyntheticSpec(SUITES[s].generator, rows)) for s in settings.suites)
+    peers = [e for e in settings.engines if e in PEER_BUILDERS]
+    host_copies = 1 + len(peers) if (CPU in settings.engines or peers) else 0
+    need = {"host": per_copy * host_copies}
+    if GPU in settings.engines:
+        need["GPU"] = per_copy
+    return need
+
+
+def check_memory(settings: BenchSettings, rows: int) -> None:
+    """A DataError with the estimate when `rows` would not fit in free host or GPU memory."""
+    free = {"host": psutil.virtual_memory().available}
+    if GPU in settings.engines:
+        device = get_engine(GPU).memory_info()
+        free["GPU"] = device.free if device else 0
+    for where, need in estimated_need(settings, rows).items():
+        if need > free[where]:
+            raise DataError(
+                f"{rows:,} rows need about {need / 2**30:.1f} GiB of {where} memory for these suites and engines, "
+                f"but {free[where] / 2**30:.1f} GiB is free. Choose smaller sizes or fewer engines."
+            )
+
+
+class PeakSampler:
+    """The highest memory in use seen while a block runs, sampled every 5 ms on a thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.peak = memory_in_use(engine)
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(SAMPLE_EVERY_S):
+            self.peak = max(self.peak, memory_in_use(self.engine))
+
+    @contextlib.contextmanager
+    def sampling(self) -> Iterator[PeakSampler]:
+        thread = threading.Thread(target=self._sample, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+            self.peak = max(self.peak, memory_in_use(self.engine))
+
+
+@dataclass
+class Contender:
+    """Something that answers questions: an engine with its tables, or a peer with its own copy."""
+
+    name: str
+    label: str
+    engine: Engine
+    workspace: Workspace | None = None
+    peer: Peer | None = None
+
+    def can_answer(self, question: Question) -> bool:
+        if self.peer is not None:
+            return self.peer.knows(question.suite, question.name)
+        return question.applies_to(self.name)
+
+    def runner(self, question: Question) -> Callable[[], Any]:
+        if self.peer is not None:
+            return lambda: self.peer.run(question.suite, question.name)
+        return lambda: question.run(self.workspace)
+
+
+def _failure(contender: Contender, question: Question, error: Exception) -> str:
+    if isinstance(error, PipelineError):
+        return str(error)
+    if is_out_of_memory(error):
+        return str(out_of_memory_error(contender.engine, f"answering {question.suite} {question.name}"))
+    log.warning("%s %s failed on %s", question.suite, question.name, contender.label, exc_info=error)
+    return f"{type(error).__name__}: {error}"
+
+
+def ask(contender: Contender, question: Question, rows: int, settings: BenchSettings, reference: Answer | None):
+    """One record: a warm-up run (memory sampled, answer checked) then the timed repeats."""
+    base = {
+        "suite": question.suite,
+        "question": question.name,
+        "label": question.label,
+        "engine": contender.name,
+        "engine_label": contender.label,
+        "rows": rows,
+    }
+    if not contender.can_answer(question):
+        return Record(**base, status=SKIPPED, message=f"does not apply to {contender.label}"), None
+    run = contender.runner(question)
+    sampler = PeakSampler(contender.engine)
+    try:
+        with sampler.sampling():
+            result = run()
+            contender.engine.synchronize()
+        answer = question.check(result)
+        del result
+        disagreement = answer.disagreement(reference) if reference else None
+        if disagreement:
+            return Record(**base, status=FAILED, message=disagreement, answer=answer.to_dict()), answer
+        timing = measure(run, sync=contender.engine.synchronize, warmup=settings.warmup, repeats=settings.repeats)
+    except Exception as error:  # one contender's failure is recorded; the others go on
+        return Record(**base, status=ERROR, message=_failure(contender, question, error)), None
+    finally:
+        contender.engine.release_memory()
+    return (
+        Record(
+            **base,
+            status=OK,
+            median_s=round(timing.timing.median_s, 6),
+            min_s=round(timing.timing.min_s, 6),
+            max_s=round(timing.timing.max_s, 6),
+            first_s=round(timing.timing.first_s, 6),
+            repeats=settings.repeats,
+            warmup=settings.warmup,
+            answer=answer.to_dict(),
+            peak_memory_bytes=sampler.peak,
+            memory_of="GPU device" if contender.engine.memory_info() else "process RSS",
+        ),
+        answer,
+    )
+
+
+def _tables(generated: dict[str, Any]) -> dict[str, Any]:
+    """Generated tables by name; a single table is called x, as in db-benchmark."""
+    return {name or "x": frame for name, frame in generated.items()}
+
+
+def contenders(settings: BenchSettings, suite_name: str, rows: int, folder: Path) -> tuple[list[Contender], list]:
+    """Engines with their own generated tables and, for suites peers answer, peers with the CPU's; and questions."""
+    suite = SUITES[suite_name]
+    spec = SyntheticSpec(suite.generator, rows, seed=settings.seed, groups=min(settings.groups, rows))
+    cpu = get_engine(CPU)
+    cpu_tables = _tables(generate(spec, cpu))
+    questions = suite.questions(cpu_tables, folder)
+    found = []
+    for name in settings.engines:
+        if name in PEER_BUILDERS:
+            if suite.peers:
+                found.append(Contender(name, PEER_LABELS[name], cpu, peer=PEER_BUILDERS[name](cpu_tables)))
+            continue
+        engine = get_engine(name)
+        tables = cpu_tables if name == CPU else _tables(generate(spec, engine))
+        found.append(Contender(name, engine.label, engine, Workspace(engine, tables, folder)))
+    return found, questions
+
+
+def run_bench(settings: BenchSettings, progress: Progress | None = None) -> BenchResults:
+    """Every question of every suite at every size on every engine; the first engine's answers are the reference."""
+    settings = validate(settings)
+    report = progress or (lambda _fraction, _message: None)
+    results = BenchResults(environment(), asdict(settings))
+    cases = [(suite, rows) for rows in settings.sizes for suite in settings.suites]
+    for number, (suite, rows) in enumerate(cases):
+        report(number / len(cases), f"{suite} at {rows:,} rows: generating the tables")
+        with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+            found, questions = contenders(settings, suite, rows, Path(scratch))
+            for i, question in enumerate(questions):
+                reference = None
+                for contender in found:
+                    done = (number + i / len(questions)) / len(cases)
+                    report(done, f"{suite} {question.name} at {rows:,} rows on {contender.label}")
+                    record, answer = ask(contender, question, rows, settings, reference)
+                    reference = reference or answer
+                    results.records.append(record)
+            del found
+    report(1.0, "Done")
+    return results

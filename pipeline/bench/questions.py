@@ -1,0 +1,173 @@
+"""The db-benchmark groupby (q1–q10) and join (q1–q5) questions, written once for pandas and cuDF.
+
+Each question takes a Workspace (the engine and its tables) and returns its answer; `check`
+reduces that to a row count and a checksum (sums of value columns), db-benchmark style, so
+answers from different engines can be compared without comparing row order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.engines import Engine
+
+CHECK_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a question's result must agree on across engines: rows and sums of its value columns."""
+
+    rows: int
+    checksum: tuple[float, ...]
+
+    def disagreement(self, reference: Answer) -> str | None:
+        """None when this answer agrees with `reference` (sums to a relative 1e-6), else what differs."""
+        if self.rows != reference.rows:
+            return f"{self.rows:,} rows where the reference has {reference.rows:,}"
+        if len(self.checksum) != len(reference.checksum) or not np.allclose(
+            self.checksum, reference.checksum, rtol=CHECK_RTOL, atol=1e-9, equal_nan=True
+        ):
+            return f"checksum {list(self.checksum)} where the reference has {list(reference.checksum)}"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "checksum": list(self.checksum)}
+
+
+def answer_of(frame: Any, columns: list[str]) -> Answer:
+    """Rows of an answer frame and the sums of `columns`, missing values and NaN skipped, on any engine.
+
+    cuDF keeps NaN apart from missing (null) values; both are left out of the sum on every engine.
+    """
+    sums = []
+    for column in columns:
+        values = frame[column].astype("float64").fillna(0.0)
+        sums.append(float(values[values == values].sum()))
+    return Answer(len(frame), tuple(sums))
+
+
+def sums_of(*columns: str) -> Callable[[Any], Answer]:
+    return lambda frame: answer_of(frame, list(columns))
+
+
+@dataclass
+class Workspace:
+    """What a question runs on: one engine, its tables by name, and a scratch folder for files."""
+
+    engine: Engine
+    tables: dict[str, Any]
+    folder: Path | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.tables[name]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One timed question: what it asks, how to run it, and how to reduce its result to an Answer.
+
+    `engines` limits the engines it applies to (None: every engine); peers answer the
+    groupby and join questions with their own code (pipeline.bench.peers).
+    """
+
+    suite: str
+    name: str
+    label: str
+    run: Callable[[Workspace], Any]
+    check: Callable[[Any], Answer]
+    engines: frozenset[str] | None = field(default=None)
+
+    def applies_to(self, engine: str) -> bool:
+        return self.engines is None or engine in self.engines
+
+
+GROUPING = {"as_index": False, "sort": False, "dropna": False}
+
+
+def _grouped(frame: Any, by: str | list[str]) -> Any:
+    return frame.groupby(by, **GROUPING)
+
+
+def q6_median_sd(x: Any) -> Any:
+    return _grouped(x, ["id4", "id5"]).agg(median_v3=("v3", "median"), sd_v3=("v3", "std"))
+
+
+def q7_range(x: Any) -> Any:
+    extremes = _grouped(x, "id3").agg({"v1": "max", "v2": "min"})
+    return extremes.assign(range_v1_v2=extremes["v1"] - extremes["v2"])[["id3", "range_v1_v2"]]
+
+
+def q8_top_two(x: Any) -> Any:
+    ranked = x.loc[x["v3"].notna(), ["id6", "v3"]].sort_values("v3", ascending=False)
+    return ranked.groupby("id6", sort=False, dropna=False).head(2)
+
+
+def q9_r_squared(x: Any) -> Any:
+    """Squared Pearson correlation of v1 and v2 per (id2, id4), from per-group sums.
+
+    db-benchmark's pandas solution calls a Python function per group; sums give the same
+    number with one vectorised aggregation on either engine.
+    """
+    pairs = x[["id2", "id4", "v1", "v2"]].dropna()
+    v1 = pairs["v1"].astype("float64")
+    v2 = pairs["v2"].astype("float64")
+    parts = pairs[["id2", "id4"]].assign(n=1.0, sx=v1, sy=v2, sxx=v1 * v1, syy=v2 * v2, sxy=v1 * v2)
+    sums = _grouped(parts, ["id2", "id4"]).sum()
+    n = sums["n"]
+    covariance = n * sums["sxy"] - sums["sx"] * sums["sy"]
+    spread = (n * sums["sxx"] - sums["sx"] ** 2) * (n * sums["syy"] - sums["sy"] ** 2)
+    return sums[["id2", "id4"]].assign(r2=covariance * covariance / spread)
+
+
+def q10_all_keys(x: Any) -> Any:
+    return _grouped(x, [f"id{i}" for i in range(1, 7)]).agg(v3=("v3", "sum"), count=("v1", "size"))
+
+
+def _groupby(name: str, label: str, run: Callable[[Any], Any], *checked: str) -> Question:
+    return Question("groupby", name, label, lambda w: run(w["x"]), sums_of(*checked))
+
+
+def _join(name: str, label: str, right: str, on: str, how: str = "inner") -> Question:
+    return Question("join", name, label, lambda w: w["x"].merge(w[right], on=on, how=how), sums_of("v1", "v2"))
+
+
+GROUPBY_QUESTIONS = [
+    _groupby("q1", "sum v1 by id1", lambda x: _grouped(x, "id1").agg({"v1": "sum"}), "v1"),
+    _groupby("q2", "sum v1 by id1:id2", lambda x: _grouped(x, ["id1", "id2"]).agg({"v1": "sum"}), "v1"),
+    _groupby("q3", "sum v1 mean v3 by id3", lambda x: _grouped(x, "id3").agg({"v1": "sum", "v3": "mean"}), "v1", "v3"),
+    _groupby(
+        "q4",
+        "mean v1:v3 by id4",
+        lambda x: _grouped(x, "id4").agg({"v1": "mean", "v2": "mean", "v3": "mean"}),
+        "v1",
+        "v2",
+        "v3",
+    ),
+    _groupby(
+        "q5",
+        "sum v1:v3 by id6",
+        lambda x: _grouped(x, "id6").agg({"v1": "sum", "v2": "sum", "v3": "sum"}),
+        "v1",
+        "v2",
+        "v3",
+    ),
+    _groupby("q6", "median v3 sd v3 by id4 id5", q6_median_sd, "median_v3", "sd_v3"),
+    _groupby("q7", "max v1 - min v2 by id3", q7_range, "range_v1_v2"),
+    _groupby("q8", "largest two v3 by id6", q8_top_two, "v3"),
+    _groupby("q9", "regression v1 v2 by id2 id4", q9_r_squared, "r2"),
+    _groupby("q10", "sum v3 count by id1:id6", q10_all_keys, "v3", "count"),
+]
+
+JOIN_QUESTIONS = [
+    _join("q1", "small inner on int", "small", "id1"),
+    _join("q2", "medium inner on int", "medium", "id2"),
+    _join("q3", "medium outer on int", "medium", "id2", how="left"),
+    _join("q4", "medium inner on factor", "medium", "id5"),
+    _join("q5", "big inner on int", "big", "id3"),
+]

@@ -1,0 +1,158 @@
+"""Benchmark results: one record per (suite, question, engine, rows), the environment they ran in, JSON and CSV."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.engines import detect
+from pipeline.errors import DataError
+from pipeline.system import system_report
+
+SCHEMA = "gpu-pipeline-lab/bench"
+VERSION = 1
+OK, FAILED, ERROR, SKIPPED = "ok", "failed", "error", "skipped"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Record:
+    """One question on one engine at one size.
+
+    status: ok (timed, answer agrees with the reference), failed (answer disagrees: not timed),
+    error (the engine raised; `message` says what), skipped (does not apply to this engine).
+    """
+
+    suite: str
+    question: str
+    label: str
+    engine: str
+    engine_label: str
+    rows: int
+    status: str
+    message: str = ""
+    median_s: float | None = None
+    min_s: float | None = None
+    max_s: float | None = None
+    first_s: float | None = None
+    repeats: int = 0
+    warmup: int = 0
+    answer: dict[str, Any] | None = None
+    peak_memory_bytes: int | None = None
+    memory_of: str | None = None
+
+
+@dataclass
+class BenchResults:
+    environment: dict[str, Any]
+    settings: dict[str, Any]
+    records: list[Record] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "version": VERSION,
+            "environment": self.environment,
+            "settings": self.settings,
+            "records": [asdict(record) for record in self.records],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def frame(self) -> pd.DataFrame:
+        """The records as a table, one row each."""
+        columns = list(Record.__dataclass_fields__)
+        rows = [{**asdict(r), "answer": json.dumps(r.answer) if r.answer else ""} for r in self.records]
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_csv(self) -> str:
+        return self.frame().to_csv(index=False)
+
+    @property
+    def name(self) -> str:
+        """A short name for charts: the machine's GPU (or CPU) and when it ran."""
+        machine = self.environment.get("machine", {})
+        gpus = machine.get("gpus") or []
+        where = gpus[0]["name"] if gpus else f"CPU ×{machine.get('logical_cores', '?')}"
+        return f"{where} · {self.environment.get('when', '?')}"
+
+
+def git_commit() -> str:
+    """The commit this code runs from, or 'unknown' outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+def environment() -> dict[str, Any]:
+    """Where a benchmark ran: GPUs (model, memory, driver, CUDA), CPU, cores, RAM, versions, git commit."""
+    report = system_report()
+    return {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "git_commit": git_commit(),
+        "machine": {
+            "cpu": report.cpu_model,
+            "physical_cores": report.physical_cores,
+            "logical_cores": report.logical_cores,
+            "ram_gib": round(report.ram_total / 2**30, 1),
+            "gpus": [
+                {"name": g.name, "memory_gib": round(g.memory_total / 2**30, 1), "driver": g.driver, "cuda": g.cuda}
+                for g in report.gpus
+            ],
+            "gpu_query_error": report.gpu_query_error,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "engines": [{"name": s.name, "available": s.available, "reason": s.reason} for s in detect()],
+        "versions": report.versions,
+    }
+
+
+def from_dict(data: Any, source: str) -> BenchResults:
+    """Results read back from their JSON form; a DataError names what makes `source` unusable."""
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise DataError(f"{source} is not a benchmark results file of this app (no '{SCHEMA}' schema field).")
+    version = data.get("version")
+    if version != VERSION:
+        raise DataError(
+            f"{source} uses results schema version {version!r}; this app reads version {VERSION}. "
+            "Run the benchmark again with this version to compare."
+        )
+    if not isinstance(data.get("environment"), dict) or not isinstance(data.get("records"), list):
+        raise DataError(f"{source} lacks its environment or records; it may be truncated.")
+    names = set(Record.__dataclass_fields__)
+    records = []
+    for number, item in enumerate(data["records"], start=1):
+        if not isinstance(item, dict) or not {"suite", "question", "engine", "rows", "status"} <= set(item):
+            raise DataError(f"{source}: record {number} lacks suite, question, engine, rows or status.")
+        unknown = set(item) - names
+        if unknown:
+            fields = ", ".join(sorted(unknown))
+            raise DataError(f"{source}: record {number} has fields this app does not know: {fields}.")
+        try:
+            records.append(Record(**item))
+        except TypeError as error:
+            raise DataError(f"{source}: record {number} is incomplete ({error}).") from error
+    return BenchResults(data["environment"], data.get("settings", {}), records)
+
+
+def load_results(payload: bytes | str, source: str) -> BenchResults:
+    """Results from the bytes of a JSON file the benchmark wrote."""
+    try:
+        data = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        message = f"{source} is not valid JSON ({error}); choose a file `python -m pipeline.bench --out` wrote."
+        raise DataError(message) from error
+    return from_dict(data, source)

@@ -1,0 +1,168 @@
+"""The benchmark suites: which generated tables each one needs and which questions it asks of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Answer, Question, Workspace, sums_of
+from pipeline.engines import CPU, GPU, get_engine
+from pipeline.kinds import NUMERIC, column_kind
+from pipeline.presets import preset_recipe
+from pipeline.profile import PRESETS as PROFILE_PRESETS
+from pipeline.profile import profile_frame
+from pipeline.runner import check_recipe
+from pipeline.steps import Context, Step, apply_step
+
+Questions = Callable[[dict[str, Any], Path], list[Question]]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A group of questions on one generated table kind; `peers` says whether polars/DuckDB answer them too.
+
+    `questions` receives the CPU engine's tables (to write files or check a recipe once) and
+    a scratch folder.
+    """
+
+    name: str
+    description: str
+    generator: str
+    questions: Questions
+    peers: bool = False
+
+
+def _fixed(questions: list[Question]) -> Questions:
+    return lambda _tables, _folder: questions
+
+
+def io_questions(cpu_tables: dict[str, Any], folder: Path) -> list[Question]:
+    """Write and read CSV and Parquet with each engine's own functions, and the host-to-device copy.
+
+    Reads all read the same files, written once by pandas before any clock starts.
+    """
+    frame: pd.DataFrame = cpu_tables["x"]
+    frame.to_csv(folder / "table.csv", index=False)
+    frame.to_parquet(folder / "table.parquet", index=False)
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    read_check = sums_of("v1", "v2", "v3")
+
+    def written(extension: str, write: Callable[[Any, Path], None]) -> Callable[[Workspace], Any]:
+        def run(w: Workspace) -> Any:
+            write(w["x"], w.folder / f"written-{w.engine.name}.{extension}")
+            return w["x"]
+
+        return run
+
+    return [
+        Question(
+            "io",
+            "csv write",
+            "write the table as CSV",
+            written("csv", lambda x, path: x.to_csv(path, index=False)),
+            lambda frame: Answer(len(frame), ()),
+        ),
+        Question(
+            "io",
+            "parquet write",
+            "write the table as Parquet",
+            written("parquet", lambda x, path: x.to_parquet(path, index=False)),
+            lambda frame: Answer(len(frame), ()),
+        ),
+        Question(
+            "io", "csv read", "read the CSV file", lambda w: w.engine.frames.read_csv(folder / "table.csv"), read_check
+        ),
+        Question(
+            "io",
+            "parquet read",
+            "read the Parquet file",
+            lambda w: w.engine.frames.read_parquet(folder / "table.parquet"),
+            read_check,
+        ),
+        Question(
+            "io",
+            "to device",
+            "copy the table from host memory to the GPU",
+            lambda w: w.engine.from_arrow(arrow),
+            read_check,
+            engines=frozenset({GPU}),
+        ),
+    ]
+
+
+def numeric_sums(frame: Any) -> Answer:
+    """Rows and the sum of every numeric column: a checksum for tables whose columns a recipe decides."""
+    return sums_of(*[c for c in frame.columns if column_kind(frame[c]) == NUMERIC])(frame)
+
+
+def _run_steps(steps: list[Step]) -> Callable[[Workspace], Any]:
+    def run(w: Workspace) -> Any:
+        context = Context(w.engine)
+        frame = w["x"]
+        for step in steps:
+            frame = apply_step(step, frame, context)
+        return frame
+
+    return run
+
+
+def steps_questions(preset: str) -> Questions:
+    """The preset's recipe, checked once against the CPU table, run as one question."""
+
+    def questions(cpu_tables: dict[str, Any], _folder: Path) -> list[Question]:
+        frame = cpu_tables["x"]
+        steps = check_recipe(preset_recipe(preset, frame), frame, get_engine(CPU))
+        return [Question("steps", preset, f"pipeline preset '{preset}'", _run_steps(steps), numeric_sums)]
+
+    return questions
+
+
+def profile_answer(profile: Any) -> Answer:
+    """Rows, and the sums of missing counts, distinct counts and numeric means over all columns."""
+    means = [c.stats["mean"] for c in profile.columns if c.stats.get("mean") is not None]
+    return Answer(
+        profile.table.rows,
+        (
+            float(sum(c.missing for c in profile.columns)),
+            float(sum(c.distinct for c in profile.columns)),
+            float(sum(means)),
+        ),
+    )
+
+
+PROFILE_QUESTIONS = [
+    Question(
+        "profile",
+        preset,
+        f"profile every column ({preset} preset)",
+        lambda w, preset=preset: profile_frame(w.engine, w["x"], PROFILE_PRESETS[preset]),
+        profile_answer,
+    )
+    for preset in ("minimal", "full")
+]
+
+SUITES: dict[str, Suite] = {
+    "io": Suite(
+        "io", "CSV and Parquet write and read of the G1 table; host-to-device copy", "groupby_g1", io_questions
+    ),
+    "groupby": Suite(
+        "groupby", "db-benchmark groupby q1–q10 on G1 (K=100)", "groupby_g1", _fixed(GROUPBY_QUESTIONS), peers=True
+    ),
+    "join": Suite("join", "db-benchmark join q1–q5 on J1", "join_j1", _fixed(JOIN_QUESTIONS), peers=True),
+    "steps": Suite(
+        "steps",
+        "the Pipeline page's presets on the mixed 20-column table",
+        "mixed",
+        lambda tables, folder: [
+            *steps_questions("clean_and_encode")(tables, folder),
+            *steps_questions("time_and_text")(tables, folder),
+        ],
+    ),
+    "profile": Suite("profile", "the Explore page's profile of the mixed table", "mixed", _fixed(PROFILE_QUESTIONS)),
+}
+NOT_YET = {"models": "the models suite arrives with the Models page (issue #6)"}
