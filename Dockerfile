@@ -7,8 +7,8 @@ FROM rapidsai/base:26.10-cuda13-py3.12
 USER rapids
 WORKDIR /home/rapids/app
 
-COPY --chown=rapids:conda requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+COPY --chown=rapids:conda requirements.txt requirements-peers.txt ./
+RUN pip install --no-cache-dir -r requirements-peers.txt
 
 COPY --chown=rapids:conda app.py ./
 COPY --chown=rapids:conda .streamlit ./.streamlit

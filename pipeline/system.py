@@ -23,6 +23,8 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "CuPy": ("cupy-cuda13x", "cupy-cuda12x", "cupy"),
     "Streamlit": ("streamlit",),
     "Altair": ("altair",),
+    "polars": ("polars",),
+    "DuckDB": ("duckdb",),
 }
 NOT_INSTALLED = "not installed"
 

@@ -133,7 +133,7 @@ def duckdb_peer(frames: dict[str, pd.DataFrame]) -> Peer:
     for name, frame in frames.items():
         connection.register(name, pa.Table.from_pandas(frame, preserve_index=False))
     answers = {key: (lambda _tables, sql=sql: connection.sql(sql)) for key, sql in DUCKDB_SQL.items()}
-    return Peer(DUCKDB, {}, answers, lambda relation: relation.fetch_arrow_table())
+    return Peer(DUCKDB, {}, answers, lambda relation: relation.to_arrow_table())
 
 
 PEER_BUILDERS: dict[str, Callable[[dict[str, pd.DataFrame]], Peer]] = {POLARS: polars_peer, DUCKDB: duckdb_peer}
