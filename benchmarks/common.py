@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.engines import detect
-from pipeline.system import library_versions, system_report
+from pipeline.bench.results import environment
 from pipeline.timing import Timing
 
 
 def run_facts() -> dict[str, Any]:
-    """When and where a benchmark ran: machine, engines (with why one is missing) and library versions."""
-    report = system_report()
-    return {
-        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {
-            "cpu": report.cpu_model,
-            "logical_cores": report.logical_cores,
-            "ram_gib": round(report.ram_total / 2**30, 1),
-            "gpus": [gpu.name for gpu in report.gpus],
-            "python": platform.python_version(),
-        },
-        "engines": [{"name": s.name, "available": s.available, "reason": s.reason} for s in detect()],
-        "versions": library_versions(),
-    }
+    """When and where a benchmark ran: the same environment block `python -m pipeline.bench` writes."""
+    return environment()
 
 
 def timing_fields(timing: Timing) -> dict[str, float]:

@@ -259,3 +259,36 @@ def cumulative_time_chart(timings: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=220)
     )
+
+
+def time_vs_rows_chart(scaling: pd.DataFrame, title: str) -> alt.Chart:
+    """Seconds against rows on log-log axes, one line per series (columns: series, rows, seconds)."""
+    return (
+        alt.Chart(small(scaling), title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("rows:Q", scale=alt.Scale(type="log"), title="rows", axis=alt.Axis(format="~s")),
+            y=alt.Y("seconds:Q", scale=alt.Scale(type="log"), title="seconds (median)"),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+            tooltip=["series:N", alt.Tooltip("rows:Q", format=","), alt.Tooltip("seconds:Q", format=".4f")],
+        )
+        .properties(height=360)
+    )
+
+
+def speedup_heatmap(speedups: pd.DataFrame, order: list[str], title: str) -> alt.Chart:
+    """Speed-up per question and size, coloured on a log scale centred on 1× (columns: question, rows, speedup)."""
+    data = small(speedups).assign(label=lambda f: f["speedup"].map(lambda s: f"{s:.3g}×"))
+    base = alt.Chart(data, title=title).encode(
+        x=alt.X("rows:O", title="rows", axis=alt.Axis(labelAngle=0, format=",")),
+        y=alt.Y("question:N", sort=order, title=None),
+    )
+    heat = base.mark_rect().encode(
+        color=alt.Color(
+            "speedup:Q",
+            scale=alt.Scale(type="log", scheme="redyellowgreen", domainMid=1),
+            title="speed-up (×)",
+        ),
+        tooltip=["question:N", alt.Tooltip("rows:Q", format=","), alt.Tooltip("speedup:Q", format=".2f")],
+    )
+    return (heat + base.mark_text(fontSize=11).encode(text="label:N")).properties(height=alt.Step(26))

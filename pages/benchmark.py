@@ -1,0 +1,170 @@
+"""Benchmark: run the suites here or load saved results (several at once), then compare engines, peers and machines."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from pipeline.bench.harness import ENGINES, BenchSettings, default_engines, engine_missing_reason, run_bench
+from pipeline.bench.peers import PEER_LABELS
+from pipeline.bench.results import ERROR, FAILED, BenchResults, load_results
+from pipeline.bench.suites import NOT_YET, SUITES
+from pipeline.bench.views import TOTAL, environment_table, question_order, records_table, scaling, speedups
+from pipeline.charts import speedup_heatmap, time_vs_rows_chart
+from ui.charts import show_chart
+from ui.state import engines, shown_errors
+
+RUNS_KEY = "bench_runs"
+SIZES = [10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
+COLUMNS = ["run", "suite", "question", "label", "engine_label", "rows", "status", "median_s", "min_s", "max_s"]
+
+
+def runs() -> dict[str, BenchResults]:
+    return st.session_state.setdefault(RUNS_KEY, {})
+
+
+def engine_label(name: str) -> str:
+    labels = {engine.name: engine.label for engine in engines()} | PEER_LABELS
+    return labels.get(name, name.upper())
+
+
+def run_here() -> None:
+    available = default_engines()
+    missing = {name: engine_missing_reason(name) for name in ENGINES if name not in available}
+    with st.form("bench_form", border=True):
+        left, right = st.columns(2)
+        suites = left.multiselect("Suites", list(SUITES), default=["groupby", "join"], key="bench_suites")
+        chosen = right.multiselect(
+            "Engines and peers", available, default=available, format_func=engine_label, key="bench_engines"
+        )
+        sizes = left.multiselect("Rows", SIZES, default=[100_000], format_func=lambda n: f"{n:,}", key="bench_sizes")
+        repeat, warm = right.columns(2)
+        repeats = repeat.number_input("Timed repeats", 1, 20, 3, key="bench_repeats")
+        warmup = warm.number_input("Warm-up runs", 0, 5, 1, key="bench_warmup")
+        go = st.form_submit_button("Run the benchmark", type="primary", icon=":material/play_arrow:", key="bench_go")
+    notes = [f"{engine_label(name)}: {reason}" for name, reason in missing.items()]
+    notes += [f"{name}: {why}" for name, why in NOT_YET.items()]
+    st.caption(
+        "Each suite's table is generated once per size from a fixed seed (the same data on every engine); "
+        "warm-up runs are not timed; the device is synchronised before each clock stops; an answer that "
+        "disagrees with the first engine's is reported as failed, not timed. "
+        + ("Not available: " + "; ".join(notes) if notes else "")
+    )
+    if go:
+        with shown_errors("running the benchmark"):
+            settings = BenchSettings(
+                tuple(suites), tuple(chosen), tuple(sorted(sizes)), repeats=int(repeats), warmup=int(warmup)
+            )
+            bar = st.progress(0.0, text="Starting…")
+            results = run_bench(settings, lambda done, text: bar.progress(min(done, 1.0), text=text))
+            bar.empty()
+            runs()[f"this session {time.strftime('%H:%M:%S')}"] = results
+            st.toast("Benchmark finished.")
+
+
+def load_files() -> None:
+    files = st.file_uploader(
+        "Results files (.json) written by `python -m pipeline.bench --out` or downloaded here",
+        type=["json"],
+        accept_multiple_files=True,
+        key="bench_files",
+    )
+    if st.button("Load", key="bench_load", disabled=not files, icon=":material/upload_file:"):
+        for upload in files:
+            with shown_errors(f"loading {upload.name}"):
+                runs()[upload.name] = load_results(upload.getvalue(), upload.name)
+
+
+def show_runs(loaded: dict[str, BenchResults]) -> None:
+    st.subheader("Runs")
+    shown = st.multiselect("Runs shown", list(loaded), default=list(loaded), key="bench_shown")
+    chosen = {name: loaded[name] for name in shown}
+    if not chosen:
+        st.info("Choose at least one run to compare.", icon=":material/info:")
+        return
+    st.dataframe(environment_table(chosen), hide_index=True, width="stretch")
+    table = records_table(chosen)
+    bad = table[table["status"].isin([FAILED, ERROR])]
+    if not bad.empty:
+        st.warning(
+            f"{len(bad)} answers failed their check or raised; they are not timed: see the table below.",
+            icon=":material/warning:",
+        )
+    suites = list(dict.fromkeys(table["suite"]))
+    left, right = st.columns(2)
+    suite = left.selectbox("Suite", suites, key="bench_suite")
+    questions = question_order(table, suite)
+    question = right.selectbox("Question", [TOTAL, *questions], key="bench_question")
+    curve = scaling(table, suite, question)
+    if curve.empty:
+        st.info("No engine answered every question of this suite at any size.", icon=":material/info:")
+    else:
+        title = f"{suite}: {'total of every question' if question == TOTAL else question}"
+        show_chart(time_vs_rows_chart(curve, title), curve, f"time_vs_rows_{suite}", "bench_chart_scaling")
+    show_speedups(table, suite, questions)
+    st.markdown("**Records**")
+    st.dataframe(table[[*COLUMNS, "message"]], hide_index=True, width="stretch")
+    downloads(chosen, table)
+
+
+def show_speedups(table: pd.DataFrame, suite: str, questions: list[str]) -> None:
+    series = list(dict.fromkeys(table.loc[(table["suite"] == suite) & (table["status"] == "ok"), "series"]))
+    if len(series) < 2:
+        st.caption("Speed-ups need two engines (or two runs) that answered this suite.")
+        return
+    left, right = st.columns(2)
+    faster = left.selectbox("Speed-up of", series[1:] + series[:1], key="bench_other")
+    reference = right.selectbox("over", [s for s in series if s != faster], key="bench_baseline")
+    ratios = speedups(table, suite, reference, faster)
+    if ratios.empty:
+        st.caption("These two have no question and size in common.")
+        return
+    title = f"{faster} over {reference} (above 1×: faster)"
+    show_chart(speedup_heatmap(ratios, questions, title), ratios, f"speedup_{suite}", "bench_chart_speedup")
+
+
+def downloads(chosen: dict[str, BenchResults], table: pd.DataFrame) -> None:
+    columns = st.columns(len(chosen) + 1)
+    columns[0].download_button(
+        "All records (CSV)",
+        lambda: table.to_csv(index=False),
+        "benchmark.csv",
+        "text/csv",
+        key="bench_csv",
+        on_click="ignore",
+        icon=":material/table:",
+    )
+    for i, (column, (name, results)) in enumerate(zip(columns[1:], chosen.items(), strict=True)):
+        stem = name.removesuffix(".json").replace(" ", "_").replace(":", "")
+        column.download_button(
+            f"{name} (JSON)",
+            results.to_json,
+            f"{stem}.json",
+            "application/json",
+            key=f"bench_json_{i}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
+st.title("Benchmark")
+st.caption(
+    "The same questions on pandas, cuDF and CPU peers (polars, DuckDB): db-benchmark groupby and join, "
+    "file reading and writing, the Pipeline presets and the Explore profile. Reproduce from a shell with "
+    "`python -m pipeline.bench --help`."
+)
+here, saved = st.tabs(["Run here", "Load results"])
+with here:
+    run_here()
+with saved:
+    load_files()
+loaded = runs()
+if loaded:
+    show_runs(loaded)
+    if st.button("Forget all runs", key="bench_forget", icon=":material/delete:"):
+        st.session_state[RUNS_KEY] = {}
+        st.rerun()
+else:
+    st.info("Run the benchmark here or load saved results to compare them.", icon=":material/info:")

@@ -1,0 +1,89 @@
+"""Tidy tables from one or more benchmark runs, for the Benchmark page's charts and tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.bench.results import OK, BenchResults
+
+TOTAL = "(all questions)"
+
+
+def records_table(runs: dict[str, BenchResults]) -> pd.DataFrame:
+    """Every record of every run, with the run's name and a series name (the engine, prefixed by the run
+    when there are several runs)."""
+    frames = []
+    for name, results in runs.items():
+        frame = results.frame()
+        frame.insert(0, "run", name)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["run", "series"])
+    table = pd.concat(frames, ignore_index=True)
+    table["series"] = table["engine_label"] if len(runs) == 1 else table["run"] + " · " + table["engine_label"]
+    return table
+
+
+def scaling(table: pd.DataFrame, suite: str, question: str) -> pd.DataFrame:
+    """Median seconds against rows per series for one question, or, for TOTAL, the sum over the suite's
+    questions where a series answered all of them at that size (columns: series, rows, seconds, questions)."""
+    chosen = table[(table["suite"] == suite) & (table["status"] == OK)]
+    if question != TOTAL:
+        chosen = chosen[chosen["question"] == question]
+        return chosen.assign(questions=1)[["series", "rows", "median_s", "questions"]].rename(
+            columns={"median_s": "seconds"}
+        )
+    asked = table[(table["suite"] == suite) & (table["status"] != "skipped")]
+    needed = asked.groupby(["series", "rows"])["question"].nunique().rename("asked")
+    totals = chosen.groupby(["series", "rows"]).agg(seconds=("median_s", "sum"), questions=("question", "nunique"))
+    totals = totals.join(needed)
+    complete = totals[totals["questions"] == totals["asked"]].drop(columns="asked")
+    return complete.reset_index()
+
+
+def speedups(table: pd.DataFrame, suite: str, baseline: str, other: str) -> pd.DataFrame:
+    """Baseline seconds over the other series' seconds per question and size (columns: question, rows, speedup)."""
+    chosen = table[(table["suite"] == suite) & (table["status"] == OK)]
+    wide = chosen.pivot_table(index=["question", "rows"], columns="series", values="median_s", aggfunc="first")
+    if baseline not in wide or other not in wide:
+        return pd.DataFrame(columns=["question", "rows", "speedup"])
+    ratio = (wide[baseline] / wide[other]).rename("speedup").dropna().reset_index()
+    return ratio
+
+
+def gpu_text(gpu: dict) -> str:
+    return f"{gpu['name']} ({gpu['memory_gib']} GiB, driver {gpu['driver']}, CUDA {gpu['cuda']})"
+
+
+def environment_table(runs: dict[str, BenchResults]) -> pd.DataFrame:
+    """One row per run: when, where (GPU, CPU, cores, RAM), library versions that matter, git commit."""
+    rows = []
+    for name, results in runs.items():
+        env = results.environment
+        machine = env.get("machine", {})
+        versions = env.get("versions", {})
+        gpus = machine.get("gpus") or []
+        rows.append(
+            {
+                "run": name,
+                "when": env.get("when", "?"),
+                "GPU": ", ".join(
+                    f"{g['name']} ({g['memory_gib']} GiB, driver {g['driver']}, CUDA {g['cuda']})" for g in gpus
+                )
+                or "none",
+                "CPU": machine.get("cpu", "?"),
+                "cores": machine.get("logical_cores"),
+                "RAM GiB": machine.get("ram_gib"),
+                "pandas": versions.get("pandas", "?"),
+                "cuDF": versions.get("cuDF", "?"),
+                "polars": versions.get("polars", "?"),
+                "DuckDB": versions.get("DuckDB", "?"),
+                "commit": env.get("git_commit", "?"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def question_order(table: pd.DataFrame, suite: str) -> list[str]:
+    """The suite's questions in the order they were asked (q2 before q10)."""
+    return list(dict.fromkeys(table.loc[table["suite"] == suite, "question"]))

@@ -1,0 +1,62 @@
+"""The Benchmark page through AppTest: a run here, saved runs loaded side by side, a bad file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline.bench.harness import BenchSettings, run_bench
+from pipeline.engines import CPU
+from tests.apptest import open_page, problems
+
+
+def open_benchmark() -> AppTest:
+    return open_page("pages/benchmark.py")
+
+
+@pytest.fixture(scope="module")
+def saved_runs() -> list[tuple[str, bytes]]:
+    """Two results files as two machines would write them: same questions, different sizes and machines."""
+    files = []
+    for rows, machine in ((2_000, "laptop"), (4_000, "server")):
+        results = run_bench(BenchSettings(("groupby",), (CPU, "polars"), (rows,), repeats=1))
+        data = results.to_dict()
+        data["environment"]["machine"]["cpu"] = machine
+        files.append((f"{machine}.json", json.dumps(data).encode()))
+    return files
+
+
+def test_a_run_here_fills_the_charts_and_table():
+    at = open_benchmark()
+    at.multiselect(key="bench_suites").set_value(["join"])
+    at.multiselect(key="bench_engines").set_value([CPU, "duckdb"])
+    at.multiselect(key="bench_sizes").set_value([10_000])
+    at.number_input(key="bench_repeats").set_value(1)
+    at.button(key="bench_go").click().run()
+    assert not problems(at)
+    records = next(d.value for d in at.dataframe if "median_s" in d.value.columns)
+    assert sorted(records["question"].unique()) == ["q1", "q2", "q3", "q4", "q5"]
+    assert set(records["status"]) == {"ok"}
+    assert len(at.get("vega_lite_chart")) == 2, "time against rows, and the speed-up heatmap"
+    assert at.selectbox(key="bench_other").value == "DuckDB (CPU)"
+
+
+def test_two_saved_runs_load_side_by_side_and_a_bad_file_changes_nothing(saved_runs):
+    at = open_benchmark()
+    at.file_uploader(key="bench_files").set_value([(name, data, "application/json") for name, data in saved_runs])
+    at.run()
+    at.button(key="bench_load").click().run()
+    assert not problems(at)
+    assert at.multiselect(key="bench_shown").value == ["laptop.json", "server.json"]
+    environment = next(d.value for d in at.dataframe if "commit" in d.value.columns)
+    assert environment["CPU"].tolist() == ["laptop", "server"]
+    series = at.selectbox(key="bench_other").options
+    assert "laptop.json · polars (CPU)" in series and "server.json · CPU (pandas)" in series
+    at.selectbox(key="bench_question").set_value("q3").run()
+    assert len(at.get("vega_lite_chart")) == 2
+    at.file_uploader(key="bench_files").set_value([("other.json", b'{"hello": 1}', "application/json")]).run()
+    at.button(key="bench_load").click().run()
+    assert any("other.json is not a benchmark results file" in e for e in problems(at))
+    assert list(at.session_state["bench_runs"]) == ["laptop.json", "server.json"], "what was loaded stays"
