@@ -16,6 +16,7 @@ COPY --chown=rapids:conda pipeline ./pipeline
 COPY --chown=rapids:conda ui ./ui
 COPY --chown=rapids:conda pages ./pages
 COPY --chown=rapids:conda data/README.md ./data/README.md
+COPY --chown=rapids:conda docs/results ./docs/results
 
 ENV GPL_DATA_DIR=/home/rapids/app/data \
     STREAMLIT_SERVER_PORT=8501

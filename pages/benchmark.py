@@ -9,7 +9,7 @@ import streamlit as st
 
 from pipeline.bench.harness import ENGINES, BenchSettings, default_engines, engine_missing_reason, run_bench
 from pipeline.bench.peers import PEER_LABELS
-from pipeline.bench.results import ERROR, FAILED, BenchResults, load_results
+from pipeline.bench.results import ERROR, FAILED, BenchResults, load_results, shipped_results
 from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.bench.views import TOTAL, environment_table, question_order, records_table, scaling, speedups
 from pipeline.charts import speedup_heatmap, time_vs_rows_chart
@@ -23,6 +23,13 @@ COLUMNS = ["run", "suite", "question", "label", "engine_label", "rows", "status"
 
 def runs() -> dict[str, BenchResults]:
     return st.session_state.setdefault(RUNS_KEY, {})
+
+
+def add_runs(new: dict[str, BenchResults]) -> None:
+    """Keep the runs and show them along with the runs already shown."""
+    runs().update(new)
+    shown = st.session_state.get("bench_shown", [])
+    st.session_state["bench_shown"] = list(dict.fromkeys([*shown, *new]))
 
 
 def engine_label(name: str) -> str:
@@ -44,7 +51,7 @@ def run_here() -> None:
         repeats = repeat.number_input("Timed repeats", 1, 20, 3, key="bench_repeats")
         warmup = warm.number_input("Warm-up runs", 0, 5, 1, key="bench_warmup")
         go = st.form_submit_button("Run the benchmark", type="primary", icon=":material/play_arrow:", key="bench_go")
-    notes = [f"{engine_label(name)}: {reason}" for name, reason in missing.items()]
+    notes = [f"{engine_label(name)}: {reason.rstrip('.')}" for name, reason in missing.items()]
     notes += [f"{name}: {why}" for name, why in NOT_YET.items()]
     st.caption(
         "Each suite's table is generated once per size from a fixed seed (the same data on every engine); "
@@ -60,7 +67,7 @@ def run_here() -> None:
             bar = st.progress(0.0, text="Starting…")
             results = run_bench(settings, lambda done, text: bar.progress(min(done, 1.0), text=text))
             bar.empty()
-            runs()[f"this session {time.strftime('%H:%M:%S')}"] = results
+            add_runs({f"this session {time.strftime('%H:%M:%S')}": results})
             st.toast("Benchmark finished.")
 
 
@@ -71,15 +78,26 @@ def load_files() -> None:
         accept_multiple_files=True,
         key="bench_files",
     )
-    if st.button("Load", key="bench_load", disabled=not files, icon=":material/upload_file:"):
+    left, right = st.columns(2)
+    if left.button("Load", key="bench_load", disabled=not files, icon=":material/upload_file:"):
         for upload in files:
             with shown_errors(f"loading {upload.name}"):
-                runs()[upload.name] = load_results(upload.getvalue(), upload.name)
+                add_runs({upload.name: load_results(upload.getvalue(), upload.name)})
+    shipped = shipped_results()
+    if right.button(
+        "Load the published runs",
+        key="bench_shipped",
+        disabled=not shipped,
+        icon=":material/library_books:",
+        help="The runs measured for docs/benchmarks.md: " + (", ".join(shipped) or "none in this installation"),
+    ):
+        add_runs(shipped)
 
 
 def show_runs(loaded: dict[str, BenchResults]) -> None:
     st.subheader("Runs")
-    shown = st.multiselect("Runs shown", list(loaded), default=list(loaded), key="bench_shown")
+    st.session_state["bench_shown"] = [name for name in st.session_state.get("bench_shown", loaded) if name in loaded]
+    shown = st.multiselect("Runs shown", list(loaded), key="bench_shown")
     chosen = {name: loaded[name] for name in shown}
     if not chosen:
         st.info("Choose at least one run to compare.", icon=":material/info:")
@@ -94,7 +112,8 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
         )
     suites = list(dict.fromkeys(table["suite"]))
     left, right = st.columns(2)
-    suite = left.selectbox("Suite", suites, key="bench_suite")
+    first = suites.index("groupby") if "groupby" in suites else 0
+    suite = left.selectbox("Suite", suites, index=first, key="bench_suite")
     questions = question_order(table, suite)
     question = right.selectbox("Question", [TOTAL, *questions], key="bench_question")
     curve = scaling(table, suite, question)
@@ -165,6 +184,7 @@ if loaded:
     show_runs(loaded)
     if st.button("Forget all runs", key="bench_forget", icon=":material/delete:"):
         st.session_state[RUNS_KEY] = {}
+        st.session_state["bench_shown"] = []
         st.rerun()
 else:
     st.info("Run the benchmark here or load saved results to compare them.", icon=":material/info:")

@@ -120,6 +120,7 @@ def test_every_join_answer_equals_a_key_count(j1):
 
 @pytest.mark.parametrize("peer", list(PEER_BUILDERS))
 def test_peers_answer_every_question_as_pandas_does(peer, g1, j1):
+    pytest.importorskip(peer)
     for tables, questions in ((g1, GROUPBY_QUESTIONS), (j1, JOIN_QUESTIONS)):
         answering = PEER_BUILDERS[peer](tables)
         workspace = Workspace(get_engine(CPU), tables)
@@ -145,6 +146,7 @@ def test_an_answer_that_disagrees_is_reported_as_failed_and_not_timed(g1):
 
 
 def test_a_run_writes_results_that_load_back(tmp_path):
+    pytest.importorskip("duckdb")
     settings = BenchSettings(("io", "join"), (CPU, "duckdb"), (2_000,), repeats=1)
     results = run_bench(settings)
     statuses = {(r.suite, r.question, r.engine): r.status for r in results.records}
@@ -207,6 +209,7 @@ def test_bad_command_lines_exit_2_with_one_line(argv, says, capsys):
 
 
 def test_quick_run_from_the_command_line(tmp_path):
+    pytest.importorskip("polars")
     out, csv = tmp_path / "r.json", tmp_path / "r.csv"
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.bench", "--quick", "--engines", "cpu,polars", "--out", out, "--csv", csv],

@@ -11,6 +11,9 @@ from pipeline.bench.harness import BenchSettings, run_bench
 from pipeline.engines import CPU
 from tests.apptest import open_page, problems
 
+pytest.importorskip("polars", reason="the page tests compare pandas with the polars and DuckDB peers")
+pytest.importorskip("duckdb", reason="the page tests compare pandas with the polars and DuckDB peers")
+
 
 def open_benchmark() -> AppTest:
     return open_page("pages/benchmark.py")
@@ -60,3 +63,17 @@ def test_two_saved_runs_load_side_by_side_and_a_bad_file_changes_nothing(saved_r
     at.button(key="bench_load").click().run()
     assert any("other.json is not a benchmark results file" in e for e in problems(at))
     assert list(at.session_state["bench_runs"]) == ["laptop.json", "server.json"], "what was loaded stays"
+
+
+def test_the_published_runs_load_in_one_click():
+    at = open_benchmark()
+    at.multiselect(key="bench_suites").set_value(["groupby"])
+    at.multiselect(key="bench_sizes").set_value([10_000])
+    at.number_input(key="bench_repeats").set_value(1)
+    at.button(key="bench_go").click().run()
+    mine = next(iter(at.session_state["bench_runs"]))
+    at.button(key="bench_shipped").click().run()
+    assert not problems(at)
+    assert at.multiselect(key="bench_shown").value == [mine, "bench_cpu.json"], "new runs are shown at once"
+    assert len(at.get("vega_lite_chart")) == 2
+    assert f"{mine} · CPU (pandas)" in at.selectbox(key="bench_other").options

@@ -329,3 +329,25 @@ def test_build_and_run_a_two_step_pipeline(server, browser):
     heading = next(h for h in browser.find_elements(By.CSS_SELECTOR, "h3") if h.text.strip() == "Result")
     browser.execute_script("arguments[0].scrollIntoView();", heading)
     screenshot(browser, "13-pipeline-run")
+
+
+def test_run_the_benchmark_and_see_its_charts(server, browser):
+    new_session(browser, server)
+    go_to(browser, "Benchmark", "Run the benchmark")
+    click_button(browser, "Run the benchmark")
+    wait_text(browser, "Runs", timeout=180)
+    wait_idle(browser, timeout=180)
+    WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 2)
+    assert "answers failed their check" not in browser.find_element(By.TAG_NAME, "body").text
+    heading = next(h for h in browser.find_elements(By.CSS_SELECTOR, "h3") if h.text.strip() == "Runs")
+    browser.execute_script("arguments[0].scrollIntoView();", heading)
+    screenshot(browser, "14-benchmark-run")
+
+    click_tab(browser, "Load results")
+    click_button(browser, "Load the published runs")
+    wait_idle(browser)
+    WebDriverWait(browser, 30).until(lambda d: "bench_cpu.json" in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 2)
+    heat = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")[-1]
+    browser.execute_script("arguments[0].scrollIntoView();", heat)
+    screenshot(browser, "15-benchmark-published")

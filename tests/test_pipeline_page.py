@@ -49,7 +49,8 @@ def test_a_preset_runs_in_one_click():
     assert step_table(at)["rows × columns"].tolist()[0] == "3 × 8", "3 species, key + 7 aggregates"
 
 
-def test_add_move_and_remove_steps():
+def with_filter_and_drop() -> AppTest:
+    """The page with two steps added through the form: keep sepal length > 5, then drop `target`."""
     at = open_pipeline()
     at.selectbox(key="new_kind").set_value("filter").run()
     at.selectbox(key="form_filter_c0").set_value("sepal length (cm)").run()
@@ -59,6 +60,11 @@ def test_add_move_and_remove_steps():
     at.selectbox(key="new_kind").set_value("drop").run()
     at.multiselect(key="form_drop_columns").set_value(["target"]).run()
     at.button(key="add_step").click().run()
+    return at
+
+
+def test_add_move_and_remove_steps():
+    at = with_filter_and_drop()
     assert not problems(at)
     assert [s.kind for s in steps(at)] == ["filter", "drop"]
     at.selectbox(key="preview_step").set_value(1).run()
@@ -75,15 +81,7 @@ def test_add_move_and_remove_steps():
 
 
 def test_edit_a_step_in_place_and_insert_one_before_another():
-    at = open_pipeline()
-    at.selectbox(key="new_kind").set_value("filter").run()
-    at.selectbox(key="form_filter_c0").set_value("sepal length (cm)").run()
-    at.selectbox(key="form_filter_op0").set_value(">").run()
-    at.number_input(key="form_filter_v0").set_value(5.0).run()
-    at.button(key="add_step").click().run()
-    at.selectbox(key="new_kind").set_value("drop").run()
-    at.multiselect(key="form_drop_columns").set_value(["target"]).run()
-    at.button(key="add_step").click().run()
+    at = with_filter_and_drop()
     at.button(key="edit_0").click().run()
     assert at.selectbox(key="new_place").value == ("replace", 0)
     assert at.selectbox(key="new_kind").value == "filter"

@@ -23,6 +23,8 @@ def test_versions_cover_every_library():
         "CuPy",
         "Streamlit",
         "Altair",
+        "polars",
+        "DuckDB",
     ):
         assert versions[library]
     assert versions["pandas"].startswith("3.0")
@@ -31,4 +33,4 @@ def test_versions_cover_every_library():
 
 def test_versions_frame_is_tidy():
     frame = system_report().versions_frame()
-    assert list(frame.columns) == ["library", "version"] and len(frame) == 10
+    assert list(frame.columns) == ["library", "version"] and len(frame) == 12, "Python and 11 libraries"

@@ -156,3 +156,17 @@ def load_results(payload: bytes | str, source: str) -> BenchResults:
         message = f"{source} is not valid JSON ({error}); choose a file `python -m pipeline.bench --out` wrote."
         raise DataError(message) from error
     return from_dict(data, source)
+
+
+SHIPPED = REPO / "docs" / "results"
+
+
+def shipped_results() -> dict[str, BenchResults]:
+    """The benchmark runs published with the app (docs/results/*.json written by pipeline.bench), by file name."""
+    found = {}
+    for path in sorted(SHIPPED.glob("*.json")):
+        try:
+            found[path.name] = load_results(path.read_bytes(), path.name)
+        except DataError:
+            continue  # the folder also holds other benchmarks' reports
+    return found

@@ -41,58 +41,49 @@ def _fixed(questions: list[Question]) -> Questions:
     return lambda _tables, _folder: questions
 
 
+IO_FORMATS = {"csv": "CSV", "parquet": "Parquet"}
+
+
+def _writer(fmt: str) -> Callable[[Workspace], Any]:
+    """Write the table with the engine's own `to_csv`/`to_parquet`; the answer is the table written."""
+
+    def run(w: Workspace) -> Any:
+        getattr(w["x"], f"to_{fmt}")(str(w.folder / f"written-{w.engine.name}.{fmt}"), index=False)
+        return w["x"]
+
+    return run
+
+
+def _reader(fmt: str, path: Path) -> Callable[[Workspace], Any]:
+    return lambda w: getattr(w.engine.frames, f"read_{fmt}")(str(path))
+
+
 def io_questions(cpu_tables: dict[str, Any], folder: Path) -> list[Question]:
     """Write and read CSV and Parquet with each engine's own functions, and the host-to-device copy.
 
     Reads all read the same files, written once by pandas before any clock starts.
     """
     frame: pd.DataFrame = cpu_tables["x"]
-    frame.to_csv(folder / "table.csv", index=False)
-    frame.to_parquet(folder / "table.parquet", index=False)
+    values = sums_of("v1", "v2", "v3")
+    questions = []
+    for fmt, name in IO_FORMATS.items():
+        getattr(frame, f"to_{fmt}")(folder / f"table.{fmt}", index=False)
+        questions.append(
+            Question("io", f"{fmt} write", f"write the table as {name}", _writer(fmt), lambda t: Answer(len(t), ()))
+        )
+        questions.append(
+            Question("io", f"{fmt} read", f"read the {name} file", _reader(fmt, folder / f"table.{fmt}"), values)
+        )
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    read_check = sums_of("v1", "v2", "v3")
-
-    def written(extension: str, write: Callable[[Any, Path], None]) -> Callable[[Workspace], Any]:
-        def run(w: Workspace) -> Any:
-            write(w["x"], w.folder / f"written-{w.engine.name}.{extension}")
-            return w["x"]
-
-        return run
-
-    return [
-        Question(
-            "io",
-            "csv write",
-            "write the table as CSV",
-            written("csv", lambda x, path: x.to_csv(path, index=False)),
-            lambda frame: Answer(len(frame), ()),
-        ),
-        Question(
-            "io",
-            "parquet write",
-            "write the table as Parquet",
-            written("parquet", lambda x, path: x.to_parquet(path, index=False)),
-            lambda frame: Answer(len(frame), ()),
-        ),
-        Question(
-            "io", "csv read", "read the CSV file", lambda w: w.engine.frames.read_csv(folder / "table.csv"), read_check
-        ),
-        Question(
-            "io",
-            "parquet read",
-            "read the Parquet file",
-            lambda w: w.engine.frames.read_parquet(folder / "table.parquet"),
-            read_check,
-        ),
-        Question(
-            "io",
-            "to device",
-            "copy the table from host memory to the GPU",
-            lambda w: w.engine.from_arrow(arrow),
-            read_check,
-            engines=frozenset({GPU}),
-        ),
-    ]
+    copy = Question(
+        "io",
+        "to device",
+        "copy the table from host memory to the GPU",
+        lambda w: w.engine.from_arrow(arrow),
+        values,
+        engines=frozenset({GPU}),
+    )
+    return [*questions, copy]
 
 
 def numeric_sums(frame: Any) -> Answer:
