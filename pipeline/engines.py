@@ -97,9 +97,9 @@ class Engine(ABC):
         """A host numpy copy of an engine array."""
         return np.asarray(array)
 
-    def float_values(self, series: Any) -> Any:
-        """A float64 engine array of a numeric or boolean series, NaN where a value is missing."""
-        return series.to_numpy(dtype="float64", na_value=np.nan)
+    def float_values(self, values: Any, dtype: str = "float64") -> Any:
+        """A float engine array of a numeric or boolean series (or frame: rows × columns), NaN where missing."""
+        return values.to_numpy(dtype=dtype, na_value=np.nan)
 
     def int_values(self, series: Any) -> Any:
         """An int64 engine array of an integer series that has no missing values."""
@@ -180,8 +180,8 @@ class GpuEngine(Engine):
     def to_numpy(self, array: Any) -> np.ndarray:
         return self._cupy.asnumpy(array)
 
-    def float_values(self, series: Any) -> Any:
-        return series.to_cupy(dtype="float64", na_value=np.nan)
+    def float_values(self, values: Any, dtype: str = "float64") -> Any:
+        return values.to_cupy(dtype=dtype, na_value=np.nan)
 
     def int_values(self, series: Any) -> Any:
         return series.to_cupy(dtype="int64")

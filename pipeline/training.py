@@ -1,0 +1,129 @@
+"""Train one algorithm on one engine with the shared timer: preparation, fit, predict and the copy back apart."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pipeline import metrics
+from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
+from pipeline.errors import PipelineError
+from pipeline.features import FeatureSpec, Prepared, prepare
+from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm
+from pipeline.timing import clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelRun:
+    """One algorithm on one engine: seconds per phase, host copies of its outputs, metrics, or the error."""
+
+    engine: Engine
+    algorithm: Algorithm
+    settings: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+    predictions: np.ndarray | None = None
+    scores: np.ndarray | None = None
+    y_test: np.ndarray | None = None  # targets of the test rows; for clustering, the reference labels
+    importances: np.ndarray | None = None
+    feature_names: list[str] = field(default_factory=list)
+    classes: list[Any] | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def fit_seconds(self) -> float | None:
+        return self.seconds.get("fit")
+
+
+def _scores(estimator: Any, x: Any) -> Any | None:
+    """Class probabilities where the estimator gives them, else its decision function, else None."""
+    for method in ("predict_proba", "decision_function"):
+        if hasattr(estimator, method):
+            try:
+                return getattr(estimator, method)(x)
+            except (AttributeError, NotImplementedError, ValueError):
+                continue
+    return None
+
+
+def _importances(estimator: Any) -> Any | None:
+    """Feature importances (forests) or coefficients (linear models), one value per feature."""
+    for attribute in ("feature_importances_", "coef_"):
+        value = getattr(estimator, attribute, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _failure(engine: Engine, algorithm: Algorithm, error: Exception) -> str:
+    if isinstance(error, PipelineError):
+        return str(error)
+    if is_out_of_memory(error):
+        return str(out_of_memory_error(engine, f"training {algorithm.label}"))
+    log.warning("%s failed on %s", algorithm.key, engine.label, exc_info=error)
+    return f"{type(error).__name__}: {error}"
+
+
+def train(
+    engine: Engine, frame: Any, spec: FeatureSpec, algorithm: Algorithm, settings: dict[str, Any] | None = None
+) -> ModelRun:
+    """Prepare features on the engine, fit, predict (or cluster / embed) and score; errors are recorded."""
+    checked = algorithm.settings(settings)
+    run = ModelRun(engine, algorithm, checked)
+    sync = engine.synchronize
+    try:
+        prepared, run.seconds["prepare"] = clock(lambda: prepare(engine, frame, spec), sync)
+        estimator = algorithm.build(engine.name, checked)
+        _fit_and_score(run, estimator, prepared)
+    except Exception as error:  # shown with the run; other engines go on
+        run.error = _failure(engine, algorithm, error)
+    finally:
+        engine.release_memory()
+    return run
+
+
+def _fit_and_score(run: ModelRun, estimator: Any, prepared: Prepared) -> None:
+    engine, task, sync = prepared.engine, run.algorithm.task, prepared.engine.synchronize
+    run.feature_names, run.classes = prepared.feature_names, prepared.classes
+    if task in (CLASSIFICATION, REGRESSION):
+        _, run.seconds["fit"] = clock(lambda: estimator.fit(prepared.x_train, prepared.y_train), sync)
+        output, run.seconds["predict"] = clock(lambda: estimator.predict(prepared.x_test), sync)
+        scores = _scores(estimator, prepared.x_test) if task == CLASSIFICATION else None
+    else:
+        method = estimator.fit_predict if task == CLUSTERING else estimator.fit_transform
+        output, run.seconds["fit"] = clock(lambda: method(prepared.x_train), sync)
+        scores = None
+
+    def to_host() -> None:
+        run.predictions = engine.to_numpy(output)
+        run.scores = None if scores is None else engine.to_numpy(scores)
+        truth = prepared.y_test if task in (CLASSIFICATION, REGRESSION) else prepared.y_train
+        run.y_test = None if truth is None else engine.to_numpy(truth)
+
+    _, run.seconds["to host"] = clock(to_host, sync)
+    importances = _importances(estimator)
+    if importances is not None:
+        run.importances = np.atleast_2d(engine.to_numpy(importances)).astype("float64")
+    x_host = engine.to_numpy(prepared.x_train) if task in (CLUSTERING, EMBEDDING) else None
+    run.metrics = score(task, run, x_host)
+
+
+def score(task: str, run: ModelRun, x: np.ndarray | None) -> dict[str, Any]:
+    """The task's metrics from the run's host arrays."""
+    if task == CLASSIFICATION:
+        predictions = run.predictions.astype("int64")
+        return metrics.classification(run.y_test, predictions, run.scores, len(run.classes or []))
+    if task == REGRESSION:
+        return metrics.regression(run.y_test, run.predictions)
+    if task == CLUSTERING:
+        return metrics.clustering(x, run.predictions.astype("int64"), run.y_test)
+    return metrics.embedding(x, run.predictions)
