@@ -11,6 +11,7 @@ navigation = st.navigation(
         st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
         st.Page("pages/explore.py", title="Explore", icon=":material/query_stats:"),
         st.Page("pages/pipeline.py", title="Pipeline", icon=":material/account_tree:"),
+        st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
         st.Page("pages/benchmark.py", title="Benchmark", icon=":material/speed:"),
         st.Page("pages/system.py", title="System", icon=":material/memory:"),
     ]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.bench.results import environment
+from pipeline.system import environment
 from pipeline.timing import Timing
 
 

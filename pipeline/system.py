@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import platform
+import subprocess
+import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import psutil
@@ -122,3 +125,43 @@ def system_report() -> SystemReport:
         versions=library_versions(),
         engines=detect(),
     )
+
+
+def git_commit() -> str:
+    """The commit this code runs from, or 'unknown' outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+def environment() -> dict[str, Any]:
+    """Where a benchmark or model ran: GPUs (model, memory, driver, CUDA), CPU, cores, RAM, versions, git commit."""
+    report = system_report()
+    return {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "git_commit": git_commit(),
+        "machine": {
+            "cpu": report.cpu_model,
+            "physical_cores": report.physical_cores,
+            "logical_cores": report.logical_cores,
+            "ram_gib": round(report.ram_total / 2**30, 1),
+            "gpus": [
+                {"name": g.name, "memory_gib": round(g.memory_total / 2**30, 1), "driver": g.driver, "cuda": g.cuda}
+                for g in report.gpus
+            ],
+            "gpu_query_error": report.gpu_query_error,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "engines": [{"name": s.name, "available": s.available, "reason": s.reason} for s in detect()],
+        "versions": report.versions,
+    }

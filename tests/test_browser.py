@@ -351,3 +351,19 @@ def test_run_the_benchmark_and_see_its_charts(server, browser):
     heat = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")[-1]
     browser.execute_script("arguments[0].scrollIntoView();", heat)
     screenshot(browser, "15-benchmark-published")
+
+
+def test_train_a_model_and_see_its_confusion_matrix(server, browser):
+    new_session(browser, server)
+    go_to(browser, "Models", "Algorithm")
+    click_button(
+        browser,
+        "Train on CPU (pandas)" if "CPU only" in sidebar_text(browser) else "Train on CPU (pandas) and GPU (cuDF)",
+    )
+    wait_text(browser, "Result", timeout=120)
+    wait_idle(browser, timeout=120)
+    WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 2)
+    assert "Fit on CPU (pandas)" in browser.find_element(By.TAG_NAME, "body").text
+    heading = next(h for h in browser.find_elements(By.CSS_SELECTOR, "h3") if h.text.strip() == "Result")
+    browser.execute_script("arguments[0].scrollIntoView();", heading)
+    screenshot(browser, "16-models-trained")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import math
 
 import numpy as np
@@ -14,6 +15,7 @@ from pipeline.datasets import bundled_frame
 from pipeline.engines import CPU, GPU, get_engine
 from pipeline.errors import DataError
 from pipeline.features import FeatureSpec, prepare
+from pipeline.model_card import card_json, model_card, predictions_frame
 from pipeline.models import ALGORITHMS, CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, TASKS, algorithms_for
 from pipeline.training import train
 
@@ -190,3 +192,19 @@ def test_metrics_match_hand_computed_cases():
     same = metrics.agreement(CLUSTERING, np.array([0, 0, 1, 1]), np.array([5, 5, 7, 7]))
     assert same["same partition (adjusted Rand)"] == 1.0, "cluster ids may differ between engines"
     assert metrics.agreement(CLASSIFICATION, truth, np.array([0, 1, 1, 1]))["equal predictions"] == 0.75
+
+
+def test_model_card_and_predictions_hold_what_a_reader_needs(iris):
+    spec = FeatureSpec(CLASSIFICATION, features_of(iris), "target")
+    runs = {CPU: train(get_engine(CPU), iris, spec, ALGORITHMS["logistic_regression"], {"C": 2.0})}
+    card = json.loads(card_json(model_card("iris", 150, spec, runs)))
+    assert card["schema"] == "gpu-pipeline-lab/model-card" and card["version"] == 1
+    assert card["data"]["target"] == "target" and card["data"]["rows"] == 150
+    assert card["algorithm"]["settings"]["C"] == 2.0 and card["algorithm"]["cuML"].startswith("cuml.")
+    assert set(card["engines"][CPU]["seconds"]) >= {"fit", "predict"}
+    assert card["engines"][CPU]["metrics"]["accuracy"] == runs[CPU].metrics["accuracy"]
+    assert card["environment"]["machine"]["logical_cores"] >= 1 and card["agreement"] == {}
+    predictions = predictions_frame(runs)
+    assert list(predictions.columns) == ["actual", "cpu prediction"]
+    assert set(predictions["actual"]) <= {"setosa", "versicolor", "virginica"}
+    assert len(predictions) == len(runs[CPU].y_test)

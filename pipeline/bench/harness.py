@@ -15,12 +15,13 @@ import psutil
 
 from pipeline.bench.peers import PEER_BUILDERS, PEER_LABELS, Peer, peer_missing_reason
 from pipeline.bench.questions import Answer, Question, Workspace
-from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record, environment
+from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record
 from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes, generate
 from pipeline.engines import CPU, GPU, Engine, detect, get_engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError, PipelineError
 from pipeline.runner import memory_in_use
+from pipeline.system import environment
 from pipeline.timing import measure
 
 ENGINES = (CPU, GPU, *PEER_BUILDERS)

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import platform
-import subprocess
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pipeline.engines import detect
 from pipeline.errors import DataError
-from pipeline.system import system_report
 
 SCHEMA = "gpu-pipeline-lab/bench"
 VERSION = 1
 OK, FAILED, ERROR, SKIPPED = "ok", "failed", "error", "skipped"
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[2]  # the checkout: docs/results lives here
 
 
 @dataclass
@@ -83,41 +78,6 @@ class BenchResults:
         gpus = machine.get("gpus") or []
         where = gpus[0]["name"] if gpus else f"CPU ×{machine.get('logical_cores', '?')}"
         return f"{where} · {self.environment.get('when', '?')}"
-
-
-def git_commit() -> str:
-    """The commit this code runs from, or 'unknown' outside a git checkout."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return done.stdout.strip() or "unknown"
-
-
-def environment() -> dict[str, Any]:
-    """Where a benchmark ran: GPUs (model, memory, driver, CUDA), CPU, cores, RAM, versions, git commit."""
-    report = system_report()
-    return {
-        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "git_commit": git_commit(),
-        "machine": {
-            "cpu": report.cpu_model,
-            "physical_cores": report.physical_cores,
-            "logical_cores": report.logical_cores,
-            "ram_gib": round(report.ram_total / 2**30, 1),
-            "gpus": [
-                {"name": g.name, "memory_gib": round(g.memory_total / 2**30, 1), "driver": g.driver, "cuda": g.cuda}
-                for g in report.gpus
-            ],
-            "gpu_query_error": report.gpu_query_error,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "engines": [{"name": s.name, "available": s.available, "reason": s.reason} for s in detect()],
-        "versions": report.versions,
-    }
 
 
 def from_dict(data: Any, source: str) -> BenchResults:
