@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -9,18 +10,29 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.catalog import Dataset
-from pipeline.charts import MAX_CHART_ROWS, matrix_chart, phase_time_chart, scatter_chart
+from pipeline.charts import (
+    MAX_CHART_ROWS,
+    bar_chart,
+    curve_chart,
+    matrix_chart,
+    phase_time_chart,
+    scatter_chart,
+    time_vs_rows_chart,
+)
 from pipeline.engines import CPU, GPU
 from pipeline.features import FeatureSpec, check_spec
 from pipeline.kinds import BOOLEAN, NUMERIC, TEXT, column_kind
+from pipeline.metrics import curves
 from pipeline.model_card import card_json, engines_agreement, model_card, predictions_frame
-from pipeline.models import CLASSIFICATION, EMBEDDING, REGRESSION, TASKS, Algorithm, Param, algorithms_for
-from pipeline.training import ModelRun, train
+from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, TASKS, Algorithm, Param, algorithms_for
+from pipeline.training import ModelRun, compare_all, scaling_curve, train_everywhere
 from ui import format as fmt
 from ui.charts import show_chart
 from ui.state import active_dataset_or_stop, shown_errors
 
 RESULT_KEY = "model_result"
+COMPARE_KEY = "model_compare"
+SCALING_KEY = "model_scaling"
 NO_LABELS = "(none)"
 
 
@@ -74,14 +86,16 @@ def choose(dataset: Dataset) -> tuple[FeatureSpec, Algorithm, dict[str, Any]]:
     return spec, algorithm, settings
 
 
-def run_all(dataset: Dataset, spec: FeatureSpec, algorithm: Algorithm, settings: dict[str, Any]) -> dict[str, ModelRun]:
-    runs = {}
-    bar = st.progress(0.0, text="Training…")
-    for i, (name, copy) in enumerate(dataset.copies.items()):
-        bar.progress(i / len(dataset.copies), text=f"Training {algorithm.label} on {copy.engine.label}…")
-        runs[name] = train(copy.engine, copy.frame, spec, algorithm, settings)
+def copies_of(dataset: Dataset) -> dict[str, tuple[Any, Any]]:
+    return {name: (copy.engine, copy.frame) for name, copy in dataset.copies.items()}
+
+
+def with_progress(label: str, work: Any) -> Any:
+    """Run `work(progress)` with a progress bar that goes away when it is done."""
+    bar = st.progress(0.0, text=label)
+    result = work(lambda done, text: bar.progress(min(done, 1.0), text=text))
     bar.empty()
-    return runs
+    return result
 
 
 def metrics_table(runs: dict[str, ModelRun]) -> pd.DataFrame:
@@ -122,35 +136,111 @@ def sample_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if len(frame) <= MAX_CHART_ROWS else frame.sample(MAX_CHART_ROWS, random_state=0)
 
 
+def labelled(run: ModelRun, codes: np.ndarray) -> np.ndarray:
+    return np.asarray([str(c) for c in run.classes], dtype=object)[codes.astype(int)]
+
+
+def show_engine_charts(name: str, run: ModelRun) -> None:
+    task = run.algorithm.task
+    if task == CLASSIFICATION:
+        if len(run.classes) <= 30:
+            matrix = confusion(run)
+            chart = matrix_chart(matrix, "rows", labels=True)
+            show_chart(chart, matrix.reset_index(), f"confusion_{name}", f"cm_{name}")
+            st.caption("Rows: actual class; columns: predicted class.")
+    elif task == REGRESSION:
+        points = sample_rows(pd.DataFrame({"actual": run.y_test, "predicted": run.predictions}))
+        show_chart(scatter_chart(points, "actual", "predicted"), points, f"predicted_{name}", f"pv_{name}")
+        residuals = sample_rows(pd.DataFrame({"predicted": run.predictions, "residual": run.y_test - run.predictions}))
+        show_chart(scatter_chart(residuals, "predicted", "residual"), residuals, f"residuals_{name}", f"res_{name}")
+    else:
+        xy = run.predictions if task == EMBEDDING else run.x_view
+        points = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1] if xy.shape[1] > 1 else 0.0})
+        colour = None
+        if task == CLUSTERING:
+            points["cluster"], colour = run.predictions.astype(str), "cluster"
+        elif run.y_test is not None:
+            points["label"], colour = labelled(run, run.y_test), "label"
+        points = sample_rows(points)
+        show_chart(scatter_chart(points, "x", "y", colour), points, f"{task}_{name}", f"scatter_{name}")
+        if task == CLUSTERING:
+            st.caption("x, y: the first two principal components of the features, coloured by cluster (-1: noise).")
+    if run.importances is not None and run.importances.shape[-1] == len(run.feature_names):
+        weights = pd.DataFrame({"label": run.feature_names, "weight": np.abs(run.importances).mean(axis=0)})
+        top = weights.nlargest(20, "weight")
+        title = "importance" if run.algorithm.key.startswith("random_forest") else "mean |coefficient|"
+        show_chart(bar_chart(top, "weight", title), top, f"importance_{name}", f"imp_{name}")
+
+
+def show_curves(runs: dict[str, ModelRun]) -> None:
+    """ROC and precision-recall curves of every engine on one chart each."""
+    found = {"roc": [], "pr": []}
+    for run in runs.values():
+        if run.ok and run.scores is not None:
+            for kind, points in curves(run.y_test, run.scores, run.classes).items():
+                found[kind].append(points.assign(series=run.engine.label + " · " + points["class"]))
+    if not found["roc"]:
+        st.caption("No ROC or precision-recall curves: this model gives no class scores.")
+        return
+    left, right = st.columns(2)
+    roc, pr = pd.concat(found["roc"]), pd.concat(found["pr"])
+    with left:
+        show_chart(curve_chart(roc, "false positive rate", "true positive rate", diagonal=True), roc, "roc", "roc")
+    with right:
+        show_chart(curve_chart(pr, "recall", "precision"), pr, "precision_recall", "pr")
+
+
 def show_charts(runs: dict[str, ModelRun]) -> None:
     done = {name: run for name, run in runs.items() if run.ok}
     if not done:
         return
-    task = next(iter(done.values())).algorithm.task
-    columns = st.columns(len(done))
-    for column, (name, run) in zip(columns, done.items(), strict=True):
+    if next(iter(done.values())).algorithm.task == CLASSIFICATION:
+        show_curves(done)
+    for column, (name, run) in zip(st.columns(len(done)), done.items(), strict=True):
         with column:
             st.markdown(f"**{run.engine.label}**")
-            if task == CLASSIFICATION and len(run.classes) <= 30:
-                matrix = confusion(run)
-                show_chart(
-                    matrix_chart(matrix, "rows", labels=True), matrix.reset_index(), f"confusion_{name}", f"cm_{name}"
-                )
-                st.caption("Rows: actual class; columns: predicted class.")
-            elif task == REGRESSION:
-                points = sample_rows(pd.DataFrame({"actual": run.y_test, "predicted": run.predictions}))
-                show_chart(scatter_chart(points, "actual", "predicted"), points, f"predicted_{name}", f"pv_{name}")
-            elif task == EMBEDDING:
-                points = pd.DataFrame({"component 1": run.predictions[:, 0], "component 2": run.predictions[:, 1]})
-                if run.y_test is not None:
-                    points["label"] = np.asarray([str(c) for c in run.classes], dtype=object)[run.y_test.astype(int)]
-                points = sample_rows(points)
-                chart = scatter_chart(points, "component 1", "component 2", "label" if "label" in points else None)
-                show_chart(chart, points, f"embedding_{name}", f"emb_{name}")
-            if run.importances is not None and run.importances.shape[-1] == len(run.feature_names):
-                weights = pd.DataFrame({"feature": run.feature_names, "weight": np.abs(run.importances).mean(axis=0)})
-                st.caption("Feature importance (forests) or mean absolute coefficient (linear models), top 20")
-                st.dataframe(weights.nlargest(20, "weight"), hide_index=True)
+            show_engine_charts(name, run)
+
+
+def show_scaling(dataset: Dataset, spec: FeatureSpec, run: ModelRun) -> None:
+    """Fit time on growing shares of the rows, on demand (it trains the model four more times per engine)."""
+    key = (dataset.id, spec, run.algorithm.key, tuple(run.settings.items()))
+    if st.button("Fit time against rows", key="model_scaling_go", icon=":material/show_chart:"):
+        with shown_errors("measuring fit time against rows"):
+            curve = with_progress(
+                "Measuring…",
+                lambda report: scaling_curve(copies_of(dataset), spec, run.algorithm, run.settings, report),
+            )
+            st.session_state[SCALING_KEY] = (key, curve)
+    stored = st.session_state.get(SCALING_KEY)
+    if stored and stored[0] == key and not stored[1].empty:
+        title = f"{run.algorithm.label}: fit time on the first 10%, 25%, 50% and all rows"
+        show_chart(time_vs_rows_chart(stored[1], title), stored[1], "fit_time_vs_rows", "model_scaling_chart")
+
+
+def compare_everything(dataset: Dataset, spec: FeatureSpec) -> None:
+    with st.expander(f"Compare every {TASKS[spec.task].lower()} algorithm"):
+        st.caption(
+            "Default settings, the same features and split; one table and the GPU speed-up of each fit. "
+            "t-SNE, UMAP and HDBSCAN grow fast with rows: sample large tables first (Pipeline: sample)."
+        )
+        key = (dataset.id, replace(spec, non_negative=False))
+        if st.button("Compare all", key="model_compare_go", icon=":material/leaderboard:"):
+            with shown_errors("comparing the algorithms"):
+                check_spec(spec, dataset.primary.frame)
+                table = with_progress("Comparing…", lambda report: compare_all(copies_of(dataset), spec, report))
+                st.session_state[COMPARE_KEY] = (key, table)
+        stored = st.session_state.get(COMPARE_KEY)
+        if not stored or stored[0] != key:
+            return
+        table = stored[1]
+        st.dataframe(table, hide_index=True, width="stretch")
+        speedups = table.dropna(subset=["GPU speed-up (fit)"]) if "GPU speed-up (fit)" in table else table.iloc[:0]
+        if speedups.empty:
+            st.caption("Speed-ups appear when the dataset is on both engines.")
+            return
+        bars = speedups.rename(columns={"algorithm": "label", "GPU speed-up (fit)": "speedup"})[["label", "speedup"]]
+        show_chart(bar_chart(bars, "speedup", "GPU speed-up of fit (×)", color="#76b900"), bars, "speedups", "cmp")
 
 
 def show_result(dataset: Dataset, spec: FeatureSpec, runs: dict[str, ModelRun]) -> None:
@@ -177,6 +267,7 @@ def show_result(dataset: Dataset, spec: FeatureSpec, runs: dict[str, ModelRun]) 
     show_chart(phase_time_chart(times), times, "model_times", "model_times")
     st.caption("Prepare: feature encoding and split on the engine; to host: copying outputs back for metrics.")
     show_charts(runs)
+    show_scaling(dataset, spec, next(iter(runs.values())))
     card = model_card(dataset.name, dataset.shape[0], spec, runs)
     left, right = st.columns(2)
     left.download_button(
@@ -208,8 +299,11 @@ if st.button(f"Train on {labels}", key="model_go", type="primary", icon=":materi
     with shown_errors("training the model"):
         check_spec(spec, dataset.primary.frame)
         algorithm.settings(settings)
-        runs = run_all(dataset, spec, algorithm, settings)
+        runs = with_progress(
+            "Training…", lambda report: train_everywhere(copies_of(dataset), spec, algorithm, settings, report)
+        )
         st.session_state[RESULT_KEY] = (dataset.id, spec, algorithm.key, settings, runs)
 stored = st.session_state.get(RESULT_KEY)
 if stored and stored[:4] == (dataset.id, spec, algorithm.key, settings):
     show_result(dataset, spec, stored[4])
+compare_everything(dataset, spec)

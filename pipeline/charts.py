@@ -292,3 +292,36 @@ def speedup_heatmap(speedups: pd.DataFrame, order: list[str], title: str) -> alt
         tooltip=["question:N", alt.Tooltip("rows:Q", format=","), alt.Tooltip("speedup:Q", format=".2f")],
     )
     return (heat + base.mark_text(fontSize=11).encode(text="label:N")).properties(height=alt.Step(26))
+
+
+def curve_chart(points: pd.DataFrame, x_title: str, y_title: str, *, diagonal: bool = False) -> alt.Chart:
+    """Lines of (x, y) points in [0, 1]², one per series (columns: series, x, y); ROC adds the chance diagonal."""
+    unit = alt.Scale(domain=[0, 1])
+    lines = (
+        alt.Chart(small(points))
+        .mark_line()
+        .encode(
+            x=alt.X("x:Q", title=x_title, scale=unit),
+            y=alt.Y("y:Q", title=y_title, scale=unit),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+            tooltip=["series:N", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")],
+        )
+    )
+    if diagonal:
+        chance = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})
+        lines = lines + alt.Chart(chance).mark_line(strokeDash=[4, 4], color="#999").encode(x="x:Q", y="y:Q")
+    return lines.properties(height=320)
+
+
+def bar_chart(values: pd.DataFrame, value: str, title: str, *, color: str = "#4c78a8") -> alt.Chart:
+    """Horizontal bars of one value per label, largest first (columns: label, `value`)."""
+    return (
+        alt.Chart(small(values))
+        .mark_bar(color=color)
+        .encode(
+            y=alt.Y("label:N", sort="-x", title=None),
+            x=alt.X(f"{value}:Q", title=title),
+            tooltip=["label:N", alt.Tooltip(f"{value}:Q", format=".4g")],
+        )
+        .properties(height=alt.Step(20))
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from sklearn import metrics
 from sklearn.manifold import trustworthiness
 
@@ -83,3 +84,40 @@ def agreement(task: str, left: np.ndarray, right: np.ndarray) -> dict:
     if task == "regression":
         return {"correlation of predictions": float(np.corrcoef(left, right)[0, 1])}
     return {}
+
+
+CURVE_POINTS = 200
+
+
+def _thin(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """At most `limit` evenly spaced points of a curve, first and last kept."""
+    if len(frame) <= limit:
+        return frame
+    keep = np.unique(np.linspace(0, len(frame) - 1, limit).round().astype(int))
+    return frame.iloc[keep]
+
+
+def curves(y_true: np.ndarray, scores: np.ndarray | None, classes: list) -> dict[str, pd.DataFrame]:
+    """ROC (fpr, tpr) and precision-recall (recall, precision) points per class, one-vs-rest, ≤ 200 points each.
+
+    Binary tasks give one curve (the second class as positive); empty frames when there are no scores.
+    """
+    empty = {"roc": pd.DataFrame(columns=["class", "x", "y"]), "pr": pd.DataFrame(columns=["class", "x", "y"])}
+    if scores is None:
+        return empty
+    columns = scores[:, None] if scores.ndim == 1 else scores
+    positives = [1] if len(classes) == 2 else range(len(classes))
+    roc, pr = [], []
+    for k in positives:
+        truth = y_true == k
+        if truth.all() or not truth.any():
+            continue
+        score = columns[:, -1] if columns.shape[1] == 1 else columns[:, k]
+        fpr, tpr, _ = metrics.roc_curve(truth, score)
+        precision, recall, _ = metrics.precision_recall_curve(truth, score)
+        name = str(classes[k])
+        roc.append(_thin(pd.DataFrame({"class": name, "x": fpr, "y": tpr}), CURVE_POINTS))
+        pr.append(_thin(pd.DataFrame({"class": name, "x": recall, "y": precision}), CURVE_POINTS))
+    if not roc:
+        return empty
+    return {"roc": pd.concat(roc, ignore_index=True), "pr": pd.concat(pr, ignore_index=True)}

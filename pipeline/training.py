@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from pipeline import metrics
-from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
+from pipeline.engines import CPU, GPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import PipelineError
 from pipeline.features import FeatureSpec, Prepared, prepare
-from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm
+from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm, algorithms_for
 from pipeline.timing import clock
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ class ModelRun:
     feature_names: list[str] = field(default_factory=list)
     classes: list[Any] | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    x_view: np.ndarray | None = None  # clustering: the rows on the first two principal components, for a scatter
     error: str | None = None
 
     @property
@@ -115,6 +118,15 @@ def _fit_and_score(run: ModelRun, estimator: Any, prepared: Prepared) -> None:
         run.importances = np.atleast_2d(engine.to_numpy(importances)).astype("float64")
     x_host = engine.to_numpy(prepared.x_train) if task in (CLUSTERING, EMBEDDING) else None
     run.metrics = score(task, run, x_host)
+    if task == CLUSTERING:
+        run.x_view = principal_plane(x_host)
+
+
+def principal_plane(x: np.ndarray) -> np.ndarray:
+    """Rows projected on the two leading principal components (one column when there is one feature)."""
+    centred = x.astype("float64") - x.mean(axis=0)
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    return centred @ vectors[:, ::-1][:, : min(2, x.shape[1])]
 
 
 def score(task: str, run: ModelRun, x: np.ndarray | None) -> dict[str, Any]:
@@ -127,3 +139,77 @@ def score(task: str, run: ModelRun, x: np.ndarray | None) -> dict[str, Any]:
     if task == CLUSTERING:
         return metrics.clustering(x, run.predictions.astype("int64"), run.y_test)
     return metrics.embedding(x, run.predictions)
+
+
+HEADLINE = {
+    CLASSIFICATION: "accuracy",
+    REGRESSION: "R²",
+    CLUSTERING: "silhouette",
+    EMBEDDING: "trustworthiness",
+}
+SCALING_SHARES = (0.1, 0.25, 0.5, 1.0)
+Progress = Callable[[float, str], None]
+
+
+def train_everywhere(
+    copies: dict[str, tuple[Engine, Any]],
+    spec: FeatureSpec,
+    algorithm: Algorithm,
+    settings: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, ModelRun]:
+    """The same algorithm and settings on every engine's own copy of the table, by engine name."""
+    report = progress or (lambda _fraction, _message: None)
+    runs = {}
+    for i, (name, (engine, frame)) in enumerate(copies.items()):
+        report(i / len(copies), f"Training {algorithm.label} on {engine.label}…")
+        runs[name] = train(engine, frame, replace(spec, non_negative=algorithm.non_negative), algorithm, settings)
+    report(1.0, "Done")
+    return runs
+
+
+def compare_all(
+    copies: dict[str, tuple[Engine, Any]], spec: FeatureSpec, progress: Progress | None = None
+) -> pd.DataFrame:
+    """Every algorithm of the task with default settings on every engine: fit seconds, headline metric, speed-up."""
+    report = progress or (lambda _fraction, _message: None)
+    algorithms = algorithms_for(spec.task)
+    rows = []
+    for i, algorithm in enumerate(algorithms):
+        report(i / len(algorithms), f"{algorithm.label} ({i + 1} of {len(algorithms)})")
+        runs = train_everywhere(copies, spec, algorithm)
+        row: dict[str, Any] = {"algorithm": algorithm.label}
+        for run in runs.values():
+            row[f"{run.engine.label} fit (s)"] = run.fit_seconds
+            row[f"{run.engine.label} {HEADLINE[spec.task]}"] = run.metrics.get(HEADLINE[spec.task])
+            row[f"{run.engine.label} error"] = run.error or ""
+        cpu, gpu = runs.get(CPU), runs.get(GPU)
+        row["GPU speed-up (fit)"] = (
+            cpu.fit_seconds / gpu.fit_seconds if cpu and gpu and cpu.fit_seconds and gpu.fit_seconds else None
+        )
+        rows.append(row)
+    report(1.0, "Done")
+    return pd.DataFrame(rows)
+
+
+def scaling_curve(
+    copies: dict[str, tuple[Engine, Any]],
+    spec: FeatureSpec,
+    algorithm: Algorithm,
+    settings: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Fit seconds on the first 10%, 25%, 50% and all rows, per engine (columns: series, rows, seconds)."""
+    report = progress or (lambda _fraction, _message: None)
+    points = []
+    for i, share in enumerate(SCALING_SHARES):
+        subset = {
+            name: (engine, frame.head(max(int(len(frame) * share), 20))) for name, (engine, frame) in copies.items()
+        }
+        report(i / len(SCALING_SHARES), f"{share:.0%} of the rows")
+        for run in train_everywhere(subset, spec, algorithm, settings).values():
+            if run.ok:
+                rows = len(subset[run.engine.name][1])
+                points.append({"series": run.engine.label, "rows": rows, "seconds": run.fit_seconds})
+    report(1.0, "Done")
+    return pd.DataFrame(points, columns=["series", "rows", "seconds"])

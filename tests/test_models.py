@@ -17,7 +17,7 @@ from pipeline.errors import DataError
 from pipeline.features import FeatureSpec, prepare
 from pipeline.model_card import card_json, model_card, predictions_frame
 from pipeline.models import ALGORITHMS, CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, TASKS, algorithms_for
-from pipeline.training import train
+from pipeline.training import compare_all, scaling_curve, train
 
 REQUIRED = {
     CLASSIFICATION: {"logistic_regression", "random_forest_classifier", "knn_classifier", "svc", "multinomial_nb"},
@@ -208,3 +208,26 @@ def test_model_card_and_predictions_hold_what_a_reader_needs(iris):
     assert list(predictions.columns) == ["actual", "cpu prediction"]
     assert set(predictions["actual"]) <= {"setosa", "versicolor", "virginica"}
     assert len(predictions) == len(runs[CPU].y_test)
+
+
+def test_roc_and_precision_recall_points_per_class(iris):
+    spec = FeatureSpec(CLASSIFICATION, features_of(iris), "target")
+    run = train(get_engine(CPU), iris, spec, ALGORITHMS["logistic_regression"])
+    found = metrics.curves(run.y_test, run.scores, run.classes)
+    assert set(found["roc"]["class"]) == {"setosa", "versicolor", "virginica"}
+    for points in found.values():
+        assert points["x"].between(0, 1).all() and points["y"].between(0, 1).all()
+    binary = metrics.curves(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]), ["no", "yes"])
+    assert set(binary["roc"]["class"]) == {"yes"}
+    assert binary["roc"][["x", "y"]].iloc[-1].tolist() == [1.0, 1.0]
+    assert metrics.curves(run.y_test, None, run.classes)["roc"].empty
+
+
+def test_scaling_curve_and_compare_all_on_the_cpu(iris):
+    copies = {CPU: (get_engine(CPU), iris)}
+    spec = FeatureSpec(REGRESSION, ("sepal width (cm)", "petal length (cm)"), "sepal length (cm)")
+    curve = scaling_curve(copies, spec, ALGORITHMS["ridge"])
+    assert curve["rows"].tolist() == [20, 37, 75, 150] and (curve["seconds"] > 0).all()
+    table = compare_all(copies, spec)
+    assert table["algorithm"].tolist() == [a.label for a in algorithms_for(REGRESSION)]
+    assert (table["CPU (pandas) R²"] > 0.3).all()

@@ -56,3 +56,19 @@ def test_no_features_is_refused_and_the_page_stays_usable():
     at.button(key="model_go").click().run()
     assert any("at least one feature" in e for e in problems(at))
     assert "model_result" not in at.session_state
+
+
+def test_curves_scaling_and_compare_all():
+    at = open_models()
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    charts = len(at.get("vega_lite_chart"))
+    assert charts >= 4, "phase times, ROC, precision-recall and the confusion matrix"
+    at.button(key="model_scaling_go").click().run()
+    assert not problems(at)
+    assert len(at.get("vega_lite_chart")) == charts + 1
+    at.button(key="model_compare_go").click().run()
+    assert not problems(at)
+    table = next(d.value for d in at.dataframe if "algorithm" in d.value.columns)
+    assert len(table) == 5 and (table["CPU (pandas) error"] == "").all()
+    assert (table["CPU (pandas) accuracy"] > 0.5).all()
