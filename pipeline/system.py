@@ -28,6 +28,7 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "Altair": ("altair",),
     "polars": ("polars",),
     "DuckDB": ("duckdb",),
+    "umap-learn": ("umap-learn",),
 }
 NOT_INSTALLED = "not installed"
 

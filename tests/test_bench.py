@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.bench.cli import main
-from pipeline.bench.harness import BenchSettings, Contender, ask, parse_sizes, run_bench
+from pipeline.bench.harness import BenchSettings, Contender, ask, generated_tables, parse_sizes, run_bench
+from pipeline.bench.model_questions import MODEL_QUESTIONS
 from pipeline.bench.peers import PEER_BUILDERS
 from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Answer, Workspace
 from pipeline.bench.results import FAILED, OK, SKIPPED, load_results
+from pipeline.bench.suites import SUITES
 from pipeline.datasets import SyntheticSpec, generate
 from pipeline.engines import CPU, GPU, get_engine
 from pipeline.errors import DataError
@@ -193,7 +195,7 @@ def test_sizes_parse_and_bad_ones_are_named():
         (["--suite", "nope"], "Unknown suite 'nope'"),
         (["--engines", "spark"], "Unknown engine 'spark'"),
         (["--sizes", "1e2"], "from 1,000"),
-        (["--suite", "models"], "Models page"),
+        (["--suite", "models", "--warmup", "0"], "needs at least one warm-up"),
         (["--sizes", "1e8", "--suite", "join", "--engines", "cpu,polars,duckdb"], "GiB of host memory"),
         (["--repeat", "x"], "invalid int value"),
     ],
@@ -234,3 +236,21 @@ def test_every_question_agrees_between_pandas_and_cudf():
     bad = [f"{r.suite} {r.question} {r.engine}: {r.status} {r.message}" for r in results.records if r.status != OK]
     assert bad == [f"io to device {CPU}: {SKIPPED} does not apply to CPU (pandas)"]
     assert {r.engine for r in results.records} == {CPU, GPU}
+
+
+def test_model_questions_answer_with_their_metric_and_allow_a_tolerance():
+    cpu = get_engine(CPU)
+    workspace = Workspace(cpu, generated_tables(SUITES["models"].specs(2_000, 0, 100), cpu))
+    contender = Contender(CPU, cpu.label, cpu, workspace)
+    settings = BenchSettings(("models",), (CPU,), (2_000,), repeats=1)
+    chosen = {"logistic_regression fit", "ridge fit", "kmeans fit", "pca fit", "knn_classifier predict"}
+    for question in (q for q in MODEL_QUESTIONS if q.name in chosen):
+        record, answer = ask(contender, question, 2_000, settings, None)
+        assert record.status == OK, record.message
+        metric = answer.checksum[0]
+        assert (metric > 0.6) if question.name != "kmeans fit" else (metric > 0.3), (question.name, metric)
+        near = Answer(answer.rows, (metric + 0.04,))
+        far = Answer(answer.rows, (metric + 0.2,))
+        assert ask(contender, question, 2_000, settings, near)[0].status == OK, "within 0.05 the engines agree"
+        assert ask(contender, question, 2_000, settings, far)[0].status == FAILED
+    assert {"models"} <= set(SUITES) and len(MODEL_QUESTIONS) == 19

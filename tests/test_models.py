@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from pipeline import metrics
@@ -231,3 +232,36 @@ def test_scaling_curve_and_compare_all_on_the_cpu(iris):
     table = compare_all(copies, spec)
     assert table["algorithm"].tolist() == [a.label for a in algorithms_for(REGRESSION)]
     assert (table["CPU (pandas) R²"] > 0.3).all()
+
+
+TOLERANCE = {CLASSIFICATION: ("accuracy", 0.1), REGRESSION: ("R²", 0.05), EMBEDDING: ("trustworthiness", 0.05)}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("key", sorted(ALGORITHMS))
+def test_every_algorithm_on_cuml_scores_like_scikit_learn(key, iris, diabetes):
+    algorithm = ALGORITHMS[key]
+    frame = diabetes if algorithm.task == REGRESSION else iris
+    target = "target" if algorithm.task in (CLASSIFICATION, REGRESSION, CLUSTERING) else None
+    spec = FeatureSpec(algorithm.task, features_of(frame), target, non_negative=algorithm.non_negative)
+    settings = {"n_clusters": 3} if key == "kmeans" else {}
+    gpu = get_engine(GPU)
+    gpu_run = train(gpu, gpu.from_arrow(pa.Table.from_pandas(frame, preserve_index=False)), spec, algorithm, settings)
+    assert gpu_run.ok, gpu_run.error
+    cpu_run = train(get_engine(CPU), frame, spec, algorithm, settings)
+    if algorithm.cpu_package and not cpu_run.ok:
+        assert gpu_run.metrics["trustworthiness"] > 0.9
+        return
+    assert cpu_run.ok, cpu_run.error
+    if algorithm.task == CLUSTERING:
+        same = metrics.agreement(CLUSTERING, cpu_run.predictions, gpu_run.predictions)
+        assert same["same partition (adjusted Rand)"] > 0.8
+        return
+    name, tolerance = TOLERANCE[algorithm.task]
+    assert abs(gpu_run.metrics[name] - cpu_run.metrics[name]) <= tolerance, (cpu_run.metrics, gpu_run.metrics)
+    if algorithm.task == CLASSIFICATION:
+        assert metrics.agreement(CLASSIFICATION, cpu_run.predictions, gpu_run.predictions)["equal predictions"] > 0.8
+    if algorithm.task == REGRESSION:
+        assert (
+            metrics.agreement(REGRESSION, cpu_run.predictions, gpu_run.predictions)["correlation of predictions"] > 0.9
+        )

@@ -25,6 +25,7 @@ def test_versions_cover_every_library():
         "Altair",
         "polars",
         "DuckDB",
+        "umap-learn",
     ):
         assert versions[library]
     assert versions["pandas"].startswith("3.0")
@@ -33,4 +34,4 @@ def test_versions_cover_every_library():
 
 def test_versions_frame_is_tidy():
     frame = system_report().versions_frame()
-    assert list(frame.columns) == ["library", "version"] and len(frame) == 12, "Python and 11 libraries"
+    assert list(frame.columns) == ["library", "version"] and len(frame) == 13, "Python and 12 libraries"

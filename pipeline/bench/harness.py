@@ -84,6 +84,8 @@ def validate(settings: BenchSettings) -> BenchSettings:
         reason = engine_missing_reason(name)
         if reason:
             raise DataError(f"Engine {name!r} cannot run here: {reason}")
+    if "models" in settings.suites and settings.warmup < 1:
+        raise DataError("The models suite needs at least one warm-up run: it prepares the features there.")
     if not 1 <= settings.repeats <= 100 or not 0 <= settings.warmup <= 10:
         raise DataError(f"Repeats must be 1–100 and warm-up 0–10; got {settings.repeats} and {settings.warmup}.")
     for rows in settings.sizes:
@@ -105,7 +107,10 @@ def default_engines() -> tuple[str, ...]:
 
 def estimated_need(settings: BenchSettings, rows: int) -> dict[str, int]:
     """Bytes each memory (host, GPU) needs at `rows`, roughly: the largest suite's tables per copy held there."""
-    per_copy = max(estimated_bytes(SyntheticSpec(SUITES[s].generator, rows)) for s in settings.suites)
+    per_copy = max(
+        sum(estimated_bytes(spec) for spec in SUITES[s].specs(rows, settings.seed, settings.groups).values())
+        for s in settings.suites
+    )
     peers = [e for e in settings.engines if e in PEER_BUILDERS]
     host_copies = 1 + len(peers) if (CPU in settings.engines or peers) else 0
     need = {"host": per_copy * host_copies}
@@ -202,7 +207,7 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
             contender.engine.synchronize()
         answer = question.check(result)
         del result
-        disagreement = answer.disagreement(reference) if reference else None
+        disagreement = answer.disagreement(reference, question.tolerance) if reference else None
         if disagreement:
             return Record(**base, status=FAILED, message=disagreement, answer=answer.to_dict()), answer
         timing = measure(run, sync=contender.engine.synchronize, warmup=settings.warmup, repeats=settings.repeats)
@@ -228,17 +233,22 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
     )
 
 
-def _tables(generated: dict[str, Any]) -> dict[str, Any]:
-    """Generated tables by name; a single table is called x, as in db-benchmark."""
-    return {name or "x": frame for name, frame in generated.items()}
+def generated_tables(specs: dict[str, SyntheticSpec], engine: Engine) -> dict[str, Any]:
+    """The suite's tables on `engine` by name: x for a single table (as in db-benchmark), else the prefix
+    joined to each generated table's name."""
+    tables = {}
+    for prefix, spec in specs.items():
+        for name, frame in generate(spec, engine).items():
+            tables["_".join(part for part in (prefix, name) if part) or "x"] = frame
+    return tables
 
 
 def contenders(settings: BenchSettings, suite_name: str, rows: int, folder: Path) -> tuple[list[Contender], list]:
     """Engines with their own generated tables and, for suites peers answer, peers with the CPU's; and questions."""
     suite = SUITES[suite_name]
-    spec = SyntheticSpec(suite.generator, rows, seed=settings.seed, groups=min(settings.groups, rows))
+    specs = suite.specs(rows, settings.seed, settings.groups)
     cpu = get_engine(CPU)
-    cpu_tables = _tables(generate(spec, cpu))
+    cpu_tables = generated_tables(specs, cpu)
     questions = suite.questions(cpu_tables, folder)
     found = []
     for name in settings.engines:
@@ -247,7 +257,7 @@ def contenders(settings: BenchSettings, suite_name: str, rows: int, folder: Path
                 found.append(Contender(name, PEER_LABELS[name], cpu, peer=PEER_BUILDERS[name](cpu_tables)))
             continue
         engine = get_engine(name)
-        tables = cpu_tables if name == CPU else _tables(generate(spec, engine))
+        tables = cpu_tables if name == CPU else generated_tables(specs, engine)
         found.append(Contender(name, engine.label, engine, Workspace(engine, tables, folder)))
     return found, questions
 

@@ -26,12 +26,17 @@ class Answer:
     rows: int
     checksum: tuple[float, ...]
 
-    def disagreement(self, reference: Answer) -> str | None:
-        """None when this answer agrees with `reference` (sums to a relative 1e-6), else what differs."""
+    def disagreement(self, reference: Answer, tolerance: float | None = None) -> str | None:
+        """None when this answer agrees with `reference`, else what differs.
+
+        Sums must agree to a relative 1e-6; with `tolerance`, values (model metrics) to that
+        absolute difference.
+        """
         if self.rows != reference.rows:
             return f"{self.rows:,} rows where the reference has {reference.rows:,}"
+        rtol, atol = (0.0, tolerance) if tolerance is not None else (CHECK_RTOL, 1e-9)
         if len(self.checksum) != len(reference.checksum) or not np.allclose(
-            self.checksum, reference.checksum, rtol=CHECK_RTOL, atol=1e-9, equal_nan=True
+            self.checksum, reference.checksum, rtol=rtol, atol=atol, equal_nan=True
         ):
             return f"checksum {list(self.checksum)} where the reference has {list(reference.checksum)}"
         return None
@@ -73,7 +78,8 @@ class Question:
     """One timed question: what it asks, how to run it, and how to reduce its result to an Answer.
 
     `engines` limits the engines it applies to (None: every engine); peers answer the
-    groupby and join questions with their own code (pipeline.bench.peers).
+    groupby and join questions with their own code (pipeline.bench.peers). `tolerance` is
+    the absolute difference allowed between answers (None: sums must agree exactly).
     """
 
     suite: str
@@ -82,6 +88,7 @@ class Question:
     run: Callable[[Workspace], Any]
     check: Callable[[Any], Answer]
     engines: frozenset[str] | None = field(default=None)
+    tolerance: float | None = None
 
     def applies_to(self, engine: str) -> bool:
         return self.engines is None or engine in self.engines

@@ -10,7 +10,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.bench.model_questions import MODEL_QUESTIONS
 from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Answer, Question, Workspace, sums_of
+from pipeline.datasets import SyntheticSpec
 from pipeline.engines import CPU, GPU, get_engine
 from pipeline.kinds import NUMERIC, column_kind
 from pipeline.presets import preset_recipe
@@ -20,21 +22,36 @@ from pipeline.runner import check_recipe
 from pipeline.steps import Context, Step, apply_step
 
 Questions = Callable[[dict[str, Any], Path], list[Question]]
+# Feature counts of the model tables: cuML's benchmark shapes (classification/regression 50, blobs 64).
+GENERATOR_SHAPES = {
+    "classification": {"features": 50},
+    "regression": {"features": 50},
+    "blobs": {"features": 64, "classes": 8},
+}
 
 
 @dataclass(frozen=True)
 class Suite:
-    """A group of questions on one generated table kind; `peers` says whether polars/DuckDB answer them too.
+    """A group of questions on generated tables; `peers` says whether polars/DuckDB answer them too.
 
-    `questions` receives the CPU engine's tables (to write files or check a recipe once) and
-    a scratch folder.
+    `generator` names one generator kind (its table is called x, or x/small/medium/big for
+    J1), or several by table name. `questions` receives the CPU engine's tables (to write
+    files or check a recipe once) and a scratch folder.
     """
 
     name: str
     description: str
-    generator: str
+    generator: str | dict[str, str]
     questions: Questions
     peers: bool = False
+
+    def specs(self, rows: int, seed: int, groups: int) -> dict[str, SyntheticSpec]:
+        """What to generate at `rows`, by table-name prefix ('' for a single-kind suite)."""
+        kinds = {"": self.generator} if isinstance(self.generator, str) else self.generator
+        return {
+            prefix: SyntheticSpec(kind, rows, seed=seed, groups=min(groups, rows), **GENERATOR_SHAPES.get(kind, {}))
+            for prefix, kind in kinds.items()
+        }
 
 
 def _fixed(questions: list[Question]) -> Questions:
@@ -155,5 +172,12 @@ SUITES: dict[str, Suite] = {
         ],
     ),
     "profile": Suite("profile", "the Explore page's profile of the mixed table", "mixed", _fixed(PROFILE_QUESTIONS)),
+    "models": Suite(
+        "models",
+        "fit every Models-page algorithm (k-NN also predicts) on generated tables: classification and "
+        "regression 50 features, blobs 64; SVC, HDBSCAN, t-SNE and UMAP on the first 50,000 rows",
+        {"classification": "classification", "regression": "regression", "blobs": "blobs"},
+        _fixed(MODEL_QUESTIONS),
+    ),
 }
-NOT_YET = {"models": "the models suite arrives with the Models page (issue #6)"}
+NOT_YET: dict[str, str] = {}
