@@ -259,6 +259,8 @@ def show_result(dataset: Dataset, spec: FeatureSpec, runs: dict[str, ModelRun]) 
         metrics[-1].metric("GPU speed-up (fit)", f"{cpu.fit_seconds / gpu.fit_seconds:,.2f}×")
     elif len(runs) == 1:
         st.caption("Only one engine holds this dataset; the System page says why the GPU engine is unavailable.")
+    if done[0].dropped_rows:
+        st.info(f"{done[0].dropped_rows:,} rows without a target value were left out.", icon=":material/info:")
     st.dataframe(metrics_table(runs), hide_index=True, width="stretch")
     agreement = engines_agreement(runs)
     if agreement:

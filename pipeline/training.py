@@ -36,6 +36,7 @@ class ModelRun:
     classes: list[Any] | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     x_view: np.ndarray | None = None  # clustering: the rows on the first two principal components, for a scatter
+    dropped_rows: int = 0  # rows left out because their target was missing
     error: str | None = None
 
     @property
@@ -96,7 +97,7 @@ def train(
 
 def _fit_and_score(run: ModelRun, estimator: Any, prepared: Prepared) -> None:
     engine, task, sync = prepared.engine, run.algorithm.task, prepared.engine.synchronize
-    run.feature_names, run.classes = prepared.feature_names, prepared.classes
+    run.feature_names, run.classes, run.dropped_rows = prepared.feature_names, prepared.classes, prepared.dropped_rows
     if task in (CLASSIFICATION, REGRESSION):
         _, run.seconds["fit"] = clock(lambda: estimator.fit(prepared.x_train, prepared.y_train), sync)
         output, run.seconds["predict"] = clock(lambda: estimator.predict(prepared.x_test), sync)

@@ -172,6 +172,12 @@ def test_bad_choices_are_refused_with_the_reason(spec, says):
         prepare(get_engine(CPU), frame, spec)
 
 
+def test_rows_without_a_target_are_left_out_and_counted(iris):
+    gappy = iris.assign(target=iris["target"].where(iris.index % 10 != 0))
+    run = train(get_engine(CPU), gappy, FeatureSpec(CLASSIFICATION, features_of(iris), "target"), ALGORITHMS["svc"])
+    assert run.ok and run.dropped_rows == 15
+
+
 def test_an_algorithm_that_fails_is_recorded_not_raised(iris):
     spec = FeatureSpec(CLUSTERING, features_of(iris))
     run = train(get_engine(CPU), iris, spec, ALGORITHMS["kmeans"], {"n_clusters": 1000})
