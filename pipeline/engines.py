@@ -11,6 +11,7 @@ import functools
 import importlib
 import importlib.util
 import io
+import logging
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.errors import EngineUnavailableError, GpuMemoryError
+from pipeline.errors import EngineUnavailableError, GpuMemoryError, PipelineError
 from pipeline.formats import FileFormat
 
 CPU = "cpu"
@@ -296,3 +297,14 @@ def out_of_memory_error(engine: Engine, doing: str) -> GpuMemoryError:
         f"{engine.label} ran out of memory {doing}{free}. Remove datasets you no longer need, "
         "use fewer rows, or keep this dataset on the CPU engine."
     )
+
+
+def failure_message(engine: Engine, doing: str, error: BaseException) -> str:
+    """What the user is told when work on an engine raised: our own messages as they are, GPU
+    out-of-memory with the way forward, anything else by type and text (and logged with its traceback)."""
+    if isinstance(error, PipelineError):
+        return str(error)
+    if is_out_of_memory(error):
+        return str(out_of_memory_error(engine, doing))
+    logging.getLogger(__name__).warning("%s failed on %s", doing, engine.label, exc_info=error)
+    return f"{type(error).__name__}: {error}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,13 +11,12 @@ import psutil
 
 import pipeline.step_library  # noqa: F401  (registers every step kind)
 from pipeline.compare import Parity, compare_results
-from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
-from pipeline.errors import DataError, PipelineError
+from pipeline.engines import CPU, Engine, failure_message
+from pipeline.errors import DataError
 from pipeline.steps import STEP_KINDS, Context, Recipe, Schema, Step, apply_step, checked
 from pipeline.timing import clock
 
 SAMPLE_ROWS = 500
-log = logging.getLogger(__name__)
 
 
 def check_recipe(recipe: Recipe, frame: Any, engine: Engine, datasets: dict[str, Any] | None = None) -> list[Step]:
@@ -45,8 +43,8 @@ def checked_with_sample(
             step = checked(step, Schema.of(sample), schemas)
             sample = apply_step(step, sample, sample_context)
         except Exception as error:  # a recipe from a file may hold anything: name the step, never crash
-            message = f"Step {number} ({step.describe()}): {_failure(engine, step, error)}"
-            raise StepError(number, message) from error
+            reason = failure_message(engine, f"running '{step.describe()}'", error)
+            raise StepError(number, f"Step {number} ({step.describe()}): {reason}") from error
         steps.append(step)
     return steps, sample
 
@@ -97,15 +95,6 @@ class PipelineRun:
     @property
     def error(self) -> str | None:
         return next((run.error for run in self.steps if run.error), None)
-
-
-def _failure(engine: Engine, step: Step, error: Exception) -> str:
-    if isinstance(error, PipelineError):
-        return str(error)
-    if is_out_of_memory(error):
-        return str(out_of_memory_error(engine, f"running '{step.describe()}'"))
-    log.warning("%s failed on %s", step.kind, engine.label, exc_info=error)
-    return f"{type(error).__name__}: {error}"
 
 
 def run_recipe(steps: list[Step], frame: Any, engine: Engine, datasets: dict[str, Any] | None = None) -> PipelineRun:
@@ -164,7 +153,8 @@ def run_side_by_side(
                     lambda step=step, name=name: apply_step(step, current[name], contexts[name]), engine.synchronize
                 )
             except Exception as error:  # one engine's failure is shown, the others go on
-                runs[name].steps.append(StepRun(number, step, None, None, None, _failure(engine, step, error)))
+                reason = failure_message(engine, f"running '{step.describe()}'", error)
+                runs[name].steps.append(StepRun(number, step, None, None, None, reason))
                 current[name] = None
                 continue
             runs[name].steps.append(

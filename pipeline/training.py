@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -11,13 +10,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline import metrics
-from pipeline.engines import CPU, GPU, Engine, is_out_of_memory, out_of_memory_error
-from pipeline.errors import PipelineError
+from pipeline.engines import CPU, GPU, Engine, failure_message
 from pipeline.features import FeatureSpec, Prepared, prepare
 from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm, algorithms_for
 from pipeline.timing import clock
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,15 +64,6 @@ def _importances(estimator: Any) -> Any | None:
     return None
 
 
-def _failure(engine: Engine, algorithm: Algorithm, error: Exception) -> str:
-    if isinstance(error, PipelineError):
-        return str(error)
-    if is_out_of_memory(error):
-        return str(out_of_memory_error(engine, f"training {algorithm.label}"))
-    log.warning("%s failed on %s", algorithm.key, engine.label, exc_info=error)
-    return f"{type(error).__name__}: {error}"
-
-
 def train(
     engine: Engine, frame: Any, spec: FeatureSpec, algorithm: Algorithm, settings: dict[str, Any] | None = None
 ) -> ModelRun:
@@ -89,7 +76,7 @@ def train(
         estimator = algorithm.build(engine.name, checked)
         _fit_and_score(run, estimator, prepared)
     except Exception as error:  # shown with the run; other engines go on
-        run.error = _failure(engine, algorithm, error)
+        run.error = failure_message(engine, f"training {algorithm.label}", error)
     finally:
         engine.release_memory()
     return run

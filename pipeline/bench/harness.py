@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -18,8 +17,8 @@ from pipeline.bench.questions import Answer, Question, Workspace
 from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record
 from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes, generate
-from pipeline.engines import CPU, GPU, Engine, detect, get_engine, is_out_of_memory, out_of_memory_error
-from pipeline.errors import DataError, PipelineError
+from pipeline.engines import CPU, GPU, Engine, detect, failure_message, get_engine
+from pipeline.errors import DataError
 from pipeline.runner import memory_in_use
 from pipeline.system import environment
 from pipeline.timing import measure
@@ -28,7 +27,6 @@ ENGINES = (CPU, GPU, *PEER_BUILDERS)
 QUICK = {"suites": ("io", "groupby", "join"), "sizes": (100_000,), "repeats": 1, "warmup": 1}
 SAMPLE_EVERY_S = 0.005
 Progress = Callable[[float, str], None]
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -178,15 +176,6 @@ class Contender:
         return lambda: question.run(self.workspace)
 
 
-def _failure(contender: Contender, question: Question, error: Exception) -> str:
-    if isinstance(error, PipelineError):
-        return str(error)
-    if is_out_of_memory(error):
-        return str(out_of_memory_error(contender.engine, f"answering {question.suite} {question.name}"))
-    log.warning("%s %s failed on %s", question.suite, question.name, contender.label, exc_info=error)
-    return f"{type(error).__name__}: {error}"
-
-
 def ask(contender: Contender, question: Question, rows: int, settings: BenchSettings, reference: Answer | None):
     """One record: a warm-up run (memory sampled, answer checked) then the timed repeats."""
     base = {
@@ -212,7 +201,11 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
             return Record(**base, status=FAILED, message=disagreement, answer=answer.to_dict()), answer
         timing = measure(run, sync=contender.engine.synchronize, warmup=settings.warmup, repeats=settings.repeats)
     except Exception as error:  # one contender's failure is recorded; the others go on
-        return Record(**base, status=ERROR, message=_failure(contender, question, error)), None
+        return Record(
+            **base,
+            status=ERROR,
+            message=failure_message(contender.engine, f"answering {question.suite} {question.name}", error),
+        ), None
     finally:
         contender.engine.release_memory()
     return (
