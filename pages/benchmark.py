@@ -17,6 +17,7 @@ from ui.charts import show_chart
 from ui.state import engines, shown_errors
 
 RUNS_KEY = "bench_runs"
+published_runs = st.cache_data(show_spinner=False)(shipped_results)  # files of this installation: read once
 SIZES = [10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 COLUMNS = ["run", "suite", "question", "label", "engine_label", "rows", "status", "median_s", "min_s", "max_s"]
 
@@ -83,7 +84,7 @@ def load_files() -> None:
         for upload in files:
             with shown_errors(f"loading {upload.name}"):
                 add_runs({upload.name: load_results(upload.getvalue(), upload.name)})
-    shipped = shipped_results()
+    shipped = published_runs()
     if right.button(
         "Load the published runs",
         key="bench_shipped",
