@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import lzma
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import pyarrow as pa
 
@@ -96,10 +97,10 @@ def format_of_content(head: bytes) -> FileFormat | None:
     return None
 
 
-def is_excel_zip(payload: bytes) -> bool:
+def is_excel_zip(payload: bytes | Path) -> bool:
     """True when a zip archive is an Excel workbook rather than a zipped CSV."""
     try:
-        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        with zipfile.ZipFile(payload if isinstance(payload, Path) else io.BytesIO(payload)) as archive:
             return "xl/workbook.xml" in archive.namelist()
     except zipfile.BadZipFile:
         return False
@@ -114,6 +115,7 @@ def text_format(name: str, head: bytes, claimed: FileFormat | None) -> Detected:
             "Save it as .jsonl, e.g. `df.to_json(path, orient='records', lines=True)`."
         )
     if first == b"{":
+        _check_first_json_line(name, head)
         detected = Detected(FileFormat.JSONL)
         if claimed not in (None, FileFormat.JSONL):
             detected.notes.append(f"{name} is named as {claimed} but holds JSON lines: read as JSON lines.")
@@ -126,7 +128,22 @@ def text_format(name: str, head: bytes, claimed: FileFormat | None) -> Detected:
     return Detected(FileFormat.CSV)
 
 
-def detect(name: str, head: bytes, payload: bytes | None = None) -> Detected:
+def _check_first_json_line(name: str, head: bytes) -> None:
+    """JSON lines has one whole object per line: a first line that is not one means a document over several lines."""
+    stripped = head.lstrip()
+    end = stripped.find(b"\n")
+    if end < 0:
+        return  # the first line goes on past the sample: the reader judges it
+    try:
+        json.loads(stripped[:end])
+    except ValueError as error:
+        raise DataError(
+            f"{name} holds JSON spread over several lines (its first line is not a whole object), not JSON lines "
+            "with one object per line. Save it as JSON lines, e.g. `df.to_json(path, orient='records', lines=True)`."
+        ) from error
+
+
+def detect(name: str, head: bytes, payload: bytes | Path | None = None) -> Detected:
     """Format and compression of a file from its content, checked against its name.
 
     `head` is the file's first bytes; `payload` the whole content where at hand
@@ -135,7 +152,10 @@ def detect(name: str, head: bytes, payload: bytes | None = None) -> Detected:
     claimed, claimed_compression = split_extensions(name)
     compression = compression_of(head)
     if compression == "zip" and (claimed is FileFormat.EXCEL or (payload and is_excel_zip(payload))):
-        return Detected(FileFormat.EXCEL)
+        detected = Detected(FileFormat.EXCEL)
+        if claimed not in (None, FileFormat.EXCEL):
+            detected.notes.append(f"{name} is named as {claimed} but is an Excel workbook: read as Excel.")
+        return detected
     if compression:
         detected = Detected(claimed or FileFormat.CSV, compression)
         if claimed_compression not in (None, compression):
@@ -169,7 +189,7 @@ def _read_limited(stream: io.RawIOBase | pa.NativeFile, name: str, limit: int) -
         total += len(chunk)
         if total > limit:
             raise DataError(
-                f"{name} expands to more than {limit / 2**30:.1f} GiB when decompressed. "
+                f"{name} expands to more than {limit / 2**20:,.0f} MB when decompressed. "
                 "Decompress it and put it in the data folder, or load a smaller file."
             )
         chunks.append(chunk)

@@ -19,6 +19,7 @@ from pipeline.errors import DataError
 from pipeline.formats import FileFormat
 
 Payload = bytes | Path
+BLOCK_BYTES = 1 << 24  # the longest row the CSV parser takes
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,32 @@ def _input(payload: Payload) -> pa.NativeFile:
 
 def read_csv(payload: Payload, dialect: CsvDialect) -> pa.Table:
     encoding = "utf8" if dialect.encoding in ("utf-8", "utf8") else dialect.encoding
+    table = _parse_csv(payload, dialect, encoding)
+    if encoding == "utf8" and any(pa.types.is_binary(field.type) for field in table.schema):
+        raise invalid_utf8(payload)
+    return table
+
+
+def invalid_utf8(payload: Payload) -> DataError:
+    """The error for text that is not UTF-8, naming the line and byte of the first bad byte."""
+    raw = payload.read_bytes() if isinstance(payload, Path) else payload
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        where = f" on line {line:,} (byte {error.start:,})"
+    else:
+        where = ""
+    return DataError(
+        f"It is not valid UTF-8 text{where}. Choose the file's encoding (e.g. latin-1 or cp1252) and load it again."
+    )
+
+
+def _parse_csv(payload: Payload, dialect: CsvDialect, encoding: str) -> pa.Table:
     try:
         return pacsv.read_csv(
             _input(payload),
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True),
             # empty fields are missing values, as pandas and cuDF read them
             convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
@@ -45,6 +68,11 @@ def read_csv(payload: Payload, dialect: CsvDialect) -> pa.Table:
         text = str(error)
         if "Empty CSV file" in text:
             raise DataError("The file has no header line and no rows.") from error
+        if "straddling" in text:
+            raise DataError(
+                f"A row is longer than {BLOCK_BYTES // 2**20} MB. A table has one row per line: check that the "
+                "file's line breaks survived, or that a quote is not left open."
+            ) from error
         if "invalid UTF8" in text or "UTF-8" in text:
             raise DataError(f"It is not valid UTF-8 text ({text}). Choose the file's encoding.") from error
         raise DataError(f"{text}. Check the delimiter and the quoting of that row.") from error
@@ -63,6 +91,16 @@ def count_quotes(payload: Payload) -> int:
         while chunk := handle.read(1 << 24):
             total += chunk.count(b'"')
     return total
+
+
+def first_line_length(payload: Payload, limit: int) -> int | None:
+    """Bytes before the first line break, or None when there is none within `limit` bytes (nor an end of file)."""
+    if not isinstance(payload, Path):
+        window = payload[: limit + 1]
+        ends = [position for position in (window.find(b"\n"), window.find(b"\r")) if position >= 0]
+        return min(ends) if ends else (len(window) if len(window) <= limit else None)
+    with payload.open("rb") as handle:
+        return first_line_length(handle.read(limit + 1), limit)
 
 
 def unclosed_quote_line(payload: Payload, table: pa.Table) -> int | None:
@@ -114,8 +152,9 @@ def read_json_lines(payload: Payload) -> pa.Table:
         raise DataError(f"{error}. Every line must be one JSON object with consistent types.") from error
 
 
-def _excel_source(payload: Payload) -> Path | io.BytesIO:
-    return payload if isinstance(payload, Path) else io.BytesIO(payload)
+def _excel_source(payload: Payload) -> io.BytesIO:
+    """The workbook as a file object (openpyxl refuses a path whose name does not end in .xlsx)."""
+    return io.BytesIO(payload.read_bytes() if isinstance(payload, Path) else payload)
 
 
 def unreadable_workbook(error: Exception) -> DataError:
@@ -133,18 +172,40 @@ def read_excel(payload: Payload) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def excel_sheet_names(payload: Payload) -> list[str]:
-    """The sheets of a workbook, in order; a damaged workbook is a DataError."""
+@dataclass(frozen=True)
+class ExcelFacts:
+    """A workbook's sheets, and its first sheet's merged ranges with the workbook rewritten to fill them."""
+
+    sheets: list[str]
+    merged: list[str]
+    filled: bytes | None = None
+
+
+def excel_facts(payload: Payload) -> ExcelFacts:
+    """Sheets and merged cells of a workbook; a damaged workbook is a DataError.
+
+    A merged range means its value holds for every cell it covers (a region name spanning its
+    rows), so `filled` is the workbook with that value written into each of them.
+    """
     import openpyxl
 
     try:
-        workbook = openpyxl.load_workbook(_excel_source(payload), read_only=True)
+        workbook = openpyxl.load_workbook(_excel_source(payload))
     except Exception as error:  # openpyxl raises many types for a damaged workbook
         raise unreadable_workbook(error) from error
-    try:
-        return list(workbook.sheetnames)
-    finally:
-        workbook.close()
+    sheet = workbook.worksheets[0]
+    ranges = sorted(sheet.merged_cells.ranges, key=lambda merged: (merged.min_row, merged.min_col))
+    if not ranges:
+        return ExcelFacts(list(workbook.sheetnames), [])
+    for merged in ranges:
+        value = sheet.cell(merged.min_row, merged.min_col).value
+        sheet.unmerge_cells(str(merged))
+        for row in sheet.iter_rows(merged.min_row, merged.max_row, merged.min_col, merged.max_col):
+            for cell in row:
+                cell.value = value
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return ExcelFacts(list(workbook.sheetnames), [str(merged) for merged in ranges], buffer.getvalue())
 
 
 HOST_READERS: dict[FileFormat, Callable[[Payload, CsvDialect], pa.Table]] = {

@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pyarrow as pa
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
 
+from pipeline.column_types import is_plain, plain_columns
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
 from pipeline.formats import (
     SNIFF_BYTES,
     FileFormat,
+    compression_of,
     decode_sample,
     decompress,
     detect,
@@ -22,13 +27,23 @@ from pipeline.formats import (
     sniff_delimiter,
     split_extensions,
 )
-from pipeline.host_readers import HOST_READERS, CsvDialect, excel_sheet_names, unclosed_quote_line
+from pipeline.host_readers import (
+    BLOCK_BYTES,
+    HOST_READERS,
+    CsvDialect,
+    excel_facts,
+    first_line_length,
+    unclosed_quote_line,
+)
+from pipeline.text_values import convert_numbers, date_hints
 from pipeline.timing import clock
 
 DATA_DIR_ENV = "GPL_DATA_DIR"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_UPLOAD_LIMIT_MB = 200
-MAX_DECOMPRESSED_BYTES = 16 * 2**30
+DECOMPRESSED_LIMIT_ENV = "GPL_MAX_DECOMPRESSED_MB"
+DEFAULT_DECOMPRESSED_LIMIT_MB = 4096
+MAX_COLUMNS = 10_000
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,7 @@ class Prepared:
     dialect: CsvDialect
     header: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    plain: bool = True  # every column has a plain type, so an engine's own reader may read it
 
 
 @dataclass
@@ -99,7 +115,10 @@ class EngineRead:
 
 
 def default_decompressed_limit() -> int:
-    return min(MAX_DECOMPRESSED_BYTES, psutil.virtual_memory().available // 2)
+    """How far a compressed file may expand: $GPL_MAX_DECOMPRESSED_MB (4 GiB), at most half the free memory."""
+    raw = os.environ.get(DECOMPRESSED_LIMIT_ENV, "").strip()
+    megabytes = int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_DECOMPRESSED_LIMIT_MB
+    return min(megabytes * 2**20, psutil.virtual_memory().available // 2)
 
 
 def prepare(
@@ -120,7 +139,7 @@ def prepare(
     if size == 0:
         raise DataError(f"{name} is empty (0 bytes). Choose a file with a header and rows.")
     head = source.head(SNIFF_BYTES)
-    detected = detect(name, head, source.data)
+    detected = detect(name, head, source.payload)
     payload = source.payload
     if detected.compression:
         raw = payload if isinstance(payload, bytes) else payload.read_bytes()
@@ -128,19 +147,51 @@ def prepare(
         if not payload:
             raise DataError(f"{name} is empty once decompressed. Choose a file with a header and rows.")
         head = payload[:SNIFF_BYTES]
+        inner = compression_of(head)
+        if inner and not (inner == "zip" and detected.format is FileFormat.EXCEL):
+            raise DataError(
+                f"{name} holds another compressed file ({inner}) inside. Decompress it until a table is left, "
+                "then load that."
+            )
     prepared = Prepared(name, detected.format, detected.compression, payload, CsvDialect(), notes=detected.notes)
     if detected.format is FileFormat.CSV:
         _prepare_csv(prepared, head, options)
     if detected.format is FileFormat.EXCEL:
-        try:
-            sheets = excel_sheet_names(payload)
-        except DataError as error:
-            raise DataError(f"Could not read {name}: {error}") from error
-        if len(sheets) > 1:
-            prepared.notes.append(
-                f"Read the first of {len(sheets)} sheets, {sheets[0]!r}; save another sheet as its own file to load it."
-            )
+        _prepare_excel(prepared)
+    if detected.format in (FileFormat.PARQUET, FileFormat.JSONL):
+        prepared.plain = _has_plain_schema(prepared, head)
     return prepared
+
+
+def _prepare_excel(prepared: Prepared) -> None:
+    try:
+        facts = excel_facts(prepared.payload)
+    except DataError as error:
+        raise DataError(f"Could not read {prepared.name}: {error}") from error
+    if len(facts.sheets) > 1:
+        prepared.notes.append(
+            f"Read the first of {len(facts.sheets)} sheets, {facts.sheets[0]!r}; "
+            "save another sheet as its own file to load it."
+        )
+    if facts.filled is not None:
+        prepared.payload = facts.filled
+        prepared.notes.append(
+            f"Merged cells ({', '.join(facts.merged[:5])}{'…' if len(facts.merged) > 5 else ''}): "
+            "each cell of a merged range gets the range's value."
+        )
+
+
+def _has_plain_schema(prepared: Prepared, head: bytes) -> bool:
+    """Whether the file's columns need no conversion; judged from the footer (Parquet) or the first lines (JSON)."""
+    payload = prepared.payload
+    try:
+        if prepared.format is FileFormat.PARQUET:
+            source = pa.memory_map(str(payload)) if isinstance(payload, Path) else pa.BufferReader(payload)
+            return is_plain(pq.read_schema(source))
+        complete = head[: head.rfind(b"\n") + 1] or head
+        return is_plain(pajson.read_json(pa.BufferReader(complete)).schema)
+    except (pa.ArrowException, OSError):
+        return True  # the reader itself reports a damaged file
 
 
 def _prepare_csv(prepared: Prepared, head: bytes, options: ReadOptions) -> None:
@@ -156,6 +207,11 @@ def _prepare_csv(prepared: Prepared, head: bytes, options: ReadOptions) -> None:
     sample = decode_sample(head, encoding, name)
     if not sample.strip():
         raise DataError(f"{name} holds only blank space. Choose a file with a header and rows.")
+    if first_line_length(prepared.payload, BLOCK_BYTES) is None:
+        raise DataError(
+            f"The first line of {name} is longer than {BLOCK_BYTES // 2**20} MB with no line break. A table has "
+            "one row per line: check that this is a table and that its line breaks survived."
+        )
     sniffed, sniffed_width = sniff_delimiter(sample)
     claimed_tab = split_extensions(name)[0] is FileFormat.CSV and Path(name).suffixes[:1] in ([".tsv"], [".tab"])
     delimiter = options.delimiter or ("\t" if claimed_tab and sniffed_width == 1 else sniffed)
@@ -165,8 +221,18 @@ def _prepare_csv(prepared: Prepared, head: bytes, options: ReadOptions) -> None:
             f"With the delimiter {options.delimiter!r}, {name} has a single column, but it looks "
             f"{sniffed!r}-separated ({sniffed_width} columns). Choose {sniffed!r} or automatic detection."
         )
+    if len(header) > MAX_COLUMNS:
+        raise too_wide(name, len(header), counted_all="\n" in sample)
     prepared.dialect = CsvDialect(delimiter=delimiter, encoding=encoding)
     prepared.header = header
+
+
+def too_wide(name: str, columns: int, *, counted_all: bool = True) -> DataError:
+    count = f"{columns:,}" if counted_all else f"more than {columns:,}"
+    return DataError(
+        f"{name} has {count} columns; this app takes at most {MAX_COLUMNS:,}. Keep the columns you need "
+        "(e.g. pandas `usecols=` or pyarrow `columns=`), save them as their own file, and load that."
+    )
 
 
 def fix_column_names(names: list[Any]) -> tuple[list[str], list[str]]:
@@ -209,13 +275,20 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
         native_payload = _utf8_payload(prepared)
     else:
         native_payload = prepared.payload
-    frame, seconds = clock(
-        lambda: engine.read_native(prepared.format, native_payload, prepared.dialect.delimiter), sync
+    frame, seconds = (
+        clock(lambda: engine.read_native(prepared.format, native_payload, prepared.dialect.delimiter), sync)
+        if prepared.plain
+        else (None, 0.0)
     )
     if frame is not None:
         return EngineRead(frame, {f"read ({engine.label})": seconds}, "read by the engine's own reader")
     reader = HOST_READERS[prepared.format]
     table, parse_s = clock(lambda: reader(prepared.payload, prepared.dialect), lambda: None)
+    if table.num_columns > MAX_COLUMNS:
+        raise too_wide(prepared.name, table.num_columns)
+    table, conversions = plain_columns(table)
+    if table.num_columns == 0:
+        raise DataError(f"{prepared.name} has no column that can be used: " + " ".join(conversions))
     if prepared.format is FileFormat.CSV:
         line = unclosed_quote_line(prepared.payload, table)
         if line is not None:
@@ -225,12 +298,16 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
             )
     frame, convert_s = clock(lambda: engine.from_arrow(table), sync)
     if engine.name == CPU:
-        return EngineRead(frame, {"parse (pyarrow)": parse_s, "Arrow → pandas": convert_s}, "parsed by pyarrow")
+        return EngineRead(
+            frame, {"parse (pyarrow)": parse_s, "Arrow → pandas": convert_s}, "parsed by pyarrow", notes=conversions
+        )
+    why = "has columns that need converting" if prepared.plain else f"cuDF has no device reader for {prepared.format}"
     return EngineRead(
         frame,
         {"parse on host (pyarrow)": parse_s, "host → device": convert_s},
-        f"cuDF has no device reader for {prepared.format}: parsed on the host, then copied to the GPU",
+        f"{why}: parsed on the host, then copied to the GPU",
         transfer_s=convert_s,
+        notes=conversions,
     )
 
 
@@ -247,11 +324,17 @@ def read_on_engine(prepared: Prepared, engine: Engine) -> EngineRead:
             raise
         raise DataError(f"{engine.label} could not read {prepared.name}: {type(error).__name__}: {error}") from error
     frame = result.frame
+    if len(frame.columns) > MAX_COLUMNS:
+        raise too_wide(prepared.name, len(frame.columns))
     names = prepared.header if prepared.header and len(prepared.header) == len(frame.columns) else list(frame.columns)
-    fixed, result.notes = fix_column_names(names)
+    fixed, renamed = fix_column_names(names)
     frame.columns = fixed
     if len(frame.columns) == 0 or len(frame) == 0:
         raise DataError(f"{prepared.name} has column names but no rows. Choose a file with data rows.")
+    result.notes = [*renamed, *result.notes]
+    if prepared.format is FileFormat.CSV:
+        result.frame, converted = convert_numbers(frame, prepared.dialect.delimiter)
+        result.notes += converted + date_hints(result.frame, engine)
     return result
 
 
