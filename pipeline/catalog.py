@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,6 +17,10 @@ from pipeline.errors import DataError
 
 MAX_NAME_LENGTH = 80
 MAX_DERIVED = 64
+SESSION_DATASETS_ENV = "GPL_SESSION_MAX_DATASETS"
+SESSION_MEMORY_ENV = "GPL_SESSION_MAX_MB"
+DEFAULT_SESSION_DATASETS = 20
+DEFAULT_SESSION_MB = 8192
 T = TypeVar("T")
 
 
@@ -125,13 +130,39 @@ class Dataset:
             engine.release_memory()
 
 
+@dataclass(frozen=True)
+class SessionLimits:
+    """How much one session may hold: datasets, and bytes over all their copies (host and GPU together)."""
+
+    datasets: int = DEFAULT_SESSION_DATASETS
+    bytes: int = DEFAULT_SESSION_MB * 2**20
+
+    @classmethod
+    def from_environment(cls) -> SessionLimits:
+        """The server's limits: $GPL_SESSION_MAX_DATASETS and $GPL_SESSION_MAX_MB, else the defaults."""
+
+        def setting(name: str, default: int) -> int:
+            raw = os.environ.get(name, "").strip()
+            return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+        return cls(
+            setting(SESSION_DATASETS_ENV, DEFAULT_SESSION_DATASETS),
+            setting(SESSION_MEMORY_ENV, DEFAULT_SESSION_MB) * 2**20,
+        )
+
+
+def _gib(nbytes: int) -> str:
+    return f"{nbytes / 2**30:,.2f} GiB"
+
+
 class Catalog:
     """The session's datasets by id, in the order they were added, one of them active."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: SessionLimits = SessionLimits()) -> None:
         self._datasets: dict[int, Dataset] = {}
         self._ids = itertools.count(1)
         self.active_id: int | None = None
+        self.limits = limits
 
     def __len__(self) -> int:
         return len(self._datasets)
@@ -147,6 +178,19 @@ class Catalog:
     @property
     def active(self) -> Dataset | None:
         return self._datasets.get(self.active_id) if self.active_id is not None else None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by every copy of every dataset."""
+        return sum(copy.nbytes for dataset in self for copy in dataset.copies.values())
+
+    def check_room(self, count: int = 1) -> None:
+        """DataError when `count` more datasets would pass the session's cap on datasets."""
+        if len(self) + count > self.limits.datasets:
+            raise DataError(
+                f"This session holds {len(self)} datasets and may hold at most {self.limits.datasets}. "
+                "Remove datasets you no longer need (Data page, Remove), then try again."
+            )
 
     def unique_name(self, wanted: str) -> str:
         """`wanted`, or `wanted (2)`, `wanted (3)`... when that name is taken."""
@@ -164,7 +208,21 @@ class Catalog:
         notes: list[str] | None = None,
         failures: dict[str, str] | None = None,
     ) -> Dataset:
-        """Add a dataset under a unique name and make it active."""
+        """Add a dataset under a unique name and make it active; past the session's limits, DataError.
+
+        Copies refused for lack of room are released, so their memory goes back at once.
+        """
+        try:
+            self.check_room()
+            held = self.nbytes + sum(copy.nbytes for copy in copies.values())
+            if held > self.limits.bytes:
+                raise DataError(
+                    f"{name} would bring this session to {_gib(held)}, over its limit of {_gib(self.limits.bytes)}. "
+                    "Remove datasets you no longer need (Data page, Remove), or load fewer rows."
+                )
+        except DataError:
+            Dataset(0, name, source, copies).release()
+            raise
         dataset = Dataset(next(self._ids), self.unique_name(self.check_name(name)), source, copies)
         dataset.notes = list(notes or [])
         dataset.failures = dict(failures or {})

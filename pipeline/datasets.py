@@ -345,6 +345,11 @@ def dataset_name(spec: SyntheticSpec) -> str:
     return f"{spec.kind}_{sci(spec.rows)}_seed{spec.seed}"
 
 
+def table_count(spec: SyntheticSpec) -> int:
+    """How many tables the generator makes: four for the join set (x, small, medium, big), else one."""
+    return 4 if spec.kind == "join_j1" else 1
+
+
 def generate(spec: SyntheticSpec, engine: Engine) -> dict[str, Any]:
     """The generated tables on `engine`, by name suffix ('' for a single table)."""
     spec = validate(spec)

@@ -289,6 +289,12 @@ def is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, MemoryError) or "out of memory" in text or "out_of_memory" in text
 
 
+def is_gpu_out_of_memory(error: BaseException) -> bool:
+    """True when the memory that ran out is the GPU's (RMM, CUDA, CuPy and cuDF say so in the text or type)."""
+    text = f"{type(error).__module__} {error}".lower()
+    return is_out_of_memory(error) and any(word in text for word in ("cuda", "rmm", "cupy", "cudf", "device"))
+
+
 def out_of_memory_error(engine: Engine, doing: str) -> GpuMemoryError:
     """A message for an out-of-memory failure that says how much is free and what to do."""
     memory = engine.memory_info()

@@ -362,6 +362,8 @@ def list_data_files(folder: Path) -> list[Path]:
 
 def resolve_in_folder(folder: Path, relative: str) -> Path:
     """The file `relative` inside `folder`; anything that leads outside it is refused."""
+    if not relative.strip() or "\x00" in relative:
+        raise DataError("Pick a file from the list: the file name is blank or holds a NUL character.")
     candidate = Path(relative)
     if candidate.is_absolute() or ".." in candidate.parts:
         raise DataError(f"{relative!r} is not a file name inside the data folder. Pick a file from the list.")

@@ -10,7 +10,15 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.catalog import Catalog, Dataset, EngineCopy
-from pipeline.datasets import BUNDLED, SyntheticSpec, bundled_frame, dataset_name, generate, validate
+from pipeline.datasets import (
+    BUNDLED,
+    SyntheticSpec,
+    bundled_frame,
+    dataset_name,
+    generate,
+    table_count,
+    validate,
+)
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import PipelineError
 from pipeline.formats import FileFormat
@@ -65,6 +73,7 @@ def load_file(
     progress: Progress = _quiet,
 ) -> Dataset:
     """Read a file on every engine and add it to the catalog as the active dataset."""
+    catalog.check_room()
     progress(f"Checking {source.name} ({source.size / 1e6:,.1f} MB)…")
     prepared = prepare(source, options, max_bytes=max_bytes)
     reads: dict[str, Any] = {}
@@ -95,6 +104,7 @@ def load_bundled(
     progress: Progress = _quiet,
 ) -> Dataset:
     """Add a bundled dataset on every engine; `frames` gives its pandas frame (the UI passes a cached one)."""
+    catalog.check_room()
     table = pa.Table.from_pandas(frames(name), preserve_index=False)
 
     def build(engine: Engine) -> EngineCopy:
@@ -110,6 +120,7 @@ def load_synthetic(
 ) -> list[Dataset]:
     """Generate the tables of `spec` on every engine (each on its own device) and add them."""
     spec = validate(spec)
+    catalog.check_room(table_count(spec))
     per_engine: dict[str, tuple[dict[str, Any], float]] = {}
 
     def build(engine: Engine) -> EngineCopy:

@@ -3,171 +3,56 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests import files
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+from tests.chrome import (
+    active_name,
+    charts_drawn,
+    choose,
+    choose_active,
+    click_button,
+    click_tab,
+    go_to,
+    have_chromium,
+    new_driver,
+    new_session,
+    screenshot,
+    scroll_to,
+    sidebar_text,
+    visible_text,
+    wait_active,
+    wait_idle,
+    wait_text,
+)
+from tests.server import running_server
 
 pytestmark = pytest.mark.browser
 
-if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+if not have_chromium():
     if os.environ.get("CI"):
         raise RuntimeError("CI must run the browser tests: install Debian's chromium and chromium-driver")
     pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
-
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     (data / "folder_table.parquet").write_bytes(files.parquet_bytes())
-    port = free_port()
-    env = {**os.environ, "GPL_DATA_DIR": str(data), "STREAMLIT_SERVER_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError(f"streamlit did not start: {process.stdout.read().decode()[-2000:]}")
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    with running_server(data) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(60)
+    driver = new_driver(tmp_path_factory.mktemp("chromium"))
     yield driver
     driver.quit()
-
-
-def wait_idle(driver, timeout: float = 60) -> None:
-    """Wait until the script has run and the app is idle."""
-    time.sleep(0.3)
-    WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, IDLE)))
-
-
-def wait_text(driver, text: str, timeout: float = 60, where: str = "body") -> None:
-    WebDriverWait(driver, timeout).until(lambda d: text in d.find_element(By.CSS_SELECTOR, where).text)
-
-
-def screenshot(driver, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    time.sleep(1.0)  # let charts and data grids paint
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-
-
-def click_tab(driver, label: str) -> None:
-    tab = next(t for t in driver.find_elements(By.CSS_SELECTOR, "[role='tab']") if t.text.strip() == label)
-    tab.click()
-
-
-def click_button(driver, label: str) -> None:
-    """Click the visible button whose text has `label` as a line (icons add lines of their own)."""
-
-    def find(d):
-        return next(
-            (
-                b
-                for b in d.find_elements(By.CSS_SELECTOR, "button")
-                if label in [line.strip() for line in b.text.splitlines()] and b.is_displayed()
-            ),
-            None,
-        )
-
-    WebDriverWait(driver, 20).until(find).click()
-
-
-def sidebar_text(driver) -> str:
-    return driver.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
-
-
-ACTIVE_BOX = "[data-testid='stSidebar'] input[aria-label='Active dataset']"
-
-
-def active_name(driver) -> str:
-    return driver.find_element(By.CSS_SELECTOR, ACTIVE_BOX).get_attribute("value")
-
-
-def wait_active(driver, name: str, timeout: float = 60) -> None:
-    WebDriverWait(driver, timeout).until(lambda d: active_name(d) == name)
-
-
-def choose_active(driver, name: str) -> None:
-    driver.find_element(By.CSS_SELECTOR, ACTIVE_BOX).click()
-    option = WebDriverWait(driver, 20).until(
-        lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == name), None)
-    )
-    option.click()
-
-
-def go_to(driver, page: str, wait_for: str) -> None:
-    """Open a page from the sidebar navigation and wait until it shows `wait_for` and is idle."""
-    link = next(a for a in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if page in a.text)
-    link.click()
-    wait_text(driver, wait_for)
-    wait_idle(driver)
-
-
-def new_session(driver, url: str) -> None:
-    """A fresh session on the app's first screen, with the sample dataset active."""
-    driver.get(url)
-    wait_idle(driver)
-    wait_active(driver, "iris")
 
 
 def test_a_new_user_session(server, browser, tmp_path):
@@ -217,15 +102,6 @@ def test_a_new_user_session(server, browser, tmp_path):
     assert "Engines" in body and "CPU (pandas): available" in body
     assert active_name(browser) == "iris", "the active dataset stays across pages"
     screenshot(browser, "05-system")
-
-
-def charts_drawn(driver) -> int:
-    """Charts vega-embed has finished drawing (each becomes a canvas or an svg)."""
-    return len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart'] canvas, .vega-embed svg"))
-
-
-def visible_text(driver) -> str:
-    return driver.find_element(By.TAG_NAME, "body").text
 
 
 def test_explore_a_bundled_dataset(server, browser, tmp_path):
@@ -288,23 +164,6 @@ def test_explore_a_bundled_dataset(server, browser, tmp_path):
     assert "150 of 150 rows" in visible_text(browser), "a cleared filter stays cleared"
 
 
-def choose(driver, label: str, option_text: str) -> None:
-    """Pick `option_text` in the selectbox or multiselect labelled `label`."""
-    box = WebDriverWait(driver, 20).until(
-        lambda d: next(
-            (e for e in d.find_elements(By.CSS_SELECTOR, f"input[aria-label='{label}']") if e.is_displayed()), None
-        )
-    )
-    box.click()
-    option = WebDriverWait(driver, 20).until(
-        lambda d: next(
-            (o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == option_text), None
-        )
-    )
-    option.click()
-    wait_idle(driver)
-
-
 def test_build_and_run_a_two_step_pipeline(server, browser):
     new_session(browser, server)
     go_to(browser, "Pipeline", "Add or change a step")
@@ -326,8 +185,7 @@ def test_build_and_run_a_two_step_pipeline(server, browser):
     wait_text(browser, "Result")
     wait_idle(browser)
     WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 1)
-    heading = next(h for h in browser.find_elements(By.CSS_SELECTOR, "h3") if h.text.strip() == "Result")
-    browser.execute_script("arguments[0].scrollIntoView();", heading)
+    scroll_to(browser, "h3", "Result")
     screenshot(browser, "13-pipeline-run")
 
 
@@ -339,8 +197,7 @@ def test_run_the_benchmark_and_see_its_charts(server, browser):
     wait_idle(browser, timeout=180)
     WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 2)
     assert "answers failed their check" not in browser.find_element(By.TAG_NAME, "body").text
-    heading = next(h for h in browser.find_elements(By.CSS_SELECTOR, "h3") if h.text.strip() == "Runs")
-    browser.execute_script("arguments[0].scrollIntoView();", heading)
+    scroll_to(browser, "h3", "Runs")
     screenshot(browser, "14-benchmark-run")
 
     click_tab(browser, "Load results")
@@ -348,8 +205,9 @@ def test_run_the_benchmark_and_see_its_charts(server, browser):
     wait_idle(browser)
     WebDriverWait(browser, 30).until(lambda d: "bench_cpu.json" in d.find_element(By.TAG_NAME, "body").text)
     WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 2)
-    heat = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")[-1]
-    browser.execute_script("arguments[0].scrollIntoView();", heat)
+    browser.execute_script(
+        "Array.from(document.querySelectorAll(\"[data-testid='stVegaLiteChart']\")).pop().scrollIntoView();"
+    )
     screenshot(browser, "15-benchmark-published")
 
 
@@ -364,6 +222,5 @@ def test_train_a_model_and_see_its_confusion_matrix(server, browser):
     wait_idle(browser, timeout=120)
     WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 2)
     assert "Fit on CPU (pandas)" in browser.find_element(By.TAG_NAME, "body").text
-    heading = next(h for h in browser.find_elements(By.CSS_SELECTOR, "h3") if h.text.strip() == "Result")
-    browser.execute_script("arguments[0].scrollIntoView();", heading)
+    scroll_to(browser, "h3", "Result")
     screenshot(browser, "16-models-trained")

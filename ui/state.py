@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
 
-from pipeline.catalog import Catalog, Dataset
+from pipeline.catalog import Catalog, Dataset, SessionLimits
 from pipeline.datasets import SAMPLE_DATASET, bundled_frame
-from pipeline.engines import Engine, available_engines
+from pipeline.engines import (
+    GPU,
+    Engine,
+    available_engines,
+    is_gpu_out_of_memory,
+    is_out_of_memory,
+    out_of_memory_error,
+)
 from pipeline.errors import PipelineError
 from pipeline.loading import load_bundled
 from pipeline.system import SystemReport, system_report
@@ -36,7 +44,7 @@ def cached_system_report() -> SystemReport:
 def catalog() -> Catalog:
     """This session's datasets; a new session starts with the sample dataset loaded."""
     if "catalog" not in st.session_state:
-        fresh = Catalog()
+        fresh = Catalog(SessionLimits.from_environment())
         load_bundled(fresh, SAMPLE_DATASET, engines(), frames=cached_bundled_frame)
         st.session_state["catalog"] = fresh
     return st.session_state["catalog"]
@@ -48,18 +56,35 @@ def upload_limit_bytes() -> int:
 
 @contextmanager
 def shown_errors(action: str) -> Iterator[None]:
-    """Show a failure of `action` as a message and keep the page (and everything loaded) usable."""
+    """Show a failure of `action` as a short message and keep the page (and everything loaded) usable.
+
+    Our own errors say what to do; running out of memory says how to go on; anything else is
+    logged with its traceback under a reference the user can quote, and shown only by type.
+    """
     try:
         yield
     except PipelineError as error:
         st.error(str(error), icon=":material/error:")
     except Exception as error:  # an unexpected failure still must not take the page down
-        log.exception("unexpected failure while %s", action)
-        st.error(
-            f"Unexpected error while {action}: {type(error).__name__}: {error}. "
-            "What was loaded before is kept; the server log has the details.",
-            icon=":material/error:",
+        st.error(unexpected_failure_message(action, error), icon=":material/error:")
+
+
+def unexpected_failure_message(action: str, error: Exception) -> str:
+    gpu = next((engine for engine in engines() if engine.name == GPU), None)
+    if gpu is not None and is_gpu_out_of_memory(error):
+        gpu.release_memory()
+        return str(out_of_memory_error(gpu, action))
+    if is_out_of_memory(error):
+        return (
+            f"The server ran out of memory while {action}. What was loaded before is kept: remove datasets you "
+            "no longer need, or use fewer rows."
         )
+    reference = uuid.uuid4().hex[:8]
+    log.error("unexpected failure while %s (reference %s)", action, reference, exc_info=error)
+    return (
+        f"Something went wrong while {action} ({type(error).__name__}). What was loaded before is kept. "
+        f"The server log has the details under reference {reference}."
+    )
 
 
 @contextmanager
