@@ -296,7 +296,12 @@ def is_gpu_out_of_memory(error: BaseException) -> bool:
 
 
 def out_of_memory_error(engine: Engine, doing: str) -> GpuMemoryError:
-    """A message for an out-of-memory failure that says how much is free and what to do."""
+    """A message for an out-of-memory failure that says how much is free and what to do.
+
+    The engine's cached memory is handed back first, so the engine is usable again and the
+    free memory reported is what the next attempt will find.
+    """
+    engine.release_memory()
     memory = engine.memory_info()
     free = f" ({memory.free / 2**30:.1f} of {memory.total / 2**30:.1f} GiB free now)" if memory else ""
     return GpuMemoryError(

@@ -14,6 +14,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from pipeline.column_types import is_plain, plain_columns
+from pipeline.device_memory import check_fits, load_need
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
 from pipeline.formats import (
@@ -313,6 +314,7 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
 
 def read_on_engine(prepared: Prepared, engine: Engine) -> EngineRead:
     """The prepared file as a frame on `engine`, with unique column names and at least one row."""
+    check_fits(engine, load_need(prepared.format, prepared.payload), f"Loading {prepared.name}", "load")
     try:
         result = _read(prepared, engine)
     except DataError as error:

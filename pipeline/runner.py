@@ -11,6 +11,7 @@ import psutil
 
 import pipeline.step_library  # noqa: F401  (registers every step kind)
 from pipeline.compare import Parity, compare_results
+from pipeline.device_memory import check_fits, step_need
 from pipeline.engines import CPU, Engine, failure_message
 from pipeline.errors import DataError
 from pipeline.steps import STEP_KINDS, Context, Recipe, Schema, Step, apply_step, checked
@@ -149,6 +150,9 @@ def run_side_by_side(
                 continue
             engine = engines[name]
             try:
+                if engine.name != CPU:
+                    need = step_need(step.kind, engine.frame_nbytes(current[name]))
+                    check_fits(engine, need, f"Step {number} ({step.describe()})", "step")
                 output, seconds = clock(
                     lambda step=step, name=name: apply_step(step, current[name], contexts[name]), engine.synchronize
                 )

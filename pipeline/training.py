@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import metrics
+from pipeline.device_memory import check_fits, model_need
 from pipeline.engines import CPU, GPU, Engine, failure_message
 from pipeline.features import FeatureSpec, Prepared, prepare
 from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm, algorithms_for
@@ -72,6 +73,8 @@ def train(
     run = ModelRun(engine, algorithm, checked)
     sync = engine.synchronize
     try:
+        need = model_need(algorithm.key, len(frame), len(spec.features))
+        check_fits(engine, need, f"Training {algorithm.label} on {len(frame):,} rows", "model")
         prepared, run.seconds["prepare"] = clock(lambda: prepare(engine, frame, spec), sync)
         estimator = algorithm.build(engine.name, checked)
         _fit_and_score(run, estimator, prepared)

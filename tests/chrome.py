@@ -75,7 +75,7 @@ def click_button(driver, label: str) -> None:
             (
                 b
                 for b in d.find_elements(By.CSS_SELECTOR, "button")
-                if label in [line.strip() for line in b.text.splitlines()] and b.is_displayed()
+                if label in [line.strip() for line in b.text.splitlines()] and b.is_displayed() and b.is_enabled()
             ),
             None,
         )
@@ -152,3 +152,11 @@ def scroll_to(driver, selector: str, text: str) -> None:
         selector,
         text,
     )
+
+
+def upload(driver, path: Path) -> None:
+    """Put a file in the page's uploader and wait until it shows (by full name: the chip shortens long ones)."""
+    driver.find_element(By.CSS_SELECTOR, "[data-testid='stFileUploader'] input[type='file']").send_keys(str(path))
+    chip = f"[data-testid='stFileChipName'][title='{path.name}']"
+    WebDriverWait(driver, 120).until(EC.presence_of_element_located((By.CSS_SELECTOR, chip)))
+    wait_idle(driver, 120)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import pytest
@@ -25,6 +26,7 @@ from tests.chrome import (
     screenshot,
     scroll_to,
     sidebar_text,
+    upload,
     visible_text,
     wait_active,
     wait_idle,
@@ -224,3 +226,40 @@ def test_train_a_model_and_see_its_confusion_matrix(server, browser):
     assert "Fit on CPU (pandas)" in browser.find_element(By.TAG_NAME, "body").text
     scroll_to(browser, "h3", "Result")
     screenshot(browser, "16-models-trained")
+
+
+BROWSER_CORPUS = [
+    "binary_junk.csv",
+    "invalid_utf8_late.csv",
+    "unbalanced_quotes.csv",
+    "json_pretty_object.json",
+    "zip_in_zip.zip",
+    "decimal_commas.csv",
+    "nested.parquet",
+]
+
+
+def test_a_sample_of_the_bad_input_corpus_uploaded_in_a_real_browser(server, browser):
+    """Refused files show their message and leave the active dataset as it was; accepted ones show their notes."""
+    from tests.corpus import CASES
+
+    new_session(browser, server)
+    click_tab(browser, "Upload")
+    active = "iris"
+    for name in BROWSER_CORPUS:
+        case = next(case for case in CASES if case.file == name and case.encoding == "utf-8")
+        upload(browser, case.path)
+        click_button(browser, "Load uploaded file")
+        wait_idle(browser)
+        stem = case.file.split(".")[0]
+        if case.outcome == "refused":
+            WebDriverWait(browser, 60).until(lambda d, case=case: re.search(case.message, visible_text(d)))
+            assert active_name(browser) == active, f"{case.file} left the active dataset alone"
+        else:
+            wait_active(browser, stem)
+            WebDriverWait(browser, 60).until(lambda d, case=case: re.search(case.message, visible_text(d)))
+            active = stem
+        assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid='stException']"), case.file
+        screenshot(browser, f"17-corpus-{stem}")
+    choose_active(browser, "iris")
+    wait_text(browser, "150 rows × 5 columns", where="[data-testid='stSidebar']")
