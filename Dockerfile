@@ -1,24 +1,32 @@
 # GPU Pipeline Lab on a GPU cloud instance: RAPIDS (cuDF, cuML, CuPy) come with the base image.
 #   docker build -t gpu-pipeline-lab .
-#   docker run --gpus all -p 8501:8501 -v "$PWD/data:/home/rapids/app/data" gpu-pipeline-lab
+#   docker run --gpus all -p 8501:8501 --read-only --tmpfs /tmp \
+#     -v "$PWD/data:/data" -v gpl-cache:/cache gpu-pipeline-lab
 FROM rapidsai/base:26.10-cuda13-py3.12
 
-# The base image runs as its non-root user `rapids` (uid 1001), who owns the conda environment.
+# Extra packages go into the base image's conda environment as its owner, the non-root user `rapids` (uid 1001).
 USER rapids
-WORKDIR /home/rapids/app
+COPY requirements.txt requirements-peers.txt /tmp/requirements/
+RUN pip install --no-cache-dir -r /tmp/requirements/requirements-peers.txt
 
-COPY --chown=rapids:conda requirements.txt requirements-peers.txt ./
-RUN pip install --no-cache-dir -r requirements-peers.txt
+# The app's code belongs to root: the user who runs it may read it but not change it.
+USER root
+WORKDIR /opt/gpu-pipeline-lab
+COPY app.py ./
+COPY .streamlit ./.streamlit
+COPY pipeline ./pipeline
+COPY ui ./ui
+COPY pages ./pages
+COPY data/README.md /data/README.md
+COPY docs/results ./docs/results
+# The only folders the app writes to: the data folder and its cache (Streamlit's and Numba's files).
+RUN mkdir -p /cache && chown rapids:conda /data /cache
 
-COPY --chown=rapids:conda app.py ./
-COPY --chown=rapids:conda .streamlit ./.streamlit
-COPY --chown=rapids:conda pipeline ./pipeline
-COPY --chown=rapids:conda ui ./ui
-COPY --chown=rapids:conda pages ./pages
-COPY --chown=rapids:conda data/README.md ./data/README.md
-COPY --chown=rapids:conda docs/results ./docs/results
-
-ENV GPL_DATA_DIR=/home/rapids/app/data \
+USER rapids
+ENV GPL_DATA_DIR=/data \
+    HOME=/cache \
+    XDG_CACHE_HOME=/cache \
+    NUMBA_CACHE_DIR=/cache/numba \
     STREAMLIT_SERVER_PORT=8501
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

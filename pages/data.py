@@ -150,6 +150,10 @@ def show_active() -> None:
         return
     st.subheader(dataset.name)
     st.caption(dataset.source)
+    for engine_name, message in dataset.failures.items():
+        st.warning(f"Not loaded on {engine_name.upper()}: {message}", icon=":material/warning:")
+    for note in dataset.notes:
+        st.caption(f":material/info: {note}")
     st.page_link("pages/explore.py", label="Explore this dataset", icon=":material/query_stats:")
     rename_or_remove(dataset)
     rows, columns = dataset.shape
@@ -159,10 +163,6 @@ def show_active() -> None:
     metrics[1].metric("Columns", f"{columns:,}")
     metrics[2].metric("Host memory", fmt.size(cpu.nbytes) if cpu else "—")
     metrics[3].metric("GPU memory", fmt.size(gpu.nbytes) if gpu else "—", help=None if gpu else "Not on the GPU")
-    for engine_name, message in dataset.failures.items():
-        st.warning(f"Not loaded on {engine_name.upper()}: {message}", icon=":material/warning:")
-    for note in dataset.notes:
-        st.caption(f":material/info: {note}")
 
     st.markdown("**Load time and memory by engine**")
     timing_table = pd.DataFrame(

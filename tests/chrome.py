@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -16,6 +17,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+RERENDERED = (NoSuchElementException, StaleElementReferenceException)  # the page was redrawn under us: try again
 ACTIVE_BOX = "[data-testid='stSidebar'] input[aria-label='Active dataset']"
 
 
@@ -53,7 +55,9 @@ def wait_idle(driver, timeout: float = 60) -> None:
 
 
 def wait_text(driver, text: str, timeout: float = 60, where: str = "body") -> None:
-    WebDriverWait(driver, timeout).until(lambda d: text in d.find_element(By.CSS_SELECTOR, where).text)
+    WebDriverWait(driver, timeout, ignored_exceptions=RERENDERED).until(
+        lambda d: text in d.find_element(By.CSS_SELECTOR, where).text
+    )
 
 
 def screenshot(driver, name: str) -> None:
@@ -62,25 +66,32 @@ def screenshot(driver, name: str) -> None:
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
-def click_tab(driver, label: str) -> None:
-    tab = next(t for t in driver.find_elements(By.CSS_SELECTOR, "[role='tab']") if t.text.strip() == label)
-    tab.click()
+def click_first(driver, selector: str, wanted, timeout: float) -> None:
+    """Click the first element matching `selector` for which `wanted(element)` holds, trying again while the
+    page is redrawn (Streamlit replaces elements on every rerun)."""
+
+    def click(d) -> bool:
+        element = next((e for e in d.find_elements(By.CSS_SELECTOR, selector) if wanted(e)), None)
+        if element is None:
+            return False
+        element.click()
+        return True
+
+    WebDriverWait(driver, timeout, ignored_exceptions=RERENDERED).until(click)
 
 
-def click_button(driver, label: str) -> None:
-    """Click the visible button whose text has `label` as a line (icons add lines of their own)."""
+def click_tab(driver, label: str, timeout: float = 60) -> None:
+    click_first(driver, "[role='tab']", lambda tab: tab.text.strip() == label, timeout)
 
-    def find(d):
-        return next(
-            (
-                b
-                for b in d.find_elements(By.CSS_SELECTOR, "button")
-                if label in [line.strip() for line in b.text.splitlines()] and b.is_displayed() and b.is_enabled()
-            ),
-            None,
-        )
 
-    WebDriverWait(driver, 20).until(find).click()
+def click_button(driver, label: str, timeout: float = 20) -> None:
+    """Click the visible, enabled button whose text has `label` as a line (icons add lines of their own)."""
+
+    def wanted(button) -> bool:
+        lines = [line.strip() for line in button.text.splitlines()]
+        return label in lines and button.is_displayed() and button.is_enabled()
+
+    click_first(driver, "button", wanted, timeout)
 
 
 def sidebar_text(driver) -> str:
@@ -92,23 +103,19 @@ def active_name(driver) -> str:
 
 
 def wait_active(driver, name: str, timeout: float = 60) -> None:
-    WebDriverWait(driver, timeout).until(lambda d: active_name(d) == name)
+    WebDriverWait(driver, timeout, ignored_exceptions=RERENDERED).until(lambda d: active_name(d) == name)
 
 
-def choose_active(driver, name: str) -> None:
-    driver.find_element(By.CSS_SELECTOR, ACTIVE_BOX).click()
-    option = WebDriverWait(driver, 20).until(
-        lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == name), None)
-    )
-    option.click()
+def choose_active(driver, name: str, timeout: float = 20) -> None:
+    click_first(driver, ACTIVE_BOX, lambda _box: True, timeout)
+    click_first(driver, "[role='option']", lambda option: option.text.strip() == name, timeout)
 
 
-def go_to(driver, page: str, wait_for: str) -> None:
+def go_to(driver, page: str, wait_for: str, timeout: float = 60) -> None:
     """Open a page from the sidebar navigation and wait until it shows `wait_for` and is idle."""
-    link = next(a for a in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if page in a.text)
-    link.click()
-    wait_text(driver, wait_for)
-    wait_idle(driver)
+    click_first(driver, "[data-testid='stSidebarNav'] a", lambda link: page in link.text, timeout)
+    wait_text(driver, wait_for, timeout)
+    wait_idle(driver, timeout)
 
 
 def new_session(driver, url: str) -> None:
@@ -127,21 +134,11 @@ def visible_text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
 
-def choose(driver, label: str, option_text: str) -> None:
+def choose(driver, label: str, option_text: str, timeout: float = 20) -> None:
     """Pick `option_text` in the selectbox or multiselect labelled `label`."""
-    box = WebDriverWait(driver, 20).until(
-        lambda d: next(
-            (e for e in d.find_elements(By.CSS_SELECTOR, f"input[aria-label='{label}']") if e.is_displayed()), None
-        )
-    )
-    box.click()
-    option = WebDriverWait(driver, 20).until(
-        lambda d: next(
-            (o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == option_text), None
-        )
-    )
-    option.click()
-    wait_idle(driver)
+    click_first(driver, f"input[aria-label='{label}']", lambda box: box.is_displayed(), timeout)
+    click_first(driver, "[role='option']", lambda option: option.text.strip() == option_text, timeout)
+    wait_idle(driver, timeout)
 
 
 def scroll_to(driver, selector: str, text: str) -> None:
@@ -154,9 +151,14 @@ def scroll_to(driver, selector: str, text: str) -> None:
     )
 
 
-def upload(driver, path: Path) -> None:
+def upload(driver, path: Path, timeout: float = 120) -> None:
     """Put a file in the page's uploader and wait until it shows (by full name: the chip shortens long ones)."""
-    driver.find_element(By.CSS_SELECTOR, "[data-testid='stFileUploader'] input[type='file']").send_keys(str(path))
+
+    def send(d) -> bool:
+        d.find_element(By.CSS_SELECTOR, "[data-testid='stFileUploader'] input[type='file']").send_keys(str(path))
+        return True
+
+    WebDriverWait(driver, timeout, ignored_exceptions=RERENDERED).until(send)
     chip = f"[data-testid='stFileChipName'][title='{path.name}']"
-    WebDriverWait(driver, 120).until(EC.presence_of_element_located((By.CSS_SELECTOR, chip)))
-    wait_idle(driver, 120)
+    WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, chip)))
+    wait_idle(driver, timeout)

@@ -3,6 +3,7 @@ pipeline on it, and checks it sees only its own data; the server's memory is sam
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from tests.chrome import (
     wait_text,
 )
 
+PATIENCE_S = 240  # the longest wait for one step when many browsers share the machine
 PROBLEM_SELECTORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 
 
@@ -121,7 +123,7 @@ def problems_on_page(driver) -> list[str]:
 
 def datasets_in_sidebar(driver) -> list[str]:
     driver.find_element(By.CSS_SELECTOR, ACTIVE_BOX).click()
-    options = WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[role='option']"))
+    options = WebDriverWait(driver, PATIENCE_S).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[role='option']"))
     names = [option.text.strip() for option in options]
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     return names
@@ -135,49 +137,53 @@ def drive_session(url: str, number: int, folder: Path, sessions: int) -> Session
     table.to_csv(path, index=False)
     started = time.perf_counter()
     driver = new_driver(folder / f"profile_{number}")
+    driver.set_page_load_timeout(300)  # many browsers starting at once share the machine's cores
     try:
         result.phase = "opening the app"
         driver.get(url)
-        wait_idle(driver, 180)
-        wait_active(driver, "iris", 180)
+        wait_idle(driver, PATIENCE_S)
+        wait_active(driver, "iris", PATIENCE_S)
         result.phase = "uploading"
         click_tab(driver, "Upload")
-        upload(driver, path)
-        click_button(driver, "Load uploaded file")
-        wait_active(driver, result.dataset, 180)
-        wait_text(driver, f"{result.rows:,} rows × 3 columns", 120, where="[data-testid='stSidebar']")
+        upload(driver, path, PATIENCE_S)
+        click_button(driver, "Load uploaded file", PATIENCE_S)
+        wait_active(driver, result.dataset, PATIENCE_S)
+        wait_text(driver, f"{result.rows:,} rows × 3 columns", PATIENCE_S, where="[data-testid='stSidebar']")
         result.problems += problems_on_page(driver)
 
         result.phase = "exploring"
-        go_to(driver, "Explore", "Profiled on")
-        wait_idle(driver, 180)
+        go_to(driver, "Explore", "Profiled on", PATIENCE_S)
+        wait_idle(driver, PATIENCE_S)
         result.problems += problems_on_page(driver)
 
         result.phase = "building the pipeline"
-        go_to(driver, "Pipeline", "Add or change a step")
-        choose(driver, "Step", "rows: Sort rows")
-        choose(driver, "Sort by", f"value_{number}")
+        go_to(driver, "Pipeline", "Add or change a step", PATIENCE_S)
+        choose(driver, "Step", "rows: Sort rows", PATIENCE_S)
+        choose(driver, "Sort by", f"value_{number}", PATIENCE_S)
         driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
-        click_button(driver, "Add step")
-        wait_text(driver, "1. Sort rows", 120)
-        wait_idle(driver, 180)
+        click_button(driver, "Add step", PATIENCE_S)
+        wait_text(driver, "1. Sort rows", PATIENCE_S)
+        wait_idle(driver, PATIENCE_S)
         run_label = (
             "Run on CPU (pandas)" if "CPU only" in sidebar_text(driver) else "Run on CPU (pandas) and GPU (cuDF)"
         )
         result.phase = "running the pipeline"
-        click_button(driver, run_label)
-        wait_text(driver, "Result", 180)
-        wait_idle(driver, 180)
+        click_button(driver, run_label, PATIENCE_S)
+        wait_text(driver, "Result", PATIENCE_S)
+        wait_idle(driver, PATIENCE_S)
         result.problems += problems_on_page(driver)
 
         result.phase = "checking isolation"
         result.datasets_seen = datasets_in_sidebar(driver)
         text = visible_text(driver) + sidebar_text(driver)
         result.foreign_markers = [
-            f"session_{other}" for other in range(sessions) if other != number and f"session_{other}" in text
+            f"session_{other}"
+            for other in range(sessions)
+            if other != number and re.search(rf"\bsession_{other}\b", text)  # session_1 is not session_12
         ]
     except Exception as error:  # a session that breaks is reported, the others go on
-        result.problems.append(f"{result.phase}: {type(error).__name__}: {str(error).strip()[:300]}")
+        first_line = (str(error).strip().splitlines() or [""])[0][:200]
+        result.problems.append(f"{result.phase}: {type(error).__name__}: {first_line}")
         screenshot(driver, f"load-session-{number}-failed")
     finally:
         result.seconds = time.perf_counter() - started

@@ -20,6 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 class Server:
     url: str
     process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        """What the server has printed so far (its log, warnings and tracebacks)."""
+        return self.log.read_text(encoding="utf-8", errors="replace")
 
 
 def free_port() -> int:
@@ -33,27 +38,29 @@ def running_server(data: Path, **environment: str) -> Iterator[Server]:
     """`streamlit run app.py` with `data` as its data folder (and any other environment), until the block ends."""
     port = free_port()
     env = {**os.environ, "GPL_DATA_DIR": str(data), "STREAMLIT_SERVER_PORT": str(port), **environment}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    log = data.parent / f"streamlit-{port}.log"
+    with log.open("wb") as sink:  # a file, not a pipe: nobody reads a pipe, and a full one stalls the server
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as response:
                 if response.read() == b"ok":
                     break
         except OSError:
             time.sleep(0.3)
     else:
         process.kill()
-        raise RuntimeError(f"streamlit did not start: {process.stdout.read().decode()[-2000:]}")
+        raise RuntimeError(f"streamlit did not start: {server.output()[-2000:]}")
     try:
-        yield Server(url, process)
+        yield server
     finally:
         process.terminate()
         process.wait(timeout=20)

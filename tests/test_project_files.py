@@ -23,6 +23,18 @@ def test_dockerfile_base_image_and_user():
     assert users and users[-1] not in ("root", "0"), "the container must run as a non-root user"
 
 
+def test_the_container_user_can_write_only_its_data_and_cache_folders():
+    instructions = dockerfile()
+    app_copies = [args for op, args in instructions[instructions.index(("USER", "root")) :] if op == "COPY"]
+    assert app_copies and not any("--chown" in args for args in app_copies), "the app's code stays root's"
+    runs = " ".join(args for op, args in instructions if op == "RUN")
+    assert "chown rapids:conda /data /cache" in runs
+    environment = " ".join(args for op, args in instructions if op == "ENV")
+    assert "GPL_DATA_DIR=/data" in environment and "HOME=/cache" in environment
+    readme = (ROOT / "README.md").read_text()
+    assert "--read-only --tmpfs /tmp" in readme and '-v "$PWD/data:/data" -v gpl-cache:/cache' in readme
+
+
 def test_everything_the_dockerfile_copies_exists_and_is_not_docker_ignored():
     ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()]
     copies = [args for op, args in dockerfile() if op == "COPY"]

@@ -237,3 +237,14 @@ def test_the_real_server_does_not_serve_the_data_folder(live_server):
     for path in ("/table.csv", "/data/table.csv", "/app/static/table.csv", "/media/table.csv"):
         _status, _headers, body = fetch(live_server + path)
         assert "Zürich".encode() not in body
+
+
+def test_the_data_page_says_when_the_session_is_full(monkeypatch, tmp_path):
+    monkeypatch.setenv("GPL_SESSION_MAX_DATASETS", "2")
+    monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="bundled_load").click().run()
+    at.button(key="bundled_load").click().run()
+    assert not at.exception
+    assert any("may hold at most 2" in element.value for element in at.error), [e.value for e in at.error]
+    assert [dataset.name for dataset in at.session_state["catalog"]] == ["iris", "iris (2)"]
