@@ -12,6 +12,7 @@ navigation = st.navigation(
         st.Page("pages/explore.py", title="Explore", icon=":material/query_stats:"),
         st.Page("pages/pipeline.py", title="Pipeline", icon=":material/account_tree:"),
         st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+        st.Page("pages/deep_learning.py", title="Deep learning", icon=":material/neurology:"),
         st.Page("pages/benchmark.py", title="Benchmark", icon=":material/speed:"),
         st.Page("pages/system.py", title="System", icon=":material/memory:"),
     ]

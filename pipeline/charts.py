@@ -325,3 +325,21 @@ def bar_chart(values: pd.DataFrame, value: str, title: str, *, color: str = "#4c
         )
         .properties(height=alt.Step(20))
     )
+
+
+def training_curves_chart(curves: pd.DataFrame) -> alt.Chart:
+    """Loss and accuracy per epoch, one line per run (solid: test, dashed: train), side by side."""
+    return (
+        alt.Chart(small(curves))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=None),
+            color=alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom")),
+            strokeDash=alt.StrokeDash("set:N", title=None, sort=["test", "train"]),
+            tooltip=["run:N", "set:N", "kind:N", "epoch:Q", alt.Tooltip("value:Q", format=".4f")],
+        )
+        .properties(width=320, height=260)
+        .facet(column=alt.Column("kind:N", title=None))
+        .resolve_scale(y="independent")
+    )

@@ -9,6 +9,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -161,4 +162,14 @@ def upload(driver, path: Path, timeout: float = 120) -> None:
     WebDriverWait(driver, timeout, ignored_exceptions=RERENDERED).until(send)
     chip = f"[data-testid='stFileChipName'][title='{path.name}']"
     WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, chip)))
+    wait_idle(driver, timeout)
+
+
+def choose_number(driver, label: str, value: float, timeout: float = 20) -> None:
+    """Type `value` into the number input labelled `label` and commit it with Enter."""
+    box = WebDriverWait(driver, timeout, ignored_exceptions=RERENDERED).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, f"input[aria-label='{label}']")
+    )
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(str(value), Keys.ENTER)
     wait_idle(driver, timeout)

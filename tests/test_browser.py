@@ -17,6 +17,7 @@ from tests.chrome import (
     charts_drawn,
     choose,
     choose_active,
+    choose_number,
     click_button,
     click_tab,
     go_to,
@@ -263,3 +264,26 @@ def test_a_sample_of_the_bad_input_corpus_uploaded_in_a_real_browser(server, bro
         screenshot(browser, f"17-corpus-{stem}")
     choose_active(browser, "iris")
     wait_text(browser, "150 rows × 5 columns", where="[data-testid='stSidebar']")
+
+
+def test_train_a_network_and_watch_its_curves(server, browser):
+    pytest.importorskip("torch")
+    new_session(browser, server)
+    go_to(browser, "Deep learning", "Train on")
+    choose_number(browser, "Epochs", 3)
+    click_button(
+        browser,
+        next(
+            b
+            for b in ("Train on CPU (PyTorch) and GPU (PyTorch CUDA)", "Train on CPU (PyTorch)")
+            if b in visible_text(browser)
+        ),
+    )
+    wait_text(browser, "Evaluation on the test set", timeout=180)
+    wait_idle(browser, timeout=180)
+    WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 3)
+    assert "Misclassified" in visible_text(browser) or "No test example is misclassified" in visible_text(browser)
+    scroll_to(browser, "h3", "Curves")
+    screenshot(browser, "18-deep-learning-curves")
+    scroll_to(browser, "h3", "Evaluation on the test set")
+    screenshot(browser, "19-deep-learning-evaluation")

@@ -1,0 +1,211 @@
+"""Deep learning: train a small network with PyTorch on the CPU and the GPU, watch both curves live, evaluate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pipeline.charts import curve_chart, matrix_chart, training_curves_chart
+from pipeline.dl import (
+    CUDA_DEVICE,
+    OPTIMIZERS,
+    TrainRun,
+    TrainSettings,
+    devices,
+    digits_data,
+    table_data,
+    torch_missing_reason,
+    train,
+)
+from pipeline.dl_eval import comparison, evaluate, histories_json, history_frame, load_histories
+from pipeline.kinds import NUMERIC, column_kind
+from ui.charts import show_chart
+from ui.state import catalog, shown_errors
+
+RUNS_KEY = "dl_runs"
+DATA_KEY = "dl_data"
+OVERLAYS_KEY = "dl_overlays"
+DIGITS = "Handwritten digits (8×8 images, CNN)"
+TABLE = "The active dataset (table, MLP)"
+DEVICE_LABELS = {"cpu": "CPU (PyTorch)", CUDA_DEVICE: "GPU (PyTorch CUDA)"}
+
+st.title("Deep learning")
+reason = torch_missing_reason()
+if reason:
+    st.info(reason, icon=":material/info:")
+    st.caption("Every other page works without PyTorch; this one needs it.")
+    st.stop()
+
+available = devices()
+st.caption(
+    "Train the same network with the same seed on "
+    + " and ".join(DEVICE_LABELS[d] for d in available)
+    + ", one after the other; the curves grow as each epoch ends."
+)
+if CUDA_DEVICE not in available:
+    st.caption(":material/info: PyTorch sees no CUDA GPU here, so only the CPU trains.")
+
+
+def choose_data():
+    """The data to learn from, checked; None (with the message shown) when it cannot be used."""
+    source = st.radio("Data", [DIGITS, TABLE], horizontal=True, key="dl_source")
+    test_share = st.slider("Test share", 0.1, 0.5, 0.2, 0.05, key="dl_test")
+    if source == DIGITS:
+        return digits_data(test_share)
+    dataset = catalog().active
+    if dataset is None:
+        st.info("No dataset is loaded: load one on the Data page, or use the digits.", icon=":material/info:")
+        return None
+    frame = dataset.primary.engine.to_pandas(dataset.primary.frame)
+    left, right = st.columns([1, 2])
+    target = left.selectbox("Target (classes)", list(frame.columns), index=len(frame.columns) - 1, key="dl_target")
+    numeric = [c for c in frame.columns if c != target and column_kind(frame[c]) == NUMERIC]
+    features = right.multiselect("Features (numeric)", numeric, default=numeric, key="dl_features")
+    return table_data(frame, target, features, dataset.name, test_share)
+
+
+def choose_settings() -> TrainSettings:
+    columns = st.columns(6)
+    return TrainSettings(
+        epochs=int(columns[0].number_input("Epochs", 1, 1000, 10, key="dl_epochs")),
+        batch_size=int(columns[1].number_input("Batch size", 1, 1_000_000, 64, key="dl_batch")),
+        learning_rate=float(columns[2].number_input("Learning rate", 1e-6, 10.0, 1e-3, format="%.4g", key="dl_lr")),
+        optimizer=columns[3].selectbox("Optimizer", OPTIMIZERS, key="dl_optimizer"),
+        amp=columns[4].checkbox(
+            "Mixed precision (GPU)", key="dl_amp", disabled=CUDA_DEVICE not in available, help="float16 autocast"
+        ),
+        seed=int(columns[5].number_input("Seed", 0, 2**31 - 1, 0, key="dl_seed")),
+    )
+
+
+def live_training(data, settings: TrainSettings) -> None:
+    """Train on every device in turn; each epoch redraws the curves.
+
+    Each run sits in the session from its first epoch on, marked as stopped until it finishes,
+    so a click that interrupts training (Streamlit stops the script) keeps the epochs done.
+    """
+    runs: dict[str, TrainRun] = {}
+    st.session_state[RUNS_KEY] = runs
+    st.session_state[DATA_KEY] = data
+    chart_slot, status_slot = st.empty(), st.empty()
+    for device in available:
+        label = DEVICE_LABELS[device]
+        runs[label] = TrainRun(device, settings, stopped="Stopped before the last epoch (the page was used meanwhile).")
+
+        def show(record, label=label) -> None:
+            runs[label].history.append(record)
+            histories = {name: [r.__dict__ for r in run.history] for name, run in runs.items()}
+            chart_slot.altair_chart(training_curves_chart(history_frame(histories)))
+            status_slot.caption(
+                f"{label}: epoch {record.epoch} of {settings.epochs} · test accuracy {record.test_accuracy:.3f} · "
+                f"{record.samples_per_s:,.0f} samples/s"
+            )
+
+        runs[label] = train(data, settings, device, on_epoch=show)
+    status_slot.empty()
+    chart_slot.empty()
+
+
+def show_results() -> None:
+    runs = st.session_state.get(RUNS_KEY) or {}
+    overlays = st.session_state.get(OVERLAYS_KEY) or {}
+    if not runs and not overlays:
+        return
+    st.subheader("Curves")
+    histories = {name: [r.__dict__ for r in run.history] for name, run in runs.items()}
+    curves = history_frame({**histories, **overlays})
+    show_chart(training_curves_chart(curves), curves, "training_curves", "dl_curves")
+    for name, run in runs.items():
+        if run.error:
+            st.error(f"{name}: {run.error}", icon=":material/error:")
+        if run.stopped:
+            st.warning(f"{name}: {run.stopped}", icon=":material/warning:")
+    table = comparison(runs)
+    if len(table):
+        st.subheader("Comparison")
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={
+                "s per epoch": st.column_config.NumberColumn(format="%.3f"),
+                "total s": st.column_config.NumberColumn(format="%.2f"),
+                "samples/s": st.column_config.NumberColumn(format="%,.0f"),
+                "test accuracy": st.column_config.NumberColumn(format="%.3f"),
+                "speed-up": st.column_config.NumberColumn(format="%.2f×"),
+            },
+        )
+        data = st.session_state.get(DATA_KEY)
+        st.download_button(
+            "Save the run history (JSON)",
+            data=histories_json(runs, data.name if data else ""),
+            file_name="training_history.json",
+            mime="application/json",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        evaluation_section(data, {name: run for name, run in runs.items() if run.history})
+
+
+def evaluation_section(data, runs: dict) -> None:
+    if not runs or data is None:
+        return
+    st.subheader("Evaluation on the test set")
+    name = st.selectbox("Run", list(runs), key="dl_eval_run")
+    with shown_errors("evaluating the model"):
+        result = evaluate(data, runs[name])
+        metrics = st.columns(3)
+        metrics[0].metric("Accuracy", f"{result.summary['accuracy']:.3f}")
+        metrics[1].metric("Balanced accuracy", f"{result.summary['balanced accuracy']:.3f}")
+        metrics[2].metric("F1 (macro)", f"{result.summary['F1 (macro)']:.3f}")
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Confusion matrix** (rows: true class)")
+            show_chart(matrix_chart(result.confusion, "rows"), result.confusion.reset_index(), "confusion", "dl_cm")
+        with right:
+            st.markdown("**Precision–recall per class**")
+            show_chart(curve_chart(result.pr_curves, "recall", "precision"), result.pr_curves, "pr", "dl_pr")
+        st.dataframe(result.per_class, hide_index=True)
+        mistakes_gallery(data, result.mistakes)
+
+
+def mistakes_gallery(data, mistakes: pd.DataFrame) -> None:
+    if not len(mistakes):
+        st.success("No test example is misclassified.", icon=":material/check_circle:")
+        return
+    st.markdown(f"**Misclassified, most confident first** ({len(mistakes)} shown)")
+    if data.image_shape is None:
+        st.dataframe(mistakes, hide_index=True)
+        return
+    columns = st.columns(8)
+    for slot, row in zip(columns * 3, mistakes.itertuples(), strict=False):
+        image = np.kron(data.x_test[row.position], np.ones((8, 8)))  # 8×8 pixels drawn 64×64
+        slot.image(image, caption=f"true {row.true} → {row.predicted} ({row.confidence:.0%})", clamp=True)
+
+
+def overlay_earlier_runs() -> None:
+    with st.expander("Overlay earlier runs"):
+        uploaded = st.file_uploader("Training history (JSON saved from this page)", type=["json"], key="dl_history")
+        if uploaded is not None and st.button("Overlay", key="dl_overlay_go"):
+            with shown_errors("loading the history"):
+                loaded = load_histories(uploaded.getvalue().decode("utf-8", errors="replace"), uploaded.name)
+                st.session_state.setdefault(OVERLAYS_KEY, {}).update(loaded)
+        if st.session_state.get(OVERLAYS_KEY) and st.button("Remove overlays", key="dl_overlay_clear"):
+            st.session_state.pop(OVERLAYS_KEY)
+
+
+with shown_errors("preparing the data"):
+    data = choose_data()
+    settings = choose_settings()
+    if data is not None:
+        st.caption(
+            f"{data.name}: {len(data.y_train):,} training and {len(data.y_test):,} test rows, "
+            f"{len(data.classes)} classes."
+        )
+        if st.button("Train on " + " and ".join(DEVICE_LABELS[d] for d in available), type="primary", key="dl_go"):
+            settings.checked(len(data.y_train))
+            live_training(data, settings)
+overlay_earlier_runs()
+show_results()
+if st.session_state.get(RUNS_KEY):
+    st.caption("Clicking anything while training runs stops it; the epochs finished so far are kept.")
