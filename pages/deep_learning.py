@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pipeline.charts import curve_chart, matrix_chart, training_curves_chart
+from pipeline.charts import curve_chart, matrix_chart, throughput_chart, training_curves_chart
 from pipeline.dl import (
     CUDA_DEVICE,
     OPTIMIZERS,
@@ -15,6 +15,7 @@ from pipeline.dl import (
     devices,
     digits_data,
     table_data,
+    throughput,
     torch_missing_reason,
     train,
 )
@@ -26,6 +27,8 @@ from ui.state import catalog, shown_errors
 RUNS_KEY = "dl_runs"
 DATA_KEY = "dl_data"
 OVERLAYS_KEY = "dl_overlays"
+SWEEP_KEY = "dl_sweep"
+SWEEP_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
 DIGITS = "Handwritten digits (8×8 images, CNN)"
 TABLE = "The active dataset (table, MLP)"
 DEVICE_LABELS = {"cpu": "CPU (PyTorch)", CUDA_DEVICE: "GPU (PyTorch CUDA)"}
@@ -194,6 +197,7 @@ def overlay_earlier_runs() -> None:
             st.session_state.pop(OVERLAYS_KEY)
 
 
+data, settings = None, TrainSettings()
 with shown_errors("preparing the data"):
     data = choose_data()
     settings = choose_settings()
@@ -207,5 +211,26 @@ with shown_errors("preparing the data"):
             live_training(data, settings)
 overlay_earlier_runs()
 show_results()
+
+
+def batch_size_sweep(data, settings: TrainSettings) -> None:
+    with st.expander("Throughput against batch size", expanded=SWEEP_KEY in st.session_state):
+        sizes = st.multiselect("Batch sizes", SWEEP_SIZES, default=[16, 64, 256], key="dl_sweep_sizes")
+        usable = [size for size in sizes if size <= len(data.y_train)]
+        if st.button("Measure", key="dl_sweep_go", disabled=not usable, icon=":material/speed:"):
+            with st.spinner("Two epochs per batch size and device…"):
+                rows = [row for device in available for row in throughput(data, settings, device, usable)]
+            frame = pd.DataFrame(rows)
+            frame["device"] = frame["device"].map(DEVICE_LABELS)
+            st.session_state[SWEEP_KEY] = frame
+        frame = st.session_state.get(SWEEP_KEY)
+        if frame is not None:
+            show_chart(throughput_chart(frame), frame, "throughput", "dl_sweep_chart")
+            for row in frame.dropna(subset=["error"]).itertuples():
+                st.warning(f"{row.device}, batch {row.batch_size}: {row.error}", icon=":material/warning:")
+
+
+if data is not None:
+    batch_size_sweep(data, settings)
 if st.session_state.get(RUNS_KEY):
     st.caption("Clicking anything while training runs stops it; the epochs finished so far are kept.")

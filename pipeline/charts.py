@@ -343,3 +343,19 @@ def training_curves_chart(curves: pd.DataFrame) -> alt.Chart:
         .facet(column=alt.Column("kind:N", title=None))
         .resolve_scale(y="independent")
     )
+
+
+def throughput_chart(rows: pd.DataFrame) -> alt.Chart:
+    """Samples per second against batch size (log scale), one line per device (columns: device, batch_size,
+    samples_per_s)."""
+    return (
+        alt.Chart(small(rows.dropna(subset=["samples_per_s"])))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("batch_size:Q", title="batch size", scale=alt.Scale(type="log", base=2)),
+            y=alt.Y("samples_per_s:Q", title="training samples / s"),
+            color=alt.Color("device:N", title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=["device:N", "batch_size:Q", alt.Tooltip("samples_per_s:Q", format=",.0f")],
+        )
+        .properties(height=300)
+    )

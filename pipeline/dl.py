@@ -11,7 +11,7 @@ import importlib.util
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -317,3 +317,20 @@ def train(
         torch.cuda.empty_cache()
     run.model = model
     return run
+
+
+def throughput(data: DlData, settings: TrainSettings, device: str, batch_sizes: list[int]) -> list[dict[str, Any]]:
+    """Training samples per second at each batch size on `device`: the second of two epochs (the first warms up).
+
+    A batch size that fails (e.g. out of GPU memory) gives its message instead of a figure.
+    """
+    rows = []
+    for size in batch_sizes:
+        try:
+            run = train(data, replace(settings, epochs=2, batch_size=size), device)
+        except DataError as error:  # a batch size out of range for this data: said for that size only
+            rows.append({"device": device, "batch_size": size, "samples_per_s": None, "error": str(error)})
+            continue
+        figure = run.history[-1].samples_per_s if len(run.history) == 2 else None
+        rows.append({"device": device, "batch_size": size, "samples_per_s": figure, "error": run.error or run.stopped})
+    return rows

@@ -192,3 +192,10 @@ def test_a_run_without_a_finished_epoch_cannot_be_evaluated(digits):
 
     with pytest.raises(DataError, match="no finished epoch to evaluate"):
         evaluate(digits, dl.TrainRun("cpu", dl.TrainSettings()))
+
+
+def test_throughput_is_measured_per_batch_size(digits):
+    rows = dl.throughput(digits, dl.TrainSettings(), "cpu", [32, 256, 5000])
+    assert [row["batch_size"] for row in rows] == [32, 256, 5000]
+    assert all(row["samples_per_s"] > 0 and row["error"] is None for row in rows[:2])
+    assert rows[2]["samples_per_s"] is None and "larger than the 1,437 training rows" in rows[2]["error"]

@@ -76,3 +76,13 @@ def test_without_torch_the_page_says_how_to_add_it(monkeypatch):
     assert not at.exception
     assert any("pip install -r requirements-dl.txt" in i.value for i in at.info)
     assert not at.button
+
+
+def test_the_batch_size_sweep_draws_throughput():
+    at = open_page(PAGE)
+    at.multiselect(key="dl_sweep_sizes").set_value([32, 128]).run()
+    at.button(key="dl_sweep_go").click().run()
+    assert not problems(at)
+    sweep = at.session_state["dl_sweep"]
+    assert list(sweep["batch_size"]) == [32, 128] * len(sweep["device"].unique())
+    assert (sweep["samples_per_s"] > 0).all() and set(sweep["device"]) <= {"CPU (PyTorch)", "GPU (PyTorch CUDA)"}
