@@ -164,7 +164,7 @@ def evaluation_section(data, runs: dict) -> None:
         left, right = st.columns(2)
         with left:
             st.markdown("**Confusion matrix** (rows: true class)")
-            show_chart(matrix_chart(result.confusion, "rows"), result.confusion.reset_index(), "confusion", "dl_cm")
+            show_chart(matrix_chart(result.confusion, "count"), result.confusion.reset_index(), "confusion", "dl_cm")
         with right:
             st.markdown("**Precision–recall per class**")
             show_chart(curve_chart(result.pr_curves, "recall", "precision"), result.pr_curves, "pr", "dl_pr")
