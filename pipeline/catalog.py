@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,8 +11,10 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from pipeline.compare import Parity, compare_frames
+from pipeline.device_memory import gib
 from pipeline.engines import CPU, GPU, Engine
 from pipeline.errors import DataError
+from pipeline.settings import positive_int_setting
 
 MAX_NAME_LENGTH = 80
 MAX_DERIVED = 64
@@ -140,19 +141,10 @@ class SessionLimits:
     @classmethod
     def from_environment(cls) -> SessionLimits:
         """The server's limits: $GPL_SESSION_MAX_DATASETS and $GPL_SESSION_MAX_MB, else the defaults."""
-
-        def setting(name: str, default: int) -> int:
-            raw = os.environ.get(name, "").strip()
-            return int(raw) if raw.isdigit() and int(raw) > 0 else default
-
         return cls(
-            setting(SESSION_DATASETS_ENV, DEFAULT_SESSION_DATASETS),
-            setting(SESSION_MEMORY_ENV, DEFAULT_SESSION_MB) * 2**20,
+            positive_int_setting(SESSION_DATASETS_ENV, DEFAULT_SESSION_DATASETS),
+            positive_int_setting(SESSION_MEMORY_ENV, DEFAULT_SESSION_MB) * 2**20,
         )
-
-
-def _gib(nbytes: int) -> str:
-    return f"{nbytes / 2**30:,.2f} GiB"
 
 
 class Catalog:
@@ -217,7 +209,7 @@ class Catalog:
             held = self.nbytes + sum(copy.nbytes for copy in copies.values())
             if held > self.limits.bytes:
                 raise DataError(
-                    f"{name} would bring this session to {_gib(held)}, over its limit of {_gib(self.limits.bytes)}. "
+                    f"{name} would bring this session to {gib(held)}, over its limit of {gib(self.limits.bytes)}. "
                     "Remove datasets you no longer need (Data page, Remove), or load fewer rows."
                 )
         except DataError:

@@ -36,6 +36,7 @@ from pipeline.host_readers import (
     first_line_length,
     unclosed_quote_line,
 )
+from pipeline.settings import positive_int_setting
 from pipeline.text_values import convert_numbers, date_hints
 from pipeline.timing import clock
 
@@ -117,8 +118,7 @@ class EngineRead:
 
 def default_decompressed_limit() -> int:
     """How far a compressed file may expand: $GPL_MAX_DECOMPRESSED_MB (4 GiB), at most half the free memory."""
-    raw = os.environ.get(DECOMPRESSED_LIMIT_ENV, "").strip()
-    megabytes = int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_DECOMPRESSED_LIMIT_MB
+    megabytes = positive_int_setting(DECOMPRESSED_LIMIT_ENV, DEFAULT_DECOMPRESSED_LIMIT_MB)
     return min(megabytes * 2**20, psutil.virtual_memory().available // 2)
 
 
