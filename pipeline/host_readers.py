@@ -93,14 +93,22 @@ def count_quotes(payload: Payload) -> int:
     return total
 
 
-def first_line_length(payload: Payload, limit: int) -> int | None:
-    """Bytes before the first line break, or None when there is none within `limit` bytes (nor an end of file)."""
+def has_line_break_within(payload: Payload, limit: int) -> bool:
+    """True when a line break (or the end of the file) comes within the first `limit` bytes.
+
+    Bytes are searched in place and a file is read a megabyte at a time, stopping at the
+    first break, so an ordinary table costs one small read.
+    """
     if not isinstance(payload, Path):
-        window = payload[: limit + 1]
-        ends = [position for position in (window.find(b"\n"), window.find(b"\r")) if position >= 0]
-        return min(ends) if ends else (len(window) if len(window) <= limit else None)
+        return len(payload) <= limit or any(payload.find(end, 0, limit + 1) >= 0 for end in (b"\n", b"\r"))
+    seen = 0
     with payload.open("rb") as handle:
-        return first_line_length(handle.read(limit + 1), limit)
+        while seen <= limit:
+            chunk = handle.read(min(1 << 20, limit + 1 - seen))
+            if not chunk or b"\n" in chunk or b"\r" in chunk:
+                return True
+            seen += len(chunk)
+    return False
 
 
 def unclosed_quote_line(payload: Payload, table: pa.Table) -> int | None:

@@ -33,7 +33,7 @@ from pipeline.host_readers import (
     HOST_READERS,
     CsvDialect,
     excel_facts,
-    first_line_length,
+    has_line_break_within,
     unclosed_quote_line,
 )
 from pipeline.settings import positive_int_setting
@@ -208,7 +208,7 @@ def _prepare_csv(prepared: Prepared, head: bytes, options: ReadOptions) -> None:
     sample = decode_sample(head, encoding, name)
     if not sample.strip():
         raise DataError(f"{name} holds only blank space. Choose a file with a header and rows.")
-    if first_line_length(prepared.payload, BLOCK_BYTES) is None:
+    if not has_line_break_within(prepared.payload, BLOCK_BYTES):
         raise DataError(
             f"The first line of {name} is longer than {BLOCK_BYTES // 2**20} MB with no line break. A table has "
             "one row per line: check that this is a table and that its line breaks survived."

@@ -262,3 +262,17 @@ def test_quotes_are_counted_in_chunks_on_disk(tmp_path):
     path = tmp_path / "q.csv"
     path.write_bytes(b'"a",b\n' * 1000)
     assert count_quotes(path) == count_quotes(path.read_bytes()) == 2000
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [(b"abc", True), (b"ab\ncdefgh", True), (b"ab\rcdefg", True), (b"abcde", True), (b"abcde\n", True)]
+    + [(b"abcdefgh", False), (b"abcdef\n", False)],
+)
+def test_a_line_break_is_looked_for_in_bytes_and_files_alike(tmp_path, data, expected):
+    from pipeline.host_readers import has_line_break_within
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    assert has_line_break_within(data, 5) is expected
+    assert has_line_break_within(path, 5) is expected
