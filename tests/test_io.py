@@ -266,8 +266,15 @@ def test_quotes_are_counted_in_chunks_on_disk(tmp_path):
 
 @pytest.mark.parametrize(
     ("data", "expected"),
-    [(b"abc", True), (b"ab\ncdefgh", True), (b"ab\rcdefg", True), (b"abcde", True), (b"abcde\n", True)]
-    + [(b"abcdefgh", False), (b"abcdef\n", False)],
+    [
+        (b"abc", True),
+        (b"ab\ncdefgh", True),
+        (b"ab\rcdefg", True),
+        (b"abcde", True),
+        (b"abcde\n", True),
+        (b"abcdefgh", False),
+        (b"abcdef\n", False),
+    ],
 )
 def test_a_line_break_is_looked_for_in_bytes_and_files_alike(tmp_path, data, expected):
     from pipeline.host_readers import has_line_break_within
