@@ -98,7 +98,7 @@ def live_training(data, settings: TrainSettings) -> None:
 
         def show(record, label=label) -> None:
             runs[label].history.append(record)
-            histories = {name: [r.__dict__ for r in run.history] for name, run in runs.items()}
+            histories = {name: run.records() for name, run in runs.items()}
             chart_slot.altair_chart(training_curves_chart(history_frame(histories)))
             status_slot.caption(
                 f"{label}: epoch {record.epoch} of {settings.epochs} · test accuracy {record.test_accuracy:.3f} · "
@@ -116,7 +116,7 @@ def show_results() -> None:
     if not runs and not overlays:
         return
     st.subheader("Curves")
-    histories = {name: [r.__dict__ for r in run.history] for name, run in runs.items()}
+    histories = {name: run.records() for name, run in runs.items()}
     curves = history_frame({**histories, **overlays})
     show_chart(training_curves_chart(curves), curves, "training_curves", "dl_curves")
     for name, run in runs.items():

@@ -210,12 +210,16 @@ class TrainRun:
     def seconds(self) -> float:
         return sum(record.seconds for record in self.history)
 
+    def records(self) -> list[dict[str, Any]]:
+        """The history as plain dictionaries, one per epoch (what charts and JSON take)."""
+        return [asdict(record) for record in self.history]
+
     def history_dict(self) -> dict[str, Any]:
         """The run as JSON-ready data (for saving and overlaying later)."""
         return {
             "device": self.device,
             "settings": asdict(self.settings),
-            "history": [asdict(record) for record in self.history],
+            "history": self.records(),
             "stopped": self.stopped,
             "error": self.error,
         }
