@@ -6,8 +6,14 @@ FROM rapidsai/base:26.10-cuda13-py3.12
 
 # Extra packages go into the base image's conda environment as its owner, the non-root user `rapids` (uid 1001).
 USER rapids
-COPY requirements.txt requirements-peers.txt /tmp/requirements/
+COPY requirements.txt requirements-peers.txt requirements-dl.txt /tmp/requirements/
 RUN pip install --no-cache-dir -r /tmp/requirements/requirements-peers.txt
+# PyTorch for the Deep learning page: the version requirements-dl.txt pins, as a CUDA 13 build (about 3 GB).
+# `--build-arg TORCH_INDEX_URL=` leaves it out; the page then says how to add it.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu130
+RUN if [ -n "$TORCH_INDEX_URL" ]; then \
+      pip install --no-cache-dir --index-url "$TORCH_INDEX_URL" "$(grep -E '^torch==' /tmp/requirements/requirements-dl.txt)"; \
+    fi
 
 # The app's code belongs to root: the user who runs it may read it but not change it.
 USER root

@@ -7,7 +7,9 @@ table (make_classification, 20,000 rows x 32 features, 4 classes, 16,000 for tra
 figure is the median over `--repeats` measurements of `pipeline.dl.throughput`: two epochs,
 the second timed (the first warms up), the device synchronised before each clock stops.
 Mixed precision (AMP) is measured on CUDA only. `gpu ÷ cpu` compares the same model, batch
-size and AMP setting measured in this one run.
+size and AMP setting measured in this one run. Device busy % (median of the timed epochs) is
+NVML's utilisation on the GPU and this process's share of all CPU cores on the CPU, sampled
+every 50 ms by `pipeline.device_usage`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def run(batch_sizes: list[int], repeats: int) -> dict[str, Any]:
                 measured = [throughput(data, settings, device, batch_sizes) for _ in range(repeats)]
                 for index, size in enumerate(batch_sizes):
                     figures = [rows[index]["samples_per_s"] for rows in measured]
+                    busy = [rows[index]["busy_percent"] for rows in measured if rows[index]["busy_percent"] is not None]
                     errors = {rows[index]["error"] for rows in measured if rows[index]["error"]}
                     usable = [figure for figure in figures if figure]
                     results.append(
@@ -53,6 +56,7 @@ def run(batch_sizes: list[int], repeats: int) -> dict[str, Any]:
                             "amp": amp,
                             "batch_size": size,
                             "samples_per_s": round(statistics.median(usable)) if usable else None,
+                            "busy_percent": round(statistics.median(busy)) if busy else None,
                             "error": "; ".join(sorted(errors)) or None,
                         }
                     )
@@ -71,12 +75,14 @@ def run(batch_sizes: list[int], repeats: int) -> dict[str, Any]:
 
 
 def table(report: dict[str, Any]) -> str:
-    lines = ["| model | device | AMP | batch | samples/s | ÷ CPU |", "|---|---|---|---|---|---|"]
+    lines = ["| model | device | AMP | batch | samples/s | ÷ CPU | device busy % |", "|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         figure = f"{r['samples_per_s']:,}" if r["samples_per_s"] else f"— ({r['error']})"
         ratio = f"{r['gpu_over_cpu']}×" if r["device"] != CPU_DEVICE and r["gpu_over_cpu"] else "—"
+        busy = "—" if r.get("busy_percent") is None else r["busy_percent"]
         lines.append(
-            f"| {r['model']} | {r['device']} | {'on' if r['amp'] else 'off'} | {r['batch_size']} | {figure} | {ratio} |"
+            f"| {r['model']} | {r['device']} | {'on' if r['amp'] else 'off'} | {r['batch_size']} | {figure} | {ratio} "
+            f"| {busy} |"
         )
     return "\n".join(lines)
 

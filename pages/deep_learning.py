@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -19,7 +21,7 @@ from pipeline.dl import (
     torch_missing_reason,
     train,
 )
-from pipeline.dl_eval import comparison, evaluate, histories_json, history_frame, load_histories
+from pipeline.dl_eval import batches_frame, comparison, evaluate, histories_json, history_frame, load_histories
 from pipeline.kinds import NUMERIC, column_kind
 from ui.charts import show_chart
 from ui.state import catalog, shown_errors
@@ -29,6 +31,7 @@ DATA_KEY = "dl_data"
 OVERLAYS_KEY = "dl_overlays"
 SWEEP_KEY = "dl_sweep"
 SWEEP_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
+PROGRESS_EVERY_S = 0.25  # the progress bar is redrawn at most this often (redrawing costs the browser, not the clock)
 DIGITS = "Handwritten digits (8×8 images, CNN)"
 TABLE = "The active dataset (table, MLP)"
 DEVICE_LABELS = {"cpu": "CPU (PyTorch)", CUDA_DEVICE: "GPU (PyTorch CUDA)"}
@@ -83,7 +86,7 @@ def choose_settings() -> TrainSettings:
 
 
 def live_training(data, settings: TrainSettings) -> None:
-    """Train on every device in turn; each epoch redraws the curves.
+    """Train on every device in turn; each epoch redraws the curves, and a progress bar follows the batches.
 
     Each run sits in the session from its first epoch on, marked as stopped until it finishes,
     so a click that interrupts training (Streamlit stops the script) keeps the epochs done.
@@ -91,22 +94,31 @@ def live_training(data, settings: TrainSettings) -> None:
     runs: dict[str, TrainRun] = {}
     st.session_state[RUNS_KEY] = runs
     st.session_state[DATA_KEY] = data
-    chart_slot, status_slot = st.empty(), st.empty()
+    progress_slot, chart_slot = st.empty(), st.empty()
     for device in available:
         label = DEVICE_LABELS[device]
         runs[label] = TrainRun(device, settings, stopped="Stopped before the last epoch (the page was used meanwhile).")
+        shown_at = [0.0]
 
-        def show(record, label=label) -> None:
+        def show_epoch(record, label=label) -> None:
             runs[label].history.append(record)
             histories = {name: run.records() for name, run in runs.items()}
             chart_slot.altair_chart(training_curves_chart(history_frame(histories)))
-            status_slot.caption(
-                f"{label}: epoch {record.epoch} of {settings.epochs} · test accuracy {record.test_accuracy:.3f} · "
-                f"{record.samples_per_s:,.0f} samples/s"
+
+        def show_batches(record, label=label, shown_at=shown_at) -> None:
+            runs[label].batches.append(record)
+            if time.perf_counter() - shown_at[0] < PROGRESS_EVERY_S and record.batch != record.batches:
+                return
+            shown_at[0] = time.perf_counter()
+            done = (record.epoch - 1 + record.batch / record.batches) / settings.epochs
+            progress_slot.progress(
+                min(done, 1.0),
+                text=f"{label}: epoch {record.epoch} of {settings.epochs}, batch {record.batch} of {record.batches}"
+                f" · training loss {record.loss:.4f} · {record.samples_per_s:,.0f} samples/s",
             )
 
-        runs[label] = train(data, settings, device, on_epoch=show)
-    status_slot.empty()
+        runs[label] = train(data, settings, device, on_epoch=show_epoch, on_batches=show_batches)
+    progress_slot.empty()
     chart_slot.empty()
 
 
@@ -119,11 +131,21 @@ def show_results() -> None:
     histories = {name: run.records() for name, run in runs.items()}
     curves = history_frame({**histories, **overlays})
     show_chart(training_curves_chart(curves), curves, "training_curves", "dl_curves")
+    st.caption(
+        "Device busy %: on the GPU, the share of time a kernel was running (NVML); on the CPU, this process's "
+        "CPU time as a share of all cores. Sampled every 50 ms, so epochs under half a second give rough figures."
+    )
+    steps = batches_frame(runs)
+    if len(steps):
+        with st.expander("Training loss and accuracy every few batches"):
+            show_chart(training_curves_chart(steps, x="step"), steps, "batch_curves", "dl_steps")
     for name, run in runs.items():
         if run.error:
             st.error(f"{name}: {run.error}", icon=":material/error:")
         if run.stopped:
             st.warning(f"{name}: {run.stopped}", icon=":material/warning:")
+        if run.usage_note:
+            st.caption(f":material/info: {name}: {run.usage_note}")
     table = comparison(runs)
     if len(table):
         st.subheader("Comparison")
@@ -135,6 +157,8 @@ def show_results() -> None:
                 "total s": st.column_config.NumberColumn(format="%.2f"),
                 "samples/s": st.column_config.NumberColumn(format="%,.0f"),
                 "test accuracy": st.column_config.NumberColumn(format="%.3f"),
+                "busy %": st.column_config.NumberColumn(format="%.0f"),
+                "peak memory MiB": st.column_config.NumberColumn(format="%,.0f"),
                 "speed-up": st.column_config.NumberColumn(format="%.2f×"),
             },
         )
@@ -169,21 +193,34 @@ def evaluation_section(data, runs: dict) -> None:
             st.markdown("**Precision–recall per class**")
             show_chart(curve_chart(result.pr_curves, "recall", "precision"), result.pr_curves, "pr", "dl_pr")
         st.dataframe(result.per_class, hide_index=True)
-        mistakes_gallery(data, result.mistakes)
+        worst_view(data, result.worst)
 
 
-def mistakes_gallery(data, mistakes: pd.DataFrame) -> None:
-    if not len(mistakes):
-        st.success("No test example is misclassified.", icon=":material/check_circle:")
-        return
-    st.markdown(f"**Misclassified, most confident first** ({len(mistakes)} shown)")
+def worst_view(data, worst: pd.DataFrame) -> None:
+    """Images: the misclassified ones the model was surest of, as a gallery. Tables: the rows with the
+    largest residual 1 - p(true class), with their feature values."""
     if data.image_shape is None:
-        st.dataframe(mistakes, hide_index=True)
+        st.markdown(f"**Worst residuals** (1 − probability of the true class; {len(worst)} rows, largest first)")
+        st.dataframe(
+            worst,
+            hide_index=True,
+            column_config={
+                "position": st.column_config.NumberColumn("test row"),
+                "p(true)": st.column_config.NumberColumn(format="%.3f"),
+                "residual": st.column_config.NumberColumn(format="%.3f"),
+            },
+        )
         return
+    wrong = worst[~worst["correct"]]
+    if not len(wrong):
+        st.success("No test image is misclassified.", icon=":material/check_circle:")
+        return
+    st.markdown(f"**Misclassified, least probability on the true class first** ({len(wrong)} shown)")
     columns = st.columns(8)
-    for slot, row in zip(columns * 3, mistakes.itertuples(), strict=False):
-        image = np.kron(data.x_test[row.position], np.ones((8, 8)))  # 8×8 pixels drawn 64×64
-        slot.image(image, caption=f"true {row.true} → {row.predicted} ({row.confidence:.0%})", clamp=True)
+    for slot, row in zip(columns * 3, wrong.to_dict("records"), strict=False):
+        image = np.kron(data.x_test[row["position"]], np.ones((8, 8)))  # 8×8 pixels drawn 64×64
+        caption = f"true {row['true']} → {row['predicted']} (p(true) {row['p(true)']:.0%})"
+        slot.image(image, caption=caption, clamp=True)
 
 
 def overlay_earlier_runs() -> None:

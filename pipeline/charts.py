@@ -327,19 +327,20 @@ def bar_chart(values: pd.DataFrame, value: str, title: str, *, color: str = "#4c
     )
 
 
-def training_curves_chart(curves: pd.DataFrame) -> alt.Chart:
-    """Loss and accuracy per epoch, one line per run (solid: test, dashed: train), side by side."""
+def training_curves_chart(curves: pd.DataFrame, x: str = "epoch") -> alt.Chart:
+    """Loss and accuracy (and any other measure in `kind`) against `x` (epoch, step), one line per run (solid:
+    test, dashed: train), side by side."""
     return (
         alt.Chart(small(curves))
-        .mark_line(point=True)
+        .mark_line(point=x == "epoch")
         .encode(
-            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("value:Q", title=None),
             color=alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom")),
             strokeDash=alt.StrokeDash("set:N", title=None, sort=["test", "train"]),
-            tooltip=["run:N", "set:N", "kind:N", "epoch:Q", alt.Tooltip("value:Q", format=".4f")],
+            tooltip=["run:N", "set:N", "kind:N", f"{x}:Q", alt.Tooltip("value:Q", format=".4f")],
         )
-        .properties(width=320, height=260)
+        .properties(width=320 if curves["kind"].nunique() < 3 else 230, height=260)
         .facet(column=alt.Column("kind:N", title=None))
         .resolve_scale(y="independent")
     )
@@ -347,7 +348,7 @@ def training_curves_chart(curves: pd.DataFrame) -> alt.Chart:
 
 def throughput_chart(rows: pd.DataFrame) -> alt.Chart:
     """Samples per second against batch size (log scale), one line per device (columns: device, batch_size,
-    samples_per_s)."""
+    samples_per_s, busy_percent)."""
     return (
         alt.Chart(small(rows.dropna(subset=["samples_per_s"])))
         .mark_line(point=True)
@@ -355,7 +356,12 @@ def throughput_chart(rows: pd.DataFrame) -> alt.Chart:
             x=alt.X("batch_size:Q", title="batch size", scale=alt.Scale(type="log", base=2)),
             y=alt.Y("samples_per_s:Q", title="training samples / s"),
             color=alt.Color("device:N", title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=["device:N", "batch_size:Q", alt.Tooltip("samples_per_s:Q", format=",.0f")],
+            tooltip=[
+                "device:N",
+                "batch_size:Q",
+                alt.Tooltip("samples_per_s:Q", format=",.0f"),
+                alt.Tooltip("busy_percent:Q", title="device busy %", format=".0f"),
+            ],
         )
         .properties(height=300)
     )

@@ -19,11 +19,13 @@ import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from pipeline.device_usage import UsageSampler, cpu_reader, cuda_reader
 from pipeline.errors import DataError
 
 OPTIMIZERS = ("adam", "sgd")
 MAX_CLASSES = 100
 MIN_ROWS_PER_SPLIT = 2
+REPORTS_PER_EPOCH = 10
 CPU_DEVICE, CUDA_DEVICE = "cpu", "cuda"
 
 
@@ -88,9 +90,11 @@ class DlData:
     classes: list[str]
     image_shape: tuple[int, int] | None = None  # (height, width) for images; None for a table
     feature_names: list[str] = field(default_factory=list)
+    test_rows: pd.DataFrame | None = None  # a table's test rows as loaded (features unscaled, and the target)
 
 
 def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """x_train, x_test, y_train, y_test and the test rows' positions in x."""
     if not 0.05 <= test_fraction <= 0.5:
         raise DataError(f"The test share must be between 5% and 50%; got {test_fraction:.0%}.")
     test_rows = round(len(y) * test_fraction)
@@ -101,14 +105,17 @@ def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int) -> tup
         )
     counts = np.bincount(y)
     stratify = y if counts.min() >= 2 and test_rows >= len(counts) else None
-    return train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=stratify)
+    x_train, x_test, y_train, y_test, _, test_positions = train_test_split(
+        x, y, np.arange(len(y)), test_size=test_fraction, random_state=seed, stratify=stratify
+    )
+    return x_train, x_test, y_train, y_test, test_positions
 
 
 def digits_data(test_fraction: float = 0.2, seed: int = 0) -> DlData:
     """scikit-learn's 1,797 handwritten digits, 8x8 pixels scaled to [0, 1], ten classes."""
     digits = load_digits()
     x = (digits.images / 16.0).astype("float32")
-    x_train, x_test, y_train, y_test = _split(x, digits.target.astype("int64"), test_fraction, seed)
+    x_train, x_test, y_train, y_test, _ = _split(x, digits.target.astype("int64"), test_fraction, seed)
     return DlData("digits", x_train, y_train, x_test, y_test, [str(c) for c in range(10)], (8, 8))
 
 
@@ -147,7 +154,7 @@ def table_data(
         )
     codes = pd.Categorical(labels, categories=classes).codes.astype("int64")
     x = frame[features].to_numpy(dtype="float32")
-    x_train, x_test, y_train, y_test = _split(x, codes, test_fraction, seed)
+    x_train, x_test, y_train, y_test, test_positions = _split(x, codes, test_fraction, seed)
     mean, std = x_train.mean(axis=0), x_train.std(axis=0)
     std[std == 0] = 1.0
     return DlData(
@@ -158,6 +165,7 @@ def table_data(
         y_test,
         [str(c) for c in classes],
         feature_names=features,
+        test_rows=frame.iloc[test_positions][[*features, target]].reset_index(drop=True),
     )
 
 
@@ -192,6 +200,21 @@ class EpochRecord:
     test_accuracy: float
     seconds: float
     samples_per_s: float
+    busy_percent: float | None = None  # mean device use while the epoch trained (device_usage)
+    memory_mib: float | None = None  # peak memory in use meanwhile: the GPU's, or this process's on the CPU
+
+
+@dataclass
+class BatchRecord:
+    """Training over the batches since the previous report, within one epoch."""
+
+    epoch: int
+    batch: int  # batches done in this epoch
+    batches: int  # batches in an epoch
+    step: int  # batches done since training began
+    loss: float  # mean training loss over those batches
+    accuracy: float  # training accuracy over those batches
+    samples_per_s: float  # over the epoch so far
 
 
 @dataclass
@@ -201,8 +224,10 @@ class TrainRun:
     device: str
     settings: TrainSettings
     history: list[EpochRecord] = field(default_factory=list)
+    batches: list[BatchRecord] = field(default_factory=list)
     stopped: str | None = None  # why training ended early (the user's stop, a diverging loss)
     error: str | None = None  # why it could not run (out of memory, …)
+    usage_note: str | None = None  # why device use was not measured, when it was not
     probabilities: np.ndarray | None = None
     model: Any = None
 
@@ -220,8 +245,10 @@ class TrainRun:
             "device": self.device,
             "settings": asdict(self.settings),
             "history": self.records(),
+            "batches": [asdict(record) for record in self.batches],
             "stopped": self.stopped,
             "error": self.error,
+            "usage_note": self.usage_note,
         }
 
 
@@ -247,17 +274,28 @@ def _evaluate(torch: Any, model: Any, x: Any, y: Any, batch_size: int) -> tuple[
     return total_loss / len(y), accuracy, probabilities
 
 
+def _diverged(loss: float, epoch: int, settings: TrainSettings) -> str:
+    return (
+        f"The loss became {loss} in epoch {epoch}: training diverged. Lower the "
+        f"learning rate (now {settings.learning_rate:g}; try {settings.learning_rate / 10:g})."
+    )
+
+
 def train(
     data: DlData,
     settings: TrainSettings,
     device: str = CPU_DEVICE,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_batches: Callable[[BatchRecord], None] | None = None,
+    report_every: int | None = None,
 ) -> TrainRun:
-    """Train a fresh model on `device`, reporting each epoch; failures are recorded on the run, not raised.
+    """Train a fresh model on `device`, reporting each epoch and every `report_every` batches (default: about
+    ten reports an epoch); failures are recorded on the run, not raised.
 
-    A loss that becomes NaN or infinite stops training with the reason; so does `should_stop()`
-    returning True (checked after every batch). Times are taken with the device synchronised.
+    A loss that becomes NaN or infinite stops training with the reason at the next report; `should_stop()`
+    returning True (checked after every batch) stops it too. Times are taken with the device synchronised
+    and leave out the time spent in the callbacks; device use is sampled meanwhile (`device_usage`).
     """
     torch = _torch()
     settings = settings.checked(len(data.y_train))
@@ -266,65 +304,114 @@ def train(
         run.error = f"There is no {device!r} device here: torch sees {', '.join(devices())}."
         return run
     _seed(torch, settings.seed)
-    model = build_model(data).to(device)
+    try:
+        model = build_model(data).to(device)
+        x_train, y_train = torch.from_numpy(data.x_train).to(device), torch.from_numpy(data.y_train).to(device)
+        x_test, y_test = torch.from_numpy(data.x_test).to(device), torch.from_numpy(data.y_test).to(device)
+    except torch.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        size = sum(array.nbytes for array in (data.x_train, data.y_train, data.x_test, data.y_test)) / 2**20
+        run.error = (
+            f"The data ({size:,.0f} MiB) and the model do not fit in the GPU's free memory. Train on the CPU, "
+            "or use fewer rows or features (Pipeline: Sample rows)."
+        )
+        return run
     optimizer_class = torch.optim.Adam if settings.optimizer == "adam" else torch.optim.SGD
     optimizer = optimizer_class(model.parameters(), lr=settings.learning_rate)
     amp = settings.amp and device == CUDA_DEVICE
     scaler = torch.amp.GradScaler(device, enabled=amp)
-    x_train, y_train = torch.from_numpy(data.x_train).to(device), torch.from_numpy(data.y_train).to(device)
-    x_test, y_test = torch.from_numpy(data.x_test).to(device), torch.from_numpy(data.y_test).to(device)
     order = torch.Generator().manual_seed(settings.seed)
+    rows = len(y_train)
+    batches = math.ceil(rows / settings.batch_size)
+    every = report_every or max(1, batches // REPORTS_PER_EPOCH)
+    read, run.usage_note = cuda_reader(torch, device) if device == CUDA_DEVICE else (cpu_reader(), None)
 
     def synchronize() -> None:
         if device == CUDA_DEVICE:
             torch.cuda.synchronize()
 
-    try:
-        for epoch in range(1, settings.epochs + 1):
-            synchronize()
-            started = time.perf_counter()
-            permutation = torch.randperm(len(y_train), generator=order).to(device)
-            for start in range(0, len(y_train), settings.batch_size):
-                batch = permutation[start : start + settings.batch_size]
-                optimizer.zero_grad(set_to_none=True)
-                with torch.autocast(device_type=device, dtype=torch.float16, enabled=amp):
-                    loss = torch.nn.functional.cross_entropy(model(x_train[batch]), y_train[batch])
-                if not torch.isfinite(loss):
-                    run.stopped = (
-                        f"The loss became {float(loss.detach())} in epoch {epoch}: training diverged. Lower the "
-                        f"learning rate (now {settings.learning_rate:g}; try {settings.learning_rate / 10:g})."
-                    )
+    with UsageSampler(read) as sampler:
+        try:
+            for epoch in range(1, settings.epochs + 1):
+                synchronize()
+                sampler.take()  # readings from before this epoch's training are not its own
+                started, paused = time.perf_counter(), 0.0
+                window_loss = torch.zeros((), device=device)
+                window_right = torch.zeros((), device=device, dtype=torch.int64)
+                window_rows = done = 0
+                permutation = torch.randperm(rows, generator=order).to(device)
+                for batch in range(1, batches + 1):
+                    chosen = permutation[(batch - 1) * settings.batch_size : batch * settings.batch_size]
+                    optimizer.zero_grad(set_to_none=True)
+                    with torch.autocast(device_type=device, dtype=torch.float16, enabled=amp):
+                        logits = model(x_train[chosen])
+                        loss = torch.nn.functional.cross_entropy(logits, y_train[chosen])
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                    window_loss += loss.detach().float() * len(chosen)
+                    window_right += (logits.detach().argmax(dim=1) == y_train[chosen]).sum()
+                    window_rows, done = window_rows + len(chosen), done + len(chosen)
+                    if batch % every == 0 or batch == batches:
+                        mean_loss = float(window_loss) / window_rows  # waits for the device
+                        if not math.isfinite(mean_loss):
+                            run.stopped = _diverged(mean_loss, epoch, settings)
+                            break
+                        record = BatchRecord(
+                            epoch,
+                            batch,
+                            batches,
+                            (epoch - 1) * batches + batch,
+                            mean_loss,
+                            int(window_right) / window_rows,
+                            done / (time.perf_counter() - started - paused),
+                        )
+                        run.batches.append(record)
+                        if on_batches is not None:
+                            called = time.perf_counter()
+                            on_batches(record)
+                            paused += time.perf_counter() - called
+                        window_loss.zero_()
+                        window_right.zero_()
+                        window_rows = 0
+                    if should_stop is not None and should_stop():
+                        run.stopped = f"Stopped by you in epoch {epoch}."
+                        break
+                synchronize()
+                seconds = time.perf_counter() - started - paused
+                usage = sampler.take()
+                if run.stopped:
                     break
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                if should_stop is not None and should_stop():
-                    run.stopped = f"Stopped by you in epoch {epoch}."
-                    break
-            synchronize()
-            seconds = time.perf_counter() - started
-            if run.stopped:
-                break
-            train_loss, train_accuracy, _ = _evaluate(torch, model, x_train, y_train, 4096)
-            test_loss, test_accuracy, run.probabilities = _evaluate(torch, model, x_test, y_test, 4096)
-            record = EpochRecord(
-                epoch, train_loss, train_accuracy, test_loss, test_accuracy, seconds, len(y_train) / seconds
+                train_loss, train_accuracy, _ = _evaluate(torch, model, x_train, y_train, 4096)
+                test_loss, test_accuracy, run.probabilities = _evaluate(torch, model, x_test, y_test, 4096)
+                record = EpochRecord(
+                    epoch,
+                    train_loss,
+                    train_accuracy,
+                    test_loss,
+                    test_accuracy,
+                    seconds,
+                    rows / seconds,
+                    usage.busy_percent,
+                    usage.memory_mib,
+                )
+                run.history.append(record)
+                if on_epoch is not None:
+                    on_epoch(record)
+        except torch.OutOfMemoryError:
+            run.error = (
+                f"The GPU ran out of memory with batches of {settings.batch_size:,}. Choose a smaller batch size "
+                f"(e.g. {max(settings.batch_size // 4, 1):,}) or train on the CPU."
             )
-            run.history.append(record)
-            if on_epoch is not None:
-                on_epoch(record)
-    except torch.OutOfMemoryError:
-        run.error = (
-            f"The GPU ran out of memory with batches of {settings.batch_size:,}. Choose a smaller batch size "
-            f"(e.g. {max(settings.batch_size // 4, 1):,}) or train on the CPU."
-        )
-        torch.cuda.empty_cache()
+            torch.cuda.empty_cache()
+    run.usage_note = run.usage_note or sampler.failure
     run.model = model
     return run
 
 
 def throughput(data: DlData, settings: TrainSettings, device: str, batch_sizes: list[int]) -> list[dict[str, Any]]:
-    """Training samples per second at each batch size on `device`: the second of two epochs (the first warms up).
+    """Training samples per second and device use at each batch size on `device`: the second of two epochs (the
+    first warms up).
 
     A batch size that fails (e.g. out of GPU memory) gives its message instead of a figure.
     """
@@ -333,8 +420,18 @@ def throughput(data: DlData, settings: TrainSettings, device: str, batch_sizes: 
         try:
             run = train(data, replace(settings, epochs=2, batch_size=size), device)
         except DataError as error:  # a batch size out of range for this data: said for that size only
-            rows.append({"device": device, "batch_size": size, "samples_per_s": None, "error": str(error)})
+            rows.append(
+                {"device": device, "batch_size": size, "samples_per_s": None, "busy_percent": None, "error": str(error)}
+            )
             continue
-        figure = run.history[-1].samples_per_s if len(run.history) == 2 else None
-        rows.append({"device": device, "batch_size": size, "samples_per_s": figure, "error": run.error or run.stopped})
+        timed = run.history[-1] if len(run.history) == 2 else None
+        rows.append(
+            {
+                "device": device,
+                "batch_size": size,
+                "samples_per_s": timed.samples_per_s if timed else None,
+                "busy_percent": timed.busy_percent if timed else None,
+                "error": run.error or run.stopped,
+            }
+        )
     return rows

@@ -16,6 +16,7 @@ from pipeline.errors import DataError
 
 HISTORY_SCHEMA = "gpu-pipeline-lab/dl-history"
 CURVE_METRICS = {"train_loss": "loss", "test_loss": "loss", "train_accuracy": "accuracy", "test_accuracy": "accuracy"}
+BUSY = "device busy %"
 
 
 @dataclass
@@ -24,10 +25,10 @@ class Evaluation:
     per_class: pd.DataFrame  # class, precision, recall, F1, support
     confusion: pd.DataFrame  # rows: true class, columns: predicted class
     pr_curves: pd.DataFrame  # series, x (recall), y (precision)
-    mistakes: pd.DataFrame  # position in the test set, true, predicted, confidence; most confident first
+    worst: pd.DataFrame  # test rows by residual 1 - p(true class), largest first: position, true, predicted, …
 
 
-def evaluate(data: DlData, run: TrainRun, most_mistakes: int = 24) -> Evaluation:
+def evaluate(data: DlData, run: TrainRun, most_worst: int = 24) -> Evaluation:
     """The last epoch's test-set predictions scored with scikit-learn's metrics."""
     if run.probabilities is None:
         raise DataError("This run has no finished epoch to evaluate (it was stopped or failed). Train it again.")
@@ -44,34 +45,68 @@ def evaluate(data: DlData, run: TrainRun, most_mistakes: int = 24) -> Evaluation
         sk.confusion_matrix(truth, predicted, labels=labels), index=data.classes, columns=data.classes
     )
     pr = metrics.curves(truth, probabilities, data.classes)["pr"].rename(columns={"class": "series"})
-    wrong = np.flatnonzero(predicted != truth)
-    confidence = probabilities[wrong, predicted[wrong]]
-    order = np.argsort(-confidence, kind="stable")[:most_mistakes]
-    mistakes = pd.DataFrame(
+    summary = metrics.classification(truth, predicted, probabilities, len(data.classes))
+    return Evaluation(summary, per_class, confusion, pr, worst_residuals(data, probabilities, most_worst))
+
+
+def worst_residuals(data: DlData, probabilities: np.ndarray, count: int) -> pd.DataFrame:
+    """The `count` test rows the model got most wrong: residual 1 - p(true class), largest first; a table's rows
+    come with their feature values as loaded."""
+    truth, predicted = data.y_test, probabilities.argmax(axis=1)
+    p_true = probabilities[np.arange(len(truth)), truth]
+    order = np.argsort(p_true, kind="stable")[:count]
+    worst = pd.DataFrame(
         {
-            "position": wrong[order],
-            "true": [data.classes[k] for k in truth[wrong[order]]],
-            "predicted": [data.classes[k] for k in predicted[wrong[order]]],
-            "confidence": confidence[order],
+            "position": order,
+            "true": [data.classes[k] for k in truth[order]],
+            "predicted": [data.classes[k] for k in predicted[order]],
+            "p(true)": p_true[order],
+            "residual": 1 - p_true[order],
+            "correct": predicted[order] == truth[order],
         }
     )
-    summary = metrics.classification(truth, predicted, probabilities, len(data.classes))
-    return Evaluation(summary, per_class, confusion, pr, mistakes)
+    if data.test_rows is None:
+        return worst
+    features = data.test_rows[data.feature_names].iloc[order].reset_index(drop=True)
+    features.columns = [f"{name} (feature)" if name in worst.columns else name for name in features.columns]
+    return pd.concat([worst, features], axis=1)
 
 
 def history_frame(histories: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
-    """Tidy curves for charts: one row per run, epoch, set and measure (columns: run, epoch, set, kind, value)."""
+    """Tidy curves for charts: one row per run, epoch, set and measure (columns: run, epoch, set, kind, value);
+    the device's busy share is a measure of its own (set "device") where it was measured."""
     rows = [
         {"run": name, "epoch": record["epoch"], "set": measure.split("_")[0], "kind": kind, "value": record[measure]}
         for name, history in histories.items()
         for record in history
         for measure, kind in CURVE_METRICS.items()
     ]
+    rows += [
+        {"run": name, "epoch": record["epoch"], "set": "device", "kind": BUSY, "value": record["busy_percent"]}
+        for name, history in histories.items()
+        for record in history
+        if isinstance(record.get("busy_percent"), (int, float))
+    ]
     return pd.DataFrame(rows, columns=["run", "epoch", "set", "kind", "value"])
 
 
+def batches_frame(runs: dict[str, TrainRun], most_per_run: int = 600) -> pd.DataFrame:
+    """Tidy training loss and accuracy every few batches, as `history_frame` has them per epoch (columns: run,
+    step, set, kind, value); a run with more reports keeps `most_per_run` of them, evenly spread."""
+    rows = []
+    for name, run in runs.items():
+        kept = np.unique(np.linspace(0, len(run.batches) - 1, min(len(run.batches), most_per_run)).round().astype(int))
+        for record in (run.batches[k] for k in kept):
+            for kind in ("loss", "accuracy"):
+                rows.append(
+                    {"run": name, "step": record.step, "set": "train", "kind": kind, "value": getattr(record, kind)}
+                )
+    return pd.DataFrame(rows, columns=["run", "step", "set", "kind", "value"])
+
+
 def comparison(runs: dict[str, TrainRun]) -> pd.DataFrame:
-    """Per run: epochs, median seconds per epoch, total seconds, samples/s, final test accuracy, speed-up."""
+    """Per run: epochs, median seconds per epoch, total seconds, samples/s, final test accuracy, median busy share
+    and peak memory of the device (where measured), speed-up."""
     rows = []
     for name, run in runs.items():
         if not run.history:
@@ -84,12 +119,19 @@ def comparison(runs: dict[str, TrainRun]) -> pd.DataFrame:
                 "total s": run.seconds,
                 "samples/s": float(np.median([r.samples_per_s for r in run.history])),
                 "test accuracy": run.history[-1].test_accuracy,
+                "busy %": _median([r.busy_percent for r in run.history]),
+                "peak memory MiB": max((r.memory_mib for r in run.history if r.memory_mib is not None), default=None),
             }
         )
     table = pd.DataFrame(rows)
     if len(table):
         table["speed-up"] = table["s per epoch"].iloc[0] / table["s per epoch"]
     return table
+
+
+def _median(values: list[float | None]) -> float | None:
+    measured = [value for value in values if value is not None]
+    return float(np.median(measured)) if measured else None
 
 
 def histories_json(runs: dict[str, TrainRun], dataset: str) -> str:

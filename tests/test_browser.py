@@ -270,7 +270,8 @@ def test_train_a_network_and_watch_its_curves(server, browser):
     pytest.importorskip("torch")
     new_session(browser, server)
     go_to(browser, "Deep learning", "Train on")
-    choose_number(browser, "Epochs", 3)
+    choose_number(browser, "Epochs", 40)
+    choose_number(browser, "Batch size", 16)
     click_button(
         browser,
         next(
@@ -279,10 +280,12 @@ def test_train_a_network_and_watch_its_curves(server, browser):
             if b in visible_text(browser)
         ),
     )
-    wait_text(browser, "Evaluation on the test set", timeout=180)
+    wait_text(browser, "of 40, batch", timeout=120)  # the progress bar follows the batches while it trains
+    screenshot(browser, "18-deep-learning-live")
+    wait_text(browser, "Evaluation on the test set", timeout=240)
     wait_idle(browser, timeout=180)
     WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 3)
-    assert "Misclassified" in visible_text(browser) or "No test example is misclassified" in visible_text(browser)
+    assert "Misclassified" in visible_text(browser) or "No test image is misclassified" in visible_text(browser)
     scroll_to(browser, "h3", "Curves")
     screenshot(browser, "18-deep-learning-curves")
     scroll_to(browser, "h3", "Evaluation on the test set")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -68,6 +69,67 @@ def test_a_table_trains_an_mlp(iris):
     assert run.history[-1].test_accuracy >= 0.9
 
 
+def test_a_tables_worst_residuals_come_with_the_rows_as_loaded(iris):
+    from pipeline.dl_eval import evaluate
+
+    frame = iris.rename(columns={"sepal length (cm)": "residual"})
+    data = dl.table_data(frame, "target", list(frame.columns[:4]), "iris")
+    run = dl.train(data, dl.TrainSettings(epochs=3, batch_size=16), "cpu")
+    worst = evaluate(data, run, most_worst=10).worst
+    assert "residual (feature)" in worst.columns, "a feature named like a result column is told apart"
+    assert list(worst["residual"]) == sorted(worst["residual"], reverse=True)
+    for row in worst.to_dict("records"):
+        loaded = data.test_rows.iloc[row["position"]]
+        assert row["residual (feature)"] == loaded["residual"] and row["petal width (cm)"] == loaded["petal width (cm)"]
+        assert str(data.test_rows["target"].iloc[row["position"]]) == row["true"]
+
+
+def test_batches_are_reported_every_n_and_their_time_is_not_counted(digits):
+    import time
+
+    seen = []
+
+    def slow(record):
+        seen.append(record)
+        time.sleep(0.02)
+
+    run = dl.train(digits, dl.TrainSettings(epochs=2, batch_size=64), "cpu", on_batches=slow, report_every=5)
+    batches = math.ceil(1437 / 64)
+    assert seen == run.batches and [r.batch for r in run.batches[:5]] == [5, 10, 15, 20, batches]
+    assert [r.step for r in run.batches] == [e * batches + b for e in (0, 1) for b in (5, 10, 15, 20, batches)]
+    assert all(0 <= r.accuracy <= 1 and r.loss > 0 and r.samples_per_s > 0 for r in run.batches)
+    assert run.batches[-1].loss < run.batches[0].loss
+    for record in run.history:
+        assert record.seconds < 5 * 0.02, "the 0.1 s spent in the callback each epoch is left out of its time"
+    default = dl.train(digits, dl.TrainSettings(epochs=1, batch_size=16), "cpu")
+    assert [r.batch for r in default.batches][:2] == [9, 18] and default.batches[-1].batch == 90, "ten an epoch"
+
+
+def test_device_use_is_sampled_while_training_on_the_cpu(digits):
+    run = dl.train(digits, dl.TrainSettings(epochs=2, batch_size=16), "cpu")
+    assert run.usage_note is None
+    for record in run.history:
+        assert 0 < record.busy_percent <= 100 and 50 < record.memory_mib < 64 * 1024
+
+
+def test_the_sampler_weights_readings_by_time_and_survives_a_failing_reader():
+    import time
+
+    from pipeline.device_usage import UsageSampler
+
+    readings = iter([(100.0, 2**20), (0.0, 3 * 2**20)])
+    with UsageSampler(lambda: next(readings), interval_s=60) as sampler:
+        sampler.take()  # 100 % over a moment
+        time.sleep(0.2)
+        usage = sampler.take()  # 0 % over 0.2 s
+    assert usage.busy_percent == 0.0 and usage.memory_mib == 3.0
+    with UsageSampler(lambda: 1 / 0, interval_s=0.01) as failing:
+        time.sleep(0.05)
+        assert failing.take().busy_percent is None
+    assert "ZeroDivisionError" in failing.failure
+    assert UsageSampler(None).take().busy_percent is None
+
+
 def test_a_diverging_loss_stops_training_and_says_so(digits):
     wild = dl.DlData(
         "wild", digits.x_train * 1e30, digits.y_train, digits.x_test, digits.y_test, digits.classes, (8, 8)
@@ -130,72 +192,86 @@ def test_without_torch_the_reason_says_how_to_add_it(monkeypatch):
         dl.devices()
 
 
-@pytest.mark.gpu
-def test_the_cnn_trains_on_cuda_with_and_without_amp(digits):
+def _cuda() -> None:
     if not torch.cuda.is_available():
         pytest.skip("torch sees no CUDA device")
+
+
+@pytest.mark.gpu
+def test_the_cnn_trains_on_cuda_with_and_without_amp(digits):
+    _cuda()
     for amp in (False, True):
         run = dl.train(digits, dl.TrainSettings(epochs=5, batch_size=32, amp=amp), "cuda")
         assert run.error is None and run.history[-1].test_accuracy >= 0.9, (amp, run.history[-1])
+        assert run.usage_note is None, run.usage_note
+        for record in run.history:
+            assert 0 <= record.busy_percent <= 100 and record.memory_mib > 0, record
 
 
-def test_evaluation_agrees_with_scikit_learn(digits):
-    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+@pytest.mark.gpu
+def test_evaluation_agrees_between_cuda_and_cpu_runs(digits):
+    from sklearn.metrics import accuracy_score, confusion_matrix
 
     from pipeline.dl_eval import evaluate
 
-    run = dl.train(digits, dl.TrainSettings(epochs=2, batch_size=64), "cpu")
-    result = evaluate(digits, run, most_mistakes=5)
-    predicted = run.probabilities.argmax(axis=1)
-    assert result.summary["accuracy"] == pytest.approx(accuracy_score(digits.y_test, predicted))
-    assert result.summary["accuracy"] == pytest.approx(run.history[-1].test_accuracy)
-    assert (result.confusion.to_numpy() == confusion_matrix(digits.y_test, predicted)).all()
-    report = classification_report(digits.y_test, predicted, output_dict=True, zero_division=0)
-    for row in result.per_class.itertuples():
-        assert row.precision == pytest.approx(report[row._1]["precision"])
-        assert row.recall == pytest.approx(report[row._1]["recall"])
-        assert row.support == report[row._1]["support"]
-    assert set(result.pr_curves["series"]) == set(digits.classes)
-    mistakes = result.mistakes
-    assert len(mistakes) == min(5, int((predicted != digits.y_test).sum()))
-    assert list(mistakes["confidence"]) == sorted(mistakes["confidence"], reverse=True)
-    for row in mistakes.itertuples():
-        assert row.true != row.predicted and row.true == digits.classes[digits.y_test[row.position]]
+    _cuda()
+    settings = dl.TrainSettings(epochs=5, batch_size=32, seed=3)
+    results = {device: (run := dl.train(digits, settings, device), evaluate(digits, run)) for device in ("cpu", "cuda")}
+    for run, result in results.values():
+        predicted = run.probabilities.argmax(axis=1)
+        assert result.summary["accuracy"] == pytest.approx(accuracy_score(digits.y_test, predicted))
+        assert (result.confusion.to_numpy() == confusion_matrix(digits.y_test, predicted)).all()
+    (cpu, cpu_result), (cuda, cuda_result) = results["cpu"], results["cuda"]
+    assert abs(cpu_result.summary["accuracy"] - cuda_result.summary["accuracy"]) <= 0.03
+    assert np.abs(cpu.probabilities - cuda.probabilities).max() < 0.1, "same seed, same start: close outputs"
 
 
-def test_histories_compare_save_and_load(digits):
-    from pipeline.dl_eval import comparison, histories_json, history_frame, load_histories
-
-    runs = {
-        "first": dl.train(digits, dl.TrainSettings(epochs=2, batch_size=64), "cpu"),
-        "second": dl.train(digits, dl.TrainSettings(epochs=2, batch_size=256), "cpu"),
-    }
-    table = comparison(runs)
-    assert list(table["run"]) == ["first", "second"] and table["speed-up"].iloc[0] == 1.0
-    assert table["speed-up"].iloc[1] == pytest.approx(table["s per epoch"].iloc[0] / table["s per epoch"].iloc[1])
-    loaded = load_histories(histories_json(runs, "digits"), "saved.json")
-    assert list(loaded) == ["first (saved.json)", "second (saved.json)"]
-    curves = history_frame(loaded)
-    assert len(curves) == 2 * 2 * 4 and set(curves["kind"]) == {"loss", "accuracy"}
-    for text, message in (
-        ("not json", "saved.json is not JSON"),
-        ('{"schema": "other"}', "not a training history saved from this page"),
-        ('{"schema": "gpu-pipeline-lab/dl-history", "runs": {"x": {"history": [{"epoch": "one"}]}}}', "damaged"),
-        ('{"schema": "gpu-pipeline-lab/dl-history", "runs": {}}', "holds no runs"),
-    ):
-        with pytest.raises(DataError, match=message):
-            load_histories(text, "saved.json")
+def _table(rows: int, features: int) -> dl.DlData:
+    x = np.random.default_rng(0).random((rows + 8, features), dtype="float32")
+    y = (x[:, 0] > 0.5).astype("int64")
+    return dl.DlData("wide", x[:rows], y[:rows], x[rows:], y[rows:], ["0", "1"])
 
 
-def test_a_run_without_a_finished_epoch_cannot_be_evaluated(digits):
-    from pipeline.dl_eval import evaluate
+@pytest.mark.gpu
+def test_gpu_out_of_memory_is_a_message_with_a_way_forward():
+    _cuda()
+    data = _table(4096, 4096)  # 64 MiB of training features; a batch of all rows copies them once more
+    torch.cuda.empty_cache()
+    free, _ = torch.cuda.mem_get_info()
+    hog = torch.empty(free - 96 * 2**20, dtype=torch.uint8, device="cuda")  # leave about 96 MiB free
+    try:
+        whole = dl.train(data, dl.TrainSettings(epochs=1, batch_size=4096), "cuda")
+        small = dl.train(data, dl.TrainSettings(epochs=1, batch_size=64), "cuda")
+        more = torch.empty(80 * 2**20, dtype=torch.uint8, device="cuda")  # now even the data does not fit
+        none = dl.train(data, dl.TrainSettings(epochs=1, batch_size=64), "cuda")
+        del more
+    finally:
+        del hog
+        torch.cuda.empty_cache()
+    assert (
+        whole.error and "out of memory with batches of 4,096. Choose a smaller batch size (e.g. 1,024)" in whole.error
+    )
+    assert small.error is None and len(small.history) == 1, "the smaller batch size it suggests trains"
+    assert none.error and "do not fit in the GPU's free memory. Train on the CPU" in none.error
 
-    with pytest.raises(DataError, match="no finished epoch to evaluate"):
-        evaluate(digits, dl.TrainRun("cpu", dl.TrainSettings()))
 
+def test_the_throughput_benchmark_writes_figures_for_both_networks(tmp_path):
+    import subprocess
+    import sys
 
-def test_throughput_is_measured_per_batch_size(digits):
-    rows = dl.throughput(digits, dl.TrainSettings(), "cpu", [32, 256, 5000])
-    assert [row["batch_size"] for row in rows] == [32, 256, 5000]
-    assert all(row["samples_per_s"] > 0 and row["error"] is None for row in rows[:2])
-    assert rows[2]["samples_per_s"] is None and "larger than the 1,437 training rows" in rows[2]["error"]
+    out = tmp_path / "dl.json"
+    command = [sys.executable, "-m", "benchmarks.dl_throughput", "--batch-sizes", "64,5000", "--repeats", "1"]
+    finished = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    report = json.loads(out.read_text())
+    cpu = [row for row in report["results"] if row["device"] == "cpu"]
+    assert [(row["model"], row["batch_size"]) for row in cpu] == [
+        ("CNN (digits 8x8)", 64),
+        ("CNN (digits 8x8)", 5000),
+        ("MLP (20,000 x 32 table)", 64),
+        ("MLP (20,000 x 32 table)", 5000),
+    ]
+    for row in (cpu[0], cpu[2], cpu[3]):
+        assert row["samples_per_s"] > 0 and 0 < row["busy_percent"] <= 100 and row["error"] is None
+    assert cpu[1]["samples_per_s"] is None and "larger than the 1,437 training rows" in cpu[1]["error"]
+    assert "| CNN (digits 8x8) | cpu | off | 64 |" in finished.stdout

@@ -31,6 +31,11 @@ def test_digits_train_and_are_evaluated():
     assert labels[:3] == ["Accuracy", "Balanced accuracy", "F1 (macro)"]
     assert float(at.metric[0].value) == pytest.approx(run.history[-1].test_accuracy, abs=1e-3)
     assert len(at.get("image")) >= 1, "misclassified digits are shown as images"
+    assert [r.batch for r in run.batches if r.epoch == 1] == [*range(2, 23, 2), 23], "23 batches, reported every 2"
+    assert len(run.batches) == 24 and run.history[-1].busy_percent is not None, "batches and device use kept"
+    assert "Training loss and accuracy every few batches" in [e.label for e in at.expander]
+    columns = list(at.dataframe[0].value.columns)
+    assert "busy %" in columns and "peak memory MiB" in columns, columns
 
 
 def test_a_table_trains_an_mlp_from_the_active_dataset():
@@ -42,6 +47,10 @@ def test_a_table_trains_an_mlp_from_the_active_dataset():
     assert not problems(at)
     run = at.session_state["dl_runs"]["CPU (PyTorch)"]
     assert run.history[-1].test_accuracy >= 0.8
+    assert any("Worst residuals" in m.value for m in at.markdown)
+    worst = at.dataframe[-1].value
+    assert {"residual", "p(true)", "sepal length (cm)", "petal width (cm)"} <= set(worst.columns)
+    assert list(worst["residual"]) == sorted(worst["residual"], reverse=True)
 
 
 def test_a_batch_larger_than_the_data_is_explained():

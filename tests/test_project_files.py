@@ -98,3 +98,13 @@ def test_pipeline_never_imports_streamlit_gpu_libraries_or_torch_at_module_level
         source = path.read_text()
         assert not re.search(r"^\s*(import|from)\s+streamlit", source, flags=re.MULTILINE), path.name
         assert not re.search(r"^(import|from)\s+(cudf|cuml|cupy|torch)\b", source, flags=re.MULTILINE), path.name
+
+
+def test_the_container_installs_the_pinned_torch_as_a_cuda_build():
+    instructions = dockerfile()
+    arguments = dict(args.split("=", 1) for op, args in instructions if op == "ARG")
+    assert arguments["TORCH_INDEX_URL"].startswith("https://download.pytorch.org/whl/cu13")
+    install = next(args for op, args in instructions if op == "RUN" and "TORCH_INDEX_URL" in args)
+    assert "grep -E '^torch==' /tmp/requirements/requirements-dl.txt" in install
+    pins = [line for line in (ROOT / "requirements-dl.txt").read_text().splitlines() if line.startswith("torch==")]
+    assert len(pins) == 1, "exactly one torch pin, which the CPU machines and the container share"
