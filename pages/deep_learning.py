@@ -30,6 +30,7 @@ RUNS_KEY = "dl_runs"
 DATA_KEY = "dl_data"
 OVERLAYS_KEY = "dl_overlays"
 SWEEP_KEY = "dl_sweep"
+STOP_KEY = "dl_stop"
 SWEEP_SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
 PROGRESS_EVERY_S = 0.25  # the progress bar is redrawn at most this often (redrawing costs the browser, not the clock)
 DIGITS = "Handwritten digits (8×8 images, CNN)"
@@ -88,25 +89,24 @@ def choose_settings() -> TrainSettings:
 def live_training(data, settings: TrainSettings) -> None:
     """Train on every device in turn; each epoch redraws the curves, and a progress bar follows the batches.
 
-    Each run sits in the session from its first epoch on, marked as stopped until it finishes,
-    so a click that interrupts training (Streamlit stops the script) keeps the epochs done.
+    Each run sits in the session from its start and is filled in as it trains, so the Stop button (or any
+    other click: Streamlit then stops this script) keeps the epochs done.
     """
     runs: dict[str, TrainRun] = {}
     st.session_state[RUNS_KEY] = runs
     st.session_state[DATA_KEY] = data
+    st.button("Stop training", key=STOP_KEY, icon=":material/stop_circle:")
     progress_slot, chart_slot = st.empty(), st.empty()
     for device in available:
         label = DEVICE_LABELS[device]
-        runs[label] = TrainRun(device, settings, stopped="Stopped before the last epoch (the page was used meanwhile).")
+        runs[label] = TrainRun(device, settings)
         shown_at = [0.0]
 
-        def show_epoch(record, label=label) -> None:
-            runs[label].history.append(record)
+        def show_epoch(_record) -> None:
             histories = {name: run.records() for name, run in runs.items()}
             chart_slot.altair_chart(training_curves_chart(history_frame(histories)))
 
         def show_batches(record, label=label, shown_at=shown_at) -> None:
-            runs[label].batches.append(record)
             if time.perf_counter() - shown_at[0] < PROGRESS_EVERY_S and record.batch != record.batches:
                 return
             shown_at[0] = time.perf_counter()
@@ -117,9 +117,18 @@ def live_training(data, settings: TrainSettings) -> None:
                 f" · training loss {record.loss:.4f} · {record.samples_per_s:,.0f} samples/s",
             )
 
-        runs[label] = train(data, settings, device, on_epoch=show_epoch, on_batches=show_batches)
+        train(data, settings, device, on_epoch=show_epoch, on_batches=show_batches, into=runs[label])
     progress_slot.empty()
     chart_slot.empty()
+
+
+def note_interrupted(runs: dict[str, TrainRun]) -> None:
+    """Say why a run that did not finish stopped: the Stop button, or another click on the page."""
+    for run in runs.values():
+        if not run.finished:
+            cause = "Stopped by you" if st.session_state.get(STOP_KEY) else "Stopped because the page was used"
+            run.stopped = f"{cause} after {len(run.history)} of {run.settings.epochs} epochs; those are kept."
+            run.finished = True
 
 
 def show_results() -> None:
@@ -127,6 +136,7 @@ def show_results() -> None:
     overlays = st.session_state.get(OVERLAYS_KEY) or {}
     if not runs and not overlays:
         return
+    note_interrupted(runs)
     st.subheader("Curves")
     histories = {name: run.records() for name, run in runs.items()}
     curves = history_frame({**histories, **overlays})
@@ -269,5 +279,3 @@ def batch_size_sweep(data, settings: TrainSettings) -> None:
 
 if data is not None:
     batch_size_sweep(data, settings)
-if st.session_state.get(RUNS_KEY):
-    st.caption("Clicking anything while training runs stops it; the epochs finished so far are kept.")

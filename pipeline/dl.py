@@ -226,6 +226,7 @@ class TrainRun:
     history: list[EpochRecord] = field(default_factory=list)
     batches: list[BatchRecord] = field(default_factory=list)
     stopped: str | None = None  # why training ended early (the user's stop, a diverging loss)
+    finished: bool = False  # train() returned; False while it runs, or after it was interrupted
     error: str | None = None  # why it could not run (out of memory, …)
     usage_note: str | None = None  # why device use was not measured, when it was not
     probabilities: np.ndarray | None = None
@@ -289,6 +290,7 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     on_batches: Callable[[BatchRecord], None] | None = None,
     report_every: int | None = None,
+    into: TrainRun | None = None,
 ) -> TrainRun:
     """Train a fresh model on `device`, reporting each epoch and every `report_every` batches (default: about
     ten reports an epoch); failures are recorded on the run, not raised.
@@ -296,12 +298,15 @@ def train(
     A loss that becomes NaN or infinite stops training with the reason at the next report; `should_stop()`
     returning True (checked after every batch) stops it too. Times are taken with the device synchronised
     and leave out the time spent in the callbacks; device use is sampled meanwhile (`device_usage`).
+    `into` is a run the caller already holds, filled in as training goes (kept if training is interrupted).
     """
     torch = _torch()
     settings = settings.checked(len(data.y_train))
-    run = TrainRun(device, settings)
+    run = into or TrainRun(device, settings)
+    run.finished = False
     if device not in devices():
         run.error = f"There is no {device!r} device here: torch sees {', '.join(devices())}."
+        run.finished = True
         return run
     _seed(torch, settings.seed)
     try:
@@ -315,6 +320,7 @@ def train(
             f"The data ({size:,.0f} MiB) and the model do not fit in the GPU's free memory. Train on the CPU, "
             "or use fewer rows or features (Pipeline: Sample rows)."
         )
+        run.finished = True
         return run
     optimizer_class = torch.optim.Adam if settings.optimizer == "adam" else torch.optim.SGD
     optimizer = optimizer_class(model.parameters(), lr=settings.learning_rate)
@@ -406,6 +412,7 @@ def train(
             torch.cuda.empty_cache()
     run.usage_note = run.usage_note or sampler.failure
     run.model = model
+    run.finished = True
     return run
 
 

@@ -29,6 +29,7 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "polars": ("polars",),
     "DuckDB": ("duckdb",),
     "umap-learn": ("umap-learn",),
+    "PyTorch": ("torch",),  # the version says the build: +cpu, +cu130, …
 }
 NOT_INSTALLED = "not installed"
 

@@ -282,7 +282,10 @@ def test_train_a_network_and_watch_its_curves(server, browser):
     )
     wait_text(browser, "of 40, batch", timeout=120)  # the progress bar follows the batches while it trains
     screenshot(browser, "18-deep-learning-live")
-    wait_text(browser, "Evaluation on the test set", timeout=240)
+    click_button(browser, "Stop training")
+    wait_text(browser, "Stopped by you after", timeout=60)
+    assert "of 40 epochs; those are kept" in visible_text(browser)
+    wait_text(browser, "Evaluation on the test set", timeout=60)
     wait_idle(browser, timeout=180)
     WebDriverWait(browser, 30).until(lambda d: charts_drawn(d) >= 3)
     assert "Misclassified" in visible_text(browser) or "No test image is misclassified" in visible_text(browser)

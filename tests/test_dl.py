@@ -105,6 +105,14 @@ def test_batches_are_reported_every_n_and_their_time_is_not_counted(digits):
     assert [r.batch for r in default.batches][:2] == [9, 18] and default.batches[-1].batch == 90, "ten an epoch"
 
 
+def test_a_run_held_by_the_caller_is_filled_in_as_it_trains(digits):
+    held = dl.TrainRun("cpu", dl.TrainSettings(epochs=3, batch_size=64))
+    lengths = []
+    returned = dl.train(digits, held.settings, "cpu", on_epoch=lambda _: lengths.append(len(held.history)), into=held)
+    assert returned is held and held.finished and lengths == [1, 2, 3]
+    assert held.probabilities is not None and len(held.batches) == 3 * 12, "23 batches: every 2nd and the last"
+
+
 def test_device_use_is_sampled_while_training_on_the_cpu(digits):
     run = dl.train(digits, dl.TrainSettings(epochs=2, batch_size=16), "cpu")
     assert run.usage_note is None

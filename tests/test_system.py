@@ -26,6 +26,7 @@ def test_versions_cover_every_library():
         "polars",
         "DuckDB",
         "umap-learn",
+        "PyTorch",
     ):
         assert versions[library]
     assert versions["pandas"].startswith("3.0")
@@ -34,4 +35,4 @@ def test_versions_cover_every_library():
 
 def test_versions_frame_is_tidy():
     frame = system_report().versions_frame()
-    assert list(frame.columns) == ["library", "version"] and len(frame) == 13, "Python and 12 libraries"
+    assert list(frame.columns) == ["library", "version"] and len(frame) == 14, "Python and 13 libraries"
