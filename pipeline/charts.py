@@ -328,8 +328,9 @@ def bar_chart(values: pd.DataFrame, value: str, title: str, *, color: str = "#4c
 
 
 def training_curves_chart(curves: pd.DataFrame, x: str = "epoch") -> alt.Chart:
-    """Loss and accuracy (and any other measure in `kind`) against `x` (epoch, step), one line per run (solid:
-    test, dashed: train), side by side."""
+    """Loss, accuracy (and any other measure in `kind`: samples/s, device busy %) against `x` (epoch, step), one
+    line per run (solid: test, dashed: train, dotted: the device), two panels a row."""
+    order = ["loss", "accuracy", "samples/s", "device busy %"]
     return (
         alt.Chart(small(curves))
         .mark_line(point=x == "epoch")
@@ -337,11 +338,12 @@ def training_curves_chart(curves: pd.DataFrame, x: str = "epoch") -> alt.Chart:
             x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("value:Q", title=None),
             color=alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom")),
-            strokeDash=alt.StrokeDash("set:N", title=None, sort=["test", "train"]),
-            tooltip=["run:N", "set:N", "kind:N", f"{x}:Q", alt.Tooltip("value:Q", format=".4f")],
+            strokeDash=alt.StrokeDash("set:N", title=None, sort=["test", "train", "device"]),
+            ),
+            tooltip=["run:N", "set:N", "kind:N", f"{x}:Q", alt.Tooltip("value:Q", format=",.4~f")],
         )
-        .properties(width=320 if curves["kind"].nunique() < 3 else 230, height=260)
-        .facet(column=alt.Column("kind:N", title=None))
+        .properties(width=380, height=220)
+        .facet(facet=alt.Facet("kind:N", title=None, sort=order), columns=2)
         .resolve_scale(y="independent")
     )
 

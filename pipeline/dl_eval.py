@@ -16,7 +16,11 @@ from pipeline.errors import DataError
 
 HISTORY_SCHEMA = "gpu-pipeline-lab/dl-history"
 CURVE_METRICS = {"train_loss": "loss", "test_loss": "loss", "train_accuracy": "accuracy", "test_accuracy": "accuracy"}
-BUSY = "device busy %"
+CURVES = {  # measure in an epoch's record: (set, kind) on the chart
+    **{measure: (measure.split("_")[0], kind) for measure, kind in CURVE_METRICS.items()},
+    "samples_per_s": ("device", "samples/s"),
+    "busy_percent": ("device", "device busy %"),
+}
 
 
 @dataclass
@@ -74,18 +78,13 @@ def worst_residuals(data: DlData, probabilities: np.ndarray, count: int) -> pd.D
 
 def history_frame(histories: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
     """Tidy curves for charts: one row per run, epoch, set and measure (columns: run, epoch, set, kind, value);
-    the device's busy share is a measure of its own (set "device") where it was measured."""
+    training throughput and the device's busy share are measures of set "device", where they were measured."""
     rows = [
-        {"run": name, "epoch": record["epoch"], "set": measure.split("_")[0], "kind": kind, "value": record[measure]}
+        {"run": name, "epoch": record["epoch"], "set": set_name, "kind": kind, "value": record.get(measure)}
         for name, history in histories.items()
         for record in history
-        for measure, kind in CURVE_METRICS.items()
-    ]
-    rows += [
-        {"run": name, "epoch": record["epoch"], "set": "device", "kind": BUSY, "value": record["busy_percent"]}
-        for name, history in histories.items()
-        for record in history
-        if isinstance(record.get("busy_percent"), (int, float))
+        for measure, (set_name, kind) in CURVES.items()
+        if isinstance(record.get(measure), (int, float))
     ]
     return pd.DataFrame(rows, columns=["run", "epoch", "set", "kind", "value"])
 

@@ -234,6 +234,77 @@ def test_evaluation_agrees_between_cuda_and_cpu_runs(digits):
     assert np.abs(cpu.probabilities - cuda.probabilities).max() < 0.1, "same seed, same start: close outputs"
 
 
+def test_evaluation_agrees_with_scikit_learn(digits):
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+
+    from pipeline.dl_eval import evaluate
+
+    run = dl.train(digits, dl.TrainSettings(epochs=2, batch_size=64), "cpu")
+    result = evaluate(digits, run, most_worst=5)
+    predicted = run.probabilities.argmax(axis=1)
+    assert result.summary["accuracy"] == pytest.approx(accuracy_score(digits.y_test, predicted))
+    assert result.summary["accuracy"] == pytest.approx(run.history[-1].test_accuracy)
+    assert (result.confusion.to_numpy() == confusion_matrix(digits.y_test, predicted)).all()
+    report = classification_report(digits.y_test, predicted, output_dict=True, zero_division=0)
+    for row in result.per_class.itertuples():
+        assert row.precision == pytest.approx(report[row._1]["precision"])
+        assert row.recall == pytest.approx(report[row._1]["recall"])
+        assert row.support == report[row._1]["support"]
+    assert set(result.pr_curves["series"]) == set(digits.classes)
+    worst = result.worst
+    p_true = run.probabilities[np.arange(len(digits.y_test)), digits.y_test]
+    assert len(worst) == 5 and list(worst["p(true)"]) == sorted(p_true)[:5]
+    assert np.allclose(worst["residual"], 1 - worst["p(true)"])
+    for row in worst.to_dict("records"):
+        assert row["true"] == digits.classes[digits.y_test[row["position"]]]
+        assert row["predicted"] == digits.classes[predicted[row["position"]]]
+        assert row["correct"] == (row["true"] == row["predicted"])
+
+
+def test_histories_compare_save_and_load(digits):
+    from pipeline.dl_eval import comparison, histories_json, history_frame, load_histories
+
+    runs = {
+        "first": dl.train(digits, dl.TrainSettings(epochs=2, batch_size=64), "cpu"),
+        "second": dl.train(digits, dl.TrainSettings(epochs=2, batch_size=256), "cpu"),
+    }
+    table = comparison(runs)
+    assert list(table["run"]) == ["first", "second"] and table["speed-up"].iloc[0] == 1.0
+    assert table["speed-up"].iloc[1] == pytest.approx(table["s per epoch"].iloc[0] / table["s per epoch"].iloc[1])
+    loaded = load_histories(histories_json(runs, "digits"), "saved.json")
+    assert list(loaded) == ["first (saved.json)", "second (saved.json)"]
+    curves = history_frame(loaded)
+    assert len(curves) == 2 * 2 * 6 and set(curves["kind"]) == {"loss", "accuracy", "samples/s", "device busy %"}
+    first = curves[(curves["run"] == "first (saved.json)") & (curves["epoch"] == 2)].set_index("kind")
+    record = runs["first"].history[1]
+    assert first.loc["samples/s", "value"] == record.samples_per_s and first.loc["samples/s", "set"] == "device"
+    assert first.loc["device busy %", "value"] == record.busy_percent
+    older = [{k: v for k, v in r.items() if k != "busy_percent"} for r in runs["first"].records()]
+    assert "device busy %" not in set(history_frame({"older": older})["kind"]), "files saved before it was measured"
+    for text, message in (
+        ("not json", "saved.json is not JSON"),
+        ('{"schema": "other"}', "not a training history saved from this page"),
+        ('{"schema": "gpu-pipeline-lab/dl-history", "runs": {"x": {"history": [{"epoch": "one"}]}}}', "damaged"),
+        ('{"schema": "gpu-pipeline-lab/dl-history", "runs": {}}', "holds no runs"),
+    ):
+        with pytest.raises(DataError, match=message):
+            load_histories(text, "saved.json")
+
+
+def test_a_run_without_a_finished_epoch_cannot_be_evaluated(digits):
+    from pipeline.dl_eval import evaluate
+
+    with pytest.raises(DataError, match="no finished epoch to evaluate"):
+        evaluate(digits, dl.TrainRun("cpu", dl.TrainSettings()))
+
+
+def test_throughput_is_measured_per_batch_size(digits):
+    rows = dl.throughput(digits, dl.TrainSettings(), "cpu", [32, 256, 5000])
+    assert [row["batch_size"] for row in rows] == [32, 256, 5000]
+    assert all(row["samples_per_s"] > 0 and 0 < row["busy_percent"] <= 100 and row["error"] is None for row in rows[:2])
+    assert rows[2]["samples_per_s"] is None and "larger than the 1,437 training rows" in rows[2]["error"]
+
+
 def _table(rows: int, features: int) -> dl.DlData:
     x = np.random.default_rng(0).random((rows + 8, features), dtype="float32")
     y = (x[:, 0] > 0.5).astype("int64")
