@@ -142,8 +142,9 @@ def show_results() -> None:
     curves = history_frame({**histories, **overlays})
     show_chart(training_curves_chart(curves), curves, "training_curves", "dl_curves")
     st.caption(
-        "Solid lines: the test set; dashed: the training set; dotted: the device. Device busy %: on the GPU, the share of time a kernel was running (NVML); on the CPU, this process's "
-        "CPU time as a share of all cores. Sampled every 50 ms, so epochs under half a second give rough figures."
+        "Solid lines: the test set; dashed: the training set; dotted: the device. Device busy %: on the GPU, "
+        "the share of time a kernel was running (NVML); on the CPU, this process's CPU time as a share of all "
+        "cores. Sampled every 50 ms, so epochs under half a second give rough figures."
     )
     steps = batches_frame(runs)
     if len(steps):

@@ -339,7 +339,6 @@ def training_curves_chart(curves: pd.DataFrame, x: str = "epoch") -> alt.Chart:
             y=alt.Y("value:Q", title=None),
             color=alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom")),
             strokeDash=alt.StrokeDash("set:N", title=None, sort=["test", "train", "device"]),
-            ),
             tooltip=["run:N", "set:N", "kind:N", f"{x}:Q", alt.Tooltip("value:Q", format=",.4~f")],
         )
         .properties(width=380, height=220)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -43,6 +44,8 @@ def _torch() -> Any:
     reason = torch_missing_reason()
     if reason:
         raise DataError(reason)
+    # cuBLAS is deterministic only with a fixed workspace, set before its first use (PyTorch's reproducibility notes).
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     import torch
 
     return torch
