@@ -66,6 +66,8 @@ class SyntheticSpec:
     groups: int = 100
     na_percent: int = 0
     sort: bool = False
+    first_row: int = 0  # with window_rows: make only rows first_row … first_row + window_rows - 1 (one partition)
+    window_rows: int | None = None
 
     def describe(self) -> str:
         """The settings this kind uses, for people."""
@@ -93,9 +95,20 @@ def _frame(engine: Engine, columns: dict[str, Any]) -> Any:
     return engine.frames.DataFrame(columns)
 
 
+def row_window(spec: SyntheticSpec) -> tuple[int, int]:
+    """(first row, row count) this spec makes: every row, or the window of one partition."""
+    return spec.first_row, spec.rows - spec.first_row if spec.window_rows is None else spec.window_rows
+
+
+def _random(engine: Engine, spec: SyntheticSpec, seed: int | None = None) -> CounterRandom:
+    """The spec's random streams over its row window: any window of them holds the values the whole table has."""
+    first, count = row_window(spec)
+    return CounterRandom(engine.xp, spec.seed if seed is None else seed, count, start=first)
+
+
 def classification(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     """Gaussian classes: half the features move with the class, the rest are noise; 1% labels flipped."""
-    rng = CounterRandom(engine.xp, spec.seed, spec.rows)
+    rng = _random(engine, spec)
     label = rng.integers(0, 0, spec.classes)
     informative = max(1, spec.features // 2)
     columns = {}
@@ -113,7 +126,7 @@ def classification(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
 
 def regression(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     """y = X @ w + noise, with weights drawn from the seed and half the features relevant."""
-    rng = CounterRandom(engine.xp, spec.seed, spec.rows)
+    rng = _random(engine, spec)
     weights = CounterRandom(np, spec.seed + 1, spec.features).normal(0) * 10
     weights[spec.features // 2 + 1 :] = 0.0
     columns = {f"x{j}": rng.normal(10 + j) for j in range(spec.features)}
@@ -126,7 +139,7 @@ def regression(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
 
 def blobs(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     """Isotropic Gaussian clusters around centres in [-10, 10], standard deviation 1."""
-    rng = CounterRandom(engine.xp, spec.seed, spec.rows)
+    rng = _random(engine, spec)
     centers = (CounterRandom(np, spec.seed + 2, spec.classes * spec.features).uniform(0) * 20 - 10).reshape(
         spec.classes, spec.features
     )
@@ -158,7 +171,7 @@ def _with_nulls(engine: Engine, column: Any, missing: Any) -> Any:
 def groupby_g1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     """The db-benchmark groupby table G1: id1..id6 keys, v1..v3 values, K groups."""
     n, k = spec.rows, spec.groups
-    rng = CounterRandom(engine.xp, spec.seed, n)
+    rng = _random(engine, spec)
     per_group = max(n // k, 1)
     columns = {
         "id1": _labels_for(engine, rng.integers(1, 1, k + 1), k, 3),
@@ -178,9 +191,47 @@ def groupby_g1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
             for i, (name, column) in enumerate(columns.items())
         }
     frame = _frame(engine, columns)
-    if spec.sort:
+    if spec.sort and spec.window_rows is None:  # a partition is not sorted on its own: Dask sorts the whole
         frame = frame.sort_values([f"id{i}" for i in range(1, 7)]).reset_index(drop=True)
     return {"": frame}
+
+
+JOIN_TABLES = ("x", "small", "medium", "big")
+WHOLE_JOIN_TABLES = ("small", "medium")  # at most N/1,000 rows: always made whole, never in row windows
+
+
+def join_sizes(rows: int) -> list[int]:
+    """Rows of the right-hand tables small, medium and big for an x of `rows` rows."""
+    return [max(rows // 10**6, 10), max(rows // 10**3, 10), rows]
+
+
+def join_table(engine: Engine, spec: SyntheticSpec, table: str) -> Any:
+    """One db-benchmark join table; x and big over the spec's row window, small and medium whole."""
+    sizes = join_sizes(spec.rows)
+    xp = engine.xp
+    if table == "x":
+        rng = _random(engine, spec)
+        x = {f"id{i + 1}": rng.integers(i + 1, 1, size + 1) for i, size in enumerate(sizes)}
+        for i, size in enumerate(sizes):
+            x[f"id{i + 4}"] = _labels_for(engine, x[f"id{i + 1}"], size, 0)
+        x["v1"] = (rng.uniform(7) * 100).round(6)
+        return _frame(engine, x)
+    keys = JOIN_TABLES.index(table)
+    if table in WHOLE_JOIN_TABLES:
+        first, rows = 0, sizes[keys - 1]
+        right_rng = CounterRandom(xp, spec.seed + keys, rows)
+    else:
+        first, rows = row_window(spec)
+        right_rng = _random(engine, spec, seed=spec.seed + keys)
+    right = {}
+    for i in range(keys):
+        last = i == keys - 1
+        key = xp.arange(first + 1, first + rows + 1) if last else right_rng.integers(10 + i, 1, sizes[i] + 1)
+        right[f"id{i + 1}"] = xp.where(right_rng.uniform(20 + i) < 0.1, key + sizes[i], key)
+    for i in range(keys):
+        right[f"id{i + 4}"] = _labels_for(engine, right[f"id{i + 1}"], 2 * sizes[i], 0)
+    right["v2"] = (right_rng.uniform(30) * 100).round(6)
+    return _frame(engine, right)
 
 
 def join_j1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
@@ -190,27 +241,7 @@ def join_j1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     1..k too and moves about 10% of them above k, so roughly 90% of them match x, as in
     db-benchmark's J1 data. id4..id6 are the string forms of id1..id3.
     """
-    n = spec.rows
-    sizes = [max(n // 10**6, 10), max(n // 10**3, 10), n]
-    xp = engine.xp
-    rng = CounterRandom(xp, spec.seed, n)
-    x = {f"id{i + 1}": rng.integers(i + 1, 1, size + 1) for i, size in enumerate(sizes)}
-    for i, size in enumerate(sizes):
-        x[f"id{i + 4}"] = _labels_for(engine, x[f"id{i + 1}"], size, 0)
-    x["v1"] = (rng.uniform(7) * 100).round(6)
-    tables = {"x": _frame(engine, x)}
-    for table, keys in (("small", 1), ("medium", 2), ("big", 3)):
-        rows = sizes[keys - 1]
-        right_rng = CounterRandom(xp, spec.seed + keys, rows)
-        right = {}
-        for i in range(keys):
-            key = right_rng.integers(10 + i, 1, sizes[i] + 1) if i < keys - 1 else xp.arange(1, rows + 1)
-            right[f"id{i + 1}"] = xp.where(right_rng.uniform(20 + i) < 0.1, key + sizes[i], key)
-        for i in range(keys):
-            right[f"id{i + 4}"] = _labels_for(engine, right[f"id{i + 1}"], 2 * sizes[i], 0)
-        right["v2"] = (right_rng.uniform(30) * 100).round(6)
-        tables[table] = _frame(engine, right)
-    return tables
+    return {table: join_table(engine, spec, table) for table in JOIN_TABLES}
 
 
 EPOCH_2020_S = 1_577_836_800
@@ -221,7 +252,8 @@ def mixed(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     """A 20-column table of every kind a profile meets: numbers, categories, times, text, flags, gaps."""
     n = spec.rows
     xp = engine.xp
-    rng = CounterRandom(xp, spec.seed, n)
+    rng = _random(engine, spec)
+    first, count = row_window(spec)
     normal = rng.normal(1) * 10 + 50
     seconds = rng.integers(2, 0, THREE_YEARS_S) + EPOCH_2020_S
     columns: dict[str, Any] = {
@@ -248,7 +280,7 @@ def mixed(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
         engine, engine.frames.Series(seconds + 3600).astype("datetime64[s]"), rng.uniform(21) < 0.05
     )
     columns["comment"] = _labels_for(engine, rng.integers(22, 1, max(n // 2, 1) + 1), max(n // 2, 1), 0)
-    columns["row_id"] = xp.arange(n, dtype=xp.int64)
+    columns["row_id"] = xp.arange(first, first + count, dtype=xp.int64)
     return {"": _frame(engine, columns)}
 
 

@@ -58,6 +58,7 @@ class Engine(ABC):
 
     name: str
     label: str
+    memory_kind = "process RSS"  # what memory_in_use() measures for this engine
 
     @property
     @abstractmethod
@@ -80,6 +81,10 @@ class Engine(ABC):
     def synchronize(self) -> None:
         """Wait until queued device work has finished (no-op on CPU)."""
         return None
+
+    def finish(self, result: Any) -> Any:
+        """The result made concrete: a lazy engine (Dask) computes it here; the others return it as it is."""
+        return result
 
     def memory_info(self) -> DeviceMemory | None:
         """The device's memory, or None where the engine has no device of its own."""
@@ -146,6 +151,7 @@ class CpuEngine(Engine):
 class GpuEngine(Engine):
     name = GPU
     label = "GPU (cuDF)"
+    memory_kind = "GPU device"
 
     def __init__(self) -> None:
         self._cudf = importlib.import_module("cudf")

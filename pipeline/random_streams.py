@@ -26,19 +26,20 @@ def _mix_int(value: int) -> int:
 
 
 class CounterRandom:
-    """Independent streams of `n` random values for one seed, on array module `xp`."""
+    """Independent streams of `n` random values for one seed, on array module `xp`, from value `start` on."""
 
-    def __init__(self, xp: ModuleType, seed: int, n: int) -> None:
+    def __init__(self, xp: ModuleType, seed: int, n: int, start: int = 0) -> None:
         self.xp = xp
         self.seed = seed
         self.n = n
+        self.start = start  # the index of the first value: a window of a longer stream, for one partition
 
     def bits(self, stream: int) -> Any:
         """`n` uniformly random uint64 values for stream number `stream`."""
         xp = self.xp
         u64 = xp.uint64
         offset = _mix_int(_mix_int(self.seed) ^ stream)
-        z = xp.arange(self.n, dtype=xp.uint64) + u64((offset + GOLDEN) & MASK64)
+        z = xp.arange(self.start, self.start + self.n, dtype=xp.uint64) + u64((offset + GOLDEN) & MASK64)
         z = (z ^ (z >> u64(30))) * u64(MIX1)
         z = (z ^ (z >> u64(27))) * u64(MIX2)
         return z ^ (z >> u64(31))

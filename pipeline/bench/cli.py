@@ -13,12 +13,15 @@ from pipeline.bench.harness import ENGINES, QUICK, BenchSettings, default_engine
 from pipeline.bench.results import OK, SKIPPED, BenchResults
 from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.cli_support import BAD_INPUT, OneLineParser, UsageError, terminal_progress, writable
+from pipeline.dask_engine import close_dask_engines
 from pipeline.errors import PipelineError
 
 EPILOG = """examples:
   python -m pipeline.bench --quick
   python -m pipeline.bench --suite groupby,join --sizes 1e6,1e7 --repeat 3 --out results.json --csv results.csv
   python -m pipeline.bench --suite io --engines cpu,gpu --sizes 1e7,1e8
+  python -m pipeline.bench --suite groupby --engines cpu,dask-cpu --dask-workers 2 --dask-memory 2GiB
+  python -m pipeline.bench --suite groupby --engines gpu,dask-gpu --scheduler tcp://10.0.0.5:8786
 """
 
 
@@ -42,6 +45,12 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--quick", action="store_true", help="io, groupby and join at 1e5 rows, 1 repeat: under a minute on 2 cores"
     )
+    dask = command.add_argument_group("Dask engines (dask-cpu, dask-gpu)")
+    dask.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://host:8786 (default: local)")
+    dask.add_argument("--dask-workers", type=int, help="workers of the local cluster (default: one per core or GPU)")
+    dask.add_argument(
+        "--dask-memory", default="auto", help="memory per local worker, e.g. 2GiB; past it they spill (default: auto)"
+    )
     return command
 
 
@@ -54,6 +63,9 @@ def settings_from(arguments: argparse.Namespace) -> BenchSettings:
         sizes=parse_sizes(arguments.sizes) if arguments.sizes else (QUICK["sizes"] if quick else (1_000_000,)),
         repeats=QUICK["repeats"] if quick and arguments.repeat == 3 else arguments.repeat,
         warmup=arguments.warmup,
+        dask_address=arguments.scheduler,
+        dask_workers=arguments.dask_workers,
+        dask_memory_limit=arguments.dask_memory,
     )
 
 
@@ -104,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, PipelineError) as error:
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
+    finally:
+        close_dask_engines()
     if arguments.out:
         arguments.out.write_text(results.to_json(), encoding="utf-8")
     if arguments.csv:

@@ -16,6 +16,7 @@ from pipeline.bench.peers import PEER_BUILDERS, PEER_LABELS, Peer, peer_missing_
 from pipeline.bench.questions import Answer, Question, Workspace
 from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record
 from pipeline.bench.suites import NOT_YET, SUITES
+from pipeline.dask_engine import DASK_CPU, DASK_GPU, ClusterSettings, DaskEngine, dask_engine, dask_missing_reason
 from pipeline.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes, generate
 from pipeline.engines import CPU, GPU, Engine, detect, failure_message, get_engine
 from pipeline.errors import DataError
@@ -23,7 +24,9 @@ from pipeline.runner import memory_in_use
 from pipeline.system import environment
 from pipeline.timing import measure
 
-ENGINES = (CPU, GPU, *PEER_BUILDERS)
+ENGINES = (CPU, GPU, DASK_CPU, DASK_GPU, *PEER_BUILDERS)
+DASK_ENGINES = (DASK_CPU, DASK_GPU)
+DASK_SUITES = ("groupby", "join")  # the suites whose questions run on Dask so far
 QUICK = {"suites": ("io", "groupby", "join"), "sizes": (100_000,), "repeats": 1, "warmup": 1}
 SAMPLE_EVERY_S = 0.005
 Progress = Callable[[float, str], None]
@@ -38,6 +41,18 @@ class BenchSettings:
     warmup: int = 1
     groups: int = 100
     seed: int = 0
+    dask_address: str | None = None  # the Dask engines' scheduler; None starts a local cluster
+    dask_workers: int | None = None  # local cluster workers (None: one per core, or per GPU)
+    dask_memory_limit: str = "auto"  # per local worker; past it workers spill to disk
+
+    def cluster(self, engine: str) -> ClusterSettings:
+        """Where the Dask engine called `engine` runs."""
+        return ClusterSettings(
+            gpu=engine == DASK_GPU,
+            address=self.dask_address,
+            workers=self.dask_workers,
+            memory_limit=self.dask_memory_limit,
+        )
 
 
 def parse_list(text: str, known: tuple[str, ...] | list[str], what: str) -> tuple[str, ...]:
@@ -82,6 +97,8 @@ def validate(settings: BenchSettings) -> BenchSettings:
         reason = engine_missing_reason(name)
         if reason:
             raise DataError(f"Engine {name!r} cannot run here: {reason}")
+        if name in DASK_ENGINES:
+            settings.cluster(name).checked()
     if "models" in settings.suites and settings.warmup < 1:
         raise DataError("The models suite needs at least one warm-up run: it prepares the features there.")
     if not 1 <= settings.repeats <= 100 or not 0 <= settings.warmup <= 10:
@@ -94,13 +111,16 @@ def validate(settings: BenchSettings) -> BenchSettings:
 def engine_missing_reason(name: str) -> str | None:
     if name in PEER_BUILDERS:
         return peer_missing_reason(name)
+    if name in DASK_ENGINES:
+        return dask_missing_reason(gpu=name == DASK_GPU)
     status = next(s for s in detect() if s.name == name)
     return None if status.available else status.reason
 
 
 def default_engines() -> tuple[str, ...]:
-    """Every engine and peer that can run here, the CPU engine first."""
-    return tuple(name for name in ENGINES if engine_missing_reason(name) is None)
+    """Every engine and peer that can run here, the CPU engine first; the Dask engines only when asked for (each
+    starts a cluster)."""
+    return tuple(name for name in ENGINES if name not in DASK_ENGINES and engine_missing_reason(name) is None)
 
 
 def estimated_need(settings: BenchSettings, rows: int) -> dict[str, int]:
@@ -168,12 +188,14 @@ class Contender:
     def can_answer(self, question: Question) -> bool:
         if self.peer is not None:
             return self.peer.knows(question.suite, question.name)
+        if self.name in DASK_ENGINES and question.suite not in DASK_SUITES:
+            return False
         return question.applies_to(self.name)
 
     def runner(self, question: Question) -> Callable[[], Any]:
         if self.peer is not None:
             return lambda: self.peer.run(question.suite, question.name)
-        return lambda: question.run(self.workspace)
+        return lambda: self.engine.finish(question.run(self.workspace))
 
 
 def ask(contender: Contender, question: Question, rows: int, settings: BenchSettings, reference: Answer | None):
@@ -187,6 +209,9 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
         "rows": rows,
     }
     if not contender.can_answer(question):
+        if contender.name in DASK_ENGINES and question.suite not in DASK_SUITES:
+            message = f"the {question.suite} suite does not run on Dask yet (only {', '.join(DASK_SUITES)})"
+            return Record(**base, status=SKIPPED, message=message), None
         return Record(**base, status=SKIPPED, message=f"does not apply to {contender.label}"), None
     run = contender.runner(question)
     sampler = PeakSampler(contender.engine)
@@ -220,7 +245,7 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
             warmup=settings.warmup,
             answer=answer.to_dict(),
             peak_memory_bytes=sampler.peak,
-            memory_of="GPU device" if contender.engine.memory_info() else "process RSS",
+            memory_of=contender.engine.memory_kind,
         ),
         answer,
     )
@@ -231,7 +256,8 @@ def generated_tables(specs: dict[str, SyntheticSpec], engine: Engine) -> dict[st
     joined to each generated table's name."""
     tables = {}
     for prefix, spec in specs.items():
-        for name, frame in generate(spec, engine).items():
+        made = engine.generated(spec) if isinstance(engine, DaskEngine) else generate(spec, engine)
+        for name, frame in made.items():
             tables["_".join(part for part in (prefix, name) if part) or "x"] = frame
     return tables
 
@@ -249,8 +275,12 @@ def contenders(settings: BenchSettings, suite_name: str, rows: int, folder: Path
             if suite.peers:
                 found.append(Contender(name, PEER_LABELS[name], cpu, peer=PEER_BUILDERS[name](cpu_tables)))
             continue
-        engine = get_engine(name)
-        tables = cpu_tables if name == CPU else generated_tables(specs, engine)
+        if name in DASK_ENGINES:
+            engine = dask_engine(settings.cluster(name))
+            tables = engine.persisted(generated_tables(specs, engine)) if suite_name in DASK_SUITES else {}
+        else:
+            engine = get_engine(name)
+            tables = cpu_tables if name == CPU else generated_tables(specs, engine)
         found.append(Contender(name, engine.label, engine, Workspace(engine, tables, folder)))
     return found, questions
 

@@ -1,0 +1,384 @@
+"""Dask engines: dask.dataframe on CPU workers and dask-cudf on GPU workers (one worker per GPU).
+
+Dask partitions the data and schedules the work; this module only starts a local cluster (or reaches
+an existing scheduler), says what the cluster is, and makes frames on it: files read lazily as
+partitions, generated tables made partition by partition on the workers. Results stay lazy until
+`finish()` computes them. dask, distributed, dask-cuda and dask-cudf are imported only here and only
+when a Dask engine is built.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import importlib.util
+import re
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.datasets import (
+    GENERATORS,
+    JOIN_TABLES,
+    WHOLE_JOIN_TABLES,
+    SyntheticSpec,
+    join_table,
+    validate,
+)
+from pipeline.engines import CpuEngine, DeviceMemory, Engine, GpuEngine
+from pipeline.errors import DataError, EngineUnavailableError
+
+DASK_CPU, DASK_GPU = "dask-cpu", "dask-gpu"
+CONNECT_TIMEOUT_S = 5
+PARTITION_BYTES = 64 * 2**20  # generated partitions of about this size
+MAX_WORKERS = 256
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Where the Dask engine runs: a local cluster (default) or the scheduler at `address`."""
+
+    gpu: bool = False
+    address: str | None = None  # tcp://host:port of a running scheduler; None starts a local cluster
+    workers: int | None = None  # local: one per core (CPU) or per GPU when None
+    threads_per_worker: int | None = None
+    memory_limit: str = "auto"  # per local worker, e.g. "2GiB"; past it workers spill to disk
+    spill_directory: str | None = None  # where local workers spill; the system's temporary folder when None
+
+    def checked(self) -> ClusterSettings:
+        """The settings, or a DataError naming the first one that cannot work and what to write instead."""
+        from dask.utils import parse_bytes
+
+        if self.address is not None:
+            address = self.address.strip()
+            if not SCHEDULER_ADDRESS.match(address):
+                raise DataError(
+                    f"{self.address!r} is not a scheduler address. Write it as tcp://host:8786 (the address "
+                    "`dask scheduler` prints), or leave it empty for a local cluster."
+                )
+            return replace(self, address=address)
+        for what, value in (("workers", self.workers), ("threads per worker", self.threads_per_worker)):
+            if value is not None and not 1 <= value <= MAX_WORKERS:
+                raise DataError(f"The number of {what} must be between 1 and {MAX_WORKERS}; got {value}.")
+        if self.memory_limit != "auto":
+            try:
+                limit = parse_bytes(self.memory_limit)
+            except (ValueError, TypeError):
+                raise DataError(
+                    f"Memory limit {self.memory_limit!r} is not a size: write it like 512MiB or 4GiB, or auto."
+                ) from None
+            if limit < 64 * 2**20:
+                raise DataError(f"A worker needs at least 64 MiB; {self.memory_limit} is too little.")
+        return self
+
+
+def dask_missing_reason(gpu: bool = False) -> str | None:
+    """Why a Dask engine cannot be built here (a package missing), or None."""
+    needed = ["dask", "distributed"] + (["dask_cuda", "dask_cudf", "cudf"] if gpu else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    names = ", ".join(name.replace("_", "-") for name in missing)
+    how = (
+        "On GPU machines: pip install dask-cuda dask-cudf-cu13 rapids-dask-dependency (the container has them)."
+        if gpu
+        else "pip install -r requirements.txt installs them."
+    )
+    return f"{names} {'is' if len(missing) == 1 else 'are'} not installed. {how}"
+
+
+@dataclass(frozen=True)
+class WorkerFacts:
+    address: str
+    threads: int
+    memory_limit: int  # bytes; 0 where the worker has none
+    gpus: tuple[str, ...]  # names of the GPUs the worker sees
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    scheduler: str
+    dashboard: str | None
+    local: bool
+    workers: tuple[WorkerFacts, ...]
+
+    @property
+    def threads(self) -> int:
+        return sum(worker.threads for worker in self.workers)
+
+    @property
+    def memory_limit(self) -> int:
+        return sum(worker.memory_limit for worker in self.workers)
+
+    @property
+    def gpus(self) -> int:
+        return sum(len(worker.gpus) for worker in self.workers)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per worker, for a table."""
+        return pd.DataFrame(
+            [
+                {
+                    "worker": w.address,
+                    "threads": w.threads,
+                    "memory limit GiB": round(w.memory_limit / 2**30, 2) if w.memory_limit else None,
+                    "GPUs": ", ".join(w.gpus) or "—",
+                }
+                for w in self.workers
+            ]
+        )
+
+
+def _worker_gpus() -> tuple[str, ...]:
+    """The names of the GPUs this process sees through NVML (runs on each worker)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:  # no NVML library or no driver: a worker without GPUs
+        return ()
+    try:
+        names = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(index))
+            names.append(name.decode() if isinstance(name, bytes) else str(name))
+        return tuple(names)
+    finally:
+        pynvml.nvmlShutdown()
+
+
+class DaskEngine(Engine):
+    """A Dask cluster as an engine: frames are dask DataFrames (pandas or cuDF partitions)."""
+
+    memory_kind = "Dask workers' memory"
+
+    def __init__(self, settings: ClusterSettings) -> None:
+        self.settings = settings.checked()
+        gpu = self.settings.gpu
+        self.name = DASK_GPU if gpu else DASK_CPU
+        self.label = "Dask GPU (dask-cudf)" if gpu else "Dask CPU (dask.dataframe)"
+        reason = dask_missing_reason(gpu)
+        if reason:
+            raise EngineUnavailableError(f"The {self.label} engine is not available: {reason}")
+        import dask
+
+        # Partitions keep the string type pandas (or cuDF) gave them, as the other engines' frames do.
+        dask.config.set({"dataframe.convert-string": False})
+        self._dd = importlib.import_module("dask.dataframe")
+        self._cluster, self.client = self._start()
+        try:
+            if gpu:
+                self._check_gpus()
+        except Exception:
+            self.close()
+            raise
+
+    def _start(self) -> tuple[Any, Any]:
+        from distributed import Client
+
+        settings = self.settings
+        if settings.address:
+            try:
+                return None, Client(settings.address, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError) as error:
+                raise EngineUnavailableError(
+                    f"Could not reach the Dask scheduler at {settings.address} within {CONNECT_TIMEOUT_S} s "
+                    f"({type(error).__name__}). Check the address and port, that `dask scheduler` runs there and "
+                    "that this machine may connect to it; or leave the address empty for a local cluster."
+                ) from None
+        options = {
+            "n_workers": settings.workers,
+            "threads_per_worker": settings.threads_per_worker,
+            "memory_limit": settings.memory_limit,
+            "local_directory": settings.spill_directory or tempfile.gettempdir(),
+            "dashboard_address": ":0",
+        }
+        if settings.gpu:
+            from dask_cuda import LocalCUDACluster
+
+            cluster = LocalCUDACluster(**{k: v for k, v in options.items() if k != "n_workers" or v is not None})
+        else:
+            from distributed import LocalCluster
+
+            cluster = LocalCluster(processes=True, **{k: v for k, v in options.items() if v is not None})
+        return cluster, Client(cluster)
+
+    def _check_gpus(self) -> None:
+        """An EngineUnavailableError when a worker of the cluster has no GPU (Dask GPU needs one on each)."""
+        without = [address for address, gpus in self.client.run(_worker_gpus).items() if not gpus]
+        if without:
+            raise EngineUnavailableError(
+                f"Dask GPU needs a GPU on every worker, but {len(without)} of the cluster's workers have none "
+                f"({', '.join(without[:3])}{', …' if len(without) > 3 else ''}). Choose Dask CPU, or start the "
+                "workers with `dask cuda worker` on GPU machines."
+            )
+
+    def close(self) -> None:
+        """Disconnect; a local cluster is shut down with its workers."""
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def facts(self) -> ClusterFacts:
+        """The cluster as it is now: scheduler, dashboard link, and each worker's threads, memory and GPUs."""
+        info = self.client.scheduler_info(n_workers=-1)
+        gpus = self.client.run(_worker_gpus)
+        workers = tuple(
+            WorkerFacts(
+                address, int(w.get("nthreads", 0)), int(w.get("memory_limit") or 0), tuple(gpus.get(address, ()))
+            )
+            for address, w in sorted(info.get("workers", {}).items())
+        )
+        return ClusterFacts(info.get("address", ""), self.client.dashboard_link, self._cluster is not None, workers)
+
+    @property
+    def frames(self) -> ModuleType:
+        return self._dd
+
+    @property
+    def xp(self) -> ModuleType:
+        return importlib.import_module("cupy") if self.settings.gpu else np
+
+    def from_arrow(self, table: pa.Table) -> Any:
+        partitions = max(1, -(-table.nbytes // PARTITION_BYTES))
+        return self._dd.from_pandas(partition_engine(self.settings.gpu).from_arrow(table), npartitions=partitions)
+
+    def to_pandas(self, frame: Any) -> pd.DataFrame:
+        return partition_engine(self.settings.gpu).to_pandas(self.finish(frame))
+
+    def finish(self, result: Any) -> Any:
+        from dask import is_dask_collection
+
+        return result.compute() if is_dask_collection(result) else result
+
+    def memory_info(self) -> DeviceMemory:
+        """The workers' memory: the sum of their limits and of what their processes hold now."""
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {}).values()
+        total = sum(int(w.get("memory_limit") or 0) for w in workers)
+        used = sum(int(w.get("metrics", {}).get("memory", 0)) for w in workers)
+        return DeviceMemory(total=total, used=used)
+
+    def frame_nbytes(self, frame: Any) -> int:
+        return int(self.finish(frame.memory_usage(deep=True, index=True).sum()))
+
+    def read_files(self, pattern: str | Path) -> Any:
+        """Parquet or CSV files (a file, a folder of them, or a glob) as lazy partitions; a DataError when
+        nothing matches, the formats are mixed, or the files disagree on their columns."""
+        text = str(pattern)
+        paths = sorted(glob.glob(str(Path(text) / "*"))) if Path(text).is_dir() else sorted(glob.glob(text))
+        paths = [path for path in paths if Path(path).suffix.lower() in (".parquet", ".csv")]
+        if not paths:
+            raise DataError(
+                f"No Parquet or CSV file matches {text}. Give a file, a folder or a glob like data/*.parquet."
+            )
+        suffixes = {Path(path).suffix.lower() for path in paths}
+        if len(suffixes) > 1:
+            raise DataError(f"{text} matches both Parquet and CSV files. Choose one format (e.g. {text}/*.parquet).")
+        reference = _file_columns(paths[0])
+        for path in paths[1:]:
+            columns = _file_columns(path)
+            if columns != reference:
+                raise DataError(
+                    f"The files of {text} do not share one schema: {Path(paths[0]).name} and {Path(path).name} differ "
+                    f"({_difference(reference, columns)}). Read files of one schema at a time, or make them agree."
+                )
+        reader = self._dd.read_parquet if ".parquet" in suffixes else self._dd.read_csv
+        return reader(paths)
+
+    def persisted(self, frames: dict[str, Any]) -> dict[str, Any]:
+        """The frames computed into the workers' memory (spilled to disk past their limit), waited for."""
+        from distributed import wait
+
+        held = {name: frame.persist() for name, frame in frames.items()}
+        wait(list(held.values()))
+        return held
+
+    def generated(self, spec: SyntheticSpec, partition_rows: int | None = None) -> dict[str, Any]:
+        """The spec's tables made partition by partition on the workers (no whole table on the client)."""
+        spec = validate(spec)
+        rows_each = partition_rows or max(10_000, PARTITION_BYTES // GENERATORS[spec.kind].bytes_per_row(spec))
+        windows = [(first, min(rows_each, spec.rows - first)) for first in range(0, spec.rows, rows_each)]
+        make = _make_partition(spec, self.settings.gpu)
+        if spec.kind != "join_j1":
+            frame = self._dd.from_map(make, windows, meta=make((0, 1)).iloc[:0], enforce_metadata=False)
+            if spec.kind == "groupby_g1" and spec.sort:
+                frame = frame.sort_values([f"id{i}" for i in range(1, 7)])
+            return {"": frame}
+        tables = {}
+        for table in JOIN_TABLES:
+            whole = [(0, spec.rows)] if table in WHOLE_JOIN_TABLES else windows
+            part = _make_partition(spec, self.settings.gpu, table)
+            tables[table] = self._dd.from_map(part, whole, meta=part((0, 1)).iloc[:0], enforce_metadata=False)
+        return tables
+
+
+def partition_engine(gpu: bool) -> Engine:
+    """The engine a partition is made with: pandas, or cuDF on a GPU worker."""
+    return GpuEngine() if gpu else CpuEngine()
+
+
+def _make_partition(spec: SyntheticSpec, gpu: bool, table: str = "") -> Any:
+    """A function of (first row, row count) that makes that partition (runs on a worker)."""
+
+    def make(window: tuple[int, int]) -> Any:
+        engine = partition_engine(gpu)
+        part = replace(spec, first_row=window[0], window_rows=window[1])
+        if table:
+            return join_table(engine, part, table)
+        return GENERATORS[spec.kind].build(engine, part)[""]
+
+    return make
+
+
+def _file_columns(path: str) -> tuple[tuple[str, str], ...]:
+    """(name, type) of a Parquet file's columns from its footer, or of a CSV's from its first rows."""
+    if path.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        return tuple((field.name, str(field.type)) for field in schema)
+    sample = pd.read_csv(path, nrows=100)
+    return tuple((name, str(dtype)) for name, dtype in sample.dtypes.items())
+
+
+def _difference(first: tuple[tuple[str, str], ...], other: tuple[tuple[str, str], ...]) -> str:
+    """How two files' columns differ, for a message: names only one has, and types that disagree."""
+    left, right = dict(first), dict(other)
+    parts = []
+    for label, names in (
+        ("only the first has", [n for n in left if n not in right]),
+        ("only the second has", [n for n in right if n not in left]),
+    ):
+        if names:
+            parts.append(f"{label} {', '.join(names[:5])}{', …' if len(names) > 5 else ''}")
+    retyped = [
+        f"{name} is {left[name]} in one, {right[name]} in the other"
+        for name in left
+        if right.get(name, left[name]) != left[name]
+    ]
+    parts += retyped[:3]
+    return "; ".join(parts) or "the same columns in another order"
+
+
+_ENGINES: dict[ClusterSettings, DaskEngine] = {}
+
+
+def dask_engine(settings: ClusterSettings) -> DaskEngine:
+    """The Dask engine for these settings, started (or connected) once per process and then reused."""
+    settings = settings.checked()
+    if settings not in _ENGINES:
+        _ENGINES[settings] = DaskEngine(settings)
+    return _ENGINES[settings]
+
+
+def close_dask_engines() -> None:
+    """Shut down every local cluster this process started and disconnect from the others."""
+    while _ENGINES:
+        _ENGINES.popitem()[1].close()

@@ -1,0 +1,173 @@
+"""The Dask CPU engine on a real LocalCluster: generated partitions, lazy files, the benchmark questions, the
+cluster's facts and the errors a user can meet (bad settings, an unreachable scheduler, mixed files)."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from pipeline.bench.harness import BenchSettings, run_bench
+from pipeline.bench.results import OK, SKIPPED
+from pipeline.datasets import GENERATORS, SyntheticSpec, generate
+from pipeline.engines import get_engine
+from pipeline.errors import DataError, EngineUnavailableError
+
+dask_engine = pytest.importorskip("pipeline.dask_engine")
+pytest.importorskip("distributed")
+ClusterSettings = dask_engine.ClusterSettings
+LOCAL = ClusterSettings(workers=2, memory_limit="1GiB")  # what the benchmark's settings below ask for too
+
+
+@pytest.fixture(scope="module")
+def engine():
+    engine = dask_engine.dask_engine(LOCAL)
+    yield engine
+    dask_engine.close_dask_engines()
+
+
+def same(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(left.reset_index(drop=True), right.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+def test_generated_partitions_hold_the_rows_the_whole_table_has(engine, kind):
+    spec = SyntheticSpec(kind, 25_000, seed=3, na_percent=5 if kind == "groupby_g1" else 0)
+    whole = generate(spec, get_engine("cpu"))
+    lazy = engine.generated(spec, partition_rows=7_000)
+    assert list(lazy) == list(whole)
+    for name, frame in lazy.items():
+        if name in ("", "x", "big"):
+            assert frame.npartitions == 4, "25,000 rows in windows of 7,000"
+        same(engine.to_pandas(frame), whole[name])
+
+
+def test_a_sorted_g1_is_sorted_across_partitions(engine):
+    spec = SyntheticSpec("groupby_g1", 20_000, groups=10, sort=True)
+    same(engine.to_pandas(engine.generated(spec, partition_rows=6_000)[""]), generate(spec, get_engine("cpu"))[""])
+
+
+def test_every_groupby_and_join_question_agrees_with_pandas_and_other_suites_say_why_they_skip(engine):
+    settings = BenchSettings(
+        suites=("groupby", "join", "io"),
+        engines=("cpu", "dask-cpu"),
+        sizes=(20_000,),
+        repeats=1,
+        groups=50,
+        dask_workers=LOCAL.workers,
+        dask_memory_limit=LOCAL.memory_limit,
+    )
+    records = [r for r in run_bench(settings).records if r.engine == "dask-cpu"]
+    by_suite = {suite: [r for r in records if r.suite == suite] for suite in ("groupby", "join", "io")}
+    assert len(by_suite["groupby"]) == 10 and len(by_suite["join"]) == 5
+    for record in by_suite["groupby"] + by_suite["join"]:
+        assert record.status == OK, (record.question, record.status, record.message)
+        assert record.memory_of == "Dask workers' memory" and record.peak_memory_bytes > 0
+    assert by_suite["io"] and all(r.status == SKIPPED for r in by_suite["io"])
+    assert "the io suite does not run on Dask yet (only groupby, join)" in by_suite["io"][0].message
+
+
+def test_a_table_larger_than_the_workers_memory_spills_and_aggregates_correctly():
+    """1 GiB of G1 rows persisted on one worker limited to 1 GiB: Dask spills part of it to disk, and q1 (sum v1 by
+    id1) equals the same sums made window by window with pandas."""
+    from pipeline.bench.questions import GROUPBY_QUESTIONS, Workspace
+
+    spec = SyntheticSpec("groupby_g1", 12_000_000, groups=100)
+    engine = dask_engine.dask_engine(ClusterSettings(workers=1, threads_per_worker=2, memory_limit="1GiB"))
+    held = engine.persisted(engine.generated(spec, partition_rows=250_000))[""]
+    assert engine.frame_nbytes(held) > 2**30, "more data than the worker may hold in memory"
+    workers = engine.client.scheduler_info(n_workers=-1)["workers"].values()
+    assert sum(w["metrics"]["spilled_bytes"]["disk"] for w in workers) > 100 * 2**20, "part of it went to disk"
+    answer = engine.finish(GROUPBY_QUESTIONS[0].run(Workspace(engine, {"x": held})))
+    cpu, parts = get_engine("cpu"), []
+    for first in range(0, spec.rows, 2_000_000):
+        window = generate(
+            SyntheticSpec("groupby_g1", spec.rows, groups=100, first_row=first, window_rows=2_000_000), cpu
+        )
+        parts.append(window[""].groupby("id1")["v1"].sum())
+    expected = pd.concat(parts).groupby(level=0).sum()
+    assert len(answer) == 100 and answer.set_index("id1")["v1"].sort_index().equals(expected.sort_index())
+
+
+def test_the_cluster_says_what_it_is(engine):
+    facts = engine.facts()
+    assert facts.local and facts.scheduler.startswith("tcp://127.0.0.1:")
+    assert facts.dashboard and facts.dashboard.startswith("http://") and facts.dashboard.endswith("/status")
+    assert len(facts.workers) == 2 and facts.threads == 2 and facts.gpus == 0
+    assert facts.memory_limit == 2 * 2**30
+    table = facts.frame()
+    assert list(table.columns) == ["worker", "threads", "memory limit GiB", "GPUs"]
+    assert list(table["memory limit GiB"]) == [1.0, 1.0] and list(table["GPUs"]) == ["—", "—"]
+    memory = engine.memory_info()
+    assert memory.total == 2 * 2**30 and 0 < memory.used < memory.total
+
+
+def test_a_cluster_without_gpus_is_refused_for_dask_gpu(engine):
+    with pytest.raises(EngineUnavailableError, match="Dask GPU needs a GPU on every worker, but 2 of the cluster"):
+        engine._check_gpus()
+
+
+def test_files_are_read_lazily_and_mixed_ones_are_refused(engine, tmp_path):
+    frame = generate(SyntheticSpec("groupby_g1", 3_000, groups=10), get_engine("cpu"))[""]
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for number, start in enumerate(range(0, 3_000, 1_000)):
+        frame.iloc[start : start + 1_000].to_parquet(folder / f"part{number}.parquet", index=False)
+    lazy = engine.read_files(folder)
+    assert lazy.npartitions == 3
+    same(engine.to_pandas(lazy), frame)
+    frame.iloc[:500].to_csv(tmp_path / "a.csv", index=False)
+    frame.iloc[500:900].to_csv(tmp_path / "b.csv", index=False)
+    assert len(engine.to_pandas(engine.read_files(tmp_path / "*.csv"))) == 900
+    frame.iloc[:10].rename(columns={"v3": "value"}).to_parquet(folder / "odd.parquet", index=False)
+    with pytest.raises(
+        DataError, match=r"odd.parquet and part0.parquet differ \(only the first has value; only the second has v3\)"
+    ):
+        engine.read_files(folder)
+    frame.iloc[:10].astype({"v1": "float64"}).to_parquet(folder / "odd.parquet", index=False)
+    with pytest.raises(DataError, match="v1 is double in one, int64 in the other"):
+        engine.read_files(folder)
+    (folder / "odd.parquet").unlink()
+    frame.iloc[:10].to_csv(folder / "extra.csv", index=False)
+    with pytest.raises(DataError, match=r"both Parquet and CSV files\. Choose one format"):
+        engine.read_files(folder)
+    with pytest.raises(DataError, match="No Parquet or CSV file matches"):
+        engine.read_files(tmp_path / "nothing-*.parquet")
+
+
+def test_an_unreachable_scheduler_is_a_message_not_a_hang():
+    started = time.perf_counter()
+    with pytest.raises(EngineUnavailableError, match=r"Could not reach the Dask scheduler at tcp://127.0.0.1:9 within"):
+        dask_engine.DaskEngine(ClusterSettings(address="tcp://127.0.0.1:9"))
+    assert time.perf_counter() - started < 30
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (ClusterSettings(address="127.0.0.1:8786"), "is not a scheduler address. Write it as tcp://host:8786"),
+        (ClusterSettings(address="tcp://host"), "is not a scheduler address"),
+        (ClusterSettings(workers=0), "number of workers must be between 1 and 256"),
+        (ClusterSettings(threads_per_worker=1000), "threads per worker must be between 1 and 256"),
+        (ClusterSettings(memory_limit="lots"), "'lots' is not a size: write it like 512MiB"),
+        (ClusterSettings(memory_limit="10MiB"), "at least 64 MiB"),
+    ],
+)
+def test_cluster_settings_out_of_range_are_named(settings, message):
+    with pytest.raises(DataError, match=message):
+        settings.checked()
+
+
+def test_the_bench_command_line_refuses_bad_cluster_settings_in_one_line(capsys):
+    from pipeline.bench.cli import main
+
+    assert main(["--suite", "groupby", "--engines", "dask-cpu", "--dask-memory", "lots"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: Memory limit 'lots' is not a size") and "\n" not in error
+
+
+def test_dask_is_never_a_default_engine():
+    from pipeline.bench.harness import default_engines
+
+    assert "dask-cpu" not in default_engines() and "dask-gpu" not in default_engines()
