@@ -7,7 +7,14 @@ import time
 import pandas as pd
 import streamlit as st
 
-from pipeline.bench.harness import ENGINES, BenchSettings, default_engines, engine_missing_reason, run_bench
+from pipeline.bench.harness import (
+    DASK_ENGINES,
+    ENGINES,
+    BenchSettings,
+    default_engines,
+    engine_missing_reason,
+    run_bench,
+)
 from pipeline.bench.peers import PEER_LABELS
 from pipeline.bench.results import ERROR, FAILED, BenchResults, load_results, shipped_results
 from pipeline.bench.suites import NOT_YET, SUITES
@@ -40,7 +47,7 @@ def engine_label(name: str) -> str:
 
 def run_here() -> None:
     available = default_engines()
-    missing = {name: engine_missing_reason(name) for name in ENGINES if name not in available}
+    missing = {name: engine_missing_reason(name) for name in ENGINES if name not in (*available, *DASK_ENGINES)}
     with st.form("bench_form", border=True):
         left, right = st.columns(2)
         suites = left.multiselect("Suites", list(SUITES), default=["groupby", "join"], key="bench_suites")
@@ -54,6 +61,7 @@ def run_here() -> None:
         go = st.form_submit_button("Run the benchmark", type="primary", icon=":material/play_arrow:", key="bench_go")
     notes = [f"{engine_label(name)}: {reason.rstrip('.')}" for name, reason in missing.items()]
     notes += [f"{name}: {why}" for name, why in NOT_YET.items()]
+    notes.append("Dask engines: from the command line for now (python -m pipeline.bench --engines dask-cpu)")
     st.caption(
         "Each suite's table is generated once per size from a fixed seed (the same data on every engine); "
         "warm-up runs are not timed; the device is synchronised before each clock stops; an answer that "
