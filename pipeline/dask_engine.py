@@ -378,7 +378,19 @@ def dask_engine(settings: ClusterSettings) -> DaskEngine:
     return _ENGINES[settings]
 
 
+def running_dask_engine(settings: ClusterSettings) -> DaskEngine | None:
+    """The Dask engine started for these settings, or None when there is none now."""
+    return _ENGINES.get(settings.checked())
+
+
+def close_dask_engine(settings: ClusterSettings) -> None:
+    """Shut down the local cluster started for these settings (or disconnect from its scheduler)."""
+    engine = _ENGINES.pop(settings.checked(), None)
+    if engine is not None:
+        engine.close()
+
+
 def close_dask_engines() -> None:
     """Shut down every local cluster this process started and disconnect from the others."""
-    while _ENGINES:
-        _ENGINES.popitem()[1].close()
+    for settings in list(_ENGINES):
+        close_dask_engine(settings)

@@ -171,3 +171,25 @@ def test_dask_is_never_a_default_engine():
     from pipeline.bench.harness import default_engines
 
     assert "dask-cpu" not in default_engines() and "dask-gpu" not in default_engines()
+
+
+def test_the_system_page_starts_a_local_cluster_shows_it_and_shuts_it_down():
+    from tests.apptest import open_page, problems
+
+    at = open_page("pages/system.py")
+    at.text_input(key="dask_address").set_value("localhost:8786")
+    at.button(key="dask_go").click().run()
+    assert any("is not a scheduler address" in e.value for e in at.error), "a bad address is named"
+    at.text_input(key="dask_address").set_value("")
+    at.number_input(key="dask_workers").set_value(1)
+    at.text_input(key="dask_memory").set_value("512MiB")
+    at.button(key="dask_go").click().run()
+    assert not problems(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Workers"] == "1" and metrics["GPUs"] == "0" and metrics["Memory limit"] == "512.0 MiB"
+    assert any("[Dask dashboard](http://" in m.value and "local cluster" in m.value for m in at.markdown)
+    assert len(at.dataframe[0].value) == 1
+    settings = at.session_state["dask_cluster"]
+    assert dask_engine.running_dask_engine(settings) is not None
+    at.button(key="dask_close").click().run()
+    assert dask_engine.running_dask_engine(settings) is None and "Workers" not in [m.label for m in at.metric]

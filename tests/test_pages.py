@@ -142,7 +142,7 @@ def test_system_page(app):
     assert not app.exception
     assert [t.value for t in app.title] == ["System"]
     headers = [s.value for s in app.subheader]
-    assert headers == ["Engines", "GPU", "CPU and memory", "Library versions"]
+    assert headers == ["Engines", "Dask cluster", "GPU", "CPU and memory", "Library versions"]
     assert any("CPU (pandas): available" in s.value for s in app.success)
     versions = app.dataframe[-1].value
     assert {"pandas", "cuDF", "Streamlit", "Altair"} <= set(versions["library"])
