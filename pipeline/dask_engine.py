@@ -32,13 +32,18 @@ from pipeline.datasets import (
     validate,
 )
 from pipeline.engines import CpuEngine, DeviceMemory, Engine, GpuEngine
-from pipeline.errors import DataError, EngineUnavailableError
+from pipeline.errors import DataError, EngineUnavailableError, PipelineError
 
 DASK_CPU, DASK_GPU = "dask-cpu", "dask-gpu"
 CONNECT_TIMEOUT_S = 5
 PARTITION_BYTES = 64 * 2**20  # generated partitions of about this size
 MAX_WORKERS = 256
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+
+
+def is_dask_frame(frame: Any) -> bool:
+    """True for a Dask collection (without importing dask)."""
+    return type(frame).__module__.split(".")[0] in ("dask", "dask_cudf", "dask_expr")
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,7 @@ class DaskEngine(Engine):
         # Partitions keep the string type pandas (or cuDF) gave them, as the other engines' frames do.
         dask.config.set({"dataframe.convert-string": False})
         self._dd = importlib.import_module("dask.dataframe")
+        self.notes: list[str] = []
         self._cluster, self.client = self._start()
         try:
             if gpu:
@@ -194,20 +200,21 @@ class DaskEngine(Engine):
                     "that this machine may connect to it; or leave the address empty for a local cluster."
                 ) from None
         options = {
-            "n_workers": settings.workers,
+            "n_workers": settings.workers,  # None: one per core, or one per visible GPU
             "threads_per_worker": settings.threads_per_worker,
-            "memory_limit": settings.memory_limit,
+            "memory_limit": settings.memory_limit,  # host memory; past it workers spill to disk
             "local_directory": settings.spill_directory or tempfile.gettempdir(),
-            "dashboard_address": ":0",
+            "dashboard_address": ":0",  # any free port: several clusters may run side by side
         }
+        options = {name: value for name, value in options.items() if value is not None}
         if settings.gpu:
             from dask_cuda import LocalCUDACluster
 
-            cluster = LocalCUDACluster(**{k: v for k, v in options.items() if k != "n_workers" or v is not None})
+            cluster = LocalCUDACluster(**options)
         else:
             from distributed import LocalCluster
 
-            cluster = LocalCluster(processes=True, **{k: v for k, v in options.items() if v is not None})
+            cluster = LocalCluster(processes=True, **options)
         return cluster, Client(cluster)
 
     def _check_gpus(self) -> None:
@@ -254,9 +261,39 @@ class DaskEngine(Engine):
         return partition_engine(self.settings.gpu).to_pandas(self.finish(frame))
 
     def finish(self, result: Any) -> Any:
+        """The result computed on the cluster. Workers lost meanwhile are noted (Dask recomputes their tasks
+        elsewhere); a task that keeps killing workers is a PipelineError with what to change."""
         from dask import is_dask_collection
+        from distributed import KilledWorker
 
-        return result.compute() if is_dask_collection(result) else result
+        if not is_dask_collection(result):
+            return result
+        before = self._worker_addresses()
+        try:
+            computed = result.compute()
+        except KilledWorker as error:
+            import dask
+
+            tries = int(dask.config.get("distributed.scheduler.allowed-failures")) + 1
+            raise PipelineError(
+                f"Dask gave up after workers died {tries} times while running the same task ({error}). That is "
+                "usually memory: give the workers more memory, use more (smaller) partitions, or more workers."
+            ) from None
+        lost = before - self._worker_addresses()
+        if lost:
+            self.notes.append(
+                f"{len(lost)} Dask worker{'s were' if len(lost) > 1 else ' was'} lost during the computation; "
+                "Dask recomputed their tasks on the others, so the result is complete but took longer."
+            )
+        return computed
+
+    def _worker_addresses(self) -> set[str]:
+        return set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+
+    def take_notes(self) -> list[str]:
+        """What happened on the cluster since the last call (lost workers), once."""
+        notes, self.notes = self.notes, []
+        return notes
 
     def memory_info(self) -> DeviceMemory:
         """The workers' memory: the sum of their limits and of what their processes hold now."""
@@ -290,7 +327,8 @@ class DaskEngine(Engine):
                     f"({_difference(reference, columns)}). Read files of one schema at a time, or make them agree."
                 )
         reader = self._dd.read_parquet if ".parquet" in suffixes else self._dd.read_csv
-        return reader(paths)
+        frame = reader(paths)
+        return frame.to_backend("cudf") if self.settings.gpu else frame  # dask-cudf's documented route
 
     def persisted(self, frames: dict[str, Any]) -> dict[str, Any]:
         """The frames computed into the workers' memory (spilled to disk past their limit), waited for."""

@@ -90,6 +90,30 @@ def test_a_table_larger_than_the_workers_memory_spills_and_aggregates_correctly(
     assert len(answer) == 100 and answer.set_index("id1")["v1"].sort_index().equals(expected.sort_index())
 
 
+def _slow_partition(number: int) -> pd.DataFrame:
+    time.sleep(0.3)
+    return pd.DataFrame({"part": [number] * 100, "value": range(100)})
+
+
+def test_a_worker_dying_mid_computation_is_recomputed_and_reported():
+    import os
+    import signal
+    import threading
+
+    engine = dask_engine.dask_engine(ClusterSettings(workers=2, threads_per_worker=1, memory_limit="512MiB"))
+    frame = engine.frames.from_map(_slow_partition, range(16))
+    victim = sorted(engine.client.scheduler_info(n_workers=-1)["workers"])[0]
+    pid = engine.client.run(os.getpid, workers=[victim])[victim]
+    killer = threading.Timer(0.8, os.kill, (pid, signal.SIGKILL))  # the worker's process dies mid-way
+    killer.start()
+    result = engine.finish(frame.groupby("part")["value"].sum())
+    killer.join()
+    assert len(result) == 16 and (result == sum(range(100))).all(), "every partition counted once"
+    notes = engine.take_notes()
+    assert notes and "1 Dask worker was lost during the computation; Dask recomputed their tasks" in notes[0]
+    assert engine.take_notes() == [], "said once"
+
+
 def test_the_cluster_says_what_it_is(engine):
     facts = engine.facts()
     assert facts.local and facts.scheduler.startswith("tcp://127.0.0.1:")

@@ -233,6 +233,7 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
         ), None
     finally:
         contender.engine.release_memory()
+    notes = contender.engine.take_notes() if isinstance(contender.engine, DaskEngine) else []
     return (
         Record(
             **base,
@@ -246,6 +247,7 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
             answer=answer.to_dict(),
             peak_memory_bytes=sampler.peak,
             memory_of=contender.engine.memory_kind,
+            message=" ".join(notes),
         ),
         answer,
     )

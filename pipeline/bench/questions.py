@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.dask_engine import is_dask_frame
 from pipeline.engines import Engine
 
 CHECK_RTOL = 1e-6
@@ -114,9 +115,17 @@ def q7_range(x: Any) -> Any:
     return extremes.assign(range_v1_v2=extremes["v1"] - extremes["v2"])[["id3", "range_v1_v2"]]
 
 
+def _top_two(frame: Any) -> Any:
+    return frame.sort_values("v3", ascending=False).groupby("id6", **GROUPING).head(2)
+
+
 def q8_top_two(x: Any) -> Any:
-    ranked = x[["id6", "v3"]].dropna(subset=["v3"]).sort_values("v3", ascending=False)
-    return ranked.groupby("id6", **GROUPING).head(2)
+    ranked = x[["id6", "v3"]].dropna(subset=["v3"])
+    if is_dask_frame(ranked):
+        # Dask: a shuffle brings each id6's rows into one partition, which then answers as pandas/cuDF do; a global
+        # sort followed by a grouped head grows far faster than the rows there (1.7 s at 1e6 rows, 14.5 s at 3e6).
+        return ranked.shuffle("id6").map_partitions(_top_two)
+    return _top_two(ranked)
 
 
 def q9_r_squared(x: Any) -> Any:

@@ -1,0 +1,200 @@
+"""The Dask CPU engine against pandas: time against workers and rows, and a table larger than the cluster's memory.
+
+    python -m benchmarks.dask_scaling --sizes 1e6,1e7 --workers 1,2 --out-of-core-rows 3e7 \\
+        --out-of-core-memory 1GiB --repeats 3 --out docs/results/dask_scaling_cpu.json
+
+Questions: db-benchmark groupby q1–q10 on G1 (K = 100 groups). Dask's tables are made partition by
+partition on the workers and persisted there first (not timed); each answer is computed inside the
+clock. Median of `--repeats` after one warm-up, which also checks the answer: against pandas at the
+in-memory sizes, and for the out-of-core run (one worker limited to `--out-of-core-memory`, spilling
+to disk past it) against the same questions on a cluster without that limit. Memory: the local
+cluster's processes (workers and nannies) summed, sampled every 0.2 s, and what the workers spilled
+to disk; pandas: this process's peak RSS growth.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psutil
+
+from benchmarks.common import benchmark_parser, publish, run_facts
+from pipeline.bench.harness import parse_sizes
+from pipeline.bench.questions import GROUPBY_QUESTIONS, Answer, Workspace
+from pipeline.dask_engine import ClusterSettings, DaskEngine
+from pipeline.datasets import SyntheticSpec, generate
+from pipeline.engines import Engine, get_engine
+from pipeline.timing import measure
+
+GROUPS = 100
+
+
+@contextmanager
+def peak_rss(processes: Callable[[], list[psutil.Process]]) -> Iterator[dict[str, int]]:
+    """The highest summed RSS of `processes()` seen while the block runs, in peak["bytes"]."""
+    peak, done = {"bytes": 0}, threading.Event()
+
+    def sample() -> None:
+        while True:
+            total = 0
+            for process in processes():
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:  # a process that ended between listing and reading
+                    continue
+            peak["bytes"] = max(peak["bytes"], total)
+            if done.wait(0.2):
+                return
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        thread.join()
+
+
+def cluster_processes() -> list[psutil.Process]:
+    return psutil.Process().children(recursive=True)
+
+
+def ask_all(engine: Engine, tables: dict[str, Any], repeats: int, reference: dict[str, Answer] | None) -> list[dict]:
+    """Every groupby question: answer (checked against `reference`), then the timed repeats."""
+    rows = []
+    workspace = Workspace(engine, tables)
+    for question in GROUPBY_QUESTIONS:
+        run = lambda question=question: engine.finish(question.run(workspace))  # noqa: E731
+        print(f"  {question.name} on {engine.label}…", file=sys.stderr)
+        try:
+            answer = question.check(run())
+            wrong = answer.disagreement(reference[question.name]) if reference else None
+            timing = measure(run, sync=engine.synchronize, warmup=0, repeats=repeats).timing
+            rows.append(
+                {"question": question.name, "median_s": round(timing.median_s, 4), "answer": answer, "wrong": wrong}
+            )
+        except Exception as error:  # recorded, so one failing question does not lose the others
+            rows.append(
+                {
+                    "question": question.name,
+                    "median_s": None,
+                    "answer": None,
+                    "wrong": f"{type(error).__name__}: {error}",
+                }
+            )
+    return rows
+
+
+def on_pandas(rows: int, repeats: int) -> tuple[list[dict], dict[str, Answer], int]:
+    cpu = get_engine("cpu")
+    before = psutil.Process().memory_info().rss
+    with peak_rss(lambda: [psutil.Process()]) as peak:
+        tables = {"x": generate(SyntheticSpec("groupby_g1", rows, groups=GROUPS), cpu)[""]}
+        results = ask_all(cpu, tables, repeats, None)
+    return results, {r["question"]: r["answer"] for r in results}, peak["bytes"] - before
+
+
+def on_dask(rows: int, settings: ClusterSettings, repeats: int, reference: dict[str, Answer]) -> dict[str, Any]:
+    engine = DaskEngine(settings)
+    try:
+        with peak_rss(cluster_processes) as peak:
+            spec = SyntheticSpec("groupby_g1", rows, groups=GROUPS)
+            tables = {"x": engine.persisted(engine.generated(spec))[""]}
+            data_bytes = engine.frame_nbytes(tables["x"])
+            results = ask_all(engine, tables, repeats, reference)
+        workers = engine.client.scheduler_info(n_workers=-1)["workers"].values()
+        spilled = sum(int(w["metrics"].get("spilled_bytes", {}).get("disk", 0)) for w in workers)
+        return {
+            "results": results,
+            "data_bytes": data_bytes,
+            "peak_cluster_bytes": peak["bytes"],
+            "spilled_to_disk_bytes": spilled,
+            "memory_limit_bytes": engine.facts().memory_limit,
+        }
+    finally:
+        engine.close()
+
+
+def summary(label: str, rows: int, workers: int | None, measured: list[dict], **extra: Any) -> dict[str, Any]:
+    timed = [r["median_s"] for r in measured if r["median_s"] is not None]
+    return {
+        "engine": label,
+        "rows": rows,
+        "workers": workers,
+        "questions": {r["question"]: r["median_s"] for r in measured},
+        "total_s": round(sum(timed), 3) if len(timed) == len(measured) else None,
+        "wrong": {r["question"]: r["wrong"] for r in measured if r["wrong"]},
+        **extra,
+    }
+
+
+def run(sizes: tuple[int, ...], workers: list[int], ooc_rows: int | None, ooc_memory: str, repeats: int) -> dict:
+    runs = []
+    for rows in sizes:
+        print(f"{rows:,} rows on pandas…", file=sys.stderr)
+        measured, reference, grown = on_pandas(rows, repeats)
+        runs.append(summary("pandas", rows, None, measured, peak_memory_bytes=grown))
+        for count in workers:
+            print(f"{rows:,} rows on Dask CPU with {count} worker(s)…", file=sys.stderr)
+            settings = ClusterSettings(workers=count, threads_per_worker=1)
+            done = on_dask(rows, settings, repeats, reference)
+            runs.append(summary("dask-cpu", rows, count, done.pop("results"), **done))
+    out_of_core = None
+    if ooc_rows:
+        print(f"out of core: {ooc_rows:,} rows, reference on a cluster without a memory limit…", file=sys.stderr)
+        free = on_dask(ooc_rows, ClusterSettings(workers=1, threads_per_worker=2), 1, {})
+        reference = {r["question"]: r["answer"] for r in free["results"] if r["answer"]}
+        print(f"out of core: {ooc_rows:,} rows on one worker limited to {ooc_memory}…", file=sys.stderr)
+        limited = on_dask(
+            ooc_rows, ClusterSettings(workers=1, threads_per_worker=2, memory_limit=ooc_memory), 1, reference
+        )
+        out_of_core = summary("dask-cpu", ooc_rows, 1, limited.pop("results"), **limited)
+        out_of_core["unlimited_total_s"] = summary("dask-cpu", ooc_rows, 1, free["results"])["total_s"]
+    return {**run_facts(), "repeats": repeats, "groups": GROUPS, "runs": runs, "out_of_core": out_of_core}
+
+
+def gib(value: int | None) -> str:
+    return "—" if not value else f"{value / 2**30:.2f} GiB"
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [
+        "| engine | workers | rows | q1–q10 total | ÷ pandas | peak memory | spilled to disk | wrong answers |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    rows = list(report["runs"]) + ([report["out_of_core"]] if report["out_of_core"] else [])
+    for r in rows:
+        pandas = next((p for p in report["runs"] if p["engine"] == "pandas" and p["rows"] == r["rows"]), None)
+        ratio = f"{pandas['total_s'] / r['total_s']:.2f}×" if pandas and pandas["total_s"] and r["total_s"] else "—"
+        peak = r.get("peak_cluster_bytes") or r.get("peak_memory_bytes")
+        lines.append(
+            f"| {r['engine']} | {r['workers'] or '—'} | {r['rows']:,} | {r['total_s'] or '—'} s | {ratio} "
+            f"| {gib(peak)} | {gib(r.get('spilled_to_disk_bytes'))} | {len(r['wrong'])} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = benchmark_parser(__doc__)
+    parser.add_argument("--sizes", default="1e6,1e7", help="rows of the in-memory runs")
+    parser.add_argument("--workers", default="1,2", help="local cluster sizes to time")
+    parser.add_argument("--out-of-core-rows", default="3e7", help="rows of the out-of-core run (0: none)")
+    parser.add_argument("--out-of-core-memory", default="1GiB", help="the one worker's memory limit there")
+    arguments = parser.parse_args()
+    ooc = 0 if float(arguments.out_of_core_rows) == 0 else parse_sizes(arguments.out_of_core_rows)[0]
+    report = run(
+        parse_sizes(arguments.sizes),
+        [int(value) for value in arguments.workers.split(",")],
+        ooc,
+        arguments.out_of_core_memory,
+        arguments.repeats,
+    )
+    publish(report, arguments.out, table(report))
+
+
+if __name__ == "__main__":
+    main()
