@@ -260,17 +260,25 @@ class DaskEngine(Engine):
     def to_pandas(self, frame: Any) -> pd.DataFrame:
         return partition_engine(self.settings.gpu).to_pandas(self.finish(frame))
 
-    def finish(self, result: Any) -> Any:
+    def finish(self, result: Any, timeout_s: float | None = None) -> Any:
         """The result computed on the cluster. Workers lost meanwhile are noted (Dask recomputes their tasks
-        elsewhere); a task that keeps killing workers is a PipelineError with what to change."""
+        elsewhere); a task that keeps killing workers, or work not done within `timeout_s` (cancelled then), is a
+        PipelineError with what to change."""
         from dask import is_dask_collection
         from distributed import KilledWorker
 
         if not is_dask_collection(result):
             return result
         before = self._worker_addresses()
+        future = self.client.compute(result)
         try:
-            computed = result.compute()
+            computed = future.result(timeout=timeout_s)
+        except TimeoutError:
+            self.client.cancel(future)
+            raise PipelineError(
+                f"The computation did not finish within {timeout_s:g} s and was cancelled. If the workers are paused "
+                "for memory (the Dask dashboard shows it), give them more memory or use smaller partitions."
+            ) from None
         except KilledWorker as error:
             import dask
 

@@ -82,8 +82,9 @@ class Engine(ABC):
         """Wait until queued device work has finished (no-op on CPU)."""
         return None
 
-    def finish(self, result: Any) -> Any:
-        """The result made concrete: a lazy engine (Dask) computes it here; the others return it as it is."""
+    def finish(self, result: Any, timeout_s: float | None = None) -> Any:
+        """The result made concrete: a lazy engine (Dask) computes it here, giving up after `timeout_s`; the
+        others have computed it already and return it as it is."""
         return result
 
     def memory_info(self) -> DeviceMemory | None:

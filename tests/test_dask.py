@@ -114,6 +114,36 @@ def test_a_worker_dying_mid_computation_is_recomputed_and_reported():
     assert engine.take_notes() == [], "said once"
 
 
+def test_work_that_takes_too_long_is_cancelled_with_a_message(engine):
+    from pipeline.errors import PipelineError
+
+    slow = engine.frames.from_map(_slow_partition, range(40))
+    started = time.perf_counter()
+    with pytest.raises(PipelineError, match=r"did not finish within 0\.5 s and was cancelled"):
+        engine.finish(slow.groupby("part")["value"].sum(), timeout_s=0.5)
+    assert time.perf_counter() - started < 5
+
+
+def test_the_scaling_benchmark_writes_its_figures(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "scaling.json"
+    command = [sys.executable, "-m", "benchmarks.dask_scaling", "--sizes", "1e5", "--workers", "1"]
+    command += ["--out-of-core-rows", "2e5", "--out-of-core-memory", "1GiB", "--repeats", "1", "--out", str(out)]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    report = json.loads(out.read_text())
+    pandas, dask = report["runs"]
+    assert (pandas["engine"], dask["engine"], dask["workers"]) == ("pandas", "dask-cpu", 1)
+    assert len(dask["questions"]) == 10 and dask["total_s"] > 0 and dask["wrong"] == {}
+    assert dask["peak_cluster_bytes"] > 0 and dask["data_bytes"] > 0
+    out_of_core = report["out_of_core"]
+    assert list(out_of_core["questions"]) == ["q1", "q2", "q4", "q5", "q9"] and out_of_core["wrong"] == {}
+    assert "| dask-cpu (q1–q10) | 1 | 100,000 |" in finished.stdout
+
+
 def test_the_cluster_says_what_it_is(engine):
     facts = engine.facts()
     assert facts.local and facts.scheduler.startswith("tcp://127.0.0.1:")
