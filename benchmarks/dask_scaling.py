@@ -15,9 +15,7 @@ to disk; pandas: this process's peak RSS growth.
 from __future__ import annotations
 
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -27,36 +25,30 @@ from pipeline.bench.harness import parse_sizes
 from pipeline.bench.questions import GROUPBY_QUESTIONS, Answer, Workspace
 from pipeline.dask_engine import ClusterSettings, DaskEngine
 from pipeline.datasets import SyntheticSpec, generate
+from pipeline.device_usage import UsageSampler
 from pipeline.engines import Engine, get_engine
 from pipeline.timing import measure
 
 GROUPS = 100
 
 
-@contextmanager
-def peak_rss(processes: Callable[[], list[psutil.Process]]) -> Iterator[dict[str, int]]:
-    """The highest summed RSS of `processes()` seen while the block runs, in peak["bytes"]."""
-    peak, done = {"bytes": 0}, threading.Event()
+def summed_rss(processes: Callable[[], list[psutil.Process]]) -> Callable[[], tuple[float, float]]:
+    """A device_usage reader: no busy share, and the summed RSS of `processes()` as the memory."""
 
-    def sample() -> None:
-        while True:
-            total = 0
-            for process in processes():
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:  # a process that ended between listing and reading
-                    continue
-            peak["bytes"] = max(peak["bytes"], total)
-            if done.wait(0.2):
-                return
+    def read() -> tuple[float, float]:
+        total = 0
+        for process in processes():
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:  # a process that ended between listing and reading
+                continue
+        return 0.0, float(total)
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        yield peak
-    finally:
-        done.set()
-        thread.join()
+    return read
+
+
+def peak_bytes(sampler: UsageSampler) -> int:
+    return int((sampler.take().memory_mib or 0) * 2**20)
 
 
 def cluster_processes() -> list[psutil.Process]:
@@ -102,10 +94,11 @@ def ask_all(
 def on_pandas(rows: int, repeats: int) -> tuple[list[dict], dict[str, Answer], int]:
     cpu = get_engine("cpu")
     before = psutil.Process().memory_info().rss
-    with peak_rss(lambda: [psutil.Process()]) as peak:
+    with UsageSampler(summed_rss(lambda: [psutil.Process()]), interval_s=0.2) as sampler:
         tables = {"x": generate(SyntheticSpec("groupby_g1", rows, groups=GROUPS), cpu)[""]}
         results = ask_all(cpu, tables, repeats, None)
-    return results, {r["question"]: r["answer"] for r in results}, peak["bytes"] - before
+        grown = peak_bytes(sampler) - before
+    return results, {r["question"]: r["answer"] for r in results}, grown
 
 
 def on_dask(
@@ -118,17 +111,18 @@ def on_dask(
 ) -> dict[str, Any]:
     engine = DaskEngine(settings)
     try:
-        with peak_rss(cluster_processes) as peak:
+        with UsageSampler(summed_rss(cluster_processes), interval_s=0.2) as sampler:
             spec = SyntheticSpec("groupby_g1", rows, groups=GROUPS)
             tables = {"x": engine.persisted(engine.generated(spec))[""]}
             data_bytes = engine.frame_nbytes(tables["x"])
             results = ask_all(engine, tables, repeats, reference, questions, timeout_s)
+            peak = peak_bytes(sampler)
         workers = engine.client.scheduler_info(n_workers=-1)["workers"].values()
         spilled = sum(int(w["metrics"].get("spilled_bytes", {}).get("disk", 0)) for w in workers)
         return {
             "results": results,
             "data_bytes": data_bytes,
-            "peak_cluster_bytes": peak["bytes"],
+            "peak_cluster_bytes": peak,
             "spilled_to_disk_bytes": spilled,
             "memory_limit_bytes": engine.facts().memory_limit,
         }
