@@ -293,3 +293,19 @@ def test_train_a_network_and_watch_its_curves(server, browser):
     screenshot(browser, "18-deep-learning-curves")
     scroll_to(browser, "h3", "Evaluation on the test set")
     screenshot(browser, "19-deep-learning-evaluation")
+
+
+def test_start_a_dask_cluster_on_the_system_page_and_shut_it_down(server, browser):
+    pytest.importorskip("distributed")
+    new_session(browser, server)
+    go_to(browser, "System", "Dask cluster")
+    choose_number(browser, "Local workers", 1)
+    click_button(browser, "Start or connect")
+    wait_text(browser, "Dask CPU (dask.dataframe) on a local cluster", timeout=120)
+    wait_idle(browser)
+    text = visible_text(browser)
+    assert "Dask dashboard" in text and "Workers" in text and "Threads" in text
+    scroll_to(browser, "h3", "Dask cluster")
+    screenshot(browser, "20-system-dask-cluster")
+    click_button(browser, "Shut down")
+    WebDriverWait(browser, 60).until(lambda d: "on a local cluster" not in visible_text(d))
