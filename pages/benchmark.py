@@ -20,6 +20,7 @@ from pipeline.bench.results import ERROR, FAILED, BenchResults, load_results, sh
 from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.bench.views import TOTAL, environment_table, question_order, records_table, scaling, speedups
 from pipeline.charts import speedup_heatmap, time_vs_rows_chart
+from pipeline.dask_engine import DASK_LABELS
 from ui.charts import show_chart
 from ui.state import engines, shown_errors
 
@@ -41,27 +42,47 @@ def add_runs(new: dict[str, BenchResults]) -> None:
 
 
 def engine_label(name: str) -> str:
-    labels = {engine.name: engine.label for engine in engines()} | PEER_LABELS
+    labels = {engine.name: engine.label for engine in engines()} | PEER_LABELS | DASK_LABELS
     return labels.get(name, name.upper())
+
+
+def dask_fields() -> dict:
+    """Where the Dask engines run, inside the form: BenchSettings' dask_* fields."""
+    with st.expander("Dask cluster (for the Dask engines)"):
+        st.caption(
+            "A Dask engine starts a local cluster the first time (or reaches the scheduler named) and keeps it for "
+            "later runs; only the groupby and join suites run on it so far."
+        )
+        address, workers, memory = st.columns([2, 1, 1])
+        return {
+            "dask_address": address.text_input(
+                "Scheduler address (empty: local)", placeholder="tcp://10.0.0.5:8786", key="bench_dask_address"
+            ).strip()
+            or None,
+            "dask_workers": int(workers.number_input("Local workers", 1, 256, 2, key="bench_dask_workers")),
+            "dask_memory_limit": memory.text_input("Memory per worker", "auto", key="bench_dask_memory").strip()
+            or "auto",
+        }
 
 
 def run_here() -> None:
     available = default_engines()
-    missing = {name: engine_missing_reason(name) for name in ENGINES if name not in (*available, *DASK_ENGINES)}
+    offered = [*available, *(name for name in DASK_ENGINES if engine_missing_reason(name) is None)]
+    missing = {name: engine_missing_reason(name) for name in ENGINES if name not in offered}
     with st.form("bench_form", border=True):
         left, right = st.columns(2)
         suites = left.multiselect("Suites", list(SUITES), default=["groupby", "join"], key="bench_suites")
         chosen = right.multiselect(
-            "Engines and peers", available, default=available, format_func=engine_label, key="bench_engines"
+            "Engines and peers", offered, default=available, format_func=engine_label, key="bench_engines"
         )
         sizes = left.multiselect("Rows", SIZES, default=[100_000], format_func=lambda n: f"{n:,}", key="bench_sizes")
         repeat, warm = right.columns(2)
         repeats = repeat.number_input("Timed repeats", 1, 20, 3, key="bench_repeats")
         warmup = warm.number_input("Warm-up runs", 0, 5, 1, key="bench_warmup")
+        cluster = dask_fields()
         go = st.form_submit_button("Run the benchmark", type="primary", icon=":material/play_arrow:", key="bench_go")
     notes = [f"{engine_label(name)}: {reason.rstrip('.')}" for name, reason in missing.items()]
     notes += [f"{name}: {why}" for name, why in NOT_YET.items()]
-    notes.append("Dask engines: from the command line for now (python -m pipeline.bench --engines dask-cpu)")
     st.caption(
         "Each suite's table is generated once per size from a fixed seed (the same data on every engine); "
         "warm-up runs are not timed; the device is synchronised before each clock stops; an answer that "
@@ -71,7 +92,12 @@ def run_here() -> None:
     if go:
         with shown_errors("running the benchmark"):
             settings = BenchSettings(
-                tuple(suites), tuple(chosen), tuple(sorted(sizes)), repeats=int(repeats), warmup=int(warmup)
+                tuple(suites),
+                tuple(chosen),
+                tuple(sorted(sizes)),
+                repeats=int(repeats),
+                warmup=int(warmup),
+                **cluster,
             )
             bar = st.progress(0.0, text="Starting…")
             results = run_bench(settings, lambda done, text: bar.progress(min(done, 1.0), text=text))

@@ -24,8 +24,9 @@ def dask_cluster_section() -> None:
     st.caption(
         "The Dask engines run on a cluster: a local one on this machine (its workers share the cores and memory "
         "and spill to disk past their limit) or the scheduler you name. So far the benchmark's groupby and join "
-        "suites run on it (`python -m pipeline.bench --engines dask-cpu`); Explore, Pipeline and Models use the "
-        "pandas and cuDF engines. A cluster started here is shared by every session of this server."
+        "suites run on it (Benchmark page, or `python -m pipeline.bench --engines dask-cpu`); Explore, Pipeline "
+        "and Models use the pandas and cuDF engines. A cluster started here is shared by every session of this "
+        "server."
     )
     reason = dask_missing_reason()
     if reason:

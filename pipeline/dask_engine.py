@@ -35,6 +35,7 @@ from pipeline.engines import CpuEngine, DeviceMemory, Engine, GpuEngine
 from pipeline.errors import DataError, EngineUnavailableError, PipelineError
 
 DASK_CPU, DASK_GPU = "dask-cpu", "dask-gpu"
+DASK_LABELS = {DASK_CPU: "Dask CPU (dask.dataframe)", DASK_GPU: "Dask GPU (dask-cudf)"}
 CONNECT_TIMEOUT_S = 5
 PARTITION_BYTES = 64 * 2**20  # generated partitions of about this size
 MAX_WORKERS = 256
@@ -168,7 +169,7 @@ class DaskEngine(Engine):
         self.settings = settings.checked()
         gpu = self.settings.gpu
         self.name = DASK_GPU if gpu else DASK_CPU
-        self.label = "Dask GPU (dask-cudf)" if gpu else "Dask CPU (dask.dataframe)"
+        self.label = DASK_LABELS[self.name]
         reason = dask_missing_reason(gpu)
         if reason:
             raise EngineUnavailableError(f"The {self.label} engine is not available: {reason}")

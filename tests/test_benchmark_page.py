@@ -78,3 +78,30 @@ def test_the_published_runs_load_in_one_click():
     assert shown[:2] == [mine, "bench_cpu.json"] and "bench_models_cpu.json" in shown, "new runs are shown at once"
     assert len(at.get("vega_lite_chart")) == 2
     assert f"{mine} · CPU (pandas)" in at.selectbox(key="bench_other").options
+
+
+def test_the_dask_engine_runs_here_on_a_local_cluster_it_starts():
+    pytest.importorskip("distributed")
+    from pipeline.dask_engine import close_dask_engines
+
+    at = open_benchmark()
+    assert "Dask CPU (dask.dataframe)" in at.multiselect(key="bench_engines").options
+    assert "dask-cpu" not in at.multiselect(key="bench_engines").value, "never chosen by default"
+    at.multiselect(key="bench_suites").set_value(["groupby", "io"])
+    at.multiselect(key="bench_engines").set_value([CPU, "dask-cpu"])
+    at.multiselect(key="bench_sizes").set_value([10_000])
+    at.number_input(key="bench_repeats").set_value(1)
+    at.number_input(key="bench_dask_workers").set_value(1)
+    at.text_input(key="bench_dask_memory").set_value("lots")
+    at.button(key="bench_go").click().run()
+    assert any("'lots' is not a size" in e.value for e in at.error), "bad cluster settings are named"
+    at.text_input(key="bench_dask_memory").set_value("1GiB")
+    at.button(key="bench_go").click().run()
+    try:
+        assert not problems(at)
+        records = next(d.value for d in at.dataframe if "median_s" in d.value.columns)
+        dask = records[records["engine_label"] == "Dask CPU (dask.dataframe)"]
+        assert set(dask[dask["suite"] == "groupby"]["status"]) == {"ok"} and len(dask[dask["suite"] == "groupby"]) == 10
+        assert set(dask[dask["suite"] == "io"]["status"]) == {"skipped"}
+    finally:
+        close_dask_engines()
