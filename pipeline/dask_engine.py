@@ -33,6 +33,7 @@ from pipeline.datasets import (
 )
 from pipeline.engines import CpuEngine, DeviceMemory, Engine, GpuEngine
 from pipeline.errors import DataError, EngineUnavailableError, PipelineError
+from pipeline.system import gpu_devices
 
 DASK_CPU, DASK_GPU = "dask-cpu", "dask-gpu"
 DASK_LABELS = {DASK_CPU: "Dask CPU (dask.dataframe)", DASK_GPU: "Dask GPU (dask-cudf)"}
@@ -144,20 +145,7 @@ class ClusterFacts:
 
 def _worker_gpus() -> tuple[str, ...]:
     """The names of the GPUs this process sees through NVML (runs on each worker)."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-    except Exception:  # no NVML library or no driver: a worker without GPUs
-        return ()
-    try:
-        names = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(index))
-            names.append(name.decode() if isinstance(name, bytes) else str(name))
-        return tuple(names)
-    finally:
-        pynvml.nvmlShutdown()
+    return tuple(gpu.name for gpu in gpu_devices()[0])
 
 
 class DaskEngine(Engine):
@@ -178,8 +166,8 @@ class DaskEngine(Engine):
         # Partitions keep the string type pandas (or cuDF) gave them, as the other engines' frames do.
         dask.config.set({"dataframe.convert-string": False})
         self._dd = importlib.import_module("dask.dataframe")
-        self.notes: list[str] = []
         self._cluster, self.client = self._start()
+        self._workers = self._worker_addresses()  # as take_notes() last saw them
         try:
             if gpu:
                 self._check_gpus()
@@ -262,15 +250,14 @@ class DaskEngine(Engine):
         return partition_engine(self.settings.gpu).to_pandas(self.finish(frame))
 
     def finish(self, result: Any, timeout_s: float | None = None) -> Any:
-        """The result computed on the cluster. Workers lost meanwhile are noted (Dask recomputes their tasks
-        elsewhere); a task that keeps killing workers, or work not done within `timeout_s` (cancelled then), is a
+        """The result computed on the cluster (Dask recomputes the tasks of workers lost meanwhile; take_notes()
+        tells). A task that keeps killing workers, or work not done within `timeout_s` (cancelled then), is a
         PipelineError with what to change."""
         from dask import is_dask_collection
         from distributed import KilledWorker
 
         if not is_dask_collection(result):
             return result
-        before = self._worker_addresses()
         future = self.client.compute(result)
         try:
             computed = future.result(timeout=timeout_s)
@@ -288,21 +275,22 @@ class DaskEngine(Engine):
                 f"Dask gave up after workers died {tries} times while running the same task ({error}). That is "
                 "usually memory: give the workers more memory, use more (smaller) partitions, or more workers."
             ) from None
-        lost = before - self._worker_addresses()
-        if lost:
-            self.notes.append(
-                f"{len(lost)} Dask worker{'s were' if len(lost) > 1 else ' was'} lost during the computation; "
-                "Dask recomputed their tasks on the others, so the result is complete but took longer."
-            )
         return computed
 
     def _worker_addresses(self) -> set[str]:
         return set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
 
     def take_notes(self) -> list[str]:
-        """What happened on the cluster since the last call (lost workers), once."""
-        notes, self.notes = self.notes, []
-        return notes
+        """What happened on the cluster since the last call (or the start): workers lost. Asked of the scheduler
+        here, not in `finish()`, so timed computations carry no extra round trip."""
+        now = self._worker_addresses()
+        lost, self._workers = self._workers - now, now
+        if not lost:
+            return []
+        return [
+            f"{len(lost)} Dask worker{'s were' if len(lost) > 1 else ' was'} lost during the computation; "
+            "Dask recomputed their tasks on the others, so the result is complete but took longer."
+        ]
 
     def memory_info(self) -> DeviceMemory:
         """The workers' memory: the sum of their limits and of what their processes hold now."""

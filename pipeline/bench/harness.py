@@ -185,12 +185,15 @@ class Contender:
     workspace: Workspace | None = None
     peer: Peer | None = None
 
-    def can_answer(self, question: Question) -> bool:
+    def skip_reason(self, question: Question) -> str | None:
+        """Why this contender does not answer `question`, or None when it does."""
         if self.peer is not None:
-            return self.peer.knows(question.suite, question.name)
-        if self.name in DASK_ENGINES and question.suite not in DASK_SUITES:
-            return False
-        return question.applies_to(self.name)
+            applies = self.peer.knows(question.suite, question.name)
+        elif self.name in DASK_ENGINES and question.suite not in DASK_SUITES:
+            return f"the {question.suite} suite does not run on Dask yet (only {', '.join(DASK_SUITES)})"
+        else:
+            applies = question.applies_to(self.name)
+        return None if applies else f"does not apply to {self.label}"
 
     def runner(self, question: Question) -> Callable[[], Any]:
         if self.peer is not None:
@@ -208,11 +211,9 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
         "engine_label": contender.label,
         "rows": rows,
     }
-    if not contender.can_answer(question):
-        if contender.name in DASK_ENGINES and question.suite not in DASK_SUITES:
-            message = f"the {question.suite} suite does not run on Dask yet (only {', '.join(DASK_SUITES)})"
-            return Record(**base, status=SKIPPED, message=message), None
-        return Record(**base, status=SKIPPED, message=f"does not apply to {contender.label}"), None
+    skipped = contender.skip_reason(question)
+    if skipped:
+        return Record(**base, status=SKIPPED, message=skipped), None
     run = contender.runner(question)
     sampler = PeakSampler(contender.engine)
     try:
