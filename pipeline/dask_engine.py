@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import importlib
 import importlib.util
+import logging
 import re
 import tempfile
 from dataclasses import dataclass, replace
@@ -165,6 +166,8 @@ class DaskEngine(Engine):
 
         # Partitions keep the string type pandas (or cuDF) gave them, as the other engines' frames do.
         dask.config.set({"dataframe.convert-string": False})
+        # Every shuffle (drop_duplicates, value_counts, merges) logs its start and end as warnings: routine here.
+        logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
         self._dd = importlib.import_module("dask.dataframe")
         self._cluster, self.client = self._start()
         self._workers = self._worker_addresses()  # as take_notes() last saw them
@@ -251,18 +254,26 @@ class DaskEngine(Engine):
 
     def finish(self, result: Any, timeout_s: float | None = None) -> Any:
         """The result computed on the cluster (Dask recomputes the tasks of workers lost meanwhile; take_notes()
-        tells). A task that keeps killing workers, or work not done within `timeout_s` (cancelled then), is a
-        PipelineError with what to change."""
-        from dask import is_dask_collection
-        from distributed import KilledWorker
+        tells). A dict of results is computed as one graph, so the inputs they share are read once. A task that
+        keeps killing workers, or work not done within `timeout_s` (cancelled then), is a PipelineError with what
+        to change."""
+        if isinstance(result, dict):
+            return dict(zip(result, self._computed(list(result.values()), timeout_s), strict=True))
+        return self._computed([result], timeout_s)[0]
 
-        if not is_dask_collection(result):
-            return result
-        future = self.client.compute(result)
+    def _computed(self, results: list[Any], timeout_s: float | None) -> list[Any]:
+        from dask import is_dask_collection
+        from distributed import KilledWorker, wait
+
+        lazy = [i for i, result in enumerate(results) if is_dask_collection(result)]
+        if not lazy:
+            return results
+        futures = self.client.compute([results[i] for i in lazy])
         try:
-            computed = future.result(timeout=timeout_s)
+            wait(futures, timeout=timeout_s)
+            computed = self.client.gather(futures)
         except TimeoutError:
-            self.client.cancel(future)
+            self.client.cancel(futures)
             raise PipelineError(
                 f"The computation did not finish within {timeout_s:g} s and was cancelled. If the workers are paused "
                 "for memory (the Dask dashboard shows it), give them more memory or use smaller partitions."
@@ -275,7 +286,10 @@ class DaskEngine(Engine):
                 f"Dask gave up after workers died {tries} times while running the same task ({error}). That is "
                 "usually memory: give the workers more memory, use more (smaller) partitions, or more workers."
             ) from None
-        return computed
+        done = list(results)
+        for i, value in zip(lazy, computed, strict=True):
+            done[i] = value
+        return done
 
     def _worker_addresses(self) -> set[str]:
         return set(self.client.scheduler_info(n_workers=-1).get("workers", {}))

@@ -8,6 +8,7 @@ Run it headless with `python -m pipeline.profile PATH`.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.compare import Parity, compare_nested
+from pipeline.dask_engine import is_dask_frame
 from pipeline.duplicates import duplicated
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
@@ -26,6 +28,7 @@ from pipeline.timing import PhaseClock
 
 MAX_MATRIX_COLUMNS = 60
 MAX_SHOWN_CHARS = 200
+QUANTILE_KEY = re.compile(r"^p\d+(\.\d+)?$")
 
 ProfileProgress = Callable[[float, str], None]
 
@@ -124,6 +127,7 @@ class Profile:
     missing_correlation: pd.DataFrame | None
     alerts: list[Alert]
     phases: dict[str, float]
+    approximate: tuple[str, ...] = ()  # which results are estimates, in words (Dask's quantiles and distinct counts)
 
     @property
     def seconds(self) -> float:
@@ -243,37 +247,64 @@ def _host_float(value: Any) -> float:
     return float(value.item() if hasattr(value, "item") else value)
 
 
-def histogram(engine: Engine, finite: Any, low: float, high: float, bins: int, integer: bool) -> pd.DataFrame:
-    """Counts of finite values in equal-width bins from low to high, binned on the engine.
+@dataclass(frozen=True)
+class BinLayout:
+    """Equal-width bins: the first edge, the width and how many; `high` closes the last bin exactly."""
 
-    Whole numbers spanning fewer values than `bins` get one bin per value. The bin of each
-    value is floor((x - start) / width), the same IEEE operations on numpy and CuPy, so
-    both engines put every value in the same bin.
-    """
-    xp = engine.xp
-    if integer and high - low + 1 <= bins:
-        start, width, count = low - 0.5, 1.0, int(high - low) + 1
-    elif high == low:
-        start, width, count = low - 0.5, 1.0, 1
-    else:
-        start, width, count = low, (high - low) / bins, bins
-    index = xp.clip(xp.floor((finite - start) / width), 0, count - 1).astype(xp.int64)
-    counts = engine.to_numpy(xp.bincount(index, minlength=count))
-    edges = start + width * np.arange(count + 1)
-    if count == bins and not integer:
-        edges[-1] = high
-    return pd.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts.astype(np.int64)})
+    start: float
+    width: float
+    count: int
+    high: float
+    exact_end: bool
+
+    @classmethod
+    def of(cls, low: float, high: float, bins: int, integer: bool) -> BinLayout:
+        """Whole numbers spanning fewer values than `bins` get one bin per value."""
+        if integer and high - low + 1 <= bins:
+            return cls(low - 0.5, 1.0, int(high - low) + 1, high, False)
+        if high == low:
+            return cls(low - 0.5, 1.0, 1, high, False)
+        return cls(low, (high - low) / bins, bins, high, not integer)
+
+    def counts(self, engine: Engine, finite: Any) -> np.ndarray:
+        """How many of the finite values fall in each bin, counted on the engine.
+
+        The bin of each value is floor((x - start) / width), the same IEEE operations on numpy
+        and CuPy, so every engine (and every partition of a Dask frame) puts a value in the same bin.
+        """
+        xp = engine.xp
+        index = xp.clip(xp.floor((finite - self.start) / self.width), 0, self.count - 1).astype(xp.int64)
+        return engine.to_numpy(xp.bincount(index, minlength=self.count)).astype(np.int64)
+
+    def table(self, counts: np.ndarray) -> pd.DataFrame:
+        edges = self.start + self.width * np.arange(self.count + 1)
+        if self.exact_end:
+            edges[-1] = self.high
+        return pd.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts.astype(np.int64)})
+
+
+def histogram(engine: Engine, finite: Any, low: float, high: float, bins: int, integer: bool) -> pd.DataFrame:
+    """Counts of finite values in equal-width bins from low to high, binned on the engine."""
+    layout = BinLayout.of(low, high, bins, integer)
+    return layout.table(layout.counts(engine, finite))
+
+
+def central_sums(engine: Engine, finite: Any, mean: float) -> np.ndarray:
+    """Sums of (x - mean)², (x - mean)³ and (x - mean)⁴ over the finite values, on the engine."""
+    centred = finite - mean
+    squares = centred * centred
+    return np.array([_host_float(part.sum()) for part in (squares, squares * centred, squares * squares)])
 
 
 def moments(engine: Engine, finite: Any) -> dict[str, float | None]:
     """Mean, sample standard deviation, and unbiased skew and excess kurtosis (as pandas and scipy define them)."""
-    n = int(finite.size)
     mean = _host_float(finite.mean())
-    centred = finite - mean
-    squares = centred * centred
-    m2 = _host_float(squares.mean())
-    m3 = _host_float((squares * centred).mean())
-    m4 = _host_float((squares * squares).mean())
+    return moments_from_sums(int(finite.size), mean, central_sums(engine, finite, mean))
+
+
+def moments_from_sums(n: int, mean: float, sums: np.ndarray) -> dict[str, float | None]:
+    """The moments of `n` values from their mean and central sums (see `central_sums`)."""
+    m2, m3, m4 = sums / n if n else sums
     std = math.sqrt(m2 * n / (n - 1)) if n > 1 else None
     skew = kurtosis = None
     if m2 > 0 and n > 2:
@@ -350,7 +381,8 @@ def _mixed_types(series: pd.Series, sample: int) -> dict[str, int]:
     return dict(Counter(type(value).__name__ for value in values).most_common())
 
 
-def _shown(value: Any) -> str:
+def shown_value(value: Any) -> str:
+    """A value as a top-values table shows it: its text, cut at MAX_SHOWN_CHARS."""
     text = str(value)
     return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
 
@@ -366,7 +398,7 @@ def top_values(engine: Engine, series: Any, count: int, k: int) -> tuple[pd.Data
         table = table[table["count"] >= int(counts.iloc[k - 1])]
     table = engine.to_pandas(table.sort_values(["count", "value"], ascending=[False, True]).head(k))
     table = table.reset_index(drop=True)
-    table["value"] = [_shown(value) for value in table["value"]]
+    table["value"] = [shown_value(value) for value in table["value"]]
     table["share"] = table["count"] / count if count else 0.0
     return table, distinct, counts
 
@@ -531,15 +563,9 @@ def _square(matrix: np.ndarray, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(matrix, index=names, columns=names)
 
 
-def correlations(
-    engine: Engine, frame: Any, columns: list[ColumnProfile], settings: ProfileSettings
-) -> tuple[dict[str, pd.DataFrame], str | None]:
-    """Pearson and Spearman matrices of the varying numeric columns, or why there are none.
-
-    Pearson uses each pair's complete finite rows. Spearman is Pearson of the ranks, each column
-    ranked over its own non-missing values (ties get their average rank); with no missing values
-    this is exactly the textbook Spearman coefficient.
-    """
+def correlation_columns(columns: list[ColumnProfile]) -> tuple[list[ColumnProfile], list[str]]:
+    """The numeric columns that vary (at most MAX_MATRIX_COLUMNS) and notes on those left out; with fewer
+    than two, the last note says there are no correlations."""
     numeric = [c for c in columns if c.kind == NUMERIC]
     usable = [c for c in numeric if c.count > 1 and c.stats.get("std")]
     notes = []
@@ -550,7 +576,22 @@ def correlations(
         usable = usable[:MAX_MATRIX_COLUMNS]
     if len(usable) < 2:
         kinds = "no numeric columns" if not numeric else f"{len(usable)} varying numeric column(s)"
-        return {}, f"No correlations: they need at least two numeric columns that vary, and this table has {kinds}."
+        notes.append(f"No correlations: they need at least two numeric columns that vary, and this table has {kinds}.")
+    return usable, notes
+
+
+def correlations(
+    engine: Engine, frame: Any, columns: list[ColumnProfile], settings: ProfileSettings
+) -> tuple[dict[str, pd.DataFrame], str | None]:
+    """Pearson and Spearman matrices of the varying numeric columns, or why there are none.
+
+    Pearson uses each pair's complete finite rows. Spearman is Pearson of the ranks, each column
+    ranked over its own non-missing values (ties get their average rank); with no missing values
+    this is exactly the textbook Spearman coefficient.
+    """
+    usable, notes = correlation_columns(columns)
+    if len(usable) < 2:
+        return {}, notes[-1]
     names = [c.name for c in usable]
     means = np.array([c.stats["mean"] for c in usable])
     rows, p, chunk = len(frame), len(names), settings.chunk_rows
@@ -567,18 +608,32 @@ def correlations(
     return result, " ".join(notes) or None
 
 
+def missing_columns(columns: list[ColumnProfile]) -> list[str]:
+    """The columns the missing-value matrices cover: those with missing values, at most MAX_MATRIX_COLUMNS."""
+    return [c.name for c in columns if c.missing > 0][:MAX_MATRIX_COLUMNS]
+
+
+def missing_sums(engine: Engine, frame: Any, names: list[str], chunk_rows: int) -> PairwiseSums:
+    """Pairwise sums of the named columns' missing flags (1 missing, 0 present)."""
+    flags = frame[names].isna()
+    return pairwise_sums(
+        engine, frame_block(engine, flags, names, np.zeros(len(names))), len(frame), len(names), chunk_rows
+    )
+
+
+def missing_tables(sums: PairwiseSums, names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows missing in both columns, and the correlation of missingness, from the flags' pairwise sums."""
+    return _square(np.rint(sums.sxy).astype(np.int64), names), _square(sums.pearson(), names)
+
+
 def missing_matrices(
     engine: Engine, frame: Any, columns: list[ColumnProfile], settings: ProfileSettings
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """Rows missing in both columns, and the correlation of missingness, for columns with missing values."""
-    names = [c.name for c in columns if c.missing > 0][:MAX_MATRIX_COLUMNS]
+    names = missing_columns(columns)
     if not names:
         return None, None
-    flags = frame[names].isna()
-    block = frame_block(engine, flags, names, np.zeros(len(names)))
-    sums = pairwise_sums(engine, block, len(frame), len(names), settings.chunk_rows)
-    together = _square(np.rint(sums.sxy).astype(np.int64), names)
-    return together, _square(sums.pearson(), names)
+    return missing_tables(missing_sums(engine, frame, names, settings.chunk_rows), names)
 
 
 def _correlation_alerts(matrix: pd.DataFrame | None, threshold: float) -> list[Alert]:
@@ -622,8 +677,13 @@ def profile_frame(
     repeated = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
     if repeated:
         raise DataError(f"Column names must be unique to profile a table; repeated: {', '.join(repeated)}.")
+    settings, progress = settings or ProfileSettings(), progress or (lambda _fraction, _message: None)
     try:
-        return _profile(engine, frame, settings or ProfileSettings(), progress or (lambda _fraction, _message: None))
+        if is_dask_frame(frame):
+            from pipeline.dask_profile import profile_dask  # it builds on this module
+
+            return profile_dask(engine, frame, settings, progress)
+        return _profile(engine, frame, settings, progress)
     except Exception as error:
         if engine.name != CPU and is_out_of_memory(error):
             raise out_of_memory_error(engine, "profiling this table") from error
@@ -662,9 +722,6 @@ def _profile(engine: Engine, frame: Any, settings: ProfileSettings, report: Prof
         missing_cells=int(missing.sum()),
         kinds={kind: n for kind, n in Counter(c.kind for c in columns).items()},
     )
-    alerts = _table_alerts(table)
-    alerts += [Alert(c.name, code, message) for c in columns for code, message in c.flags.items()]
-    alerts += _correlation_alerts(matrices.get("pearson"), settings.high_correlation)
     report(1.0, "Done")
     return Profile(
         engine=engine.name,
@@ -675,14 +732,45 @@ def _profile(engine: Engine, frame: Any, settings: ProfileSettings, report: Prof
         correlation_note=note,
         missing_together=together,
         missing_correlation=missing_correlation,
-        alerts=alerts,
+        alerts=profile_alerts(table, columns, matrices, settings),
         phases=dict(timer.phases),
     )
 
 
+def profile_alerts(
+    table: TableStats, columns: list[ColumnProfile], matrices: dict[str, pd.DataFrame], settings: ProfileSettings
+) -> list[Alert]:
+    """The table's alerts, then each column's, then highly correlated pairs."""
+    alerts = _table_alerts(table)
+    alerts += [Alert(c.name, code, message) for c in columns for code, message in c.flags.items()]
+    return alerts + _correlation_alerts(matrices.get("pearson"), settings.high_correlation)
+
+
 def compare_profiles(left: Profile, right: Profile, *, rtol: float = 1e-7, atol: float = 1e-9) -> Parity:
-    """Whether two engines' profiles agree: counts exactly, floating-point statistics within tolerance."""
-    return Parity(compare_nested(left.statistics(), right.statistics(), rtol=rtol, atol=atol))
+    """Whether two engines' profiles agree: counts exactly, floating-point statistics within tolerance.
+
+    Where either profile holds estimates (a Dask profile), only the exact results are compared: the
+    quantiles, the distinct counts of non-text columns, Spearman and the alerts (some rest on distinct
+    counts) are left out.
+    """
+    statistics = [left.statistics(), right.statistics()]
+    if left.approximate or right.approximate:
+        statistics = [exact_statistics(part) for part in statistics]
+    return Parity(compare_nested(*statistics, rtol=rtol, atol=atol))
+
+
+def exact_statistics(statistics: dict[str, Any]) -> dict[str, Any]:
+    """`Profile.statistics()` without what a Dask profile estimates."""
+    columns = []
+    for column in statistics["columns"]:
+        column = {**column, "stats": {k: v for k, v in column["stats"].items() if not QUANTILE_KEY.match(k)}}
+        column.pop("flags")
+        if column["kind"] != TEXT:
+            column.pop("distinct")
+        columns.append(column)
+    correlations = {k: v for k, v in statistics["correlations"].items() if k != "spearman"}
+    kept = {k: v for k, v in statistics.items() if k not in ("alerts", "correlation_note")}
+    return {**kept, "columns": columns, "correlations": correlations}
 
 
 if __name__ == "__main__":
