@@ -6,13 +6,23 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.charts import memory_chart, phase_time_chart
+from pipeline.dask_engine import ClusterSettings, DaskEngine, dask_missing_reason
 from pipeline.datasets import BUNDLED, GENERATORS, MAX_ROWS, MIN_ROWS, SyntheticSpec, dataset_name, estimated_bytes
 from pipeline.engines import CPU, GPU
 from pipeline.formats import ENCODINGS
-from pipeline.io import ReadOptions, Source, data_dir, list_data_files, resolve_in_folder
-from pipeline.loading import load_bundled, load_file, load_synthetic
+from pipeline.io import ReadOptions, Source, data_dir, list_data_files, matches_in_folder, resolve_in_folder
+from pipeline.loading import add_copy_on, load_bundled, load_file, load_files_on_dask, load_synthetic
 from ui import format as fmt
-from ui.state import cached_bundled_frame, catalog, engines, progress, shown_errors, upload_limit_bytes
+from ui.state import (
+    cached_bundled_frame,
+    catalog,
+    engines,
+    progress,
+    session_cluster,
+    shown_errors,
+    upload_limit_bytes,
+    use_cluster,
+)
 
 DELIMITER_CHOICES = {"automatic": None, "comma ,": ",", "tab": "\t", "semicolon ;": ";", "pipe |": "|"}
 
@@ -77,36 +87,100 @@ def bundled_tab() -> None:
             st.rerun()
 
 
-def generate_tab() -> None:
-    kind = st.selectbox("Generator", list(GENERATORS), key="gen_kind", format_func=lambda k: GENERATORS[k].label)
+def synthetic_spec(key: str) -> SyntheticSpec:
+    """The generator and its settings, from widgets whose keys start with `key`."""
+    kind = st.selectbox("Generator", list(GENERATORS), key=f"{key}_kind", format_func=lambda k: GENERATORS[k].label)
     st.caption(GENERATORS[kind].describe)
     left, middle, right = st.columns(3)
     settings = {
         "rows": left.number_input(
-            "Rows", min_value=MIN_ROWS, max_value=MAX_ROWS, value=100_000, step=10_000, key="gen_rows"
+            "Rows", min_value=MIN_ROWS, max_value=MAX_ROWS, value=100_000, step=10_000, key=f"{key}_rows"
         ),
-        "seed": middle.number_input("Seed", min_value=0, max_value=2**32 - 1, value=0, key="gen_seed"),
+        "seed": middle.number_input("Seed", min_value=0, max_value=2**32 - 1, value=0, key=f"{key}_seed"),
     }
     if kind in ("classification", "regression", "blobs"):
-        settings["features"] = right.number_input("Features", min_value=1, max_value=500, value=8, key="gen_features")
+        settings["features"] = right.number_input(
+            "Features", min_value=1, max_value=500, value=8, key=f"{key}_features"
+        )
     if kind in ("classification", "blobs"):
         label = "Classes" if kind == "classification" else "Clusters"
-        settings["classes"] = left.number_input(label, min_value=2, max_value=1000, value=3, key="gen_classes")
+        settings["classes"] = left.number_input(label, min_value=2, max_value=1000, value=3, key=f"{key}_classes")
     if kind == "groupby_g1":
         settings["groups"] = right.number_input(
-            "Groups K", min_value=1, max_value=MAX_ROWS, value=100, key="gen_groups"
+            "Groups K", min_value=1, max_value=MAX_ROWS, value=100, key=f"{key}_groups"
         )
-        settings["na_percent"] = left.number_input("Missing values (%)", min_value=0, max_value=100, key="gen_na")
-        settings["sort"] = middle.checkbox("Sorted by id1..id6", key="gen_sort")
-    spec = SyntheticSpec(
+        settings["na_percent"] = left.number_input("Missing values (%)", min_value=0, max_value=100, key=f"{key}_na")
+        settings["sort"] = middle.checkbox("Sorted by id1..id6", key=f"{key}_sort")
+    return SyntheticSpec(
         kind=kind, **{name: value if name == "sort" else int(value) for name, value in settings.items()}
     )
+
+
+def generate_tab() -> None:
+    spec = synthetic_spec("gen")
     st.caption(f"Name: `{dataset_name(spec)}` · about {fmt.size(estimated_bytes(spec))} at peak per engine.")
     if st.button("Generate", key="gen_go", type="primary"):
         with progress(f"Generating {dataset_name(spec)}…", f"generating {dataset_name(spec)}") as status:
             added = load_synthetic(catalog(), spec, engines(), progress=status.write)
             status.update(label=f"Generated {', '.join(d.name for d in added)}", state="complete")
             st.rerun()  # the sidebar and the dataset list show the new active dataset
+
+
+def cluster_for_loading() -> DaskEngine:
+    """This session's Dask cluster, or a local one with the default settings started now."""
+    return session_cluster() or use_cluster(ClusterSettings())
+
+
+def dask_tab() -> None:
+    reason = dask_missing_reason()
+    if reason:
+        st.info(f"The Dask engines need dask and distributed: {reason}", icon=":material/info:")
+        return
+    engine = session_cluster()
+    st.caption(
+        "For tables larger than this server's memory: the data stays on a Dask cluster, read or made partition by "
+        "partition by its workers (who spill to disk past their memory), and Explore, Pipeline and Benchmark run "
+        "there. "
+        + (
+            f"Cluster: {engine.label}, set on the System page."
+            if engine
+            else "No cluster yet: loading starts a local one (a worker per core); the System page starts one with "
+            "other settings or connects to a scheduler."
+        )
+    )
+    source = st.radio(
+        "From", ["Files in the data folder", "Generated on the workers"], horizontal=True, key="dask_from"
+    )
+    if source == "Files in the data folder":
+        folder = data_dir()
+        pattern = st.text_input(
+            f"Parquet or CSV: a file, a folder or a glob inside `{folder}`",
+            placeholder="sales/*.parquet",
+            key="dask_pattern",
+        )
+        matches: list = []
+        if pattern.strip():
+            with shown_errors("looking for the files"):
+                matches = matches_in_folder(folder, pattern)
+                st.caption(f"{len(matches):,} file(s) match, {fmt.size(sum(p.stat().st_size for p in matches))}.")
+        if st.button("Read lazily on Dask", key="dask_read", type="primary", disabled=not pattern.strip()):
+            with progress(f"Reading {pattern} on Dask…", f"reading {pattern} on Dask") as status:
+                dataset = load_files_on_dask(
+                    catalog(), cluster_for_loading(), matches_in_folder(folder, pattern), pattern, progress=status.write
+                )
+                status.update(label=f"Loaded {dataset.name} on the cluster", state="complete")
+                st.rerun()
+        return
+    spec = synthetic_spec("dask_gen")
+    st.caption(
+        f"Name: `{dataset_name(spec)}` · about {fmt.size(estimated_bytes(spec))}, made by the workers in partitions "
+        "and kept in their memory (spilled to disk past it); nothing is made on this server."
+    )
+    if st.button("Generate on the workers", key="dask_gen_go", type="primary"):
+        with progress(f"Generating {dataset_name(spec)} on Dask…", f"generating {dataset_name(spec)}") as status:
+            added = load_synthetic(catalog(), spec, [cluster_for_loading()], progress=status.write)
+            status.update(label=f"Generated {', '.join(d.name for d in added)} on the cluster", state="complete")
+            st.rerun()
 
 
 def dataset_list() -> None:
@@ -144,6 +218,23 @@ def rename_or_remove(dataset) -> None:
         st.rerun()
 
 
+def copy_to_dask(dataset) -> None:
+    """A button that copies the dataset to the Dask cluster, so the pages run it there too."""
+    if dask_missing_reason() or any(copy.lazy for copy in dataset.copies.values()):
+        return
+    if st.button(
+        "Copy to the Dask cluster",
+        key="dask_copy",
+        icon=":material/hub:",
+        help="Partitions of this table held by the Dask workers: Explore and Pipeline then run on Dask next to the "
+        "other engines and compare the results.",
+    ):
+        with progress(f"Copying {dataset.name} to Dask…", f"copying {dataset.name} to Dask") as status:
+            copy = add_copy_on(dataset, cluster_for_loading(), progress=status.write)
+            status.update(label=f"On {copy.engine.label} in {fmt.seconds(copy.seconds)}", state="complete")
+            st.rerun()
+
+
 def show_active() -> None:
     dataset = catalog().active
     if dataset is None:
@@ -158,6 +249,7 @@ def show_active() -> None:
     rename_or_remove(dataset)
     rows, columns = dataset.shape
     cpu, gpu = dataset.copies.get(CPU), dataset.copies.get(GPU)
+    copy_to_dask(dataset)
     metrics = st.columns(4)
     metrics[0].metric("Rows", f"{rows:,}")
     metrics[1].metric("Columns", f"{columns:,}")
@@ -178,8 +270,13 @@ def show_active() -> None:
     )
     left, right = st.columns([3, 2])
     left.altair_chart(phase_time_chart(dataset.timings()), width="stretch")
-    memory = pd.DataFrame([{"engine": c.engine.label, "bytes": c.nbytes} for c in dataset.copies.values()])
-    right.altair_chart(memory_chart(memory), width="stretch")
+    held = [c for c in dataset.copies.values() if c.engine.holds_data_here]
+    if held:
+        memory = pd.DataFrame([{"engine": c.engine.label, "bytes": c.nbytes} for c in held])
+        right.altair_chart(memory_chart(memory), width="stretch")
+    for copy in dataset.copies.values():
+        if not copy.engine.holds_data_here:
+            right.caption(f":material/hub: {copy.engine.label}: {copy.route}; its memory is the workers'.")
     st.dataframe(timing_table, hide_index=True, width="stretch")
     if cpu and gpu:
         st.caption(f"GPU speed-up for this load: {cpu.seconds / gpu.seconds:,.2f}×")
@@ -198,7 +295,7 @@ def show_active() -> None:
         st.dataframe(dataset.schema(), hide_index=True, width="stretch")
 
 
-tabs = st.tabs(["Upload", "Data folder", "Bundled", "Generate"])
+tabs = st.tabs(["Upload", "Data folder", "Bundled", "Generate", "Dask (larger than memory)"])
 with tabs[0]:
     upload_tab()
 with tabs[1]:
@@ -207,5 +304,7 @@ with tabs[2]:
     bundled_tab()
 with tabs[3]:
     generate_tab()
+with tabs[4]:
+    dask_tab()
 show_active()
 dataset_list()

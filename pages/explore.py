@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pipeline.catalog import Dataset
+from pipeline.catalog import Dataset, EngineCopy
 from pipeline.charts import (
     histogram_chart,
     kinds_chart,
@@ -19,6 +19,7 @@ from pipeline.charts import (
     tidy_matrix,
     top_values_chart,
 )
+from pipeline.dask_engine import partition_engine
 from pipeline.engines import CPU
 from pipeline.interactions import (
     MAX_SAMPLE_ROWS,
@@ -44,6 +45,7 @@ from ui.charts import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors
 
 AUTO_PROFILE_CELLS = 20_000_000
+DASK_VIEW_ROWS = 200_000  # rows of a Dask dataset the interactive views bring to this server
 MAX_FILTER_CHARTS = 4
 STAT_LABELS = {
     "mean": "mean",
@@ -61,6 +63,24 @@ STAT_LABELS = {
     "negatives": "negative values",
     "infinite": "infinite values",
 }
+
+
+def view_copy(dataset: Dataset, engine_name: str) -> EngineCopy:
+    """The copy the interactive views read: the engine's own, or for a Dask copy a random sample on this server."""
+    copy = dataset.copies[engine_name]
+    if not copy.lazy:
+        return copy
+    rows = dataset.shape[0]
+
+    def draw() -> EngineCopy:
+        sample = copy.engine.sample(copy.frame, rows, DASK_VIEW_ROWS)
+        where = f"a random sample of {len(sample):,} of the {rows:,} rows on {copy.engine.label}"
+        return EngineCopy(partition_engine(copy.engine.settings.gpu), sample, {}, where)
+
+    view = dataset.remember(("view sample", engine_name), draw)
+    if len(view.frame) < rows:
+        st.caption(f":material/info: These views read {view.route}, brought to this server.")
+    return view
 
 
 def run_profile(dataset: Dataset, engine_name: str, preset: str, slot: Any) -> Profile:
@@ -155,9 +175,9 @@ def correlations_tab(profile: Profile) -> None:
         st.info(profile.correlation_note or "No correlations.", icon=":material/info:")
         return
     method = st.radio(
-        "Method", ["pearson", "spearman"], horizontal=True, key="explore_corr_method", format_func=str.title
+        "Method", list(profile.correlations), horizontal=True, key="explore_corr_method", format_func=str.title
     )
-    matrix = profile.correlations[method]
+    matrix = profile.correlations[method or "pearson"]
     if profile.correlation_note:
         st.caption(profile.correlation_note)
     st.caption(
@@ -207,7 +227,7 @@ def filtered(frame: Any) -> Any:
 
 
 def interactions_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
-    copy = dataset.copies[engine_name]
+    copy = view_copy(dataset, engine_name)
     usable = [c.name for c in profile.columns if c.kind in (NUMERIC, DATETIME, TEXT, BOOLEAN) and c.count]
     if len(usable) < 2:
         st.info("Interactions need two columns with values; this table has fewer.", icon=":material/info:")
@@ -241,7 +261,7 @@ def interactions_tab(dataset: Dataset, profile: Profile, engine_name: str) -> No
     show_chart(pair_heatmap(binned, x, y, colour), binned, f"{x}_vs_{y}_binned", "chart_pair")
 
 
-def filter_chart(dataset: Dataset, copy: Any, profile: Profile, name: str) -> None:
+def filter_chart(dataset: Dataset, engine_name: str, copy: EngineCopy, profile: Profile, name: str) -> None:
     """One column's distribution under every other filter; brushing or clicking it sets this column's filter."""
     others = tuple(f for column, f in current_filters().items() if column != name)
 
@@ -249,7 +269,7 @@ def filter_chart(dataset: Dataset, copy: Any, profile: Profile, name: str) -> No
         series = apply_filters(copy.frame, list(others))[name]
         return profile_one_column(copy.engine, series, int(series.isna().sum()), PRESETS["minimal"])
 
-    column = dataset.remember(("filter chart", copy.engine.name, name, others), distribution)
+    column = dataset.remember(("filter chart", engine_name, name, others), distribution)
     param = f"pick_{profile.columns.index(profile.column(name))}"
     if column.count == 0:
         st.caption(f"{name}: no values under the other filters.")
@@ -269,7 +289,7 @@ def filter_chart(dataset: Dataset, copy: Any, profile: Profile, name: str) -> No
 
 
 def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
-    copy = dataset.copies[engine_name]
+    copy = view_copy(dataset, engine_name)
     choices = [c.name for c in profile.columns if c.kind in (NUMERIC, DATETIME, TEXT, BOOLEAN) and c.count]
     defaults = [n for n in choices if n in current_filters()] or choices[:2]
     picked = st.multiselect(
@@ -299,7 +319,7 @@ def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     charts = st.columns(2)
     for i, name in enumerate(picked):
         with charts[i % 2]:
-            filter_chart(dataset, copy, profile, name)
+            filter_chart(dataset, engine_name, copy, profile, name)
 
 
 def engine_comparison(dataset: Dataset, preset: str, slot: Any) -> None:
@@ -320,8 +340,9 @@ def engine_comparison(dataset: Dataset, preset: str, slot: Any) -> None:
             st.metric(f"{other.engine_label} speed-up", f"{cpu.seconds / other.seconds:,.2f}×")
             parity = compare_profiles(cpu, other)
             if parity.ok:
+                estimates = " (the estimates of a Dask profile left out)" if other.approximate else ""
                 st.success(
-                    "The statistics agree: counts exactly, floating-point values within 1e-7 relative.",
+                    f"The statistics agree{estimates}: counts exactly, floating-point values within 1e-7 relative.",
                     icon=":material/check_circle:",
                 )
             else:
@@ -370,6 +391,8 @@ progress_slot = st.empty()  # always present, so the elements below keep their p
 with shown_errors("profiling the table"):
     profile = run_profile(dataset, engine_name, preset, progress_slot)
     st.caption(f"Profiled on {profile.engine_label} in {fmt.seconds(profile.seconds)} ({preset}).")
+    for note in profile.approximate:
+        st.caption(f"≈ Estimated: {note}")
     if compare:
         engine_comparison(dataset, preset, progress_slot)
     views = {

@@ -5,17 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipeline.dask_engine import (
-    ClusterSettings,
-    close_dask_engine,
-    dask_engine,
-    dask_missing_reason,
-    running_dask_engine,
-)
+from pipeline.dask_engine import ClusterSettings, close_dask_engine, dask_missing_reason
 from ui import format as fmt
-from ui.state import cached_system_report, shown_errors
-
-CLUSTER_KEY = "dask_cluster"
+from ui.state import CLUSTER_KEY, cached_system_report, catalog, session_cluster, shown_errors, use_cluster
 
 
 def dask_cluster_section() -> None:
@@ -48,10 +40,10 @@ def dask_cluster_section() -> None:
                 gpu=gpu, address=address.strip() or None, workers=int(workers), memory_limit=memory.strip() or "auto"
             )
             with st.spinner("Starting the cluster…" if settings.address is None else "Connecting…"):
-                dask_engine(settings)
-            st.session_state[CLUSTER_KEY] = settings.checked()
-    settings = st.session_state.get(CLUSTER_KEY)
-    engine = running_dask_engine(settings) if settings else None
+                use_cluster(settings)
+    if "dask_closed_note" in st.session_state:
+        st.caption(st.session_state.pop("dask_closed_note"))
+    engine = session_cluster()
     if engine is None:
         return
     with shown_errors("asking the Dask cluster"):
@@ -68,8 +60,11 @@ def dask_cluster_section() -> None:
         if st.button(
             "Shut down" if facts.local else "Disconnect", key="dask_close", icon=":material/power_settings_new:"
         ):
-            close_dask_engine(settings)
+            close_dask_engine(engine.settings)
             st.session_state.pop(CLUSTER_KEY)
+            emptied = catalog().drop_engine(engine.name)
+            if emptied:
+                st.session_state["dask_closed_note"] = f"Removed with the cluster: {', '.join(emptied)}."
             st.rerun()
 
 

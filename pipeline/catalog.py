@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from pipeline.compare import Parity, compare_frames
+from pipeline.dask_engine import is_dask_frame
 from pipeline.device_memory import gib
 from pipeline.engines import CPU, GPU, Engine
 from pipeline.errors import DataError
@@ -43,6 +44,16 @@ class EngineCopy:
     def nbytes(self) -> int:
         return self.engine.frame_nbytes(self.frame)
 
+    @property
+    def held_bytes(self) -> int:
+        """Bytes this copy holds in the server's process (host or GPU); a Dask copy lives on the workers."""
+        return self.nbytes if self.engine.holds_data_here else 0
+
+    @property
+    def lazy(self) -> bool:
+        """Whether the frame is a Dask collection, computed on its cluster only when asked."""
+        return is_dask_frame(self.frame)
+
 
 @dataclass
 class Dataset:
@@ -64,8 +75,12 @@ class Dataset:
 
     @property
     def shape(self) -> tuple[int, int]:
-        frame = self.primary.frame
-        return len(frame), len(frame.columns)
+        copy = self.primary
+        if copy.lazy:  # counting a Dask frame's rows reads its partitions: once
+            return self.remember(("rows",), lambda: int(copy.engine.finish(copy.frame.shape[0]))), len(
+                copy.frame.columns
+            )
+        return len(copy.frame), len(copy.frame.columns)
 
     def preview(self, rows: int = 20) -> pd.DataFrame:
         """The first rows as a small pandas frame (only those rows leave the device)."""
@@ -77,13 +92,19 @@ class Dataset:
         if self._schema is None:
             copy = self.copies.get(GPU) or self.primary
             frame = copy.frame
-            nulls = copy.engine.to_pandas(frame.isna().sum().to_frame("nulls"))["nulls"]
-            unique = copy.engine.to_pandas(frame.nunique().to_frame("unique"))["unique"]
+            if copy.lazy:  # one pass over the partitions; distinct counts estimated (HyperLogLog)
+                lazy = {"nulls": frame.isna().sum(), **{name: frame[name].nunique_approx() for name in frame.columns}}
+                counts = copy.engine.finish(lazy)
+                nulls = copy.engine.to_pandas(counts.pop("nulls").to_frame("nulls"))["nulls"]
+                unique = pd.Series([round(float(value)) for value in counts.values()])
+            else:
+                nulls = copy.engine.to_pandas(frame.isna().sum().to_frame("nulls"))["nulls"]
+                unique = copy.engine.to_pandas(frame.nunique().to_frame("unique"))["unique"]
             schema = pd.DataFrame({"column": [str(c) for c in frame.columns]})
             for name, engine_copy in self.copies.items():
                 schema[f"dtype ({name.upper()})"] = [str(t) for t in engine_copy.frame.dtypes]
             schema["nulls"] = nulls.to_numpy()
-            schema["unique"] = unique.to_numpy()
+            schema["unique (≈)" if copy.lazy else "unique"] = unique.to_numpy()
             self._schema = schema
         return self._schema
 
@@ -105,6 +126,11 @@ class Dataset:
     def recall(self, key: Hashable) -> Any | None:
         """A result `remember` kept under `key`, or None."""
         return self._derived.get(key)
+
+    def forget_results(self) -> None:
+        """Drop what was derived from the copies (profiles, counts, the schema), to be computed anew."""
+        self._derived.clear()
+        self._schema = None
 
     def parity(self) -> Parity | None:
         """Whether the CPU and GPU copies hold the same values; None unless both exist."""
@@ -173,8 +199,8 @@ class Catalog:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by every copy of every dataset."""
-        return sum(copy.nbytes for dataset in self for copy in dataset.copies.values())
+        """Bytes held in the server's process by every copy of every dataset."""
+        return sum(copy.held_bytes for dataset in self for copy in dataset.copies.values())
 
     def check_room(self, count: int = 1) -> None:
         """DataError when `count` more datasets would pass the session's cap on datasets."""
@@ -206,7 +232,7 @@ class Catalog:
         """
         try:
             self.check_room()
-            held = self.nbytes + sum(copy.nbytes for copy in copies.values())
+            held = self.nbytes + sum(copy.held_bytes for copy in copies.values())
             if held > self.limits.bytes:
                 raise DataError(
                     f"{name} would bring this session to {gib(held)}, over its limit of {gib(self.limits.bytes)}. "
@@ -245,6 +271,18 @@ class Catalog:
         dataset.release()
         if self.active_id == dataset_id:
             self.active_id = next(reversed(self._datasets), None)
+
+    def drop_engine(self, engine_name: str) -> list[str]:
+        """Forget every copy on an engine that has gone (a Dask cluster shut down); the names of the datasets that
+        had no other copy, which are removed."""
+        emptied = []
+        for dataset in list(self):
+            if dataset.copies.pop(engine_name, None) is not None:
+                dataset.forget_results()
+                if not dataset.copies:
+                    emptied.append(dataset.name)
+                    self.remove(dataset.id)
+        return emptied
 
     def set_active(self, dataset_id: int) -> None:
         self.active_id = self.get(dataset_id).id

@@ -153,6 +153,8 @@ class DaskEngine(Engine):
     """A Dask cluster as an engine: frames are dask DataFrames (pandas or cuDF partitions)."""
 
     memory_kind = "Dask workers' memory"
+    holds_data_here = False
+    spills_to_disk = True
 
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings.checked()
@@ -317,29 +319,39 @@ class DaskEngine(Engine):
         return int(self.finish(frame.memory_usage(deep=True, index=True).sum()))
 
     def read_files(self, pattern: str | Path) -> Any:
-        """Parquet or CSV files (a file, a folder of them, or a glob) as lazy partitions; a DataError when
-        nothing matches, the formats are mixed, or the files disagree on their columns."""
+        """Parquet or CSV files (a file, a folder of them, or a glob) as lazy partitions; see `read_paths`."""
         text = str(pattern)
         paths = sorted(glob.glob(str(Path(text) / "*"))) if Path(text).is_dir() else sorted(glob.glob(text))
-        paths = [path for path in paths if Path(path).suffix.lower() in (".parquet", ".csv")]
+        return self.read_paths([Path(path) for path in paths], text)
+
+    def read_paths(self, paths: list[Path], what: str) -> Any:
+        """The Parquet or CSV files among `paths` (which `what` named) as lazy partitions; a DataError when there
+        are none, the formats are mixed, or the files disagree on their columns."""
+        paths = [path for path in paths if path.suffix.lower() in (".parquet", ".csv")]
         if not paths:
             raise DataError(
-                f"No Parquet or CSV file matches {text}. Give a file, a folder or a glob like data/*.parquet."
+                f"No Parquet or CSV file matches {what}. Give a file, a folder or a glob like data/*.parquet."
             )
-        suffixes = {Path(path).suffix.lower() for path in paths}
+        suffixes = {path.suffix.lower() for path in paths}
         if len(suffixes) > 1:
-            raise DataError(f"{text} matches both Parquet and CSV files. Choose one format (e.g. {text}/*.parquet).")
+            raise DataError(f"{what} matches both Parquet and CSV files. Choose one format (e.g. {what}/*.parquet).")
         reference = _file_columns(paths[0])
         for path in paths[1:]:
             columns = _file_columns(path)
             if columns != reference:
                 raise DataError(
-                    f"The files of {text} do not share one schema: {Path(paths[0]).name} and {Path(path).name} differ "
+                    f"The files of {what} do not share one schema: {paths[0].name} and {path.name} differ "
                     f"({_difference(reference, columns)}). Read files of one schema at a time, or make them agree."
                 )
         reader = self._dd.read_parquet if ".parquet" in suffixes else self._dd.read_csv
-        frame = reader(paths)
+        frame = reader([str(path) for path in paths])
         return frame.to_backend("cudf") if self.settings.gpu else frame  # dask-cudf's documented route
+
+    def sample(self, frame: Any, rows: int, max_rows: int, seed: int = 0) -> Any:
+        """A random sample of about `max_rows` of the frame's `rows` rows (all of them when fewer), brought to this
+        process as one pandas (or cuDF) frame."""
+        share = min(1.0, max_rows / rows) if rows else 1.0
+        return self.finish(frame if share >= 1.0 else frame.sample(frac=share, random_state=seed))
 
     def persisted(self, frames: dict[str, Any]) -> dict[str, Any]:
         """The frames computed into the workers' memory (spilled to disk past their limit), waited for."""
@@ -386,9 +398,9 @@ def _make_partition(spec: SyntheticSpec, gpu: bool, table: str = "") -> Any:
     return make
 
 
-def _file_columns(path: str) -> tuple[tuple[str, str], ...]:
+def _file_columns(path: Path) -> tuple[tuple[str, str], ...]:
     """(name, type) of a Parquet file's columns from its footer, or of a CSV's from its first rows."""
-    if path.lower().endswith(".parquet"):
+    if path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 
         schema = pq.read_schema(path)

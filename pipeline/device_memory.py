@@ -45,7 +45,7 @@ def gib(nbytes: float) -> str:
 def check_fits(engine: Engine, need: int, doing: str, kind: str) -> None:
     """GpuMemoryError when `need` bytes would not fit in the engine's free device memory (no-op on the CPU)."""
     memory = engine.memory_info()
-    if memory is None or need <= memory.free * HEADROOM:
+    if memory is None or engine.spills_to_disk or need <= memory.free * HEADROOM:
         return
     engine.release_memory()  # cached blocks count as used until handed back
     memory = engine.memory_info()

@@ -59,6 +59,8 @@ class Engine(ABC):
     name: str
     label: str
     memory_kind = "process RSS"  # what memory_in_use() measures for this engine
+    holds_data_here = True  # frames live in this process (host or its GPU), not on other machines' workers
+    spills_to_disk = False  # past its memory the engine spills to disk instead of failing
 
     @property
     @abstractmethod

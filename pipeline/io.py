@@ -376,3 +376,17 @@ def resolve_in_folder(folder: Path, relative: str) -> Path:
     if not path.is_file():
         raise DataError(f"{relative!r} is not in the data folder {folder}. Refresh the list and pick again.")
     return path
+
+
+def matches_in_folder(folder: Path, pattern: str) -> list[Path]:
+    """The files that a file name, folder name or glob relative to `folder` names; paths outside it are refused."""
+    text = pattern.strip()
+    if not text or "\x00" in text:
+        raise DataError("Give a file, a folder or a glob inside the data folder, e.g. sales/*.parquet.")
+    candidate = Path(text)
+    if candidate.is_absolute() or ".." in candidate.parts:
+        raise DataError(f"{pattern!r} is not inside the data folder: write it relative to it, e.g. sales/*.parquet.")
+    base = folder.resolve()
+    target = base / candidate
+    paths = sorted(target.iterdir()) if target.is_dir() else sorted(base.glob(text))
+    return [path for path in paths if path.is_file() and path.resolve().is_relative_to(base)]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from pipeline.catalog import Catalog, Dataset, EngineCopy
+from pipeline.dask_engine import DaskEngine, is_dask_frame
 from pipeline.datasets import (
     BUNDLED,
     SyntheticSpec,
@@ -20,7 +22,7 @@ from pipeline.datasets import (
     validate,
 )
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
-from pipeline.errors import PipelineError
+from pipeline.errors import DataError, PipelineError
 from pipeline.formats import FileFormat
 from pipeline.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.timing import clock
@@ -124,10 +126,11 @@ def load_synthetic(
     per_engine: dict[str, tuple[dict[str, Any], float]] = {}
 
     def build(engine: Engine) -> EngineCopy:
-        tables, seconds = clock(lambda: generate(spec, engine), engine.synchronize)
+        tables, seconds = clock(lambda: _generated(spec, engine), engine.synchronize)
         per_engine[engine.name] = (tables, seconds)
         first = next(iter(tables.values()))
-        return EngineCopy(engine, first, {"generate": seconds}, "generated on the engine")
+        where = "generated on the workers, held in their memory" if is_dask_frame(first) else "generated on the engine"
+        return EngineCopy(engine, first, {"generate": seconds}, where)
 
     copies, failures = _on_each_engine(engines, build, progress)
     base = dataset_name(spec)
@@ -141,3 +144,47 @@ def load_synthetic(
         notes = ["Generation time covers all tables of this set."] if suffix else []
         added.append(catalog.add(name, f"synthetic {spec.describe()}", table_copies, notes, failures))
     return added
+
+
+def _generated(spec: SyntheticSpec, engine: Engine) -> dict[str, Any]:
+    """The spec's tables on the engine; on Dask made partition by partition on the workers and kept there."""
+    if isinstance(engine, DaskEngine):
+        return engine.persisted(engine.generated(spec))
+    return generate(spec, engine)
+
+
+def pattern_name(pattern: str) -> str:
+    """A dataset name for files matched by a pattern: its last part without wildcards, e.g. `sales` for
+    `sales/*.parquet` or `2024` for `sales/2024.csv`."""
+    plain = [part for part in Path(pattern).parts if not any(mark in part for mark in "*?[")]
+    return Path(plain[-1]).stem if plain else "files"
+
+
+def load_files_on_dask(
+    catalog: Catalog, engine: DaskEngine, paths: list[Path], pattern: str, *, progress: Progress = _quiet
+) -> Dataset:
+    """Files as a lazy Dask frame (read by the workers when a computation needs them) added as the active dataset."""
+    catalog.check_room()
+    progress(f"Checking the schemas of {len(paths)} file(s)…")
+    frame, seconds = clock(lambda: engine.read_paths(paths, pattern), engine.synchronize)
+    route = f"read lazily by the workers, {frame.npartitions:,} partitions"
+    copy = EngineCopy(engine, frame, {"plan the read (lazy)": seconds}, route)
+    notes = [
+        f"{len(paths):,} file(s) matching {pattern}; the workers read them whenever a computation needs them, "
+        "so nothing of them is held in this server's memory."
+    ]
+    return catalog.add(pattern_name(pattern), f"files {pattern} on {engine.label}", {engine.name: copy}, notes)
+
+
+def add_copy_on(dataset: Dataset, engine: DaskEngine, *, progress: Progress = _quiet) -> EngineCopy:
+    """A copy of a dataset on a Dask cluster, made from its host copy and kept in the workers' memory, so the
+    pages can run it on Dask next to the other engines."""
+    source = dataset.primary
+    if source.lazy:
+        raise DataError(f"{dataset.name} is already on a Dask cluster.")
+    progress(f"Copying {dataset.name} to {engine.label}…")
+    table = pa.Table.from_pandas(source.engine.to_pandas(source.frame), preserve_index=False)
+    frame, seconds = clock(lambda: engine.persisted({"": engine.from_arrow(table)})[""], engine.synchronize)
+    route = f"copied from the {source.engine.label} copy, {frame.npartitions:,} partitions held by the workers"
+    dataset.copies[engine.name] = EngineCopy(engine, frame, {"to engine (from Arrow)": seconds}, route)
+    return dataset.copies[engine.name]

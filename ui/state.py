@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from pipeline.catalog import Catalog, Dataset, SessionLimits
+from pipeline.dask_engine import ClusterSettings, DaskEngine, dask_engine, running_dask_engine
 from pipeline.datasets import SAMPLE_DATASET, bundled_frame
 from pipeline.engines import (
     GPU,
@@ -105,3 +106,19 @@ def active_dataset_or_stop() -> Dataset:
         st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
         st.stop()
     return dataset
+
+
+CLUSTER_KEY = "dask_cluster"
+
+
+def session_cluster() -> DaskEngine | None:
+    """The Dask cluster this session started or connected to (System page), while it runs."""
+    settings = st.session_state.get(CLUSTER_KEY)
+    return running_dask_engine(settings) if settings else None
+
+
+def use_cluster(settings: ClusterSettings) -> DaskEngine:
+    """Start (or reach) the cluster of these settings and make it this session's."""
+    engine = dask_engine(settings)
+    st.session_state[CLUSTER_KEY] = engine.settings
+    return engine

@@ -1,0 +1,98 @@
+"""The pages on a Dask cluster (AppTest, a real LocalCluster): data read lazily from the data folder or copied to the
+cluster, profiled there and compared with pandas; a cluster shut down takes its datasets with it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.catalog import Catalog
+from pipeline.datasets import SyntheticSpec, bundled_frame
+from pipeline.engines import available_engines
+from pipeline.loading import load_bundled, load_synthetic
+from tests.apptest import open_page, problems
+
+dask_engine = pytest.importorskip("pipeline.dask_engine")
+pytest.importorskip("distributed")
+LOCAL = dask_engine.ClusterSettings(workers=1, threads_per_worker=2, memory_limit="1GiB")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    engine = dask_engine.dask_engine(LOCAL)
+    yield engine
+    dask_engine.close_dask_engines()
+
+
+def on_cluster(at, cluster):
+    at.session_state["dask_cluster"] = cluster.settings
+    return at
+
+
+def test_files_in_the_data_folder_are_read_lazily_on_dask_profiled_there_and_outside_paths_refused(
+    cluster, tmp_path, monkeypatch
+):
+    rng = np.random.default_rng(1)
+    (tmp_path / "sales").mkdir()
+    for part in range(2):
+        pd.DataFrame({"amount": rng.exponential(size=5_000), "shop": rng.choice(["a", "b", "c"], 5_000)}).to_parquet(
+            tmp_path / "sales" / f"part{part}.parquet"
+        )
+    monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
+    at = on_cluster(open_page("pages/data.py", Catalog()), cluster).run()
+    at.text_input(key="dask_pattern").set_value("../*.parquet").run()
+    assert any("is not inside the data folder" in message for message in problems(at))
+    at.text_input(key="dask_pattern").set_value("sales/*.parquet").run()
+    assert any("2 file(s) match" in caption.value for caption in at.caption)
+    at.button(key="dask_read").click().run()
+    assert not problems(at)
+    datasets = at.session_state["catalog"]
+    dataset = datasets.active
+    assert dataset.name == "sales" and list(dataset.copies) == ["dask-cpu"] and dataset.copies["dask-cpu"].lazy
+    assert dataset.shape == (10_000, 2) and datasets.nbytes == 0, "the rows stay on the workers"
+    assert any("unique (≈)" in table.value.columns for table in at.dataframe)
+
+    at.switch_page("pages/explore.py").run()
+    assert not problems(at)
+    assert any(caption.value.startswith("≈ Estimated: Quantiles") for caption in at.caption)
+    assert {m.label: m.value for m in at.metric}["Rows"] == "10,000"
+    profile = dataset.recall(("profile", "dask-cpu", "full"))
+    assert profile.column("shop").distinct == 3 and profile.column("amount").count == 10_000
+
+
+def test_a_loaded_table_copied_to_dask_is_profiled_on_both_and_the_exact_statistics_agree(cluster):
+    catalog = Catalog()
+    load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
+    at = on_cluster(open_page("pages/data.py", catalog), cluster).run()
+    at.button(key="dask_copy").click().run()
+    assert not problems(at)
+    assert list(catalog.active.copies)[-1] == "dask-cpu" and catalog.active.copies["dask-cpu"].frame.npartitions >= 1
+    at.switch_page("pages/explore.py").run()
+    at.toggle(key="explore_compare").set_value(True).run()
+    assert not problems(at)
+    assert any("The statistics agree (the estimates of a Dask profile left out)" in s.value for s in at.success)
+    assert at.selectbox(key="explore_engine").value == "dask-cpu", "the newest copy is the default"
+    for label in ("Correlations", "Interactions", "Filter"):
+        at.session_state["explore_tab"] = label
+        at.run()
+        assert not problems(at), label
+        if label == "Correlations":
+            assert at.radio(key="explore_corr_method").options == ["Pearson"], "Dask has no Spearman"
+    view = catalog.active.recall(("view sample", "dask-cpu"))
+    assert len(view.frame) == 150 and view.engine.name == "cpu", "the views read the Dask rows on this server"
+
+
+def test_shutting_the_cluster_down_removes_the_datasets_that_only_it_held(cluster):
+    catalog = Catalog()
+    load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
+    engine = dask_engine.dask_engine(dask_engine.ClusterSettings(workers=1, memory_limit="512MiB"))
+    load_synthetic(catalog, SyntheticSpec("regression", 5_000), [engine])
+    assert len(catalog) == 2 and catalog.active.name.startswith("regression")
+    at = open_page("pages/system.py", catalog)
+    at.session_state["dask_cluster"] = engine.settings
+    at.run()
+    at.button(key="dask_close").click().run()
+    assert not problems(at)
+    assert [d.name for d in catalog] == ["iris"]
+    assert any("Removed with the cluster" in caption.value for caption in at.caption)
