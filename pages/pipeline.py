@@ -195,9 +195,8 @@ def step_table(result: SideBySide) -> pd.DataFrame:
         if gpu and cpu and i < len(gpu.steps) and gpu.steps[i].seconds and cpu.steps[i].seconds:
             row["GPU speed-up"] = f"{cpu.steps[i].seconds / gpu.steps[i].seconds:,.2f}×"
         parity = result.parity[i] if i < len(result.parity) else None
-        row["engines agree"] = (
-            "—" if parity is None else ("yes" if parity.ok else "NO: " + "; ".join(parity.mismatches[:3]))
-        )
+        verdict = "—" if parity is None else ("yes" if parity.ok else "NO: " + "; ".join(parity.mismatches[:3]))
+        row["engines agree"] = "; ".join([verdict, *parity.notes]) if parity and parity.notes else verdict
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -15,6 +15,7 @@ import importlib.util
 import logging
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -155,6 +156,7 @@ class DaskEngine(Engine):
     memory_kind = "Dask workers' memory"
     holds_data_here = False
     spills_to_disk = True
+    distributed = True
 
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings.checked()
@@ -347,6 +349,18 @@ class DaskEngine(Engine):
         frame = reader([str(path) for path in paths])
         return frame.to_backend("cudf") if self.settings.gpu else frame  # dask-cudf's documented route
 
+    def per_partition(self, frame: Any, fn: Callable[[Engine, Any, int], Any]) -> Any:
+        """`fn(engine, part, first_row)` on every partition, lazily; the partitions' lengths are counted first so
+        each call knows which row of the whole frame its partition starts at."""
+        lengths = self.finish(frame.map_partitions(len)).tolist()
+        starts = np.cumsum([0, *lengths[:-1]]).tolist()
+        engine = partition_engine(self.settings.gpu)
+
+        def on_part(part: Any, partition_info: dict[str, Any] | None = None) -> Any:
+            return fn(engine, part, int(starts[partition_info["number"]]) if partition_info else 0)
+
+        return frame.map_partitions(on_part, meta=fn(engine, frame._meta, 0))
+
     def sample(self, frame: Any, rows: int, max_rows: int, seed: int = 0) -> Any:
         """A random sample of about `max_rows` of the frame's `rows` rows (all of them when fewer), brought to this
         process as one pandas (or cuDF) frame."""
@@ -354,12 +368,23 @@ class DaskEngine(Engine):
         return self.finish(frame if share >= 1.0 else frame.sample(frac=share, random_state=seed))
 
     def persisted(self, frames: dict[str, Any]) -> dict[str, Any]:
-        """The frames computed into the workers' memory (spilled to disk past their limit), waited for."""
-        from distributed import wait
+        """The frames computed into the workers' memory (spilled to disk past their limit), waited for; a task that
+        failed raises its error here."""
+        from distributed import futures_of, wait
 
-        held = {name: frame.persist() for name, frame in frames.items()}
-        wait(list(held.values()))
+        held = {name: self.client.persist(frame) for name, frame in frames.items()}
+        futures = [future for frame in held.values() for future in futures_of(frame)]
+        wait(futures)
+        for future in futures:
+            if future.status == "error":
+                future.result()  # raises the task's own error
         return held
+
+    def materialized(self, frame: Any) -> Any:
+        return self.persisted({"": frame})[""]
+
+    def row_count(self, frame: Any) -> int:
+        return int(self.finish(frame.shape[0]))
 
     def generated(self, spec: SyntheticSpec, partition_rows: int | None = None) -> dict[str, Any]:
         """The spec's tables made partition by partition on the workers (no whole table on the client)."""

@@ -14,6 +14,7 @@ import io
 import logging
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -61,6 +62,7 @@ class Engine(ABC):
     memory_kind = "process RSS"  # what memory_in_use() measures for this engine
     holds_data_here = True  # frames live in this process (host or its GPU), not on other machines' workers
     spills_to_disk = False  # past its memory the engine spills to disk instead of failing
+    distributed = False  # a Dask engine: lazy frames in partitions, some results (quantiles) estimated
 
     @property
     @abstractmethod
@@ -92,6 +94,18 @@ class Engine(ABC):
     def memory_info(self) -> DeviceMemory | None:
         """The device's memory, or None where the engine has no device of its own."""
         return None
+
+    def materialized(self, frame: Any) -> Any:
+        """The frame with its values computed and held (a lazy engine computes it here); others return it."""
+        return frame
+
+    def row_count(self, frame: Any) -> int:
+        return len(frame)
+
+    def per_partition(self, frame: Any, fn: Callable[[Engine, Any, int], Any]) -> Any:
+        """`fn(engine, part, first_row)` over the frame's partitions, put together: here the whole frame is one
+        partition starting at row 0; a Dask engine calls it on each partition with the engine that holds it."""
+        return fn(self, frame, 0)
 
     def release_memory(self) -> None:
         """Hand cached device memory back after frames were dropped (no-op on CPU)."""

@@ -150,45 +150,57 @@ def run_side_by_side(
                 continue
             engine = engines[name]
             try:
-                if engine.name != CPU:
+                if engine.name != CPU and not engine.spills_to_disk:
                     need = step_need(step.kind, engine.frame_nbytes(current[name]))
                     check_fits(engine, need, f"Step {number} ({step.describe()})", "step")
-                output, seconds = clock(
-                    lambda step=step, name=name: apply_step(step, current[name], contexts[name]), engine.synchronize
+                output, seconds = clock(  # a lazy engine computes the step's result inside the clock
+                    lambda step=step, name=name, engine=engine: engine.materialized(
+                        apply_step(step, current[name], contexts[name])
+                    ),
+                    engine.synchronize,
                 )
+                rows = engine.row_count(output)
             except Exception as error:  # one engine's failure is shown, the others go on
                 reason = failure_message(engine, f"running '{step.describe()}'", error)
                 runs[name].steps.append(StepRun(number, step, None, None, None, reason))
                 current[name] = None
                 continue
             runs[name].steps.append(
-                StepRun(number, step, seconds, len(output), len(output.columns), memory_bytes=memory_in_use(engine))
+                StepRun(number, step, seconds, rows, len(output.columns), memory_bytes=memory_in_use(engine))
             )
             current[name] = output
-        result.parity.append(_step_parity(current, engines, ordered_up_to(steps, number)))
+        result.parity.append(_step_parity(current, engines, steps[:number]))
     for name, frame in current.items():
         runs[name].frame = frame
     report(1.0, "Done")
     return result
 
 
-def ordered_up_to(steps: list[Step], number: int) -> bool:
-    """Whether the row order after step `number` is defined (no earlier step left it open)."""
-    return all(STEP_KINDS[step.kind].keeps_row_order for step in steps[:number])
-
-
-def _step_parity(current: dict[str, Any], engines: dict[str, Engine], ordered: bool) -> Parity | None:
-    """Each other engine's output against the CPU's, or None where there is nothing to compare."""
+def _step_parity(current: dict[str, Any], engines: dict[str, Engine], done: list[Step]) -> Parity | None:
+    """Each other engine's output against the CPU's after the steps `done`, or None where there is nothing to
+    compare. A Dask result whose steps used Dask's estimated quantiles is not compared (a note says so), and one
+    that Dask reordered is compared as a set of rows."""
     reference = current.get(CPU)
     others = [name for name in current if name != CPU and current[name] is not None]
     if reference is None or not others:
         return None
-    mismatches = []
+    result = Parity()
     for name in others:
-        other = engines[name].to_pandas(current[name]).reset_index(drop=True)
+        engine = engines[name]
+        kinds = [STEP_KINDS[step.kind] for step in done]
+        ordered = all(kind.keeps_row_order for kind in kinds)
+        if engine.distributed:
+            estimated = [n for n, step in enumerate(done, 1) if STEP_KINDS[step.kind].estimated_on_dask(step.params)]
+            if estimated:
+                result.notes.append(
+                    f"{engine.label} not compared: step {estimated[0]} uses quantiles, which Dask estimates."
+                )
+                continue
+            ordered = ordered and all(kind.row_order_on_dask for kind in kinds)
+        other = engine.to_pandas(current[name]).reset_index(drop=True)
         parity = compare_results(reference.reset_index(drop=True), other, ordered=ordered)
-        mismatches += [f"{engines[name].label}: {m}" for m in parity.mismatches]
-    return Parity(mismatches)
+        result.mismatches.extend(f"{engine.label}: {m}" for m in parity.mismatches)
+    return result
 
 
 def preview_after(

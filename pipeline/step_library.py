@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.dask_engine import is_dask_frame
 from pipeline.duplicates import duplicated
+from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.random_streams import CounterRandom
@@ -290,6 +292,13 @@ def check_drop_duplicates(params: dict[str, Any], schema: Schema, _: dict[str, S
 
 
 def apply_drop_duplicates(frame: Any, p: dict[str, Any], context: Context) -> Any:
+    if is_dask_frame(frame):  # Dask has no `duplicated`: its drop_duplicates finds the repeats across partitions
+        # It sends rows to partitions by a hash of their values, and -0.0 hashes apart from 0.0, which pandas
+        # calls equal: float keys are compared as x + 0.0 (which turns -0.0 into 0.0) in columns of their own.
+        floats = {f"__key {c}": frame[c] + 0.0 for c in p["columns"] if pd.api.types.is_float_dtype(frame[c].dtype)}
+        keys = [f"__key {c}" if f"__key {c}" in floats else c for c in p["columns"]]
+        unique = frame.assign(**floats).drop_duplicates(subset=keys, keep=p["keep"])
+        return unique.drop(columns=list(floats))
     return frame[~duplicated(context.engine, frame, p["columns"], p["keep"])]
 
 
@@ -301,6 +310,7 @@ register(
         check_drop_duplicates,
         apply_drop_duplicates,
         lambda p: f"drop duplicates of {_columns(p)} (keep {p.get('keep', 'first')})",
+        row_order_on_dask=False,  # Dask's drop_duplicates shuffles rows by their values
     )
 )
 
@@ -332,14 +342,18 @@ def check_sample(params: dict[str, Any], _schema: Schema, __: dict[str, Schema])
     }
 
 
-def random_share(context: Context, rows: int, seed: int) -> Any:
-    """One uniform number per row in [0, 1), identical on every engine for a seed."""
-    return CounterRandom(context.engine.xp, seed, rows).uniform(0)
+def random_share(engine: Engine, rows: int, seed: int, start: int) -> Any:
+    """One uniform number in [0, 1) per row from row `start` on, identical on every engine (and in every
+    partition) for a seed."""
+    return CounterRandom(engine.xp, seed, rows, start).uniform(0)
 
 
 def apply_sample(frame: Any, p: dict[str, Any], context: Context) -> Any:
-    keep = random_share(context, len(frame), p["seed"]) < p["fraction"]
-    return frame[context.engine.frames.Series(keep, index=frame.index)]
+    def kept(engine: Engine, part: Any, start: int) -> Any:
+        keep = random_share(engine, len(part), p["seed"], start) < p["fraction"]
+        return part[engine.frames.Series(keep, index=part.index)]
+
+    return context.engine.per_partition(frame, kept)
 
 
 register(
@@ -364,9 +378,12 @@ def check_split(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) ->
 
 
 def apply_split(frame: Any, p: dict[str, Any], context: Context) -> Any:
-    test = random_share(context, len(frame), p["seed"]) < p["test_fraction"]
-    labels = context.engine.frames.Series(test, index=frame.index).map({True: "test", False: "train"})
-    return with_columns(frame, {p["column"]: labels})
+    def labelled(engine: Engine, part: Any, start: int) -> Any:
+        test = random_share(engine, len(part), p["seed"], start) < p["test_fraction"]
+        labels = engine.frames.Series(test, index=part.index).map({True: "test", False: "train"})
+        return with_columns(part, {p["column"]: labels})
+
+    return context.engine.per_partition(frame, labelled)
 
 
 register(
@@ -398,7 +415,7 @@ def check_fill(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> 
     return checked
 
 
-def apply_fill(frame: Any, p: dict[str, Any], _: Context) -> Any:
+def apply_fill(frame: Any, p: dict[str, Any], context: Context) -> Any:
     columns: dict[str, Any] = {}
     for column in p["columns"]:
         series = frame[column]
@@ -409,13 +426,13 @@ def apply_fill(frame: Any, p: dict[str, Any], _: Context) -> Any:
         if method == "constant":
             value = scalar_for(series, p["value"])
         elif method == "mode":
-            modes = series.mode()
+            modes = context.engine.finish(series.mode())
             if len(modes) == 0:
                 continue  # an all-missing column has no mode; it stays as it is
             value = modes.iloc[0]  # the smallest of tied modes on both libraries
-        else:
-            value = series.mean() if method == "mean" else series.median()
-        columns[column] = series.fillna(value)
+        else:  # the median as the 0.5 quantile: equal on pandas and cuDF, and Dask's estimate of it
+            value = series.mean() if method == "mean" else series.quantile(0.5)
+        columns[column] = series.fillna(context.engine.finish(value))
     return with_columns(frame, columns)
 
 
@@ -430,6 +447,7 @@ register(
             f"fill missing {_columns(p)} with "
             + (repr(p.get("value")) if p.get("method") == "constant" else str(p.get("method")))
         ),
+        estimated_on_dask=lambda p: p.get("method") == "median",
     )
 )
 
@@ -520,11 +538,11 @@ def check_numeric_columns(params: dict[str, Any], schema: Schema, _: dict[str, S
     return {"columns": schema.need_all(params.get("columns"), NUMERIC)}
 
 
-def apply_log1p(frame: Any, p: dict[str, Any], _: Context) -> Any:
+def apply_log1p(frame: Any, p: dict[str, Any], context: Context) -> Any:
     columns: dict[str, Any] = {}
     for column in p["columns"]:
         series = frame[column].astype("float64")
-        if bool((series <= -1).any()):
+        if bool(context.engine.finish((series <= -1).any())):
             raise DataError(f"log1p needs values above -1; {column!r} has smaller ones. Clip or shift it first.")
         columns[column] = np.log1p(series)
     return with_columns(frame, columns)
@@ -541,7 +559,7 @@ def check_scale(params: dict[str, Any], schema: Schema, dataset_schemas: dict[st
     return checked
 
 
-def apply_scale(frame: Any, p: dict[str, Any], _: Context) -> Any:
+def apply_scale(frame: Any, p: dict[str, Any], context: Context) -> Any:
     """Standard: (x - mean) / population std, as scikit-learn; min-max to [0, 1]; robust: (x - median) / IQR."""
     columns: dict[str, Any] = {}
     for column in p["columns"]:
@@ -551,8 +569,10 @@ def apply_scale(frame: Any, p: dict[str, Any], _: Context) -> Any:
         elif p["method"] == "minmax":
             centre, spread = series.min(), series.max() - series.min()
         else:
-            centre = series.median()
+            centre = series.quantile(0.5)
             spread = series.quantile(0.75) - series.quantile(0.25)
+        found = context.engine.finish({"centre": centre, "spread": spread})
+        centre, spread = found["centre"], found["spread"]
         columns[column] = (series - centre) / (spread if spread else 1.0)  # a constant column becomes 0
     return with_columns(frame, columns)
 
@@ -565,6 +585,7 @@ register(
         check_scale,
         apply_scale,
         lambda p: f"{p.get('method', 'standard')} scale {_columns(p)}",
+        estimated_on_dask=lambda p: p.get("method") == "robust",
     )
 )
 
@@ -576,12 +597,13 @@ def check_clip(params: dict[str, Any], schema: Schema, dataset_schemas: dict[str
     return checked
 
 
-def apply_clip(frame: Any, p: dict[str, Any], _: Context) -> Any:
+def apply_clip(frame: Any, p: dict[str, Any], context: Context) -> Any:
     """Clip each column to its own lower and upper quantiles."""
     columns: dict[str, Any] = {}
     for column in p["columns"]:
         series = frame[column]
-        columns[column] = series.clip(series.quantile(p["lower"]), series.quantile(p["upper"]))
+        bounds = context.engine.finish({"lower": series.quantile(p["lower"]), "upper": series.quantile(p["upper"])})
+        columns[column] = series.clip(bounds["lower"], bounds["upper"])
     return with_columns(frame, columns)
 
 
@@ -593,6 +615,7 @@ register(
         check_clip,
         apply_clip,
         lambda p: f"clip {_columns(p)} to quantiles {p.get('lower', 0.01)}–{p.get('upper', 0.99)}",
+        estimated_on_dask=lambda _p: True,
     )
 )
 
@@ -605,13 +628,17 @@ def check_quantile_bin(params: dict[str, Any], schema: Schema, _: dict[str, Sche
 
 def apply_quantile_bin(frame: Any, p: dict[str, Any], context: Context) -> Any:
     """Bin number 0..bins-1 by the column's quantiles (ties share a bin); missing stays missing."""
-    engine = context.engine
-    xp = engine.xp
     series = frame[p["column"]]
     inner = series.quantile([i / p["bins"] for i in range(1, p["bins"])])
-    edges = xp.asarray(engine.to_pandas(inner).to_numpy(dtype="float64"))
-    codes = engine.frames.Series(xp.searchsorted(edges, engine.float_values(series), side="right"), index=frame.index)
-    return with_columns(frame, {p["output"]: engine.with_missing(codes, series.isna())})
+    edges = context.engine.to_pandas(inner).to_numpy(dtype="float64")
+
+    def binned(engine: Engine, part: Any, _start: int) -> Any:
+        xp = engine.xp
+        values = engine.float_values(part[p["column"]])
+        codes = engine.frames.Series(xp.searchsorted(xp.asarray(edges), values, side="right"), index=part.index)
+        return with_columns(part, {p["output"]: engine.with_missing(codes, part[p["column"]].isna())})
+
+    return context.engine.per_partition(frame, binned)
 
 
 register(
@@ -622,6 +649,7 @@ register(
         check_quantile_bin,
         apply_quantile_bin,
         lambda p: f"{p.get('bins', 4)} quantile bins of {p.get('column')}",
+        estimated_on_dask=lambda _p: True,
     )
 )
 
@@ -660,7 +688,7 @@ def check_one_hot(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) 
 
 def sorted_levels(context: Context, series: Any, limit: int) -> list[Any]:
     """The column's distinct values, sorted; DataError when there are more than `limit`."""
-    count = int(series.nunique())  # counted on the engine: only a short list of levels comes to the host
+    count = int(context.engine.finish(series.nunique()))  # counted on the engine: only the levels come here
     if count > limit:
         raise DataError(
             f"{series.name!r} has {count:,} distinct values, more than the {limit:,} allowed here: "
@@ -692,10 +720,18 @@ def check_label_encode(params: dict[str, Any], schema: Schema, _: dict[str, Sche
     return {"column": schema.need(params.get("column"), TEXT, BOOLEAN)}
 
 
-def apply_label_encode(frame: Any, p: dict[str, Any], _: Context) -> Any:
+def apply_label_encode(frame: Any, p: dict[str, Any], context: Context) -> Any:
     """Codes 0..k-1 in sorted order of the values; -1 for missing (pandas says -1, cuDF null: filled alike)."""
-    series = frame[p["column"]]
-    return with_columns(frame, {p["column"]: series.astype("category").cat.codes.fillna(-1).astype("int32")})
+    levels = None
+    if is_dask_frame(frame):  # each partition must code with the whole column's levels
+        levels = sorted(context.engine.to_pandas(frame[p["column"]].dropna().drop_duplicates()).tolist())
+
+    def coded(engine: Engine, part: Any, _start: int) -> Any:
+        kind = "category" if levels is None else engine.frames.CategoricalDtype(levels)
+        codes = part[p["column"]].astype(kind).cat.codes.fillna(-1).astype("int32")
+        return with_columns(part, {p["column"]: codes})
+
+    return context.engine.per_partition(frame, coded)
 
 
 register(

@@ -89,6 +89,8 @@ class StepKind:
     apply: Callable[[Any, dict[str, Any], Context], Any]
     describe: Callable[[Mapping[str, Any]], str]
     keeps_row_order: bool = True
+    row_order_on_dask: bool = True  # False where Dask's own form of the step (a shuffle) reorders the rows
+    estimated_on_dask: Callable[[Mapping[str, Any]], bool] = lambda _params: False  # uses Dask's estimated quantiles
 
 
 STEP_KINDS: dict[str, StepKind] = {}
