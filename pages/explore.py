@@ -19,7 +19,6 @@ from pipeline.charts import (
     tidy_matrix,
     top_values_chart,
 )
-from pipeline.dask_engine import partition_engine
 from pipeline.engines import CPU
 from pipeline.interactions import (
     MAX_SAMPLE_ROWS,
@@ -75,7 +74,7 @@ def view_copy(dataset: Dataset, engine_name: str) -> EngineCopy:
     def draw() -> EngineCopy:
         sample = copy.engine.sample(copy.frame, rows, DASK_VIEW_ROWS)
         where = f"a random sample of {len(sample):,} of the {rows:,} rows on {copy.engine.label}"
-        return EngineCopy(partition_engine(copy.engine.settings.gpu), sample, {}, where)
+        return EngineCopy(copy.engine.local, sample, {}, where)
 
     view = dataset.remember(("view sample", engine_name), draw)
     if len(view.frame) < rows:

@@ -85,7 +85,7 @@ class Dataset:
     def preview(self, rows: int = 20) -> pd.DataFrame:
         """The first rows as a small pandas frame (only those rows leave the device)."""
         copy = self.primary
-        return copy.engine.to_pandas(copy.frame.head(rows))
+        return copy.engine.local.to_pandas(copy.engine.head(copy.frame, rows))
 
     def schema(self) -> pd.DataFrame:
         """Column, dtype on each engine, null count and distinct count (computed once, on the engine)."""

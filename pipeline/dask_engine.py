@@ -16,6 +16,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -251,10 +252,10 @@ class DaskEngine(Engine):
 
     def from_arrow(self, table: pa.Table) -> Any:
         partitions = max(1, -(-table.nbytes // PARTITION_BYTES))
-        return self._dd.from_pandas(partition_engine(self.settings.gpu).from_arrow(table), npartitions=partitions)
+        return self._dd.from_pandas(self.local.from_arrow(table), npartitions=partitions)
 
     def to_pandas(self, frame: Any) -> pd.DataFrame:
-        return partition_engine(self.settings.gpu).to_pandas(self.finish(frame))
+        return self.local.to_pandas(self.finish(frame))
 
     def finish(self, result: Any, timeout_s: float | None = None) -> Any:
         """The result computed on the cluster (Dask recomputes the tasks of workers lost meanwhile; take_notes()
@@ -354,7 +355,7 @@ class DaskEngine(Engine):
         each call knows which row of the whole frame its partition starts at."""
         lengths = self.finish(frame.map_partitions(len)).tolist()
         starts = np.cumsum([0, *lengths[:-1]]).tolist()
-        engine = partition_engine(self.settings.gpu)
+        engine = self.local
 
         def on_part(part: Any, partition_info: dict[str, Any] | None = None) -> Any:
             return fn(engine, part, int(starts[partition_info["number"]]) if partition_info else 0)
@@ -382,6 +383,31 @@ class DaskEngine(Engine):
 
     def materialized(self, frame: Any) -> Any:
         return self.persisted({"": frame})[""]
+
+    def active(self) -> AbstractContextManager[Any]:
+        return self.client.as_current()
+
+    def float_values(self, values: Any, dtype: str = "float64") -> Any:
+        """A Dask array (numpy or CuPy blocks) of a series or frame, with its partitions' lengths known."""
+        return values.astype(dtype).to_dask_array(lengths=True)
+
+    def int_values(self, series: Any) -> Any:
+        return series.astype("int64").to_dask_array(lengths=True)
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return self.local.to_numpy(self.finish(array))
+
+    def head(self, frame: Any, rows: int) -> Any:
+        """The first rows, from the first partitions only (never the whole frame), computed on this cluster."""
+        import warnings
+
+        with warnings.catch_warnings():  # Dask warns when the first partition holds fewer rows: fine for a head
+            warnings.simplefilter("ignore", UserWarning)
+            return self.finish(frame.head(rows, compute=False))
+
+    @property
+    def local(self) -> Engine:
+        return partition_engine(self.settings.gpu)
 
     def row_count(self, frame: Any) -> int:
         return int(self.finish(frame.shape[0]))

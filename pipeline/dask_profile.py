@@ -299,7 +299,7 @@ def _top_values(candidates: pd.DataFrame, count: int, k: int) -> pd.DataFrame:
 def profile_dask(engine: DaskEngine, frame: Any, settings: ProfileSettings, report: ProfileProgress) -> Profile:
     """The profile of a Dask frame on its cluster (see the module's docstring for what is exact)."""
     timer = PhaseClock(engine.synchronize)
-    host = partition_engine(engine.settings.gpu)
+    host = engine.local
     kinds = {str(name): column_kind(frame[name].dtype) for name in frame.columns}
     report(0.0, "First pass over the partitions: counts, extremes, value counts, quantiles…")
     first = timer.run("first pass", lambda: engine.finish(_first_pass(frame, kinds, settings)))

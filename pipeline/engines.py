@@ -7,6 +7,7 @@ here works on a machine that has none of them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -15,6 +16,7 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -94,6 +96,20 @@ class Engine(ABC):
     def memory_info(self) -> DeviceMemory | None:
         """The device's memory, or None where the engine has no device of its own."""
         return None
+
+    def active(self) -> AbstractContextManager[Any]:
+        """A context in which libraries that compute on their own (dask-ml, cuML's Dask estimators) use this
+        engine; nothing to set for the single-machine engines."""
+        return contextlib.nullcontext()
+
+    def head(self, frame: Any, rows: int) -> Any:
+        """The first rows, as a frame of the engine that runs single-machine code on them (`local`)."""
+        return frame.head(rows)
+
+    @property
+    def local(self) -> Engine:
+        """The engine that holds one partition's (or a head's) rows: this one, or pandas/cuDF under Dask."""
+        return self
 
     def materialized(self, frame: Any) -> Any:
         """The frame with its values computed and held (a lazy engine computes it here); others return it."""

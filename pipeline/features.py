@@ -85,7 +85,7 @@ def check_spec(spec: FeatureSpec, frame: Any) -> None:
         raise DataError(f"The test share must be between 5% and 50%; got {spec.test_fraction:.0%}.")
 
 
-def feature_steps(spec: FeatureSpec, frame: Any) -> list[Step]:
+def feature_steps(spec: FeatureSpec, frame: Any, engine: Engine) -> list[Step]:
     """The Pipeline steps that turn the chosen columns into numbers, decided from the table's columns."""
     kinds = {c: column_kind(frame[c]) for c in spec.features}
     numeric = [c for c, kind in kinds.items() if kind == NUMERIC]
@@ -97,12 +97,12 @@ def feature_steps(spec: FeatureSpec, frame: Any) -> list[Step]:
         steps.append(Step("fill_missing", {"columns": numeric, "method": "median"}))
         if not spec.non_negative:
             steps.append(Step("scale", {"columns": numeric, "method": "standard"}))
-        elif negative := [c for c in numeric if float(frame[c].min()) < 0]:
+        elif negative := [c for c in numeric if float(engine.finish(frame[c].min())) < 0]:
             steps.append(Step("scale", {"columns": negative, "method": "minmax"}))
     if other:
         steps.append(Step("fill_missing", {"columns": other, "method": "mode"}))
     for column in other:
-        few = int(frame[column].nunique()) <= spec.max_levels
+        few = int(engine.finish(frame[column].nunique())) <= spec.max_levels
         steps.append(
             Step("one_hot", {"column": column, "max_levels": spec.max_levels})
             if few or kinds[column] == BOOLEAN
@@ -115,9 +115,10 @@ def feature_steps(spec: FeatureSpec, frame: Any) -> list[Step]:
     return steps
 
 
-def target_codes(engine: Engine, series: Any) -> tuple[Any, list[Any]]:
-    """Class codes 0..k-1 in sorted order of the labels, and the labels; a DataError for 1 or too many classes."""
-    classes = sorted(engine.to_pandas(series.drop_duplicates()).tolist())
+def target_codes(engine: Engine, series: Any, classes: list[Any] | None = None) -> tuple[Any, list[Any]]:
+    """Class codes 0..k-1 in sorted order of the labels (the series' own, or `classes` of the whole column), and
+    the labels; a DataError for 1 or too many classes."""
+    classes = classes or sorted(engine.to_pandas(series.drop_duplicates()).tolist())
     if len(classes) < 2:
         raise DataError(f"The target {series.name!r} has one class ({classes[0]!r}); a classifier needs two or more.")
     if len(classes) > MAX_CLASSES:
@@ -125,7 +126,7 @@ def target_codes(engine: Engine, series: Any) -> tuple[Any, list[Any]]:
             f"The target {series.name!r} has {len(classes):,} classes (at most {MAX_CLASSES:,}); "
             "for a continuous target choose regression."
         )
-    codes = series.astype("category").cat.codes.astype("int32")
+    codes = series.astype(engine.local.frames.CategoricalDtype(classes)).cat.codes.astype("int32")
     return engine.int_values(codes).astype("int32"), classes
 
 
@@ -134,24 +135,29 @@ def prepare(engine: Engine, frame: Any, spec: FeatureSpec) -> Prepared:
     check_spec(spec, frame)
     context = Context(engine)
     table = frame
-    for step in feature_steps(spec, frame):
+    for step in feature_steps(spec, frame, engine):
         table = apply_step(step, table, context)
-    dropped = len(frame) - len(table)
+    table = engine.materialized(table)
+    dropped = engine.row_count(frame) - engine.row_count(table)
     names = [c for c in table.columns if c not in (spec.target, SPLIT)]
     if not spec.supervised:
         matrix = engine.float_values(table[names], "float32")
         labels, classes = target_codes(engine, table[spec.target]) if spec.target else (None, None)
         return Prepared(engine, matrix, matrix[:0], labels, None, names, classes, dropped)
-    test = engine.float_values(table[SPLIT] == "test") > 0.5
-    train = ~test
-    if int(train.sum()) < MIN_TRAIN_ROWS or int(test.sum()) < 1:
+    # rows are split as frames, before they become arrays: a Dask array cut by a lazy mask loses its lengths
+    test_rows = table[SPLIT] == "test"
+    train, test = table[~test_rows], table[test_rows]
+    if engine.row_count(train) < MIN_TRAIN_ROWS or engine.row_count(test) < 1:
         raise DataError(
-            f"After leaving out rows without a target, {len(table):,} rows remain: too few to split into "
-            "training and test rows. Use a larger dataset or a larger test share."
+            f"After leaving out rows without a target, {engine.row_count(table):,} rows remain: too few to split "
+            "into training and test rows. Use a larger dataset or a larger test share."
         )
-    matrix = engine.float_values(table[names], "float32")
     if spec.task == CLASSIFICATION:
-        y, classes = target_codes(engine, table[spec.target])
+        classes = sorted(engine.to_pandas(table[spec.target].drop_duplicates()).tolist())
+        y_train, _ = target_codes(engine, train[spec.target], classes)
+        y_test, _ = target_codes(engine, test[spec.target], classes)
     else:
-        y, classes = engine.float_values(table[spec.target], "float32"), None
-    return Prepared(engine, matrix[train], matrix[test], y[train], y[test], names, classes, dropped)
+        classes = None
+        y_train, y_test = (engine.float_values(part[spec.target], "float32") for part in (train, test))
+    x_train, x_test = (engine.float_values(part[names], "float32") for part in (train, test))
+    return Prepared(engine, x_train, x_test, y_train, y_test, names, classes, dropped)

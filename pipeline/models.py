@@ -11,6 +11,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.dask_engine import DASK_CPU, DASK_GPU
 from pipeline.engines import CPU, GPU
 from pipeline.errors import DataError
 
@@ -39,8 +40,9 @@ class Param:
     help: str = ""
 
     def keyword(self, engine: str) -> str:
-        """The library's keyword; by default the same name on both sides."""
-        given = self.sklearn if engine == CPU else self.cuml
+        """The library's keyword; by default the same name on both sides (dask-ml names them as scikit-learn,
+        cuML's Dask estimators as cuML)."""
+        given = self.sklearn if engine in (CPU, DASK_CPU) else self.cuml
         return given or self.name
 
     def check(self, value: Any) -> Any:
@@ -77,6 +79,9 @@ class Algorithm:
     notes: str = ""
     cpu_package: str | None = None
     non_negative: bool = False
+    dask_cpu: str | None = None  # dask-ml's estimator, where it has one
+    dask_gpu: str | None = None  # cuML's Dask (multi-GPU) estimator, where it has one
+    max_classes: dict[str, int] = field(default_factory=dict)  # by engine, where its estimator learns fewer
 
     def settings(self, given: dict[str, Any] | None = None) -> dict[str, Any]:
         """Every setting checked, defaults filled in; unknown names are refused."""
@@ -87,9 +92,21 @@ class Algorithm:
             raise DataError(f"{self.label} has no setting {', '.join(unknown)}; it has {', '.join(known) or 'none'}.")
         return {name: param.check(given.get(name, param.default)) for name, param in known.items()}
 
+    def estimator_path(self, engine: str) -> str | None:
+        """Where the engine's estimator is imported from; None where a Dask engine has none."""
+        return {CPU: self.sklearn, GPU: self.cuml, DASK_CPU: self.dask_cpu, DASK_GPU: self.dask_gpu}[engine]
+
     def estimator_class(self, engine: str) -> type:
-        """The estimator class for an engine; a DataError says how to install a missing library."""
-        path = self.sklearn if engine == CPU else self.cuml
+        """The estimator class for an engine; a DataError says how to install a missing library, or which
+        algorithms a Dask engine trains instead."""
+        path = self.estimator_path(engine)
+        if path is None:
+            others = [a.label for a in algorithms_for(self.task) if a.estimator_path(engine)]
+            instead = f"on Dask it trains {', '.join(others)}" if others else "no algorithm of this task runs on Dask"
+            raise DataError(
+                f"{self.label} needs a single machine ({'cuML' if engine == DASK_GPU else 'dask-ml'} has no "
+                f"distributed version): {instead}. Train it on the CPU or GPU engine, or on a sample of the data."
+            )
         module, _, name = path.rpartition(".")
         try:
             return getattr(importlib.import_module(module), name)
@@ -98,12 +115,15 @@ class Algorithm:
                 raise DataError(
                     f"{self.label} on the CPU needs {self.cpu_package}: `pip install {self.cpu_package}`."
                 ) from error
+            if engine == DASK_CPU:
+                raise DataError(f"{self.label} on Dask needs dask-ml: `pip install dask-ml`.") from error
             raise DataError(f"{self.label} is not available on {engine.upper()}: {error}.") from error
 
     def build(self, engine: str, given: dict[str, Any] | None = None) -> Any:
-        """A fresh estimator for `engine` (cpu: scikit-learn, gpu: cuML) with the checked settings."""
-        if engine not in (CPU, GPU):
-            raise DataError(f"Unknown engine {engine!r} for models: choose {CPU} or {GPU}.")
+        """A fresh estimator for `engine` (scikit-learn, cuML, dask-ml or cuML's Dask one) with the checked
+        settings."""
+        if engine not in (CPU, GPU, DASK_CPU, DASK_GPU):
+            raise DataError(f"Unknown engine {engine!r} for models: choose {CPU}, {GPU}, {DASK_CPU} or {DASK_GPU}.")
         keywords = {self.param(name).keyword(engine): value for name, value in self.settings(given).items()}
         return self.estimator_class(engine)(**keywords, **self.fixed.get(engine, {}))
 
@@ -143,7 +163,9 @@ ALGORITHMS: dict[str, Algorithm] = {
             (C, MAX_ITER, TOL),
             notes="L2 penalty on both; scikit-learn solves with lbfgs, cuML with its quasi-Newton solver (qn, "
             "L-BFGS), so coefficients agree to the tolerance, not bit for bit.",
-            fixed={CPU: {"solver": "lbfgs"}, GPU: {"solver": "qn"}},
+            fixed={CPU: {"solver": "lbfgs"}, GPU: {"solver": "qn"}, DASK_CPU: {"solver": "lbfgs"}},
+            dask_cpu="dask_ml.linear_model.LogisticRegression",
+            max_classes={DASK_CPU: 2},  # dask-ml's (dask-glm's) logistic regression is binary
         ),
         Algorithm(
             "random_forest_classifier",
@@ -159,6 +181,7 @@ ALGORITHMS: dict[str, Algorithm] = {
                 }
             ),
             notes=FOREST_NOTES,
+            dask_gpu="cuml.dask.ensemble.RandomForestClassifier",
         ),
         Algorithm(
             "knn_classifier",
@@ -170,6 +193,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             fixed={CPU: {"algorithm": "brute", "n_jobs": -1}, GPU: {"algorithm": "brute"}},
             notes="Brute-force Euclidean search with uniform weights on both, so the neighbours are the same "
             "(ties in distance aside).",
+            dask_gpu="cuml.dask.neighbors.KNeighborsClassifier",
         ),
         Algorithm(
             "svc",
@@ -191,6 +215,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             (Param("alpha", "Smoothing alpha", 1.0, 0.0, 1e6),),
             non_negative=True,
             notes="Needs non-negative features: numeric features are min-max scaled to [0, 1] instead of standardised.",
+            dask_gpu="cuml.dask.naive_bayes.MultinomialNB",
         ),
         Algorithm(
             "linear_regression",
@@ -198,9 +223,12 @@ ALGORITHMS: dict[str, Algorithm] = {
             REGRESSION,
             "sklearn.linear_model.LinearRegression",
             "cuml.linear_model.LinearRegression",
-            fixed={GPU: {"algorithm": "eig"}},
+            fixed={GPU: {"algorithm": "eig"}, DASK_CPU: {"solver": "newton"}},
             notes="scikit-learn solves least squares by SVD (lstsq); cuML by eigendecomposition of XᵀX, which "
-            "is faster and agrees unless features are nearly collinear.",
+            "is faster and agrees unless features are nearly collinear. dask-ml by Newton's method without a "
+            "penalty (its default adds an L2 one), which reaches the least-squares solution.",
+            dask_cpu="dask_ml.linear_model.LinearRegression",
+            dask_gpu="cuml.dask.linear_model.LinearRegression",
         ),
         Algorithm(
             "ridge",
@@ -210,6 +238,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             "cuml.linear_model.Ridge",
             (ALPHA,),
             fixed={CPU: {"solver": "auto"}, GPU: {"solver": "eig"}},
+            dask_gpu="cuml.dask.linear_model.Ridge",
         ),
         Algorithm(
             "lasso",
@@ -219,6 +248,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             "cuml.linear_model.Lasso",
             (Param("alpha", "Regularisation alpha", 0.01, 0.0, 1e6), MAX_ITER, TOL),
             notes="Coordinate descent on both.",
+            dask_gpu="cuml.dask.linear_model.Lasso",
         ),
         Algorithm(
             "elastic_net",
@@ -233,6 +263,7 @@ ALGORITHMS: dict[str, Algorithm] = {
                 TOL,
             ),
             notes="Coordinate descent on both.",
+            dask_gpu="cuml.dask.linear_model.ElasticNet",
         ),
         Algorithm(
             "random_forest_regressor",
@@ -248,6 +279,7 @@ ALGORITHMS: dict[str, Algorithm] = {
                 }
             ),
             notes=FOREST_NOTES.replace("√features", "every feature"),
+            dask_gpu="cuml.dask.ensemble.RandomForestRegressor",
         ),
         Algorithm(
             "knn_regressor",
@@ -257,6 +289,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             "cuml.neighbors.KNeighborsRegressor",
             (NEIGHBOURS,),
             fixed={CPU: {"algorithm": "brute", "n_jobs": -1}, GPU: {"algorithm": "brute"}},
+            dask_gpu="cuml.dask.neighbors.KNeighborsRegressor",
         ),
         Algorithm(
             "kmeans",
@@ -265,8 +298,15 @@ ALGORITHMS: dict[str, Algorithm] = {
             "sklearn.cluster.KMeans",
             "cuml.cluster.KMeans",
             (Param("n_clusters", "Clusters", 8, 1, 10_000), Param("max_iter", "Maximum iterations", 300, 1, 10_000)),
-            fixed=_seeded(**{CPU: {"init": "k-means++", "n_init": 1}, GPU: {"init": "k-means++", "n_init": 1}}),
-            notes="One k-means++ initialisation on both (cuML's default is scalable k-means++ with several).",
+            fixed={
+                **_seeded(**{CPU: {"init": "k-means++", "n_init": 1}, GPU: {"init": "k-means++", "n_init": 1}}),
+                DASK_CPU: {"init": "k-means||", "random_state": SEED},
+                DASK_GPU: {"init": "scalable-k-means++", "random_state": SEED},
+            },
+            notes="One k-means++ initialisation on both (cuML's default is scalable k-means++ with several). On "
+            "Dask, dask-ml and cuML's Dask k-means start from scalable k-means++ (k-means||), made for partitions.",
+            dask_cpu="dask_ml.cluster.KMeans",
+            dask_gpu="cuml.dask.cluster.KMeans",
         ),
         Algorithm(
             "dbscan",
@@ -280,6 +320,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             ),
             fixed={CPU: {"n_jobs": -1}},
             notes="Same definition on both; border points reachable from two clusters may be labelled differently.",
+            dask_gpu="cuml.dask.cluster.DBSCAN",
         ),
         Algorithm(
             "hdbscan",
@@ -300,8 +341,16 @@ ALGORITHMS: dict[str, Algorithm] = {
             "sklearn.decomposition.PCA",
             "cuml.decomposition.PCA",
             (COMPONENTS,),
-            fixed={CPU: {"svd_solver": "full"}, GPU: {"svd_solver": "full"}},
-            notes="Full decomposition on both; component signs may flip between libraries.",
+            fixed={
+                CPU: {"svd_solver": "full"},
+                GPU: {"svd_solver": "full"},
+                DASK_CPU: {"svd_solver": "full"},
+                DASK_GPU: {"svd_solver": "full"},
+            },
+            notes="Full decomposition on every engine (on Dask CPU a tall-and-skinny QR of the partitions); "
+            "component signs may flip between libraries.",
+            dask_cpu="dask_ml.decomposition.PCA",
+            dask_gpu="cuml.dask.decomposition.PCA",
         ),
         Algorithm(
             "truncated_svd",
@@ -310,9 +359,15 @@ ALGORITHMS: dict[str, Algorithm] = {
             "sklearn.decomposition.TruncatedSVD",
             "cuml.decomposition.TruncatedSVD",
             (COMPONENTS,),
-            fixed=_seeded(**{CPU: {"algorithm": "arpack"}, GPU: {"algorithm": "full"}}),
+            fixed={
+                **_seeded(**{CPU: {"algorithm": "arpack"}, GPU: {"algorithm": "full"}}),
+                DASK_CPU: {"algorithm": "tsqr"},
+                DASK_GPU: {"algorithm": "full"},
+            },
             notes="scikit-learn uses ARPACK (exact leading components), cuML a full eigendecomposition; signs "
             "may flip.",
+            dask_cpu="dask_ml.decomposition.TruncatedSVD",
+            dask_gpu="cuml.dask.decomposition.TruncatedSVD",
         ),
         Algorithm(
             "tsne",

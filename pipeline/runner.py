@@ -36,8 +36,9 @@ def checked_with_sample(
     """
     datasets = datasets or {}
     schemas = {name: Schema.of(other) for name, other in datasets.items()}
-    sample_context = Context(engine, {name: other.head(SAMPLE_ROWS) for name, other in datasets.items()})
-    sample = frame.head(SAMPLE_ROWS)
+    heads = {name: engine.head(other, SAMPLE_ROWS) for name, other in datasets.items()}
+    sample_context = Context(engine.local, heads)
+    sample = engine.head(frame, SAMPLE_ROWS)
     steps = []
     for number, step in enumerate(recipe.steps, start=1):
         try:
@@ -207,8 +208,8 @@ def preview_after(
     steps: list[Step], frame: Any, engine: Engine, datasets: dict[str, Any] | None = None, rows: int = SAMPLE_ROWS
 ) -> Any:
     """The first `rows` rows run through checked `steps`: what the columns and values look like after them."""
-    context = Context(engine, {name: other.head(rows) for name, other in (datasets or {}).items()})
-    sample = frame.head(rows)
+    context = Context(engine.local, {name: engine.head(other, rows) for name, other in (datasets or {}).items()})
+    sample = engine.head(frame, rows)
     for step in steps:
         sample = apply_step(step, sample, context)
     return sample

@@ -12,6 +12,7 @@ import pandas as pd
 from pipeline import metrics
 from pipeline.device_memory import check_fits, model_need
 from pipeline.engines import CPU, GPU, Engine, failure_message
+from pipeline.errors import DataError
 from pipeline.features import FeatureSpec, Prepared, prepare
 from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm, algorithms_for
 from pipeline.timing import clock
@@ -73,11 +74,19 @@ def train(
     run = ModelRun(engine, algorithm, checked)
     sync = engine.synchronize
     try:
-        need = model_need(algorithm.key, len(frame), len(spec.features))
-        check_fits(engine, need, f"Training {algorithm.label} on {len(frame):,} rows", "model")
-        prepared, run.seconds["prepare"] = clock(lambda: prepare(engine, frame, spec), sync)
-        estimator = algorithm.build(engine.name, checked)
-        _fit_and_score(run, estimator, prepared)
+        estimator = algorithm.build(engine.name, checked)  # first: an algorithm Dask lacks is said at once
+        rows = engine.row_count(frame)
+        need = model_need(algorithm.key, rows, len(spec.features))
+        check_fits(engine, need, f"Training {algorithm.label} on {rows:,} rows", "model")
+        with engine.active():
+            prepared, run.seconds["prepare"] = clock(lambda: prepare(engine, frame, spec), sync)
+            limit, classes = algorithm.max_classes.get(engine.name), len(prepared.classes or [])
+            if limit and classes > limit:
+                raise DataError(
+                    f"{algorithm.label} on {engine.label} learns at most {limit} classes; {spec.target!r} has "
+                    f"{classes}. Choose a target with {limit} classes, or train it on the CPU or GPU engine."
+                )
+            _fit_and_score(run, estimator, prepared)
     except Exception as error:  # shown with the run; other engines go on
         run.error = failure_message(engine, f"training {algorithm.label}", error)
     finally:
@@ -90,11 +99,11 @@ def _fit_and_score(run: ModelRun, estimator: Any, prepared: Prepared) -> None:
     run.feature_names, run.classes, run.dropped_rows = prepared.feature_names, prepared.classes, prepared.dropped_rows
     if task in (CLASSIFICATION, REGRESSION):
         _, run.seconds["fit"] = clock(lambda: estimator.fit(prepared.x_train, prepared.y_train), sync)
-        output, run.seconds["predict"] = clock(lambda: estimator.predict(prepared.x_test), sync)
+        output, run.seconds["predict"] = clock(lambda: engine.materialized(estimator.predict(prepared.x_test)), sync)
         scores = _scores(estimator, prepared.x_test) if task == CLASSIFICATION else None
     else:
-        method = estimator.fit_predict if task == CLUSTERING else estimator.fit_transform
-        output, run.seconds["fit"] = clock(lambda: method(prepared.x_train), sync)
+        method = _fit_predict if task == CLUSTERING else type(estimator).fit_transform
+        output, run.seconds["fit"] = clock(lambda: engine.materialized(method(estimator, prepared.x_train)), sync)
         scores = None
 
     def to_host() -> None:
@@ -107,10 +116,21 @@ def _fit_and_score(run: ModelRun, estimator: Any, prepared: Prepared) -> None:
     importances = _importances(estimator)
     if importances is not None:
         run.importances = np.atleast_2d(engine.to_numpy(importances)).astype("float64")
-    x_host = engine.to_numpy(prepared.x_train) if task in (CLUSTERING, EMBEDDING) else None
+    x_host = None
+    if task in (CLUSTERING, EMBEDDING):  # a Dask engine brings only the first rows here, for the metrics
+        x_rows = prepared.x_train[:HOST_METRIC_ROWS] if engine.distributed else prepared.x_train
+        x_host = engine.to_numpy(x_rows)
+        run.predictions, run.y_test = (None if a is None else a[: len(x_host)] for a in (run.predictions, run.y_test))
     run.metrics = score(task, run, x_host)
     if task == CLUSTERING:
         run.x_view = principal_plane(x_host)
+
+
+def _fit_predict(estimator: Any, x: Any) -> Any:
+    """The cluster of every row; dask-ml's k-means has no fit_predict but keeps the labels it found."""
+    if hasattr(estimator, "fit_predict"):
+        return estimator.fit_predict(x)
+    return estimator.fit(x).labels_
 
 
 def principal_plane(x: np.ndarray) -> np.ndarray:
@@ -139,6 +159,7 @@ HEADLINE = {
     EMBEDDING: "trustworthiness",
 }
 SCALING_SHARES = (0.1, 0.25, 0.5, 1.0)
+HOST_METRIC_ROWS = 100_000  # rows of a Dask engine's clustering or embedding brought here to be scored
 Progress = Callable[[float, str], None]
 
 
@@ -193,6 +214,7 @@ def scaling_curve(
     """Fit seconds on the first 10%, 25%, 50% and all rows, per engine (columns: series, rows, seconds)."""
     report = progress or (lambda _fraction, _message: None)
     points = []
+    copies = {name: copy for name, copy in copies.items() if not copy[0].distributed}  # head() reads one partition
     for i, share in enumerate(SCALING_SHARES):
         subset = {
             name: (engine, frame.head(max(int(len(frame) * share), 20))) for name, (engine, frame) in copies.items()

@@ -96,3 +96,23 @@ def test_shutting_the_cluster_down_removes_the_datasets_that_only_it_held(cluste
     assert not problems(at)
     assert [d.name for d in catalog] == ["iris"]
     assert any("Removed with the cluster" in caption.value for caption in at.caption)
+
+
+def test_a_preset_pipeline_runs_on_pandas_and_dask_side_by_side_and_saves(cluster):
+    catalog = Catalog()
+    load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
+    at = on_cluster(open_page("pages/data.py", catalog), cluster).run()
+    at.button(key="dask_copy").click().run()
+    at.switch_page("pages/pipeline.py").run()
+    at.selectbox(key="preset_name").set_value("clean_and_encode").run()
+    at.button(key="preset_go").click().run()
+    at.button(key="run_go").click().run()
+    assert not problems(at)
+    assert [m.label for m in at.metric][:2] == ["CPU (pandas)", "Dask CPU (dask.dataframe)"]
+    table = next(d.value for d in at.dataframe if "engines agree" in d.value.columns)
+    assert table["DASK-CPU time"].ne("—").all() and table["DASK-CPU error"].eq("").all()
+    assert not table["engines agree"].str.startswith("NO").any(), table["engines agree"].tolist()
+    at.button(key="save_go").click().run()
+    saved = catalog.active
+    assert saved.name == "iris (pipeline)" and list(saved.copies) == ["cpu", "dask-cpu"]
+    assert saved.copies["dask-cpu"].lazy and saved.shape[0] == saved.copies["cpu"].frame.shape[0]
