@@ -135,9 +135,8 @@ def prepare(engine: Engine, frame: Any, spec: FeatureSpec) -> Prepared:
     check_spec(spec, frame)
     context = Context(engine)
     table = frame
-    for step in feature_steps(spec, frame, engine):
-        table = apply_step(step, table, context)
-    table = engine.materialized(table)
+    for step in feature_steps(spec, frame, engine):  # a lazy engine holds each result (see the runner)
+        table = engine.materialized(apply_step(step, table, context))
     dropped = engine.row_count(frame) - engine.row_count(table)
     names = [c for c in table.columns if c not in (spec.target, SPLIT)]
     if not spec.supervised:

@@ -50,7 +50,7 @@ def test_a_sorted_g1_is_sorted_across_partitions(engine):
 
 def test_every_groupby_and_join_question_agrees_with_pandas_and_other_suites_say_why_they_skip(engine):
     settings = BenchSettings(
-        suites=("groupby", "join", "io"),
+        suites=("groupby", "join", "steps", "io"),
         engines=("cpu", "dask-cpu"),
         sizes=(20_000,),
         repeats=1,
@@ -59,13 +59,13 @@ def test_every_groupby_and_join_question_agrees_with_pandas_and_other_suites_say
         dask_memory_limit=LOCAL.memory_limit,
     )
     records = [r for r in run_bench(settings).records if r.engine == "dask-cpu"]
-    by_suite = {suite: [r for r in records if r.suite == suite] for suite in ("groupby", "join", "io")}
-    assert len(by_suite["groupby"]) == 10 and len(by_suite["join"]) == 5
-    for record in by_suite["groupby"] + by_suite["join"]:
+    by_suite = {suite: [r for r in records if r.suite == suite] for suite in ("groupby", "join", "steps", "io")}
+    assert len(by_suite["groupby"]) == 10 and len(by_suite["join"]) == 5 and len(by_suite["steps"]) == 2
+    for record in by_suite["groupby"] + by_suite["join"] + by_suite["steps"]:
         assert record.status == OK, (record.question, record.status, record.message)
         assert record.memory_of == "Dask workers' memory" and record.peak_memory_bytes > 0
     assert by_suite["io"] and all(r.status == SKIPPED for r in by_suite["io"])
-    assert "the io suite does not run on Dask yet (only groupby, join)" in by_suite["io"][0].message
+    assert "the io suite does not run on Dask yet (only groupby, join, steps)" in by_suite["io"][0].message
 
 
 def test_a_table_larger_than_the_workers_memory_spills_and_aggregates_correctly():

@@ -26,7 +26,7 @@ from pipeline.timing import measure
 
 ENGINES = (CPU, GPU, DASK_CPU, DASK_GPU, *PEER_BUILDERS)
 DASK_ENGINES = (DASK_CPU, DASK_GPU)
-DASK_SUITES = ("groupby", "join")  # the suites whose questions run on Dask so far
+DASK_SUITES = ("groupby", "join", "steps")  # the suites whose questions run on Dask so far
 QUICK = {"suites": ("io", "groupby", "join"), "sizes": (100_000,), "repeats": 1, "warmup": 1}
 SAMPLE_EVERY_S = 0.005
 Progress = Callable[[float, str], None]
@@ -198,7 +198,8 @@ class Contender:
     def runner(self, question: Question) -> Callable[[], Any]:
         if self.peer is not None:
             return lambda: self.peer.run(question.suite, question.name)
-        return lambda: self.engine.finish(question.run(self.workspace))
+        finish = self.engine.materialized if question.whole_table else self.engine.finish
+        return lambda: finish(question.run(self.workspace))
 
 
 def ask(contender: Contender, question: Question, rows: int, settings: BenchSettings, reference: Answer | None):
@@ -220,7 +221,8 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
         with sampler.sampling():
             result = run()
             contender.engine.synchronize()
-        answer = question.check(result)
+        with contender.engine.active():
+            answer = question.check(result)
         del result
         disagreement = answer.disagreement(reference, question.tolerance) if reference else None
         if disagreement:

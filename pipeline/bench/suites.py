@@ -112,8 +112,8 @@ def _run_steps(steps: list[Step]) -> Callable[[Workspace], Any]:
     def run(w: Workspace) -> Any:
         context = Context(w.engine)
         frame = w["x"]
-        for step in steps:
-            frame = apply_step(step, frame, context)
+        for step in steps:  # a lazy engine holds each step's result, so the next step's statistics start there
+            frame = w.engine.materialized(apply_step(step, frame, context))
         return frame
 
     return run
@@ -125,7 +125,8 @@ def steps_questions(preset: str) -> Questions:
     def questions(cpu_tables: dict[str, Any], _folder: Path) -> list[Question]:
         frame = cpu_tables["x"]
         steps = check_recipe(preset_recipe(preset, frame), frame, get_engine(CPU))
-        return [Question("steps", preset, f"pipeline preset '{preset}'", _run_steps(steps), numeric_sums)]
+        label = f"pipeline preset '{preset}'"
+        return [Question("steps", preset, label, _run_steps(steps), numeric_sums, whole_table=True)]
 
     return questions
 
