@@ -14,6 +14,7 @@ to disk; pandas: this process's peak RSS growth.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +28,8 @@ from pipeline.dask_engine import ClusterSettings, DaskEngine
 from pipeline.datasets import SyntheticSpec, generate
 from pipeline.device_usage import UsageSampler
 from pipeline.engines import Engine, get_engine
-from pipeline.timing import measure
+from pipeline.profile import PRESETS, compare_profiles, profile_frame
+from pipeline.timing import clock, measure
 
 GROUPS = 100
 
@@ -108,7 +110,9 @@ def on_dask(
     reference: dict[str, Answer],
     questions: tuple[str, ...] | None = None,
     timeout_s: float | None = None,
+    profile: bool = False,
 ) -> dict[str, Any]:
+    """The questions on a fresh cluster of these settings and, with `profile`, the minimal profile of the table."""
     engine = DaskEngine(settings)
     try:
         with UsageSampler(summed_rss(cluster_processes), interval_s=0.2) as sampler:
@@ -116,11 +120,16 @@ def on_dask(
             tables = {"x": engine.persisted(engine.generated(spec))[""]}
             data_bytes = engine.frame_nbytes(tables["x"])
             results = ask_all(engine, tables, repeats, reference, questions, timeout_s)
+            profiled = None
+            if profile:
+                print(f"  minimal profile on {engine.label}…", file=sys.stderr)
+                profiled = clock(lambda: profile_frame(engine, tables["x"], PRESETS["minimal"]), engine.synchronize)
             peak = peak_bytes(sampler)
         workers = engine.client.scheduler_info(n_workers=-1)["workers"].values()
         spilled = sum(int(w["metrics"].get("spilled_bytes", {}).get("disk", 0)) for w in workers)
         return {
             "results": results,
+            "profile": profiled,
             "data_bytes": data_bytes,
             "peak_cluster_bytes": peak,
             "spilled_to_disk_bytes": spilled,
@@ -149,6 +158,7 @@ def run(
     ooc_rows: int | None,
     ooc_memory: str,
     ooc_questions: tuple[str, ...],
+    ooc_profile: bool,
     timeout_s: float,
     repeats: int,
     save: Callable[[dict], None],
@@ -164,17 +174,27 @@ def run(
             print(f"{rows:,} rows on Dask CPU with {count} worker(s)…", file=sys.stderr)
             settings = ClusterSettings(workers=count, threads_per_worker=1)
             done = on_dask(rows, settings, repeats, reference, timeout_s=timeout_s)
+            done.pop("profile")
             runs.append(summary("dask-cpu", rows, count, done.pop("results"), **done))
             save(report)
     if ooc_rows:
         print(f"out of core: {ooc_rows:,} rows, reference on a cluster without a memory limit…", file=sys.stderr)
         unlimited = ClusterSettings(workers=1, threads_per_worker=2)
-        free = on_dask(ooc_rows, unlimited, 1, {}, ooc_questions, timeout_s)
+        free = on_dask(ooc_rows, unlimited, 1, {}, ooc_questions, timeout_s, ooc_profile)
         reference = {r["question"]: r["answer"] for r in free["results"] if r["answer"]}
         print(f"out of core: {ooc_rows:,} rows on one worker limited to {ooc_memory}…", file=sys.stderr)
         limited_settings = ClusterSettings(workers=1, threads_per_worker=2, memory_limit=ooc_memory)
-        limited = on_dask(ooc_rows, limited_settings, 1, reference, ooc_questions, timeout_s)
+        limited = on_dask(ooc_rows, limited_settings, 1, reference, ooc_questions, timeout_s, ooc_profile)
+        profiles = (limited.pop("profile"), free["profile"])
         report["out_of_core"] = summary("dask-cpu", ooc_rows, 1, limited.pop("results"), **limited)
+        if ooc_profile:
+            (profile, seconds), (free_profile, free_seconds) = profiles
+            report["out_of_core"]["profile"] = {
+                "preset": "minimal",
+                "seconds": round(seconds, 3),
+                "unlimited_seconds": round(free_seconds, 3),
+                "differences": compare_profiles(free_profile, profile).mismatches,
+            }
         report["out_of_core"]["unlimited_seconds"] = {r["question"]: r["median_s"] for r in free["results"]}
         report["out_of_core"]["unlimited_total_s"] = summary("dask-cpu", ooc_rows, 1, free["results"])["total_s"]
         save(report)
@@ -205,12 +225,19 @@ def table(report: dict[str, Any]) -> str:
             f"| {label(r, report)} | {r['workers'] or '—'} | {r['rows']:,} | {r['total_s'] or '—'} s | {ratio} "
             f"| {gib(peak)} | {gib(r.get('spilled_to_disk_bytes'))} | {len(r['wrong'])} |"
         )
+    profile = (report["out_of_core"] or {}).get("profile")
+    if profile:
+        lines.append(
+            f"| dask-cpu, out of core, {profile['preset']} profile | 1 | {report['out_of_core']['rows']:,} "
+            f"| {profile['seconds']} s (unlimited worker: {profile['unlimited_seconds']} s) | — | — | — "
+            f"| {len(profile['differences'])} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = benchmark_parser(__doc__)
-    parser.add_argument("--sizes", default="1e6,1e7", help="rows of the in-memory runs")
+    parser.add_argument("--sizes", default="1e6,1e7", help="rows of the in-memory runs (none: only out of core)")
     parser.add_argument("--workers", default="1,2", help="local cluster sizes to time")
     parser.add_argument("--out-of-core-rows", default="3e7", help="rows of the out-of-core run (0: none)")
     parser.add_argument("--out-of-core-memory", default="1GiB", help="the one worker's memory limit there")
@@ -219,15 +246,22 @@ def main() -> None:
         default="q1,q2,q4,q5,q9",
         help="questions of the out-of-core run (default: the five in docs/benchmarks.md)",
     )
+    parser.add_argument(
+        "--out-of-core-profile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also profile the out-of-core table (minimal preset) and compare it with the unlimited worker's",
+    )
     parser.add_argument("--timeout", type=float, default=300, help="seconds a Dask computation may take")
     arguments = parser.parse_args()
     ooc = 0 if float(arguments.out_of_core_rows) == 0 else parse_sizes(arguments.out_of_core_rows)[0]
     run(
-        parse_sizes(arguments.sizes),
+        () if arguments.sizes == "none" else parse_sizes(arguments.sizes),
         [int(value) for value in arguments.workers.split(",")],
         ooc,
         arguments.out_of_core_memory,
         tuple(arguments.out_of_core_questions.split(",")),
+        arguments.out_of_core_profile,
         arguments.timeout,
         arguments.repeats,
         lambda report: publish(report, arguments.out, table(report)),

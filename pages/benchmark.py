@@ -7,6 +7,13 @@ import time
 import pandas as pd
 import streamlit as st
 
+from pipeline.bench.dask_scaling_view import (
+    load_scaling_report,
+    out_of_core_table,
+    scaling_points,
+    shipped_scaling_reports,
+    workers_points,
+)
 from pipeline.bench.harness import (
     DASK_ENGINES,
     ENGINES,
@@ -19,13 +26,15 @@ from pipeline.bench.peers import PEER_LABELS
 from pipeline.bench.results import ERROR, FAILED, BenchResults, load_results, shipped_results
 from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.bench.views import TOTAL, environment_table, question_order, records_table, scaling, speedups
-from pipeline.charts import speedup_heatmap, time_vs_rows_chart
+from pipeline.charts import speedup_heatmap, time_vs_rows_chart, workers_chart
 from pipeline.dask_engine import DASK_LABELS
+from ui import format as fmt
 from ui.charts import show_chart
 from ui.state import engines, shown_errors
 
 RUNS_KEY = "bench_runs"
 published_runs = st.cache_data(show_spinner=False)(shipped_results)  # files of this installation: read once
+shipped_scaling = st.cache_data(show_spinner=False)(shipped_scaling_reports)
 SIZES = [10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 COLUMNS = ["run", "suite", "question", "label", "engine_label", "rows", "status", "median_s", "min_s", "max_s"]
 
@@ -51,7 +60,7 @@ def dask_fields() -> dict:
     with st.expander("Dask cluster (for the Dask engines)"):
         st.caption(
             "A Dask engine starts a local cluster the first time (or reaches the scheduler named) and keeps it for "
-            "later runs; only the groupby and join suites run on it so far."
+            "later runs; the groupby, join and steps suites run on it (the others are recorded as skipped)."
         )
         address, workers, memory = st.columns([2, 1, 1])
         return {
@@ -203,17 +212,60 @@ def downloads(chosen: dict[str, BenchResults], table: pd.DataFrame) -> None:
         )
 
 
+def dask_scaling_tab() -> None:
+    st.caption(
+        "How the Dask CPU engine scales: the total time of db-benchmark groupby q1–q10 against local workers and "
+        "rows, next to pandas, and a table larger than one worker's memory (spilling to disk). Measure your own "
+        "machine or cluster with `python -m benchmarks.dask_scaling --out report.json` and load the report here."
+    )
+    reports = dict(shipped_scaling())
+    upload = st.file_uploader("A scaling report (.json)", type=["json"], key="bench_scaling_file")
+    if upload is not None:
+        with shown_errors(f"loading {upload.name}"):
+            reports = {upload.name: load_scaling_report(upload.getvalue(), upload.name), **reports}
+    if not reports:
+        st.info("No scaling report in this installation: load one made by the script.", icon=":material/info:")
+        return
+    name = st.selectbox("Report", list(reports), key="bench_scaling_report")
+    report = reports[name]
+    machine = report.get("machine", {})
+    cores = f"{machine.get('physical_cores', '?')} cores, {machine.get('ram_gib', '?')} GiB RAM"
+    st.caption(f"Measured {report.get('when', '?')} on {machine.get('cpu', 'an unnamed CPU')} ({cores}).")
+    points = scaling_points(report)
+    if not points.empty:
+        left, right = st.columns(2)
+        with left:
+            curve = points[["series", "rows", "seconds"]]
+            show_chart(time_vs_rows_chart(curve, "Time against rows"), curve, "dask_time_vs_rows", "bench_dask_rows")
+        workers = workers_points(points)
+        with right:
+            if not workers.empty:
+                show_chart(workers_chart(workers), workers, "dask_time_vs_workers", "bench_dask_workers")
+    run = report.get("out_of_core")
+    if run:
+        size = {key: fmt.size(run.get(key) or 0) for key in ("data_bytes", "memory_limit_bytes")}
+        used = {key: fmt.size(run.get(key) or 0) for key in ("peak_cluster_bytes", "spilled_to_disk_bytes")}
+        st.markdown(
+            f"**Larger than memory:** {run['rows']:,} rows ({size['data_bytes']}) on one worker limited to "
+            f"{size['memory_limit_bytes']}: peak {used['peak_cluster_bytes']} for the cluster's processes, "
+            f"{used['spilled_to_disk_bytes']} spilled to disk."
+        )
+        st.dataframe(out_of_core_table(report), hide_index=True, width="stretch")
+
+
 st.title("Benchmark")
 st.caption(
     "The same questions on pandas, cuDF and CPU peers (polars, DuckDB): db-benchmark groupby and join, "
     "file reading and writing, the Pipeline presets and the Explore profile. Reproduce from a shell with "
     "`python -m pipeline.bench --help`."
 )
-here, saved = st.tabs(["Run here", "Load results"])
+here, saved, scaled = st.tabs(["Run here", "Load results", "Dask scaling"])
 with here:
     run_here()
 with saved:
     load_files()
+with scaled:
+    dask_scaling_tab()
 loaded = runs()
 if loaded:
     show_runs(loaded)

@@ -366,3 +366,30 @@ def throughput_chart(rows: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=300)
     )
+
+
+def workers_chart(points: pd.DataFrame) -> alt.LayerChart:
+    """Seconds against Dask workers, one line per data size, with pandas' time for that size dashed
+    (columns: size, workers, seconds, pandas_seconds)."""
+    data = small(points)
+    colour = alt.Color("size:N", title=None, legend=alt.Legend(orient="bottom"))
+    dask = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("workers:O", title="Dask workers (one thread each)"),
+            y=alt.Y("seconds:Q", scale=alt.Scale(type="log"), title="seconds (total of the questions)"),
+            color=colour,
+            tooltip=["size:N", "workers:O", alt.Tooltip("seconds:Q", format=".2f")],
+        )
+    )
+    pandas = (
+        alt.Chart(data)
+        .mark_rule(strokeDash=[4, 4])
+        .encode(
+            y="pandas_seconds:Q",
+            color=colour,
+            tooltip=["size:N", alt.Tooltip("pandas_seconds:Q", title="pandas seconds", format=".2f")],
+        )
+    )
+    return alt.layer(dask, pandas, title="Time against workers (dashed: pandas on one core)").properties(height=320)

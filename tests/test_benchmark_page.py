@@ -105,3 +105,16 @@ def test_the_dask_engine_runs_here_on_a_local_cluster_it_starts():
         assert set(dask[dask["suite"] == "io"]["status"]) == {"skipped"}
     finally:
         close_dask_engines()
+
+
+def test_the_dask_scaling_tab_charts_the_published_report_and_refuses_a_bad_one():
+    at = open_benchmark()
+    assert at.selectbox(key="bench_scaling_report").value == "dask_scaling_cpu.json"
+    assert len(at.get("vega_lite_chart")) == 2, "time against rows and against workers"
+    out_of_core = next(d.value for d in at.dataframe if "seconds (limited)" in d.value.columns)
+    assert out_of_core["work"].tolist()[:3] == ["groupby q1", "groupby q2", "groupby q4"]
+    assert set(out_of_core["answer"][:3]) == {"agrees"}
+    assert any("Larger than memory:** 30,000,000 rows" in m.value for m in at.markdown)
+    at.file_uploader(key="bench_scaling_file").set_value(("x.json", b'{"runs": 3}', "application/json")).run()
+    assert any("x.json is not a Dask scaling report" in e for e in problems(at))
+    assert len(at.get("vega_lite_chart")) == 2, "the published report is still shown"

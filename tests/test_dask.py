@@ -141,7 +141,9 @@ def test_the_scaling_benchmark_writes_its_figures(tmp_path):
     assert dask["peak_cluster_bytes"] > 0 and dask["data_bytes"] > 0
     out_of_core = report["out_of_core"]
     assert list(out_of_core["questions"]) == ["q1", "q2", "q4", "q5", "q9"] and out_of_core["wrong"] == {}
+    assert out_of_core["profile"]["differences"] == [] and out_of_core["profile"]["seconds"] > 0
     assert "| dask-cpu (q1–q10) | 1 | 100,000 |" in finished.stdout
+    assert "| dask-cpu, out of core, minimal profile | 1 | 200,000 |" in finished.stdout
 
 
 def test_the_cluster_says_what_it_is(engine):
