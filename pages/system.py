@@ -15,10 +15,10 @@ def dask_cluster_section() -> None:
     st.subheader("Dask cluster")
     st.caption(
         "The Dask engines run on a cluster: a local one on this machine (its workers share the cores and memory "
-        "and spill to disk past their limit) or the scheduler you name. So far the benchmark's groupby and join "
-        "suites run on it (Benchmark page, or `python -m pipeline.bench --engines dask-cpu`); Explore, Pipeline "
-        "and Models use the pandas and cuDF engines. A cluster started here is shared by every session of this "
-        "server."
+        "and spill to disk past their limit) or the scheduler you name. Load data onto it on the Data page (Dask "
+        "tab, or Copy to the Dask cluster); Explore, Pipeline, Models and the Benchmark then run there. A "
+        "cluster started here is shared by every session of this server; shutting it down removes the datasets "
+        "only it held."
     )
     reason = dask_missing_reason()
     if reason:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from pipeline.compare import Parity, compare_frames
-from pipeline.dask_engine import is_dask_frame
+from pipeline.dask_engine import approximate_distinct, is_dask_frame
 from pipeline.device_memory import gib
 from pipeline.engines import CPU, GPU, Engine
 from pipeline.errors import DataError
@@ -93,7 +93,10 @@ class Dataset:
             copy = self.copies.get(GPU) or self.primary
             frame = copy.frame
             if copy.lazy:  # one pass over the partitions; distinct counts estimated (HyperLogLog)
-                lazy = {"nulls": frame.isna().sum(), **{name: frame[name].nunique_approx() for name in frame.columns}}
+                lazy = {
+                    "nulls": frame.isna().sum(),
+                    **{name: approximate_distinct(frame[name]) for name in frame.columns},
+                }
                 counts = copy.engine.finish(lazy)
                 nulls = copy.engine.to_pandas(counts.pop("nulls").to_frame("nulls"))["nulls"]
                 unique = pd.Series([round(float(value)) for value in counts.values()])

@@ -43,7 +43,19 @@ DASK_LABELS = {DASK_CPU: "Dask CPU (dask.dataframe)", DASK_GPU: "Dask GPU (dask-
 CONNECT_TIMEOUT_S = 5
 PARTITION_BYTES = 64 * 2**20  # generated partitions of about this size
 MAX_WORKERS = 256
+HLL_SPLIT = 8  # pieces a partition is cut into for the distinct-count estimate (see approximate_distinct)
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+
+
+def approximate_distinct(series: Any) -> Any:
+    """Dask's HyperLogLog estimate of a series' distinct present values, lazily.
+
+    Its per-partition step expands every value's hash to a 32-column int64 bit matrix and its running
+    sum (about 550 bytes a row), which killed a 1 GiB worker on 600,000-row partitions: the partitions
+    are cut into HLL_SPLIT pieces first, which leaves the estimate as it is.
+    """
+    present = series.dropna()
+    return present.repartition(npartitions=present.npartitions * HLL_SPLIT).nunique_approx()
 
 
 def is_dask_frame(frame: Any) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.dask_engine import DaskEngine, partition_engine
+from pipeline.dask_engine import DaskEngine, approximate_distinct, partition_engine
 from pipeline.engines import Engine
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.profile import (
@@ -93,7 +93,7 @@ def _first_pass(frame: Any, kinds: dict[str, str], settings: ProfileSettings) ->
                 (name, "zeros"): (finite == 0).sum(),
                 (name, "negatives"): (finite < 0).sum(),
                 (name, "quantiles"): finite.quantile(list(settings.quantiles)),
-                (name, "distinct"): series.dropna().nunique_approx(),
+                (name, "distinct"): approximate_distinct(series),
             }
         elif kind == BOOLEAN:
             lazy[(name, "true")] = series.dropna().astype(bool).sum()
@@ -102,7 +102,7 @@ def _first_pass(frame: Any, kinds: dict[str, str], settings: ProfileSettings) ->
             lazy |= {
                 (name, "min"): ticks.min(),
                 (name, "max"): ticks.max(),
-                (name, "distinct"): ticks.nunique_approx(),
+                (name, "distinct"): approximate_distinct(ticks),
             }
         elif kind == TEXT:
             text = _text(series)
@@ -118,7 +118,7 @@ def _first_pass(frame: Any, kinds: dict[str, str], settings: ProfileSettings) ->
                 (name, "mean"): lengths.mean(),
             }
         else:
-            lazy[(name, "distinct")] = series.dropna().nunique_approx()
+            lazy[(name, "distinct")] = approximate_distinct(series)
     return lazy
 
 

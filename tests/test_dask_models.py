@@ -17,72 +17,67 @@ from tests.apptest import open_page, problems
 
 dask_engine = pytest.importorskip("pipeline.dask_engine")
 pytest.importorskip("dask_ml")
-LOCAL = dask_engine.ClusterSettings(workers=1, threads_per_worker=2, memory_limit="1GiB")
 
 
-@pytest.fixture(scope="module")
-def engine():
-    engine = dask_engine.dask_engine(LOCAL)
-    yield engine
-    dask_engine.close_dask_engines()
-
-
-def both(engine, name: str, spec: FeatureSpec, key: str, settings=None):
+def both(dask_cpu, name: str, spec: FeatureSpec, key: str, settings=None):
     table = bundled_frame(name)
-    copies = {"cpu": (get_engine("cpu"), table), engine.name: (engine, engine.frames.from_pandas(table, npartitions=3))}
+    copies = {
+        "cpu": (get_engine("cpu"), table),
+        dask_cpu.name: (dask_cpu, dask_cpu.frames.from_pandas(table, npartitions=3)),
+    }
     runs = train_everywhere(copies, spec, algorithm(key), settings)
     assert runs["cpu"].ok, runs["cpu"].error
-    return runs["cpu"], runs[engine.name]
+    return runs["cpu"], runs[dask_cpu.name]
 
 
 def features(name: str, *leave_out: str) -> tuple[str, ...]:
     return tuple(c for c in bundled_frame(name).columns if c not in leave_out)
 
 
-def test_linear_regression_on_dask_equals_scikit_learn_on_the_same_split(engine):
+def test_linear_regression_on_dask_equals_scikit_learn_on_the_same_split(dask_cpu):
     spec = FeatureSpec(REGRESSION, features("diabetes", "target"), "target")
-    cpu, dask = both(engine, "diabetes", spec, "linear_regression")
+    cpu, dask = both(dask_cpu, "diabetes", spec, "linear_regression")
     assert dask.ok, dask.error
     assert np.allclose(dask.y_test, cpu.y_test), "the seeded split marks the same test rows on every partition"
     assert np.allclose(dask.predictions, cpu.predictions, rtol=1e-4, atol=1e-3)
     assert dask.metrics["R²"] == pytest.approx(cpu.metrics["R²"], abs=1e-5)
 
 
-def test_binary_logistic_regression_on_dask_comes_close_and_more_classes_are_refused(engine):
+def test_binary_logistic_regression_on_dask_comes_close_and_more_classes_are_refused(dask_cpu):
     spec = FeatureSpec(CLASSIFICATION, features("breast_cancer", "target"), "target")
-    cpu, dask = both(engine, "breast_cancer", spec, "logistic_regression")
+    cpu, dask = both(dask_cpu, "breast_cancer", spec, "logistic_regression")
     assert dask.ok, dask.error
     assert dask.classes == cpu.classes == ["benign", "malignant"] and dask.scores.shape == cpu.scores.shape
     assert abs(dask.metrics["accuracy"] - cpu.metrics["accuracy"]) <= 0.03 and dask.metrics["accuracy"] > 0.9
     _, refused = both(
-        engine, "iris", FeatureSpec(CLASSIFICATION, features("iris", "target"), "target"), "logistic_regression"
+        dask_cpu, "iris", FeatureSpec(CLASSIFICATION, features("iris", "target"), "target"), "logistic_regression"
     )
     assert "learns at most 2 classes; 'target' has 3" in refused.error
 
 
-def test_kmeans_and_pca_run_on_dask(engine):
+def test_kmeans_and_pca_run_on_dask(dask_cpu):
     cpu, dask = both(
-        engine, "iris", FeatureSpec(CLUSTERING, features("iris", "target"), "target"), "kmeans", {"n_clusters": 3}
+        dask_cpu, "iris", FeatureSpec(CLUSTERING, features("iris", "target"), "target"), "kmeans", {"n_clusters": 3}
     )
     assert dask.ok, dask.error
     assert dask.metrics["clusters"] == 3 and dask.metrics["adjusted Rand"] > 0.5
-    cpu, dask = both(engine, "iris", FeatureSpec(EMBEDDING, features("iris", "target")), "pca")
+    cpu, dask = both(dask_cpu, "iris", FeatureSpec(EMBEDDING, features("iris", "target")), "pca")
     assert dask.ok, dask.error
     assert dask.metrics["trustworthiness"] == pytest.approx(cpu.metrics["trustworthiness"], abs=1e-6)
     assert np.allclose(np.abs(dask.predictions), np.abs(cpu.predictions), atol=1e-4), "equal up to the signs"
 
 
-def test_an_algorithm_dask_lacks_says_which_ones_it_trains(engine):
+def test_an_algorithm_dask_lacks_says_which_ones_it_trains(dask_cpu):
     spec = FeatureSpec(CLASSIFICATION, features("iris", "target"), "target")
-    _, dask = both(engine, "iris", spec, "random_forest_classifier", {"n_estimators": 5})
+    _, dask = both(dask_cpu, "iris", spec, "random_forest_classifier", {"n_estimators": 5})
     assert dask.error.startswith("Random forest classifier needs a single machine (dask-ml has no distributed")
     assert "on Dask it trains Logistic regression" in dask.error
 
 
-def test_the_models_page_trains_on_pandas_and_dask_side_by_side(engine):
+def test_the_models_page_trains_on_pandas_and_dask_side_by_side(dask_cpu):
     catalog = Catalog()
     load_bundled(catalog, "diabetes", available_engines(), frames=bundled_frame)
-    add_copy_on(catalog.active, engine)
+    add_copy_on(catalog.active, dask_cpu)
     at = open_page("pages/models.py", catalog)
     at.radio(key="model_task").set_value("regression").run()
     at.button(key="model_go").click().run()

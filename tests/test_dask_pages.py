@@ -15,23 +15,15 @@ from tests.apptest import open_page, problems
 
 dask_engine = pytest.importorskip("pipeline.dask_engine")
 pytest.importorskip("distributed")
-LOCAL = dask_engine.ClusterSettings(workers=1, threads_per_worker=2, memory_limit="1GiB")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    engine = dask_engine.dask_engine(LOCAL)
-    yield engine
-    dask_engine.close_dask_engines()
-
-
-def on_cluster(at, cluster):
-    at.session_state["dask_cluster"] = cluster.settings
+def on_cluster(at, dask_cpu):
+    at.session_state["dask_cluster"] = dask_cpu.settings
     return at
 
 
 def test_files_in_the_data_folder_are_read_lazily_on_dask_profiled_there_and_outside_paths_refused(
-    cluster, tmp_path, monkeypatch
+    dask_cpu, tmp_path, monkeypatch
 ):
     rng = np.random.default_rng(1)
     (tmp_path / "sales").mkdir()
@@ -40,7 +32,7 @@ def test_files_in_the_data_folder_are_read_lazily_on_dask_profiled_there_and_out
             tmp_path / "sales" / f"part{part}.parquet"
         )
     monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
-    at = on_cluster(open_page("pages/data.py", Catalog()), cluster).run()
+    at = on_cluster(open_page("pages/data.py", Catalog()), dask_cpu).run()
     at.text_input(key="dask_pattern").set_value("../*.parquet").run()
     assert any("is not inside the data folder" in message for message in problems(at))
     at.text_input(key="dask_pattern").set_value("sales/*.parquet").run()
@@ -61,10 +53,10 @@ def test_files_in_the_data_folder_are_read_lazily_on_dask_profiled_there_and_out
     assert profile.column("shop").distinct == 3 and profile.column("amount").count == 10_000
 
 
-def test_a_loaded_table_copied_to_dask_is_profiled_on_both_and_the_exact_statistics_agree(cluster):
+def test_a_loaded_table_copied_to_dask_is_profiled_on_both_and_the_exact_statistics_agree(dask_cpu):
     catalog = Catalog()
     load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
-    at = on_cluster(open_page("pages/data.py", catalog), cluster).run()
+    at = on_cluster(open_page("pages/data.py", catalog), dask_cpu).run()
     at.button(key="dask_copy").click().run()
     assert not problems(at)
     assert list(catalog.active.copies)[-1] == "dask-cpu" and catalog.active.copies["dask-cpu"].frame.npartitions >= 1
@@ -83,7 +75,7 @@ def test_a_loaded_table_copied_to_dask_is_profiled_on_both_and_the_exact_statist
     assert len(view.frame) == 150 and view.engine.name == "cpu", "the views read the Dask rows on this server"
 
 
-def test_shutting_the_cluster_down_removes_the_datasets_that_only_it_held(cluster):
+def test_shutting_the_cluster_down_removes_the_datasets_that_only_it_held(dask_cpu):
     catalog = Catalog()
     load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
     engine = dask_engine.dask_engine(dask_engine.ClusterSettings(workers=1, memory_limit="512MiB"))
@@ -98,10 +90,10 @@ def test_shutting_the_cluster_down_removes_the_datasets_that_only_it_held(cluste
     assert any("Removed with the cluster" in caption.value for caption in at.caption)
 
 
-def test_a_preset_pipeline_runs_on_pandas_and_dask_side_by_side_and_saves(cluster):
+def test_a_preset_pipeline_runs_on_pandas_and_dask_side_by_side_and_saves(dask_cpu):
     catalog = Catalog()
     load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
-    at = on_cluster(open_page("pages/data.py", catalog), cluster).run()
+    at = on_cluster(open_page("pages/data.py", catalog), dask_cpu).run()
     at.button(key="dask_copy").click().run()
     at.switch_page("pages/pipeline.py").run()
     at.selectbox(key="preset_name").set_value("clean_and_encode").run()

@@ -13,15 +13,6 @@ dask_engine = pytest.importorskip("pipeline.dask_engine")
 pytest.importorskip("distributed")
 from pipeline.dask_profile import DISTINCT_NOTE, QUANTILES_NOTE, SPEARMAN_NOTE  # noqa: E402
 
-LOCAL = dask_engine.ClusterSettings(workers=2, threads_per_worker=1, memory_limit="1GiB")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    engine = dask_engine.dask_engine(LOCAL)
-    yield engine
-    dask_engine.close_dask_engines()
-
 
 def mixed_table(rows: int = 20_000) -> pd.DataFrame:
     """Every kind of column, with missing and infinite values, a constant, a categorical and repeated rows."""
@@ -44,10 +35,10 @@ def mixed_table(rows: int = 20_000) -> pd.DataFrame:
     return pd.concat([table, table.iloc[:10]], ignore_index=True)
 
 
-def test_the_dask_profile_equals_the_pandas_profile_where_exact_and_says_what_is_estimated(engine):
+def test_the_dask_profile_equals_the_pandas_profile_where_exact_and_says_what_is_estimated(dask_cpu):
     table = mixed_table()
     cpu = profile_frame(get_engine("cpu"), table)
-    dask = profile_frame(engine, engine.frames.from_pandas(table, npartitions=5))
+    dask = profile_frame(dask_cpu, dask_cpu.frames.from_pandas(table, npartitions=5))
     parity = compare_profiles(cpu, dask)
     assert parity.ok, parity.mismatches[:5]
     assert dask.table.duplicate_rows == cpu.table.duplicate_rows == 10
@@ -65,27 +56,26 @@ def test_the_dask_profile_equals_the_pandas_profile_where_exact_and_says_what_is
         assert abs(rank - q) <= 0.03, (q, rank)
 
 
-def test_the_minimal_dask_profile_skips_the_table_wide_work(engine):
+def test_the_minimal_dask_profile_skips_the_table_wide_work(dask_cpu):
     table = mixed_table(2_000)
-    profile = profile_frame(engine, engine.frames.from_pandas(table, npartitions=3), PRESETS["minimal"])
+    profile = profile_frame(dask_cpu, dask_cpu.frames.from_pandas(table, npartitions=3), PRESETS["minimal"])
     assert profile.table.duplicate_rows is None
     assert profile.correlations == {} and profile.missing_together is None
     assert compare_profiles(profile_frame(get_engine("cpu"), table, PRESETS["minimal"]), profile).ok
 
 
-def test_a_dask_profile_reads_lazy_files_and_handles_empty_partitions(engine, tmp_path):
+def test_a_dask_profile_reads_lazy_files_and_handles_empty_partitions(dask_cpu, tmp_path):
     table = mixed_table(3_000).drop(columns=["level"])
     for part, rows in enumerate((table.iloc[:0], table.iloc[:1_000], table.iloc[1_000:])):
         rows.to_parquet(tmp_path / f"part{part}.parquet")
-    lazy = engine.read_files(tmp_path / "*.parquet")
+    lazy = dask_cpu.read_files(tmp_path / "*.parquet")
     assert lazy.npartitions == 3
-    parity = compare_profiles(profile_frame(get_engine("cpu"), table), profile_frame(engine, lazy))
+    parity = compare_profiles(profile_frame(get_engine("cpu"), table), profile_frame(dask_cpu, lazy))
     assert parity.ok, parity.mismatches[:5]
 
 
 @pytest.mark.gpu
-def test_the_dask_gpu_profile_equals_the_cudf_profile_where_exact():
-    gpu = pytest.importorskip("pipeline.engines").get_engine("gpu")
+def test_the_dask_gpu_profile_equals_the_cudf_profile_where_exact(gpu):
     engine = dask_engine.dask_engine(dask_engine.ClusterSettings(gpu=True))
     try:
         table = mixed_table().drop(columns=["level"])

@@ -14,14 +14,6 @@ from tests.test_steps import PARITY_STEPS
 
 dask_engine = pytest.importorskip("pipeline.dask_engine")
 pytest.importorskip("distributed")
-LOCAL = dask_engine.ClusterSettings(workers=1, threads_per_worker=2, memory_limit="1GiB")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    engine = dask_engine.dask_engine(LOCAL)
-    yield engine
-    dask_engine.close_dask_engines()
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +31,18 @@ def table() -> pd.DataFrame:
     )
 
 
-def side_by_side(engine, table, step: Step):
+def side_by_side(dask_cpu, table, step: Step):
     cpu = get_engine("cpu")
     scores = pd.DataFrame({"id": np.arange(0, 3_000, 7), "score": np.arange(0, 3_000, 7) * 0.5})
     steps = check_recipe(Recipe((step,)), table, cpu, {"scores": scores})
-    frames = {"cpu": table, engine.name: engine.frames.from_pandas(table, npartitions=4)}
-    others = {"cpu": {"scores": scores}, engine.name: {"scores": engine.frames.from_pandas(scores, npartitions=2)}}
-    return run_side_by_side(steps, frames, {"cpu": cpu, engine.name: engine}, others)
+    frames = {"cpu": table, dask_cpu.name: dask_cpu.frames.from_pandas(table, npartitions=4)}
+    others = {"cpu": {"scores": scores}, dask_cpu.name: {"scores": dask_cpu.frames.from_pandas(scores, npartitions=2)}}
+    return run_side_by_side(steps, frames, {"cpu": cpu, dask_cpu.name: dask_cpu}, others)
 
 
 @pytest.mark.parametrize("step", PARITY_STEPS, ids=[s.kind for s in PARITY_STEPS])
-def test_every_step_runs_on_dask_and_agrees_with_pandas(engine, table, step):
-    result = side_by_side(engine, table, step)
+def test_every_step_runs_on_dask_and_agrees_with_pandas(dask_cpu, table, step):
+    result = side_by_side(dask_cpu, table, step)
     runs = result.runs
     assert runs["cpu"].ok and runs["dask-cpu"].ok, runs["dask-cpu"].error
     assert runs["dask-cpu"].steps[0].rows == runs["cpu"].steps[0].rows
@@ -61,23 +53,23 @@ def test_every_step_runs_on_dask_and_agrees_with_pandas(engine, table, step):
         assert parity.ok and not parity.notes, parity.mismatches
 
 
-def test_steps_on_estimated_quantiles_come_close_to_pandas(engine, table):
+def test_steps_on_estimated_quantiles_come_close_to_pandas(dask_cpu, table):
     step = Step("quantile_bin", {"column": "x", "bins": 4, "output": "x_bin"})
-    result = side_by_side(engine, table, step)
+    result = side_by_side(dask_cpu, table, step)
     exact = result.runs["cpu"].frame["x_bin"]
-    estimated = engine.to_pandas(result.runs["dask-cpu"].frame)["x_bin"]
+    estimated = dask_cpu.to_pandas(result.runs["dask-cpu"].frame)["x_bin"]
     assert (exact.isna() == estimated.isna()).all()
     assert (exact.dropna() == estimated.dropna()).mean() > 0.9, "most rows land in the same quartile"
-    filled = side_by_side(engine, table, Step("fill_missing", {"columns": ["x"], "method": "median"}))
+    filled = side_by_side(dask_cpu, table, Step("fill_missing", {"columns": ["x"], "method": "median"}))
     gap = table["x"].isna()
-    median = engine.to_pandas(filled.runs["dask-cpu"].frame)["x"][gap].iloc[0]
+    median = dask_cpu.to_pandas(filled.runs["dask-cpu"].frame)["x"][gap].iloc[0]
     assert abs(median - table["x"].median()) <= 0.5
 
 
-def test_a_step_failing_on_dask_is_reported_and_the_run_stops(engine):
+def test_a_step_failing_on_dask_is_reported_and_the_run_stops(dask_cpu):
     table = pd.DataFrame({"x": [1.0, -3.0, 2.0, 5.0]})
-    frames = {engine.name: engine.frames.from_pandas(table, npartitions=2)}
+    frames = {dask_cpu.name: dask_cpu.frames.from_pandas(table, npartitions=2)}
     steps = [Step("log1p", {"columns": ["x"]}), Step("drop", {"columns": ["x"]})]
-    run = run_side_by_side(steps, frames, {engine.name: engine}).runs[engine.name]
+    run = run_side_by_side(steps, frames, {dask_cpu.name: dask_cpu}).runs[dask_cpu.name]
     assert not run.ok and len(run.steps) == 1
     assert "log1p needs values above -1" in run.error
