@@ -212,14 +212,21 @@ def show_result(dataset: Dataset, result: SideBySide) -> None:
     for run in result.runs.values():
         if run.error:
             st.warning(f"{run.engine.label} stopped: {run.error}", icon=":material/warning:")
-    if len(result.runs) == 1:
+    if len(result.runs) == 1 and next(iter(result.runs.values())).engine.distributed:
+        st.caption(
+            "This dataset lives on the Dask cluster only, so there is nothing to compare it with; a table that fits "
+            "here can be copied to the cluster from the Data page (Copy to the Dask cluster) to run on both."
+        )
+    elif len(result.runs) == 1:
         st.caption(
             "Only one engine holds this dataset, so there is nothing to compare; the System page says why "
             "the GPU engine is unavailable."
         )
     st.caption(
         "Each engine works on its own copy, loaded on the Data page (host-to-device transfer is timed there), so "
-        "these times hold no transfer. Memory in use: the GPU's device memory, or this server process on the CPU."
+        "these times hold no transfer. Memory in use: "
+        + "; ".join(sorted({f"{run.engine.label}: {run.engine.memory_kind}" for run in result.runs.values()}))
+        + ". On Dask each step's result is computed and held by the workers inside its time."
     )
     verdicts = [p for p in result.parity if p is not None]
     if verdicts and all(p.ok for p in verdicts):

@@ -11,12 +11,17 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from pipeline.dask_engine import DASK_LABELS
+from pipeline.engines import CpuEngine, GpuEngine
 from pipeline.errors import PipelineError
 
 MAX_CHART_ROWS = 5_000
 IMAGE_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 
-ENGINE_COLORS = alt.Scale(domain=["CPU (pandas)", "GPU (cuDF)"], range=["#4c78a8", "#76b900"])
+ENGINE_COLORS = alt.Scale(
+    domain=[CpuEngine.label, GpuEngine.label, *DASK_LABELS.values()],
+    range=["#4c78a8", "#76b900", "#f58518", "#2f6b00"],
+)
 
 
 def small(frame: pd.DataFrame) -> pd.DataFrame:

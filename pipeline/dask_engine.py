@@ -410,7 +410,10 @@ class DaskEngine(Engine):
         return self.local.to_numpy(self.finish(array))
 
     def head(self, frame: Any, rows: int) -> Any:
-        """The first rows, from the first partitions only (never the whole frame), computed on this cluster."""
+        """The first rows, from the first partitions only (never the whole frame), computed on this cluster; a
+        frame already here (another dataset's pandas copy) as it is."""
+        if not is_dask_frame(frame):
+            return frame.head(rows)
         import warnings
 
         with warnings.catch_warnings():  # Dask warns when the first partition holds fewer rows: fine for a head

@@ -19,6 +19,7 @@ from tests.chrome import (
     choose_active,
     choose_number,
     click_button,
+    click_first,
     click_tab,
     go_to,
     have_chromium,
@@ -309,3 +310,37 @@ def test_start_a_dask_cluster_on_the_system_page_and_shut_it_down(server, browse
     screenshot(browser, "20-system-dask-cluster")
     click_button(browser, "Shut down")
     WebDriverWait(browser, 60).until(lambda d: "on a local cluster" not in visible_text(d))
+
+
+def test_generate_a_table_on_dask_profile_and_run_a_pipeline_there(server, browser):
+    """A new user's route to Dask: a local cluster on the System page, a table made on its workers (Data page),
+    profiled there (Explore, estimates said) and run through a preset pipeline."""
+    pytest.importorskip("distributed")
+    new_session(browser, server)
+    go_to(browser, "System", "Dask cluster")
+    choose_number(browser, "Local workers", 1)
+    click_button(browser, "Start or connect")
+    wait_text(browser, "Dask CPU (dask.dataframe) on a local cluster", timeout=120)
+    try:
+        go_to(browser, "Data", "All loaded datasets")
+        click_tab(browser, "Dask (larger than memory)")
+        click_first(browser, "label", lambda r: r.text.strip() == "Generated on the workers" and r.is_displayed(), 20)
+        wait_idle(browser)
+        click_button(browser, "Generate on the workers")
+        wait_text(browser, "generated on the workers, held in their memory", timeout=120)
+        wait_idle(browser)
+        assert "DASK-CPU" in visible_text(browser) and "on DASK-CPU" in sidebar_text(browser)
+        go_to(browser, "Explore", "Estimated: Quantiles", timeout=180)
+        assert "Profiled on Dask CPU (dask.dataframe)" in visible_text(browser)
+        screenshot(browser, "21-explore-on-dask")
+        go_to(browser, "Pipeline", "Steps")
+        click_button(browser, "Use and run")
+        wait_text(browser, "Result", timeout=180)
+        wait_idle(browser, 180)
+        assert "Dask CPU (dask.dataframe)" in visible_text(browser) and "stopped" not in visible_text(browser)
+        scroll_to(browser, "h3", "Result")
+        screenshot(browser, "22-pipeline-on-dask")
+    finally:
+        go_to(browser, "System", "Dask cluster")
+        click_button(browser, "Shut down")
+        WebDriverWait(browser, 60).until(lambda d: "on a local cluster" not in visible_text(d))

@@ -108,3 +108,15 @@ def test_a_preset_pipeline_runs_on_pandas_and_dask_side_by_side_and_saves(dask_c
     saved = catalog.active
     assert saved.name == "iris (pipeline)" and list(saved.copies) == ["cpu", "dask-cpu"]
     assert saved.copies["dask-cpu"].lazy and saved.shape[0] == saved.copies["cpu"].frame.shape[0]
+
+
+def test_the_pipeline_page_checks_a_dask_dataset_next_to_pandas_ones(dask_cpu):
+    catalog = Catalog()
+    load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
+    load_synthetic(catalog, SyntheticSpec("classification", 5_000), [dask_cpu])
+    at = open_page("pages/pipeline.py", catalog)
+    assert not problems(at) and [s.value for s in at.subheader][0] == "Steps"
+    at.button(key="preset_run").click().run()
+    assert not problems(at)
+    table = next(d.value for d in at.dataframe if "engines agree" in d.value.columns)
+    assert table["DASK-CPU error"].eq("").all() and len(table) >= 3
