@@ -213,6 +213,8 @@ def show_scaling(dataset: Dataset, spec: FeatureSpec, run: ModelRun) -> None:
             )
             st.session_state[SCALING_KEY] = (key, curve)
     stored = st.session_state.get(SCALING_KEY)
+    if any(copy.engine.distributed for copy in dataset.copies.values()):
+        st.caption("Fit time against rows leaves the Dask engines out: it times the first rows, not partitions.")
     if stored and stored[0] == key and not stored[1].empty:
         title = f"{run.algorithm.label}: fit time on the first 10%, 25%, 50% and all rows"
         show_chart(time_vs_rows_chart(stored[1], title), stored[1], "fit_time_vs_rows", "model_scaling_chart")
