@@ -259,13 +259,15 @@ st.caption(
     "file reading and writing, the Pipeline presets and the Explore profile. Reproduce from a shell with "
     "`python -m pipeline.bench --help`."
 )
-here, saved, scaled = st.tabs(["Run here", "Load results", "Dask scaling"])
+# on_change="rerun" makes the tabs lazy: the scaling charts are drawn only while their tab is open
+here, saved, scaled = st.tabs(["Run here", "Load results", "Dask scaling"], key="bench_tab", on_change="rerun")
 with here:
     run_here()
 with saved:
     load_files()
 with scaled:
-    dask_scaling_tab()
+    if scaled.open:
+        dask_scaling_tab()
 loaded = runs()
 if loaded:
     show_runs(loaded)

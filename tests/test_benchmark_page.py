@@ -109,6 +109,9 @@ def test_the_dask_engine_runs_here_on_a_local_cluster_it_starts():
 
 def test_the_dask_scaling_tab_charts_the_published_report_and_refuses_a_bad_one():
     at = open_benchmark()
+    assert len(at.get("vega_lite_chart")) == 0, "drawn only when its tab is open"
+    at.session_state["bench_tab"] = "Dask scaling"
+    at.run()
     assert at.selectbox(key="bench_scaling_report").value == "dask_scaling_cpu.json"
     assert len(at.get("vega_lite_chart")) == 2, "time against rows and against workers"
     out_of_core = next(d.value for d in at.dataframe if "seconds (limited)" in d.value.columns)

@@ -115,7 +115,7 @@ def test_the_pipeline_page_checks_a_dask_dataset_next_to_pandas_ones(dask_cpu):
     load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
     load_synthetic(catalog, SyntheticSpec("classification", 5_000), [dask_cpu])
     at = open_page("pages/pipeline.py", catalog)
-    assert not problems(at) and [s.value for s in at.subheader][0] == "Steps"
+    assert not problems(at) and next(s.value for s in at.subheader) == "Steps"
     at.button(key="preset_run").click().run()
     assert not problems(at)
     table = next(d.value for d in at.dataframe if "engines agree" in d.value.columns)
