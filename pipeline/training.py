@@ -74,10 +74,10 @@ def train(
     run = ModelRun(engine, algorithm, checked)
     sync = engine.synchronize
     try:
-        estimator = algorithm.build(engine.name, checked)  # first: an algorithm Dask lacks is said at once
         rows = engine.row_count(frame)
         need = model_need(algorithm.key, rows, len(spec.features))
         check_fits(engine, need, f"Training {algorithm.label} on {rows:,} rows", "model")
+        estimator = algorithm.build(engine.name, checked)  # before preparing: an algorithm Dask lacks says so at once
         with engine.active():
             prepared, run.seconds["prepare"] = clock(lambda: prepare(engine, frame, spec), sync)
             limit, classes = algorithm.max_classes.get(engine.name), len(prepared.classes or [])
