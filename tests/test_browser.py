@@ -296,7 +296,8 @@ def test_train_a_network_and_watch_its_curves(server, browser):
     screenshot(browser, "19-deep-learning-evaluation")
 
 
-def test_start_a_dask_cluster_on_the_system_page_and_shut_it_down(server, browser):
+def start_local_cluster(browser, server: str) -> None:
+    """A new session that starts a one-worker local Dask cluster on the System page."""
     pytest.importorskip("distributed")
     new_session(browser, server)
     go_to(browser, "System", "Dask cluster")
@@ -304,23 +305,27 @@ def test_start_a_dask_cluster_on_the_system_page_and_shut_it_down(server, browse
     click_button(browser, "Start or connect")
     wait_text(browser, "Dask CPU (dask.dataframe) on a local cluster", timeout=120)
     wait_idle(browser)
+
+
+def shut_the_cluster_down(browser) -> None:
+    go_to(browser, "System", "Dask cluster")
+    click_button(browser, "Shut down")
+    WebDriverWait(browser, 60).until(lambda d: "on a local cluster" not in visible_text(d))
+
+
+def test_start_a_dask_cluster_on_the_system_page_and_shut_it_down(server, browser):
+    start_local_cluster(browser, server)
     text = visible_text(browser)
     assert "Dask dashboard" in text and "Workers" in text and "Threads" in text
     scroll_to(browser, "h3", "Dask cluster")
     screenshot(browser, "20-system-dask-cluster")
-    click_button(browser, "Shut down")
-    WebDriverWait(browser, 60).until(lambda d: "on a local cluster" not in visible_text(d))
+    shut_the_cluster_down(browser)
 
 
 def test_generate_a_table_on_dask_profile_and_run_a_pipeline_there(server, browser):
     """A new user's route to Dask: a local cluster on the System page, a table made on its workers (Data page),
     profiled there (Explore, estimates said) and run through a preset pipeline."""
-    pytest.importorskip("distributed")
-    new_session(browser, server)
-    go_to(browser, "System", "Dask cluster")
-    choose_number(browser, "Local workers", 1)
-    click_button(browser, "Start or connect")
-    wait_text(browser, "Dask CPU (dask.dataframe) on a local cluster", timeout=120)
+    start_local_cluster(browser, server)
     try:
         go_to(browser, "Data", "All loaded datasets")
         click_tab(browser, "Dask (larger than memory)")
@@ -341,6 +346,4 @@ def test_generate_a_table_on_dask_profile_and_run_a_pipeline_there(server, brows
         scroll_to(browser, "h3", "Result")
         screenshot(browser, "22-pipeline-on-dask")
     finally:
-        go_to(browser, "System", "Dask cluster")
-        click_button(browser, "Shut down")
-        WebDriverWait(browser, 60).until(lambda d: "on a local cluster" not in visible_text(d))
+        shut_the_cluster_down(browser)
