@@ -78,7 +78,7 @@ def test_a_loaded_table_copied_to_dask_is_profiled_on_both_and_the_exact_statist
 def test_shutting_the_cluster_down_removes_the_datasets_that_only_it_held(dask_cpu):
     catalog = Catalog()
     load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
-    engine = dask_engine.dask_engine(dask_engine.ClusterSettings(workers=1, memory_limit="512MiB"))
+    engine = dask_engine.dask_engine(dask_engine.ClusterSettings(workers=1, threads_per_worker=1, memory_limit="1GiB"))
     load_synthetic(catalog, SyntheticSpec("regression", 5_000), [engine])
     assert len(catalog) == 2 and catalog.active.name.startswith("regression")
     at = open_page("pages/system.py", catalog)
