@@ -77,9 +77,7 @@ class Dataset:
     def shape(self) -> tuple[int, int]:
         copy = self.primary
         if copy.lazy:  # counting a Dask frame's rows reads its partitions: once
-            return self.remember(("rows",), lambda: int(copy.engine.finish(copy.frame.shape[0]))), len(
-                copy.frame.columns
-            )
+            return self.remember(("rows",), lambda: copy.engine.row_count(copy.frame)), len(copy.frame.columns)
         return len(copy.frame), len(copy.frame.columns)
 
     def preview(self, rows: int = 20) -> pd.DataFrame:

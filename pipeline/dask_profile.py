@@ -29,6 +29,7 @@ from pipeline.profile import (
     ProfileProgress,
     ProfileSettings,
     TableStats,
+    boolean_summary,
     central_sums,
     column_flags,
     correlation_columns,
@@ -39,7 +40,7 @@ from pipeline.profile import (
     moments_from_sums,
     pairwise_sums,
     profile_alerts,
-    shown_value,
+    shown_top,
 )
 from pipeline.times import from_ticks, naive_utc
 from pipeline.timing import PhaseClock
@@ -250,12 +251,8 @@ def _column(
         column.stats, column.histogram, column.distinct = _numeric(name, count, first, sums, plan, settings)
         column.histogram_of = "value"
     elif kind == BOOLEAN:
-        true = int(first[(name, "true")])
-        top = pd.DataFrame({"value": ["True", "False"], "count": [true, count - true]})
-        top = top[top["count"] > 0].sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
-        top["share"] = top["count"] / count if count else 0.0
-        column.stats = {"true": true, "false": count - true, "true_share": true / count if count else None}
-        column.top_values, column.distinct = top, len(top)
+        column.stats, column.top_values = boolean_summary(int(first[(name, "true")]), count)
+        column.distinct = len(column.top_values)
     elif kind == DATETIME:
         _naive, unit, tz = naive_utc(pd.Series([], dtype=dtype))
         column.stats, column.histogram_of = {"timezone": tz}, "time"
@@ -289,11 +286,9 @@ def _column(
 
 
 def _top_values(candidates: pd.DataFrame, count: int, k: int) -> pd.DataFrame:
-    table = candidates.sort_values(["count", "value"], ascending=[False, True]).head(k).reset_index(drop=True)
-    table["value"] = [shown_value(value) for value in table["value"]]
-    table["count"] = table["count"].astype(np.int64)
-    table["share"] = table["count"] / count if count else 0.0
-    return table
+    """The k most frequent values (ties by value) among the partitions' candidates."""
+    table = candidates.sort_values(["count", "value"], ascending=[False, True]).head(k)
+    return shown_top(table.astype({"count": np.int64}), count)
 
 
 def profile_dask(engine: DaskEngine, frame: Any, settings: ProfileSettings, report: ProfileProgress) -> Profile:

@@ -346,7 +346,11 @@ def _numeric(engine: Engine, series: Any, settings: ProfileSettings) -> tuple[di
 
 
 def _boolean(engine: Engine, series: Any, count: int) -> tuple[dict[str, Any], pd.DataFrame]:
-    true = int((engine.float_values(series) == 1).sum())
+    return boolean_summary(int((engine.float_values(series) == 1).sum()), count)
+
+
+def boolean_summary(true: int, count: int) -> tuple[dict[str, Any], pd.DataFrame]:
+    """A flag column's statistics and its top values, from how many of its `count` values are true."""
     top = pd.DataFrame({"value": ["True", "False"], "count": [true, count - true]})
     top = top[top["count"] > 0].sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
     top["share"] = top["count"] / count if count else 0.0
@@ -397,10 +401,16 @@ def top_values(engine: Engine, series: Any, count: int, k: int) -> tuple[pd.Data
     if distinct > k:
         table = table[table["count"] >= int(counts.iloc[k - 1])]
     table = engine.to_pandas(table.sort_values(["count", "value"], ascending=[False, True]).head(k))
+    return shown_top(table, count), distinct, counts
+
+
+def shown_top(table: pd.DataFrame, count: int) -> pd.DataFrame:
+    """Host top values, most frequent first, as the profile keeps them: values as text, with their share of
+    the `count` values present."""
     table = table.reset_index(drop=True)
     table["value"] = [shown_value(value) for value in table["value"]]
     table["share"] = table["count"] / count if count else 0.0
-    return table, distinct, counts
+    return table
 
 
 def _text(

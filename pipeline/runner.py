@@ -185,21 +185,20 @@ def _step_parity(current: dict[str, Any], engines: dict[str, Engine], done: list
     others = [name for name in current if name != CPU and current[name] is not None]
     if reference is None or not others:
         return None
+    kinds = [STEP_KINDS[step.kind] for step in done]
+    ordered = all(kind.keeps_row_order for kind in kinds)
+    estimated = [n for n, step in enumerate(done, 1) if STEP_KINDS[step.kind].estimated_on_dask(step.params)]
     result = Parity()
     for name in others:
         engine = engines[name]
-        kinds = [STEP_KINDS[step.kind] for step in done]
-        ordered = all(kind.keeps_row_order for kind in kinds)
-        if engine.distributed:
-            estimated = [n for n, step in enumerate(done, 1) if STEP_KINDS[step.kind].estimated_on_dask(step.params)]
-            if estimated:
-                result.notes.append(
-                    f"{engine.label} not compared: step {estimated[0]} uses quantiles, which Dask estimates."
-                )
-                continue
-            ordered = ordered and all(kind.row_order_on_dask for kind in kinds)
+        if engine.distributed and estimated:
+            result.notes.append(
+                f"{engine.label} not compared: step {estimated[0]} uses quantiles, which Dask estimates."
+            )
+            continue
+        in_order = ordered and (not engine.distributed or all(kind.row_order_on_dask for kind in kinds))
         other = engine.to_pandas(current[name]).reset_index(drop=True)
-        parity = compare_results(reference.reset_index(drop=True), other, ordered=ordered)
+        parity = compare_results(reference.reset_index(drop=True), other, ordered=in_order)
         result.mismatches.extend(f"{engine.label}: {m}" for m in parity.mismatches)
     return result
 
