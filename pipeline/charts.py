@@ -397,4 +397,5 @@ def workers_chart(points: pd.DataFrame) -> alt.LayerChart:
             tooltip=["size:N", alt.Tooltip("pandas_seconds:Q", title="pandas seconds", format=".2f")],
         )
     )
-    return alt.layer(dask, pandas, title="Time against workers (dashed: pandas on one core)").properties(height=320)
+    title = "Time against workers (dashed: pandas on one core)"
+    return alt.layer(dask, pandas).properties(title=title, height=360, padding={"top": 8})
