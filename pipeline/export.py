@@ -13,10 +13,29 @@ from typing import Any
 
 from pipeline import random_streams
 from pipeline.errors import DataError
-from pipeline.step_library import scalar_for
+from pipeline.step_library import (
+    DATETIME_PARTS,
+    FILL_METHODS,
+    FILTER_OPERATORS,
+    SCALE_METHODS,
+    STRING_OPS,
+    scalar_for,
+)
 from pipeline.steps import STEP_KINDS, Recipe, Step
 
 LIBRARIES = {"pandas": ("pandas", "numpy"), "cudf": ("cudf", "cupy")}
+
+
+def _one_of(value: Any, options: tuple[str, ...], what: str) -> str:
+    """`value` when it is one of the fixed `options` (it is written into the script as code, not as a literal)."""
+    if value not in options:
+        raise DataError(f"Cannot export {what} {value!r}: it must be one of {', '.join(options)}.")
+    return value
+
+
+def _comment(text: str) -> str:
+    """`text` fit for a one-line comment: ASCII, with line breaks and every other control character escaped."""
+    return ascii(text)[1:-1]
 
 
 def _cast(p: dict[str, Any]) -> list[str]:
@@ -27,7 +46,7 @@ def _cast(p: dict[str, Any]) -> list[str]:
 
 
 def _condition(c: dict[str, Any]) -> str:
-    column, op = repr(c["column"]), c["op"]
+    column, op = repr(c["column"]), _one_of(c["op"], FILTER_OPERATORS, "the filter operator")
     if op == "is missing":
         return f"df[{column}].isna()"
     if op == "is not missing":
@@ -49,7 +68,7 @@ def _fill(p: dict[str, Any]) -> list[str]:
     lines = []
     for column in p["columns"]:
         c = repr(column)
-        method = p["method"]
+        method = _one_of(p["method"], FILL_METHODS, "the fill method")
         if method == "forward":
             lines.append(f"df[{c}] = df[{c}].ffill()")
         elif method == "constant":
@@ -63,7 +82,7 @@ def _fill(p: dict[str, Any]) -> list[str]:
 
 
 def _string(p: dict[str, Any]) -> list[str]:
-    c, out, op = repr(p["column"]), repr(p["output"]), p["op"]
+    c, out, op = repr(p["column"]), repr(p["output"]), _one_of(p["op"], STRING_OPS, "the text operation")
     text = f"df[{c}].astype('str')"
     call = {
         "contains": f".str.contains({p.get('pattern')!r}, regex=False)",
@@ -74,13 +93,14 @@ def _string(p: dict[str, Any]) -> list[str]:
 
 
 def _scale(p: dict[str, Any]) -> list[str]:
+    method = _one_of(p["method"], SCALE_METHODS, "the scaling method")
     lines = []
     for column in p["columns"]:
         c = repr(column)
         lines.append(f"values = df[{c}].astype('float64')")
-        if p["method"] == "standard":
+        if method == "standard":
             lines.append("centre, spread = values.mean(), values.std(ddof=0)")
-        elif p["method"] == "minmax":
+        elif method == "minmax":
             lines.append("centre, spread = values.min(), values.max() - values.min()")
         else:
             lines.append("centre, spread = values.median(), values.quantile(0.75) - values.quantile(0.25)")
@@ -89,7 +109,7 @@ def _scale(p: dict[str, Any]) -> list[str]:
 
 
 def _quantile_bin(p: dict[str, Any]) -> list[str]:
-    c, bins = repr(p["column"]), p["bins"]
+    c, bins = repr(p["column"]), int(p["bins"])
     nullable = '"Int64" if lib.__name__ == "pandas" else "int64"'
     return [
         f"edges = xp.asarray(df[{c}].quantile([i / {bins} for i in range(1, {bins})]).to_numpy(dtype='float64'))",
@@ -102,7 +122,7 @@ def _one_hot(p: dict[str, Any]) -> list[str]:
     c = repr(p["column"])
     return [
         f"levels = sorted(to_host(df[{c}].dropna().drop_duplicates()).tolist())",
-        f"assert len(levels) <= {p['max_levels']}, 'more levels than the recipe allows'",
+        f"assert len(levels) <= {int(p['max_levels'])}, 'more levels than the recipe allows'",
         f"column = df[{c}]",
         f"df = df.drop(columns=[{c}])",
         "for level in levels:",
@@ -130,14 +150,17 @@ CODE: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "drop_missing": lambda p: [f"df = df.dropna(subset={p['columns']!r}, how={p['how']!r})"],
     "drop_duplicates": lambda p: [f"df = df.drop_duplicates(subset={p['columns']!r}, keep={p['keep']!r})"],
     "sort": lambda p: [f"df = df.sort_values({p['columns']!r}, ascending={p['ascending']!r})"],
-    "sample": lambda p: [f"df = df[lib.Series(uniform({p['seed']}, len(df)) < {p['fraction']!r}, index=df.index)]"],
+    "sample": lambda p: [
+        f"df = df[lib.Series(uniform({int(p['seed'])}, len(df)) < {float(p['fraction'])!r}, index=df.index)]"
+    ],
     "train_test_split": lambda p: [
-        f"test = lib.Series(uniform({p['seed']}, len(df)) < {p['test_fraction']!r}, index=df.index)",
+        f"test = lib.Series(uniform({int(p['seed'])}, len(df)) < {float(p['test_fraction'])!r}, index=df.index)",
         f"df[{p['column']!r}] = test.map({{True: 'test', False: 'train'}})",
     ],
     "fill_missing": _fill,
     "datetime_parts": lambda p: [
-        f"df[{p['column'] + '_' + part!r}] = df[{p['column']!r}].dt.{part}" for part in p["parts"]
+        f"df[{p['column'] + '_' + part!r}] = df[{p['column']!r}].dt.{_one_of(part, DATETIME_PARTS, 'the date part')}"
+        for part in p["parts"]
     ],
     "string": _string,
     "log1p": lambda p: [f"df[{c!r}] = np.log1p(df[{c!r}].astype('float64'))" for c in p["columns"]],
@@ -148,7 +171,7 @@ CODE: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     ],
     "quantile_bin": _quantile_bin,
     "rolling_mean": lambda p: [
-        f"df[{p['output']!r}] = df[{p['column']!r}].astype('float64').rolling({p['window']}, min_periods=1).mean()"
+        f"df[{p['output']!r}] = df[{p['column']!r}].astype('float64').rolling({int(p['window'])}, min_periods=1).mean()"
     ],
     "one_hot": _one_hot,
     "label_encode": lambda p: [
@@ -201,7 +224,7 @@ def to_script(recipe: Recipe, library: str = "pandas") -> str:
         imports += ["", "xp = np", "lib = pd"]
     body = []
     for number, step in enumerate(recipe.steps, start=1):
-        body.append(f"    # {number}. {STEP_KINDS[step.kind].label}: {step.describe()}")
+        body.append(f"    # {number}. {STEP_KINDS[step.kind].label}: {_comment(step.describe())}")
         body += [f"    {line}" for line in _code(step)]
     header = f'"""{len(recipe.steps)}-step pipeline exported from GPU Pipeline Lab, for {module} ({array_module}).\n\n'
     header += "Run: python this_script.py INPUT.parquet OUTPUT.parquet [NAME=OTHER.parquet ...]\n"

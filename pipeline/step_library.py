@@ -553,9 +553,12 @@ register(
 )
 
 
+SCALE_METHODS = ("standard", "minmax", "robust")
+
+
 def check_scale(params: dict[str, Any], schema: Schema, dataset_schemas: dict[str, Schema]) -> dict[str, Any]:
     checked = check_numeric_columns(params, schema, dataset_schemas)
-    checked["method"] = choice(params, "method", ("standard", "minmax", "robust"), "standard")
+    checked["method"] = choice(params, "method", SCALE_METHODS, "standard")
     return checked
 
 

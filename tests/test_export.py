@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import pytest
 
 from pipeline.compare import compare_results
 from pipeline.errors import DataError
-from pipeline.export import CODE, to_script
+from pipeline.export import CODE, LIBRARIES, to_script
 from pipeline.runner import check_recipe, run_recipe
 from pipeline.steps import STEP_KINDS, Recipe, Step
 
@@ -123,3 +124,88 @@ def test_export_refuses_empty_pipelines_and_unknown_libraries():
         to_script(Recipe(()), "pandas")
     with pytest.raises(DataError, match="pandas or cudf"):
         to_script(Recipe((Step("drop", {"columns": ["x"]}),)), "polars")
+
+
+PAYLOAD = "__import__('os').system('touch PWNED')"
+HOSTILE_NAMES = [
+    f"x\n    {PAYLOAD}\n    #",
+    f"x\r    {PAYLOAD}\r    #",
+    f"x\u2028{PAYLOAD}",
+    f"x'); {PAYLOAD}; ('",
+    f'x"); {PAYLOAD}; ("',
+    f"x'''\n{PAYLOAD}\n'''",
+    f'x"""\n{PAYLOAD}\n"""',
+    f"x\\\n{PAYLOAD}",
+    f"x\\' + {PAYLOAD} + '",
+    f"x\x00{PAYLOAD}",
+    f"x\x0c\x1b[2J{PAYLOAD}",
+    "x" * 5000 + f"\n{PAYLOAD}",
+]
+
+
+def hostile_recipe(name: str) -> Recipe:
+    """Every place a user's string reaches a script: a new column name, a rename, a filter value, a fill value,
+    a text pattern, an output name, a one-hot column, a join key and dataset name."""
+    return Recipe(
+        (
+            Step("rename", {"mapping": {"city": name}}),
+            Step("filter", {"conditions": [{"column": name, "op": "contains", "value": name}], "combine": "or"}),
+            Step("fill_missing", {"columns": [name], "method": "constant", "value": name}),
+            Step(
+                "string",
+                {"column": name, "op": "replace", "pattern": name, "replacement": name, "output": name + "2"},
+            ),
+            Step("one_hot", {"column": name, "max_levels": 10}),
+            Step("join", {"dataset": name, "on": ["id"], "how": "left"}),
+        )
+    )
+
+
+def shape_of(script: str) -> str:
+    """The script's syntax tree with every string constant blanked: what code it holds, whatever the names."""
+    tree = ast.parse(script)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            node.value = ""
+    return ast.dump(tree)
+
+
+@pytest.mark.parametrize("library", list(LIBRARIES))
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+def test_user_strings_in_exported_scripts_are_data_not_code(name, library):
+    assert shape_of(to_script(hostile_recipe(name), library)) == shape_of(to_script(hostile_recipe("c"), library))
+
+
+@pytest.mark.parametrize("name", [HOSTILE_NAMES[0], HOSTILE_NAMES[3], HOSTILE_NAMES[7]], ids=["newline", "quote", "bs"])
+def test_a_script_exported_for_hostile_names_runs_and_creates_no_file(cpu, tmp_path, name):
+    scores = SCORES.assign(extra=1.0)
+    steps = check_recipe(hostile_recipe(name), TABLE, cpu, {name: scores})
+    expected = run_recipe(steps, TABLE, cpu, {name: scores})
+    assert expected.ok, expected.error
+    (tmp_path / "pipeline.py").write_text(to_script(Recipe(tuple(steps)), "pandas"))
+    TABLE.to_parquet(tmp_path / "in.parquet")
+    scores.to_parquet(tmp_path / "scores.parquet")
+    before = set(tmp_path.iterdir())
+    done = subprocess.run(
+        [sys.executable, "pipeline.py", "in.parquet", "out.parquet", f"{name}=scores.parquet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(tmp_path.iterdir()) - before == {tmp_path / "out.parquet"}
+    produced = pd.read_parquet(tmp_path / "out.parquet")
+    assert compare_results(expected.frame.reset_index(drop=True), produced.reset_index(drop=True), ordered=False).ok
+
+
+def test_export_refuses_code_where_a_fixed_word_belongs():
+    for step in (
+        Step("filter", {"conditions": [{"column": "x", "op": "== 1 or os", "value": 1}], "combine": "and"}),
+        Step("string", {"column": "x", "op": "lower(); import os; x.upper", "output": "y"}),
+        Step("datetime_parts", {"column": "x", "parts": ["year; import os"]}),
+        Step("fill_missing", {"columns": ["x"], "method": "mean(); import os; x.mean"}),
+        Step("scale", {"columns": ["x"], "method": "x"}),
+    ):
+        with pytest.raises(DataError, match="Cannot export"):
+            to_script(Recipe((step,)), "pandas")
