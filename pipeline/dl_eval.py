@@ -13,6 +13,7 @@ from sklearn import metrics as sk
 from pipeline import metrics
 from pipeline.dl import DlData, TrainRun
 from pipeline.errors import DataError
+from pipeline.json_input import parse_json
 
 HISTORY_SCHEMA = "gpu-pipeline-lab/dl-history"
 CURVE_METRICS = {"train_loss": "loss", "test_loss": "loss", "train_accuracy": "accuracy", "test_accuracy": "accuracy"}
@@ -143,10 +144,7 @@ def histories_json(runs: dict[str, TrainRun], dataset: str) -> str:
 
 def load_histories(text: str, source: str) -> dict[str, list[dict[str, Any]]]:
     """Histories saved by `histories_json`, by run name; anything else is a DataError naming `source`."""
-    try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(f"{source} is not JSON ({error}). Load a file saved from this page.") from error
+    document = parse_json(text, source, "a file saved from this page")
     if not isinstance(document, dict) or document.get("schema") != HISTORY_SCHEMA:
         raise DataError(f"{source} is not a training history saved from this page (no schema {HISTORY_SCHEMA!r}).")
     loaded = {}

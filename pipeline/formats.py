@@ -15,6 +15,7 @@ from pathlib import Path, PurePath
 import pyarrow as pa
 
 from pipeline.errors import DataError
+from pipeline.json_input import check_nesting
 
 
 class FileFormat(StrEnum):
@@ -134,6 +135,7 @@ def _check_first_json_line(name: str, head: bytes) -> None:
     end = stripped.find(b"\n")
     if end < 0:
         return  # the first line goes on past the sample: the reader judges it
+    check_nesting(stripped[:end], name)
     try:
         json.loads(stripped[:end])
     except ValueError as error:

@@ -36,6 +36,7 @@ from pipeline.host_readers import (
     has_line_break_within,
     unclosed_quote_line,
 )
+from pipeline.json_input import check_nesting
 from pipeline.settings import positive_int_setting
 from pipeline.text_values import convert_numbers, date_hints
 from pipeline.timing import clock
@@ -159,6 +160,8 @@ def prepare(
         _prepare_csv(prepared, head, options)
     if detected.format is FileFormat.EXCEL:
         _prepare_excel(prepared)
+    if detected.format is FileFormat.JSONL:
+        check_nesting(payload, name)
     if detected.format in (FileFormat.PARQUET, FileFormat.JSONL):
         prepared.plain = _has_plain_schema(prepared, head)
     return prepared

@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline.engines import Engine
 from pipeline.errors import DataError
+from pipeline.json_input import parse_json
 from pipeline.kinds import column_kind
 
 RECIPE_VERSION = 1
@@ -128,12 +129,7 @@ class Recipe:
     @classmethod
     def from_json(cls, text: str | bytes) -> Recipe:
         """A recipe from JSON text; DataError for anything that is not a recipe this app wrote."""
-        try:
-            data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise DataError(
-                f"The recipe is not valid JSON ({error}). Choose a recipe file saved by this app."
-            ) from error
+        data = parse_json(text, "The recipe", "a recipe file saved by this app")
         if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
             raise DataError('A recipe is a JSON object with a "steps" list; this file has none.')
         if data.get("version") != RECIPE_VERSION:

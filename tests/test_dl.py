@@ -282,7 +282,7 @@ def test_histories_compare_save_and_load(digits):
     older = [{k: v for k, v in r.items() if k != "busy_percent"} for r in runs["first"].records()]
     assert "device busy %" not in set(history_frame({"older": older})["kind"]), "files saved before it was measured"
     for text, message in (
-        ("not json", "saved.json is not JSON"),
+        ("not json", "saved.json is not valid JSON"),
         ('{"schema": "other"}', "not a training history saved from this page"),
         ('{"schema": "gpu-pipeline-lab/dl-history", "runs": {"x": {"history": [{"epoch": "one"}]}}}', "damaged"),
         ('{"schema": "gpu-pipeline-lab/dl-history", "runs": {}}', "holds no runs"),

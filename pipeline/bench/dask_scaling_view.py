@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
 
 from pipeline.bench.results import SHIPPED
 from pipeline.errors import DataError
+from pipeline.json_input import parse_json
 
 WHAT = "a Dask scaling report (written by `python -m benchmarks.dask_scaling --out`)"
 
 
 def load_scaling_report(data: bytes, name: str) -> dict[str, Any]:
     """The report in `data`; a DataError naming the file when it is not one."""
-    try:
-        report = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise DataError(f"{name} is not JSON ({error}). Choose {WHAT}.") from None
+    report = parse_json(data, name, WHAT)
     if not isinstance(report, dict) or not isinstance(report.get("runs"), list) or "out_of_core" not in report:
         raise DataError(f"{name} is not {WHAT}: it has no runs and out_of_core.")
     try:

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import DataError
+from pipeline.json_input import parse_json
 
 SCHEMA = "gpu-pipeline-lab/bench"
 VERSION = 1
@@ -110,12 +111,7 @@ def from_dict(data: Any, source: str) -> BenchResults:
 
 def load_results(payload: bytes | str, source: str) -> BenchResults:
     """Results from the bytes of a JSON file the benchmark wrote."""
-    try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        message = f"{source} is not valid JSON ({error}); choose a file `python -m pipeline.bench --out` wrote."
-        raise DataError(message) from error
-    return from_dict(data, source)
+    return from_dict(parse_json(payload, source, "a file `python -m pipeline.bench --out` wrote"), source)
 
 
 SHIPPED = REPO / "docs" / "results"
