@@ -30,6 +30,7 @@ from pipeline.charts import speedup_heatmap, time_vs_rows_chart, workers_chart
 from pipeline.dask_engine import DASK_LABELS
 from ui import format as fmt
 from ui.charts import show_chart
+from ui.cluster_field import cluster_choice_field
 from ui.state import engines, shown_errors
 
 RUNS_KEY = "bench_runs"
@@ -56,22 +57,14 @@ def engine_label(name: str) -> str:
 
 
 def dask_fields() -> dict:
-    """Where the Dask engines run, inside the form: BenchSettings' dask_* fields."""
+    """Where the Dask engines run, inside the form: BenchSettings' dask_cluster field."""
     with st.expander("Dask cluster (for the Dask engines)"):
         st.caption(
-            "A Dask engine starts a local cluster the first time (or reaches the scheduler named) and keeps it for "
-            "later runs; the groupby, join and steps suites run on it (the others are recorded as skipped)."
+            "A Dask engine runs on the cluster chosen here (the server's shared local one, started the first time, "
+            "or a scheduler the operator lists); the groupby, join and steps suites run on it (the others are "
+            "recorded as skipped)."
         )
-        address, workers, memory = st.columns([2, 1, 1])
-        return {
-            "dask_address": address.text_input(
-                "Scheduler address (empty: local)", placeholder="tcp://10.0.0.5:8786", key="bench_dask_address"
-            ).strip()
-            or None,
-            "dask_workers": int(workers.number_input("Local workers", 1, 256, 2, key="bench_dask_workers")),
-            "dask_memory_limit": memory.text_input("Memory per worker", "auto", key="bench_dask_memory").strip()
-            or "auto",
-        }
+        return {"dask_cluster": cluster_choice_field("bench_dask_cluster")}
 
 
 def run_here() -> None:

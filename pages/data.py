@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.charts import memory_chart, phase_time_chart
-from pipeline.dask_engine import ClusterSettings, DaskEngine, dask_missing_reason
+from pipeline.dask_clusters import local_choice
+from pipeline.dask_engine import DaskEngine, dask_missing_reason
 from pipeline.datasets import BUNDLED, GENERATORS, MAX_ROWS, MIN_ROWS, SyntheticSpec, dataset_name, estimated_bytes
 from pipeline.engines import CPU, GPU
 from pipeline.formats import ENCODINGS
@@ -127,8 +128,8 @@ def generate_tab() -> None:
 
 
 def cluster_for_loading() -> DaskEngine:
-    """This session's Dask cluster, or a local one with the default settings started now."""
-    return session_cluster() or use_cluster(ClusterSettings())
+    """This session's Dask cluster, or the server's shared local one (started now if need be)."""
+    return session_cluster() or use_cluster(local_choice())
 
 
 def dask_tab() -> None:
@@ -144,8 +145,8 @@ def dask_tab() -> None:
         + (
             f"Cluster: {engine.label}, set on the System page."
             if engine
-            else "No cluster yet: loading starts a local one (a worker per core); the System page starts one with "
-            "other settings or connects to a scheduler."
+            else "No cluster yet: loading joins this server's shared local one (started if need be); the System "
+            "page shows it, or connects to a scheduler the operator lists."
         )
     )
     source = st.radio(

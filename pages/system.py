@@ -5,20 +5,30 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipeline.dask_engine import ClusterSettings, close_dask_engine, dask_missing_reason
+from pipeline.dask_clusters import choice_named, idle_limit_s
+from pipeline.dask_engine import cluster_users, dask_missing_reason
 from ui import format as fmt
-from ui.state import CLUSTER_KEY, cached_system_report, catalog, session_cluster, shown_errors, use_cluster
+from ui.cluster_field import cluster_choice_field
+from ui.state import (
+    cached_system_report,
+    leave_session_cluster,
+    session_cluster,
+    session_id,
+    shown_errors,
+    use_cluster,
+)
 
 
 def dask_cluster_section() -> None:
-    """Start a local Dask cluster or reach a scheduler, and show its workers, threads, memory, GPUs and dashboard."""
+    """Start the shared local Dask cluster or reach one of the operator's schedulers, and show its workers, threads,
+    memory, GPUs and dashboard."""
     st.subheader("Dask cluster")
     st.caption(
-        "The Dask engines run on a cluster: a local one on this machine (its workers share the cores and memory "
-        "and spill to disk past their limit) or the scheduler you name. Load data onto it on the Data page (Dask "
-        "tab, or Copy to the Dask cluster); Explore, Pipeline, Models and the Benchmark then run there. A "
-        "cluster started here is shared by every session of this server; shutting it down removes the datasets "
-        "only it held."
+        "The Dask engines run on a cluster: this server's local one (its workers share the cores and memory and "
+        "spill to disk past their limit; the operator sets its size) or a scheduler the operator lists. Load data "
+        "onto it on the Data page (Dask tab, or Copy to the Dask cluster); Explore, Pipeline, Models and the "
+        f"Benchmark then run there. Every session shares it; it shuts down after {idle_limit_s() / 60:g} minutes "
+        "without work, and leaving it removes this session's datasets there."
     )
     reason = dask_missing_reason()
     if reason:
@@ -26,21 +36,16 @@ def dask_cluster_section() -> None:
         return
     gpu_reason = dask_missing_reason(gpu=True)
     with st.form("dask_form"):
-        address = st.text_input(
-            "Scheduler address (empty: a local cluster)", placeholder="tcp://10.0.0.5:8786", key="dask_address"
-        )
-        left, middle, right = st.columns(3)
-        workers = left.number_input("Local workers", 1, 256, max(1, report.logical_cores or 1), key="dask_workers")
-        memory = middle.text_input("Memory per local worker", "auto", key="dask_memory", help="e.g. 2GiB, or auto")
+        left, right = st.columns([3, 1])
+        with left:
+            name = cluster_choice_field("dask_choice")
         gpu = right.checkbox("GPU workers (Dask GPU)", key="dask_gpu", disabled=gpu_reason is not None, help=gpu_reason)
         go = st.form_submit_button("Start or connect", icon=":material/hub:", key="dask_go")
     if go:
         with shown_errors("starting the Dask cluster"):
-            settings = ClusterSettings(
-                gpu=gpu, address=address.strip() or None, workers=int(workers), memory_limit=memory.strip() or "auto"
-            )
-            with st.spinner("Starting the cluster…" if settings.address is None else "Connecting…"):
-                use_cluster(settings)
+            choice = choice_named(name, gpu)
+            with st.spinner("Starting the cluster…" if choice.local else "Connecting…"):
+                use_cluster(choice)
     if "dask_closed_note" in st.session_state:
         st.caption(st.session_state.pop("dask_closed_note"))
     engine = session_cluster()
@@ -48,23 +53,25 @@ def dask_cluster_section() -> None:
         return
     with shown_errors("asking the Dask cluster"):
         facts = engine.facts()
-        columns = st.columns(4)
+        columns = st.columns(5)
         columns[0].metric("Workers", len(facts.workers))
         columns[1].metric("Threads", facts.threads)
         columns[2].metric("Memory limit", fmt.size(facts.memory_limit) if facts.memory_limit else "none")
         columns[3].metric("GPUs", facts.gpus)
+        others = len(cluster_users(engine.settings) - {session_id()})
+        columns[4].metric("Other sessions on it", others)
         where = "local cluster" if facts.local else "remote cluster"
         link = f" · [Dask dashboard]({facts.dashboard})" if facts.dashboard else ""
         st.markdown(f"{engine.label} on a {where}, scheduler `{facts.scheduler}`{link}")
         st.dataframe(facts.frame(), hide_index=True, width="stretch")
+        last = not others
         if st.button(
-            "Shut down" if facts.local else "Disconnect", key="dask_close", icon=":material/power_settings_new:"
+            ("Shut down" if facts.local else "Disconnect") if last else "Leave the cluster",
+            key="dask_close",
+            icon=":material/power_settings_new:",
+            help=None if last else f"{others} other session(s) use it: it keeps running for them.",
         ):
-            close_dask_engine(engine.settings)
-            st.session_state.pop(CLUSTER_KEY)
-            emptied = catalog().drop_engine(engine.name)
-            if emptied:
-                st.session_state["dask_closed_note"] = f"Removed with the cluster: {', '.join(emptied)}."
+            st.session_state["dask_closed_note"] = leave_session_cluster()
             st.rerun()
 
 

@@ -285,5 +285,13 @@ class Catalog:
                     self.remove(dataset.id)
         return emptied
 
+    def drop_closed(self) -> list[str] | None:
+        """Forget the copies on engines closed meanwhile (a Dask cluster shut down while idle or by another hand):
+        None when there were none, else the names of the datasets removed with them."""
+        closed = {copy.engine.name for dataset in self for copy in dataset.copies.values() if copy.engine.closed}
+        if not closed:
+            return None
+        return [name for engine_name in sorted(closed) for name in self.drop_engine(engine_name)]
+
     def set_active(self, dataset_id: int) -> None:
         self.active_id = self.get(dataset_id).id

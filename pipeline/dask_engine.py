@@ -14,9 +14,15 @@ import importlib
 import importlib.util
 import logging
 import re
+import shutil
+import socket
+import ssl
+import struct
 import tempfile
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +37,7 @@ from pipeline.datasets import (
     JOIN_TABLES,
     WHOLE_JOIN_TABLES,
     SyntheticSpec,
+    check_fits,
     join_table,
     validate,
 )
@@ -45,7 +52,9 @@ PARTITION_BYTES = 64 * 2**20  # generated partitions of about this size
 MAX_WORKERS = 256
 MIN_WORKER_MEMORY = 2**30  # measured: a worker process takes 200 MiB here, 425 MiB in CI, before any data
 HLL_SPLIT = 8  # pieces a partition is cut into for the distinct-count estimate (see approximate_distinct)
-SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ucx)://[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
+HANDSHAKE_LIMIT = 1 << 16  # a Dask comm's first message (its handshake) is well under this
+SPILL_SHARE = 0.5  # of the free disk where local workers spill, the most generated data may take there
 
 
 def approximate_distinct(series: Any) -> Any:
@@ -83,8 +92,8 @@ class ClusterSettings:
             address = self.address.strip()
             if not SCHEDULER_ADDRESS.match(address):
                 raise DataError(
-                    f"{self.address!r} is not a scheduler address. Write it as tcp://host:8786 (the address "
-                    "`dask scheduler` prints), or leave it empty for a local cluster."
+                    f"{self.address!r} is not a scheduler address. Write it as tcp://host:8786 or tls://host:8786 "
+                    "(the address `dask scheduler` prints)."
                 )
             return replace(self, address=address)
         for what, value in (("workers", self.workers), ("threads per worker", self.threads_per_worker)):
@@ -103,6 +112,67 @@ class ClusterSettings:
                     "200–450 MiB, and a worker past 80 % of its limit pauses and never finishes its work."
                 )
         return self
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The client's TLS context from Dask's own configuration (distributed.comm.tls.*)."""
+    from distributed.security import Security
+
+    context = Security().get_connection_args("client").get("ssl_context")
+    if context is None:
+        raise EngineUnavailableError(
+            "This scheduler's address is tls:// but Dask has no TLS settings. The operator sets them in Dask's "
+            "configuration: distributed.comm.tls.ca-file, .client.cert and .client.key (for example through "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE)."
+        )
+    return context
+
+
+def _receive(stream: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = stream.recv(size - len(data))
+        if not chunk:
+            raise ConnectionResetError("the connection was closed")
+        data += chunk
+    return data
+
+
+def check_scheduler_answers(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """An EngineUnavailableError, saying what happened, unless a Dask scheduler answers at `address` in time.
+
+    A Dask comm sends its handshake as soon as it is connected: an 8-byte length, then a small message
+    naming its pickle protocol. Anything else (a web server that waits for a request, a peer that sends
+    garbage, nothing listening) is found out here, within `timeout_s`, before `distributed` reads a byte.
+    """
+    match = SCHEDULER_ADDRESS.match(address)
+    if match is None:
+        raise EngineUnavailableError(f"{address!r} is not a scheduler address (tcp://host:port or tls://host:port).")
+    host, port = match["host"].strip("[]"), int(match["port"])
+    context = _tls_context() if address.startswith("tls://") else None
+    why = None
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as raw:
+            raw.settimeout(timeout_s)
+            stream = context.wrap_socket(raw, server_hostname=host) if context else raw
+            size = struct.unpack("<Q", _receive(stream, 8))[0]
+            if not 0 < size <= HANDSHAKE_LIMIT or b"pickle-protocol" not in _receive(stream, size):
+                why = "something answers there, but not as a Dask scheduler"
+    except TimeoutError:
+        why = f"nothing answered as a Dask scheduler within {timeout_s:g} s (a firewall, or another kind of server)"
+    except ConnectionRefusedError:
+        why = "the connection was refused: no scheduler listens on that port"
+    except socket.gaierror:
+        why = f"the host name {host!r} is unknown"
+    except ssl.SSLError as error:
+        why = f"the TLS handshake failed ({error.reason or error})"
+    except OSError as error:
+        why = f"it could not be reached ({error.strerror or error})"
+    if why:
+        raise EngineUnavailableError(
+            f"The Dask scheduler at {address} cannot be used: {why}. Ask the operator to check that "
+            "`dask scheduler` runs there and that this server may connect to it; a local cluster works meanwhile."
+        )
 
 
 def dask_missing_reason(gpu: bool = False) -> str | None:
@@ -190,6 +260,9 @@ class DaskEngine(Engine):
         # Every shuffle (drop_duplicates, value_counts, merges) logs its start and end as warnings: routine here.
         logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
         self._dd = importlib.import_module("dask.dataframe")
+        self.closed = False
+        self._busy = 0  # computations running now
+        self._last_used = time.monotonic()
         self._cluster, self.client = self._start()
         self._workers = self._worker_addresses()  # as take_notes() last saw them
         try:
@@ -204,13 +277,14 @@ class DaskEngine(Engine):
 
         settings = self.settings
         if settings.address:
+            check_scheduler_answers(settings.address)
             try:
                 return None, Client(settings.address, timeout=CONNECT_TIMEOUT_S)
-            except (OSError, TimeoutError) as error:
+            except Exception as error:  # distributed raises many types for a peer it cannot use
                 raise EngineUnavailableError(
-                    f"Could not reach the Dask scheduler at {settings.address} within {CONNECT_TIMEOUT_S} s "
-                    f"({type(error).__name__}). Check the address and port, that `dask scheduler` runs there and "
-                    "that this machine may connect to it; or leave the address empty for a local cluster."
+                    f"The Dask scheduler at {settings.address} answered but the client could not connect "
+                    f"({type(error).__name__}: {error}). Check that this server's dask and distributed versions "
+                    "match the cluster's (the System page lists them)."
                 ) from None
         options = {
             "n_workers": settings.workers,  # None: one per core, or one per visible GPU
@@ -242,9 +316,40 @@ class DaskEngine(Engine):
 
     def close(self) -> None:
         """Disconnect; a local cluster is shut down with its workers."""
+        self.closed = True
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+    def touch(self) -> None:
+        """Note that the cluster is in use now (it is not idle)."""
+        self._last_used = time.monotonic()
+
+    def idle_for(self) -> float:
+        """Seconds since the cluster last computed anything; 0 while it computes."""
+        return 0.0 if self._busy else time.monotonic() - self._last_used
+
+    @contextmanager
+    def _working(self) -> Iterator[None]:
+        self._busy += 1
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            self.touch()
+
+    def room_for_data(self) -> tuple[int, str]:
+        """Bytes the workers can still take, their free memory plus (local clusters) a share of the free disk they
+        spill to, and the words for it."""
+        memory = self.memory_info()
+        if not memory.total:
+            return 2**63, "the workers' memory (no limit set)"
+        room, where = memory.free, "free memory of the Dask workers"
+        if self._cluster is not None:
+            spill = shutil.disk_usage(self.settings.spill_directory or tempfile.gettempdir()).free
+            room += int(spill * SPILL_SHARE)
+            where += f" and half the free disk they spill to ({spill / 2**30:,.1f} GiB free)"
+        return room, where
 
     def facts(self) -> ClusterFacts:
         """The cluster as it is now: scheduler, dashboard link, and each worker's threads, memory and GPUs."""
@@ -291,8 +396,9 @@ class DaskEngine(Engine):
             return results
         futures = self.client.compute([results[i] for i in lazy])
         try:
-            wait(futures, timeout=timeout_s)
-            computed = self.client.gather(futures)
+            with self._working():
+                wait(futures, timeout=timeout_s)
+                computed = self.client.gather(futures)
         except TimeoutError:
             self.client.cancel(futures)
             raise PipelineError(
@@ -391,7 +497,8 @@ class DaskEngine(Engine):
 
         held = {name: self.client.persist(frame) for name, frame in frames.items()}
         futures = [future for frame in held.values() for future in futures_of(frame)]
-        wait(futures)
+        with self._working():
+            wait(futures)
         for future in futures:
             if future.status == "error":
                 future.result()  # raises the task's own error
@@ -434,6 +541,7 @@ class DaskEngine(Engine):
     def generated(self, spec: SyntheticSpec, partition_rows: int | None = None) -> dict[str, Any]:
         """The spec's tables made partition by partition on the workers (no whole table on the client)."""
         spec = validate(spec)
+        check_fits(spec, self)
         rows_each = partition_rows or max(10_000, PARTITION_BYTES // GENERATORS[spec.kind].bytes_per_row(spec))
         windows = [(first, min(rows_each, spec.rows - first)) for first in range(0, spec.rows, rows_each)]
         make = _make_partition(spec, self.settings.gpu)
@@ -499,14 +607,22 @@ def _difference(first: tuple[tuple[str, str], ...], other: tuple[tuple[str, str]
 
 
 _ENGINES: dict[ClusterSettings, DaskEngine] = {}
+_USERS: dict[ClusterSettings, set[str]] = {}  # the sessions that use each cluster
+_LOCK = threading.RLock()  # sessions run in threads of one server process
 
 
-def dask_engine(settings: ClusterSettings) -> DaskEngine:
-    """The Dask engine for these settings, started (or connected) once per process and then reused."""
+def dask_engine(settings: ClusterSettings, user: str | None = None) -> DaskEngine:
+    """The Dask engine for these settings, started (or connected) once per process and then shared; `user` (a
+    session) is counted among its users until it leaves."""
     settings = settings.checked()
-    if settings not in _ENGINES:
-        _ENGINES[settings] = DaskEngine(settings)
-    return _ENGINES[settings]
+    with _LOCK:
+        if settings not in _ENGINES:
+            _ENGINES[settings] = DaskEngine(settings)
+        if user is not None:
+            _USERS.setdefault(settings, set()).add(user)
+        engine = _ENGINES[settings]
+        engine.touch()
+        return engine
 
 
 def running_dask_engine(settings: ClusterSettings) -> DaskEngine | None:
@@ -514,11 +630,39 @@ def running_dask_engine(settings: ClusterSettings) -> DaskEngine | None:
     return _ENGINES.get(settings.checked())
 
 
+def cluster_users(settings: ClusterSettings) -> set[str]:
+    """The sessions counted as using the cluster of these settings."""
+    return set(_USERS.get(settings.checked(), ()))
+
+
+def leave_cluster(settings: ClusterSettings, user: str) -> bool:
+    """`user` stops using the cluster; it is shut down (True) only when no other session uses it."""
+    settings = settings.checked()
+    with _LOCK:
+        users = _USERS.get(settings, set())
+        users.discard(user)
+        if users:
+            return False
+        close_dask_engine(settings)
+        return True
+
+
 def close_dask_engine(settings: ClusterSettings) -> None:
     """Shut down the local cluster started for these settings (or disconnect from its scheduler)."""
-    engine = _ENGINES.pop(settings.checked(), None)
+    with _LOCK:
+        engine = _ENGINES.pop(settings.checked(), None)
+        _USERS.pop(settings.checked(), None)
     if engine is not None:
         engine.close()
+
+
+def close_idle_clusters(idle_s: float) -> list[str]:
+    """Shut down every cluster that has computed nothing for `idle_s` seconds; the labels of those closed."""
+    with _LOCK:
+        idle = [settings for settings, engine in _ENGINES.items() if engine.idle_for() > idle_s]
+    for settings in idle:
+        close_dask_engine(settings)
+    return [DASK_LABELS[DASK_GPU if settings.gpu else DASK_CPU] for settings in idle]
 
 
 def close_dask_engines() -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 from sklearn import datasets as sk_datasets
@@ -351,15 +350,13 @@ def estimated_bytes(spec: SyntheticSpec) -> int:
 
 
 def check_fits(spec: SyntheticSpec, engine: Engine) -> None:
-    """A DataError when the tables would not fit in the engine's free memory."""
+    """A DataError when the tables would not fit in the room the engine has for data, checked before they are made."""
     need = estimated_bytes(spec)
-    memory = engine.memory_info()
-    free = memory.free if memory else psutil.virtual_memory().available
-    where = "GPU" if memory else "host"
-    if need > free:
+    room, where = engine.room_for_data()
+    if need > room:
         raise DataError(
             f"{spec.rows:,} rows of {GENERATORS[spec.kind].label} need about {need / 2**30:.1f} GiB, "
-            f"but only {free / 2**30:.1f} GiB of {where} memory is free. Use fewer rows or remove datasets."
+            f"but only {room / 2**30:.1f} GiB is left ({where}). Use fewer rows or features, or remove datasets."
         )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
 import pyarrow as pa
 
 from pipeline.errors import EngineUnavailableError, GpuMemoryError, PipelineError
@@ -65,6 +66,7 @@ class Engine(ABC):
     holds_data_here = True  # frames live in this process (host or its GPU), not on other machines' workers
     spills_to_disk = False  # past its memory the engine spills to disk instead of failing
     distributed = False  # a Dask engine: lazy frames in partitions, some results (quantiles) estimated
+    closed = False  # a Dask cluster shut down: its frames are gone
 
     @property
     @abstractmethod
@@ -96,6 +98,13 @@ class Engine(ABC):
     def memory_info(self) -> DeviceMemory | None:
         """The device's memory, or None where the engine has no device of its own."""
         return None
+
+    def room_for_data(self) -> tuple[int, str]:
+        """Bytes that new data may take on this engine now, and the words for where that is."""
+        memory = self.memory_info()
+        if memory is not None:
+            return memory.free, "free GPU memory"
+        return psutil.virtual_memory().available, "available host memory"
 
     def active(self) -> AbstractContextManager[Any]:
         """A context in which libraries that compute on their own (dask-ml, cuML's Dask estimators) use this

@@ -80,10 +80,11 @@ def test_the_published_runs_load_in_one_click():
     assert f"{mine} · CPU (pandas)" in at.selectbox(key="bench_other").options
 
 
-def test_the_dask_engine_runs_here_on_a_local_cluster_it_starts():
+def test_the_dask_engine_runs_here_on_the_local_cluster_the_operator_sized(monkeypatch):
     pytest.importorskip("distributed")
     from pipeline.dask_engine import close_dask_engines
 
+    monkeypatch.setenv("GPL_DASK_SCHEDULERS", "lab=tcp://127.0.0.1:1")
     at = open_benchmark()
     assert "Dask CPU (dask.dataframe)" in at.multiselect(key="bench_engines").options
     assert "dask-cpu" not in at.multiselect(key="bench_engines").value, "never chosen by default"
@@ -91,11 +92,13 @@ def test_the_dask_engine_runs_here_on_a_local_cluster_it_starts():
     at.multiselect(key="bench_engines").set_value([CPU, "dask-cpu"])
     at.multiselect(key="bench_sizes").set_value([10_000])
     at.number_input(key="bench_repeats").set_value(1)
-    at.number_input(key="bench_dask_workers").set_value(1)
-    at.text_input(key="bench_dask_memory").set_value("lots")
+    assert at.selectbox(key="bench_dask_cluster").options[1] == "lab (tcp://127.0.0.1:1)", "no address can be typed"
+    at.selectbox(key="bench_dask_cluster").set_value("lab")
     at.button(key="bench_go").click().run()
-    assert any("'lots' is not a size" in e.value for e in at.error), "bad cluster settings are named"
-    at.text_input(key="bench_dask_memory").set_value("1GiB")
+    assert any("at tcp://127.0.0.1:1 cannot be used: the connection was refused" in e for e in problems(at))
+    monkeypatch.setenv("GPL_DASK_WORKERS", "1")
+    monkeypatch.setenv("GPL_DASK_MEMORY_MB", "1024")
+    at.selectbox(key="bench_dask_cluster").set_value("local")
     at.button(key="bench_go").click().run()
     try:
         assert not problems(at)

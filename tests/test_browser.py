@@ -48,7 +48,8 @@ if not have_chromium():
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     (data / "folder_table.parquet").write_bytes(files.parquet_bytes())
-    with running_server(data) as running:
+    # the operator sizes the shared local Dask cluster: one worker of 1 GiB here
+    with running_server(data, GPL_DASK_WORKERS="1", GPL_DASK_MEMORY_MB="1024") as running:
         yield running.url
 
 
@@ -297,11 +298,10 @@ def test_train_a_network_and_watch_its_curves(server, browser):
 
 
 def start_local_cluster(browser, server: str) -> None:
-    """A new session that starts a one-worker local Dask cluster on the System page."""
+    """A new session that starts the server's local Dask cluster (one worker) on the System page."""
     pytest.importorskip("distributed")
     new_session(browser, server)
     go_to(browser, "System", "Dask cluster")
-    choose_number(browser, "Local workers", 1)
     click_button(browser, "Start or connect")
     wait_text(browser, "Dask CPU (dask.dataframe) on a local cluster", timeout=120)
     wait_idle(browser)

@@ -15,16 +15,23 @@ from pipeline.engines import get_engine
 from pipeline.errors import DataError, EngineUnavailableError
 
 dask_engine = pytest.importorskip("pipeline.dask_engine")
+dask_clusters = pytest.importorskip("pipeline.dask_clusters")
 pytest.importorskip("distributed")
 ClusterSettings = dask_engine.ClusterSettings
 LOCAL = ClusterSettings(workers=2, memory_limit="1GiB")  # what the benchmark's settings below ask for too
 
 
 @pytest.fixture(scope="module")
-def engine():
-    engine = dask_engine.dask_engine(LOCAL)
-    yield engine
+def clusters():
+    """Every cluster the module's tests start is shut down after them."""
+    yield
     dask_engine.close_dask_engines()
+
+
+@pytest.fixture
+def engine(clusters):
+    """The module's local cluster, started again where a test before shut it down."""
+    return dask_engine.dask_engine(LOCAL)
 
 
 def same(left: pd.DataFrame, right: pd.DataFrame) -> None:
@@ -205,7 +212,9 @@ def test_files_are_read_lazily_and_mixed_ones_are_refused(engine, tmp_path):
 
 def test_an_unreachable_scheduler_is_a_message_not_a_hang():
     started = time.perf_counter()
-    with pytest.raises(EngineUnavailableError, match=r"Could not reach the Dask scheduler at tcp://127.0.0.1:9 within"):
+    with pytest.raises(
+        EngineUnavailableError, match=r"scheduler at tcp://127.0.0.1:9 cannot be used: the connection was"
+    ):
         dask_engine.DaskEngine(ClusterSettings(address="tcp://127.0.0.1:9"))
     assert time.perf_counter() - started < 30
 
@@ -213,7 +222,7 @@ def test_an_unreachable_scheduler_is_a_message_not_a_hang():
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        (ClusterSettings(address="127.0.0.1:8786"), "is not a scheduler address. Write it as tcp://host:8786"),
+        (ClusterSettings(address="127.0.0.1:8786"), "is not a scheduler address. Write it as tcp://host:8786 or tls"),
         (ClusterSettings(address="tcp://host"), "is not a scheduler address"),
         (ClusterSettings(workers=0), "number of workers must be between 1 and 256"),
         (ClusterSettings(threads_per_worker=1000), "threads per worker must be between 1 and 256"),
@@ -240,23 +249,173 @@ def test_dask_is_never_a_default_engine():
     assert "dask-cpu" not in default_engines() and "dask-gpu" not in default_engines()
 
 
-def test_the_system_page_starts_a_local_cluster_shows_it_and_shuts_it_down():
+def test_the_system_page_offers_the_operators_clusters_only_and_starts_the_local_one(monkeypatch):
     from tests.apptest import open_page, problems
 
+    monkeypatch.setenv("GPL_DASK_WORKERS", "1")
+    monkeypatch.setenv("GPL_DASK_MEMORY_MB", "1024")
+    monkeypatch.setenv("GPL_DASK_SCHEDULERS", "lab=tcp://127.0.0.1:1")
     at = open_page("pages/system.py")
-    at.text_input(key="dask_address").set_value("localhost:8786")
+    assert not [field.key for field in at.text_input], "no address can be typed"
+    assert at.selectbox(key="dask_choice").options == [
+        "This server's local cluster (1 worker, 1.0 GiB each, shared by every session)",
+        "lab (tcp://127.0.0.1:1)",
+    ]
+    at.selectbox(key="dask_choice").set_value("lab")
     at.button(key="dask_go").click().run()
-    assert any("is not a scheduler address" in e.value for e in at.error), "a bad address is named"
-    at.text_input(key="dask_address").set_value("")
-    at.number_input(key="dask_workers").set_value(1)
-    at.text_input(key="dask_memory").set_value("1GiB")
+    assert any("at tcp://127.0.0.1:1 cannot be used: the connection was refused" in e.value for e in at.error)
+    at.selectbox(key="dask_choice").set_value("local")
     at.button(key="dask_go").click().run()
     assert not problems(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Workers"] == "1" and metrics["GPUs"] == "0" and metrics["Memory limit"] == "1.0 GiB"
+    assert metrics["Other sessions on it"] == "0"
     assert any("[Dask dashboard](http://" in m.value and "local cluster" in m.value for m in at.markdown)
-    assert len(at.dataframe[0].value) == 1
     settings = at.session_state["dask_cluster"]
+    assert settings == dask_clusters.local_settings()
     assert dask_engine.running_dask_engine(settings) is not None
     at.button(key="dask_close").click().run()
     assert dask_engine.running_dask_engine(settings) is None and "Workers" not in [m.label for m in at.metric]
+
+
+def test_a_list_of_schedulers_the_operator_mistyped_is_named_and_the_local_cluster_still_offered(monkeypatch):
+    from tests.apptest import open_page
+
+    monkeypatch.setenv("GPL_DASK_SCHEDULERS", "lab=10.0.0.5:8786")
+    at = open_page("pages/system.py")
+    assert any("GPL_DASK_SCHEDULERS has an entry 'lab=10.0.0.5:8786'" in w.value for w in at.warning)
+    assert [option.split(" (")[0] for option in at.selectbox(key="dask_choice").options] == [
+        "This server's local cluster"
+    ]
+
+
+def test_two_sessions_share_the_local_cluster_and_one_leaving_does_not_break_the_other(monkeypatch):
+    from pipeline.catalog import Catalog
+    from tests.apptest import open_page, problems
+
+    monkeypatch.setenv("GPL_DASK_WORKERS", "1")
+    monkeypatch.setenv("GPL_DASK_MEMORY_MB", "1024")
+    first, second = open_page("pages/system.py"), open_page("pages/system.py")
+    for at in (first, second):
+        at.button(key="dask_go").click().run()
+        assert not problems(at)
+    settings = dask_clusters.local_settings()
+    assert len(dask_engine.cluster_users(settings)) == 2, "one cluster, two users"
+    assert {m.label: m.value for m in second.metric}["Other sessions on it"] == "1"
+    first.switch_page("pages/data.py").run()
+    first.button(key="dask_copy").click().run()
+    assert list(first.session_state["catalog"].active.copies) == ["cpu", "dask-cpu"]
+    second.run()
+    assert second.button(key="dask_close").label == "Leave the cluster"
+    second.button(key="dask_close").click().run()
+    assert not problems(second)
+    assert any("Left the cluster; it keeps running for the other sessions" in c.value for c in second.caption)
+    assert dask_engine.running_dask_engine(settings) is not None, "still there for the first session"
+    first.switch_page("pages/explore.py").run()
+    assert not problems(first), "the first session's Dask copy still works"
+    catalog: Catalog = first.session_state["catalog"]
+    assert "dask-cpu" in catalog.active.copies
+    first.switch_page("pages/system.py").run()
+    assert first.button(key="dask_close").label == "Shut down"
+    first.button(key="dask_close").click().run()
+    assert dask_engine.running_dask_engine(settings) is None
+    assert "dask-cpu" not in catalog.active.copies
+
+
+def test_a_session_whose_cluster_was_shut_down_idle_is_told_and_keeps_its_other_data(monkeypatch):
+    from tests.apptest import open_page, problems
+
+    monkeypatch.setenv("GPL_DASK_WORKERS", "1")
+    monkeypatch.setenv("GPL_DASK_MEMORY_MB", "1024")
+    at = open_page("pages/data.py")
+    at.button(key="dask_copy").click().run()
+    assert "dask-cpu" in at.session_state["catalog"].active.copies
+    assert dask_engine.close_idle_clusters(3600) == [], "in use a moment ago"
+    cluster = dask_engine.running_dask_engine(dask_clusters.local_settings())
+    cluster._last_used -= 7200  # two hours without work
+    assert dask_engine.close_idle_clusters(3600) == ["Dask CPU (dask.dataframe)"] and cluster.closed
+    at.run()
+    assert not problems(at)
+    assert any("The Dask cluster was shut down (idle, or by the operator)" in w.value for w in at.warning)
+    assert list(at.session_state["catalog"].active.copies) == ["cpu"], "the pandas copy is kept"
+
+
+def test_local_clusters_stay_within_the_operators_budget(monkeypatch):
+    import psutil
+
+    cores = psutil.cpu_count()
+    monkeypatch.setenv("GPL_DASK_WORKERS", "256")
+    monkeypatch.setenv("GPL_DASK_MEMORY_MB", str(64 * 1024))
+    assert dask_clusters.local_settings().workers == cores, "never more workers than cores"
+    monkeypatch.setenv("GPL_DASK_MEMORY_MB", "1536")
+    settings = dask_clusters.local_settings()
+    assert settings.workers == 1 and settings.memory_limit == "1536MiB", "each worker keeps at least 1 GiB"
+    monkeypatch.delenv("GPL_DASK_MEMORY_MB")
+    monkeypatch.delenv("GPL_DASK_WORKERS")
+    settings = dask_clusters.local_settings()
+    total = settings.workers * int(settings.memory_limit.removesuffix("MiB")) * 2**20
+    assert settings.workers <= cores and total <= psutil.virtual_memory().total * 0.25 + 2**30
+
+
+def test_generating_on_the_workers_checks_the_size_against_their_memory_and_spill_room(engine):
+    spec = SyntheticSpec("classification", 100_000_000, features=500)
+    with pytest.raises(
+        DataError, match=r"need about .* GiB, but only .* GiB is left \(free memory of the Dask workers"
+    ):
+        engine.generated(spec)
+    assert engine.room_for_data()[0] > 0
+
+
+class _Listener:
+    """A loopback TCP server that is not a Dask scheduler: it says nothing, or sends `reply` to whoever connects."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        import socket
+        import threading
+
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.reply = reply
+        self.open: list = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                peer, _ = self.socket.accept()
+            except OSError:
+                return
+            self.open.append(peer)
+            if self.reply is not None:
+                peer.sendall(self.reply)
+
+    def close(self) -> None:
+        for peer in self.open:
+            peer.close()
+        self.socket.close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (None, "nothing answered as a Dask scheduler within 1 s"),
+        (b"\xff" * 64, "something answers there, but not as a Dask scheduler"),
+        (b"HTTP/1.0 200 OK\r\n\r\n", "something answers there, but not as a Dask scheduler"),
+    ],
+    ids=["silent", "garbage", "http"],
+)
+def test_a_peer_that_is_no_scheduler_is_named_within_the_time_limit(reply, message):
+    listener = _Listener(reply)
+    try:
+        started = time.monotonic()
+        with pytest.raises(EngineUnavailableError, match=message):
+            dask_engine.check_scheduler_answers(listener.address, timeout_s=1)
+        assert time.monotonic() - started < 5
+    finally:
+        listener.close()
+
+
+def test_a_real_scheduler_passes_the_check_and_tls_without_settings_is_named(engine):
+    dask_engine.check_scheduler_answers(engine.client.scheduler.address, timeout_s=5)
+    with pytest.raises(EngineUnavailableError, match="tls:// but Dask has no TLS settings"):
+        dask_engine.check_scheduler_answers("tls://127.0.0.1:1", timeout_s=1)

@@ -87,7 +87,7 @@ def test_shutting_the_cluster_down_removes_the_datasets_that_only_it_held(dask_c
     at.button(key="dask_close").click().run()
     assert not problems(at)
     assert [d.name for d in catalog] == ["iris"]
-    assert any("Removed with the cluster" in caption.value for caption in at.caption)
+    assert any("Shut the cluster down. Removed with it: regression" in caption.value for caption in at.caption)
 
 
 def test_a_preset_pipeline_runs_on_pandas_and_dask_side_by_side_and_saves(dask_cpu):

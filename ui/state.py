@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +13,8 @@ from typing import Any
 import streamlit as st
 
 from pipeline.catalog import Catalog, Dataset, SessionLimits
-from pipeline.dask_engine import ClusterSettings, DaskEngine, dask_engine, running_dask_engine
+from pipeline.dask_clusters import ClusterChoice, close_idle
+from pipeline.dask_engine import DaskEngine, dask_engine, leave_cluster, running_dask_engine
 from pipeline.datasets import SAMPLE_DATASET, bundled_frame
 from pipeline.engines import (
     GPU,
@@ -43,12 +46,18 @@ def cached_system_report() -> SystemReport:
 
 
 def catalog() -> Catalog:
-    """This session's datasets; a new session starts with the sample dataset loaded."""
+    """This session's datasets; a new session starts with the sample dataset loaded. Copies on a Dask cluster that
+    has been shut down meanwhile (idle, or by the operator) are dropped, and the page says so at its top."""
     if "catalog" not in st.session_state:
         fresh = Catalog(SessionLimits.from_environment())
         load_bundled(fresh, SAMPLE_DATASET, engines(), frames=cached_bundled_frame)
         st.session_state["catalog"] = fresh
-    return st.session_state["catalog"]
+    current = st.session_state["catalog"]
+    emptied = current.drop_closed()
+    if emptied is not None:
+        removed = f" Removed with it: {', '.join(emptied)}." if emptied else " Your other copies are kept."
+        st.warning(f"The Dask cluster was shut down (idle, or by the operator).{removed}", icon=":material/cloud_off:")
+    return current
 
 
 def upload_limit_bytes() -> int:
@@ -109,6 +118,12 @@ def active_dataset_or_stop() -> Dataset:
 
 
 CLUSTER_KEY = "dask_cluster"
+REAPER_EVERY_S = 60
+
+
+def session_id() -> str:
+    """This browser session, as counted among a shared cluster's users."""
+    return st.session_state.setdefault("session_id", uuid.uuid4().hex)
 
 
 def session_cluster() -> DaskEngine | None:
@@ -117,8 +132,37 @@ def session_cluster() -> DaskEngine | None:
     return running_dask_engine(settings) if settings else None
 
 
-def use_cluster(settings: ClusterSettings) -> DaskEngine:
-    """Start (or reach) the cluster of these settings and make it this session's."""
-    engine = dask_engine(settings)
+@st.cache_resource(show_spinner=False)
+def idle_cluster_reaper() -> threading.Thread:
+    """One thread per server process that shuts down clusters idle past the operator's limit."""
+
+    def loop() -> None:
+        while True:
+            time.sleep(REAPER_EVERY_S)
+            try:
+                for label in close_idle():
+                    log.info("shut down the idle %s cluster", label)
+            except Exception:  # the loop must outlive a cluster that fails to close
+                log.exception("closing idle Dask clusters failed")
+
+    thread = threading.Thread(target=loop, name="dask-idle-reaper", daemon=True)
+    thread.start()
+    return thread
+
+
+def use_cluster(choice: ClusterChoice) -> DaskEngine:
+    """Start (or reach) an offered cluster and make it this session's, counted among its users."""
+    idle_cluster_reaper()
+    engine = dask_engine(choice.settings, user=session_id())
     st.session_state[CLUSTER_KEY] = engine.settings
     return engine
+
+
+def leave_session_cluster() -> str:
+    """This session stops using its cluster and drops its datasets there; what happened, in words."""
+    settings = st.session_state.pop(CLUSTER_KEY)
+    engine = running_dask_engine(settings)
+    emptied = catalog().drop_engine(engine.name) if engine is not None else []
+    closed = leave_cluster(settings, session_id())
+    said = "Shut the cluster down." if closed else "Left the cluster; it keeps running for the other sessions using it."
+    return said + (f" Removed with it: {', '.join(emptied)}." if emptied else "")

@@ -16,6 +16,7 @@ from pipeline.bench.peers import PEER_BUILDERS, PEER_LABELS, Peer, peer_missing_
 from pipeline.bench.questions import Answer, Question, Workspace
 from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record
 from pipeline.bench.suites import NOT_YET, SUITES
+from pipeline.dask_clusters import choice_named
 from pipeline.dask_engine import DASK_CPU, DASK_GPU, ClusterSettings, DaskEngine, dask_engine, dask_missing_reason
 from pipeline.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes, generate
 from pipeline.engines import CPU, GPU, Engine, detect, failure_message, get_engine
@@ -44,9 +45,12 @@ class BenchSettings:
     dask_address: str | None = None  # the Dask engines' scheduler; None starts a local cluster
     dask_workers: int | None = None  # local cluster workers (None: one per core, or per GPU)
     dask_memory_limit: str = "auto"  # per local worker; past it workers spill to disk
+    dask_cluster: str | None = None  # a cluster the server offers (pipeline.dask_clusters), in place of the above
 
     def cluster(self, engine: str) -> ClusterSettings:
         """Where the Dask engine called `engine` runs."""
+        if self.dask_cluster is not None:
+            return choice_named(self.dask_cluster, gpu=engine == DASK_GPU).settings
         return ClusterSettings(
             gpu=engine == DASK_GPU,
             address=self.dask_address,
