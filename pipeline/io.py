@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from pipeline.column_types import is_plain, plain_columns
-from pipeline.device_memory import check_fits, load_need
+from pipeline.decoded_size import decoded_size
+from pipeline.device_memory import check_fits, gib, load_need
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
 from pipeline.formats import (
@@ -46,7 +49,28 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_UPLOAD_LIMIT_MB = 200
 DECOMPRESSED_LIMIT_ENV = "GPL_MAX_DECOMPRESSED_MB"
 DEFAULT_DECOMPRESSED_LIMIT_MB = 4096
+LOAD_LIMIT_ENV = "GPL_MAX_LOAD_MB"
+DEFAULT_LOAD_LIMIT_MB = 1536
 MAX_COLUMNS = 10_000
+
+
+@dataclass(frozen=True)
+class LoadBudget:
+    """The most memory one file may take while it loads, and what sets that limit (for messages)."""
+
+    nbytes: int
+    why: str
+
+    @classmethod
+    def for_session(cls, room: int | None = None) -> LoadBudget:
+        """The server's cap ($GPL_MAX_LOAD_MB, 1.5 GiB), half the memory available now, and the session's room."""
+        limits = [
+            cls(positive_int_setting(LOAD_LIMIT_ENV, DEFAULT_LOAD_LIMIT_MB) * 2**20, "this server allows one load"),
+            cls(psutil.virtual_memory().available // 2, "half the memory this server has available now"),
+        ]
+        if room is not None:
+            limits.append(cls(max(room, 0), "this session has left of its memory limit"))
+        return min(limits, key=lambda budget: budget.nbytes)
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,7 @@ class Prepared:
     header: list[str] | None = None
     notes: list[str] = field(default_factory=list)
     plain: bool = True  # every column has a plain type, so an engine's own reader may read it
+    budget: LoadBudget | None = None  # readers stop past it (Parquet by row groups, Arrow by batches)
 
 
 @dataclass
@@ -129,8 +154,10 @@ def prepare(
     *,
     max_bytes: int | None = None,
     max_decompressed: int | None = None,
+    budget: LoadBudget | None = None,
 ) -> Prepared:
-    """Check a file and find out how to read it; everything wrong is a DataError."""
+    """Check a file and find out how to read it, and that it fits `budget` once decoded (estimated from its own
+    metadata before any of it is decoded); everything wrong is a DataError."""
     name = source.name
     size = source.size
     if max_bytes is not None and size > max_bytes:
@@ -158,13 +185,31 @@ def prepare(
     prepared = Prepared(name, detected.format, detected.compression, payload, CsvDialect(), notes=detected.notes)
     if detected.format is FileFormat.CSV:
         _prepare_csv(prepared, head, options)
-    if detected.format is FileFormat.EXCEL:
-        _prepare_excel(prepared)
     if detected.format is FileFormat.JSONL:
         check_nesting(payload, name)
+    prepared.budget = budget or LoadBudget.for_session()
+    _check_decoded_size(prepared)
+    if detected.format is FileFormat.EXCEL:
+        _prepare_excel(prepared)
     if detected.format in (FileFormat.PARQUET, FileFormat.JSONL):
         prepared.plain = _has_plain_schema(prepared, head)
     return prepared
+
+
+def _check_decoded_size(prepared: Prepared) -> None:
+    """A DataError when the file would take more memory to load than its budget allows."""
+    try:
+        size = decoded_size(prepared.format, prepared.payload, len(prepared.header or ()))
+    except (pa.ArrowException, OSError, ValueError, struct.error, zipfile.BadZipFile, EOFError):
+        return  # damaged metadata: the reader reports the file as damaged
+    budget = prepared.budget
+    if size.load_peak > budget.nbytes:
+        raise DataError(
+            f"{prepared.name} would take about {gib(size.load_peak)} of memory to load ({size.how}: "
+            f"{gib(size.nbytes)} decoded), more than the {gib(budget.nbytes)} {budget.why}. Load fewer rows or "
+            "columns, or save it as Parquet or CSV in the data folder and read it on the Data page's Dask tab, "
+            "in partitions."
+        )
 
 
 def _prepare_excel(prepared: Prepared) -> None:
@@ -287,7 +332,8 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
     if frame is not None:
         return EngineRead(frame, {f"read ({engine.label})": seconds}, "read by the engine's own reader")
     reader = HOST_READERS[prepared.format]
-    table, parse_s = clock(lambda: reader(prepared.payload, prepared.dialect), lambda: None)
+    limit = prepared.budget.nbytes if prepared.budget else None
+    table, parse_s = clock(lambda: reader(prepared.payload, prepared.dialect, limit), lambda: None)
     if table.num_columns > MAX_COLUMNS:
         raise too_wide(prepared.name, table.num_columns)
     table, conversions = plain_columns(table)

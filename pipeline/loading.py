@@ -24,7 +24,7 @@ from pipeline.datasets import (
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError, PipelineError
 from pipeline.formats import FileFormat
-from pipeline.io import ReadOptions, Source, prepare, read_on_engine
+from pipeline.io import LoadBudget, ReadOptions, Source, prepare, read_on_engine
 from pipeline.timing import clock
 
 Progress = Callable[[str], None]
@@ -77,7 +77,8 @@ def load_file(
     """Read a file on every engine and add it to the catalog as the active dataset."""
     catalog.check_room()
     progress(f"Checking {source.name} ({source.size / 1e6:,.1f} MB)…")
-    prepared = prepare(source, options, max_bytes=max_bytes)
+    budget = LoadBudget.for_session(catalog.limits.bytes - catalog.nbytes)
+    prepared = prepare(source, options, max_bytes=max_bytes, budget=budget)
     reads: dict[str, Any] = {}
 
     def build(engine: Engine) -> EngineCopy:

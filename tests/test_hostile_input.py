@@ -12,12 +12,22 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline import json_input
+from pipeline.catalog import Catalog, SessionLimits
+from pipeline.decoded_size import decoded_size
 from pipeline.errors import DataError
+from pipeline.formats import FileFormat
+from pipeline.host_readers import read_parquet
+from pipeline.io import Source
 from pipeline.json_input import MAX_JSON_DEPTH, nesting_depth, parse_json
+from pipeline.loading import load_file
 from pipeline.steps import Recipe
+from tests import bombs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,3 +127,80 @@ def test_deep_recipes_and_other_json_files_are_refused_with_a_message():
         with pytest.raises(DataError, match="more than 100 levels deep"):
             parse_json("[" * depth + "]" * depth, "history.json", "a file saved from this page")
     assert parse_json(json.dumps({"a": [[{"b": 1}]]}), "x.json", "anything") == {"a": [[{"b": 1}]]}
+
+
+PEAK_IN_CHILD = """
+    import resource, sys
+    from pathlib import Path
+    from pipeline.catalog import Catalog
+    from pipeline.engines import get_engine
+    from pipeline.errors import DataError
+    from pipeline.io import Source
+    from pipeline.loading import load_bundled, load_file
+
+    catalog = Catalog()
+    load_bundled(catalog, "iris", [get_engine("cpu")])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    path = Path("{path}")
+    try:
+        load_file(catalog, Source.from_bytes(path.name, path.read_bytes()), [get_engine("cpu")])
+    except DataError as error:
+        print("REFUSED:", error)
+    grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    print("GREW_MB:", grew // 1024, "KEPT:", [d.name for d in catalog])
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "said"),
+    [
+        (
+            "long_strings.parquet",
+            lambda p: bombs.parquet_long_strings(p),
+            "1,000,000 rows × 1 columns, from its footer",
+        ),
+        ("ints.parquet", lambda p: bombs.parquet_many_integers(p, rows=300_000_000), "300,000,000 rows × 1 columns"),
+        ("text_zstd.arrow", bombs.arrow_long_strings, "IPC messages, from their metadata"),
+        ("cells.xlsx", bombs.xlsx_many_cells, "40,000,020 cells in its sheets"),
+    ],
+)
+def test_small_files_that_decode_to_huge_tables_are_refused_before_decoding(tmp_path, name, make, said):
+    path = make(tmp_path / name)
+    assert path.stat().st_size < 5 * 2**20
+    done = run_child(PEAK_IN_CHILD.format(path=path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"REFUSED: {name} would take about" in done.stdout and said in done.stdout, done.stdout
+    assert "more than the 1.50 GiB this server allows one load" in done.stdout
+    assert "KEPT: ['iris']" in done.stdout
+    grew = int(done.stdout.split("GREW_MB:")[1].split()[0])
+    assert grew < 100, f"refused before decoding, yet the process grew {grew} MB"
+
+
+def test_parquet_text_without_statistics_is_sized_as_a_dictionary_and_stopped_before_expanding(tmp_path):
+    table = pa.table({"text": pa.array([bombs.LONG_TEXT]).take(pa.array([0] * 300_000, pa.int32()))})
+    path = tmp_path / "nostats.parquet"
+    pq.write_table(table, path, write_statistics=False)
+    assert decoded_size(FileFormat.PARQUET, path).nbytes < 10 * 2**20, "the footer alone cannot tell"
+    with pytest.raises(DataError, match=r"Decoded, it holds more than 0.28 GiB, past the 0.10 GiB this load may take"):
+        read_parquet(path, 100 * 2**20)
+    assert read_parquet(path, 2**30).equals(table), "expanded to its own type where it fits"
+
+
+def test_a_session_near_its_memory_limit_is_refused_before_decoding(cpu, tmp_path):
+    catalog = Catalog(SessionLimits(bytes=50 * 2**20))
+    frame = pd.DataFrame({"x": range(5_000_000)})
+    path = tmp_path / "five_million.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(DataError, match=r"more than the 0.05 GiB this session has left of its memory limit"):
+        load_file(catalog, Source.from_path(path), [cpu])
+    assert len(catalog) == 0
+
+
+@pytest.mark.parametrize(("fmt", "write"), [("parquet", "to_parquet"), ("feather", "to_feather")])
+def test_the_estimate_of_ordinary_files_is_close_to_what_they_decode_to(tmp_path, fmt, write):
+    frame = pd.DataFrame({"n": range(50_000), "x": 0.5, "name": [f"row {i}" for i in range(50_000)]})
+    path = tmp_path / f"table.{fmt}"
+    getattr(frame, write)(path)
+    decoded = pa.Table.from_pandas(frame, preserve_index=False).nbytes
+    estimate = decoded_size(FileFormat.PARQUET if fmt == "parquet" else FileFormat.ARROW, path).nbytes
+    assert decoded * 0.9 <= estimate <= decoded * 1.5
