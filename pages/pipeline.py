@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from pipeline.budget import MemoryBudget
 from pipeline.catalog import Dataset, EngineCopy
 from pipeline.charts import cumulative_time_chart, speedup_chart, step_time_chart
 from pipeline.engines import CPU, GPU
@@ -174,7 +175,10 @@ def run_all(dataset: Dataset, steps: list[Step], others: dict[str, Dataset]) -> 
         for name in frames
     }
     bar = st.progress(0.0, text="Running…")
-    result = run_side_by_side(steps, frames, engines, datasets, lambda done, text: bar.progress(done, text=text))
+    budget = MemoryBudget.for_session(catalog().room)
+    result = run_side_by_side(
+        steps, frames, engines, datasets, lambda done, text: bar.progress(done, text=text), budget=budget
+    )
     bar.empty()
     return result
 

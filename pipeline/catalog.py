@@ -203,6 +203,11 @@ class Catalog:
         """Bytes held in the server's process by every copy of every dataset."""
         return sum(copy.held_bytes for dataset in self for copy in dataset.copies.values())
 
+    @property
+    def room(self) -> int:
+        """Bytes this session may still take before its memory limit."""
+        return self.limits.bytes - self.nbytes
+
     def check_room(self, count: int = 1) -> None:
         """DataError when `count` more datasets would pass the session's cap on datasets."""
         if len(self) + count > self.limits.datasets:

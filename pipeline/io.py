@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from pipeline.budget import MemoryBudget
 from pipeline.column_types import is_plain, plain_columns
 from pipeline.decoded_size import decoded_size
 from pipeline.device_memory import check_fits, gib, load_need
@@ -49,28 +50,7 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_UPLOAD_LIMIT_MB = 200
 DECOMPRESSED_LIMIT_ENV = "GPL_MAX_DECOMPRESSED_MB"
 DEFAULT_DECOMPRESSED_LIMIT_MB = 4096
-LOAD_LIMIT_ENV = "GPL_MAX_LOAD_MB"
-DEFAULT_LOAD_LIMIT_MB = 1536
 MAX_COLUMNS = 10_000
-
-
-@dataclass(frozen=True)
-class LoadBudget:
-    """The most memory one file may take while it loads, and what sets that limit (for messages)."""
-
-    nbytes: int
-    why: str
-
-    @classmethod
-    def for_session(cls, room: int | None = None) -> LoadBudget:
-        """The server's cap ($GPL_MAX_LOAD_MB, 1.5 GiB), half the memory available now, and the session's room."""
-        limits = [
-            cls(positive_int_setting(LOAD_LIMIT_ENV, DEFAULT_LOAD_LIMIT_MB) * 2**20, "this server allows one load"),
-            cls(psutil.virtual_memory().available // 2, "half the memory this server has available now"),
-        ]
-        if room is not None:
-            limits.append(cls(max(room, 0), "this session has left of its memory limit"))
-        return min(limits, key=lambda budget: budget.nbytes)
 
 
 @dataclass(frozen=True)
@@ -124,7 +104,7 @@ class Prepared:
     header: list[str] | None = None
     notes: list[str] = field(default_factory=list)
     plain: bool = True  # every column has a plain type, so an engine's own reader may read it
-    budget: LoadBudget | None = None  # readers stop past it (Parquet by row groups, Arrow by batches)
+    budget: MemoryBudget | None = None  # readers stop past it (Parquet by row groups, Arrow by batches)
 
 
 @dataclass
@@ -154,7 +134,7 @@ def prepare(
     *,
     max_bytes: int | None = None,
     max_decompressed: int | None = None,
-    budget: LoadBudget | None = None,
+    budget: MemoryBudget | None = None,
 ) -> Prepared:
     """Check a file and find out how to read it, and that it fits `budget` once decoded (estimated from its own
     metadata before any of it is decoded); everything wrong is a DataError."""
@@ -187,7 +167,7 @@ def prepare(
         _prepare_csv(prepared, head, options)
     if detected.format is FileFormat.JSONL:
         check_nesting(payload, name)
-    prepared.budget = budget or LoadBudget.for_session()
+    prepared.budget = budget or MemoryBudget.for_session()
     _check_decoded_size(prepared)
     if detected.format is FileFormat.EXCEL:
         _prepare_excel(prepared)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.budget import MemoryBudget
 from pipeline.catalog import Catalog, Dataset, EngineCopy
 from pipeline.dask_engine import DaskEngine, is_dask_frame
 from pipeline.datasets import (
@@ -24,7 +25,7 @@ from pipeline.datasets import (
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError, PipelineError
 from pipeline.formats import FileFormat
-from pipeline.io import LoadBudget, ReadOptions, Source, prepare, read_on_engine
+from pipeline.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.timing import clock
 
 Progress = Callable[[str], None]
@@ -77,7 +78,7 @@ def load_file(
     """Read a file on every engine and add it to the catalog as the active dataset."""
     catalog.check_room()
     progress(f"Checking {source.name} ({source.size / 1e6:,.1f} MB)…")
-    budget = LoadBudget.for_session(catalog.limits.bytes - catalog.nbytes)
+    budget = MemoryBudget.for_session(catalog.room)
     prepared = prepare(source, options, max_bytes=max_bytes, budget=budget)
     reads: dict[str, Any] = {}
 

@@ -10,11 +10,12 @@ import pandas as pd
 import psutil
 
 import pipeline.step_library  # noqa: F401  (registers every step kind)
+from pipeline.budget import MemoryBudget
 from pipeline.compare import Parity, compare_results
 from pipeline.device_memory import check_fits, step_need
 from pipeline.engines import CPU, Engine, failure_message
 from pipeline.errors import DataError
-from pipeline.steps import STEP_KINDS, Context, Recipe, Schema, Step, apply_step, checked
+from pipeline.steps import STEP_KINDS, Context, Recipe, Schema, Step, apply_step, check_step_size, checked
 from pipeline.timing import clock
 
 SAMPLE_ROWS = 500
@@ -31,19 +32,22 @@ def checked_with_sample(
     """The checked steps, and the first SAMPLE_ROWS rows after all of them.
 
     Each step's output columns are found by running it on the sample, with the same code that
-    runs on the whole table, so later steps are checked against them. Whatever a step raises
-    on the sample becomes a StepError naming that step.
+    runs on the whole table, so later steps are checked against them; the sample is cut back to
+    SAMPLE_ROWS after every step, so steps that multiply rows (joins) cannot grow it. Whatever a
+    step raises on the sample becomes a StepError naming that step.
     """
     datasets = datasets or {}
     schemas = {name: Schema.of(other) for name, other in datasets.items()}
     heads = {name: engine.head(other, SAMPLE_ROWS) for name, other in datasets.items()}
     sample_context = Context(engine.local, heads)
     sample = engine.head(frame, SAMPLE_ROWS)
+    budget = MemoryBudget.for_session()
     steps = []
     for number, step in enumerate(recipe.steps, start=1):
         try:
             step = checked(step, Schema.of(sample), schemas)
-            sample = apply_step(step, sample, sample_context)
+            check_step_size(step, sample, sample_context, budget, number)
+            sample = apply_step(step, sample, sample_context).head(SAMPLE_ROWS)
         except Exception as error:  # a recipe from a file may hold anything: name the step, never crash
             reason = failure_message(engine, f"running '{step.describe()}'", error)
             raise StepError(number, f"Step {number} ({step.describe()}): {reason}") from error
@@ -130,12 +134,15 @@ def run_side_by_side(
     engines: dict[str, Engine],
     datasets: dict[str, dict[str, Any]] | None = None,
     progress: Callable[[float, str], None] | None = None,
+    budget: MemoryBudget | None = None,
 ) -> SideBySide:
     """Run each step on every engine in turn and compare the outputs to the CPU's after every step.
 
     `frames` and `datasets` hold each engine's own copy, by engine name. An engine whose step
-    fails stops there with the error recorded; the others go on.
+    fails stops there with the error recorded; the others go on. A step whose output would pass
+    `budget` (estimated before it runs) fails so, except on engines that spill to disk.
     """
+    budget = budget or MemoryBudget.for_session()
     report = progress or (lambda _fraction, _message: None)
     contexts = {name: Context(engines[name], (datasets or {}).get(name, {})) for name in frames}
     runs = {name: PipelineRun(engines[name]) for name in frames}
@@ -151,6 +158,8 @@ def run_side_by_side(
                 continue
             engine = engines[name]
             try:
+                if not engine.spills_to_disk:
+                    check_step_size(step, current[name], contexts[name], budget, number)
                 if engine.name != CPU and not engine.spills_to_disk:
                     need = step_need(step.kind, engine.frame_nbytes(current[name]))
                     check_fits(engine, need, f"Step {number} ({step.describe()})", "step")
@@ -210,5 +219,5 @@ def preview_after(
     context = Context(engine.local, {name: engine.head(other, rows) for name, other in (datasets or {}).items()})
     sample = engine.head(frame, rows)
     for step in steps:
-        sample = apply_step(step, sample, context)
+        sample = apply_step(step, sample, context).head(rows)
     return sample

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.dask_engine import is_dask_frame
+from pipeline.device_memory import gib
 from pipeline.duplicates import duplicated
 from pipeline.engines import Engine
 from pipeline.errors import DataError
@@ -44,11 +45,20 @@ def number(
     return int(value) if whole else float(value)
 
 
+MAX_TEXT_LENGTH = 1_000  # characters of any text a step is given: a name, a value, a pattern
+
+
+def bounded_text(value: str, key: str) -> str:
+    if len(value) > MAX_TEXT_LENGTH:
+        raise DataError(f"{key} is {len(value):,} characters long; a step takes at most {MAX_TEXT_LENGTH:,}.")
+    return value
+
+
 def name_text(params: dict[str, Any], key: str, default: str | None = None) -> str:
     value = params.get(key, default)
     if not isinstance(value, str) or not value.strip():
         raise DataError(f"{key} must be a non-empty name; got {value!r}.")
-    return value.strip()
+    return bounded_text(value.strip(), key)
 
 
 def with_columns(frame: Any, columns: dict[str, Any]) -> Any:
@@ -71,7 +81,7 @@ def value_for(kind: str, value: Any, column: str) -> Any:
     if kind == BOOLEAN and isinstance(value, bool):
         return value
     if kind == TEXT and isinstance(value, str):
-        return value
+        return bounded_text(value, f"The value for {column!r}")
     if kind == DATETIME and isinstance(value, str):
         try:
             return pd.Timestamp(value).isoformat()
@@ -224,6 +234,8 @@ def check_filter(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -
             values = condition.get("value")
             if not isinstance(values, list) or not values:
                 raise DataError(f"'in' needs a list of values for {column!r}.")
+            if len(values) > MAX_TEXT_LENGTH:
+                raise DataError(f"'in' takes at most {MAX_TEXT_LENGTH:,} values; {column!r} has {len(values):,}.")
             entry["value"] = [value_for(kind, v, column) for v in values]
         elif op in COMPARISONS:
             entry["value"] = value_for(kind, condition.get("value"), column)
@@ -415,6 +427,16 @@ def check_fill(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> 
     return checked
 
 
+def fill_size(frame: Any, p: dict[str, Any], context: Context) -> tuple[int, str]:
+    """A constant text written into every missing cell; the other fills keep the table's size."""
+    engine, value = context.engine, p.get("value")
+    size = engine.frame_nbytes(frame)
+    if p["method"] != "constant" or not isinstance(value, str):
+        return size, "the same table"
+    missing = int(engine.finish(frame[p["columns"]].isna().sum().sum()))
+    return size + missing * len(value.encode()), f"{missing:,} cells of {len(value):,} characters"
+
+
 def apply_fill(frame: Any, p: dict[str, Any], context: Context) -> Any:
     columns: dict[str, Any] = {}
     for column in p["columns"]:
@@ -448,6 +470,7 @@ register(
             + (repr(p.get("value")) if p.get("method") == "constant" else str(p.get("method")))
         ),
         estimated_on_dask=lambda p: p.get("method") == "median",
+        output_size=fill_size,
     )
 )
 
@@ -499,11 +522,20 @@ def check_string(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -
         replacement = params.get("replacement", "")
         if not isinstance(replacement, str):
             raise DataError(f"replacement must be text; got {replacement!r}.")
-        checked["replacement"] = replacement
+        checked["replacement"] = bounded_text(replacement, "replacement")
     default = column if op in ("lower", "upper", "strip", "replace") else f"{column}_{op}"
     output = name_text(params, "output", default)
     checked["output"] = output if output == column else new_column(params, schema, default)
     return checked
+
+
+def string_size(frame: Any, p: dict[str, Any], context: Context) -> tuple[int, str]:
+    """A new column about the size of the text it comes from; a replacement longer than its pattern grows it by
+    their ratio at most."""
+    engine = context.engine
+    text = engine.frame_nbytes(frame[[p["column"]]])
+    growth = max(1.0, len(p.get("replacement", "")) / len(p["pattern"])) if p["op"] == "replace" else 1.0
+    return int(engine.frame_nbytes(frame) + text * growth), f"a text column of up to {gib(text * growth)}"
 
 
 def apply_string(frame: Any, p: dict[str, Any], _: Context) -> Any:
@@ -530,6 +562,7 @@ register(
         check_string,
         apply_string,
         lambda p: f"{p.get('op')} of {p.get('column')}" + (f" → {p['output']}" if p.get("output") else ""),
+        output_size=string_size,
     )
 )
 
@@ -700,6 +733,13 @@ def sorted_levels(context: Context, series: Any, limit: int) -> list[Any]:
     return sorted(context.engine.to_pandas(series.dropna().drop_duplicates()).tolist())
 
 
+def one_hot_size(frame: Any, p: dict[str, Any], context: Context) -> tuple[int, str]:
+    """A byte for every row and level, next to the input."""
+    levels = min(int(context.engine.finish(frame[p["column"]].nunique())), p["max_levels"])
+    rows = len(frame)
+    return context.engine.frame_nbytes(frame) + rows * levels, f"{levels:,} new columns of {rows:,} rows"
+
+
 def apply_one_hot(frame: Any, p: dict[str, Any], context: Context) -> Any:
     series = frame[p["column"]]
     levels = sorted_levels(context, series, p["max_levels"])
@@ -715,6 +755,7 @@ register(
         check_one_hot,
         apply_one_hot,
         lambda p: f"one-hot {p.get('column')} (at most {p.get('max_levels', 50)} levels)",
+        output_size=one_hot_size,
     )
 )
 
@@ -814,6 +855,25 @@ def check_join(params: dict[str, Any], schema: Schema, dataset_schemas: dict[str
     return {"dataset": other, "on": keys, "how": choice(params, "how", ("inner", "left"), "inner")}
 
 
+def join_size(frame: Any, p: dict[str, Any], context: Context) -> tuple[int, str]:
+    """The join's rows counted from both tables' key counts (each key's rows here times its rows there; a left join
+    keeps unmatched rows too), times a row of this table and the other's columns besides the keys."""
+    other = context.datasets.get(p["dataset"])
+    if other is None:
+        return 0, "nothing"
+    engine, keys = context.engine, p["on"]
+    here = frame.groupby(keys, dropna=False).size().rename("here").to_frame()
+    there = other.groupby(keys, dropna=False).size().rename("there").to_frame()
+    counts = engine.to_pandas(engine.finish(here.join(there, how="left")))
+    matched = counts["there"].fillna(0)
+    rows = int((counts["here"] * matched).sum())
+    if p["how"] == "left":
+        rows += int(counts["here"][matched == 0].sum())
+    added = engine.frame_nbytes(other.drop(columns=keys)) / max(len(other), 1)
+    width = engine.frame_nbytes(frame) / max(len(frame), 1) + added
+    return int(rows * width), f"{rows:,} rows"
+
+
 def apply_join(frame: Any, p: dict[str, Any], context: Context) -> Any:
     other = context.datasets.get(p["dataset"])
     if other is None:
@@ -830,5 +890,6 @@ register(
         apply_join,
         lambda p: f"{p.get('how', 'inner')} join {p.get('dataset')} on {', '.join(p.get('on', []))}",
         keeps_row_order=False,
+        output_size=join_size,
     )
 )

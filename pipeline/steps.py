@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.budget import MemoryBudget
+from pipeline.device_memory import gib
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.json_input import parse_json
@@ -92,6 +94,9 @@ class StepKind:
     keeps_row_order: bool = True
     row_order_on_dask: bool = True  # False where Dask's own form of the step (a shuffle) reorders the rows
     estimated_on_dask: Callable[[Mapping[str, Any]], bool] = lambda _params: False  # uses Dask's estimated quantiles
+    # For a step that can multiply memory: (bytes of its output, what it makes in words), estimated from its input
+    # before it runs. None where the output is about the input's size.
+    output_size: Callable[[Any, dict[str, Any], Context], tuple[int, str]] | None = None
 
 
 STEP_KINDS: dict[str, StepKind] = {}
@@ -115,6 +120,20 @@ def checked(step: Step, schema: Schema, dataset_schemas: dict[str, Schema] | Non
 def apply_step(step: Step, frame: Any, context: Context) -> Any:
     """Apply one checked step to an engine frame."""
     return STEP_KINDS[step.kind].apply(frame, dict(step.params), context)
+
+
+def check_step_size(step: Step, frame: Any, context: Context, budget: MemoryBudget, number: int) -> None:
+    """A DataError, before the step runs, when its output would take more memory than `budget`."""
+    estimate = STEP_KINDS[step.kind].output_size
+    if estimate is None:
+        return
+    need, what = estimate(frame, dict(step.params), context)
+    if need > budget.nbytes:
+        raise DataError(
+            f"Step {number} ({step.describe()}) would make {what}, about {gib(need)}, more than the "
+            f"{gib(budget.nbytes)} {budget.why}. Filter rows or drop columns before it (or, for a join, make its "
+            "keys unique in one table), or run it on a Dask cluster."
+        )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import json_input
+from pipeline.budget import MemoryBudget
 from pipeline.catalog import Catalog, SessionLimits
+from pipeline.datasets import bundled_frame
 from pipeline.decoded_size import decoded_size
 from pipeline.errors import DataError
 from pipeline.formats import FileFormat
@@ -26,7 +28,8 @@ from pipeline.host_readers import read_parquet
 from pipeline.io import Source
 from pipeline.json_input import MAX_JSON_DEPTH, nesting_depth, parse_json
 from pipeline.loading import load_file
-from pipeline.steps import Recipe
+from pipeline.runner import check_recipe, run_recipe, run_side_by_side
+from pipeline.steps import Recipe, Step
 from tests import bombs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,3 +207,73 @@ def test_the_estimate_of_ordinary_files_is_close_to_what_they_decode_to(tmp_path
     decoded = pa.Table.from_pandas(frame, preserve_index=False).nbytes
     estimate = decoded_size(FileFormat.PARQUET if fmt == "parquet" else FileFormat.ARROW, path).nbytes
     assert decoded * 0.9 <= estimate <= decoded * 1.5
+
+
+def four_joins() -> Recipe:
+    step = {"kind": "join", "params": {"dataset": "keys", "on": ["target"], "how": "inner"}}
+    return Recipe.from_json(json.dumps({"version": 1, "steps": [step] * 4}))
+
+
+def test_a_recipe_that_multiplies_rows_is_checked_on_a_bounded_sample(cpu):
+    import psutil
+
+    iris = bundled_frame("iris")
+    keys = iris[["target"]]  # 50 rows for each of 3 keys: every join multiplies the rows by 50
+    before = psutil.Process().memory_info().rss
+    steps = check_recipe(four_joins(), iris, cpu, {"keys": keys})
+    assert len(steps) == 4
+    assert psutil.Process().memory_info().rss - before < 200 * 2**20, "the check sample stays 500 rows"
+
+
+def test_a_join_that_would_pass_the_budget_is_refused_before_it_runs_with_its_row_estimate(cpu):
+    iris = bundled_frame("iris")
+    keys = iris[["target"]]
+    steps = check_recipe(four_joins(), iris, cpu, {"keys": keys})
+    budget = MemoryBudget(100 * 2**20, "the test allows")
+    result = run_side_by_side(steps, {"cpu": iris}, {"cpu": cpu}, {"cpu": {"keys": keys}}, budget=budget)
+    run = result.runs["cpu"]
+    assert [s.rows for s in run.steps[:2]] == [7_500, 375_000], "150 x 50, then x 50 again"
+    assert run.steps[2].error.startswith("Step 3 (inner join keys on target) would make 18,750,000 rows, about 0.8"), (
+        run.steps[2].error
+    )
+    assert "more than the 0.10 GiB the test allows" in run.steps[2].error and run.frame is None
+
+
+@pytest.mark.parametrize(
+    ("step", "said"),
+    [
+        (Step("one_hot", {"column": "code", "max_levels": 1000}), "1,000 new columns of 200,000 rows"),
+        (
+            Step("string", {"column": "text", "op": "replace", "pattern": "a", "replacement": "b" * 50, "output": "t"}),
+            "a text column of up to",
+        ),
+        (
+            Step("fill_missing", {"columns": ["text"], "method": "constant", "value": "z" * 1000}),
+            "100,000 cells of 1,000 characters",
+        ),
+    ],
+    ids=["one_hot", "replace", "fill"],
+)
+def test_steps_that_multiply_memory_are_refused_before_they_run(cpu, step, said):
+    rows = 200_000
+    frame = pd.DataFrame({"code": [f"c{i % 1000}" for i in range(rows)], "text": ["a" * 20, None] * (rows // 2)})
+    steps = check_recipe(Recipe((step,)), frame, cpu)
+    run = run_recipe(steps, frame, cpu)
+    assert run.frame is not None, "fits the default budget"
+    small = MemoryBudget(50 * 2**20, "the test allows")
+    run = run_side_by_side(steps, {"cpu": frame}, {"cpu": cpu}, budget=small).runs["cpu"]
+    assert run.frame is None and said in run.steps[0].error, run.steps[0].error
+
+
+def test_text_a_step_is_given_is_bounded():
+    frame = pd.DataFrame({"text": ["a", "b"]})
+    from pipeline.engines import get_engine
+
+    for step in (
+        Step("filter", {"conditions": [{"column": "text", "op": "==", "value": "x" * 5000}]}),
+        Step("fill_missing", {"columns": ["text"], "method": "constant", "value": "x" * 5000}),
+        Step("rename", {"mapping": {"text": "x" * 5000}}),
+        Step("filter", {"conditions": [{"column": "text", "op": "in", "value": ["a"] * 5000}]}),
+    ):
+        with pytest.raises(DataError, match=r"at most 1,000"):
+            check_recipe(Recipe((step,)), frame, get_engine("cpu"))
