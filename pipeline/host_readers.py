@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
-import pyarrow.parquet as pq
 
 from pipeline.errors import DataError
 from pipeline.formats import FileFormat
+from pipeline.sandbox import read_binary
 
 Payload = bytes | Path
 BLOCK_BYTES = 1 << 24  # the longest row the CSV parser takes
@@ -131,104 +130,31 @@ def unclosed_quote_line(payload: Payload, table: pa.Table) -> int | None:
     return None
 
 
-def _past_limit(held: int, limit: int) -> DataError:
-    return DataError(
-        f"Decoded, it holds more than {held / 2**30:,.2f} GiB, past the {limit / 2**30:,.2f} GiB this load may take, "
-        "although its metadata promised less; reading stopped there. Load fewer rows or columns."
-    )
-
-
-def _within(parts: Iterator[pa.Table | pa.RecordBatch], limit: int | None) -> list[Any]:
-    """The parts read one after another, stopping with a DataError once they hold more than `limit` bytes."""
-    read, held = [], 0
-    for part in parts:
-        held += part.nbytes
-        if limit is not None and held > limit:
-            raise _past_limit(held, limit)
-        read.append(part)
-    return read
-
-
-def _unsure_text(parquet: pq.ParquetFile) -> list[str]:
-    """Text columns whose decoded size the footer cannot bound: dictionary-encoded without min/max statistics (one
-    long value repeated a million times decodes to gigabytes)."""
-    metadata, unsure = parquet.metadata, set()
-    for group in range(metadata.num_row_groups):
-        for index in range(metadata.num_columns):
-            chunk = metadata.row_group(group).column(index)
-            statistics = chunk.statistics
-            if (
-                chunk.physical_type == "BYTE_ARRAY"
-                and any("DICTIONARY" in encoding for encoding in chunk.encodings)
-                and not (statistics is not None and statistics.has_min_max)
-                and "." not in chunk.path_in_schema
-            ):
-                unsure.add(chunk.path_in_schema)
-    plain = {field.name for field in parquet.schema_arrow if not pa.types.is_dictionary(field.type)}
-    return sorted(unsure & plain)
-
-
-def _expanded(group: pa.Table, columns: list[str], types: pa.Schema, held: int, limit: int | None) -> pa.Table:
-    """A row group read with `columns` as dictionaries, expanded to their own types once their decoded size (the
-    lengths of the dictionary's values, taken by the indices) is known to fit."""
-    size = group.nbytes
-    for name in columns:
-        column = group.column(name)
-        size -= column.nbytes
-        for chunk in column.chunks:
-            lengths = pc.take(pc.binary_length(chunk.dictionary), chunk.indices)
-            size += (pc.sum(lengths).as_py() or 0) + 8 * len(chunk)
-    if limit is not None and held + size > limit:
-        raise _past_limit(held + size, limit)
-    for name in columns:
-        position = group.schema.get_field_index(name)
-        group = group.set_column(position, name, pc.cast(group.column(name), types.field(name).type))
-    return group
-
-
-def read_parquet(payload: Payload, limit: int | None = None) -> pa.Table:
-    """The file read a row group at a time, stopping past `limit` bytes; text the footer cannot size is read as a
-    dictionary first and expanded only once its size is known to fit."""
-    try:
-        parquet = pq.ParquetFile(_input(payload))
-        unsure = _unsure_text(parquet)
-        if not unsure:
-            groups = _within((parquet.read_row_group(i) for i in range(parquet.num_row_groups)), limit)
-        else:
-            types, parquet = parquet.schema_arrow, pq.ParquetFile(_input(payload), read_dictionary=unsure)
-            groups, held = [], 0
-            for i in range(parquet.num_row_groups):
-                groups.append(_expanded(parquet.read_row_group(i), unsure, types, held, limit))
-                held += groups[-1].nbytes
-        return pa.concat_tables(groups) if groups else parquet.schema_arrow.empty_table()
-    except (pa.ArrowInvalid, OSError) as error:
-        raise DataError(
-            f"It is not a readable Parquet file: it is truncated or damaged ({error}). Export or upload it again."
-        ) from error
-
-
-def read_arrow(payload: Payload, limit: int | None = None) -> pa.Table:
-    """The file (or stream) read a record batch at a time, stopping past `limit` bytes."""
-    try:
-        head = _input(payload).read(4)
-        if head == b"\xff\xff\xff\xff":
-            reader = pa.ipc.open_stream(_input(payload))
-            return pa.Table.from_batches(_within(iter(reader), limit), reader.schema)
-        reader = pa.ipc.open_file(_input(payload))
-        batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-        return pa.Table.from_batches(_within(batches, limit), reader.schema)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise DataError(
-            f"It is not a readable Arrow IPC / Feather file: it is truncated or damaged ({error}). "
-            "Export or upload it again."
-        ) from error
+def field_names(fields: list[pa.Field]) -> list[str]:
+    """Every field's name, nested ones too; pyarrow decodes a name as UTF-8 when it is read, so a key that is not
+    UTF-8 raises UnicodeDecodeError here."""
+    names = []
+    for field in fields:
+        names.append(field.name)
+        kind = field.type
+        if pa.types.is_struct(kind):
+            names += field_names([kind.field(i) for i in range(kind.num_fields)])
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            names += field_names([kind.value_field])
+        elif pa.types.is_map(kind):
+            names += field_names([kind.key_field, kind.item_field])
+    return names
 
 
 def read_json_lines(payload: Payload) -> pa.Table:
     try:
-        return pajson.read_json(_input(payload))
+        table = pajson.read_json(_input(payload))
+        field_names(list(table.schema))  # a key that is not UTF-8 fails here, not in a later step
     except pa.ArrowInvalid as error:
         raise DataError(f"{error}. Every line must be one JSON object with consistent types.") from error
+    except UnicodeDecodeError as error:
+        raise DataError(f"A key is not valid UTF-8 text ({error}). Save the file as UTF-8 JSON lines.") from error
+    return table
 
 
 def _excel_source(payload: Payload) -> io.BytesIO:
@@ -289,8 +215,8 @@ def excel_facts(payload: Payload) -> ExcelFacts:
 
 HOST_READERS: dict[FileFormat, Callable[[Payload, CsvDialect, int | None], pa.Table]] = {
     FileFormat.CSV: lambda payload, dialect, _limit: read_csv(payload, dialect),
-    FileFormat.PARQUET: lambda payload, _dialect, limit: read_parquet(payload, limit),
-    FileFormat.ARROW: lambda payload, _dialect, limit: read_arrow(payload, limit),
+    FileFormat.PARQUET: lambda payload, _dialect, limit: read_binary(FileFormat.PARQUET, payload, limit),
+    FileFormat.ARROW: lambda payload, _dialect, limit: read_binary(FileFormat.ARROW, payload, limit),
     FileFormat.JSONL: lambda payload, _dialect, _limit: read_json_lines(payload),
     FileFormat.EXCEL: lambda payload, _dialect, _limit: read_excel(payload),
 }

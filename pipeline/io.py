@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import struct
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +11,10 @@ from typing import Any
 import psutil
 import pyarrow as pa
 import pyarrow.json as pajson
-import pyarrow.parquet as pq
 
 from pipeline.budget import MemoryBudget
 from pipeline.column_types import is_plain, plain_columns
-from pipeline.decoded_size import decoded_size
+from pipeline.decoded_size import DecodedSize, decoded_size
 from pipeline.device_memory import check_fits, gib, load_need
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
@@ -41,6 +38,7 @@ from pipeline.host_readers import (
     unclosed_quote_line,
 )
 from pipeline.json_input import check_nesting
+from pipeline.sandbox import inspect_binary
 from pipeline.settings import positive_int_setting
 from pipeline.text_values import convert_numbers, date_hints
 from pipeline.timing import clock
@@ -51,6 +49,7 @@ DEFAULT_UPLOAD_LIMIT_MB = 200
 DECOMPRESSED_LIMIT_ENV = "GPL_MAX_DECOMPRESSED_MB"
 DEFAULT_DECOMPRESSED_LIMIT_MB = 4096
 MAX_COLUMNS = 10_000
+SANDBOXED = (FileFormat.PARQUET, FileFormat.ARROW)  # binary formats whose native readers a damaged file can crash
 
 
 @dataclass(frozen=True)
@@ -168,22 +167,31 @@ def prepare(
     if detected.format is FileFormat.JSONL:
         check_nesting(payload, name)
     prepared.budget = budget or MemoryBudget.for_session()
-    _check_decoded_size(prepared)
+    if detected.format in SANDBOXED:
+        size, prepared.plain = inspect_binary(detected.format, payload, name)
+        _check_decoded_size(prepared, size)
+    else:
+        _check_decoded_size(prepared, _text_or_excel_size(prepared))
     if detected.format is FileFormat.EXCEL:
         _prepare_excel(prepared)
-    if detected.format in (FileFormat.PARQUET, FileFormat.JSONL):
-        prepared.plain = _has_plain_schema(prepared, head)
+    if detected.format is FileFormat.JSONL:
+        prepared.plain = _json_has_plain_schema(head)
     return prepared
 
 
-def _check_decoded_size(prepared: Prepared) -> None:
-    """A DataError when the file would take more memory to load than its budget allows."""
+def _text_or_excel_size(prepared: Prepared) -> DecodedSize | None:
+    """The decoded size of a CSV, JSON lines or xlsx file (read in this process: plain Python and numpy), or None
+    where the file is too damaged to tell (its reader then says so)."""
     try:
-        size = decoded_size(prepared.format, prepared.payload, len(prepared.header or ()))
-    except (pa.ArrowException, OSError, ValueError, struct.error, zipfile.BadZipFile, EOFError):
-        return  # damaged metadata: the reader reports the file as damaged
+        return decoded_size(prepared.format, prepared.payload, len(prepared.header or ()))
+    except Exception:  # a damaged zip raises zlib, zipfile and other errors; the reader reports it as damaged
+        return None
+
+
+def _check_decoded_size(prepared: Prepared, size: DecodedSize | None) -> None:
+    """A DataError when the file would take more memory to load than its budget allows."""
     budget = prepared.budget
-    if size.load_peak > budget.nbytes:
+    if size is not None and size.load_peak > budget.nbytes:
         raise DataError(
             f"{prepared.name} would take about {gib(size.load_peak)} of memory to load ({size.how}: "
             f"{gib(size.nbytes)} decoded), more than the {gib(budget.nbytes)} {budget.why}. Load fewer rows or "
@@ -210,14 +218,10 @@ def _prepare_excel(prepared: Prepared) -> None:
         )
 
 
-def _has_plain_schema(prepared: Prepared, head: bytes) -> bool:
-    """Whether the file's columns need no conversion; judged from the footer (Parquet) or the first lines (JSON)."""
-    payload = prepared.payload
+def _json_has_plain_schema(head: bytes) -> bool:
+    """Whether the columns of JSON lines need no conversion, judged from the first lines (nesting checked before)."""
+    complete = head[: head.rfind(b"\n") + 1] or head
     try:
-        if prepared.format is FileFormat.PARQUET:
-            source = pa.memory_map(str(payload)) if isinstance(payload, Path) else pa.BufferReader(payload)
-            return is_plain(pq.read_schema(source))
-        complete = head[: head.rfind(b"\n") + 1] or head
         return is_plain(pajson.read_json(pa.BufferReader(complete)).schema)
     except (pa.ArrowException, OSError):
         return True  # the reader itself reports a damaged file

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -18,13 +19,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import json_input
+from pipeline.binary_readers import read_parquet
 from pipeline.budget import MemoryBudget
 from pipeline.catalog import Catalog, SessionLimits
 from pipeline.datasets import bundled_frame
 from pipeline.decoded_size import decoded_size
 from pipeline.errors import DataError
 from pipeline.formats import FileFormat
-from pipeline.host_readers import read_parquet
 from pipeline.io import Source
 from pipeline.json_input import MAX_JSON_DEPTH, nesting_depth, parse_json
 from pipeline.loading import load_file
@@ -277,3 +278,29 @@ def test_text_a_step_is_given_is_bounded():
     ):
         with pytest.raises(DataError, match=r"at most 1,000"):
             check_recipe(Recipe((step,)), frame, get_engine("cpu"))
+
+
+def test_an_xlsx_whose_xml_expands_entities_is_refused(cpu, tmp_path):
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML, "requirements.txt installs defusedxml, which openpyxl uses when present"
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(f'<!ENTITY lol{i + 1} "{f"&lol{i};" * 10}">' for i in range(9)).replace("&lol0;", "&lol;")
+        + ']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row>'
+        '<c t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>'
+    )
+    path = tmp_path / "laughs.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in bombs.XLSX_PARTS.items():
+            archive.writestr(name, text)
+        archive.writestr("xl/worksheets/sheet1.xml", laughs)
+    catalog = Catalog()
+    with pytest.raises(DataError, match=r"Could not read laughs.xlsx: It is not a readable Excel workbook") as refused:
+        load_file(catalog, Source.from_path(path), [cpu])
+    causes, error = [], refused.value
+    while error is not None:
+        causes.append(type(error).__name__)
+        error = error.__cause__ or error.__context__
+    assert "EntitiesForbidden" in causes, causes
+    assert len(catalog) == 0
