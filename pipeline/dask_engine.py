@@ -175,6 +175,22 @@ def check_scheduler_answers(address: str, timeout_s: float = CONNECT_TIMEOUT_S) 
         )
 
 
+CLUSTER_GONE_ERRORS = {"ClosedClientError", "CommClosedError", "FutureCancelledError", "CancelledError"}
+
+
+def cluster_lost_message(error: BaseException) -> str | None:
+    """What to tell the user when `error` says the Dask cluster went away mid-work (distributed's own errors for a
+    client or connection closed, or futures cancelled with it), or None for any other error."""
+    if type(error).__name__ not in CLUSTER_GONE_ERRORS or not type(error).__module__.startswith(
+        ("distributed", "asyncio")
+    ):
+        return None
+    return (
+        "The Dask cluster was shut down or lost while this ran (idle too long, the operator, or its workers died). "
+        "What was loaded outside it is kept: start the cluster again on the System page and repeat the action."
+    )
+
+
 def dask_missing_reason(gpu: bool = False) -> str | None:
     """Why a Dask engine cannot be built here (a package missing), or None."""
     needed = ["dask", "distributed"] + (["dask_cuda", "dask_cudf", "cudf"] if gpu else [])
@@ -320,6 +336,9 @@ class DaskEngine(Engine):
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+    def explain_failure(self, error: BaseException) -> str | None:
+        return cluster_lost_message(error)
 
     def touch(self) -> None:
         """Note that the cluster is in use now (it is not idle)."""

@@ -99,6 +99,10 @@ class Engine(ABC):
         """The device's memory, or None where the engine has no device of its own."""
         return None
 
+    def explain_failure(self, error: BaseException) -> str | None:
+        """A message for an error that only this kind of engine raises (a Dask cluster lost), or None."""
+        return None
+
     def room_for_data(self) -> tuple[int, str]:
         """Bytes that new data may take on this engine now, and the words for where that is."""
         memory = self.memory_info()
@@ -365,5 +369,8 @@ def failure_message(engine: Engine, doing: str, error: BaseException) -> str:
         return str(error)
     if is_out_of_memory(error):
         return str(out_of_memory_error(engine, doing))
+    explained = engine.explain_failure(error)
+    if explained:
+        return explained
     logging.getLogger(__name__).warning("%s failed on %s", doing, engine.label, exc_info=error)
     return f"{type(error).__name__}: {error}"

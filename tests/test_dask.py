@@ -419,3 +419,17 @@ def test_a_real_scheduler_passes_the_check_and_tls_without_settings_is_named(eng
     dask_engine.check_scheduler_answers(engine.client.scheduler.address, timeout_s=5)
     with pytest.raises(EngineUnavailableError, match="tls:// but Dask has no TLS settings"):
         dask_engine.check_scheduler_answers("tls://127.0.0.1:1", timeout_s=1)
+
+
+def test_work_on_a_cluster_shut_down_meanwhile_is_a_message_not_a_traceback():
+    from pipeline.engines import failure_message
+
+    settings = ClusterSettings(workers=1, threads_per_worker=1, memory_limit="1GiB")
+    engine = dask_engine.dask_engine(settings)
+    frame = engine.generated(SyntheticSpec("regression", 2_000))[""]
+    dask_engine.close_dask_engine(settings)
+    with pytest.raises(Exception) as raised:
+        engine.finish(frame.sum())
+    message = failure_message(engine, "summing", raised.value)
+    assert message.startswith("The Dask cluster was shut down or lost while this ran"), message
+    assert dask_engine.cluster_lost_message(ValueError("other")) is None

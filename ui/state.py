@@ -14,7 +14,7 @@ import streamlit as st
 
 from pipeline.catalog import Catalog, Dataset, SessionLimits
 from pipeline.dask_clusters import ClusterChoice, close_idle
-from pipeline.dask_engine import DaskEngine, dask_engine, leave_cluster, running_dask_engine
+from pipeline.dask_engine import DaskEngine, cluster_lost_message, dask_engine, leave_cluster, running_dask_engine
 from pipeline.datasets import SAMPLE_DATASET, bundled_frame
 from pipeline.engines import (
     GPU,
@@ -80,6 +80,9 @@ def shown_errors(action: str) -> Iterator[None]:
 
 
 def unexpected_failure_message(action: str, error: Exception) -> str:
+    lost = cluster_lost_message(error)
+    if lost:
+        return lost
     gpu = next((engine for engine in engines() if engine.name == GPU), None)
     if gpu is not None and is_gpu_out_of_memory(error):
         return str(out_of_memory_error(gpu, action))  # hands the GPU's cached memory back first
