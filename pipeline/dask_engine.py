@@ -277,7 +277,8 @@ class DaskEngine(Engine):
         logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
         self._dd = importlib.import_module("dask.dataframe")
         self.closed = False
-        self._busy = 0  # computations running now
+        self._busy = 0  # computations running now (sessions compute from several threads)
+        self._busy_lock = threading.Lock()
         self._last_used = time.monotonic()
         self._cluster, self.client = self._start()
         self._workers = self._worker_addresses()  # as take_notes() last saw them
@@ -350,11 +351,13 @@ class DaskEngine(Engine):
 
     @contextmanager
     def _working(self) -> Iterator[None]:
-        self._busy += 1
+        with self._busy_lock:
+            self._busy += 1
         try:
             yield
         finally:
-            self._busy -= 1
+            with self._busy_lock:
+                self._busy -= 1
             self.touch()
 
     def room_for_data(self) -> tuple[int, str]:

@@ -14,7 +14,7 @@ import pyarrow.json as pajson
 
 from pipeline.budget import MemoryBudget
 from pipeline.column_types import is_plain, plain_columns
-from pipeline.decoded_size import DecodedSize, decoded_size
+from pipeline.decoded_size import PEAK_FACTOR, DecodedSize, decoded_size
 from pipeline.device_memory import check_fits, gib, load_need
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
@@ -103,7 +103,7 @@ class Prepared:
     header: list[str] | None = None
     notes: list[str] = field(default_factory=list)
     plain: bool = True  # every column has a plain type, so an engine's own reader may read it
-    budget: MemoryBudget | None = None  # readers stop past it (Parquet by row groups, Arrow by batches)
+    budget: MemoryBudget | None = None  # readers stop past half of it (Parquet by row groups, Arrow by batches)
 
 
 @dataclass
@@ -316,7 +316,7 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
     if frame is not None:
         return EngineRead(frame, {f"read ({engine.label})": seconds}, "read by the engine's own reader")
     reader = HOST_READERS[prepared.format]
-    limit = prepared.budget.nbytes if prepared.budget else None
+    limit = prepared.budget.nbytes // PEAK_FACTOR if prepared.budget else None  # the engine's copy comes on top
     table, parse_s = clock(lambda: reader(prepared.payload, prepared.dialect, limit), lambda: None)
     if table.num_columns > MAX_COLUMNS:
         raise too_wide(prepared.name, table.num_columns)

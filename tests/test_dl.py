@@ -91,7 +91,7 @@ def test_batches_are_reported_every_n_and_their_time_is_not_counted(digits):
 
     def slow(record):
         seen.append(record)
-        time.sleep(0.02)
+        time.sleep(0.2)  # an epoch's own work takes about 0.1 s here: 1 s of callbacks would dwarf it
 
     run = dl.train(digits, dl.TrainSettings(epochs=2, batch_size=64), "cpu", on_batches=slow, report_every=5)
     batches = math.ceil(1437 / 64)
@@ -100,7 +100,7 @@ def test_batches_are_reported_every_n_and_their_time_is_not_counted(digits):
     assert all(0 <= r.accuracy <= 1 and r.loss > 0 and r.samples_per_s > 0 for r in run.batches)
     assert run.batches[-1].loss < run.batches[0].loss
     for record in run.history:
-        assert record.seconds < 5 * 0.02, "the 0.1 s spent in the callback each epoch is left out of its time"
+        assert record.seconds < 5 * 0.2, "the 1 s spent in the callback each epoch is left out of its time"
     default = dl.train(digits, dl.TrainSettings(epochs=1, batch_size=16), "cpu")
     assert [r.batch for r in default.batches][:2] == [9, 18] and default.batches[-1].batch == 90, "ten an epoch"
 
