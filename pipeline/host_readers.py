@@ -15,7 +15,6 @@ import pyarrow.json as pajson
 
 from pipeline.errors import DataError
 from pipeline.formats import FileFormat
-from pipeline.sandbox import read_binary
 
 Payload = bytes | Path
 BLOCK_BYTES = 1 << 24  # the longest row the CSV parser takes
@@ -213,10 +212,8 @@ def excel_facts(payload: Payload) -> ExcelFacts:
     return ExcelFacts(list(workbook.sheetnames), [str(merged) for merged in ranges], buffer.getvalue())
 
 
-HOST_READERS: dict[FileFormat, Callable[[Payload, CsvDialect, int | None], pa.Table]] = {
-    FileFormat.CSV: lambda payload, dialect, _limit: read_csv(payload, dialect),
-    FileFormat.PARQUET: lambda payload, _dialect, limit: read_binary(FileFormat.PARQUET, payload, limit),
-    FileFormat.ARROW: lambda payload, _dialect, limit: read_binary(FileFormat.ARROW, payload, limit),
-    FileFormat.JSONL: lambda payload, _dialect, _limit: read_json_lines(payload),
-    FileFormat.EXCEL: lambda payload, _dialect, _limit: read_excel(payload),
-}
+HOST_READERS: dict[FileFormat, Callable[[Payload, CsvDialect], pa.Table]] = {
+    FileFormat.CSV: read_csv,
+    FileFormat.JSONL: lambda payload, _dialect: read_json_lines(payload),
+    FileFormat.EXCEL: lambda payload, _dialect: read_excel(payload),
+}  # Parquet and Arrow IPC: pipeline.sandbox
