@@ -43,6 +43,22 @@ def _conversion(kind: pa.DataType) -> str | None:
     return None
 
 
+# What a column of each convertible type becomes (nested and binary columns have no such one type).
+PLAIN_TYPES: dict[str, pa.DataType] = {
+    "decimal": pa.float64(),
+    "half": pa.float32(),
+    "date": pa.timestamp("s"),
+    "time": pa.string(),
+    "null": pa.float64(),
+}
+
+
+def plain_type(kind: pa.DataType) -> pa.DataType | None:
+    """The type a column of `kind` has after `plain_columns`, or None where that depends on its values."""
+    conversion = _conversion(kind)
+    return kind if conversion is None else PLAIN_TYPES.get(conversion)
+
+
 def _flatten_structs(table: pa.Table, notes: list[str]) -> pa.Table:
     """Struct columns become one column per field, named `parent.field`."""
     for _ in range(MAX_FLATTEN_ROUNDS):
@@ -75,22 +91,22 @@ def plain_columns(table: pa.Table) -> tuple[pa.Table, list[str]]:
             column = _as_json_text(column)
             notes.append(f"Column {name!r} holds lists or maps ({field.type}): read as JSON text.")
         elif conversion == "decimal":
-            column = pc.cast(column, pa.float64(), safe=False)
+            column = pc.cast(column, PLAIN_TYPES[conversion], safe=False)
             notes.append(f"Column {name!r} is {field.type}: read as float64 (about 15 significant digits).")
         elif conversion == "half":
-            column = pc.cast(column, pa.float32())
+            column = pc.cast(column, PLAIN_TYPES[conversion])
             notes.append(f"Column {name!r} is float16, which cuDF cannot hold: read as float32.")
         elif conversion == "date":
-            column = pc.cast(column, pa.timestamp("s"))
+            column = pc.cast(column, PLAIN_TYPES[conversion])
             notes.append(f"Column {name!r} holds dates: read as date-times at midnight.")
         elif conversion == "time":
-            column = pc.cast(column, pa.string())
+            column = pc.cast(column, PLAIN_TYPES[conversion])
             notes.append(f"Column {name!r} holds times of day: read as text (HH:MM:SS).")
         elif conversion == "binary":
             notes.append(f"Column {name!r} holds binary data, which cannot be profiled or modelled: left out.")
             continue
         elif conversion == "null":
-            column = pa.nulls(len(table), pa.float64())
+            column = pa.nulls(len(table), PLAIN_TYPES[conversion])
             notes.append(f"Column {name!r} has no values at all: read as an empty number column.")
         columns.append(column)
         names.append(name)

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from pipeline.errors import EngineUnavailableError, GpuMemoryError, PipelineError
 from pipeline.formats import FileFormat
+from pipeline.type_map import device_dtypes, pandas_column
 
 CPU = "cpu"
 GPU = "gpu"
@@ -67,6 +68,7 @@ class Engine(ABC):
     spills_to_disk = False  # past its memory the engine spills to disk instead of failing
     distributed = False  # a Dask engine: lazy frames in partitions, some results (quantiles) estimated
     closed = False  # a Dask cluster shut down: its frames are gone
+    native_formats: frozenset[FileFormat] = frozenset()  # formats `read_native` parses itself
 
     @property
     @abstractmethod
@@ -161,11 +163,14 @@ class Engine(ABC):
         """The series with values marked missing where `missing` is true; integers stay integers."""
         return series.mask(missing)
 
-    def read_native(self, fmt: FileFormat, payload: bytes | Path, delimiter: str) -> Any | None:
-        """A frame read by the engine's own reader, or None where it has none.
+    def read_native(
+        self, fmt: FileFormat, payload: bytes | Path, delimiter: str, schema: pa.Schema | None
+    ) -> Any | None:
+        """A frame read by the engine's own reader (one of `native_formats`), or None where it has none.
 
-        With None the caller parses on the host (pyarrow) and converts with `from_arrow`.
-        CSV payloads given here are UTF-8.
+        With None the caller parses on the host (pyarrow) and converts with `from_arrow`. CSV payloads given
+        here are UTF-8; CSV and JSON lines come with the schema pyarrow infers on the host (`text_schema`), which
+        the reader must keep, so a column has the same type on every engine.
         """
         return None
 
@@ -183,7 +188,12 @@ class CpuEngine(Engine):
         return np
 
     def from_arrow(self, table: pa.Table) -> pd.DataFrame:
-        return table.to_pandas()
+        frame = table.to_pandas()
+        for position, column in enumerate(table.columns):
+            values = pandas_column(column)
+            if values is not None:
+                frame.isetitem(position, values)
+        return frame
 
     def to_pandas(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame
@@ -198,6 +208,8 @@ class GpuEngine(Engine):
     name = GPU
     label = "GPU (cuDF)"
     memory_kind = "GPU device"
+    # cuDF has no Excel reader, and its Feather reader parses on the host: those take the host route
+    native_formats = frozenset({FileFormat.CSV, FileFormat.PARQUET, FileFormat.JSONL})
 
     def __init__(self) -> None:
         self._cudf = importlib.import_module("cudf")
@@ -239,16 +251,21 @@ class GpuEngine(Engine):
     def int_values(self, series: Any) -> Any:
         return series.to_cupy(dtype="int64")
 
-    def read_native(self, fmt: FileFormat, payload: bytes | Path, delimiter: str) -> Any | None:
-        # cuDF parses CSV, Parquet and JSON lines on the device; it has no Excel reader,
-        # and its Feather reader parses on the host, so those take the host route.
+    def read_native(
+        self, fmt: FileFormat, payload: bytes | Path, delimiter: str, schema: pa.Schema | None
+    ) -> Any | None:
         source = str(payload) if isinstance(payload, Path) else io.BytesIO(payload)
-        if fmt is FileFormat.CSV:
-            return self._cudf.read_csv(source, sep=delimiter)
-        if fmt is FileFormat.PARQUET:
+        if fmt is FileFormat.PARQUET:  # the file's own schema
             return self._cudf.read_parquet(source)
+        # Text is parsed on the device with the host's types given, so cuDF cannot infer others.
+        dtypes = device_dtypes(schema) if schema is not None else None
+        if dtypes is None:
+            return None
+        if fmt is FileFormat.CSV:
+            return self._cudf.read_csv(source, sep=delimiter, dtype=dtypes)
         if fmt is FileFormat.JSONL:
-            return self._cudf.read_json(source, lines=True, engine="cudf")
+            by_name = dict(zip(schema.names, dtypes, strict=True))
+            return self._cudf.read_json(source, lines=True, engine="cudf", dtype=by_name)
         return None
 
     @property

@@ -6,6 +6,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -53,15 +54,34 @@ def invalid_utf8(payload: Payload) -> DataError:
     )
 
 
+def _csv_options(dialect: CsvDialect, encoding: str) -> dict[str, Any]:
+    return {
+        "read_options": pacsv.ReadOptions(encoding=encoding, block_size=BLOCK_BYTES),
+        "parse_options": pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True),
+        # empty fields are missing values, as pandas and cuDF read them
+        "convert_options": pacsv.ConvertOptions(strings_can_be_null=True),
+    }
+
+
+def text_schema(fmt: FileFormat, payload: Payload, dialect: CsvDialect) -> pa.Schema | None:
+    """The schema pyarrow infers for a UTF-8 CSV or JSON-lines file from its first block, as the host reader
+    infers it, for a device reader to be given; None for other formats or where pyarrow cannot infer one
+    (the host reader then reports the problem)."""
+    try:
+        if fmt is FileFormat.CSV:
+            with pacsv.open_csv(_input(payload), **_csv_options(dialect, "utf8")) as reader:
+                return reader.schema
+        if fmt is FileFormat.JSONL:
+            with pajson.open_json(_input(payload)) as reader:
+                return reader.schema
+    except (pa.ArrowException, OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
 def _parse_csv(payload: Payload, dialect: CsvDialect, encoding: str) -> pa.Table:
     try:
-        return pacsv.read_csv(
-            _input(payload),
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True),
-            # empty fields are missing values, as pandas and cuDF read them
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
-        )
+        return pacsv.read_csv(_input(payload), **_csv_options(dialect, encoding))
     except pa.ArrowInvalid as error:
         text = str(error)
         if "Empty CSV file" in text:

@@ -35,6 +35,7 @@ from pipeline.host_readers import (
     CsvDialect,
     excel_facts,
     has_line_break_within,
+    text_schema,
     unclosed_quote_line,
 )
 from pipeline.json_input import check_nesting
@@ -302,19 +303,32 @@ def _utf8_payload(prepared: Prepared) -> bytes | Path:
         ) from error
 
 
-def _read(prepared: Prepared, engine: Engine) -> EngineRead:
-    sync = engine.synchronize
-    if engine.name != CPU and prepared.format is FileFormat.CSV:
-        native_payload = _utf8_payload(prepared)
-    else:
-        native_payload = prepared.payload
-    frame, seconds = (
-        clock(lambda: engine.read_native(prepared.format, native_payload, prepared.dialect.delimiter), sync)
-        if prepared.plain
-        else (None, 0.0)
+def _read_natively(prepared: Prepared, engine: Engine) -> EngineRead | None:
+    """The file read by the engine's own reader, given the schema pyarrow infers for text on the host first; None
+    where the engine's reader cannot be given one of its types."""
+    payload = _utf8_payload(prepared) if prepared.format is FileFormat.CSV else prepared.payload
+    schema, schema_s = clock(lambda: text_schema(prepared.format, payload, prepared.dialect), lambda: None)
+    frame, seconds = clock(
+        lambda: engine.read_native(prepared.format, payload, prepared.dialect.delimiter, schema), engine.synchronize
     )
-    if frame is not None:
-        return EngineRead(frame, {f"read ({engine.label})": seconds}, "read by the engine's own reader")
+    if frame is None:
+        return None
+    phases = {"schema (pyarrow, first block)": schema_s} if schema is not None else {}
+    return EngineRead(frame, {**phases, f"read ({engine.label})": seconds}, "read by the engine's own reader")
+
+
+@dataclass
+class HostTable:
+    """A file parsed on the host and made plain: the Arrow table every engine's frame is made from."""
+
+    table: pa.Table
+    parse_s: float
+    handover: dict[str, float]  # time to hand the table over from the sandboxed reader's process, if any
+    conversions: list[str]
+
+
+def host_table(prepared: Prepared) -> HostTable:
+    """The prepared file parsed by pyarrow on the host (binary formats in the sandbox) with plain columns."""
     limit = prepared.budget.nbytes // PEAK_FACTOR if prepared.budget else None  # the engine's copy comes on top
     handover: dict[str, float] = {}
     if prepared.format in SANDBOXED:  # the child's own parse time, and the hand-over of its table apart
@@ -335,6 +349,17 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
                 f"A quote opened on line {line:,} is never closed, so the rest of the file would be read as "
                 'one value. Fix the quoting in the file (a quote inside a value is written twice: "").'
             )
+    return HostTable(table, parse_s, handover, conversions)
+
+
+def _read(prepared: Prepared, engine: Engine) -> EngineRead:
+    sync = engine.synchronize
+    if prepared.plain and prepared.format in engine.native_formats:
+        read = _read_natively(prepared, engine)
+        if read is not None:
+            return read
+    host = host_table(prepared)
+    table, parse_s, handover, conversions = host.table, host.parse_s, host.handover, host.conversions
     frame, convert_s = clock(lambda: engine.from_arrow(table), sync)
     if engine.name == CPU:
         phases = {"parse (pyarrow)": parse_s, **handover, "Arrow → pandas": convert_s}

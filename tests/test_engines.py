@@ -72,7 +72,7 @@ def test_cpu_engine_interface():
     assert cpu.frames is pd and cpu.xp is np
     assert cpu.memory_info() is None
     assert cpu.frame_nbytes(frame) > 0
-    assert cpu.read_native(None, b"", ",") is None
+    assert cpu.read_native(None, b"", ",", None) is None
     cpu.synchronize()
     cpu.release_memory()
 
