@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean preflight gpu-check
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0] + "; run e.g. make run PYTHON=python3.12"'
@@ -29,9 +29,35 @@ lint: $(VENV)/.installed-dev
 test: $(VENV)/.installed-dev lint
 	$(BIN)/python -m pytest
 
+# CPU-only check of the GPU path: the `gpu` tier on pandas/numpy stand-ins for cuDF, CuPy and cuML, then every
+# call it made, every cuML estimator's keywords and the type table checked against the real RAPIDS 26.10
+# packages, imported without a GPU from their own environment (CPU users never need it).
+RAPIDS_VENV ?= .rapids
+PREFLIGHT_OUT ?= test-artifacts/preflight
+
+$(RAPIDS_VENV)/.installed: tests/preflight/requirements.txt
+	$(PYTHON) -m venv $(RAPIDS_VENV)
+	$(RAPIDS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RAPIDS_VENV)/bin/python -m pip install --quiet -r tests/preflight/requirements.txt
+	@touch $@
+
+# The stand-in tier and benchmarks run as a rehearsal of `make gpu-check`, each step recording its calls.
+preflight: $(VENV)/.installed-dev $(RAPIDS_VENV)/.installed
+	rm -rf $(PREFLIGHT_OUT)
+	PYTHON=$(BIN)/python OUT_DIR=$(PREFLIGHT_OUT) STANDIN=1 QUICK=1 bash benchmarks/gpu_check.sh
+	@sed -n '/^pre-flight stand-in tier/,/^calls written/p' $(PREFLIGHT_OUT)/gpu-tests.log
+	RAPIDS_NO_INITIALIZE=1 $(RAPIDS_VENV)/bin/python tests/preflight/check_rapids.py $(PREFLIGHT_OUT)/calls-*.json
+
+# On a GPU machine whose Python has RAPIDS (no venv: such machines reach no registry), e.g.
+#   make gpu-check PYTHON=python3 OUT_DIR=/tmp/gpu-check
+# Rehearsal without a GPU: make gpu-check PYTHON=.venv/bin/python STANDIN=1 QUICK=1 OUT_DIR=/tmp/rehearsal
+OUT_DIR ?= test-artifacts/gpu-check
+gpu-check:
+	PYTHON=$(PYTHON) OUT_DIR=$(OUT_DIR) STANDIN=$(STANDIN) QUICK=$(QUICK) bash benchmarks/gpu_check.sh
+
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(RAPIDS_VENV) .pytest_cache .ruff_cache test-artifacts

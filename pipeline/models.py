@@ -124,8 +124,13 @@ class Algorithm:
         settings."""
         if engine not in (CPU, GPU, DASK_CPU, DASK_GPU):
             raise DataError(f"Unknown engine {engine!r} for models: choose {CPU}, {GPU}, {DASK_CPU} or {DASK_GPU}.")
-        keywords = {self.param(name).keyword(engine): value for name, value in self.settings(given).items()}
-        return self.estimator_class(engine)(**keywords, **self.fixed.get(engine, {}))
+        return self.estimator_class(engine)(**self.keywords(engine, given))
+
+    def keywords(self, engine: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The estimator's keyword arguments on `engine`: the checked settings by the library's names, and the
+        keywords fixed for that engine."""
+        settings = {self.param(name).keyword(engine): value for name, value in self.settings(given).items()}
+        return {**settings, **self.fixed.get(engine, {})}
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)

@@ -75,6 +75,7 @@ def test_a_dask_profile_reads_lazy_files_and_handles_empty_partitions(dask_cpu, 
 
 
 @pytest.mark.gpu
+@pytest.mark.device("dask-cuda workers, one per GPU")
 def test_the_dask_gpu_profile_equals_the_cudf_profile_where_exact(gpu):
     engine = dask_engine.dask_engine(dask_engine.ClusterSettings(gpu=True))
     try:

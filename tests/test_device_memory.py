@@ -93,6 +93,7 @@ def test_a_model_too_big_for_the_gpu_is_refused_before_it_trains(cpu):
 
 
 @pytest.mark.gpu
+@pytest.mark.device("memory pressure on the device, measured with NVML")
 def test_a_real_gpu_out_of_memory_is_reported_and_the_memory_comes_back(cpu, gpu, monkeypatch):
     """Fill the device, load a table that cannot fit (refused by the estimate, then for real with the
     estimate switched off), free the device, check with NVML that the memory came back, load again."""

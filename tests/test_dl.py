@@ -206,6 +206,7 @@ def _cuda() -> None:
 
 
 @pytest.mark.gpu
+@pytest.mark.device("CUDA torch")
 def test_the_cnn_trains_on_cuda_with_and_without_amp(digits):
     _cuda()
     for amp in (False, True):
@@ -217,6 +218,7 @@ def test_the_cnn_trains_on_cuda_with_and_without_amp(digits):
 
 
 @pytest.mark.gpu
+@pytest.mark.device("CUDA torch")
 def test_evaluation_agrees_between_cuda_and_cpu_runs(digits):
     from sklearn.metrics import accuracy_score, confusion_matrix
 
@@ -312,6 +314,7 @@ def _table(rows: int, features: int) -> dl.DlData:
 
 
 @pytest.mark.gpu
+@pytest.mark.device("CUDA torch filling the device memory")
 def test_gpu_out_of_memory_is_a_message_with_a_way_forward():
     _cuda()
     data = _table(4096, 4096)  # 64 MiB of training features; a batch of all rows copies them once more

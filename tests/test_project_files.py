@@ -69,6 +69,22 @@ def test_ci_runs_the_readme_test_command_and_installs_the_browser():
     assert "make test" in ci and "chromium-driver" in ci
 
 
+def test_ci_runs_the_preflight_after_the_tests_against_the_pinned_rapids():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("make test") < ci.index("make preflight")
+    pins = {
+        line.split("[")[0].split("==")[0]: line.split("==")[1] for line in requirement_lines("requirements-gpu.txt")
+    }
+    for line in requirement_lines("tests/preflight/requirements.txt"):
+        name, version = line.split("[")[0].split("==")[0], line.split("==")[1]
+        assert pins[name] == version, f"{name}: the pre-flight checks {version}, the GPU install pins {pins[name]}"
+
+
+def requirement_lines(path: str) -> list[str]:
+    text = (ROOT / path).read_text()
+    return [line.strip() for line in text.splitlines() if "==" in line and not line.startswith(("#", "-"))]
+
+
 def test_make_run_leaves_the_port_to_streamlit_settings():
     makefile = (ROOT / "Makefile").read_text()
     run_recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
