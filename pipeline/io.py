@@ -364,7 +364,12 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
     if engine.name == CPU:
         phases = {"parse (pyarrow)": parse_s, **handover, "Arrow → pandas": convert_s}
         return EngineRead(frame, phases, "parsed by pyarrow", notes=conversions)
-    why = "has columns that need converting" if prepared.plain else f"cuDF has no device reader for {prepared.format}"
+    if not prepared.plain:
+        why = "has columns that need converting"
+    elif prepared.format in engine.native_formats:
+        why = f"has a column type the {engine.label} reader cannot be given (a time zone)"
+    else:
+        why = f"{engine.label} has no device reader for {prepared.format}"
     return EngineRead(
         frame,
         {"parse on host (pyarrow)": parse_s, **handover, "host → device": convert_s},

@@ -246,6 +246,20 @@ def test_gpu_reads_a_data_folder_path_and_a_transcoded_csv(tmp_path, cpu, gpu):
     assert parity.ok, parity.mismatches
 
 
+@pytest.mark.gpu
+def test_gpu_text_readers_are_told_the_schema_the_host_infers(cpu, gpu):
+    from pipeline.kinds import column_kind
+
+    csv = b"x,flag,day\n1,True,2020-01-01\n2,,2020-01-02\n3,False,2020-01-03\n"
+    on_gpu = read_on_engine(prepare(Source.from_bytes("t.csv", csv)), gpu)
+    assert on_gpu.route == "read by the engine's own reader" and "schema (pyarrow, first block)" in on_gpu.phases
+    on_cpu = read_on_engine(prepare(Source.from_bytes("t.csv", csv)), cpu)
+    kinds = [column_kind(dtype) for dtype in on_gpu.frame.dtypes]
+    assert kinds == [column_kind(dtype) for dtype in on_cpu.frame.dtypes] == ["numeric", "boolean", "datetime"]
+    zoned = read_on_engine(prepare(Source.from_bytes("z.csv", b"x,when\n1,2020-01-01T10:00:00Z\n")), gpu)
+    assert "time zone" in zoned.route and "parsed on the host" in zoned.route
+
+
 def test_a_workbook_with_several_sheets_names_the_one_read(cpu, tmp_path):
     path = tmp_path / "book.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
