@@ -23,7 +23,8 @@ def refused(action):
         return str(error)
     return None
 
-table = pa.table({"k": ["b", "a", "b", "c"], "v": [1, None, 3, 4], "f": [True, None, False, True]})
+columns = {"k": ["b", "a", "b", "c"], "v": [1, None, 3, 4], "f": [True, None, False, True], "x": [0.0, None, 1, 2]}
+table = pa.table(columns)
 frame = cudf.DataFrame.from_arrow(table)
 series = frame["v"]
 out = {
@@ -32,7 +33,7 @@ out = {
     "tolist": refused(lambda: series.tolist()),
     "device_asarray": refused(lambda: np.asarray(series.to_cupy(na_value=np.nan))),
     "explicit": cupy.asnumpy(series.to_cupy(dtype="float64", na_value=np.nan)).tolist(),
-    "dtypes": [str(frame["v"].dtype), str(frame["f"].dtype)],
+    "dtypes": [str(frame["v"].dtype), str(frame["f"].dtype), str(frame["x"].dtype)],
     "host_dtypes": [str(d) for d in frame.to_pandas().dtypes],
     "groupby": frame.groupby("k").v.sum().index.to_list(),
     "groupby_sorted": frame.groupby("k", sort=True).v.sum().index.to_list(),
@@ -58,8 +59,8 @@ def test_the_stand_ins_refuse_reorder_and_record():
     assert "tolist" in out["tolist"]
     assert "Implicit conversion to a NumPy array" in out["device_asarray"]
     assert out["explicit"][0] == 1.0 and out["explicit"][2] == 3.0
-    assert out["dtypes"] == ["Int64", "boolean"]  # nulls kept in integers and booleans, as cuDF keeps them
-    assert out["host_dtypes"] == ["str", "float64", "object"]  # cuDF's to_pandas
+    assert out["dtypes"] == ["Int64", "boolean", "Float64"]  # nulls kept apart, as cuDF keeps them
+    assert out["host_dtypes"] == ["str", "float64", "object", "float64"]  # cuDF's to_pandas
     assert out["groupby"] == ["c", "b", "a"] and out["groupby_sorted"] == ["a", "b", "c"]
     assert out["unique"] == "Series"
     assert out["merge"] != ["b", "b", "a", "c"]  # not pandas' order

@@ -2,8 +2,9 @@
 
 - Implicit host conversion is a TypeError, as in cuDF: `np.asarray(series)`, iterating over a Series,
   `Series.tolist()`; `.values` and `to_cupy()` give (stand-in) device arrays.
-- Integer and boolean columns with missing values keep their type (pandas' Int64 and boolean stand in for
-  cuDF's nulls) instead of becoming float64 or objects; `to_pandas()` converts them as cuDF does.
+- Missing values stay nulls, as in cuDF, instead of becoming NaN: integer, float and boolean columns with
+  gaps are pandas' nullable Int64/Float64/boolean; `to_pandas()` converts them as cuDF does. (pandas' masked
+  floats make a NaN from arithmetic missing too, where cuDF keeps it a value: that difference is not copied.)
 - Results cuDF gives in no particular order come in another order than pandas': group-by aggregations unless
   `sort=True` (cuDF's default is False), `merge` unless `sort=True`, `unique()` (a Series, as in cuDF) and
   `drop_duplicates()`.
@@ -163,6 +164,8 @@ class _Frame:
 
 def _host_column(series: pd.Series) -> pd.Series:
     """The column as cuDF's to_pandas gives it: integers with nulls as float64, booleans with nulls as objects."""
+    if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) and series.dtype.kind == "f":
+        return series.astype(series.dtype.numpy_dtype)
     if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) and series.dtype.kind in "iu":
         return series.astype("float64") if series.hasnans else series.astype(series.dtype.numpy_dtype)
     if isinstance(series.dtype, pd.BooleanDtype):
@@ -171,11 +174,13 @@ def _host_column(series: pd.Series) -> pd.Series:
 
 
 def _device_column(column: pa.ChunkedArray) -> pd.Series:
-    """A column as cuDF holds it: integers and booleans with nulls keep their type."""
+    """A column as cuDF holds it: integers, floats and booleans keep nulls apart from values (and NaN)."""
     if column.null_count and pa.types.is_integer(column.type):
         name = str(column.type)  # int8 → Int8, uint64 → UInt64: pandas' nullable integer of the same width
         nullable = pd.api.types.pandas_dtype("UInt" + name[4:] if name.startswith("u") else "Int" + name[3:])
         return column.to_pandas(types_mapper={column.type: nullable}.get)
+    if column.null_count and pa.types.is_floating(column.type):  # nulls apart from NaN, as in cuDF
+        return column.to_pandas(types_mapper={pa.float32(): pd.Float32Dtype(), pa.float64(): pd.Float64Dtype()}.get)
     if column.null_count and pa.types.is_boolean(column.type):
         return column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
     return column.to_pandas()
