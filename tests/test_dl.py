@@ -87,20 +87,25 @@ def test_a_tables_worst_residuals_come_with_the_rows_as_loaded(iris):
 def test_batches_are_reported_every_n_and_their_time_is_not_counted(digits):
     import time
 
-    seen = []
+    seen, spent = [], []
 
     def slow(record):
         seen.append(record)
+        start = time.perf_counter()
         time.sleep(0.2)  # an epoch's own work takes about 0.1 s here: 1 s of callbacks would dwarf it
+        spent.append(time.perf_counter() - start)
 
+    started = time.perf_counter()
     run = dl.train(digits, dl.TrainSettings(epochs=2, batch_size=64), "cpu", on_batches=slow, report_every=5)
+    wall = time.perf_counter() - started
     batches = math.ceil(1437 / 64)
     assert seen == run.batches and [r.batch for r in run.batches[:5]] == [5, 10, 15, 20, batches]
     assert [r.step for r in run.batches] == [e * batches + b for e in (0, 1) for b in (5, 10, 15, 20, batches)]
     assert all(0 <= r.accuracy <= 1 and r.loss > 0 and r.samples_per_s > 0 for r in run.batches)
     assert run.batches[-1].loss < run.batches[0].loss
-    for record in run.history:
-        assert record.seconds < 5 * 0.2, "the 1 s spent in the callback each epoch is left out of its time"
+    # the epochs' times leave the callbacks' out, however slow the machine: they fit in what the callbacks left
+    epochs = sum(record.seconds for record in run.history)
+    assert epochs <= wall - sum(spent) + 0.05, "the 2 s spent in callbacks are left out of the epochs' times"
     default = dl.train(digits, dl.TrainSettings(epochs=1, batch_size=16), "cpu")
     assert [r.batch for r in default.batches][:2] == [9, 18] and default.batches[-1].batch == 90, "ten an epoch"
 
