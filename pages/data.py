@@ -6,10 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.charts import memory_chart, phase_time_chart
-from pipeline.dask_clusters import local_choice
-from pipeline.dask_engine import DaskEngine, dask_missing_reason
 from pipeline.datasets import BUNDLED, GENERATORS, MAX_ROWS, MIN_ROWS, SyntheticSpec, dataset_name, estimated_bytes
 from pipeline.engines import CPU, GPU
+from pipeline.engines.cluster import local_choice
+from pipeline.engines.dask import DaskEngine, dask_missing_reason
 from pipeline.formats import ENCODINGS
 from pipeline.io import ReadOptions, Source, data_dir, list_data_files, matches_in_folder, resolve_in_folder
 from pipeline.loading import add_copy_on, load_bundled, load_file, load_files_on_dask, load_synthetic

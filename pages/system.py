@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipeline.dask_clusters import choice_named, idle_limit_s
-from pipeline.dask_engine import cluster_users, dask_missing_reason
+from pipeline.engines.cluster import choice_named, idle_limit_s
+from pipeline.engines.dask import cluster_users, dask_missing_reason
 from ui import format as fmt
 from ui.cluster_field import cluster_choice_field
 from ui.state import (

@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from pipeline.compare import Parity, compare_frames
-from pipeline.dask_engine import approximate_distinct, is_dask_frame
 from pipeline.device_memory import gib
 from pipeline.engines import CPU, GPU, Engine
+from pipeline.engines.dask import approximate_distinct, is_dask_frame
 from pipeline.errors import DataError
 from pipeline.settings import positive_int_setting
 

@@ -11,8 +11,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from pipeline.dask_engine import DASK_LABELS
 from pipeline.engines import CpuEngine, GpuEngine
+from pipeline.engines.dask import DASK_LABELS
 from pipeline.errors import PipelineError
 
 MAX_CHART_ROWS = 5_000

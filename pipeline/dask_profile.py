@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.dask_engine import DaskEngine, approximate_distinct, partition_engine
 from pipeline.engines import Engine
+from pipeline.engines.dask import DaskEngine, approximate_distinct, partition_engine
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.profile import (
     BinLayout,

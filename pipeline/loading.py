@@ -12,7 +12,6 @@ import pyarrow as pa
 
 from pipeline.budget import MemoryBudget
 from pipeline.catalog import Catalog, Dataset, EngineCopy
-from pipeline.dask_engine import DaskEngine, is_dask_frame
 from pipeline.datasets import (
     BUNDLED,
     SyntheticSpec,
@@ -23,6 +22,7 @@ from pipeline.datasets import (
     validate,
 )
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
+from pipeline.engines.dask import DaskEngine, is_dask_frame
 from pipeline.errors import DataError, PipelineError
 from pipeline.formats import FileFormat
 from pipeline.io import ReadOptions, Source, prepare, read_on_engine

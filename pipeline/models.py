@@ -11,8 +11,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.dask_engine import DASK_CPU, DASK_GPU
 from pipeline.engines import CPU, GPU
+from pipeline.engines.dask import DASK_CPU, DASK_GPU
 from pipeline.errors import DataError
 
 CLASSIFICATION, REGRESSION, CLUSTERING, EMBEDDING = "classification", "regression", "clustering", "embedding"

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.compare import Parity, compare_nested
-from pipeline.dask_engine import is_dask_frame
 from pipeline.duplicates import duplicated
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
+from pipeline.engines.dask import is_dask_frame
 from pipeline.errors import DataError
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.times import from_ticks, naive_utc

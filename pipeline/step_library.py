@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.dask_engine import is_dask_frame
 from pipeline.device_memory import gib
 from pipeline.duplicates import duplicated
 from pipeline.engines import Engine
+from pipeline.engines.dask import is_dask_frame
 from pipeline.errors import DataError
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.random_streams import CounterRandom

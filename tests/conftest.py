@@ -34,7 +34,7 @@ def gpu():
 @pytest.fixture(scope="module")
 def dask_cpu():
     """A local Dask CPU cluster of one worker (two threads, 1 GiB), shut down after the module's tests."""
-    dask_engine = pytest.importorskip("pipeline.dask_engine")
+    dask_engine = pytest.importorskip("pipeline.engines.dask")
     pytest.importorskip("distributed")
     engine = dask_engine.dask_engine(dask_engine.ClusterSettings(workers=1, threads_per_worker=2, memory_limit="1GiB"))
     yield engine

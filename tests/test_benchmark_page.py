@@ -82,7 +82,7 @@ def test_the_published_runs_load_in_one_click():
 
 def test_the_dask_engine_runs_here_on_the_local_cluster_the_operator_sized(monkeypatch):
     pytest.importorskip("distributed")
-    from pipeline.dask_engine import close_dask_engines
+    from pipeline.engines.dask import close_dask_engines
 
     monkeypatch.setenv("GPL_DASK_SCHEDULERS", "lab=tcp://127.0.0.1:1")
     at = open_benchmark()

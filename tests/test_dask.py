@@ -14,8 +14,8 @@ from pipeline.datasets import GENERATORS, SyntheticSpec, generate
 from pipeline.engines import get_engine
 from pipeline.errors import DataError, EngineUnavailableError
 
-dask_engine = pytest.importorskip("pipeline.dask_engine")
-dask_clusters = pytest.importorskip("pipeline.dask_clusters")
+dask_engine = pytest.importorskip("pipeline.engines.dask")
+dask_clusters = pytest.importorskip("pipeline.engines.cluster")
 pytest.importorskip("distributed")
 ClusterSettings = dask_engine.ClusterSettings
 LOCAL = ClusterSettings(workers=2, memory_limit="1GiB")  # what the benchmark's settings below ask for too

@@ -15,7 +15,7 @@ from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, a
 from pipeline.training import train_everywhere
 from tests.apptest import open_page, problems
 
-dask_engine = pytest.importorskip("pipeline.dask_engine")
+dask_engine = pytest.importorskip("pipeline.engines.dask")
 pytest.importorskip("dask_ml")
 
 

@@ -13,7 +13,7 @@ from pipeline.engines import available_engines
 from pipeline.loading import load_bundled, load_synthetic
 from tests.apptest import open_page, problems
 
-dask_engine = pytest.importorskip("pipeline.dask_engine")
+dask_engine = pytest.importorskip("pipeline.engines.dask")
 pytest.importorskip("distributed")
 
 

@@ -9,7 +9,7 @@ import pytest
 from pipeline.engines import get_engine
 from pipeline.profile import PRESETS, compare_profiles, profile_frame
 
-dask_engine = pytest.importorskip("pipeline.dask_engine")
+dask_engine = pytest.importorskip("pipeline.engines.dask")
 pytest.importorskip("distributed")
 from pipeline.dask_profile import DISTINCT_NOTE, QUANTILES_NOTE, SPEARMAN_NOTE  # noqa: E402
 

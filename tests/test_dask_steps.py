@@ -12,7 +12,7 @@ from pipeline.runner import check_recipe, run_side_by_side
 from pipeline.steps import STEP_KINDS, Recipe, Step
 from tests.test_steps import PARITY_STEPS
 
-dask_engine = pytest.importorskip("pipeline.dask_engine")
+dask_engine = pytest.importorskip("pipeline.engines.dask")
 pytest.importorskip("distributed")
 
 

@@ -129,7 +129,7 @@ def test_bad_generator_parameters(change, message):
 def test_too_big_for_memory_is_refused_before_generating(cpu, monkeypatch):
     spec = SyntheticSpec("groupby_g1", rows=100_000_000)
     assert estimated_bytes(spec) > 10 * 2**30
-    monkeypatch.setattr("pipeline.engines.psutil.virtual_memory", lambda: type("M", (), {"available": 2**30})())
+    monkeypatch.setattr("psutil.virtual_memory", lambda: type("M", (), {"available": 2**30})())
     with pytest.raises(DataError, match=r"need about .* GiB, but only 1.0 GiB is left \(available host memory\)"):
         check_fits(spec, cpu)
 

@@ -1,3 +1,4 @@
+import importlib.util
 import sys
 
 import numpy as np
@@ -30,7 +31,7 @@ def test_unknown_engine_is_refused():
 
 
 def test_cudf_missing_is_reported(monkeypatch):
-    monkeypatch.setattr(engines.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     assert "cuDF is not installed" in engines.cudf_missing_reason()
     assert "cuDF is not installed" in engines.gpu_unavailable_reason()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipeline.dask_clusters import SCHEDULERS_ENV, local_choice, offered_clusters
+from pipeline.engines.cluster import SCHEDULERS_ENV, local_choice, offered_clusters
 from pipeline.errors import DataError
 
 

@@ -13,8 +13,6 @@ from typing import Any
 import streamlit as st
 
 from pipeline.catalog import Catalog, Dataset, SessionLimits
-from pipeline.dask_clusters import ClusterChoice, close_idle
-from pipeline.dask_engine import DaskEngine, cluster_lost_message, dask_engine, leave_cluster, running_dask_engine
 from pipeline.datasets import SAMPLE_DATASET, bundled_frame
 from pipeline.engines import (
     GPU,
@@ -24,6 +22,8 @@ from pipeline.engines import (
     is_out_of_memory,
     out_of_memory_error,
 )
+from pipeline.engines.cluster import ClusterChoice, close_idle
+from pipeline.engines.dask import DaskEngine, cluster_lost_message, dask_engine, leave_cluster, running_dask_engine
 from pipeline.errors import PipelineError
 from pipeline.loading import load_bundled
 from pipeline.system import SystemReport, system_report

@@ -13,7 +13,7 @@ from pipeline.bench.harness import ENGINES, QUICK, BenchSettings, default_engine
 from pipeline.bench.results import OK, SKIPPED, BenchResults
 from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.cli_support import BAD_INPUT, OneLineParser, UsageError, terminal_progress, writable
-from pipeline.dask_engine import close_dask_engines
+from pipeline.engines.dask import close_dask_engines
 from pipeline.errors import PipelineError
 
 EPILOG = """examples:

@@ -16,10 +16,10 @@ from pipeline.bench.peers import PEER_BUILDERS, PEER_LABELS, Peer, peer_missing_
 from pipeline.bench.questions import Answer, Question, Workspace
 from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record
 from pipeline.bench.suites import NOT_YET, SUITES
-from pipeline.dask_clusters import choice_named
-from pipeline.dask_engine import DASK_CPU, DASK_GPU, ClusterSettings, DaskEngine, dask_engine, dask_missing_reason
 from pipeline.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes, generate
 from pipeline.engines import CPU, GPU, Engine, detect, failure_message, get_engine
+from pipeline.engines.cluster import choice_named
+from pipeline.engines.dask import DASK_CPU, DASK_GPU, ClusterSettings, DaskEngine, dask_engine, dask_missing_reason
 from pipeline.errors import DataError
 from pipeline.runner import memory_in_use
 from pipeline.system import environment
@@ -45,7 +45,7 @@ class BenchSettings:
     dask_address: str | None = None  # the Dask engines' scheduler; None starts a local cluster
     dask_workers: int | None = None  # local cluster workers (None: one per core, or per GPU)
     dask_memory_limit: str = "auto"  # per local worker; past it workers spill to disk
-    dask_cluster: str | None = None  # a cluster the server offers (pipeline.dask_clusters), in place of the above
+    dask_cluster: str | None = None  # a cluster the server offers (pipeline.engines.cluster), in place of the above
 
     def cluster(self, engine: str) -> ClusterSettings:
         """Where the Dask engine called `engine` runs."""

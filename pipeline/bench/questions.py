@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.dask_engine import is_dask_frame
 from pipeline.engines import Engine
+from pipeline.engines.dask import is_dask_frame
 
 CHECK_RTOL = 1e-6
 

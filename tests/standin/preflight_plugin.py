@@ -24,8 +24,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def cuml_estimators() -> list[dict[str, object]]:
     """Every algorithm's cuML estimator (single-GPU and Dask) with the keywords the app builds it with."""
-    from pipeline.dask_engine import DASK_GPU
     from pipeline.engines import GPU
+    from pipeline.engines.dask import DASK_GPU
     from pipeline.models import ALGORITHMS
 
     return [

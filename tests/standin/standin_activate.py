@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 def activate() -> None:
-    import pipeline.engines as engines
+    import pipeline.engines.gpu as gpu
+    import pipeline.engines.registry as registry
 
-    engines.nvidia_driver_reason = lambda: None  # the stand-in device needs no driver
-    engines.detect.cache_clear()
-    engines.get_engine.cache_clear()
+    gpu.nvidia_driver_reason = lambda: None  # the stand-in device needs no driver
+    registry.detect.cache_clear()
+    registry.get_engine.cache_clear()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from pipeline.dask_engine import MIN_WORKER_MEMORY, SCHEDULER_ADDRESS, ClusterSettings, close_idle_clusters
+from pipeline.engines.dask import MIN_WORKER_MEMORY, SCHEDULER_ADDRESS, ClusterSettings, close_idle_clusters
 from pipeline.errors import DataError
 from pipeline.settings import positive_int_setting
 

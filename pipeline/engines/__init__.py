@@ -1,0 +1,40 @@
+"""Compute engines: the only package that knows engines apart.
+
+`base` (the interface every engine offers), `cpu` (pandas + numpy), `gpu` (cuDF + CuPy, and why it cannot
+run here), `registry` (the engines of this machine), `memory` (out-of-memory messages), `dask` (Dask clusters
+of either) and `cluster` (which clusters the operator offers). The names most code needs are here.
+"""
+
+from pipeline.engines.base import CPU, FORCE_CPU_ENV, GPU, DeviceMemory, Engine, EngineStatus
+from pipeline.engines.cpu import CpuEngine
+from pipeline.engines.gpu import (
+    GpuEngine,
+    cudf_missing_reason,
+    gpu_import_reason,
+    gpu_unavailable_reason,
+    nvidia_driver_reason,
+)
+from pipeline.engines.memory import failure_message, is_gpu_out_of_memory, is_out_of_memory, out_of_memory_error
+from pipeline.engines.registry import available_engines, detect, get_engine
+
+__all__ = [
+    "CPU",
+    "FORCE_CPU_ENV",
+    "GPU",
+    "CpuEngine",
+    "DeviceMemory",
+    "Engine",
+    "EngineStatus",
+    "GpuEngine",
+    "available_engines",
+    "cudf_missing_reason",
+    "detect",
+    "failure_message",
+    "get_engine",
+    "gpu_import_reason",
+    "gpu_unavailable_reason",
+    "is_gpu_out_of_memory",
+    "is_out_of_memory",
+    "nvidia_driver_reason",
+    "out_of_memory_error",
+]

@@ -1,0 +1,162 @@
+"""What every engine offers (the interface), the engine names and the facts engines report."""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psutil
+import pyarrow as pa
+
+from pipeline.formats import FileFormat
+
+CPU = "cpu"
+GPU = "gpu"
+FORCE_CPU_ENV = "GPL_FORCE_CPU"
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """Whether an engine can be used here and, if not, why."""
+
+    name: str
+    label: str
+    available: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    """Memory of the engine's device, in bytes."""
+
+    total: int
+    used: int
+
+    @property
+    def free(self) -> int:
+        return self.total - self.used
+
+
+class Engine(ABC):
+    """What every engine offers: frames, arrays, conversion, sync and memory."""
+
+    name: str
+    label: str
+    memory_kind = "process RSS"  # what memory_in_use() measures for this engine
+    holds_data_here = True  # frames live in this process (host or its GPU), not on other machines' workers
+    spills_to_disk = False  # past its memory the engine spills to disk instead of failing
+    distributed = False  # a Dask engine: lazy frames in partitions, some results (quantiles) estimated
+    closed = False  # a Dask cluster shut down: its frames are gone
+    native_formats: frozenset[FileFormat] = frozenset()  # formats `read_native` parses itself
+
+    @property
+    @abstractmethod
+    def frames(self) -> ModuleType:
+        """The DataFrame library (pandas or cudf)."""
+
+    @property
+    @abstractmethod
+    def xp(self) -> ModuleType:
+        """The array library (numpy or cupy)."""
+
+    @abstractmethod
+    def from_arrow(self, table: pa.Table) -> Any:
+        """An engine frame from a host Arrow table (a host-to-device copy on GPU)."""
+
+    @abstractmethod
+    def to_pandas(self, frame: Any) -> pd.DataFrame:
+        """A pandas copy of an engine frame."""
+
+    def synchronize(self) -> None:
+        """Wait until queued device work has finished (no-op on CPU)."""
+        return None
+
+    def finish(self, result: Any, timeout_s: float | None = None) -> Any:
+        """The result made concrete: a lazy engine (Dask) computes it here, giving up after `timeout_s`; the
+        others have computed it already and return it as it is."""
+        return result
+
+    def memory_info(self) -> DeviceMemory | None:
+        """The device's memory, or None where the engine has no device of its own."""
+        return None
+
+    def explain_failure(self, error: BaseException) -> str | None:
+        """A message for an error that only this kind of engine raises (a Dask cluster lost), or None."""
+        return None
+
+    def room_for_data(self) -> tuple[int, str]:
+        """Bytes that new data may take on this engine now, and the words for where that is."""
+        memory = self.memory_info()
+        if memory is not None:
+            return memory.free, "free GPU memory"
+        return psutil.virtual_memory().available, "available host memory"
+
+    def active(self) -> AbstractContextManager[Any]:
+        """A context in which libraries that compute on their own (dask-ml, cuML's Dask estimators) use this
+        engine; nothing to set for the single-machine engines."""
+        return contextlib.nullcontext()
+
+    def head(self, frame: Any, rows: int) -> Any:
+        """The first rows, as a frame of the engine that runs single-machine code on them (`local`)."""
+        return frame.head(rows)
+
+    @property
+    def local(self) -> Engine:
+        """The engine that holds one partition's (or a head's) rows: this one, or pandas/cuDF under Dask."""
+        return self
+
+    def materialized(self, frame: Any) -> Any:
+        """The frame with its values computed and held (a lazy engine computes it here); others return it."""
+        return frame
+
+    def row_count(self, frame: Any) -> int:
+        return len(frame)
+
+    def per_partition(self, frame: Any, fn: Callable[[Engine, Any, int], Any]) -> Any:
+        """`fn(engine, part, first_row)` over the frame's partitions, put together: here the whole frame is one
+        partition starting at row 0; a Dask engine calls it on each partition with the engine that holds it."""
+        return fn(self, frame, 0)
+
+    def release_memory(self) -> None:
+        """Hand cached device memory back after frames were dropped (no-op on CPU)."""
+        return None
+
+    @staticmethod
+    def frame_nbytes(frame: Any) -> int:
+        """Bytes held by a frame, strings included."""
+        return int(frame.memory_usage(deep=True, index=True).sum())
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        """A host numpy copy of an engine array."""
+        return np.asarray(array)
+
+    def float_values(self, values: Any, dtype: str = "float64") -> Any:
+        """A float engine array of a numeric or boolean series (or frame: rows × columns), NaN where missing."""
+        return values.to_numpy(dtype=dtype, na_value=np.nan)
+
+    def int_values(self, series: Any) -> Any:
+        """An int64 engine array of an integer series that has no missing values."""
+        return series.to_numpy(dtype="int64")
+
+    def with_missing(self, series: Any, missing: Any) -> Any:
+        """The series with values marked missing where `missing` is true; integers stay integers."""
+        return series.mask(missing)
+
+    def read_native(
+        self, fmt: FileFormat, payload: bytes | Path, delimiter: str, schema: pa.Schema | None
+    ) -> Any | None:
+        """A frame read by the engine's own reader (one of `native_formats`), or None where it has none.
+
+        With None the caller parses on the host (pyarrow) and converts with `from_arrow`. CSV payloads given
+        here are UTF-8; CSV and JSON lines come with the schema pyarrow infers on the host (`text_schema`), which
+        the reader must keep, so a column has the same type on every engine.
+        """
+        return None
