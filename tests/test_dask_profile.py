@@ -11,7 +11,7 @@ from pipeline.profile import PRESETS, compare_profiles, profile_frame
 
 dask_engine = pytest.importorskip("pipeline.engines.dask")
 pytest.importorskip("distributed")
-from pipeline.dask_profile import DISTINCT_NOTE, QUANTILES_NOTE, SPEARMAN_NOTE  # noqa: E402
+from pipeline.profile.partitioned import DISTINCT_NOTE, QUANTILES_NOTE, SPEARMAN_NOTE  # noqa: E402
 
 
 def mixed_table(rows: int = 20_000) -> pd.DataFrame:

@@ -14,13 +14,8 @@ from scipy import stats as scipy_stats
 from pipeline.datasets import SyntheticSpec, generate
 from pipeline.errors import DataError
 from pipeline.kinds import column_kind
-from pipeline.profile import (
-    PRESETS,
-    ProfileSettings,
-    average_ranks,
-    compare_profiles,
-    profile_frame,
-)
+from pipeline.profile import PRESETS, ProfileSettings, compare_profiles, profile_frame
+from pipeline.profile.local import average_ranks
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
-"""Profile a table on its engine: table facts, per-column statistics, correlations, missing values, alerts.
+"""The profile of a table one engine holds whole: table facts, per-column statistics, correlations, missing
+values, alerts; and the model (Profile, ColumnProfile, …) and kernels the partitioned profile builds on.
 
 Every aggregation runs where the data lives (pandas/numpy on the CPU, cuDF/CuPy on the GPU);
 only small results (scalars, histogram bins, top values, small matrices) come back to the host.
-Run it headless with `python -m pipeline.profile PATH`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import pandas as pd
 
 from pipeline.compare import Parity, compare_nested
 from pipeline.duplicates import duplicated
-from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
-from pipeline.engines.dask import is_dask_frame
+from pipeline.engines import CPU, Engine
 from pipeline.errors import DataError
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.times import from_ticks, naive_utc
@@ -672,35 +671,8 @@ def _table_alerts(table: TableStats) -> list[Alert]:
     return alerts
 
 
-def profile_frame(
-    engine: Engine,
-    frame: Any,
-    settings: ProfileSettings | None = None,
-    progress: ProfileProgress | None = None,
-) -> Profile:
-    """Profile an engine frame; `progress(fraction, message)` hears about each column.
-
-    Running out of GPU memory raises GpuMemoryError with what to do instead.
-    """
-    if len(frame.columns) == 0:
-        raise DataError("The table has no columns, so there is nothing to profile. Load a table with columns.")
-    repeated = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
-    if repeated:
-        raise DataError(f"Column names must be unique to profile a table; repeated: {', '.join(repeated)}.")
-    settings, progress = settings or ProfileSettings(), progress or (lambda _fraction, _message: None)
-    try:
-        if is_dask_frame(frame):
-            from pipeline.dask_profile import profile_dask  # it builds on this module
-
-            return profile_dask(engine, frame, settings, progress)
-        return _profile(engine, frame, settings, progress)
-    except Exception as error:
-        if engine.name != CPU and is_out_of_memory(error):
-            raise out_of_memory_error(engine, "profiling this table") from error
-        raise
-
-
-def _profile(engine: Engine, frame: Any, settings: ProfileSettings, report: ProfileProgress) -> Profile:
+def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report: ProfileProgress) -> Profile:
+    """The profile of a frame held whole by one engine (pandas or cuDF)."""
     timer = PhaseClock(engine.synchronize)
     run = timer.run
     rows, width = len(frame), len(frame.columns)
@@ -781,11 +753,3 @@ def exact_statistics(statistics: dict[str, Any]) -> dict[str, Any]:
     correlations = {k: v for k, v in statistics["correlations"].items() if k != "spearman"}
     kept = {k: v for k, v in statistics.items() if k not in ("alerts", "correlation_note")}
     return {**kept, "columns": columns, "correlations": correlations}
-
-
-if __name__ == "__main__":
-    import sys
-
-    from pipeline.profile_cli import main
-
-    sys.exit(main())

@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline.engines import Engine
 from pipeline.engines.dask import DaskEngine, approximate_distinct, partition_engine
 from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
-from pipeline.profile import (
+from pipeline.profile.local import (
     BinLayout,
     ColumnProfile,
     PairwiseSums,

@@ -1,0 +1,70 @@
+"""Profile a table on its engine (`python -m pipeline.profile PATH` for the command line).
+
+`local`: a frame one engine holds whole (pandas or cuDF), with the Profile model and the kernels;
+`partitioned`: a Dask frame, in two passes built on those kernels; `cli`: the command line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
+from pipeline.engines.dask import is_dask_frame
+from pipeline.errors import DataError
+from pipeline.profile.local import (
+    MAX_MATRIX_COLUMNS,
+    PRESETS,
+    ColumnProfile,
+    Profile,
+    ProfileProgress,
+    ProfileSettings,
+    compare_profiles,
+    plain,
+    profile_column,
+    profile_local,
+    shown,
+    type_listing,
+)
+from pipeline.profile.partitioned import profile_dask
+
+__all__ = [
+    "MAX_MATRIX_COLUMNS",
+    "PRESETS",
+    "ColumnProfile",
+    "Profile",
+    "ProfileProgress",
+    "ProfileSettings",
+    "compare_profiles",
+    "plain",
+    "profile_column",
+    "profile_frame",
+    "shown",
+    "type_listing",
+]
+
+
+def profile_frame(
+    engine: Engine,
+    frame: Any,
+    settings: ProfileSettings | None = None,
+    progress: ProfileProgress | None = None,
+) -> Profile:
+    """Profile an engine frame (a Dask frame by its partitions); `progress(fraction, message)` hears about each
+    column.
+
+    Running out of GPU memory raises GpuMemoryError with what to do instead.
+    """
+    if len(frame.columns) == 0:
+        raise DataError("The table has no columns, so there is nothing to profile. Load a table with columns.")
+    repeated = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
+    if repeated:
+        raise DataError(f"Column names must be unique to profile a table; repeated: {', '.join(repeated)}.")
+    settings, progress = settings or ProfileSettings(), progress or (lambda _fraction, _message: None)
+    try:
+        if is_dask_frame(frame):
+            return profile_dask(engine, frame, settings, progress)
+        return profile_local(engine, frame, settings, progress)
+    except Exception as error:
+        if engine.name != CPU and is_out_of_memory(error):
+            raise out_of_memory_error(engine, "profiling this table") from error
+        raise
