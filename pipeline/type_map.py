@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.column_types import plain_type
-from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT, column_kind
+from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,3 @@ def device_dtypes(schema: pa.Schema) -> list[str] | None:
             return None
         dtypes.append(row.gpu)
     return dtypes
-
-
-def agrees(arrow: pa.DataType, dtype: object) -> bool:
-    """Whether an engine's dtype has the kind the table gives this Arrow type."""
-    return column_kind(dtype) == kind_of(arrow)
