@@ -20,7 +20,7 @@ from typing import Any
 from benchmarks.common import benchmark_parser, publish, run_facts
 from pipeline.bench.harness import BenchSettings, run_bench
 from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Question, Workspace
-from pipeline.datasets import SyntheticSpec, generate
+from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.engines import GPU, available_engines
 
 CASES = {"groupby": ("groupby_g1", GROUPBY_QUESTIONS), "join": ("join_j1", JOIN_QUESTIONS)}

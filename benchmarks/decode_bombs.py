@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from pipeline.catalog import Catalog
+from pipeline.data.catalog import Catalog
 from pipeline.engines import get_engine
 from pipeline.errors import DataError
-from pipeline.io import Source
-from pipeline.loading import load_bundled, load_file
+from pipeline.data.io import Source
+from pipeline.data.loading import load_bundled, load_file
 
 def peak_kib():
     status = Path("/proc/self/status").read_text()

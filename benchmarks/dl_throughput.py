@@ -4,12 +4,12 @@
 
 Models: the CNN on scikit-learn's digits (1,437 training images) and the MLP on a generated
 table (make_classification, 20,000 rows x 32 features, 4 classes, 16,000 for training). Each
-figure is the median over `--repeats` measurements of `pipeline.dl.throughput`: two epochs,
+figure is the median over `--repeats` measurements of `pipeline.dl.training.throughput`: two epochs,
 the second timed (the first warms up), the device synchronised before each clock stops.
 Mixed precision (AMP) is measured on CUDA only. `gpu ÷ cpu` compares the same model, batch
 size and AMP setting measured in this one run. Device busy % (median of the timed epochs) is
 NVML's utilisation on the GPU and this process's share of all CPU cores on the CPU, sampled
-every 50 ms by `pipeline.device_usage`.
+every 50 ms by `pipeline.engines.usage`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.datasets import make_classification
 
 from benchmarks.common import benchmark_parser, publish, run_facts
-from pipeline.dl import CPU_DEVICE, CUDA_DEVICE, TrainSettings, devices, digits_data, table_data, throughput
+from pipeline.dl.training import CPU_DEVICE, CUDA_DEVICE, TrainSettings, devices, digits_data, table_data, throughput
 
 TABLE_ROWS, TABLE_FEATURES = 20_000, 32
 

@@ -26,8 +26,8 @@ from pipeline.bench.peers import PEER_LABELS
 from pipeline.bench.results import ERROR, FAILED, BenchResults, load_results, shipped_results
 from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.bench.views import TOTAL, environment_table, question_order, records_table, scaling, speedups
-from pipeline.charts import speedup_heatmap, time_vs_rows_chart, workers_chart
 from pipeline.engines.dask import DASK_LABELS
+from pipeline.render.charts import speedup_heatmap, time_vs_rows_chart, workers_chart
 from ui import format as fmt
 from ui.charts import show_chart
 from ui.cluster_field import cluster_choice_field

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pipeline.charts import curve_chart, matrix_chart, throughput_chart, training_curves_chart
-from pipeline.dl import (
+from pipeline.data.column_kinds import NUMERIC, column_kind
+from pipeline.dl.evaluation import batches_frame, comparison, evaluate, histories_json, history_frame, load_histories
+from pipeline.dl.training import (
     CUDA_DEVICE,
     OPTIMIZERS,
     TrainRun,
@@ -21,8 +22,7 @@ from pipeline.dl import (
     torch_missing_reason,
     train,
 )
-from pipeline.dl_eval import batches_frame, comparison, evaluate, histories_json, history_frame, load_histories
-from pipeline.kinds import NUMERIC, column_kind
+from pipeline.render.charts import curve_chart, matrix_chart, throughput_chart, training_curves_chart
 from ui.charts import show_chart
 from ui.state import catalog, shown_errors
 

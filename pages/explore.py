@@ -7,28 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pipeline.catalog import Dataset, EngineCopy
-from pipeline.charts import (
-    histogram_chart,
-    kinds_chart,
-    matrix_chart,
-    missing_chart,
-    pair_heatmap,
-    phase_time_chart,
-    scatter_chart,
-    tidy_matrix,
-    top_values_chart,
-)
+from pipeline.data.catalog import Dataset, EngineCopy
+from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from pipeline.engines import CPU
-from pipeline.interactions import (
-    MAX_SAMPLE_ROWS,
-    Filter,
-    apply_filters,
-    binned_pairs,
-    filter_from_selection,
-    sample_rows,
-)
-from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from pipeline.profile import (
     PRESETS,
     ColumnProfile,
@@ -39,6 +20,25 @@ from pipeline.profile import (
     type_listing,
 )
 from pipeline.profile import profile_column as profile_one_column
+from pipeline.profile.interactions import (
+    MAX_SAMPLE_ROWS,
+    Filter,
+    apply_filters,
+    binned_pairs,
+    filter_from_selection,
+    sample_rows,
+)
+from pipeline.render.charts import (
+    histogram_chart,
+    kinds_chart,
+    matrix_chart,
+    missing_chart,
+    pair_heatmap,
+    phase_time_chart,
+    scatter_chart,
+    tidy_matrix,
+    top_values_chart,
+)
 from ui import format as fmt
 from ui.charts import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors

@@ -9,8 +9,24 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pipeline.catalog import Dataset
-from pipeline.charts import (
+from pipeline.data.catalog import Dataset
+from pipeline.data.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
+from pipeline.engines import CPU, GPU
+from pipeline.models.algorithms import (
+    CLASSIFICATION,
+    CLUSTERING,
+    EMBEDDING,
+    REGRESSION,
+    TASKS,
+    Algorithm,
+    Param,
+    algorithms_for,
+)
+from pipeline.models.card import card_json, engines_agreement, model_card, predictions_frame
+from pipeline.models.features import FeatureSpec, check_spec
+from pipeline.models.metrics import curves
+from pipeline.models.training import ModelRun, compare_all, scaling_curve, train_everywhere
+from pipeline.render.charts import (
     MAX_CHART_ROWS,
     bar_chart,
     curve_chart,
@@ -19,13 +35,6 @@ from pipeline.charts import (
     scatter_chart,
     time_vs_rows_chart,
 )
-from pipeline.engines import CPU, GPU
-from pipeline.features import FeatureSpec, check_spec
-from pipeline.kinds import BOOLEAN, NUMERIC, TEXT, column_kind
-from pipeline.metrics import curves
-from pipeline.model_card import card_json, engines_agreement, model_card, predictions_frame
-from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, TASKS, Algorithm, Param, algorithms_for
-from pipeline.training import ModelRun, compare_all, scaling_curve, train_everywhere
 from ui import format as fmt
 from ui.charts import show_chart
 from ui.state import active_dataset_or_stop, shown_errors

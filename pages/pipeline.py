@@ -9,12 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.budget import MemoryBudget
-from pipeline.catalog import Dataset, EngineCopy
-from pipeline.charts import cumulative_time_chart, speedup_chart, step_time_chart
+from pipeline.data.catalog import Dataset, EngineCopy
 from pipeline.engines import CPU, GPU
-from pipeline.export import to_script
-from pipeline.presets import PRESETS, preset_recipe
-from pipeline.runner import (
+from pipeline.render.charts import cumulative_time_chart, speedup_chart, step_time_chart
+from pipeline.steps.export import to_script
+from pipeline.steps.presets import PRESETS, preset_recipe
+from pipeline.steps.runner import (
     SideBySide,
     StepError,
     check_recipe,
@@ -22,7 +22,7 @@ from pipeline.runner import (
     preview_after,
     run_side_by_side,
 )
-from pipeline.steps import STEP_KINDS, Recipe, Schema, Step
+from pipeline.steps.spec import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
 from ui.charts import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.data.column_kinds import TEXT, column_kind
 from pipeline.engines import CPU, Engine
-from pipeline.kinds import TEXT, column_kind
 
 ROW_HASH_MULTIPLIER = np.uint64(0x100000001B3)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from pipeline.catalog import Catalog
+from pipeline.data.catalog import Catalog
 
 TIMEOUT = 120
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.io import ReadOptions
+from pipeline.data.io import ReadOptions
 
 CORPUS = Path(__file__).resolve().parent / "data" / "bad"
 

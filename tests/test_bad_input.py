@@ -1,4 +1,4 @@
-"""Every case of the bad-input corpus (tests/data/bad) through pipeline.io and through the Data page."""
+"""Every case of the bad-input corpus (tests/data/bad) through pipeline.data.io and through the Data page."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline.catalog import Catalog
+from pipeline.data.catalog import Catalog
+from pipeline.data.io import DECOMPRESSED_LIMIT_ENV, Source
+from pipeline.data.loading import load_file
 from pipeline.errors import DataError
-from pipeline.io import DECOMPRESSED_LIMIT_ENV, Source
-from pipeline.loading import load_file
 from pipeline.profile import profile_frame
 from tests.apptest import APP, TIMEOUT
 from tests.corpus import CASES, CORPUS, SMALL_CASES, Case
@@ -36,7 +36,7 @@ def server_cap(monkeypatch):
 
 
 def load(case: Case, engine, source: Source):
-    """The case's outcome through pipeline.io: its error checked and None, or the loaded dataset."""
+    """The case's outcome through pipeline.data.io: its error checked and None, or the loaded dataset."""
     if case.outcome == "refused":
         with pytest.raises(DataError, match=case.message):
             load_file(Catalog(), source, [engine], case.options, max_bytes=UPLOAD_LIMIT)
@@ -123,7 +123,7 @@ LOADING_CASES = [case for case in CASES if case.outcome == "loads"]
 @pytest.mark.gpu
 @pytest.mark.parametrize("case", LOADING_CASES, ids=[case.id for case in LOADING_CASES])
 def test_case_loads_on_the_gpu_with_the_cpu_values(case, cpu, gpu):
-    from pipeline.compare import compare_frames
+    from pipeline.parity import compare_frames
 
     catalog = Catalog()
     dataset = load_file(catalog, Source.from_path(case.path), [cpu, gpu], case.options)

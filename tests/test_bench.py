@@ -19,7 +19,7 @@ from pipeline.bench.peers import PEER_BUILDERS
 from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Answer, Workspace
 from pipeline.bench.results import FAILED, OK, SKIPPED, load_results
 from pipeline.bench.suites import SUITES
-from pipeline.datasets import SyntheticSpec, generate
+from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.engines import CPU, GPU, get_engine
 from pipeline.errors import DataError
 

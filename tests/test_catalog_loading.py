@@ -1,11 +1,11 @@
 import pytest
 
-from pipeline.catalog import Catalog
-from pipeline.datasets import SyntheticSpec
+from pipeline.data.catalog import Catalog
+from pipeline.data.datasets import SyntheticSpec
+from pipeline.data.io import ReadOptions, Source
+from pipeline.data.loading import load_bundled, load_file, load_synthetic
 from pipeline.engines import CpuEngine
 from pipeline.errors import DataError
-from pipeline.io import ReadOptions, Source
-from pipeline.loading import load_bundled, load_file, load_synthetic
 from tests import files
 
 
@@ -139,7 +139,7 @@ def test_synthetic_source_describes_the_settings(cpu):
 
 
 def test_derived_results_are_computed_once_and_the_least_recently_used_go_first(catalog_with_iris, monkeypatch):
-    monkeypatch.setattr("pipeline.catalog.MAX_DERIVED", 3)
+    monkeypatch.setattr("pipeline.data.catalog.MAX_DERIVED", 3)
     dataset = catalog_with_iris.active
     calls = []
 

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.charts import (
+from pipeline.profile import MAX_MATRIX_COLUMNS, profile_frame
+from pipeline.profile.interactions import binned_pairs, sample_rows
+from pipeline.render.charts import (
     MAX_CHART_ROWS,
     chart_image,
     histogram_chart,
@@ -17,8 +19,6 @@ from pipeline.charts import (
     small,
     top_values_chart,
 )
-from pipeline.interactions import binned_pairs, sample_rows
-from pipeline.profile import MAX_MATRIX_COLUMNS, profile_frame
 
 
 def chart_rows(chart) -> int:

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from pipeline.compare import compare_frames, compare_nested
+from pipeline.parity import compare_frames, compare_nested
 
 
 def frame(**columns):

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.bench.harness import BenchSettings, run_bench
 from pipeline.bench.results import OK, SKIPPED
-from pipeline.datasets import GENERATORS, SyntheticSpec, generate
+from pipeline.data.datasets import GENERATORS, SyntheticSpec, generate
 from pipeline.engines import get_engine
 from pipeline.errors import DataError, EngineUnavailableError
 
@@ -290,7 +290,7 @@ def test_a_list_of_schedulers_the_operator_mistyped_is_named_and_the_local_clust
 
 
 def test_two_sessions_share_the_local_cluster_and_one_leaving_does_not_break_the_other(monkeypatch):
-    from pipeline.catalog import Catalog
+    from pipeline.data.catalog import Catalog
     from tests.apptest import open_page, problems
 
     monkeypatch.setenv("GPL_DASK_WORKERS", "1")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.catalog import Catalog
-from pipeline.datasets import bundled_frame
+from pipeline.data.catalog import Catalog
+from pipeline.data.datasets import bundled_frame
+from pipeline.data.loading import add_copy_on, load_bundled
 from pipeline.engines import available_engines, get_engine
-from pipeline.features import FeatureSpec
-from pipeline.loading import add_copy_on, load_bundled
-from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, algorithm
-from pipeline.training import train_everywhere
+from pipeline.models.algorithms import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, algorithm
+from pipeline.models.features import FeatureSpec
+from pipeline.models.training import train_everywhere
 from tests.apptest import open_page, problems
 
 dask_engine = pytest.importorskip("pipeline.engines.dask")

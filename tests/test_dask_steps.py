@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from pipeline.engines import get_engine
-from pipeline.runner import check_recipe, run_side_by_side
-from pipeline.steps import STEP_KINDS, Recipe, Step
+from pipeline.steps.runner import check_recipe, run_side_by_side
+from pipeline.steps.spec import STEP_KINDS, Recipe, Step
 from tests.test_steps import PARITY_STEPS
 
 dask_engine = pytest.importorskip("pipeline.engines.dask")

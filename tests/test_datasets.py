@@ -2,8 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.compare import compare_frames
-from pipeline.datasets import (
+from pipeline.data.datasets import (
     BUNDLED,
     GENERATORS,
     SyntheticSpec,
@@ -14,8 +13,9 @@ from pipeline.datasets import (
     generate,
     validate,
 )
+from pipeline.data.random_streams import CounterRandom
 from pipeline.errors import DataError
-from pipeline.random_streams import CounterRandom
+from pipeline.parity import compare_frames
 
 
 @pytest.mark.parametrize("name", list(BUNDLED))

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.catalog import Catalog
-from pipeline.device_memory import check_fits, load_need, model_need, step_need
+from pipeline.data.catalog import Catalog
+from pipeline.data.formats import FileFormat
+from pipeline.data.io import Source
+from pipeline.data.loading import load_bundled, load_file
 from pipeline.engines import CpuEngine, DeviceMemory
 from pipeline.errors import GpuMemoryError
-from pipeline.features import FeatureSpec
-from pipeline.formats import FileFormat
-from pipeline.io import Source
-from pipeline.loading import load_bundled, load_file
-from pipeline.models import ALGORITHMS
-from pipeline.runner import run_side_by_side
-from pipeline.steps import Step
-from pipeline.training import train
+from pipeline.models.algorithms import ALGORITHMS
+from pipeline.models.features import FeatureSpec
+from pipeline.models.training import train
+from pipeline.steps.memory import check_fits, load_need, model_need, step_need
+from pipeline.steps.runner import run_side_by_side
+from pipeline.steps.spec import Step
 from tests import files
 
 GIB = 2**30
@@ -100,7 +100,7 @@ def test_a_real_gpu_out_of_memory_is_reported_and_the_memory_comes_back(cpu, gpu
     import cupy
     import pynvml
 
-    from pipeline.compare import compare_frames
+    from pipeline.parity import compare_frames
 
     pynvml.nvmlInit()
     handle = pynvml.nvmlDeviceGetHandleByIndex(cupy.cuda.Device().id)
@@ -111,7 +111,7 @@ def test_a_real_gpu_out_of_memory_is_reported_and_the_memory_comes_back(cpu, gpu
     try:
         refused = load_file(Catalog(), Source.from_bytes("big.csv", data), [cpu, gpu])
         assert set(refused.copies) == {"cpu"} and "needs about" in refused.failures["gpu"]
-        monkeypatch.setattr("pipeline.io.load_need", lambda *_: 0)
+        monkeypatch.setattr("pipeline.data.io.load_need", lambda *_: 0)
         failed = load_file(Catalog(), Source.from_bytes("big.csv", data), [cpu, gpu])
         assert set(failed.copies) == {"cpu"} and "ran out of memory" in failed.failures["gpu"]
         assert "Traceback" not in failed.failures["gpu"]

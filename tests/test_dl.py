@@ -1,4 +1,4 @@
-"""pipeline.dl with the real PyTorch (CPU build here; `gpu` tests on CUDA): data checks, training, histories."""
+"""pipeline.dl.training with the real PyTorch (CPU build here; `gpu` tests on CUDA): checks, training, histories."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from pipeline import dl
+from pipeline.dl import training as dl
 from pipeline.errors import DataError
 
 torch = pytest.importorskip("torch")
@@ -70,7 +70,7 @@ def test_a_table_trains_an_mlp(iris):
 
 
 def test_a_tables_worst_residuals_come_with_the_rows_as_loaded(iris):
-    from pipeline.dl_eval import evaluate
+    from pipeline.dl.evaluation import evaluate
 
     frame = iris.rename(columns={"sepal length (cm)": "residual"})
     data = dl.table_data(frame, "target", list(frame.columns[:4]), "iris")
@@ -128,7 +128,7 @@ def test_device_use_is_sampled_while_training_on_the_cpu(digits):
 def test_the_sampler_weights_readings_by_time_and_survives_a_failing_reader():
     import time
 
-    from pipeline.device_usage import UsageSampler
+    from pipeline.engines.usage import UsageSampler
 
     readings = iter([(100.0, 2**20), (0.0, 3 * 2**20)])
     with UsageSampler(lambda: next(readings), interval_s=60) as sampler:
@@ -227,7 +227,7 @@ def test_the_cnn_trains_on_cuda_with_and_without_amp(digits):
 def test_evaluation_agrees_between_cuda_and_cpu_runs(digits):
     from sklearn.metrics import accuracy_score, confusion_matrix
 
-    from pipeline.dl_eval import evaluate
+    from pipeline.dl.evaluation import evaluate
 
     _cuda()
     settings = dl.TrainSettings(epochs=5, batch_size=32, seed=3)
@@ -244,7 +244,7 @@ def test_evaluation_agrees_between_cuda_and_cpu_runs(digits):
 def test_evaluation_agrees_with_scikit_learn(digits):
     from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
-    from pipeline.dl_eval import evaluate
+    from pipeline.dl.evaluation import evaluate
 
     run = dl.train(digits, dl.TrainSettings(epochs=2, batch_size=64), "cpu")
     result = evaluate(digits, run, most_worst=5)
@@ -269,7 +269,7 @@ def test_evaluation_agrees_with_scikit_learn(digits):
 
 
 def test_histories_compare_save_and_load(digits):
-    from pipeline.dl_eval import comparison, histories_json, history_frame, load_histories
+    from pipeline.dl.evaluation import comparison, histories_json, history_frame, load_histories
 
     runs = {
         "first": dl.train(digits, dl.TrainSettings(epochs=2, batch_size=64), "cpu"),
@@ -299,7 +299,7 @@ def test_histories_compare_save_and_load(digits):
 
 
 def test_a_run_without_a_finished_epoch_cannot_be_evaluated(digits):
-    from pipeline.dl_eval import evaluate
+    from pipeline.dl.evaluation import evaluate
 
     with pytest.raises(DataError, match="no finished epoch to evaluate"):
         evaluate(digits, dl.TrainRun("cpu", dl.TrainSettings()))

@@ -63,7 +63,7 @@ def test_a_batch_larger_than_the_data_is_explained():
 def test_saved_histories_overlay_and_bad_files_are_refused():
     at = train_digits(open_page(PAGE))
     assert "Save the run history (JSON)" in [button.proto.label for button in at.get("download_button")]
-    from pipeline.dl_eval import histories_json
+    from pipeline.dl.evaluation import histories_json
 
     text = histories_json(at.session_state["dl_runs"], "digits")
     at.file_uploader(key="dl_history").set_value(("old.json", text.encode(), "application/json")).run()

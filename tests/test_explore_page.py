@@ -10,13 +10,13 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline.catalog import Catalog
-from pipeline.charts import MAX_CHART_ROWS
-from pipeline.datasets import BUNDLED, SyntheticSpec
+from pipeline.data.catalog import Catalog
+from pipeline.data.datasets import BUNDLED, SyntheticSpec
+from pipeline.data.io import Source
+from pipeline.data.loading import load_bundled, load_file, load_synthetic
 from pipeline.engines import available_engines
-from pipeline.interactions import Filter
-from pipeline.io import Source
-from pipeline.loading import load_bundled, load_file, load_synthetic
+from pipeline.profile.interactions import Filter
+from pipeline.render.charts import MAX_CHART_ROWS
 from tests.apptest import APP, TIMEOUT, open_page, problems
 
 

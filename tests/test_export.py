@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.compare import compare_results
 from pipeline.errors import DataError
-from pipeline.export import CODE, LIBRARIES, to_script
-from pipeline.runner import check_recipe, run_recipe
-from pipeline.steps import STEP_KINDS, Recipe, Step
+from pipeline.parity import compare_results
+from pipeline.steps.export import CODE, LIBRARIES, to_script
+from pipeline.steps.runner import check_recipe, run_recipe
+from pipeline.steps.spec import STEP_KINDS, Recipe, Step
 
 TABLE = pd.DataFrame(
     {

@@ -16,7 +16,7 @@ FUZZ = """
     import pyarrow.feather as feather
     from pipeline.engines import get_engine
     from pipeline.errors import DataError
-    from pipeline.io import Source, prepare, read_on_engine
+    from pipeline.data.io import Source, prepare, read_on_engine
 
     rows = range(40)
     frame = pd.DataFrame({{"id": rows, "x": [i / 3 for i in rows], "s": [f"v{{i}}" * (i % 4) for i in rows],

@@ -19,19 +19,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import json_input
-from pipeline.binary_readers import read_parquet
 from pipeline.budget import MemoryBudget
-from pipeline.catalog import Catalog, SessionLimits
-from pipeline.datasets import bundled_frame
-from pipeline.decoded_size import decoded_size
+from pipeline.data import json_input
+from pipeline.data.binary_readers import read_parquet
+from pipeline.data.catalog import Catalog, SessionLimits
+from pipeline.data.datasets import bundled_frame
+from pipeline.data.decoded_size import decoded_size
+from pipeline.data.formats import FileFormat
+from pipeline.data.io import Source
+from pipeline.data.json_input import MAX_JSON_DEPTH, nesting_depth, parse_json
+from pipeline.data.loading import load_file
 from pipeline.errors import DataError
-from pipeline.formats import FileFormat
-from pipeline.io import Source
-from pipeline.json_input import MAX_JSON_DEPTH, nesting_depth, parse_json
-from pipeline.loading import load_file
-from pipeline.runner import check_recipe, run_recipe, run_side_by_side
-from pipeline.steps import Recipe, Step
+from pipeline.steps.runner import check_recipe, run_recipe, run_side_by_side
+from pipeline.steps.spec import Recipe, Step
 from tests import bombs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,11 +51,11 @@ def nested_line(depth: int) -> bytes:
 LOAD_IN_CHILD = """
     import sys
     from pathlib import Path
-    from pipeline.catalog import Catalog
+    from pipeline.data.catalog import Catalog
     from pipeline.engines import get_engine
     from pipeline.errors import DataError
-    from pipeline.io import Source
-    from pipeline.loading import load_file, load_bundled
+    from pipeline.data.io import Source
+    from pipeline.data.loading import load_file, load_bundled
 
     catalog = Catalog()
     load_bundled(catalog, "iris", [get_engine("cpu")])
@@ -137,11 +137,11 @@ def test_deep_recipes_and_other_json_files_are_refused_with_a_message():
 PEAK_IN_CHILD = """
     import resource, sys
     from pathlib import Path
-    from pipeline.catalog import Catalog
+    from pipeline.data.catalog import Catalog
     from pipeline.engines import get_engine
     from pipeline.errors import DataError
-    from pipeline.io import Source
-    from pipeline.loading import load_bundled, load_file
+    from pipeline.data.io import Source
+    from pipeline.data.loading import load_bundled, load_file
 
     catalog = Catalog()
     load_bundled(catalog, "iris", [get_engine("cpu")])

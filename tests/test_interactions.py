@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import DataError
-from pipeline.interactions import (
+from pipeline.profile.interactions import (
     OTHER_LABEL,
     Filter,
     apply_filters,

@@ -11,14 +11,22 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipeline import metrics
-from pipeline.datasets import bundled_frame
+from pipeline.data.datasets import bundled_frame
 from pipeline.engines import CPU, GPU, get_engine
 from pipeline.errors import DataError
-from pipeline.features import FeatureSpec, prepare
-from pipeline.model_card import card_json, model_card, predictions_frame
-from pipeline.models import ALGORITHMS, CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, TASKS, algorithms_for
-from pipeline.training import compare_all, scaling_curve, train
+from pipeline.models import metrics
+from pipeline.models.algorithms import (
+    ALGORITHMS,
+    CLASSIFICATION,
+    CLUSTERING,
+    EMBEDDING,
+    REGRESSION,
+    TASKS,
+    algorithms_for,
+)
+from pipeline.models.card import card_json, model_card, predictions_frame
+from pipeline.models.features import FeatureSpec, prepare
+from pipeline.models.training import compare_all, scaling_curve, train
 
 REQUIRED = {
     CLASSIFICATION: {"logistic_regression", "random_forest_classifier", "knn_classifier", "svc", "multinomial_nb"},

@@ -149,9 +149,9 @@ def test_system_page(app):
 
 
 def test_switch_active_dataset_in_the_sidebar(tmp_path, monkeypatch):
-    from pipeline.catalog import Catalog
+    from pipeline.data.catalog import Catalog
+    from pipeline.data.loading import load_bundled
     from pipeline.engines import get_engine
-    from pipeline.loading import load_bundled
 
     monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
     catalog = Catalog()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from pipeline.catalog import Catalog
+from pipeline.data.catalog import Catalog
+from pipeline.data.loading import load_bundled
 from pipeline.engines import available_engines
-from pipeline.loading import load_bundled
-from pipeline.steps import Recipe, Step
+from pipeline.steps.spec import Recipe, Step
 from tests.apptest import APP, TIMEOUT, open_page, problems
 
 

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pytest
 from scipy import stats as scipy_stats
 
-from pipeline.datasets import SyntheticSpec, generate
+from pipeline.data.column_kinds import column_kind
+from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.errors import DataError
-from pipeline.kinds import column_kind
 from pipeline.profile import PRESETS, ProfileSettings, compare_profiles, profile_frame
 from pipeline.profile.local import average_ranks
 

@@ -110,7 +110,7 @@ def test_pins_agree_with_rapids():
 
 
 def test_pipeline_never_imports_streamlit_gpu_libraries_or_torch_at_module_level():
-    for path in (ROOT / "pipeline").glob("*.py"):
+    for path in (ROOT / "pipeline").rglob("*.py"):
         source = path.read_text()
         assert not re.search(r"^\s*(import|from)\s+streamlit", source, flags=re.MULTILINE), path.name
         assert not re.search(r"^(import|from)\s+(cudf|cuml|cupy|torch)\b", source, flags=re.MULTILINE), path.name

@@ -1,5 +1,5 @@
 """What nobody reaching the server may do: run code, read files outside the data folder, see another
-session's data or a traceback; checked in the code, in pipeline.io, through AppTest and on the real server."""
+session's data or a traceback; checked in the code, in pipeline.data.io, through AppTest and on the real server."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline.catalog import Catalog, SessionLimits
-from pipeline.datasets import SyntheticSpec
+from pipeline.data.catalog import Catalog, SessionLimits
+from pipeline.data.datasets import SyntheticSpec
+from pipeline.data.io import list_data_files, resolve_in_folder
+from pipeline.data.loading import load_bundled, load_synthetic
 from pipeline.errors import DataError
-from pipeline.io import list_data_files, resolve_in_folder
-from pipeline.loading import load_bundled, load_synthetic
 from tests import files
 from tests.apptest import APP, TIMEOUT
 from tests.server import running_server

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-from pipeline.compare import compare_results
+from pipeline.data.random_streams import CounterRandom
 from pipeline.errors import DataError
-from pipeline.random_streams import CounterRandom
-from pipeline.runner import check_recipe, run_recipe
-from pipeline.steps import STEP_KINDS, Recipe, Step
+from pipeline.parity import compare_results
+from pipeline.steps.runner import check_recipe, run_recipe
+from pipeline.steps.spec import STEP_KINDS, Recipe, Step
 
 
 @pytest.fixture
@@ -321,7 +321,7 @@ PARITY_STEPS = [
 def test_every_step_gives_the_same_result_on_cpu_and_gpu(cpu, gpu, table, step):
     import pyarrow as pa
 
-    from pipeline.steps import STEP_KINDS
+    from pipeline.steps.spec import STEP_KINDS
 
     scores = pd.DataFrame({"id": [1, 3, 5], "score": [10.0, 30.0, 50.0]})
     arrow = pa.Table.from_pandas(table, preserve_index=False)

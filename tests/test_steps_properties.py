@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.engines import get_engine
-from pipeline.runner import check_recipe, run_recipe
-from pipeline.steps import Recipe, Step
+from pipeline.steps.runner import check_recipe, run_recipe
+from pipeline.steps.spec import Recipe, Step
 
 CPU = get_engine("cpu")
 values = st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False))

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pipeline.column_types import plain_type
-from pipeline.datasets import GENERATORS, SyntheticSpec, generate
-from pipeline.host_readers import text_schema
-from pipeline.io import Source, host_table, prepare
-from pipeline.kinds import BOOLEAN, TEXT, column_kind
-from pipeline.type_map import TYPE_TABLE, device_dtypes, kind_of, type_row
+from pipeline.data.column_kinds import BOOLEAN, TEXT, column_kind
+from pipeline.data.column_types import plain_type
+from pipeline.data.datasets import GENERATORS, SyntheticSpec, generate
+from pipeline.data.host_readers import text_schema
+from pipeline.data.io import Source, host_table, prepare
+from pipeline.data.type_map import TYPE_TABLE, device_dtypes, kind_of, type_row
 from tests import files
 from tests.corpus import SMALL_CASES
 

@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pipeline.charts import IMAGE_FORMATS, chart_image
+from pipeline.render.charts import IMAGE_FORMATS, chart_image
 
 
 def _file_stem(name: str) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 
 import streamlit as st
 
-from pipeline.catalog import Catalog, Dataset, SessionLimits
-from pipeline.datasets import SAMPLE_DATASET, bundled_frame
+from pipeline.data.catalog import Catalog, Dataset, SessionLimits
+from pipeline.data.datasets import SAMPLE_DATASET, bundled_frame
+from pipeline.data.loading import load_bundled
 from pipeline.engines import (
     GPU,
     Engine,
@@ -25,7 +26,6 @@ from pipeline.engines import (
 from pipeline.engines.cluster import ClusterChoice, close_idle
 from pipeline.engines.dask import DaskEngine, cluster_lost_message, dask_engine, leave_cluster, running_dask_engine
 from pipeline.errors import PipelineError
-from pipeline.loading import load_bundled
 from pipeline.system import SystemReport, system_report
 
 log = logging.getLogger("gpu_pipeline_lab")

@@ -7,8 +7,8 @@ from typing import Any
 
 import streamlit as st
 
-from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
-from pipeline.step_library import (
+from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
+from pipeline.steps.library import (
     AGGREGATIONS,
     CAST_TARGETS,
     DATETIME_PARTS,
@@ -16,7 +16,7 @@ from pipeline.step_library import (
     FILTER_OPERATORS,
     STRING_OPS,
 )
-from pipeline.steps import Schema
+from pipeline.steps.spec import Schema
 
 Form = Callable[[Schema, str], dict[str, Any]]
 

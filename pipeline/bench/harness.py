@@ -16,12 +16,12 @@ from pipeline.bench.peers import PEER_BUILDERS, PEER_LABELS, Peer, peer_missing_
 from pipeline.bench.questions import Answer, Question, Workspace
 from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record
 from pipeline.bench.suites import NOT_YET, SUITES
-from pipeline.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes, generate
+from pipeline.data.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes, generate
 from pipeline.engines import CPU, GPU, Engine, detect, failure_message, get_engine
 from pipeline.engines.cluster import choice_named
 from pipeline.engines.dask import DASK_CPU, DASK_GPU, ClusterSettings, DaskEngine, dask_engine, dask_missing_reason
 from pipeline.errors import DataError
-from pipeline.runner import memory_in_use
+from pipeline.steps.runner import memory_in_use
 from pipeline.system import environment
 from pipeline.timing import measure
 

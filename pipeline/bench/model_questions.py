@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipeline import metrics
 from pipeline.bench.questions import Answer, Question, Workspace
-from pipeline.features import FeatureSpec, Prepared, prepare
-from pipeline.models import ALGORITHMS, CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm
+from pipeline.models import metrics
+from pipeline.models.algorithms import ALGORITHMS, CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm
+from pipeline.models.features import FeatureSpec, Prepared, prepare
 
 TABLES = {CLASSIFICATION: "classification", REGRESSION: "regression", CLUSTERING: "blobs", EMBEDDING: "blobs"}
 TARGETS = {"classification": "target", "regression": "target", "blobs": "cluster"}

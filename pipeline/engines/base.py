@@ -16,7 +16,7 @@ import pandas as pd
 import psutil
 import pyarrow as pa
 
-from pipeline.formats import FileFormat
+from pipeline.data.formats import FileFormat
 
 CPU = "cpu"
 GPU = "gpu"

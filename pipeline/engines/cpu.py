@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.data.type_map import pandas_column
 from pipeline.engines.base import CPU, Engine
-from pipeline.type_map import pandas_column
 
 
 class CpuEngine(Engine):

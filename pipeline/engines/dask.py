@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.datasets import (
+from pipeline.data.datasets import (
     GENERATORS,
     JOIN_TABLES,
     WHOLE_JOIN_TABLES,

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from pipeline.cli_support import BAD_INPUT, OneLineParser, UsageError, terminal_progress, writable
+from pipeline.data.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.engines import CPU, GPU, detect, get_engine
 from pipeline.errors import PipelineError
-from pipeline.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.profile import PRESETS, profile_frame
-from pipeline.report import profile_html
+from pipeline.render.report import profile_html
 
 
 def parser() -> argparse.ArgumentParser:

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.compare import Parity, compare_nested
+from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
+from pipeline.data.datetimes import from_ticks, naive_utc
 from pipeline.duplicates import duplicated
 from pipeline.engines import CPU, Engine
 from pipeline.errors import DataError
-from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
-from pipeline.times import from_ticks, naive_utc
+from pipeline.parity import Parity, compare_nested
 from pipeline.timing import PhaseClock
 
 MAX_MATRIX_COLUMNS = 60

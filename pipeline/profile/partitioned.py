@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
+from pipeline.data.datetimes import from_ticks, naive_utc
 from pipeline.engines import Engine
 from pipeline.engines.dask import DaskEngine, approximate_distinct, partition_engine
-from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.profile.local import (
     BinLayout,
     ColumnProfile,
@@ -42,7 +43,6 @@ from pipeline.profile.local import (
     profile_alerts,
     shown_top,
 )
-from pipeline.times import from_ticks, naive_utc
 from pipeline.timing import PhaseClock
 
 QUANTILES_NOTE = "Quantiles (p5 … p95) are Dask's approximate percentiles, merged from the partitions'."

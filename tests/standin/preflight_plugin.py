@@ -26,7 +26,7 @@ def cuml_estimators() -> list[dict[str, object]]:
     """Every algorithm's cuML estimator (single-GPU and Dask) with the keywords the app builds it with."""
     from pipeline.engines import GPU
     from pipeline.engines.dask import DASK_GPU
-    from pipeline.models import ALGORITHMS
+    from pipeline.models.algorithms import ALGORITHMS
 
     return [
         {"algorithm": key, "path": algorithm.estimator_path(engine), "keywords": sorted(algorithm.keywords(engine))}

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sklearn import datasets as sk_datasets
 
+from pipeline.data.random_streams import CounterRandom
 from pipeline.engines import Engine
 from pipeline.errors import DataError
-from pipeline.random_streams import CounterRandom
 
 MIN_ROWS = 1_000
 MAX_ROWS = 100_000_000

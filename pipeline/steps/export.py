@@ -11,9 +11,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from pipeline import random_streams
+from pipeline.data import random_streams
 from pipeline.errors import DataError
-from pipeline.step_library import (
+from pipeline.steps.library import (
     DATETIME_PARTS,
     FILL_METHODS,
     FILTER_OPERATORS,
@@ -21,7 +21,7 @@ from pipeline.step_library import (
     STRING_OPS,
     scalar_for,
 )
-from pipeline.steps import STEP_KINDS, Recipe, Step
+from pipeline.steps.spec import STEP_KINDS, Recipe, Step
 
 LIBRARIES = {"pandas": ("pandas", "numpy"), "cudf": ("cudf", "cupy")}
 

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
+from pipeline.data.datetimes import from_ticks, naive_utc
 from pipeline.engines import Engine
 from pipeline.errors import DataError
-from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
-from pipeline.times import from_ticks, naive_utc
 
 MAX_SAMPLE_ROWS = 5_000
 OTHER_LABEL = "(other)"

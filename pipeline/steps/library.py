@@ -2,7 +2,7 @@
 
 Implementations use the API the two libraries share; where they differ the code says why.
 Randomness (sample, train/test split) comes from `CounterRandom`, so both engines pick the
-same rows. Importing this module registers the kinds in `pipeline.steps.STEP_KINDS`.
+same rows. Importing this module registers the kinds in `pipeline.steps.spec.STEP_KINDS`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.device_memory import gib
+from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
+from pipeline.data.random_streams import CounterRandom
 from pipeline.duplicates import duplicated
 from pipeline.engines import Engine
 from pipeline.engines.dask import is_dask_frame
 from pipeline.errors import DataError
-from pipeline.kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
-from pipeline.random_streams import CounterRandom
-from pipeline.steps import Context, Schema, StepKind, register
+from pipeline.steps.memory import gib
+from pipeline.steps.spec import Context, Schema, StepKind, register
 
 MAX_ONE_HOT_LEVELS = 1_000
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")

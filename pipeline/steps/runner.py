@@ -9,13 +9,13 @@ from typing import Any
 import pandas as pd
 import psutil
 
-import pipeline.step_library  # noqa: F401  (registers every step kind)
+import pipeline.steps.library  # noqa: F401  (registers every step kind)
 from pipeline.budget import MemoryBudget
-from pipeline.compare import Parity, compare_results
-from pipeline.device_memory import check_fits, step_need
 from pipeline.engines import CPU, Engine, failure_message
 from pipeline.errors import DataError
-from pipeline.steps import STEP_KINDS, Context, Recipe, Schema, Step, apply_step, check_step_size, checked
+from pipeline.parity import Parity, compare_results
+from pipeline.steps.memory import check_fits, step_need
+from pipeline.steps.spec import STEP_KINDS, Context, Recipe, Schema, Step, apply_step, check_step_size, checked
 from pipeline.timing import clock
 
 SAMPLE_ROWS = 500

@@ -13,12 +13,9 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from pipeline.budget import MemoryBudget
-from pipeline.column_types import is_plain, plain_columns
-from pipeline.decoded_size import PEAK_FACTOR, DecodedSize, decoded_size
-from pipeline.device_memory import check_fits, gib, load_need
-from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
-from pipeline.errors import DataError
-from pipeline.formats import (
+from pipeline.data.column_types import is_plain, plain_columns
+from pipeline.data.decoded_size import PEAK_FACTOR, DecodedSize, decoded_size
+from pipeline.data.formats import (
     SNIFF_BYTES,
     FileFormat,
     compression_of,
@@ -29,7 +26,7 @@ from pipeline.formats import (
     sniff_delimiter,
     split_extensions,
 )
-from pipeline.host_readers import (
+from pipeline.data.host_readers import (
     BLOCK_BYTES,
     HOST_READERS,
     CsvDialect,
@@ -38,10 +35,13 @@ from pipeline.host_readers import (
     text_schema,
     unclosed_quote_line,
 )
-from pipeline.json_input import check_nesting
-from pipeline.sandbox import inspect_binary, read_binary
+from pipeline.data.json_input import check_nesting
+from pipeline.data.sandbox import inspect_binary, read_binary
+from pipeline.data.text_values import convert_numbers, date_hints
+from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
+from pipeline.errors import DataError
 from pipeline.settings import positive_int_setting
-from pipeline.text_values import convert_numbers, date_hints
+from pipeline.steps.memory import check_fits, gib, load_need
 from pipeline.timing import clock
 
 DATA_DIR_ENV = "GPL_DATA_DIR"

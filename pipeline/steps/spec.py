@@ -1,6 +1,6 @@
 """Preprocessing steps as declarative specs: a kind and JSON parameters, checked against a schema.
 
-A `Step` says what to do; its `StepKind` (registered in `pipeline.step_library`) checks the
+A `Step` says what to do; its `StepKind` (registered in `pipeline.steps.library`) checks the
 parameters against the columns the step will see and applies it to a pandas or cuDF frame.
 A `Recipe` is an ordered list of steps that round-trips through JSON.
 """
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.budget import MemoryBudget
-from pipeline.device_memory import gib
+from pipeline.data.column_kinds import column_kind
+from pipeline.data.json_input import parse_json
 from pipeline.engines import Engine
 from pipeline.errors import DataError
-from pipeline.json_input import parse_json
-from pipeline.kinds import column_kind
+from pipeline.steps.memory import gib
 
 RECIPE_VERSION = 1
 MAX_RECIPE_STEPS = 100

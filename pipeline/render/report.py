@@ -7,8 +7,8 @@ import html
 import altair as alt
 import pandas as pd
 
-from pipeline.charts import chart_image, histogram_chart, matrix_chart, missing_chart, top_values_chart
 from pipeline.profile import ColumnProfile, Profile, shown, type_listing
+from pipeline.render.charts import chart_image, histogram_chart, matrix_chart, missing_chart, top_values_chart
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #1f2328; }

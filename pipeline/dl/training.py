@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from pipeline.device_usage import UsageSampler, cpu_reader, cuda_reader
+from pipeline.engines.usage import UsageSampler, cpu_reader, cuda_reader
 from pipeline.errors import DataError
 
 OPTIMIZERS = ("adam", "sgd")

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.budget import MemoryBudget
-from pipeline.catalog import Catalog, Dataset, EngineCopy
-from pipeline.datasets import (
+from pipeline.data.catalog import Catalog, Dataset, EngineCopy
+from pipeline.data.datasets import (
     BUNDLED,
     SyntheticSpec,
     bundled_frame,
@@ -21,11 +21,11 @@ from pipeline.datasets import (
     table_count,
     validate,
 )
+from pipeline.data.formats import FileFormat
+from pipeline.data.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
 from pipeline.engines.dask import DaskEngine, is_dask_frame
 from pipeline.errors import DataError, PipelineError
-from pipeline.formats import FileFormat
-from pipeline.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.timing import clock
 
 Progress = Callable[[str], None]

@@ -10,12 +10,12 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from pipeline.compare import Parity, compare_frames
-from pipeline.device_memory import gib
 from pipeline.engines import CPU, GPU, Engine
 from pipeline.engines.dask import approximate_distinct, is_dask_frame
 from pipeline.errors import DataError
+from pipeline.parity import Parity, compare_frames
 from pipeline.settings import positive_int_setting
+from pipeline.steps.memory import gib
 
 MAX_NAME_LENGTH = 80
 MAX_DERIVED = 64

@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pipeline.step_library  # noqa: F401  (registers every step kind)
+import pipeline.steps.library  # noqa: F401  (registers every step kind)
+from pipeline.data.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from pipeline.engines import Engine
 from pipeline.errors import DataError
-from pipeline.kinds import BOOLEAN, NUMERIC, TEXT, column_kind
-from pipeline.models import CLASSIFICATION, REGRESSION
-from pipeline.steps import Context, Step, apply_step
+from pipeline.models.algorithms import CLASSIFICATION, REGRESSION
+from pipeline.steps.spec import Context, Step, apply_step
 
 SPLIT = "__split__"
 MAX_CLASSES = 1000

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.features import FeatureSpec
-from pipeline.metrics import agreement
+from pipeline.models.features import FeatureSpec
+from pipeline.models.metrics import agreement
+from pipeline.models.training import ModelRun
 from pipeline.profile import plain
 from pipeline.system import environment
-from pipeline.training import ModelRun
 
 CARD_SCHEMA = "gpu-pipeline-lab/model-card"
 

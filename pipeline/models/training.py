@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import metrics
-from pipeline.device_memory import check_fits, model_need
 from pipeline.engines import CPU, GPU, Engine, failure_message
 from pipeline.errors import DataError
-from pipeline.features import FeatureSpec, Prepared, prepare
-from pipeline.models import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm, algorithms_for
+from pipeline.models import metrics
+from pipeline.models.algorithms import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm, algorithms_for
+from pipeline.models.features import FeatureSpec, Prepared, prepare
+from pipeline.steps.memory import check_fits, model_need
 from pipeline.timing import clock
 
 

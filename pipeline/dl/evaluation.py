@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as sk
 
-from pipeline import metrics
-from pipeline.dl import DlData, TrainRun
+from pipeline.data.json_input import parse_json
+from pipeline.dl.training import DlData, TrainRun
 from pipeline.errors import DataError
-from pipeline.json_input import parse_json
+from pipeline.models import metrics
 
 HISTORY_SCHEMA = "gpu-pipeline-lab/dl-history"
 CURVE_METRICS = {"train_loss": "loss", "test_loss": "loss", "train_accuracy": "accuracy", "test_accuracy": "accuracy"}
