@@ -15,12 +15,12 @@ from pipeline.bench.dask_scaling_view import (
     workers_points,
 )
 from pipeline.bench.harness import (
-    DASK_ENGINES,
     ENGINES,
     BenchSettings,
     default_engines,
     engine_missing_reason,
     run_bench,
+    starts_cluster,
 )
 from pipeline.bench.peers import PEER_LABELS
 from pipeline.bench.results import ERROR, FAILED, BenchResults, load_results, shipped_results
@@ -69,7 +69,7 @@ def dask_fields() -> dict:
 
 def run_here() -> None:
     available = default_engines()
-    offered = [*available, *(name for name in DASK_ENGINES if engine_missing_reason(name) is None)]
+    offered = [*available, *(name for name in ENGINES if starts_cluster(name) and engine_missing_reason(name) is None)]
     missing = {name: engine_missing_reason(name) for name in ENGINES if name not in offered}
     with st.form("bench_form", border=True):
         left, right = st.columns(2)

@@ -9,7 +9,6 @@ from pipeline.data.datasets import BUNDLED, GENERATORS, MAX_ROWS, MIN_ROWS, Synt
 from pipeline.data.formats import ENCODINGS
 from pipeline.data.io import ReadOptions, Source, data_dir, list_data_files, matches_in_folder, resolve_in_folder
 from pipeline.data.loading import add_copy_on, load_bundled, load_file, load_files_on_dask, load_synthetic
-from pipeline.engines import CPU, GPU
 from pipeline.engines.cluster import local_choice
 from pipeline.engines.dask import DaskEngine, dask_missing_reason
 from pipeline.render.charts import memory_chart, phase_time_chart
@@ -24,6 +23,7 @@ from ui.state import (
     upload_limit_bytes,
     use_cluster,
 )
+from ui.views.data import held_memory, load_speedups, load_table
 
 DELIMITER_CHOICES = {"automatic": None, "comma ,": ",", "tab": "\t", "semicolon ;": ";", "pipe |": "|"}
 
@@ -249,45 +249,39 @@ def show_active() -> None:
     st.page_link("pages/explore.py", label="Explore this dataset", icon=":material/query_stats:")
     rename_or_remove(dataset)
     rows, columns = dataset.shape
-    cpu, gpu = dataset.copies.get(CPU), dataset.copies.get(GPU)
     copy_to_dask(dataset)
-    metrics = st.columns(4)
+    memory = held_memory(dataset)
+    metrics = st.columns(2 + len(memory))
     metrics[0].metric("Rows", f"{rows:,}")
     metrics[1].metric("Columns", f"{columns:,}")
-    metrics[2].metric("Host memory", fmt.size(cpu.nbytes) if cpu else "—")
-    metrics[3].metric("GPU memory", fmt.size(gpu.nbytes) if gpu else "—", help=None if gpu else "Not on the GPU")
+    for column, held in zip(metrics[2:], memory.itertuples(), strict=True):
+        column.metric(f"{held.engine} memory", fmt.size(held.bytes), help=f"Measured as {held.memory}.")
 
     st.markdown("**Load time and memory by engine**")
-    timing_table = pd.DataFrame(
-        [
-            {
-                "engine": copy.engine.label,
-                "total": fmt.seconds(copy.seconds),
-                "host → device": fmt.seconds(copy.transfer_s) if copy.transfer_s is not None else "—",
-                "how": copy.route,
-            }
-            for copy in dataset.copies.values()
-        ]
-    )
     left, right = st.columns([3, 2])
     left.altair_chart(phase_time_chart(dataset.timings()), width="stretch")
-    held = [c for c in dataset.copies.values() if c.engine.holds_data_here]
-    if held:
-        memory = pd.DataFrame([{"engine": c.engine.label, "bytes": c.nbytes} for c in held])
+    if len(memory):
         right.altair_chart(memory_chart(memory), width="stretch")
     for copy in dataset.copies.values():
         if not copy.engine.holds_data_here:
             right.caption(f":material/hub: {copy.engine.label}: {copy.route}; its memory is the workers'.")
-    st.dataframe(timing_table, hide_index=True, width="stretch")
-    if cpu and gpu:
-        st.caption(f"GPU speed-up for this load: {cpu.seconds / gpu.seconds:,.2f}×")
-        if st.button("Check that the CPU and GPU copies agree", key="parity_go"):
-            with shown_errors("comparing the copies"), st.spinner("Copying the GPU frame to the host and comparing…"):
-                parity = dataset.parity()
-                if parity.ok:
-                    st.success("The CPU and GPU copies hold the same values.", icon=":material/check_circle:")
-                else:
-                    st.warning("The copies differ: " + "; ".join(parity.mismatches), icon=":material/warning:")
+    st.dataframe(load_table(dataset), hide_index=True, width="stretch")
+    ratios = load_speedups(dataset)
+    for label, ratio in ratios.items():
+        st.caption(f"{label} speed-up for this load: {ratio:,.2f}×")
+    comparable = len(dataset.copies) > 1 and any(copy.engine.holds_data_here for copy in dataset.copies.values())
+    if comparable and st.button("Check that the copies agree", key="parity_go"):
+        with (
+            shown_errors("comparing the copies"),
+            st.spinner("Copying the other frames to the host and comparing…"),
+        ):
+            parity = dataset.parity()
+            if parity is None:
+                st.info("Only copies on a Dask cluster besides this one: nothing held here to compare.")
+            elif parity.ok:
+                st.success("The copies hold the same values.", icon=":material/check_circle:")
+            else:
+                st.warning("The copies differ: " + "; ".join(parity.mismatches), icon=":material/warning:")
 
     st.markdown("**Preview** (first 20 rows)")
     st.dataframe(dataset.preview(20), width="stretch")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from pipeline.data.catalog import Dataset, EngineCopy
 from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
-from pipeline.engines import CPU
+from pipeline.engines import split_reference
 from pipeline.profile import (
     PRESETS,
     ColumnProfile,
@@ -42,6 +42,7 @@ from pipeline.render.charts import (
 from ui import format as fmt
 from ui.charts import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors
+from ui.views.explore import profile_speedups, profile_times
 
 AUTO_PROFILE_CELLS = 20_000_000
 DASK_VIEW_ROWS = 200_000  # rows of a Dask dataset the interactive views bring to this server
@@ -323,32 +324,27 @@ def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
 
 def engine_comparison(dataset: Dataset, preset: str, slot: Any) -> None:
     profiles = {name: run_profile(dataset, name, preset, slot) for name in dataset.copies}
-    timings = pd.DataFrame(
-        [
-            {"engine": p.engine_label, "phase": phase, "seconds": seconds}
-            for p in profiles.values()
-            for phase, seconds in p.phases.items()
-        ]
-    )
+    timings = profile_times(profiles)
     st.markdown("**Profile time by engine**")
     show_chart(phase_time_chart(timings), timings, "profile_times", "chart_engine_times")
-    cpu = profiles.get(CPU)
-    others = [p for name, p in profiles.items() if name != CPU]
-    for other in others:
-        if cpu is not None:
-            st.metric(f"{other.engine_label} speed-up", f"{cpu.seconds / other.seconds:,.2f}×")
-            parity = compare_profiles(cpu, other)
-            if parity.ok:
-                estimates = " (the estimates of a Dask profile left out)" if other.approximate else ""
-                st.success(
-                    f"The statistics agree{estimates}: counts exactly, floating-point values within 1e-7 relative.",
-                    icon=":material/check_circle:",
-                )
-            else:
-                st.warning(
-                    f"{len(parity.mismatches)} statistics differ: " + "; ".join(parity.mismatches[:10]),
-                    icon=":material/warning:",
-                )
+    for label, ratio in profile_speedups(profiles).items():
+        st.metric(f"{label} speed-up", f"{ratio:,.2f}×")
+    reference, others = split_reference(profiles)
+    for other in others.values() if reference is not None else ():
+        parity = compare_profiles(reference, other)
+        if parity.ok:
+            estimates = " (the estimates of a Dask profile left out)" if other.approximate else ""
+            st.success(
+                f"{other.engine_label}: the statistics agree{estimates}: counts exactly, floating-point values "
+                "within 1e-7 relative.",
+                icon=":material/check_circle:",
+            )
+        else:
+            st.warning(
+                f"{other.engine_label}: {len(parity.mismatches)} statistics differ: "
+                + "; ".join(parity.mismatches[:10]),
+                icon=":material/warning:",
+            )
 
 
 st.title("Explore")

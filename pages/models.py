@@ -11,7 +11,6 @@ import streamlit as st
 
 from pipeline.data.catalog import Dataset
 from pipeline.data.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
-from pipeline.engines import CPU, GPU
 from pipeline.models.algorithms import (
     CLASSIFICATION,
     CLUSTERING,
@@ -38,6 +37,7 @@ from pipeline.render.charts import (
 from ui import format as fmt
 from ui.charts import show_chart
 from ui.state import active_dataset_or_stop, shown_errors
+from ui.views.models import compared_speedups, confusion, fit_speedups, metrics_table, phase_times
 
 RESULT_KEY = "model_result"
 COMPARE_KEY = "model_compare"
@@ -105,40 +105,6 @@ def with_progress(label: str, work: Any) -> Any:
     result = work(lambda done, text: bar.progress(min(done, 1.0), text=text))
     bar.empty()
     return result
-
-
-def metrics_table(runs: dict[str, ModelRun]) -> pd.DataFrame:
-    names = list(dict.fromkeys(m for run in runs.values() for m in run.metrics))
-    table = pd.DataFrame({"metric": names})
-    for run in runs.values():
-        table[run.engine.label] = [run.metrics.get(m) for m in names]
-    cpu, gpu = runs.get(CPU), runs.get(GPU)
-    if cpu and gpu and cpu.ok and gpu.ok:
-        table["GPU − CPU"] = [
-            None if cpu.metrics.get(m) is None or gpu.metrics.get(m) is None else gpu.metrics[m] - cpu.metrics[m]
-            for m in names
-        ]
-    return table
-
-
-def timings(runs: dict[str, ModelRun]) -> pd.DataFrame:
-    rows = [
-        {"engine": run.engine.label, "phase": phase, "seconds": seconds}
-        for run in runs.values()
-        for phase, seconds in run.seconds.items()
-    ]
-    return pd.DataFrame(rows, columns=["engine", "phase", "seconds"])
-
-
-def confusion(run: ModelRun) -> pd.DataFrame:
-    labels = [str(c) for c in run.classes]
-    counts = pd.crosstab(
-        pd.Categorical(np.asarray(labels, dtype=object)[run.y_test.astype(int)], categories=labels),
-        pd.Categorical(np.asarray(labels, dtype=object)[run.predictions.astype(int)], categories=labels),
-        dropna=False,
-    )
-    counts.index, counts.columns = labels, labels
-    return counts
 
 
 def sample_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -222,7 +188,7 @@ def show_scaling(dataset: Dataset, spec: FeatureSpec, run: ModelRun) -> None:
             )
             st.session_state[SCALING_KEY] = (key, curve)
     stored = st.session_state.get(SCALING_KEY)
-    if any(copy.engine.distributed for copy in dataset.copies.values()):
+    if any(copy.engine.lazy for copy in dataset.copies.values()):
         st.caption("Fit time against rows leaves the Dask engines out: it times the first rows, not partitions.")
     if stored and stored[0] == key and not stored[1].empty:
         title = f"{run.algorithm.label}: fit time on the first 10%, 25%, 50% and all rows"
@@ -246,12 +212,13 @@ def compare_everything(dataset: Dataset, spec: FeatureSpec) -> None:
             return
         table = stored[1]
         st.dataframe(table, hide_index=True, width="stretch")
-        speedups = table.dropna(subset=["GPU speed-up (fit)"]) if "GPU speed-up (fit)" in table else table.iloc[:0]
-        if speedups.empty:
-            st.caption("Speed-ups appear when the dataset is on both engines.")
+        bars = compared_speedups(table)
+        if bars.empty:
+            st.caption("Speed-ups appear when the dataset is on more than one engine.")
             return
-        bars = speedups.rename(columns={"algorithm": "label", "GPU speed-up (fit)": "speedup"})[["label", "speedup"]]
-        show_chart(bar_chart(bars, "speedup", "GPU speed-up of fit (×)", color="#76b900"), bars, "speedups", "cmp")
+        for engine, group in bars.groupby("engine", sort=False):
+            chart = bar_chart(group, "speedup", f"{engine} speed-up of fit (×)", color="#76b900")
+            show_chart(chart, group, "speedups", f"cmp_{engine}")
 
 
 def show_result(dataset: Dataset, spec: FeatureSpec, runs: dict[str, ModelRun]) -> None:
@@ -265,10 +232,10 @@ def show_result(dataset: Dataset, spec: FeatureSpec, runs: dict[str, ModelRun]) 
     metrics = st.columns(len(done) + 1)
     for column, run in zip(metrics, done, strict=False):
         column.metric(f"Fit on {run.engine.label}", fmt.seconds(run.fit_seconds))
-    cpu, gpu = runs.get(CPU), runs.get(GPU)
-    if cpu and gpu and cpu.ok and gpu.ok and gpu.fit_seconds:
-        metrics[-1].metric("GPU speed-up (fit)", f"{cpu.fit_seconds / gpu.fit_seconds:,.2f}×")
-    elif len(runs) == 1:
+    ratios = fit_speedups(runs)
+    for label, ratio in ratios.items():
+        metrics[-1].metric(f"{label} speed-up (fit)", f"{ratio:,.2f}×")
+    if len(runs) == 1:
         st.caption("Only one engine holds this dataset; the System page says why the GPU engine is unavailable.")
     if done[0].dropped_rows:
         st.info(f"{done[0].dropped_rows:,} rows without a target value were left out.", icon=":material/info:")
@@ -276,7 +243,7 @@ def show_result(dataset: Dataset, spec: FeatureSpec, runs: dict[str, ModelRun]) 
     agreement = engines_agreement(runs)
     if agreement:
         st.caption("Agreement between the engines: " + ", ".join(f"{k} {v:.3f}" for k, v in agreement.items()))
-    times = timings(runs)
+    times = phase_times(runs)
     show_chart(phase_time_chart(times), times, "model_times", "model_times")
     st.caption("Prepare: feature encoding and split on the engine; to host: copying outputs back for metrics.")
     show_charts(runs)

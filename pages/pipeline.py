@@ -5,28 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from pipeline.budget import MemoryBudget
 from pipeline.data.catalog import Dataset, EngineCopy
-from pipeline.engines import CPU, GPU
 from pipeline.render.charts import cumulative_time_chart, speedup_chart, step_time_chart
 from pipeline.steps.export import to_script
 from pipeline.steps.presets import PRESETS, preset_recipe
-from pipeline.steps.runner import (
-    SideBySide,
-    StepError,
-    check_recipe,
-    checked_with_sample,
-    preview_after,
-    run_side_by_side,
-)
+from pipeline.steps.runner import SideBySide, check_recipe, run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
 from ui.charts import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors
-from ui.step_forms import FORMS, join_form
+from ui.step_forms import step_form
+from ui.views.pipeline import recipe_check, run_speedups, step_speedups, step_table
 
 STEPS_KEY = "pipeline_steps"
 RESULT_KEY = "pipeline_result"
@@ -145,7 +137,7 @@ def add_step(dataset: Dataset, others: dict[str, Dataset], usable: int, sample_a
             st.session_state[PLACE_KEY] = choices[0]
         left, right = st.columns(2)
         place = left.selectbox("Where", choices, key=PLACE_KEY, format_func=lambda p: place_label(p, steps))
-        kinds = [k for k in STEP_KINDS if k != "join" or others]
+        kinds = [k for k, step_kind in STEP_KINDS.items() if others or not step_kind.needs_other_dataset]
         kind = right.selectbox(
             "Step",
             kinds,
@@ -154,7 +146,7 @@ def add_step(dataset: Dataset, others: dict[str, Dataset], usable: int, sample_a
         )
         schema = Schema.of(sample_at(place[1]))
         key = f"form_{kind}"
-        params = join_form(schema, key, list(others)) if kind == "join" else FORMS[kind](schema, key)
+        params = step_form(kind, schema, key, list(others))
         label = "Replace step" if place[0] == "replace" else "Add step"
         if st.button(label, key="add_step", type="primary", icon=":material/add:"):
             with shown_errors("adding the step"):
@@ -183,40 +175,17 @@ def run_all(dataset: Dataset, steps: list[Step], others: dict[str, Dataset]) -> 
     return result
 
 
-def step_table(result: SideBySide) -> pd.DataFrame:
-    rows = []
-    cpu, gpu = result.runs.get(CPU), result.runs.get(GPU)
-    reference = cpu or next(iter(result.runs.values()))
-    for i, step_run in enumerate(reference.steps):
-        row: dict[str, Any] = {"step": f"{step_run.number}. {step_run.step.describe()}"}
-        for name, run in result.runs.items():
-            other = run.steps[i] if i < len(run.steps) else None
-            row[f"{name.upper()} time"] = fmt.seconds(other.seconds) if other and other.seconds is not None else "—"
-            row[f"{name.upper()} memory in use"] = fmt.size(other.memory_bytes) if other and other.memory_bytes else "—"
-            row[f"{name.upper()} error"] = other.error if other and other.error else ""
-        mine = step_run
-        row["rows × columns"] = f"{mine.rows:,} × {mine.columns:,}" if mine.rows is not None else "—"
-        if gpu and cpu and i < len(gpu.steps) and gpu.steps[i].seconds and cpu.steps[i].seconds:
-            row["GPU speed-up"] = f"{cpu.steps[i].seconds / gpu.steps[i].seconds:,.2f}×"
-        parity = result.parity[i] if i < len(result.parity) else None
-        verdict = "—" if parity is None else ("yes" if parity.ok else "NO: " + "; ".join(parity.mismatches[:3]))
-        row["engines agree"] = "; ".join([verdict, *parity.notes]) if parity and parity.notes else verdict
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def show_result(dataset: Dataset, result: SideBySide) -> None:
     st.subheader("Result")
     metrics = st.columns(len(result.runs) + 1)
     for column, run in zip(metrics, result.runs.values(), strict=False):
         column.metric(run.engine.label, fmt.seconds(run.seconds) if run.ok else "failed", help=run.error)
-    cpu, gpu = result.runs.get(CPU), result.runs.get(GPU)
-    if cpu and gpu and cpu.ok and gpu.ok and gpu.seconds:
-        metrics[-1].metric("GPU speed-up", f"{cpu.seconds / gpu.seconds:,.2f}×")
+    for label, ratio in run_speedups(result).items():
+        metrics[-1].metric(f"{label} speed-up", f"{ratio:,.2f}×")
     for run in result.runs.values():
         if run.error:
             st.warning(f"{run.engine.label} stopped: {run.error}", icon=":material/warning:")
-    if len(result.runs) == 1 and next(iter(result.runs.values())).engine.distributed:
+    if len(result.runs) == 1 and next(iter(result.runs.values())).engine.lazy:
         st.caption(
             "This dataset lives on the Dask cluster only, so there is nothing to compare it with; a table that fits "
             "here can be copied to the cluster from the Data page (Copy to the Dask cluster) to run on both."
@@ -242,12 +211,9 @@ def show_result(dataset: Dataset, result: SideBySide) -> None:
     if not timings.empty:
         log = st.toggle("Log scale", key="time_log")
         show_chart(step_time_chart(timings, log=log), timings, "step_times", "chart_step_times")
-        if cpu and gpu:
-            wide = timings.pivot_table(index=["step", "number"], columns="engine", values="seconds").reset_index()
-            if cpu.engine.label in wide and gpu.engine.label in wide:
-                wide["speedup"] = wide[cpu.engine.label] / wide[gpu.engine.label]
-                speedups = wide[["step", "number", "speedup"]].dropna()
-                show_chart(speedup_chart(speedups), speedups, "step_speedups", "chart_speedups")
+        speedups = step_speedups(result)
+        if not speedups.empty:
+            show_chart(speedup_chart(speedups), speedups, "step_speedups", "chart_speedups")
         show_chart(cumulative_time_chart(timings), timings, "cumulative_time", "chart_cumulative")
     save_result(dataset, result)
 
@@ -300,32 +266,16 @@ others = other_datasets(dataset)
 start_from(dataset, others)
 
 steps = current_steps()
-problem = None
-valid: list[Step] = []
-try:
-    valid, sample = checked_with_sample(
-        Recipe(tuple(steps)), dataset.primary.frame, dataset.primary.engine, host_frames(others)
-    )
-except StepError as error:
-    problem = str(error)
-    usable = error.number - 1
-else:
-    usable = len(steps)
+check = recipe_check(dataset, steps, others)
+usable = check.usable
+valid = [] if check.problem else check.steps  # runs, previews and exports only when every step applies
+problem = str(check.problem) if check.problem else None
 st.subheader("Steps")
 step_list(problem)
 
 
-def sample_at(count: int) -> Any:
-    """The sample as the first `count` steps leave it (`count` no more than `usable`)."""
-    if valid and count == len(valid):
-        return sample
-    return checked_with_sample(
-        Recipe(tuple(steps[:count])), dataset.primary.frame, dataset.primary.engine, host_frames(others)
-    )[1]
-
-
 with shown_errors("previewing the steps"):
-    add_step(dataset, others, usable, sample_at)
+    add_step(dataset, others, usable, lambda count: check.samples[count])
     if valid:
         with st.expander("Preview the first rows after a step"):
             after = st.selectbox(
@@ -334,11 +284,7 @@ with shown_errors("previewing the steps"):
                 format_func=lambda n: f"{n}. {valid[n - 1].describe()}",
                 key="preview_step",
             )
-            shown = (
-                sample
-                if after == len(valid)
-                else preview_after(valid[:after], dataset.primary.frame, dataset.primary.engine, host_frames(others))
-            )
+            shown = check.samples[after]
             st.caption(f"{len(shown.columns)} columns; the first 20 of up to 500 sample rows.")
             st.dataframe(shown.head(20), width="stretch")
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,19 @@ class PhaseClock:
         result, seconds = clock(fn, self.sync)
         self.phases[phase] = self.phases.get(phase, 0.0) + seconds
         return result
+
+
+def speedups(times: Mapping[K, Any], reference: K) -> dict[K, Any]:
+    """How many times faster than `reference` every other entry of `times` ran: the reference's seconds over its
+    own. Seconds are numbers (None where missing) or aligned pandas Series (a wide frame's columns work too);
+    a ratio is None (NaN in a Series) where either time is missing or not positive."""
+    base = times.get(reference)
+    return {key: _ratio(base, seconds) for key, seconds in times.items() if key != reference}
+
+
+def _ratio(base: Any, seconds: Any) -> Any:
+    if base is None or seconds is None:
+        return None
+    if isinstance(base, int | float) and isinstance(seconds, int | float):
+        return base / seconds if base > 0 and seconds > 0 else None
+    return (base / seconds).where((base > 0) & (seconds > 0))

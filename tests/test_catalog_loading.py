@@ -114,6 +114,9 @@ class OutOfMemoryEngine(CpuEngine):
 
     name = "gpu"
     label = "GPU (cuDF)"
+    device = memory_of_its_own = True  # its traits are a GPU's, so the code under test treats it as one
+    is_reference = holds_python_objects = False
+    arrow_phase = "host → device"
 
     def from_arrow(self, table):
         raise MemoryError("std::bad_alloc: out_of_memory: CUDA error at: rmm/mr/device/cuda_memory_resource.hpp")

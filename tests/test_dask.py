@@ -42,7 +42,7 @@ def same(left: pd.DataFrame, right: pd.DataFrame) -> None:
 def test_generated_partitions_hold_the_rows_the_whole_table_has(engine, kind):
     spec = SyntheticSpec(kind, 25_000, seed=3, na_percent=5 if kind == "groupby_g1" else 0)
     whole = generate(spec, get_engine("cpu"))
-    lazy = engine.generated(spec, partition_rows=7_000)
+    lazy = engine.generate(spec, partition_rows=7_000)
     assert list(lazy) == list(whole)
     for name, frame in lazy.items():
         if name in ("", "x", "big"):
@@ -52,7 +52,7 @@ def test_generated_partitions_hold_the_rows_the_whole_table_has(engine, kind):
 
 def test_a_sorted_g1_is_sorted_across_partitions(engine):
     spec = SyntheticSpec("groupby_g1", 20_000, groups=10, sort=True)
-    same(engine.to_pandas(engine.generated(spec, partition_rows=6_000)[""]), generate(spec, get_engine("cpu"))[""])
+    same(engine.to_pandas(engine.generate(spec, partition_rows=6_000)[""]), generate(spec, get_engine("cpu"))[""])
 
 
 def test_every_groupby_and_join_question_agrees_with_pandas_and_other_suites_say_why_they_skip(engine):
@@ -82,11 +82,11 @@ def test_a_table_larger_than_the_workers_memory_spills_and_aggregates_correctly(
 
     spec = SyntheticSpec("groupby_g1", 12_000_000, groups=100)
     engine = dask_engine.dask_engine(ClusterSettings(workers=1, threads_per_worker=2, memory_limit="1GiB"))
-    held = engine.persisted(engine.generated(spec, partition_rows=250_000))[""]
+    held = engine.persist_all(engine.generate(spec, partition_rows=250_000))[""]
     assert engine.frame_nbytes(held) > 2**30, "more data than the worker may hold in memory"
     workers = engine.client.scheduler_info(n_workers=-1)["workers"].values()
     assert sum(w["metrics"]["spilled_bytes"]["disk"] for w in workers) > 100 * 2**20, "part of it went to disk"
-    answer = engine.finish(GROUPBY_QUESTIONS[0].run(Workspace(engine, {"x": held})))
+    answer = engine.compute(GROUPBY_QUESTIONS[0].run(Workspace(engine, {"x": held})))
     cpu, parts = get_engine("cpu"), []
     for first in range(0, spec.rows, 2_000_000):
         window = generate(
@@ -122,12 +122,12 @@ def test_a_worker_dying_mid_computation_is_recomputed_and_reported():
 
         killer = threading.Thread(target=kill_when_busy)
         killer.start()
-        result = engine.finish(frame.groupby("part")["value"].sum(), timeout_s=120)
+        result = engine.compute(frame.groupby("part")["value"].sum(), timeout_s=120)
         killer.join()
         assert len(result) == 16 and (result == sum(range(100))).all(), "every partition counted once"
-        notes = engine.take_notes()
+        notes = engine.notes()
         assert notes and "1 Dask worker was lost during the computation; Dask recomputed their tasks" in notes[0]
-        assert engine.take_notes() == [], "said once"
+        assert engine.notes() == [], "said once"
     finally:
         dask_engine.close_dask_engine(settings)
 
@@ -138,7 +138,7 @@ def test_work_that_takes_too_long_is_cancelled_with_a_message(engine):
     slow = engine.frames.from_map(_slow_partition, range(40))
     started = time.perf_counter()
     with pytest.raises(PipelineError, match=r"did not finish within 0\.5 s and was cancelled"):
-        engine.finish(slow.groupby("part")["value"].sum(), timeout_s=0.5)
+        engine.compute(slow.groupby("part")["value"].sum(), timeout_s=0.5)
     assert time.perf_counter() - started < 5
 
 
@@ -362,7 +362,7 @@ def test_generating_on_the_workers_checks_the_size_against_their_memory_and_spil
     with pytest.raises(
         DataError, match=r"need about .* GiB, but only .* GiB is left \(free memory of the Dask workers"
     ):
-        engine.generated(spec)
+        engine.generate(spec)
     assert engine.room_for_data()[0] > 0
 
 
@@ -426,10 +426,10 @@ def test_work_on_a_cluster_shut_down_meanwhile_is_a_message_not_a_traceback():
 
     settings = ClusterSettings(workers=1, threads_per_worker=1, memory_limit="1GiB")
     engine = dask_engine.dask_engine(settings)
-    frame = engine.generated(SyntheticSpec("regression", 2_000))[""]
+    frame = engine.generate(SyntheticSpec("regression", 2_000))[""]
     dask_engine.close_dask_engine(settings)
     with pytest.raises(Exception) as raised:
-        engine.finish(frame.sum())
+        engine.compute(frame.sum())
     message = failure_message(engine, "summing", raised.value)
     assert message.startswith("The Dask cluster was shut down or lost while this ran"), message
     assert dask_engine.cluster_lost_message(ValueError("other")) is None

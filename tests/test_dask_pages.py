@@ -63,7 +63,7 @@ def test_a_loaded_table_copied_to_dask_is_profiled_on_both_and_the_exact_statist
     at.switch_page("pages/explore.py").run()
     at.toggle(key="explore_compare").set_value(True).run()
     assert not problems(at)
-    assert any("The statistics agree (the estimates of a Dask profile left out)" in s.value for s in at.success)
+    assert any("the statistics agree (the estimates of a Dask profile left out)" in s.value for s in at.success)
     assert at.selectbox(key="explore_engine").value == "dask-cpu", "the newest copy is the default"
     for label in ("Correlations", "Interactions", "Filter"):
         at.session_state["explore_tab"] = label

@@ -16,7 +16,7 @@ from pipeline.models.features import FeatureSpec
 from pipeline.models.training import train
 from pipeline.steps.memory import check_fits, load_need, model_need, step_need
 from pipeline.steps.runner import run_side_by_side
-from pipeline.steps.spec import Step
+from pipeline.steps.spec import STEP_KINDS, Step
 from tests import files
 
 GIB = 2**30
@@ -27,6 +27,9 @@ class SmallDeviceEngine(CpuEngine):
 
     name = "gpu"
     label = "GPU (cuDF)"
+    device = memory_of_its_own = True  # its traits are a GPU's, so the code under test treats it as one
+    is_reference = holds_python_objects = False
+    arrow_phase = "host → device"
 
     def __init__(self, free: int) -> None:
         self.free = free
@@ -49,7 +52,8 @@ def test_load_estimates_follow_the_format_and_the_parquet_footer(tmp_path):
 
 
 def test_step_and_model_estimates_grow_with_the_work():
-    assert step_need("join", 100) > step_need("filter", 100) > step_need("filter", 10)
+    join, filter_rows = (STEP_KINDS[kind].memory_factor for kind in ("join", "filter"))
+    assert step_need(join, 100) > step_need(filter_rows, 100) > step_need(filter_rows, 10)
     assert model_need("tsne", 1000, 8) > model_need("ridge", 1000, 8) > model_need("ridge", 100, 8)
     assert model_need("svc", 10, 1) >= GIB
 

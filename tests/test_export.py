@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.errors import DataError
 from pipeline.parity import compare_results
-from pipeline.steps.export import CODE, LIBRARIES, to_script
+from pipeline.steps.export import LIBRARIES, to_script
 from pipeline.steps.runner import check_recipe, run_recipe
 from pipeline.steps.spec import STEP_KINDS, Recipe, Step
 
@@ -85,7 +85,7 @@ RECIPES = {
 
 
 def test_every_step_kind_has_code_and_is_exercised():
-    assert set(CODE) == set(STEP_KINDS)
+    assert all(kind.code is not None for kind in STEP_KINDS.values())
     assert {step.kind for steps in RECIPES.values() for step in steps} == set(STEP_KINDS)
 
 

@@ -31,7 +31,7 @@ def test_a_pipeline_preset_runs_on_both_engines_and_they_agree():
     at.selectbox(key="preset_name").set_value("clean_and_encode").run()
     at.button(key="preset_run").click().run()
     assert not problems(at)
-    assert "GPU speed-up" in [metric.label for metric in at.metric]
+    assert "GPU (cuDF) speed-up" in [metric.label for metric in at.metric]
     table = next(d.value for d in at.dataframe if "engines agree" in d.value.columns)
     assert set(table["engines agree"]) == {"yes"}, table["engines agree"].tolist()
 
@@ -40,7 +40,7 @@ def test_a_model_trains_on_both_engines():
     at = open_page("pages/models.py")
     at.button(key="model_go").click().run()
     assert not problems(at)
-    assert "GPU speed-up (fit)" in [metric.label for metric in at.metric]
+    assert "GPU (cuDF) speed-up (fit)" in [metric.label for metric in at.metric]
 
 
 @pytest.mark.parametrize("page", ["pages/data.py", "pages/system.py", "pages/benchmark.py"])

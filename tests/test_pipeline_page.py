@@ -175,3 +175,23 @@ def test_no_dataset_points_to_the_data_page():
     at = open_pipeline(Catalog())
     assert not problems(at)
     assert any("No dataset loaded" in i.value for i in at.info)
+
+
+def test_the_recipe_is_checked_once_per_change_not_on_every_rerun(monkeypatch):
+    import ui.views.pipeline as views
+
+    calls = []
+    check_steps = views.check_steps
+    monkeypatch.setattr(views, "check_steps", lambda *args: calls.append(args[0]) or check_steps(*args))
+    at = open_pipeline()
+    at.selectbox(key="preset_name").set_value("clean_and_encode").run()
+    at.button(key="preset_go").click().run()
+    checks = len(calls)
+    at.run()
+    at.run()
+    at.selectbox(key="new_kind").set_value("sort").run()
+    assert not problems(at)
+    assert len(calls) == checks, "reruns with the same recipe check nothing again"
+    at.button(key="remove_0").click().run()
+    assert len(calls) == checks + 1, "a changed recipe is checked once"
+    assert len({recipe.to_json() for recipe in calls}) == len(calls), "never the same recipe twice"

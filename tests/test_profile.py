@@ -273,10 +273,8 @@ def test_gpu_profile_matches_cpu_on_awkward_values(cpu, gpu):
 
 
 def test_duplicate_rows_match_counting_distinct_rows(cpu):
-    from pipeline.duplicates import duplicated
-
     def duplicate_rows(engine, frame):
-        return int(duplicated(engine, frame).sum())
+        return int(engine.duplicated(frame).sum())
 
     rng = np.random.default_rng(3)
     base = pd.DataFrame(
@@ -293,5 +291,5 @@ def test_duplicate_rows_match_counting_distinct_rows(cpu):
     assert duplicate_rows(cpu, base.head(1)) == 0
     unique = pd.DataFrame({"a": np.arange(1000), "b": np.arange(1000) % 7})
     assert duplicate_rows(cpu, unique) == 0
-    last = duplicated(cpu, base, subset=["x"], keep="last")
+    last = cpu.duplicated(base, subset=["x"], keep="last")
     assert last.tolist() == base.duplicated(subset=["x"], keep="last").tolist()

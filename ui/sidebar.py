@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipeline.engines import GPU, detect
+from pipeline.engines import device_status
 from ui.state import catalog, engines
 
 
 def engine_badge() -> None:
-    gpu_status = next(status for status in detect() if status.name == GPU)
+    gpu_status = device_status()
     if gpu_status.available:
-        gpu = next(engine for engine in engines() if engine.name == GPU)
+        gpu = next(engine for engine in engines() if engine.device)
         st.sidebar.success(f"CPU + GPU: {gpu.device_name}", icon=":material/memory:")
     else:
         st.sidebar.info("CPU only", icon=":material/computer:")

@@ -16,7 +16,6 @@ from pipeline.data.catalog import Catalog, Dataset, SessionLimits
 from pipeline.data.datasets import SAMPLE_DATASET, bundled_frame
 from pipeline.data.loading import load_bundled
 from pipeline.engines import (
-    GPU,
     Engine,
     available_engines,
     is_gpu_out_of_memory,
@@ -83,7 +82,7 @@ def unexpected_failure_message(action: str, error: Exception) -> str:
     lost = cluster_lost_message(error)
     if lost:
         return lost
-    gpu = next((engine for engine in engines() if engine.name == GPU), None)
+    gpu = next((engine for engine in engines() if engine.device), None)
     if gpu is not None and is_gpu_out_of_memory(error):
         return str(out_of_memory_error(gpu, action))  # hands the GPU's cached memory back first
     if is_out_of_memory(error):

@@ -8,17 +8,15 @@ from typing import Any
 import streamlit as st
 
 from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
-from pipeline.steps.library import (
+from pipeline.steps.params import (
     AGGREGATIONS,
-    CAST_TARGETS,
-    DATETIME_PARTS,
     FILL_METHODS,
     FILTER_OPERATORS,
     STRING_OPS,
 )
-from pipeline.steps.spec import Schema
+from pipeline.steps.spec import STEP_KINDS, FormField, Schema
 
-Form = Callable[[Schema, str], dict[str, Any]]
+Form = Callable[[Schema, str, list[str]], dict[str, Any]]  # schema, widget key, the other datasets
 
 
 def of_kind(schema: Schema, *kinds: str) -> list[str]:
@@ -36,35 +34,12 @@ def typed_value(label: str, kind: str, key: str) -> Any:
     return st.text_input(label, key=key)
 
 
-def columns_form(*kinds: str) -> Form:
-    def form(schema: Schema, key: str) -> dict[str, Any]:
-        choices = of_kind(schema, *kinds) if kinds else schema.columns
-        return {"columns": st.multiselect("Columns", choices, key=f"{key}_columns")}
-
-    return form
-
-
-def one_column_form(*kinds: str) -> Form:
-    def form(schema: Schema, key: str) -> dict[str, Any]:
-        return {"column": st.selectbox("Column", of_kind(schema, *kinds), key=f"{key}_column")}
-
-    return form
-
-
-def rename_form(schema: Schema, key: str) -> dict[str, Any]:
+def rename_form(schema: Schema, key: str, _others: list[str]) -> dict[str, Any]:
     column = st.selectbox("Column", schema.columns, key=f"{key}_column")
     return {"mapping": {column: st.text_input("New name", value=column or "", key=f"{key}_name")}}
 
 
-def cast_form(schema: Schema, key: str) -> dict[str, Any]:
-    left, right = st.columns(2)
-    return {
-        "column": left.selectbox("Column", schema.columns, key=f"{key}_column"),
-        "to": right.selectbox("To", CAST_TARGETS, key=f"{key}_to"),
-    }
-
-
-def filter_form(schema: Schema, key: str) -> dict[str, Any]:
+def filter_form(schema: Schema, key: str, _others: list[str]) -> dict[str, Any]:
     count = st.number_input("Conditions", min_value=1, max_value=5, value=1, key=f"{key}_count")
     combine = st.radio("Combine with", ["and", "or"], horizontal=True, key=f"{key}_combine")
     conditions = []
@@ -95,41 +70,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def drop_missing_form(schema: Schema, key: str) -> dict[str, Any]:
-    columns = st.multiselect("Columns (none: all)", schema.columns, key=f"{key}_columns")
-    return {"columns": columns, "how": st.radio("Drop a row when", ["any", "all"], horizontal=True, key=f"{key}_how")}
-
-
-def drop_duplicates_form(schema: Schema, key: str) -> dict[str, Any]:
-    columns = st.multiselect("Compare columns (none: all)", schema.columns, key=f"{key}_columns")
-    return {"columns": columns, "keep": st.radio("Keep", ["first", "last"], horizontal=True, key=f"{key}_keep")}
-
-
-def sort_form(schema: Schema, key: str) -> dict[str, Any]:
-    return {
-        "columns": st.multiselect("Sort by", schema.columns, key=f"{key}_columns"),
-        "ascending": st.toggle("Ascending", value=True, key=f"{key}_asc"),
-    }
-
-
-def sample_form(_schema: Schema, key: str) -> dict[str, Any]:
-    left, right = st.columns(2)
-    return {
-        "fraction": left.slider("Share of rows", 0.01, 1.0, 0.1, key=f"{key}_fraction"),
-        "seed": int(right.number_input("Seed", min_value=0, value=0, key=f"{key}_seed")),
-    }
-
-
-def split_form(_schema: Schema, key: str) -> dict[str, Any]:
-    left, middle, right = st.columns(3)
-    return {
-        "test_fraction": left.slider("Test share", 0.05, 0.5, 0.2, key=f"{key}_fraction"),
-        "seed": int(middle.number_input("Seed", min_value=0, value=0, key=f"{key}_seed")),
-        "column": right.text_input("Column", value="split", key=f"{key}_name"),
-    }
-
-
-def fill_form(schema: Schema, key: str) -> dict[str, Any]:
+def fill_form(schema: Schema, key: str, _others: list[str]) -> dict[str, Any]:
     method = st.selectbox("Fill with", FILL_METHODS, key=f"{key}_method")
     kinds = (NUMERIC,) if method in ("mean", "median") else ()
     columns = st.multiselect("Columns", of_kind(schema, *kinds) if kinds else schema.columns, key=f"{key}_columns")
@@ -140,14 +81,7 @@ def fill_form(schema: Schema, key: str) -> dict[str, Any]:
     return params
 
 
-def datetime_parts_form(schema: Schema, key: str) -> dict[str, Any]:
-    return {
-        "column": st.selectbox("Column", of_kind(schema, DATETIME), key=f"{key}_column"),
-        "parts": st.multiselect("Parts", DATETIME_PARTS, default=["year", "month", "weekday"], key=f"{key}_parts"),
-    }
-
-
-def string_form(schema: Schema, key: str) -> dict[str, Any]:
+def string_form(schema: Schema, key: str, _others: list[str]) -> dict[str, Any]:
     left, right = st.columns(2)
     params: dict[str, Any] = {
         "column": left.selectbox("Column", of_kind(schema, TEXT), key=f"{key}_column"),
@@ -160,44 +94,13 @@ def string_form(schema: Schema, key: str) -> dict[str, Any]:
     return params
 
 
-def scale_form(schema: Schema, key: str) -> dict[str, Any]:
-    return {
-        "columns": st.multiselect("Columns", of_kind(schema, NUMERIC), key=f"{key}_columns"),
-        "method": st.radio("Method", ["standard", "minmax", "robust"], horizontal=True, key=f"{key}_method"),
-    }
-
-
-def clip_form(schema: Schema, key: str) -> dict[str, Any]:
+def clip_form(schema: Schema, key: str, _others: list[str]) -> dict[str, Any]:
     low, high = st.slider("Keep between quantiles", 0.0, 1.0, (0.01, 0.99), key=f"{key}_range")
     columns = st.multiselect("Columns", of_kind(schema, NUMERIC), key=f"{key}_columns")
     return {"columns": columns, "lower": min(low, 0.5), "upper": max(high, 0.5)}
 
 
-def quantile_bin_form(schema: Schema, key: str) -> dict[str, Any]:
-    left, right = st.columns(2)
-    return {
-        "column": left.selectbox("Column", of_kind(schema, NUMERIC), key=f"{key}_column"),
-        "bins": int(right.number_input("Bins", min_value=2, max_value=100, value=4, key=f"{key}_bins")),
-    }
-
-
-def rolling_form(schema: Schema, key: str) -> dict[str, Any]:
-    left, right = st.columns(2)
-    return {
-        "column": left.selectbox("Column", of_kind(schema, NUMERIC), key=f"{key}_column"),
-        "window": int(right.number_input("Window (rows)", min_value=2, value=3, key=f"{key}_window")),
-    }
-
-
-def one_hot_form(schema: Schema, key: str) -> dict[str, Any]:
-    left, right = st.columns(2)
-    return {
-        "column": left.selectbox("Column", of_kind(schema, TEXT, BOOLEAN, NUMERIC), key=f"{key}_column"),
-        "max_levels": int(right.number_input("At most levels", 2, 1000, 50, key=f"{key}_levels")),
-    }
-
-
-def group_form(schema: Schema, key: str) -> dict[str, Any]:
+def group_form(schema: Schema, key: str, _others: list[str]) -> dict[str, Any]:
     by = st.multiselect("Group by", schema.columns, key=f"{key}_by")
     left, right = st.columns(2)
     columns = left.multiselect("Aggregate", [c for c in schema.columns if c not in by], key=f"{key}_columns")
@@ -214,26 +117,56 @@ def join_form(schema: Schema, key: str, others: list[str]) -> dict[str, Any]:
     }
 
 
-FORMS: dict[str, Form] = {
-    "select": columns_form(),
-    "drop": columns_form(),
+CUSTOM_FORMS: dict[str, Form] = {  # forms that need more than fields: conditions, a mapping, other datasets
     "rename": rename_form,
-    "cast": cast_form,
     "filter": filter_form,
-    "drop_missing": drop_missing_form,
-    "drop_duplicates": drop_duplicates_form,
-    "sort": sort_form,
-    "sample": sample_form,
-    "train_test_split": split_form,
     "fill_missing": fill_form,
-    "datetime_parts": datetime_parts_form,
     "string": string_form,
-    "log1p": columns_form(NUMERIC),
-    "scale": scale_form,
     "clip": clip_form,
-    "quantile_bin": quantile_bin_form,
-    "rolling_mean": rolling_form,
-    "one_hot": one_hot_form,
-    "label_encode": one_column_form(TEXT, BOOLEAN),
     "group_aggregate": group_form,
+    "join": join_form,
 }
+
+
+def field_widget(field: FormField, schema: Schema, key: str) -> Any:
+    """The widget a described form field asks for, with its value."""
+    widget_key = f"{key}_{field.key}"
+    if field.widget == "columns":
+        choices = of_kind(schema, *field.kinds) if field.kinds else schema.columns
+        return st.multiselect(field.label, choices, key=widget_key)
+    if field.widget == "column":
+        choices = of_kind(schema, *field.kinds) if field.kinds else schema.columns
+        return st.selectbox(field.label, choices, key=widget_key)
+    if field.widget == "choice" and len(field.options) <= 3:
+        return st.radio(field.label, list(field.options), horizontal=True, key=widget_key)
+    if field.widget == "choice":
+        return st.selectbox(field.label, list(field.options), key=widget_key)
+    if field.widget == "several":
+        return st.multiselect(field.label, list(field.options), default=list(field.default or ()), key=widget_key)
+    if field.widget == "whole":
+        bounds = {"min_value": int(field.low) if field.low is not None else None}
+        bounds["max_value"] = int(field.high) if field.high is not None else None
+        return int(st.number_input(field.label, value=int(field.default), step=1, key=widget_key, **bounds))
+    if field.widget == "share":
+        return st.slider(field.label, float(field.low), float(field.high), float(field.default), key=widget_key)
+    if field.widget == "toggle":
+        return st.toggle(field.label, value=bool(field.default), key=widget_key)
+    if field.widget == "text":
+        return st.text_input(field.label, value=field.default or "", key=widget_key)
+    raise ValueError(f"Unknown form widget {field.widget!r} for {field.key!r}")
+
+
+def step_form(kind: str, schema: Schema, key: str, others: list[str]) -> dict[str, Any]:
+    """The parameters of a new step of `kind`, from its described fields (side by side when they are few and
+    small) or from the page's own form for it."""
+    fields = STEP_KINDS[kind].form
+    if fields is None:
+        return CUSTOM_FORMS[kind](schema, key, others)
+    wide = any(field.widget in ("columns", "several") for field in fields)
+    if wide or len(fields) == 1:
+        return {field.key: field_widget(field, schema, key) for field in fields}
+    params = {}
+    for column, field in zip(st.columns(len(fields)), fields, strict=True):
+        with column:
+            params[field.key] = field_widget(field, schema, key)
+    return params

@@ -15,6 +15,7 @@ from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.cli_support import BAD_INPUT, OneLineParser, UsageError, terminal_progress, writable
 from pipeline.engines.dask import close_dask_engines
 from pipeline.errors import PipelineError
+from pipeline.timing import speedups
 
 EPILOG = """examples:
   python -m pipeline.bench --quick
@@ -89,11 +90,9 @@ def markdown(results: BenchResults) -> str:
                 if row.status == OK
                 else row.status
             )
-        reference = by_engine.get(engines[0])
-        for engine in engines[1:]:
-            row = by_engine.get(engine)
-            fine = reference is not None and row is not None and reference.status == OK and row.status == OK
-            cells.append(f"{reference.median_s / row.median_s:.2f}×" if fine and row.median_s else "—")
+        medians = {engine: row.median_s if row.status == OK else None for engine, row in by_engine.items()}
+        ratios = speedups(medians, engines[0])
+        cells.extend(f"{ratios[engine]:.2f}×" if ratios.get(engine) else "—" for engine in engines[1:])
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -16,18 +16,18 @@ from pipeline.bench.peers import PEER_BUILDERS, PEER_LABELS, Peer, peer_missing_
 from pipeline.bench.questions import Answer, Question, Workspace
 from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record
 from pipeline.bench.suites import NOT_YET, SUITES
-from pipeline.data.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes, generate
-from pipeline.engines import CPU, GPU, Engine, detect, failure_message, get_engine
+from pipeline.data.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes
+from pipeline.engines import REFERENCE, Engine, failure_message, get_engine
+from pipeline.engines.choices import ENGINE_CHOICES, EngineChoice
 from pipeline.engines.cluster import choice_named
-from pipeline.engines.dask import DASK_CPU, DASK_GPU, ClusterSettings, DaskEngine, dask_engine, dask_missing_reason
+from pipeline.engines.dask import ClusterSettings
 from pipeline.errors import DataError
 from pipeline.steps.runner import memory_in_use
 from pipeline.system import environment
 from pipeline.timing import measure
 
-ENGINES = (CPU, GPU, DASK_CPU, DASK_GPU, *PEER_BUILDERS)
-DASK_ENGINES = (DASK_CPU, DASK_GPU)
-DASK_SUITES = ("groupby", "join", "steps")  # the suites whose questions run on Dask so far
+ENGINES = (*ENGINE_CHOICES, *PEER_BUILDERS)
+LAZY_SUITES = ("groupby", "join", "steps")  # the suites whose questions run on a lazy engine (Dask) so far
 QUICK = {"suites": ("io", "groupby", "join"), "sizes": (100_000,), "repeats": 1, "warmup": 1}
 SAMPLE_EVERY_S = 0.005
 Progress = Callable[[float, str], None]
@@ -50,9 +50,9 @@ class BenchSettings:
     def cluster(self, engine: str) -> ClusterSettings:
         """Where the Dask engine called `engine` runs."""
         if self.dask_cluster is not None:
-            return choice_named(self.dask_cluster, gpu=engine == DASK_GPU).settings
+            return choice_named(self.dask_cluster, gpu=ENGINE_CHOICES[engine].gpu).settings
         return ClusterSettings(
-            gpu=engine == DASK_GPU,
+            gpu=ENGINE_CHOICES[engine].gpu,
             address=self.dask_address,
             workers=self.dask_workers,
             memory_limit=self.dask_memory_limit,
@@ -101,7 +101,7 @@ def validate(settings: BenchSettings) -> BenchSettings:
         reason = engine_missing_reason(name)
         if reason:
             raise DataError(f"Engine {name!r} cannot run here: {reason}")
-        if name in DASK_ENGINES:
+        if ENGINE_CHOICES.get(name) and ENGINE_CHOICES[name].cluster:
             settings.cluster(name).checked()
     if "models" in settings.suites and settings.warmup < 1:
         raise DataError("The models suite needs at least one warm-up run: it prepares the features there.")
@@ -115,16 +115,18 @@ def validate(settings: BenchSettings) -> BenchSettings:
 def engine_missing_reason(name: str) -> str | None:
     if name in PEER_BUILDERS:
         return peer_missing_reason(name)
-    if name in DASK_ENGINES:
-        return dask_missing_reason(gpu=name == DASK_GPU)
-    status = next(s for s in detect() if s.name == name)
-    return None if status.available else status.reason
+    return ENGINE_CHOICES[name].missing_reason()
+
+
+def starts_cluster(name: str) -> bool:
+    """Whether the engine or peer called `name` runs on a Dask cluster (started or joined when it runs)."""
+    return name in ENGINE_CHOICES and ENGINE_CHOICES[name].cluster
 
 
 def default_engines() -> tuple[str, ...]:
     """Every engine and peer that can run here, the CPU engine first; the Dask engines only when asked for (each
     starts a cluster)."""
-    return tuple(name for name in ENGINES if name not in DASK_ENGINES and engine_missing_reason(name) is None)
+    return tuple(name for name in ENGINES if not starts_cluster(name) and engine_missing_reason(name) is None)
 
 
 def estimated_need(settings: BenchSettings, rows: int) -> dict[str, int]:
@@ -134,20 +136,28 @@ def estimated_need(settings: BenchSettings, rows: int) -> dict[str, int]:
         for s in settings.suites
     )
     peers = [e for e in settings.engines if e in PEER_BUILDERS]
-    host_copies = 1 + len(peers) if (CPU in settings.engines or peers) else 0
+    here = _choices_here(settings)
+    host_copies = 1 + len(peers) if (peers or any(not choice.gpu for choice in here)) else 0
     need = {"host": per_copy * host_copies}
-    if GPU in settings.engines:
+    if any(choice.gpu for choice in here):
         need["GPU"] = per_copy
     return need
+
+
+def _choices_here(settings: BenchSettings) -> list[EngineChoice]:
+    """The chosen engines that hold their tables in this machine's memory (not on a cluster's workers)."""
+    return [ENGINE_CHOICES[e] for e in settings.engines if e in ENGINE_CHOICES and not ENGINE_CHOICES[e].cluster]
 
 
 def check_memory(settings: BenchSettings, rows: int) -> None:
     """A DataError with the estimate when `rows` would not fit in free host or GPU memory."""
     free = {"host": psutil.virtual_memory().available}
-    if GPU in settings.engines:
-        device = get_engine(GPU).memory_info()
+    needs = estimated_need(settings, rows)
+    if "GPU" in needs:
+        gpu = next(choice for choice in _choices_here(settings) if choice.gpu)
+        device = gpu.open().memory_info()
         free["GPU"] = device.free if device else 0
-    for where, need in estimated_need(settings, rows).items():
+    for where, need in needs.items():
         if need > free[where]:
             raise DataError(
                 f"{rows:,} rows need about {need / 2**30:.1f} GiB of {where} memory for these suites and engines, "
@@ -193,8 +203,8 @@ class Contender:
         """Why this contender does not answer `question`, or None when it does."""
         if self.peer is not None:
             applies = self.peer.knows(question.suite, question.name)
-        elif self.name in DASK_ENGINES and question.suite not in DASK_SUITES:
-            return f"the {question.suite} suite does not run on Dask yet (only {', '.join(DASK_SUITES)})"
+        elif self.engine.lazy and question.suite not in LAZY_SUITES:
+            return f"the {question.suite} suite does not run on Dask yet (only {', '.join(LAZY_SUITES)})"
         else:
             applies = question.applies_to(self.name)
         return None if applies else f"does not apply to {self.label}"
@@ -202,7 +212,7 @@ class Contender:
     def runner(self, question: Question) -> Callable[[], Any]:
         if self.peer is not None:
             return lambda: self.peer.run(question.suite, question.name)
-        finish = self.engine.materialized if question.whole_table else self.engine.finish
+        finish = self.engine.persist if question.whole_table else self.engine.compute
         return lambda: finish(question.run(self.workspace))
 
 
@@ -240,7 +250,7 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
         ), None
     finally:
         contender.engine.release_memory()
-    notes = contender.engine.take_notes() if isinstance(contender.engine, DaskEngine) else []
+    notes = contender.engine.notes()
     return (
         Record(
             **base,
@@ -265,7 +275,7 @@ def generated_tables(specs: dict[str, SyntheticSpec], engine: Engine) -> dict[st
     joined to each generated table's name."""
     tables = {}
     for prefix, spec in specs.items():
-        made = engine.generated(spec) if isinstance(engine, DaskEngine) else generate(spec, engine)
+        made = engine.generate(spec)
         for name, frame in made.items():
             tables["_".join(part for part in (prefix, name) if part) or "x"] = frame
     return tables
@@ -275,7 +285,7 @@ def contenders(settings: BenchSettings, suite_name: str, rows: int, folder: Path
     """Engines with their own generated tables and, for suites peers answer, peers with the CPU's; and questions."""
     suite = SUITES[suite_name]
     specs = suite.specs(rows, settings.seed, settings.groups)
-    cpu = get_engine(CPU)
+    cpu = get_engine(REFERENCE)
     cpu_tables = generated_tables(specs, cpu)
     questions = suite.questions(cpu_tables, folder)
     found = []
@@ -284,12 +294,14 @@ def contenders(settings: BenchSettings, suite_name: str, rows: int, folder: Path
             if suite.peers:
                 found.append(Contender(name, PEER_LABELS[name], cpu, peer=PEER_BUILDERS[name](cpu_tables)))
             continue
-        if name in DASK_ENGINES:
-            engine = dask_engine(settings.cluster(name))
-            tables = engine.persisted(generated_tables(specs, engine)) if suite_name in DASK_SUITES else {}
+        choice = ENGINE_CHOICES[name]
+        engine = choice.open(settings.cluster(name) if choice.cluster else None)
+        if engine.is_reference:
+            tables = cpu_tables
+        elif engine.lazy and suite_name not in LAZY_SUITES:
+            tables = {}
         else:
-            engine = get_engine(name)
-            tables = cpu_tables if name == CPU else generated_tables(specs, engine)
+            tables = engine.persist_all(generated_tables(specs, engine))
         found.append(Contender(name, engine.label, engine, Workspace(engine, tables, folder)))
     return found, questions
 

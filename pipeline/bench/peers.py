@@ -50,7 +50,7 @@ class Peer:
     name: str
     tables: dict[str, Any]
     answers: dict[tuple[str, str], Callable[[dict[str, Any]], Any]]
-    finish: Callable[[Any], pa.Table]
+    compute: Callable[[Any], pa.Table]
 
     @property
     def label(self) -> str:
@@ -58,7 +58,7 @@ class Peer:
 
     def run(self, suite: str, question: str) -> AnswerColumns:
         """The answer, fully computed as an Arrow table."""
-        return AnswerColumns(self.finish(self.answers[(suite, question)](self.tables)))
+        return AnswerColumns(self.compute(self.answers[(suite, question)](self.tables)))
 
     def knows(self, suite: str, question: str) -> bool:
         return (suite, question) in self.answers

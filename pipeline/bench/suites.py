@@ -113,7 +113,7 @@ def _run_steps(steps: list[Step]) -> Callable[[Workspace], Any]:
         context = Context(w.engine)
         frame = w["x"]
         for step in steps:  # a lazy engine holds each step's result, so the next step's statistics start there
-            frame = w.engine.materialized(apply_step(step, frame, context))
+            frame = w.engine.persist(apply_step(step, frame, context))
         return frame
 
     return run

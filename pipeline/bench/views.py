@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.bench.results import OK, BenchResults
+from pipeline.timing import speedups as speedups_of
 
 TOTAL = "(all questions)"
 
@@ -47,8 +48,8 @@ def speedups(table: pd.DataFrame, suite: str, baseline: str, other: str) -> pd.D
     wide = chosen.pivot_table(index=["question", "rows"], columns="series", values="median_s", aggfunc="first")
     if baseline not in wide or other not in wide:
         return pd.DataFrame(columns=["question", "rows", "speedup"])
-    ratio = (wide[baseline] / wide[other]).rename("speedup").dropna().reset_index()
-    return ratio
+    ratio = speedups_of(wide[[baseline, other]], baseline)[other]
+    return ratio.rename("speedup").dropna().reset_index()
 
 
 def gpu_text(gpu: dict) -> str:

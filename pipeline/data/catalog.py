@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from pipeline.engines import CPU, GPU, Engine
-from pipeline.engines.dask import approximate_distinct, is_dask_frame
+from pipeline.engines import Engine, split_reference
 from pipeline.errors import DataError
 from pipeline.parity import Parity, compare_frames
 from pipeline.settings import positive_int_setting
@@ -52,7 +51,7 @@ class EngineCopy:
     @property
     def lazy(self) -> bool:
         """Whether the frame is a Dask collection, computed on its cluster only when asked."""
-        return is_dask_frame(self.frame)
+        return self.engine.lazy
 
 
 @dataclass
@@ -70,8 +69,9 @@ class Dataset:
 
     @property
     def primary(self) -> EngineCopy:
-        """The copy previews and summaries read from: the CPU one when there is one."""
-        return self.copies.get(CPU) or next(iter(self.copies.values()))
+        """The copy previews and summaries read from: the reference engine's when there is one."""
+        reference, _others = split_reference(self.copies)
+        return reference or next(iter(self.copies.values()))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -88,24 +88,15 @@ class Dataset:
     def schema(self) -> pd.DataFrame:
         """Column, dtype on each engine, null count and distinct count (computed once, on the engine)."""
         if self._schema is None:
-            copy = self.copies.get(GPU) or self.primary
+            devices = [copy for copy in self.copies.values() if copy.engine.device and not copy.engine.lazy]
+            copy = devices[0] if devices else self.primary  # counted where counting is fastest
             frame = copy.frame
-            if copy.lazy:  # one pass over the partitions; distinct counts estimated (HyperLogLog)
-                lazy = {
-                    "nulls": frame.isna().sum(),
-                    **{name: approximate_distinct(frame[name]) for name in frame.columns},
-                }
-                counts = copy.engine.finish(lazy)
-                nulls = copy.engine.to_pandas(counts.pop("nulls").to_frame("nulls"))["nulls"]
-                unique = pd.Series([round(float(value)) for value in counts.values()])
-            else:
-                nulls = copy.engine.to_pandas(frame.isna().sum().to_frame("nulls"))["nulls"]
-                unique = copy.engine.to_pandas(frame.nunique().to_frame("unique"))["unique"]
+            nulls, unique = copy.engine.null_and_distinct_counts(frame)
             schema = pd.DataFrame({"column": [str(c) for c in frame.columns]})
             for name, engine_copy in self.copies.items():
                 schema[f"dtype ({name.upper()})"] = [str(t) for t in engine_copy.frame.dtypes]
             schema["nulls"] = nulls.to_numpy()
-            schema["unique (≈)" if copy.lazy else "unique"] = unique.to_numpy()
+            schema["unique (≈)" if copy.engine.estimates_quantiles else "unique"] = unique.to_numpy()
             self._schema = schema
         return self._schema
 
@@ -134,11 +125,16 @@ class Dataset:
         self._schema = None
 
     def parity(self) -> Parity | None:
-        """Whether the CPU and GPU copies hold the same values; None unless both exist."""
-        cpu, gpu = self.copies.get(CPU), self.copies.get(GPU)
-        if cpu is None or gpu is None:
+        """Whether the reference copy and each other copy held here hold the same values; None without both."""
+        reference, others = split_reference(self.copies)
+        held = [copy for copy in others.values() if not copy.engine.lazy]
+        if reference is None or not held:
             return None
-        return compare_frames(cpu.frame, gpu.engine.to_pandas(gpu.frame))
+        result = Parity()
+        for copy in held:
+            parity = compare_frames(reference.frame, copy.engine.to_pandas(copy.frame))
+            result.mismatches.extend(f"{copy.engine.label}: {m}" if len(held) > 1 else m for m in parity.mismatches)
+        return result
 
     def timings(self) -> pd.DataFrame:
         """Load phases per engine in seconds, tidy for charts."""

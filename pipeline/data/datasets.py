@@ -81,6 +81,10 @@ class SyntheticSpec:
             parts += [f"K={self.groups:,} groups", f"{self.na_percent}% missing", "sorted" if self.sort else "unsorted"]
         return f"{GENERATORS[self.kind].label}: " + ", ".join(parts)
 
+    def build_on(self, engine: Engine) -> dict[str, Any]:
+        """The tables on an engine that computes them itself (`Engine.generate` calls this)."""
+        return generate(self, engine)
+
 
 @dataclass(frozen=True)
 class Generator:

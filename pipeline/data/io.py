@@ -38,7 +38,7 @@ from pipeline.data.host_readers import (
 from pipeline.data.json_input import check_nesting
 from pipeline.data.sandbox import inspect_binary, read_binary
 from pipeline.data.text_values import convert_numbers, date_hints
-from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
+from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
 from pipeline.settings import positive_int_setting
 from pipeline.steps.memory import check_fits, gib, load_need
@@ -361,9 +361,9 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
     host = host_table(prepared)
     table, parse_s, handover, conversions = host.table, host.parse_s, host.handover, host.conversions
     frame, convert_s = clock(lambda: engine.from_arrow(table), sync)
-    if engine.name == CPU:
-        phases = {"parse (pyarrow)": parse_s, **handover, "Arrow → pandas": convert_s}
-        return EngineRead(frame, phases, "parsed by pyarrow", notes=conversions)
+    if not engine.memory_of_its_own:
+        phases = {"parse (pyarrow)": parse_s, **handover, engine.arrow_phase: convert_s}
+        return EngineRead(frame, phases, engine.host_route(""), notes=conversions)
     if not prepared.plain:
         why = "has columns that need converting"
     elif prepared.format in engine.native_formats:
@@ -372,8 +372,8 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
         why = f"{engine.label} has no device reader for {prepared.format}"
     return EngineRead(
         frame,
-        {"parse on host (pyarrow)": parse_s, **handover, "host → device": convert_s},
-        f"{why}: parsed on the host, then copied to the GPU",
+        {"parse on host (pyarrow)": parse_s, **handover, engine.arrow_phase: convert_s},
+        engine.host_route(why),
         transfer_s=convert_s,
         notes=conversions,
     )
@@ -381,7 +381,7 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
 
 def read_on_engine(prepared: Prepared, engine: Engine) -> EngineRead:
     """The prepared file as a frame on `engine`, with unique column names and at least one row."""
-    if engine.name != CPU:  # the estimate reads a Parquet footer: only worth it where there is a device to fit
+    if engine.memory_of_its_own:  # the estimate reads a Parquet footer: only worth it where there is a device to fit
         check_fits(engine, load_need(prepared.format, prepared.payload), f"Loading {prepared.name}", "load")
     try:
         result = _read(prepared, engine)
@@ -390,7 +390,7 @@ def read_on_engine(prepared: Prepared, engine: Engine) -> EngineRead:
     except Exception as error:
         if is_out_of_memory(error):
             raise out_of_memory_error(engine, f"reading {prepared.name}") from error
-        if engine.name == CPU:
+        if not engine.memory_of_its_own:
             raise
         raise DataError(f"{engine.label} could not read {prepared.name}: {type(error).__name__}: {error}") from error
     frame = result.frame

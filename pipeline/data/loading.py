@@ -17,14 +17,13 @@ from pipeline.data.datasets import (
     SyntheticSpec,
     bundled_frame,
     dataset_name,
-    generate,
     table_count,
     validate,
 )
 from pipeline.data.formats import FileFormat
 from pipeline.data.io import ReadOptions, Source, prepare, read_on_engine
-from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
-from pipeline.engines.dask import DaskEngine, is_dask_frame
+from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
+from pipeline.engines.dask import DaskEngine
 from pipeline.errors import DataError, PipelineError
 from pipeline.timing import clock
 
@@ -37,7 +36,7 @@ def _quiet(_message: str) -> None:
 
 
 def _failure_message(engine: Engine, error: Exception) -> str:
-    """What to tell the user when an engine other than the CPU could not take the dataset."""
+    """What to tell the user when an engine other than the reference could not take the dataset."""
     if isinstance(error, PipelineError):
         return str(error)
     if is_out_of_memory(error):
@@ -57,7 +56,7 @@ def _on_each_engine(
         try:
             copies[engine.name] = build(engine)
         except Exception as error:
-            if engine.name == CPU or len(engines) == 1:
+            if engine.is_reference or len(engines) == 1:
                 raise
             failures[engine.name] = _failure_message(engine, error)
             progress(f"{engine.label}: not loaded ({failures[engine.name]})")
@@ -94,7 +93,7 @@ def load_file(
     if prepared.format is FileFormat.CSV:
         notes.append(f"CSV delimiter {prepared.dialect.delimiter!r}, encoding {prepared.dialect.encoding}.")
     notes.extend(next(iter(reads.values())).notes)
-    notes.extend(f"{copy.engine.label}: {copy.route}." for copy in copies.values() if copy.engine.name != CPU)
+    notes.extend(f"{copy.engine.label}: {copy.route}." for copy in copies.values() if not copy.engine.is_reference)
     stem = source.name.split(".")[0] or source.name
     return catalog.add(stem, f"{prepared.format} file {source.name}", copies, notes, failures)
 
@@ -128,10 +127,10 @@ def load_synthetic(
     per_engine: dict[str, tuple[dict[str, Any], float]] = {}
 
     def build(engine: Engine) -> EngineCopy:
-        tables, seconds = clock(lambda: _generated(spec, engine), engine.synchronize)
+        tables, seconds = clock(lambda: engine.persist_all(engine.generate(spec)), engine.synchronize)
         per_engine[engine.name] = (tables, seconds)
         first = next(iter(tables.values()))
-        where = "generated on the workers, held in their memory" if is_dask_frame(first) else "generated on the engine"
+        where = "generated on the workers, held in their memory" if engine.lazy else "generated on the engine"
         return EngineCopy(engine, first, {"generate": seconds}, where)
 
     copies, failures = _on_each_engine(engines, build, progress)
@@ -146,13 +145,6 @@ def load_synthetic(
         notes = ["Generation time covers all tables of this set."] if suffix else []
         added.append(catalog.add(name, f"synthetic {spec.describe()}", table_copies, notes, failures))
     return added
-
-
-def _generated(spec: SyntheticSpec, engine: Engine) -> dict[str, Any]:
-    """The spec's tables on the engine; on Dask made partition by partition on the workers and kept there."""
-    if isinstance(engine, DaskEngine):
-        return engine.persisted(engine.generated(spec))
-    return generate(spec, engine)
 
 
 def pattern_name(pattern: str) -> str:
@@ -186,7 +178,7 @@ def add_copy_on(dataset: Dataset, engine: DaskEngine, *, progress: Progress = _q
         raise DataError(f"{dataset.name} is already on a Dask cluster.")
     progress(f"Copying {dataset.name} to {engine.label}…")
     table = pa.Table.from_pandas(source.engine.to_pandas(source.frame), preserve_index=False)
-    frame, seconds = clock(lambda: engine.persisted({"": engine.from_arrow(table)})[""], engine.synchronize)
+    frame, seconds = clock(lambda: engine.persist_all({"": engine.from_arrow(table)})[""], engine.synchronize)
     route = f"copied from the {source.engine.label} copy, {frame.npartitions:,} partitions held by the workers"
     dataset.copies[engine.name] = EngineCopy(engine, frame, {"to engine (from Arrow)": seconds}, route)
     return dataset.copies[engine.name]

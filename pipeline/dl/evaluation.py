@@ -14,6 +14,7 @@ from pipeline.data.json_input import parse_json
 from pipeline.dl.training import DlData, TrainRun
 from pipeline.errors import DataError
 from pipeline.models import metrics
+from pipeline.timing import speedups
 
 HISTORY_SCHEMA = "gpu-pipeline-lab/dl-history"
 CURVE_METRICS = {"train_loss": "loss", "test_loss": "loss", "train_accuracy": "accuracy", "test_accuracy": "accuracy"}
@@ -125,7 +126,9 @@ def comparison(runs: dict[str, TrainRun]) -> pd.DataFrame:
         )
     table = pd.DataFrame(rows)
     if len(table):
-        table["speed-up"] = table["s per epoch"].iloc[0] / table["s per epoch"]
+        epoch = dict(zip(table["run"], table["s per epoch"], strict=True))
+        first = table["run"].iloc[0]
+        table["speed-up"] = [1.0, *speedups(epoch, first).values()]
     return table
 
 

@@ -15,12 +15,21 @@ from pipeline.engines.gpu import (
     nvidia_driver_reason,
 )
 from pipeline.engines.memory import failure_message, is_gpu_out_of_memory, is_out_of_memory, out_of_memory_error
-from pipeline.engines.registry import available_engines, detect, get_engine
+from pipeline.engines.registry import (
+    REFERENCE,
+    available_engines,
+    detect,
+    device_engine,
+    device_status,
+    get_engine,
+    split_reference,
+)
 
 __all__ = [
     "CPU",
     "FORCE_CPU_ENV",
     "GPU",
+    "REFERENCE",
     "CpuEngine",
     "DeviceMemory",
     "Engine",
@@ -29,6 +38,8 @@ __all__ = [
     "available_engines",
     "cudf_missing_reason",
     "detect",
+    "device_engine",
+    "device_status",
     "failure_message",
     "get_engine",
     "gpu_import_reason",
@@ -37,4 +48,5 @@ __all__ = [
     "is_out_of_memory",
     "nvidia_driver_reason",
     "out_of_memory_error",
+    "split_reference",
 ]

@@ -53,7 +53,13 @@ class Engine(ABC):
     memory_kind = "process RSS"  # what memory_in_use() measures for this engine
     holds_data_here = True  # frames live in this process (host or its GPU), not on other machines' workers
     spills_to_disk = False  # past its memory the engine spills to disk instead of failing
-    distributed = False  # a Dask engine: lazy frames in partitions, some results (quantiles) estimated
+    lazy = False  # frames are task graphs in partitions, computed when asked (Dask)
+    device = False  # computes on a GPU
+    memory_of_its_own = False  # data lives in memory of its own (a GPU, workers): checked before work, reported
+    estimates_quantiles = False  # quantiles (and distinct counts) are estimates, not exact
+    holds_python_objects = False  # object columns may hold any Python value (pandas only)
+    is_reference = False  # the engine others are compared with and speed-ups are measured against
+    arrow_phase = "Arrow → engine"  # the load phase `from_arrow` is timed as
     closed = False  # a Dask cluster shut down: its frames are gone
     native_formats: frozenset[FileFormat] = frozenset()  # formats `read_native` parses itself
 
@@ -79,10 +85,40 @@ class Engine(ABC):
         """Wait until queued device work has finished (no-op on CPU)."""
         return None
 
-    def finish(self, result: Any, timeout_s: float | None = None) -> Any:
+    def compute(self, result: Any, timeout_s: float | None = None) -> Any:
         """The result made concrete: a lazy engine (Dask) computes it here, giving up after `timeout_s`; the
         others have computed it already and return it as it is."""
         return result
+
+    def notes(self) -> list[str]:
+        """What the user should know of the engine since the last call (Dask: workers lost); usually nothing."""
+        return []
+
+    def host_route(self, why: str) -> str:
+        """How a file this engine's own reader could not take reached it (`why` says why)."""
+        return f"{why}: parsed on the host, then copied to the engine"
+
+    def generate(self, spec: Any) -> dict[str, Any]:
+        """A synthetic dataset's tables (`pipeline.data.datasets.SyntheticSpec`) made on this engine."""
+        return spec.build_on(self)
+
+    def duplicated(self, frame: Any, subset: list[str] | None = None, keep: str = "first") -> Any:
+        """A boolean series: True for rows equal to another row kept instead (as `DataFrame.duplicated`)."""
+        return frame.duplicated(subset=subset or list(frame.columns), keep=keep)
+
+    def drop_duplicates(self, frame: Any, subset: list[str], keep: str) -> Any:
+        """The frame without rows equal (on `subset`) to another row kept instead."""
+        return frame[~self.duplicated(frame, subset, keep)]
+
+    def category_levels(self, series: Any) -> list[Any] | None:
+        """The levels every part of the frame must code a column with, or None where the frame is one part and
+        `astype("category")` finds them itself."""
+        return None
+
+    def null_and_distinct_counts(self, frame: Any) -> tuple[pd.Series, pd.Series]:
+        """Per column: missing values and distinct present values (estimated where `estimates_quantiles`)."""
+        nulls = self.to_pandas(frame.isna().sum().to_frame("nulls"))["nulls"]
+        return nulls, self.to_pandas(frame.nunique().to_frame("unique"))["unique"]
 
     def memory_info(self) -> DeviceMemory | None:
         """The device's memory, or None where the engine has no device of its own."""
@@ -113,9 +149,13 @@ class Engine(ABC):
         """The engine that holds one partition's (or a head's) rows: this one, or pandas/cuDF under Dask."""
         return self
 
-    def materialized(self, frame: Any) -> Any:
+    def persist(self, frame: Any) -> Any:
         """The frame with its values computed and held (a lazy engine computes it here); others return it."""
         return frame
+
+    def persist_all(self, frames: dict[str, Any]) -> dict[str, Any]:
+        """Frames by name, computed and held together (a lazy engine waits for all of them here)."""
+        return frames
 
     def row_count(self, frame: Any) -> int:
         return len(frame)

@@ -3,7 +3,7 @@
 Dask partitions the data and schedules the work; this module only starts a local cluster (or reaches
 an existing scheduler), says what the cluster is, and makes frames on it: files read lazily as
 partitions, generated tables made partition by partition on the workers. Results stay lazy until
-`finish()` computes them. dask, distributed, dask-cuda and dask-cudf are imported only here and only
+`compute()` computes them. dask, distributed, dask-cuda and dask-cudf are imported only here and only
 when a Dask engine is built.
 """
 
@@ -259,7 +259,10 @@ class DaskEngine(Engine):
     memory_kind = "Dask workers' memory"
     holds_data_here = False
     spills_to_disk = True
-    distributed = True
+    lazy = True
+    memory_of_its_own = True
+    estimates_quantiles = True
+    arrow_phase = "host → workers"
 
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings.checked()
@@ -281,7 +284,7 @@ class DaskEngine(Engine):
         self._busy_lock = threading.Lock()
         self._last_used = time.monotonic()
         self._cluster, self.client = self._start()
-        self._workers = self._worker_addresses()  # as take_notes() last saw them
+        self._workers = self._worker_addresses()  # as notes() last saw them
         try:
             if gpu:
                 self._check_gpus()
@@ -398,10 +401,10 @@ class DaskEngine(Engine):
         return self._dd.from_pandas(self.local.from_arrow(table), npartitions=partitions)
 
     def to_pandas(self, frame: Any) -> pd.DataFrame:
-        return self.local.to_pandas(self.finish(frame))
+        return self.local.to_pandas(self.compute(frame))
 
-    def finish(self, result: Any, timeout_s: float | None = None) -> Any:
-        """The result computed on the cluster (Dask recomputes the tasks of workers lost meanwhile; take_notes()
+    def compute(self, result: Any, timeout_s: float | None = None) -> Any:
+        """The result computed on the cluster (Dask recomputes the tasks of workers lost meanwhile; notes()
         tells). A dict of results is computed as one graph, so the inputs they share are read once. A task that
         keeps killing workers, or work not done within `timeout_s` (cancelled then), is a PipelineError with what
         to change."""
@@ -443,9 +446,9 @@ class DaskEngine(Engine):
     def _worker_addresses(self) -> set[str]:
         return set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
 
-    def take_notes(self) -> list[str]:
+    def notes(self) -> list[str]:
         """What happened on the cluster since the last call (or the start): workers lost. Asked of the scheduler
-        here, not in `finish()`, so timed computations carry no extra round trip."""
+        here, not in `compute()`, so timed computations carry no extra round trip."""
         now = self._worker_addresses()
         lost, self._workers = self._workers - now, now
         if not lost:
@@ -463,7 +466,7 @@ class DaskEngine(Engine):
         return DeviceMemory(total=total, used=used)
 
     def frame_nbytes(self, frame: Any) -> int:
-        return int(self.finish(frame.memory_usage(deep=True, index=True).sum()))
+        return int(self.compute(frame.memory_usage(deep=True, index=True).sum()))
 
     def read_files(self, pattern: str | Path) -> Any:
         """Parquet or CSV files (a file, a folder of them, or a glob) as lazy partitions; see `read_paths`."""
@@ -497,7 +500,7 @@ class DaskEngine(Engine):
     def per_partition(self, frame: Any, fn: Callable[[Engine, Any, int], Any]) -> Any:
         """`fn(engine, part, first_row)` on every partition, lazily; the partitions' lengths are counted first so
         each call knows which row of the whole frame its partition starts at."""
-        lengths = self.finish(frame.map_partitions(len)).tolist()
+        lengths = self.compute(frame.map_partitions(len)).tolist()
         starts = np.cumsum([0, *lengths[:-1]]).tolist()
         engine = self.local
 
@@ -510,9 +513,9 @@ class DaskEngine(Engine):
         """A random sample of about `max_rows` of the frame's `rows` rows (all of them when fewer), brought to this
         process as one pandas (or cuDF) frame."""
         share = min(1.0, max_rows / rows) if rows else 1.0
-        return self.finish(frame if share >= 1.0 else frame.sample(frac=share, random_state=seed))
+        return self.compute(frame if share >= 1.0 else frame.sample(frac=share, random_state=seed))
 
-    def persisted(self, frames: dict[str, Any]) -> dict[str, Any]:
+    def persist_all(self, frames: dict[str, Any]) -> dict[str, Any]:
         """The frames computed into the workers' memory (spilled to disk past their limit), waited for; a task that
         failed raises its error here."""
         from distributed import futures_of, wait
@@ -526,8 +529,8 @@ class DaskEngine(Engine):
                 future.result()  # raises the task's own error
         return held
 
-    def materialized(self, frame: Any) -> Any:
-        return self.persisted({"": frame})[""]
+    def persist(self, frame: Any) -> Any:
+        return self.persist_all({"": frame})[""]
 
     def active(self) -> AbstractContextManager[Any]:
         return self.client.as_current()
@@ -540,7 +543,7 @@ class DaskEngine(Engine):
         return series.astype("int64").to_dask_array(lengths=True)
 
     def to_numpy(self, array: Any) -> np.ndarray:
-        return self.local.to_numpy(self.finish(array))
+        return self.local.to_numpy(self.compute(array))
 
     def head(self, frame: Any, rows: int) -> Any:
         """The first rows, from the first partitions only (never the whole frame), computed on this cluster; a
@@ -551,16 +554,40 @@ class DaskEngine(Engine):
 
         with warnings.catch_warnings():  # Dask warns when the first partition holds fewer rows: fine for a head
             warnings.simplefilter("ignore", UserWarning)
-            return self.finish(frame.head(rows, compute=False))
+            return self.compute(frame.head(rows, compute=False))
 
     @property
     def local(self) -> Engine:
         return partition_engine(self.settings.gpu)
 
     def row_count(self, frame: Any) -> int:
-        return int(self.finish(frame.shape[0]))
+        return int(self.compute(frame.shape[0]))
 
-    def generated(self, spec: SyntheticSpec, partition_rows: int | None = None) -> dict[str, Any]:
+    def duplicated(self, frame: Any, subset: list[str] | None = None, keep: str = "first") -> Any:
+        raise NotImplementedError("Dask has no `duplicated`: use drop_duplicates")
+
+    def drop_duplicates(self, frame: Any, subset: list[str], keep: str) -> Any:
+        """Dask's drop_duplicates, which finds the repeats across partitions.
+
+        It sends rows to partitions by a hash of their values, and -0.0 hashes apart from 0.0, which pandas
+        calls equal: float keys are compared as x + 0.0 (which turns -0.0 into 0.0) in columns of their own.
+        """
+        floats = {f"__key {c}": frame[c] + 0.0 for c in subset if pd.api.types.is_float_dtype(frame[c].dtype)}
+        keys = [f"__key {c}" if f"__key {c}" in floats else c for c in subset]
+        return frame.assign(**floats).drop_duplicates(subset=keys, keep=keep).drop(columns=list(floats))
+
+    def category_levels(self, series: Any) -> list[Any] | None:
+        """The whole column's levels, sorted: each partition must code with all of them."""
+        return sorted(self.to_pandas(series.dropna().drop_duplicates()).tolist())
+
+    def null_and_distinct_counts(self, frame: Any) -> tuple[pd.Series, pd.Series]:
+        """One pass over the partitions; distinct counts estimated (HyperLogLog)."""
+        lazy = {"nulls": frame.isna().sum(), **{name: approximate_distinct(frame[name]) for name in frame.columns}}
+        counts = self.compute(lazy)
+        nulls = self.to_pandas(counts.pop("nulls").to_frame("nulls"))["nulls"]
+        return nulls, pd.Series([round(float(value)) for value in counts.values()])
+
+    def generate(self, spec: SyntheticSpec, partition_rows: int | None = None) -> dict[str, Any]:
         """The spec's tables made partition by partition on the workers (no whole table on the client)."""
         spec = validate(spec)
         check_fits(spec, self)

@@ -27,6 +27,9 @@ class GpuEngine(Engine):
     name = GPU
     label = "GPU (cuDF)"
     memory_kind = "GPU device"
+    device = True
+    memory_of_its_own = True
+    arrow_phase = "host → device"
     # cuDF has no Excel reader, and its Feather reader parses on the host: those take the host route
     native_formats = frozenset({FileFormat.CSV, FileFormat.PARQUET, FileFormat.JSONL})
 
@@ -47,6 +50,9 @@ class GpuEngine(Engine):
 
     def to_pandas(self, frame: Any) -> pd.DataFrame:
         return frame.to_pandas()
+
+    def host_route(self, why: str) -> str:
+        return f"{why}: parsed on the host, then copied to the GPU"
 
     def synchronize(self) -> None:
         self._cupy.cuda.runtime.deviceSynchronize()

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import TypeVar
 
 from pipeline.engines.base import CPU, GPU, Engine, EngineStatus
 from pipeline.engines.cpu import CpuEngine
 from pipeline.engines.gpu import GpuEngine, gpu_unavailable_reason
 from pipeline.errors import EngineUnavailableError
+
+T = TypeVar("T")
+REFERENCE = CPU  # the engine every other is compared with, and its speed-up measured against
 
 
 @functools.cache
@@ -35,3 +40,18 @@ def get_engine(name: str) -> Engine:
 def available_engines() -> list[Engine]:
     """Every engine that can run here, CPU first."""
     return [get_engine(status.name) for status in detect() if status.available]
+
+
+def split_reference(by_engine: Mapping[str, T]) -> tuple[T | None, dict[str, T]]:
+    """The reference engine's entry of a mapping by engine name (None when it has none) and the others'."""
+    return by_engine.get(REFERENCE), {name: value for name, value in by_engine.items() if name != REFERENCE}
+
+
+def device_status() -> EngineStatus:
+    """Whether this machine's GPU engine can run, and why not."""
+    return next(status for status in detect() if status.name == GPU)
+
+
+def device_engine() -> Engine | None:
+    """This machine's GPU engine, or None where it cannot run."""
+    return get_engine(GPU) if device_status().available else None

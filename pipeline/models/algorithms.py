@@ -61,6 +61,9 @@ class Param:
         return kind(value)
 
 
+ESTIMATOR_LIBRARY = {CPU: "scikit-learn", GPU: "cuML", DASK_CPU: "dask-ml", DASK_GPU: "cuML"}
+
+
 @dataclass(frozen=True)
 class Algorithm:
     """An algorithm on both engines: the estimator classes by import path, shared and fixed settings.
@@ -104,19 +107,16 @@ class Algorithm:
             others = [a.label for a in algorithms_for(self.task) if a.estimator_path(engine)]
             instead = f"on Dask it trains {', '.join(others)}" if others else "no algorithm of this task runs on Dask"
             raise DataError(
-                f"{self.label} needs a single machine ({'cuML' if engine == DASK_GPU else 'dask-ml'} has no "
+                f"{self.label} needs a single machine ({ESTIMATOR_LIBRARY[engine]} has no "
                 f"distributed version): {instead}. Train it on the CPU or GPU engine, or on a sample of the data."
             )
         module, _, name = path.rpartition(".")
         try:
             return getattr(importlib.import_module(module), name)
         except ImportError as error:
-            if engine == CPU and self.cpu_package:
-                raise DataError(
-                    f"{self.label} on the CPU needs {self.cpu_package}: `pip install {self.cpu_package}`."
-                ) from error
-            if engine == DASK_CPU:
-                raise DataError(f"{self.label} on Dask needs dask-ml: `pip install dask-ml`.") from error
+            package, where = {CPU: (self.cpu_package, "the CPU"), DASK_CPU: ("dask-ml", "Dask")}.get(engine, (None, ""))
+            if package:
+                raise DataError(f"{self.label} on {where} needs {package}: `pip install {package}`.") from error
             raise DataError(f"{self.label} is not available on {engine.upper()}: {error}.") from error
 
     def build(self, engine: str, given: dict[str, Any] | None = None) -> Any:

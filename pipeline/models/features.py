@@ -97,12 +97,12 @@ def feature_steps(spec: FeatureSpec, frame: Any, engine: Engine) -> list[Step]:
         steps.append(Step("fill_missing", {"columns": numeric, "method": "median"}))
         if not spec.non_negative:
             steps.append(Step("scale", {"columns": numeric, "method": "standard"}))
-        elif negative := [c for c in numeric if float(engine.finish(frame[c].min())) < 0]:
+        elif negative := [c for c in numeric if float(engine.compute(frame[c].min())) < 0]:
             steps.append(Step("scale", {"columns": negative, "method": "minmax"}))
     if other:
         steps.append(Step("fill_missing", {"columns": other, "method": "mode"}))
     for column in other:
-        few = int(engine.finish(frame[column].nunique())) <= spec.max_levels
+        few = int(engine.compute(frame[column].nunique())) <= spec.max_levels
         steps.append(
             Step("one_hot", {"column": column, "max_levels": spec.max_levels})
             if few or kinds[column] == BOOLEAN
@@ -136,7 +136,7 @@ def prepare(engine: Engine, frame: Any, spec: FeatureSpec) -> Prepared:
     context = Context(engine)
     table = frame
     for step in feature_steps(spec, frame, engine):  # a lazy engine holds each result (see the runner)
-        table = engine.materialized(apply_step(step, table, context))
+        table = engine.persist(apply_step(step, table, context))
     dropped = engine.row_count(frame) - engine.row_count(table)
     names = [c for c in table.columns if c not in (spec.target, SPLIT)]
     if not spec.supervised:

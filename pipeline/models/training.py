@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.engines import CPU, GPU, Engine, failure_message
+from pipeline.engines import REFERENCE, Engine, failure_message
 from pipeline.errors import DataError
 from pipeline.models import metrics
 from pipeline.models.algorithms import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, Algorithm, algorithms_for
 from pipeline.models.features import FeatureSpec, Prepared, prepare
 from pipeline.steps.memory import check_fits, model_need
-from pipeline.timing import clock
+from pipeline.timing import clock, speedups
 
 
 @dataclass
@@ -99,11 +99,11 @@ def _fit_and_score(run: ModelRun, estimator: Any, prepared: Prepared) -> None:
     run.feature_names, run.classes, run.dropped_rows = prepared.feature_names, prepared.classes, prepared.dropped_rows
     if task in (CLASSIFICATION, REGRESSION):
         _, run.seconds["fit"] = clock(lambda: estimator.fit(prepared.x_train, prepared.y_train), sync)
-        output, run.seconds["predict"] = clock(lambda: engine.materialized(estimator.predict(prepared.x_test)), sync)
+        output, run.seconds["predict"] = clock(lambda: engine.persist(estimator.predict(prepared.x_test)), sync)
         scores = _scores(estimator, prepared.x_test) if task == CLASSIFICATION else None
     else:
         method = _fit_predict if task == CLUSTERING else type(estimator).fit_transform
-        output, run.seconds["fit"] = clock(lambda: engine.materialized(method(estimator, prepared.x_train)), sync)
+        output, run.seconds["fit"] = clock(lambda: engine.persist(method(estimator, prepared.x_train)), sync)
         scores = None
 
     def to_host() -> None:
@@ -118,7 +118,7 @@ def _fit_and_score(run: ModelRun, estimator: Any, prepared: Prepared) -> None:
         run.importances = np.atleast_2d(engine.to_numpy(importances)).astype("float64")
     x_host = None
     if task in (CLUSTERING, EMBEDDING):  # a Dask engine brings only the first rows here, for the metrics
-        x_rows = prepared.x_train[:HOST_METRIC_ROWS] if engine.distributed else prepared.x_train
+        x_rows = prepared.x_train[:HOST_METRIC_ROWS] if engine.lazy else prepared.x_train
         x_host = engine.to_numpy(x_rows)
         run.predictions, run.y_test = (None if a is None else a[: len(x_host)] for a in (run.predictions, run.y_test))
     run.metrics = score(task, run, x_host)
@@ -195,10 +195,9 @@ def compare_all(
             row[f"{run.engine.label} fit (s)"] = run.fit_seconds
             row[f"{run.engine.label} {HEADLINE[spec.task]}"] = run.metrics.get(HEADLINE[spec.task])
             row[f"{run.engine.label} error"] = run.error or ""
-        cpu, gpu = runs.get(CPU), runs.get(GPU)
-        row["GPU speed-up (fit)"] = (
-            cpu.fit_seconds / gpu.fit_seconds if cpu and gpu and cpu.fit_seconds and gpu.fit_seconds else None
-        )
+        fits = {name: run.fit_seconds for name, run in runs.items()}
+        for name, ratio in speedups(fits, REFERENCE).items():
+            row[f"{runs[name].engine.label} speed-up (fit)"] = ratio
         rows.append(row)
     report(1.0, "Done")
     return pd.DataFrame(rows)
@@ -214,7 +213,7 @@ def scaling_curve(
     """Fit seconds on the first 10%, 25%, 50% and all rows, per engine (columns: series, rows, seconds)."""
     report = progress or (lambda _fraction, _message: None)
     points = []
-    copies = {name: copy for name, copy in copies.items() if not copy[0].distributed}  # head() reads one partition
+    copies = {name: copy for name, copy in copies.items() if not copy[0].lazy}  # head() reads one partition
     for i, share in enumerate(SCALING_SHARES):
         subset = {
             name: (engine, frame.head(max(int(len(frame) * share), 20))) for name, (engine, frame) in copies.items()

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.engines import CPU, Engine, is_out_of_memory, out_of_memory_error
-from pipeline.engines.dask import is_dask_frame
+from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
 from pipeline.profile.local import (
     MAX_MATRIX_COLUMNS,
@@ -61,10 +60,10 @@ def profile_frame(
         raise DataError(f"Column names must be unique to profile a table; repeated: {', '.join(repeated)}.")
     settings, progress = settings or ProfileSettings(), progress or (lambda _fraction, _message: None)
     try:
-        if is_dask_frame(frame):
+        if engine.lazy:
             return profile_dask(engine, frame, settings, progress)
         return profile_local(engine, frame, settings, progress)
     except Exception as error:
-        if engine.name != CPU and is_out_of_memory(error):
+        if engine.memory_of_its_own and is_out_of_memory(error):
             raise out_of_memory_error(engine, "profiling this table") from error
         raise

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from pipeline.cli_support import BAD_INPUT, OneLineParser, UsageError, terminal_progress, writable
 from pipeline.data.io import ReadOptions, Source, prepare, read_on_engine
-from pipeline.engines import CPU, GPU, detect, get_engine
+from pipeline.engines import CPU, GPU, device_status, get_engine
 from pipeline.errors import PipelineError
 from pipeline.profile import PRESETS, profile_frame
 from pipeline.render.report import profile_html
 
 
 def parser() -> argparse.ArgumentParser:
-    gpu_ready = next(status.available for status in detect() if status.name == GPU)
+    gpu_ready = device_status().available
     command = OneLineParser(
         prog="python -m pipeline.profile",
         description="Profile a table (CSV/TSV, compressed CSV, Parquet, Arrow/Feather, JSON lines, Excel).",

@@ -19,8 +19,7 @@ import pandas as pd
 
 from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.data.datetimes import from_ticks, naive_utc
-from pipeline.duplicates import duplicated
-from pipeline.engines import CPU, Engine
+from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.parity import Parity, compare_nested
 from pipeline.timing import PhaseClock
@@ -416,7 +415,7 @@ def _text(
     engine: Engine, series: Any, count: int, settings: ProfileSettings
 ) -> tuple[dict[str, Any], pd.DataFrame | None, pd.DataFrame, int]:
     stats: dict[str, Any] = {}
-    if engine.name == CPU and series.dtype == object:  # only pandas holds arbitrary Python objects
+    if engine.holds_python_objects and series.dtype == object:
         stats["types"] = _mixed_types(series, settings.mixed_type_sample)
         series = series.astype("str")
     elif not pd.api.types.is_string_dtype(series.dtype):  # categoricals: profile their labels
@@ -678,7 +677,7 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
     rows, width = len(frame), len(frame.columns)
     report(0.0, "Counting missing values and duplicate rows…")
     missing = run("table", lambda: engine.to_pandas(frame.isna().sum().to_frame("missing"))["missing"].to_numpy())
-    duplicates = run("table", lambda: int(duplicated(engine, frame).sum())) if settings.duplicates else None
+    duplicates = run("table", lambda: int(engine.duplicated(frame).sum())) if settings.duplicates else None
     columns = []
     for i, name in enumerate(frame.columns):
         report(i / (width + 2), f"Column {i + 1} of {width}: {name}")

@@ -297,7 +297,7 @@ def profile_dask(engine: DaskEngine, frame: Any, settings: ProfileSettings, repo
     host = engine.local
     kinds = {str(name): column_kind(frame[name].dtype) for name in frame.columns}
     report(0.0, "First pass over the partitions: counts, extremes, value counts, quantiles…")
-    first = timer.run("first pass", lambda: engine.finish(_first_pass(frame, kinds, settings)))
+    first = timer.run("first pass", lambda: engine.compute(_first_pass(frame, kinds, settings)))
     rows = int(first["rows"])
     missing = host.to_pandas(first["missing"].to_frame("missing"))["missing"]
     plan = _plan(engine, frame, kinds, first, settings)
@@ -312,7 +312,7 @@ def profile_dask(engine: DaskEngine, frame: Any, settings: ProfileSettings, repo
     if settings.missing_matrices:
         plan = replace(plan, missing=missing_columns(list(provisional.values())))
     report(0.5, "Second pass over the partitions: moments, histograms, correlations…")
-    sums = timer.run("second pass", lambda: engine.finish(_second_pass(frame, plan)))
+    sums = timer.run("second pass", lambda: engine.compute(_second_pass(frame, plan)))
     columns = [
         _column(name, kind, frame[name].dtype, int(missing[name]), rows, first, sums, plan, host, settings)
         for name, kind in kinds.items()

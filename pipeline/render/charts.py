@@ -11,16 +11,15 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from pipeline.engines import CpuEngine, GpuEngine
-from pipeline.engines.dask import DASK_LABELS
+from pipeline.engines.choices import ENGINE_CHOICES
 from pipeline.errors import PipelineError
 
 MAX_CHART_ROWS = 5_000
 IMAGE_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 
 ENGINE_COLORS = alt.Scale(
-    domain=[CpuEngine.label, GpuEngine.label, *DASK_LABELS.values()],
-    range=["#4c78a8", "#76b900", "#f58518", "#2f6b00"],
+    domain=[choice.label for choice in ENGINE_CHOICES.values()],
+    range=[choice.colour for choice in ENGINE_CHOICES.values()],
 )
 
 
@@ -234,14 +233,17 @@ def step_time_chart(timings: pd.DataFrame, *, log: bool = False) -> alt.Chart:
 
 
 def speedup_chart(speedups: pd.DataFrame) -> alt.Chart:
-    """Bars of CPU time / GPU time per step, with a rule at 1× (columns: step, number, speedup)."""
+    """Bars of the reference engine's time over each other engine's per step, with a rule at 1× (columns: step,
+    number, engine, speedup)."""
     bars = (
         alt.Chart(small(speedups))
-        .mark_bar(color="#76b900")
+        .mark_bar()
         .encode(
             y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None),
-            x=alt.X("speedup:Q", title="GPU speed-up (×)"),
-            tooltip=["step:N", alt.Tooltip("speedup:Q", format=".2f")],
+            yOffset="engine:N",
+            x=alt.X("speedup:Q", title="speed-up over the CPU (×)"),
+            color=alt.Color("engine:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0)),
+            tooltip=["step:N", "engine:N", alt.Tooltip("speedup:Q", format=".2f")],
         )
     )
     return (

@@ -25,8 +25,6 @@ LOAD_FACTOR = {
     FileFormat.ARROW: 1.5,
     FileFormat.EXCEL: 1.5,
 }
-STEP_FACTOR = {"join": 4.0, "group_aggregate": 3.0, "one_hot": 4.0, "sort": 3.0, "drop_duplicates": 3.0}
-DEFAULT_STEP_FACTOR = 2.5  # the input, the output, and a temporary the size of a column or two
 MODEL_FACTOR = {"knn_classifier": 4, "knn_regressor": 4, "dbscan": 6, "hdbscan": 8, "tsne": 8, "umap": 6}
 DEFAULT_MODEL_FACTOR = 3  # features, labels, and the fitted model's working arrays
 MODEL_EXTRA = {"svc": 1 << 30}  # cuML SVC keeps a kernel cache of 1 GiB
@@ -70,9 +68,10 @@ def load_need(fmt: FileFormat, payload: bytes | Path) -> int:
     return int(size * LOAD_FACTOR[fmt])
 
 
-def step_need(kind: str, frame_bytes: int, other_bytes: int = 0) -> int:
-    """Device bytes for a pipeline step on a frame of `frame_bytes` (and a joined table of `other_bytes`)."""
-    return int((frame_bytes + other_bytes) * STEP_FACTOR.get(kind, DEFAULT_STEP_FACTOR))
+def step_need(factor: float, frame_bytes: int, other_bytes: int = 0) -> int:
+    """Bytes a step with memory factor `factor` (its kind's) needs for an input of `frame_bytes` (and a joined
+    table of `other_bytes`)."""
+    return int((frame_bytes + other_bytes) * factor)
 
 
 def model_need(algorithm: str, rows: int, features: int) -> int:

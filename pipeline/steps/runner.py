@@ -11,7 +11,7 @@ import psutil
 
 import pipeline.steps.library  # noqa: F401  (registers every step kind)
 from pipeline.budget import MemoryBudget
-from pipeline.engines import CPU, Engine, failure_message
+from pipeline.engines import Engine, failure_message, split_reference
 from pipeline.errors import DataError
 from pipeline.parity import Parity, compare_results
 from pipeline.steps.memory import check_fits, step_need
@@ -22,37 +22,62 @@ SAMPLE_ROWS = 500
 
 
 def check_recipe(recipe: Recipe, frame: Any, engine: Engine, datasets: dict[str, Any] | None = None) -> list[Step]:
-    """Every step validated against the columns it will see; DataError names the first bad step."""
+    """Every step validated against the columns it will see; StepError names the first bad step."""
     return checked_with_sample(recipe, frame, engine, datasets)[0]
 
 
 def checked_with_sample(
     recipe: Recipe, frame: Any, engine: Engine, datasets: dict[str, Any] | None = None
 ) -> tuple[list[Step], Any]:
-    """The checked steps, and the first SAMPLE_ROWS rows after all of them.
+    """The checked steps, and the first SAMPLE_ROWS rows after all of them; StepError names the first bad step."""
+    result = check_steps(recipe, frame, engine, datasets)
+    if result.problem is not None:
+        raise result.problem
+    return result.steps, result.samples[-1]
 
-    Each step's output columns are found by running it on the sample, with the same code that
-    runs on the whole table, so later steps are checked against them; the sample is cut back to
-    SAMPLE_ROWS after every step, so steps that multiply rows (joins) cannot grow it. Whatever a
-    step raises on the sample becomes a StepError naming that step.
+
+@dataclass(frozen=True)
+class CheckedRecipe:
+    """A recipe checked on a sample: the steps that apply (checked, defaults filled in), the sample before any
+    step and after each of them, and the first step that does not apply (None when all do)."""
+
+    steps: list[Step]
+    samples: list[Any]
+    problem: StepError | None
+
+    @property
+    def usable(self) -> int:
+        """How many leading steps apply."""
+        return len(self.steps)
+
+
+def check_steps(recipe: Recipe, frame: Any, engine: Engine, datasets: dict[str, Any] | None = None) -> CheckedRecipe:
+    """Each step of `recipe` checked in turn against the columns it will see, until one does not apply.
+
+    Each step's output columns are found by running it on the first SAMPLE_ROWS rows, with the same code that
+    runs on the whole table, so later steps are checked against them; the sample is cut back to SAMPLE_ROWS
+    after every step, so steps that multiply rows (joins) cannot grow it. Whatever a step raises on the sample
+    becomes a StepError naming that step.
     """
     datasets = datasets or {}
     schemas = {name: Schema.of(other) for name, other in datasets.items()}
     heads = {name: engine.head(other, SAMPLE_ROWS) for name, other in datasets.items()}
     sample_context = Context(engine.local, heads)
-    sample = engine.head(frame, SAMPLE_ROWS)
+    samples = [engine.head(frame, SAMPLE_ROWS)]
     budget = MemoryBudget.for_session()
-    steps = []
+    steps: list[Step] = []
     for number, step in enumerate(recipe.steps, start=1):
         try:
-            step = checked(step, Schema.of(sample), schemas)
-            check_step_size(step, sample, sample_context, budget, number)
-            sample = apply_step(step, sample, sample_context).head(SAMPLE_ROWS)
+            step = checked(step, Schema.of(samples[-1]), schemas)
+            check_step_size(step, samples[-1], sample_context, budget, number)
+            samples.append(apply_step(step, samples[-1], sample_context).head(SAMPLE_ROWS))
         except Exception as error:  # a recipe from a file may hold anything: name the step, never crash
             reason = failure_message(engine, f"running '{step.describe()}'", error)
-            raise StepError(number, f"Step {number} ({step.describe()}): {reason}") from error
+            problem = StepError(number, f"Step {number} ({step.describe()}): {reason}")
+            problem.__cause__ = error
+            return CheckedRecipe(steps, samples, problem)
         steps.append(step)
-    return steps, sample
+    return CheckedRecipe(steps, samples, None)
 
 
 class StepError(DataError):
@@ -160,11 +185,11 @@ def run_side_by_side(
             try:
                 if not engine.spills_to_disk:
                     check_step_size(step, current[name], contexts[name], budget, number)
-                if engine.name != CPU and not engine.spills_to_disk:
-                    need = step_need(step.kind, engine.frame_nbytes(current[name]))
+                if engine.memory_of_its_own and not engine.spills_to_disk:
+                    need = step_need(STEP_KINDS[step.kind].memory_factor, engine.frame_nbytes(current[name]))
                     check_fits(engine, need, f"Step {number} ({step.describe()})", "step")
                 output, seconds = clock(  # a lazy engine computes the step's result inside the clock
-                    lambda step=step, name=name, engine=engine: engine.materialized(
+                    lambda step=step, name=name, engine=engine: engine.persist(
                         apply_step(step, current[name], contexts[name])
                     ),
                     engine.synchronize,
@@ -187,11 +212,11 @@ def run_side_by_side(
 
 
 def _step_parity(current: dict[str, Any], engines: dict[str, Engine], done: list[Step]) -> Parity | None:
-    """Each other engine's output against the CPU's after the steps `done`, or None where there is nothing to
-    compare. A Dask result whose steps used Dask's estimated quantiles is not compared (a note says so), and one
-    that Dask reordered is compared as a set of rows."""
-    reference = current.get(CPU)
-    others = [name for name in current if name != CPU and current[name] is not None]
+    """Each other engine's output against the reference engine's after the steps `done`, or None where there is
+    nothing to compare. A Dask result whose steps used Dask's estimated quantiles is not compared (a note says
+    so), and one that Dask reordered is compared as a set of rows."""
+    reference, rest = split_reference(current)
+    others = [name for name, frame in rest.items() if frame is not None]
     if reference is None or not others:
         return None
     kinds = [STEP_KINDS[step.kind] for step in done]
@@ -200,12 +225,12 @@ def _step_parity(current: dict[str, Any], engines: dict[str, Engine], done: list
     result = Parity()
     for name in others:
         engine = engines[name]
-        if engine.distributed and estimated:
+        if engine.estimates_quantiles and estimated:
             result.notes.append(
                 f"{engine.label} not compared: step {estimated[0]} uses quantiles, which Dask estimates."
             )
             continue
-        in_order = ordered and (not engine.distributed or all(kind.row_order_on_dask for kind in kinds))
+        in_order = ordered and (not engine.lazy or all(kind.row_order_on_dask for kind in kinds))
         other = engine.to_pandas(current[name]).reset_index(drop=True)
         parity = compare_results(reference.reset_index(drop=True), other, ordered=in_order)
         result.mismatches.extend(f"{engine.label}: {m}" for m in parity.mismatches)

@@ -78,6 +78,25 @@ class Context:
 
 
 @dataclass(frozen=True)
+class FormField:
+    """One field of a step's form, described for the page to draw (pipeline/ draws nothing).
+
+    `widget` is one of: columns (several, of `kinds`), column (one, of `kinds`), choice (one of `options`,
+    across), number (from `low` to `high`), whole (a whole number), share (a slider from `low` to `high`),
+    toggle, text.
+    """
+
+    key: str
+    widget: str
+    label: str
+    kinds: tuple[str, ...] = ()
+    options: tuple[Any, ...] = ()
+    default: Any = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
 class StepKind:
     """How to check and apply one kind of step.
 
@@ -97,6 +116,10 @@ class StepKind:
     # For a step that can multiply memory: (bytes of its output, what it makes in words), estimated from its input
     # before it runs. None where the output is about the input's size.
     output_size: Callable[[Any, dict[str, Any], Context], tuple[int, str]] | None = None
+    code: Callable[[dict[str, Any]], list[str]] | None = None  # its lines in an exported script (checked params)
+    memory_factor: float = 2.5  # device memory it needs, in multiples of its input: input, output, a temporary
+    form: tuple[FormField, ...] | None = None  # the fields of its form; None where the page has a form of its own
+    needs_other_dataset: bool = False  # joins another loaded dataset: offered only when there is one
 
 
 STEP_KINDS: dict[str, StepKind] = {}

@@ -1,0 +1,47 @@
+"""Every engine a user can choose by name (the machine's own and the Dask clusters'): its label, chart colour,
+whether it computes on a GPU and whether it runs on a cluster, why it cannot run here, and how to open it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.engines.base import CPU, GPU, Engine
+from pipeline.engines.cpu import CpuEngine
+from pipeline.engines.dask import DASK_CPU, DASK_GPU, DASK_LABELS, ClusterSettings, dask_engine, dask_missing_reason
+from pipeline.engines.gpu import GpuEngine
+from pipeline.engines.registry import detect, get_engine
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    name: str
+    label: str
+    colour: str
+    gpu: bool
+    cluster: bool  # opens (or joins) a Dask cluster, which takes time: never chosen by default
+
+    def missing_reason(self) -> str | None:
+        """Why this engine cannot run here, or None."""
+        if self.cluster:
+            return dask_missing_reason(gpu=self.gpu)
+        status = next(s for s in detect() if s.name == self.name)
+        return None if status.available else status.reason
+
+    def open(self, cluster: ClusterSettings | None = None) -> Engine:
+        """The engine; a cluster engine on `cluster` (which must be given for one)."""
+        if self.cluster:
+            if cluster is None:
+                raise ValueError(f"{self.label} needs the settings of its cluster")
+            return dask_engine(cluster)
+        return get_engine(self.name)
+
+
+ENGINE_CHOICES = {
+    choice.name: choice
+    for choice in (
+        EngineChoice(CPU, CpuEngine.label, "#4c78a8", gpu=False, cluster=False),
+        EngineChoice(GPU, GpuEngine.label, "#76b900", gpu=True, cluster=False),
+        EngineChoice(DASK_CPU, DASK_LABELS[DASK_CPU], "#f58518", gpu=False, cluster=True),
+        EngineChoice(DASK_GPU, DASK_LABELS[DASK_GPU], "#2f6b00", gpu=True, cluster=True),
+    )
+}

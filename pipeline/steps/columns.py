@@ -1,0 +1,121 @@
+"""Step kinds that choose, rename and retype columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from pipeline.errors import DataError
+from pipeline.steps import templates
+from pipeline.steps.params import (
+    CAST_TARGETS,
+    choice,
+    column_list,
+    name_text,
+    with_columns,
+)
+from pipeline.steps.spec import Context, FormField, Schema, StepKind, register
+
+
+def check_select(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
+    return {"columns": schema.need_all(params.get("columns"))}
+
+
+register(
+    StepKind(
+        "select",
+        "Keep columns",
+        "columns",
+        check_select,
+        lambda frame, p, _: frame[p["columns"]],
+        lambda p: f"keep {column_list(p)}",
+        code=templates.select,
+        form=(FormField("columns", "columns", "Columns"),),
+    )
+)
+
+
+def check_drop(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
+    columns = schema.need_all(params.get("columns"))
+    if len(columns) == len(schema.columns):
+        raise DataError("Dropping every column leaves nothing; keep at least one.")
+    return {"columns": columns}
+
+
+register(
+    StepKind(
+        "drop",
+        "Drop columns",
+        "columns",
+        check_drop,
+        lambda frame, p, _: frame.drop(columns=p["columns"]),
+        lambda p: f"drop {column_list(p)}",
+        code=templates.drop,
+        form=(FormField("columns", "columns", "Columns"),),
+    )
+)
+
+
+def check_rename(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
+    mapping = params.get("mapping")
+    if not isinstance(mapping, dict) or not mapping:
+        raise DataError("Give at least one column to rename, with its new name.")
+    renamed = {schema.need(old): name_text(mapping, old) for old in mapping}
+    names = [renamed.get(c, c) for c in schema.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(f"After renaming, names would repeat: {', '.join(repeated)}. Choose unique names.")
+    return {"mapping": renamed}
+
+
+register(
+    StepKind(
+        "rename",
+        "Rename columns",
+        "columns",
+        check_rename,
+        lambda frame, p, _: frame.rename(columns=p["mapping"]),
+        lambda p: "rename " + ", ".join(f"{a} → {b}" for a, b in p.get("mapping", {}).items()),
+        code=templates.rename,
+    )
+)
+
+
+def check_cast(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
+    return {"column": schema.need(params.get("column")), "to": choice(params, "to", CAST_TARGETS)}
+
+
+def apply_cast(frame: Any, p: dict[str, Any], context: Context) -> Any:
+    column, target = p["column"], p["to"]
+    series = frame[column]
+    try:
+        if target == "datetime":
+            converted = context.engine.frames.to_datetime(series)
+        elif target in ("int64", "bool") and bool(series.isna().any()):
+            raise DataError(f"{column!r} has missing values, which {target} cannot hold: fill or drop them first.")
+        elif target == "int64" and pd.api.types.is_float_dtype(series.dtype):
+            if not bool((series % 1 == 0).all()):
+                raise DataError(f"{column!r} has fractional values; round them or cast to float64 instead.")
+            converted = series.astype("int64")
+        else:
+            converted = series.astype(target)
+    except DataError:
+        raise
+    except (ValueError, TypeError, OverflowError) as error:
+        raise DataError(f"Cannot cast {column!r} to {target}: {error}") from error
+    return with_columns(frame, {column: converted})
+
+
+register(
+    StepKind(
+        "cast",
+        "Change type",
+        "columns",
+        check_cast,
+        apply_cast,
+        lambda p: f"cast {p.get('column')} to {p.get('to')}",
+        code=templates.cast,
+        form=(FormField("column", "column", "Column"), FormField("to", "choice", "To", options=CAST_TARGETS)),
+    )
+)
