@@ -72,7 +72,7 @@ def ask_all(
     for question in GROUPBY_QUESTIONS:
         if questions and question.name not in questions:
             continue
-        run = lambda question=question: engine.finish(question.run(workspace), timeout_s)  # noqa: E731
+        run = lambda question=question: engine.compute(question.run(workspace), timeout_s)  # noqa: E731
         print(f"  {question.name} on {engine.label}…", file=sys.stderr)
         try:
             answer = question.check(run())
@@ -117,7 +117,7 @@ def on_dask(
     try:
         with UsageSampler(summed_rss(cluster_processes), interval_s=0.2) as sampler:
             spec = SyntheticSpec("groupby_g1", rows, groups=GROUPS)
-            tables = {"x": engine.persisted(engine.generated(spec))[""]}
+            tables = {"x": engine.persist_all(engine.generate(spec))[""]}
             data_bytes = engine.frame_nbytes(tables["x"])
             results = ask_all(engine, tables, repeats, reference, questions, timeout_s)
             profiled = None
