@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.system import environment
-from pipeline.timing import Timing
+from pipeline.timing import Timing, speedups
 
 
 def run_facts() -> dict[str, Any]:
@@ -35,7 +35,9 @@ def add_ratios(
     """Set `field` on each row: its case's reference median over its own median (None without a reference)."""
     for row in results:
         reference = next((r for r in results if case(r) == case(row) and is_reference(r)), None)
-        row[field] = round(reference["median_s"] / row["median_s"], 2) if reference and row["median_s"] else None
+        seconds = {"reference": reference["median_s"] if reference else None, "row": row["median_s"]}
+        ratio = speedups(seconds, "reference")["row"]
+        row[field] = round(ratio, 2) if ratio else None
 
 
 def times(ratio: float | None) -> str:

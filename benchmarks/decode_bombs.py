@@ -2,7 +2,7 @@
 
     python -m benchmarks.decode_bombs --out docs/results/decode_bombs.json
 
-Each file (tests/bombs.py: the security report's cases) is loaded the way the Data page loads an upload,
+Each file (tests/support/bombs.py: the security report's cases) is loaded the way the Data page loads an upload,
 in a fresh process that first loads the sample dataset; the report gives the file's size, what the app
 said, how long it took and the process's peak resident memory (VmHWM) before and after. A JSON lines
 file nested 20,000 deep (it crashed the server before) and an ordinary 2-million-row Parquet file (which

@@ -23,6 +23,7 @@ from sklearn.datasets import make_classification
 
 from benchmarks.common import benchmark_parser, publish, run_facts
 from pipeline.dl.training import CPU_DEVICE, CUDA_DEVICE, TrainSettings, devices, digits_data, table_data, throughput
+from pipeline.timing import speedups
 
 TABLE_ROWS, TABLE_FEATURES = 20_000, 32
 
@@ -69,8 +70,12 @@ def run(batch_sizes: list[int], repeats: int) -> dict[str, Any]:
             ),
             None,
         )
-        fine = cpu and cpu["samples_per_s"] and row["samples_per_s"]
-        row["gpu_over_cpu"] = round(row["samples_per_s"] / cpu["samples_per_s"], 2) if fine else None
+        seconds_per_sample = {
+            "cpu": 1 / cpu["samples_per_s"] if cpu and cpu["samples_per_s"] else None,
+            "row": 1 / row["samples_per_s"] if row["samples_per_s"] else None,
+        }
+        ratio = speedups(seconds_per_sample, "cpu")["row"]
+        row["gpu_over_cpu"] = round(ratio, 2) if ratio else None
     return {**run_facts(), "repeats": repeats, "results": results}
 
 

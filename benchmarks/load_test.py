@@ -4,8 +4,8 @@
 
 For each count, a fresh `streamlit run app.py` is started and that many headless Chromium
 sessions (Debian's chromium and chromium-driver) each upload their own table, explore it and
-run a one-step pipeline on it, all at once (tests/load_sessions.py, the same code the
-`tests/test_load.py` test runs). The server's resident memory (with its children) is sampled
+run a one-step pipeline on it, all at once (tests/support/load_sessions.py, the same code the
+`tests/browser/test_load.py` test runs). The server's resident memory (with its children) is sampled
 every 0.2 s. A session is isolated when its sidebar lists only the sample dataset and its own,
 and no other session's dataset name appears on its pages.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import benchmark_parser, publish, run_facts
-from tests.load_sessions import run_sessions
-from tests.server import running_server
+from tests.support.load_sessions import run_sessions
+from tests.support.server import running_server
 
 MIB = 2**20
 

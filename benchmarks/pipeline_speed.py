@@ -69,7 +69,7 @@ def run(sizes: list[int], repeats: int, engines: list[str]) -> dict[str, Any]:
             cpu_frame = generate(spec, get_engine(CPU))[""]
             steps = check_recipe(preset_recipe(preset, cpu_frame), cpu_frame, get_engine(CPU))
             for engine in [e for e in available_engines() if e.name in engines]:
-                frame = cpu_frame if engine.name == CPU else generate(spec, engine)[""]
+                frame = cpu_frame if engine.is_reference else engine.generate(spec)[""]
                 reported = runner_times(steps, frame, engine, repeats)
                 direct = direct_times(steps, frame, engine, repeats)
                 for number, (step, seconds, alone) in enumerate(zip(steps, reported, direct, strict=True), start=1):

@@ -29,7 +29,7 @@ from pipeline.bench.views import TOTAL, environment_table, question_order, recor
 from pipeline.engines.dask import DASK_LABELS
 from pipeline.render.charts import speedup_heatmap, time_vs_rows_chart, workers_chart
 from ui import format as fmt
-from ui.charts import show_chart
+from ui.chart_panel import show_chart
 from ui.cluster_field import cluster_choice_field
 from ui.state import engines, shown_errors
 

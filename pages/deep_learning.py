@@ -23,7 +23,7 @@ from pipeline.dl.training import (
     train,
 )
 from pipeline.render.charts import curve_chart, matrix_chart, throughput_chart, training_curves_chart
-from ui.charts import show_chart
+from ui.chart_panel import show_chart
 from ui.state import catalog, shown_errors
 
 RUNS_KEY = "dl_runs"

@@ -40,7 +40,7 @@ from pipeline.render.charts import (
     top_values_chart,
 )
 from ui import format as fmt
-from ui.charts import show_chart
+from ui.chart_panel import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors
 from ui.views.explore import profile_speedups, profile_times
 

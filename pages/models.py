@@ -35,7 +35,7 @@ from pipeline.render.charts import (
     time_vs_rows_chart,
 )
 from ui import format as fmt
-from ui.charts import show_chart
+from ui.chart_panel import show_chart
 from ui.state import active_dataset_or_stop, shown_errors
 from ui.views.models import compared_speedups, confusion, fit_speedups, metrics_table, phase_times
 

@@ -15,7 +15,7 @@ from pipeline.steps.presets import PRESETS, preset_recipe
 from pipeline.steps.runner import SideBySide, check_recipe, run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
-from ui.charts import show_chart
+from ui.chart_panel import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors
 from ui.step_forms import step_form
 from ui.views.pipeline import recipe_check, run_speedups, step_speedups, step_table

@@ -70,7 +70,7 @@ def _top_of_partition(counts: Any, k: int) -> Any:
     return table.sort_values(["count", "value"], ascending=[False, True]).head(k)
 
 
-def _first_pass(frame: Any, kinds: dict[str, str], settings: ProfileSettings) -> dict[Any, Any]:
+def _first_pass(engine: DaskEngine, frame: Any, kinds: dict[str, str], settings: ProfileSettings) -> dict[Any, Any]:
     """The lazy reductions of the first pass, keyed by (column, what)."""
     lazy: dict[Any, Any] = {
         "rows": frame.shape[0],
@@ -78,7 +78,7 @@ def _first_pass(frame: Any, kinds: dict[str, str], settings: ProfileSettings) ->
         "memory": frame.memory_usage(deep=True, index=True).sum(),
     }
     if settings.duplicates:
-        lazy["unique rows"] = frame.drop_duplicates().shape[0]
+        lazy["unique rows"] = engine.drop_duplicates(frame, list(frame.columns), "first").shape[0]
     for name, kind in kinds.items():
         series = frame[name]
         if kind == NUMERIC:
@@ -297,7 +297,7 @@ def profile_dask(engine: DaskEngine, frame: Any, settings: ProfileSettings, repo
     host = engine.local
     kinds = {str(name): column_kind(frame[name].dtype) for name in frame.columns}
     report(0.0, "First pass over the partitions: counts, extremes, value counts, quantiles…")
-    first = timer.run("first pass", lambda: engine.compute(_first_pass(frame, kinds, settings)))
+    first = timer.run("first pass", lambda: engine.compute(_first_pass(engine, frame, kinds, settings)))
     rows = int(first["rows"])
     missing = host.to_pandas(first["missing"].to_frame("missing"))["missing"]
     plan = _plan(engine, frame, kinds, first, settings)

@@ -1,0 +1,37 @@
+"""Ten users at once on the real server, each in their own headless Chromium: no errors, and nobody sees
+anyone else's data. The figures (time, server peak memory) go to docs/reliability.md via benchmarks/load_test.py."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.chrome import have_chromium
+from tests.support.server import running_server
+
+pytestmark = pytest.mark.browser
+
+if not have_chromium():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser tests: install Debian's chromium and chromium-driver")
+    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+
+SESSIONS = 10
+TIME_BOUND_S = 600
+
+
+@pytest.mark.timeout(TIME_BOUND_S + 120)  # the suite's 300 s default cut it off before its own bound (seen at 300 s)
+def test_ten_concurrent_sessions_see_only_their_own_data(tmp_path):
+    from tests.support.load_sessions import run_sessions
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with running_server(data) as server:
+        report = run_sessions(server.url, server.process.pid, SESSIONS, tmp_path)
+        assert server.process.poll() is None, "the server is still up"
+    for session in report.sessions:
+        assert not session.problems, (session.number, session.problems)
+        assert session.isolated, (session.number, session.datasets_seen, session.foreign_markers)
+    assert report.seconds < TIME_BOUND_S
+    assert report.server_peak_bytes >= report.server_baseline_bytes > 0

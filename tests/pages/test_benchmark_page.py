@@ -1,0 +1,126 @@
+"""The Benchmark page through AppTest: a run here, saved runs loaded side by side, a bad file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline.bench.harness import BenchSettings, run_bench
+from pipeline.engines import CPU
+from tests.support.apptest import open_page, problems
+
+pytest.importorskip("polars", reason="the page tests compare pandas with the polars and DuckDB peers")
+pytest.importorskip("duckdb", reason="the page tests compare pandas with the polars and DuckDB peers")
+
+
+def open_benchmark() -> AppTest:
+    return open_page("pages/benchmark.py")
+
+
+@pytest.fixture(scope="module")
+def saved_runs() -> list[tuple[str, bytes]]:
+    """Two results files as two machines would write them: same questions, different sizes and machines."""
+    files = []
+    for rows, machine in ((2_000, "laptop"), (4_000, "server")):
+        results = run_bench(BenchSettings(("groupby",), (CPU, "polars"), (rows,), repeats=1))
+        data = results.to_dict()
+        data["environment"]["machine"]["cpu"] = machine
+        files.append((f"{machine}.json", json.dumps(data).encode()))
+    return files
+
+
+def test_a_run_here_fills_the_charts_and_table():
+    at = open_benchmark()
+    at.multiselect(key="bench_suites").set_value(["join"])
+    at.multiselect(key="bench_engines").set_value([CPU, "duckdb"])
+    at.multiselect(key="bench_sizes").set_value([10_000])
+    at.number_input(key="bench_repeats").set_value(1)
+    at.button(key="bench_go").click().run()
+    assert not problems(at)
+    records = next(d.value for d in at.dataframe if "median_s" in d.value.columns)
+    assert sorted(records["question"].unique()) == ["q1", "q2", "q3", "q4", "q5"]
+    assert set(records["status"]) == {"ok"}
+    assert len(at.get("vega_lite_chart")) == 2, "time against rows, and the speed-up heatmap"
+    assert at.selectbox(key="bench_other").value == "DuckDB (CPU)"
+
+
+def test_two_saved_runs_load_side_by_side_and_a_bad_file_changes_nothing(saved_runs):
+    at = open_benchmark()
+    at.file_uploader(key="bench_files").set_value([(name, data, "application/json") for name, data in saved_runs])
+    at.run()
+    at.button(key="bench_load").click().run()
+    assert not problems(at)
+    assert at.multiselect(key="bench_shown").value == ["laptop.json", "server.json"]
+    environment = next(d.value for d in at.dataframe if "commit" in d.value.columns)
+    assert environment["CPU"].tolist() == ["laptop", "server"]
+    series = at.selectbox(key="bench_other").options
+    assert "laptop.json · polars (CPU)" in series and "server.json · CPU (pandas)" in series
+    at.selectbox(key="bench_question").set_value("q3").run()
+    assert len(at.get("vega_lite_chart")) == 2
+    at.file_uploader(key="bench_files").set_value([("other.json", b'{"hello": 1}', "application/json")]).run()
+    at.button(key="bench_load").click().run()
+    assert any("other.json is not a benchmark results file" in e for e in problems(at))
+    assert list(at.session_state["bench_runs"]) == ["laptop.json", "server.json"], "what was loaded stays"
+
+
+def test_the_published_runs_load_in_one_click():
+    at = open_benchmark()
+    at.multiselect(key="bench_suites").set_value(["groupby"])
+    at.multiselect(key="bench_sizes").set_value([10_000])
+    at.number_input(key="bench_repeats").set_value(1)
+    at.button(key="bench_go").click().run()
+    mine = next(iter(at.session_state["bench_runs"]))
+    at.button(key="bench_shipped").click().run()
+    assert not problems(at)
+    shown = at.multiselect(key="bench_shown").value
+    assert shown[:2] == [mine, "bench_cpu.json"] and "bench_models_cpu.json" in shown, "new runs are shown at once"
+    assert len(at.get("vega_lite_chart")) == 2
+    assert f"{mine} · CPU (pandas)" in at.selectbox(key="bench_other").options
+
+
+def test_the_dask_engine_runs_here_on_the_local_cluster_the_operator_sized(monkeypatch):
+    pytest.importorskip("distributed")
+    from pipeline.engines.dask import close_dask_engines
+
+    monkeypatch.setenv("GPL_DASK_SCHEDULERS", "lab=tcp://127.0.0.1:1")
+    at = open_benchmark()
+    assert "Dask CPU (dask.dataframe)" in at.multiselect(key="bench_engines").options
+    assert "dask-cpu" not in at.multiselect(key="bench_engines").value, "never chosen by default"
+    at.multiselect(key="bench_suites").set_value(["groupby", "io"])
+    at.multiselect(key="bench_engines").set_value([CPU, "dask-cpu"])
+    at.multiselect(key="bench_sizes").set_value([10_000])
+    at.number_input(key="bench_repeats").set_value(1)
+    assert at.selectbox(key="bench_dask_cluster").options[1] == "lab (tcp://127.0.0.1:1)", "no address can be typed"
+    at.selectbox(key="bench_dask_cluster").set_value("lab")
+    at.button(key="bench_go").click().run()
+    assert any("at tcp://127.0.0.1:1 cannot be used: the connection was refused" in e for e in problems(at))
+    monkeypatch.setenv("GPL_DASK_WORKERS", "1")
+    monkeypatch.setenv("GPL_DASK_MEMORY_MB", "1024")
+    at.selectbox(key="bench_dask_cluster").set_value("local")
+    at.button(key="bench_go").click().run()
+    try:
+        assert not problems(at)
+        records = next(d.value for d in at.dataframe if "median_s" in d.value.columns)
+        dask = records[records["engine_label"] == "Dask CPU (dask.dataframe)"]
+        assert set(dask[dask["suite"] == "groupby"]["status"]) == {"ok"} and len(dask[dask["suite"] == "groupby"]) == 10
+        assert set(dask[dask["suite"] == "io"]["status"]) == {"skipped"}
+    finally:
+        close_dask_engines()
+
+
+def test_the_dask_scaling_tab_charts_the_published_report_and_refuses_a_bad_one():
+    at = open_benchmark()
+    assert len(at.get("vega_lite_chart")) == 0, "drawn only when its tab is open"
+    at.session_state["bench_tab"] = "Dask scaling"
+    at.run()
+    assert at.selectbox(key="bench_scaling_report").value == "dask_scaling_cpu.json"
+    assert len(at.get("vega_lite_chart")) == 2, "time against rows and against workers"
+    out_of_core = next(d.value for d in at.dataframe if "seconds (limited)" in d.value.columns)
+    assert out_of_core["work"].tolist()[:3] == ["groupby q1", "groupby q2", "groupby q4"]
+    assert set(out_of_core["answer"][:3]) == {"agrees"}
+    assert any("Larger than memory:** 30,000,000 rows" in m.value for m in at.markdown)
+    at.file_uploader(key="bench_scaling_file").set_value(("x.json", b'{"runs": 3}', "application/json")).run()
+    assert any("x.json is not a Dask scaling report" in e for e in problems(at))
+    assert len(at.get("vega_lite_chart")) == 2, "the published report is still shown"

@@ -1,0 +1,151 @@
+"""The Explore page through AppTest: every bundled dataset, awkward tables, filters, limits on chart data."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline.data.catalog import Catalog
+from pipeline.data.datasets import BUNDLED, SyntheticSpec
+from pipeline.data.io import Source
+from pipeline.data.loading import load_bundled, load_file, load_synthetic
+from pipeline.engines import available_engines
+from pipeline.profile.interactions import Filter
+from pipeline.render.charts import MAX_CHART_ROWS
+from tests.support.apptest import APP, TIMEOUT, open_page, problems
+
+
+def chart_rows(at: AppTest) -> list[int]:
+    """Rows of data each drawn chart sends to the browser (Arrow datasets plus inline values)."""
+    import json
+
+    counts = []
+    for chart in at.get("vega_lite_chart"):
+        proto = chart.proto
+        rows = sum(pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all().num_rows for d in proto.datasets)
+        rows += len(json.loads(proto.spec).get("data", {}).get("values", []))
+        counts.append(rows)
+    return counts
+
+
+def explore(catalog: Catalog | None = None) -> AppTest:
+    return open_page("pages/explore.py", catalog)
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Select a tab; only the open tab's content runs."""
+    at.session_state["explore_tab"] = label
+    return at.run()
+
+
+def with_dataset(loader, *args, **kwargs) -> Catalog:
+    catalog = Catalog()
+    loader(catalog, *args, available_engines(), **kwargs)
+    return catalog
+
+
+@pytest.mark.parametrize("name", list(BUNDLED))
+def test_every_bundled_dataset_is_explored(name):
+    at = explore(with_dataset(load_bundled, name))
+    assert not problems(at)
+    labels = [t.label for t in at.tabs]
+    assert labels == ["Overview", "Columns", "Correlations", "Missing values", "Interactions", "Filter"]
+    assert any("Profiled on" in c.value for c in at.caption)
+    assert at.metric[0].value == f"{at.session_state['catalog'].active.shape[0]:,}"
+    for label in labels:
+        open_tab(at, label)
+        assert not problems(at), label
+        assert len(at.get("vega_lite_chart")) or len(at.info) or len(at.success), f"{label}: a chart or why not"
+
+
+def test_columns_tab_switches_column_and_interactions_switch_view():
+    at = open_tab(explore(), "Columns")
+    at.selectbox(key="explore_column").set_value("target").run()
+    assert not problems(at)
+    assert any("text · dtype" in c.value for c in at.caption)
+    open_tab(at, "Interactions").radio(key="pair_view_0").set_value("binned heatmap").run()
+    assert any("binned on CPU (pandas)" in c.value for c in at.caption)
+    open_tab(at, "Correlations").radio(key="explore_corr_method").set_value("spearman").run()
+    assert len(at.get("vega_lite_chart")) == 1
+    at.radio(key="explore_preset").set_value("minimal").run()
+    assert not problems(at)
+    assert any("not computed (minimal profile)" in i.value for i in at.info)
+
+
+def test_no_dataset_points_to_the_data_page():
+    at = explore(Catalog())
+    assert not problems(at)
+    assert any("No dataset loaded" in i.value for i in at.info)
+
+
+def test_awkward_upload_is_explained_not_crashed():
+    table = pd.DataFrame(
+        {
+            "empty": [None, None, None],
+            "mixed_tz": pd.to_datetime(["2024-01-01", None, "2024-02-01"]).tz_localize("Asia/Tokyo"),
+            "text": ["a", "b", "a"],
+            "inf": [np.inf, 1.0, np.nan],
+        }
+    )
+    buffer = io.BytesIO()
+    table.to_parquet(buffer)
+    catalog = Catalog()
+    load_file(catalog, Source.from_bytes("awkward.parquet", buffer.getvalue()), available_engines())
+    at = explore(catalog)
+    assert not problems(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "'empty' has no values" in warnings and "infinite" in warnings
+
+
+def test_filters_are_applied_and_cleared():
+    catalog = with_dataset(load_bundled, "iris")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["catalog"] = catalog
+    at.session_state[f"explore_filters_{catalog.active_id}"] = {
+        "sepal length (cm)": Filter("sepal length (cm)", low=5.0, high=6.0)
+    }
+    at.run()
+    at.switch_page("pages/explore.py").run()
+    frame = catalog.active.primary.frame
+    passing = int(frame["sepal length (cm)"].between(5.0, 6.0).sum())
+    open_tab(at, "Interactions")
+    assert any(f"{passing:,} of 150 rows" in c.value for c in at.caption), "interactions follow the filters"
+    open_tab(at, "Filter")
+    assert any(f"{passing:,} of 150 rows" in m.value for m in at.markdown)
+    assert any("5 ≤ sepal length (cm) ≤ 6" in c.value for c in at.caption)
+    at.button(key="filter_clear").click().run()
+    assert any("150 of 150 rows" in m.value for m in at.markdown)
+
+
+def test_large_table_waits_for_the_button_and_charts_stay_small():
+    catalog = with_dataset(load_synthetic, SyntheticSpec("mixed", rows=1_100_000))
+    at = explore(catalog)
+    assert not problems(at)
+    assert catalog.active.recall(("profile", at.selectbox(key="explore_engine").value, "full")) is None
+    assert any("Large table" in i.value for i in at.info)
+    at.button(key="profile_go").click().run()
+    assert not problems(at)
+    assert any("Profiled on" in c.value for c in at.caption)
+    rows, captions = [], []
+    for label in ["Overview", "Columns", "Correlations", "Missing values", "Interactions", "Filter"]:
+        open_tab(at, label)
+        assert not problems(at), label
+        rows += chart_rows(at)
+        captions += [c.value for c in at.caption]
+    assert any("1,100,000 rows binned on" in c for c in captions)
+    assert len(rows) >= 8 and max(rows) <= MAX_CHART_ROWS
+
+
+def test_compare_engines_needs_two_engines():
+    at = explore()
+    toggle = at.toggle(key="explore_compare")
+    if len(available_engines()) == 1:
+        assert toggle.disabled
+    else:
+        toggle.set_value(True).run()
+        assert any("statistics agree" in s.value for s in at.success)

@@ -1,0 +1,74 @@
+"""The Models page through AppTest: train and compare, the charts per task, exports, bad choices."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.support.apptest import open_page, problems
+
+
+def open_models() -> AppTest:
+    return open_page("pages/models.py")
+
+
+def test_train_a_classifier_and_export_its_card():
+    at = open_models()
+    assert at.selectbox(key="model_target_classification").value == "target"
+    at.selectbox(key="model_algorithm_classification").set_value(
+        next(a for a in at.selectbox(key="model_algorithm_classification").options if "Random forest" in str(a))
+    )
+    at.run()
+    at.number_input(key="model_random_forest_classifier_n_estimators").set_value(20).run()
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    table = next(d.value for d in at.dataframe if "metric" in d.value.columns)
+    accuracy = table.loc[table["metric"] == "accuracy", "CPU (pandas)"].item()
+    assert accuracy > 0.8
+    assert len(at.get("vega_lite_chart")) >= 2, "phase times and the confusion matrix"
+    assert {b.key for b in at.get("download_button")} >= {"model_card", "model_predictions"}
+    stored = at.session_state["model_result"]
+    assert stored[2] == "random_forest_classifier" and stored[3]["n_estimators"] == 20
+
+
+def test_regression_clustering_and_embedding_show_their_charts():
+    at = open_models()
+    at.radio(key="model_task").set_value("regression").run()
+    at.selectbox(key="model_target_regression").set_value("sepal length (cm)").run()
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    assert any("R²" in str(d.value["metric"].tolist()) for d in at.dataframe if "metric" in d.value.columns)
+    at.radio(key="model_task").set_value("clustering").run()
+    at.selectbox(key="model_labels_clustering").set_value("target").run()
+    at.number_input(key="model_kmeans_n_clusters").set_value(3).run()
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    table = next(d.value for d in at.dataframe if "metric" in d.value.columns)
+    assert table.loc[table["metric"] == "adjusted Rand", "CPU (pandas)"].item() > 0.4
+    at.radio(key="model_task").set_value("embedding").run()
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    assert len(at.get("vega_lite_chart")) >= 2, "phase times and the embedding scatter"
+
+
+def test_no_features_is_refused_and_the_page_stays_usable():
+    at = open_models()
+    at.multiselect(key="model_features_classification_target").set_value([]).run()
+    at.button(key="model_go").click().run()
+    assert any("at least one feature" in e for e in problems(at))
+    assert "model_result" not in at.session_state
+
+
+def test_curves_scaling_and_compare_all():
+    at = open_models()
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    charts = len(at.get("vega_lite_chart"))
+    assert charts >= 4, "phase times, ROC, precision-recall and the confusion matrix"
+    at.button(key="model_scaling_go").click().run()
+    assert not problems(at)
+    assert len(at.get("vega_lite_chart")) == charts + 1
+    at.button(key="model_compare_go").click().run()
+    assert not problems(at)
+    table = next(d.value for d in at.dataframe if "algorithm" in d.value.columns)
+    assert len(table) == 5 and (table["CPU (pandas) error"] == "").all()
+    assert (table["CPU (pandas) accuracy"] > 0.5).all()

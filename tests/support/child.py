@@ -1,0 +1,14 @@
+"""Code run by a fresh Python in the repository root: what can crash or exhaust memory stays out of the tests."""
+
+import subprocess
+import sys
+import textwrap
+
+from tests.support.paths import REPO_ROOT as ROOT
+
+
+def run_child(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`code` run by a fresh Python in the repository root."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )

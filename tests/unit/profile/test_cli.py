@@ -1,0 +1,88 @@
+"""`python -m pipeline.profile` as a user runs it: a real process, real files, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import files
+from tests.support.paths import REPO_ROOT
+
+ROOT = REPO_ROOT
+
+
+def profile(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.profile", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_good_file_gives_json_and_a_standalone_html_report(tmp_path):
+    table = tmp_path / "sales.csv"
+    table.write_bytes(files.csv_bytes())
+    out, report = tmp_path / "profile.json", tmp_path / "report.html"
+    done = profile(str(table), "--engine", "cpu", "--out", str(out), "--html", str(report))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["table"]["rows"] == 4 and result["engine"]["name"] == "cpu"
+    assert [c["name"] for c in result["columns"]] == ["id", "price", "city", "ok"]
+    assert result["seconds"]["total"] > 0
+    page = report.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") >= 4
+    assert "<script" not in page and "http://" not in page.split("<svg", 1)[0], "nothing to fetch"
+    assert "wrote" in done.stderr
+
+
+def test_json_goes_to_standard_output_by_default(tmp_path):
+    table = tmp_path / "t.parquet"
+    table.write_bytes(files.parquet_bytes())
+    done = profile(str(table), "--engine", "cpu", "--preset", "minimal")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["correlations"] == {} and result["table"]["duplicate_rows"] is None
+
+
+@pytest.mark.parametrize(
+    ("setup", "arguments", "message"),
+    [
+        (None, ["missing.csv"], "does not exist"),
+        ("empty", ["{path}"], "is empty (0 bytes)"),
+        ("junk", ["{path}"], "not a Parquet file"),
+        ("csv", ["{path}", "--engine", "tpu"], "invalid choice: 'tpu'"),
+        ("csv", ["{path}", "--out", "/no/such/folder/x.json"], "does not exist"),
+        ("folder", ["{path}"], "is not a file"),
+        ("header", ["{path}"], "no rows"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path, setup, arguments, message):
+    path = tmp_path / {"junk": "t.parquet", "folder": "sub"}.get(setup or "", "t.csv")
+    if setup == "empty":
+        path.write_bytes(b"")
+    elif setup == "junk":
+        path.write_bytes(b"\x00\x01binary junk" * 50)
+    elif setup == "csv":
+        path.write_bytes(files.csv_bytes())
+    elif setup == "folder":
+        path.mkdir()
+    elif setup == "header":
+        path.write_bytes(b"a,b\n")
+    done = profile(*(a.format(path=path) for a in arguments))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_asking_for_the_gpu_without_one_says_why(tmp_path):
+    from pipeline.engines import GPU, detect
+
+    status = next(s for s in detect() if s.name == GPU)
+    if status.available:
+        pytest.skip("this machine has a GPU engine")
+    table = tmp_path / "t.csv"
+    table.write_bytes(files.csv_bytes())
+    done = profile(str(table), "--engine", "gpu")
+    assert done.returncode == 2 and status.reason in done.stderr

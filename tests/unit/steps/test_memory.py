@@ -1,0 +1,129 @@
+"""GPU memory: work that cannot fit is refused before it runs, with a way forward; a real out-of-memory
+on the GPU is reported the same way and leaves the engine usable (the `gpu` tests force one)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.data.catalog import Catalog
+from pipeline.data.formats import FileFormat
+from pipeline.data.io import Source
+from pipeline.data.loading import load_bundled, load_file
+from pipeline.engines import CpuEngine, DeviceMemory
+from pipeline.errors import GpuMemoryError
+from pipeline.models.algorithms import ALGORITHMS
+from pipeline.models.features import FeatureSpec
+from pipeline.models.training import train
+from pipeline.steps.memory import check_fits, load_need, model_need, step_need
+from pipeline.steps.runner import run_side_by_side
+from pipeline.steps.spec import STEP_KINDS, Step
+from tests.support import files
+
+GIB = 2**30
+
+
+class SmallDeviceEngine(CpuEngine):
+    """A second engine that computes like the CPU one but reports a device with `free` bytes free."""
+
+    name = "gpu"
+    label = "GPU (cuDF)"
+    device = memory_of_its_own = True  # its traits are a GPU's, so the code under test treats it as one
+    is_reference = holds_python_objects = False
+    arrow_phase = "host → device"
+
+    def __init__(self, free: int) -> None:
+        self.free = free
+        self.released = 0
+
+    def memory_info(self) -> DeviceMemory:
+        return DeviceMemory(total=16 * GIB, used=16 * GIB - self.free)
+
+    def release_memory(self) -> None:
+        self.released += 1
+
+
+def test_load_estimates_follow_the_format_and_the_parquet_footer(tmp_path):
+    csv = files.csv_bytes() * 100
+    assert load_need(FileFormat.CSV, csv) == 3 * len(csv)
+    path = tmp_path / "t.parquet"
+    path.write_bytes(files.parquet_bytes())
+    assert load_need(FileFormat.PARQUET, path) >= 2 * path.stat().st_size
+    assert load_need(FileFormat.PARQUET, b"PAR1 damaged") == 2 * len(b"PAR1 damaged")
+
+
+def test_step_and_model_estimates_grow_with_the_work():
+    join, filter_rows = (STEP_KINDS[kind].memory_factor for kind in ("join", "filter"))
+    assert step_need(join, 100) > step_need(filter_rows, 100) > step_need(filter_rows, 10)
+    assert model_need("tsne", 1000, 8) > model_need("ridge", 1000, 8) > model_need("ridge", 100, 8)
+    assert model_need("svc", 10, 1) >= GIB
+
+
+def test_check_fits_refuses_with_the_figures_and_a_way_forward():
+    engine = SmallDeviceEngine(free=GIB)
+    check_fits(engine, GIB // 2, "Loading a.csv", "load")
+    with pytest.raises(GpuMemoryError) as raised:
+        check_fits(engine, 2 * GIB, "Loading a.csv", "load")
+    assert str(raised.value).startswith("Loading a.csv needs about 2.00 GiB of GPU memory, but only 1.00 GiB")
+    assert "of 16.00 GiB is free. It stays loaded on the CPU" in str(raised.value)
+    assert engine.released == 1, "cached memory is handed back before refusing"
+    check_fits(CpuEngine(), 10**15, "anything", "step")  # the CPU engine has no device to check
+
+
+def test_a_file_too_big_for_the_gpu_loads_on_the_cpu_with_the_reason(cpu):
+    data = files.csv_bytes() * 1000
+    dataset = load_file(Catalog(), Source.from_bytes("big.csv", data), [cpu, SmallDeviceEngine(free=len(data))])
+    assert set(dataset.copies) == {"cpu"}
+    assert "Loading big.csv needs about" in dataset.failures["gpu"]
+    assert "load a sample or fewer columns" in dataset.failures["gpu"]
+
+
+def test_a_step_too_big_for_the_gpu_fails_there_and_the_cpu_goes_on(cpu):
+    catalog = Catalog()
+    frame = load_bundled(catalog, "wine", [cpu]).primary.frame
+    small = SmallDeviceEngine(free=frame.memory_usage(deep=True).sum())
+    steps = [Step("sort", {"columns": ["alcohol"], "ascending": True})]
+    result = run_side_by_side(steps, {"cpu": frame, "gpu": frame}, {"cpu": cpu, "gpu": small})
+    assert result.runs["cpu"].ok and len(result.runs["cpu"].frame) == len(frame)
+    assert "Step 1 (" in result.runs["gpu"].error and "Add a “Sample rows” step first" in result.runs["gpu"].error
+
+
+def test_a_model_too_big_for_the_gpu_is_refused_before_it_trains(cpu):
+    frame = load_bundled(Catalog(), "wine", [cpu]).primary.frame
+    spec = FeatureSpec("classification", tuple(c for c in frame.columns if c != "target"), "target")
+    run = train(SmallDeviceEngine(free=10_000), frame, spec, ALGORITHMS["knn_classifier"])
+    assert not run.ok
+    assert run.error.startswith(f"Training {ALGORITHMS['knn_classifier'].label} on 178 rows needs about")
+    assert "Train on a sample" in run.error
+
+
+@pytest.mark.gpu
+@pytest.mark.device("memory pressure on the device, measured with NVML")
+def test_a_real_gpu_out_of_memory_is_reported_and_the_memory_comes_back(cpu, gpu, monkeypatch):
+    """Fill the device, load a table that cannot fit (refused by the estimate, then for real with the
+    estimate switched off), free the device, check with NVML that the memory came back, load again."""
+    import cupy
+    import pynvml
+
+    from pipeline.parity import compare_frames
+
+    pynvml.nvmlInit()
+    handle = pynvml.nvmlDeviceGetHandleByIndex(cupy.cuda.Device().id)
+    gpu.release_memory()
+    baseline = pynvml.nvmlDeviceGetMemoryInfo(handle).used
+    data = files.csv_bytes(files.SAMPLE.sample(400_000, replace=True, random_state=0))
+    hog = cupy.empty(gpu.memory_info().free - 64 * 2**20, dtype=cupy.uint8)
+    try:
+        refused = load_file(Catalog(), Source.from_bytes("big.csv", data), [cpu, gpu])
+        assert set(refused.copies) == {"cpu"} and "needs about" in refused.failures["gpu"]
+        monkeypatch.setattr("pipeline.data.io.load_need", lambda *_: 0)
+        failed = load_file(Catalog(), Source.from_bytes("big.csv", data), [cpu, gpu])
+        assert set(failed.copies) == {"cpu"} and "ran out of memory" in failed.failures["gpu"]
+        assert "Traceback" not in failed.failures["gpu"]
+    finally:
+        del hog
+        gpu.release_memory()
+    assert pynvml.nvmlDeviceGetMemoryInfo(handle).used <= baseline + 256 * 2**20, "the memory came back"
+    pynvml.nvmlShutdown()
+    loaded = load_file(Catalog(), Source.from_bytes("big.csv", data), [cpu, gpu])
+    assert set(loaded.copies) == {"cpu", "gpu"}
+    assert compare_frames(loaded.copies["cpu"].frame, gpu.to_pandas(loaded.copies["gpu"].frame)).ok
