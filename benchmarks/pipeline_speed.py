@@ -7,7 +7,8 @@ Presets run on the tables they are meant for: "clean and encode" and "date and t
 on the `mixed` generator, "db-benchmark style aggregation" on the G1 groupby table (K=100).
 Each step's time is the median of --repeats runs after one warm-up, device synchronised
 before each clock stops. Overhead: the runner's time for a step over the same step called
-directly (`apply_step` under the same clock), medians from the same run; 1.00 means none.
+directly (`apply_step` under the same clock), medians from the same run, the two taking turns
+(each first in every other repeat); 1.00 means none.
 """
 
 from __future__ import annotations
@@ -31,33 +32,38 @@ CASES = {
 }
 
 
-def direct_times(steps: list, frame: Any, engine: Any, repeats: int) -> list[float]:
-    """Median seconds of each step called directly, chained as the runner chains them (one warm-up chain)."""
+def paired_times(steps: list, frame: Any, engine: Any, repeats: int) -> tuple[list[float], list[float]]:
+    """Median seconds of each step as the app's runner reports them and called directly (chained as the runner
+    chains them). The two take turns, each going first in every other repeat, so the machine's drift and the
+    memory the first leaves behind reach both alike; one warm-up of each first."""
     context = Context(engine)
-    per_step: list[list[float]] = [[] for _ in steps]
-    for repeat in range(repeats + 1):
-        current = frame
-        for i, step in enumerate(steps):
-            current, seconds = clock(
-                lambda step=step, current=current: apply_step(step, current, context), engine.synchronize
-            )
-            if repeat:
-                per_step[i].append(seconds)
-    return [statistics.median(runs) for runs in per_step]
+    reported: list[list[float]] = [[] for _ in steps]
+    direct: list[list[float]] = [[] for _ in steps]
 
-
-def runner_times(steps: list, frame: Any, engine: Any, repeats: int) -> list[float]:
-    """Median seconds of each step as the app's runner reports them (one warm-up run; results dropped)."""
-    per_step: list[list[float]] = [[] for _ in steps]
-    for repeat in range(repeats + 1):
+    def by_runner() -> list[float]:
         result = run_recipe(steps, frame, engine)
         if not result.ok:
             raise RuntimeError(result.error)
+        return [step_run.seconds for step_run in result.steps]
+
+    def by_hand() -> list[float]:
+        current, seconds = frame, []
+        for step in steps:
+            current, alone = clock(
+                lambda step=step, current=current: apply_step(step, current, context), engine.synchronize
+            )
+            seconds.append(alone)
+        return seconds
+
+    for repeat in range(repeats + 1):
+        first, second = (by_runner, by_hand) if repeat % 2 == 0 else (by_hand, by_runner)
+        times_first, times_second = first(), second()
+        runner, hand = (times_first, times_second) if first is by_runner else (times_second, times_first)
         if repeat:
-            for i, step_run in enumerate(result.steps):
-                per_step[i].append(step_run.seconds)
-        del result
-    return [statistics.median(runs) for runs in per_step]
+            for i in range(len(steps)):
+                reported[i].append(runner[i])
+                direct[i].append(hand[i])
+    return [statistics.median(runs) for runs in reported], [statistics.median(runs) for runs in direct]
 
 
 def run(sizes: list[int], repeats: int, engines: list[str]) -> dict[str, Any]:
@@ -70,8 +76,7 @@ def run(sizes: list[int], repeats: int, engines: list[str]) -> dict[str, Any]:
             steps = check_recipe(preset_recipe(preset, cpu_frame), cpu_frame, get_engine(CPU))
             for engine in [e for e in available_engines() if e.name in engines]:
                 frame = cpu_frame if engine.is_reference else engine.generate(spec)[""]
-                reported = runner_times(steps, frame, engine, repeats)
-                direct = direct_times(steps, frame, engine, repeats)
+                reported, direct = paired_times(steps, frame, engine, repeats)
                 for number, (step, seconds, alone) in enumerate(zip(steps, reported, direct, strict=True), start=1):
                     results.append(
                         {
