@@ -4,9 +4,9 @@ from pipeline.data.catalog import Catalog
 from pipeline.data.datasets import SyntheticSpec
 from pipeline.data.io import ReadOptions, Source
 from pipeline.data.loading import load_bundled, load_file, load_synthetic
-from pipeline.engines import CpuEngine
 from pipeline.errors import DataError
 from tests.support import files
+from tests.support.engines import HostBackedGpu
 
 
 @pytest.fixture
@@ -109,14 +109,8 @@ def test_gpu_copy_sits_beside_the_cpu_copy(cpu, gpu):
     assert gpu.memory_info().used <= used
 
 
-class OutOfMemoryEngine(CpuEngine):
+class OutOfMemoryEngine(HostBackedGpu):
     """A second engine whose device is full: every copy onto it fails as RMM reports it."""
-
-    name = "gpu"
-    label = "GPU (cuDF)"
-    device = memory_of_its_own = True  # its traits are a GPU's, so the code under test treats it as one
-    is_reference = holds_python_objects = False
-    arrow_phase = "host → device"
 
     def from_arrow(self, table):
         raise MemoryError("std::bad_alloc: out_of_memory: CUDA error at: rmm/mr/device/cuda_memory_resource.hpp")

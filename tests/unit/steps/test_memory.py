@@ -9,7 +9,7 @@ from pipeline.data.catalog import Catalog
 from pipeline.data.formats import FileFormat
 from pipeline.data.io import Source
 from pipeline.data.loading import load_bundled, load_file
-from pipeline.engines import CpuEngine, DeviceMemory
+from pipeline.engines import CpuEngine
 from pipeline.errors import GpuMemoryError
 from pipeline.models.algorithms import ALGORITHMS
 from pipeline.models.features import FeatureSpec
@@ -18,28 +18,9 @@ from pipeline.steps.memory import check_fits, load_need, model_need, step_need
 from pipeline.steps.runner import run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, Step
 from tests.support import files
+from tests.support.engines import HostBackedGpu
 
 GIB = 2**30
-
-
-class SmallDeviceEngine(CpuEngine):
-    """A second engine that computes like the CPU one but reports a device with `free` bytes free."""
-
-    name = "gpu"
-    label = "GPU (cuDF)"
-    device = memory_of_its_own = True  # its traits are a GPU's, so the code under test treats it as one
-    is_reference = holds_python_objects = False
-    arrow_phase = "host → device"
-
-    def __init__(self, free: int) -> None:
-        self.free = free
-        self.released = 0
-
-    def memory_info(self) -> DeviceMemory:
-        return DeviceMemory(total=16 * GIB, used=16 * GIB - self.free)
-
-    def release_memory(self) -> None:
-        self.released += 1
 
 
 def test_load_estimates_follow_the_format_and_the_parquet_footer(tmp_path):
@@ -59,7 +40,7 @@ def test_step_and_model_estimates_grow_with_the_work():
 
 
 def test_check_fits_refuses_with_the_figures_and_a_way_forward():
-    engine = SmallDeviceEngine(free=GIB)
+    engine = HostBackedGpu(free=GIB)
     check_fits(engine, GIB // 2, "Loading a.csv", "load")
     with pytest.raises(GpuMemoryError) as raised:
         check_fits(engine, 2 * GIB, "Loading a.csv", "load")
@@ -71,7 +52,7 @@ def test_check_fits_refuses_with_the_figures_and_a_way_forward():
 
 def test_a_file_too_big_for_the_gpu_loads_on_the_cpu_with_the_reason(cpu):
     data = files.csv_bytes() * 1000
-    dataset = load_file(Catalog(), Source.from_bytes("big.csv", data), [cpu, SmallDeviceEngine(free=len(data))])
+    dataset = load_file(Catalog(), Source.from_bytes("big.csv", data), [cpu, HostBackedGpu(free=len(data))])
     assert set(dataset.copies) == {"cpu"}
     assert "Loading big.csv needs about" in dataset.failures["gpu"]
     assert "load a sample or fewer columns" in dataset.failures["gpu"]
@@ -80,7 +61,7 @@ def test_a_file_too_big_for_the_gpu_loads_on_the_cpu_with_the_reason(cpu):
 def test_a_step_too_big_for_the_gpu_fails_there_and_the_cpu_goes_on(cpu):
     catalog = Catalog()
     frame = load_bundled(catalog, "wine", [cpu]).primary.frame
-    small = SmallDeviceEngine(free=frame.memory_usage(deep=True).sum())
+    small = HostBackedGpu(free=frame.memory_usage(deep=True).sum())
     steps = [Step("sort", {"columns": ["alcohol"], "ascending": True})]
     result = run_side_by_side(steps, {"cpu": frame, "gpu": frame}, {"cpu": cpu, "gpu": small})
     assert result.runs["cpu"].ok and len(result.runs["cpu"].frame) == len(frame)
@@ -90,7 +71,7 @@ def test_a_step_too_big_for_the_gpu_fails_there_and_the_cpu_goes_on(cpu):
 def test_a_model_too_big_for_the_gpu_is_refused_before_it_trains(cpu):
     frame = load_bundled(Catalog(), "wine", [cpu]).primary.frame
     spec = FeatureSpec("classification", tuple(c for c in frame.columns if c != "target"), "target")
-    run = train(SmallDeviceEngine(free=10_000), frame, spec, ALGORITHMS["knn_classifier"])
+    run = train(HostBackedGpu(free=10_000), frame, spec, ALGORITHMS["knn_classifier"])
     assert not run.ok
     assert run.error.startswith(f"Training {ALGORITHMS['knn_classifier'].label} on 178 rows needs about")
     assert "Train on a sample" in run.error

@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 
 from pipeline.data.column_kinds import NUMERIC
-from pipeline.engines import CpuEngine, DeviceMemory
+from pipeline.engines import CpuEngine
 from pipeline.steps.export import to_script
 from pipeline.steps.memory import step_need
 from pipeline.steps.runner import run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, FormField, Recipe, Schema, Step, StepKind, checked, register
 from tests.support.apptest import open_page, problems
+from tests.support.engines import HostBackedGpu
 
 TOY = "toy_times"
 
@@ -71,23 +72,12 @@ def test_the_exported_script_runs_the_kinds_code(toy_kind, tmp_path):
     assert out["x"].tolist() == [3.0, 4.0] and out["y"].tolist() == [2, 4]
 
 
-class SmallDevice(CpuEngine):
-    """Computes as the CPU does but has a device of its own with 1,000 bytes free."""
-
-    name, label = "small", "Small device"
-    device = memory_of_its_own = True
-    is_reference = False
-
-    def memory_info(self) -> DeviceMemory:
-        return DeviceMemory(total=2_000, used=1_000)
-
-
 def test_the_memory_estimate_uses_the_kinds_factor(toy_kind):
     assert step_need(toy_kind.memory_factor, 100) == 700
     frame = pd.DataFrame({"x": pd.Series(range(20), dtype="int8")})  # 152 bytes with its index: 2.5× (the
     # default factor) fits in the 900 bytes usable, 7× (the toy's) does not
     step = checked(Step(TOY, {"columns": ["x"]}), Schema.of(frame))
-    run = run_side_by_side([step], {"small": frame}, {"small": SmallDevice()}).runs["small"]
+    run = run_side_by_side([step], {"gpu": frame}, {"gpu": HostBackedGpu(free=1_000, total=2_000)}).runs["gpu"]
     assert not run.ok and "needs about" in run.steps[0].error
 
 
