@@ -704,6 +704,22 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
         kinds={kind: n for kind, n in Counter(c.kind for c in columns).items()},
     )
     report(1.0, "Done")
+    return assembled(engine, table, columns, (matrices, note), (together, missing_correlation), settings, timer)
+
+
+def assembled(
+    engine: Engine,
+    table: TableStats,
+    columns: list[ColumnProfile],
+    correlations: tuple[dict[str, pd.DataFrame], str | None],
+    missing: tuple[pd.DataFrame | None, pd.DataFrame | None],
+    settings: ProfileSettings,
+    timer: PhaseClock,
+    approximate: tuple[str, ...] = (),
+) -> Profile:
+    """The Profile of an engine's statistics (correlation matrices and their note; missing-together counts and
+    the correlation of missingness), with its alerts and the phases' seconds."""
+    matrices, note = correlations
     return Profile(
         engine=engine.name,
         engine_label=engine.label,
@@ -711,10 +727,11 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
         columns=columns,
         correlations=matrices,
         correlation_note=note,
-        missing_together=together,
-        missing_correlation=missing_correlation,
+        missing_together=missing[0],
+        missing_correlation=missing[1],
         alerts=profile_alerts(table, columns, matrices, settings),
         phases=dict(timer.phases),
+        approximate=approximate,
     )
 
 

@@ -30,6 +30,7 @@ from pipeline.profile.local import (
     ProfileProgress,
     ProfileSettings,
     TableStats,
+    assembled,
     boolean_summary,
     central_sums,
     column_flags,
@@ -40,7 +41,6 @@ from pipeline.profile.local import (
     missing_tables,
     moments_from_sums,
     pairwise_sums,
-    profile_alerts,
     shown_top,
 )
 from pipeline.timing import PhaseClock
@@ -343,16 +343,5 @@ def profile_dask(engine: DaskEngine, frame: Any, settings: ProfileSettings, repo
     if any(kind not in (TEXT, BOOLEAN) for kind in kinds.values()):
         approximate.append(DISTINCT_NOTE)
     report(1.0, "Done")
-    return Profile(
-        engine=engine.name,
-        engine_label=engine.label,
-        table=table,
-        columns=columns,
-        correlations=matrices,
-        correlation_note=note,
-        missing_together=together,
-        missing_correlation=missing_correlation,
-        alerts=profile_alerts(table, columns, matrices, settings),
-        phases=dict(timer.phases),
-        approximate=tuple(approximate),
-    )
+    missing_matrices = (together, missing_correlation)
+    return assembled(engine, table, columns, (matrices, note), missing_matrices, settings, timer, tuple(approximate))
