@@ -12,13 +12,13 @@ from pipeline.data.catalog import Dataset, EngineCopy
 from pipeline.render.charts import cumulative_time_chart, speedup_chart, step_time_chart
 from pipeline.steps.export import to_script
 from pipeline.steps.presets import PRESETS, preset_recipe
-from pipeline.steps.runner import SideBySide, check_recipe, run_side_by_side
+from pipeline.steps.runner import SideBySide, run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors
 from ui.step_forms import step_form
-from ui.views.pipeline import recipe_check, run_speedups, step_speedups, step_table
+from ui.views.pipeline import recipe_check, run_speedups, step_speedups, step_table, valid_steps
 
 STEPS_KEY = "pipeline_steps"
 RESULT_KEY = "pipeline_result"
@@ -33,10 +33,6 @@ def current_steps() -> list[Step]:
 
 def other_datasets(dataset: Dataset) -> dict[str, Dataset]:
     return {other.name: other for other in catalog() if other.id != dataset.id}
-
-
-def host_frames(others: dict[str, Dataset]) -> dict[str, Any]:
-    return {name: other.primary.frame for name, other in others.items()}
 
 
 def set_steps(steps: list[Step]) -> None:
@@ -55,7 +51,7 @@ def start_from(dataset: Dataset, others: dict[str, Dataset]) -> None:
             if chosen or run_now:
                 with shown_errors("building the preset"):
                     recipe = preset_recipe(name, dataset.primary.frame)
-                    set_steps(check_recipe(recipe, dataset.primary.frame, dataset.primary.engine, host_frames(others)))
+                    set_steps(valid_steps(dataset, list(recipe.steps), others))
                     st.session_state[RUN_NOW_KEY] = run_now
                     st.rerun()
         with right:
@@ -63,7 +59,7 @@ def start_from(dataset: Dataset, others: dict[str, Dataset]) -> None:
             if st.button("Load recipe", key="recipe_go", disabled=upload is None, icon=":material/upload_file:"):
                 with shown_errors("loading the recipe"):
                     recipe = Recipe.from_json(upload.getvalue())
-                    set_steps(check_recipe(recipe, dataset.primary.frame, dataset.primary.engine, host_frames(others)))
+                    set_steps(valid_steps(dataset, list(recipe.steps), others))
                     st.rerun()
 
 
@@ -151,10 +147,7 @@ def add_step(dataset: Dataset, others: dict[str, Dataset], usable: int, sample_a
         if st.button(label, key="add_step", type="primary", icon=":material/add:"):
             with shown_errors("adding the step"):
                 head, tail = with_step(steps, place, Step(kind, params))
-                checked = check_recipe(
-                    Recipe(tuple(head)), dataset.primary.frame, dataset.primary.engine, host_frames(others)
-                )
-                set_steps(checked + tail)
+                set_steps(valid_steps(dataset, head, others) + tail)
                 st.session_state.pop(PLACE_KEY, None)
                 st.rerun()
 

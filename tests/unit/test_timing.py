@@ -60,3 +60,19 @@ def test_device_work_is_waited_for():
 def test_bad_arguments(warmup, repeats):
     with pytest.raises(ValueError):
         measure(lambda: None, warmup=warmup, repeats=repeats)
+
+
+def test_speedups_are_the_reference_over_each_other_and_none_where_a_time_is_missing():
+    import pandas as pd
+
+    from pipeline.timing import speedups
+
+    assert speedups({"cpu": 4.0, "gpu": 0.5, "dask": None, "zero": 0.0}, "cpu") == {
+        "gpu": 8.0,
+        "dask": None,
+        "zero": None,
+    }
+    assert speedups({"gpu": 1.0}, "cpu") == {"gpu": None}, "no reference, no ratio"
+    wide = pd.DataFrame({"cpu": [2.0, 0.0], "gpu": [1.0, 1.0]})
+    ratios = speedups(wide, "cpu")["gpu"]
+    assert ratios.iloc[0] == 2.0 and pd.isna(ratios.iloc[1])

@@ -68,3 +68,11 @@ def recipe_check(dataset: Dataset, steps: list[Step], others: dict[str, Dataset]
     key = ("recipe check", recipe.to_json(), tuple(sorted((name, other.id) for name, other in others.items())))
     frames = {name: other.primary.frame for name, other in others.items()}
     return dataset.remember(key, lambda: check_steps(recipe, dataset.primary.frame, dataset.primary.engine, frames))
+
+
+def valid_steps(dataset: Dataset, steps: list[Step], others: dict[str, Dataset]) -> list[Step]:
+    """The steps checked (defaults filled in), through `recipe_check`; its StepError when one does not apply."""
+    check = recipe_check(dataset, steps, others)
+    if check.problem is not None:
+        raise check.problem
+    return check.steps
