@@ -283,6 +283,8 @@ def test_train_a_network_and_watch_its_curves(server, browser):
         ),
     )
     wait_text(browser, "of 40, batch", timeout=120)  # the progress bar follows the batches while it trains
+    # Stop once an epoch has ended: a run stopped inside its first epoch keeps none, so it has nothing to evaluate
+    wait_text(browser, "epoch 2 of 40", timeout=120)
     screenshot(browser, "18-deep-learning-live")
     click_button(browser, "Stop training")
     wait_text(browser, "Stopped by you after", timeout=60)
