@@ -1,10 +1,13 @@
 """GPU Pipeline Lab: the entry point. `streamlit run app.py`."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import sidebar
 
-st.set_page_config(page_title="GPU Pipeline Lab", page_icon=":material/speed:", layout="wide")
+ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"  # served by this server: no request leaves the machine
+st.set_page_config(page_title="GPU Pipeline Lab", page_icon=ICON, layout="wide")
 
 navigation = st.navigation(
     [

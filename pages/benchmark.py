@@ -144,7 +144,12 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
     bad = table[table["status"].isin([FAILED, ERROR])]
     if not bad.empty:
         st.warning(
-            f"{len(bad)} answers failed their check or raised; they are not timed: see the table below.",
+            (
+                "1 answer failed its check or raised; it is not timed"
+                if len(bad) == 1
+                else f"{len(bad)} answers failed their check or raised; they are not timed"
+            )
+            + ": see the table below.",
             icon=":material/warning:",
         )
     suites = list(dict.fromkeys(table["suite"]))
@@ -262,11 +267,12 @@ with scaled:
     if scaled.open:
         dask_scaling_tab()
 loaded = runs()
-if loaded:
-    show_runs(loaded)
-    if st.button("Forget all runs", key="bench_forget", icon=":material/delete:"):
-        st.session_state[RUNS_KEY] = {}
-        st.session_state["bench_shown"] = []
-        st.rerun()
-else:
-    st.info("Run the benchmark here or load saved results to compare them.", icon=":material/info:")
+if not scaled.open:  # the Dask scaling report stands alone: the runs belong to the other two tabs
+    if loaded:
+        show_runs(loaded)
+        if st.button("Forget all runs", key="bench_forget", icon=":material/delete:"):
+            st.session_state[RUNS_KEY] = {}
+            st.session_state["bench_shown"] = []
+            st.rerun()
+    else:
+        st.info("Run the benchmark here or load saved results to compare them.", icon=":material/info:")

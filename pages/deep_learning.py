@@ -95,7 +95,8 @@ def live_training(data, settings: TrainSettings) -> None:
     runs: dict[str, TrainRun] = {}
     st.session_state[RUNS_KEY] = runs
     st.session_state[DATA_KEY] = data
-    st.button("Stop training", key=STOP_KEY, icon=":material/stop_circle:")
+    stop_slot = st.empty()
+    stop_slot.button("Stop training", key=STOP_KEY, icon=":material/stop_circle:")
     progress_slot, chart_slot = st.empty(), st.empty()
     for device in available:
         label = DEVICE_LABELS[device]
@@ -118,8 +119,8 @@ def live_training(data, settings: TrainSettings) -> None:
             )
 
         train(data, settings, device, on_epoch=show_epoch, on_batches=show_batches, into=runs[label])
-    progress_slot.empty()
-    chart_slot.empty()
+    for slot in (stop_slot, progress_slot, chart_slot):
+        slot.empty()
 
 
 def note_interrupted(runs: dict[str, TrainRun]) -> None:

@@ -128,7 +128,9 @@ def overview(profile: Profile) -> None:
         profile.summary(),
         hide_index=True,
         width="stretch",
-        column_config={"missing %": st.column_config.ProgressColumn("missing %", min_value=0, max_value=100)},
+        column_config={
+            "missing %": st.column_config.ProgressColumn("missing %", min_value=0, max_value=100, format="%.1f%%")
+        },
     )
 
 

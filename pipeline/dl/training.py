@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,13 +33,21 @@ CPU_DEVICE, CUDA_DEVICE = "cpu", "cuda"
 
 
 def torch_missing_reason() -> str | None:
-    """Why PyTorch cannot be used here, or None when it can."""
+    """Why PyTorch cannot be used here, or None when it can; the install command names this server's own Python
+    (its virtual environment's), where a bare `pip` may be another one."""
     if importlib.util.find_spec("torch") is None:
         return (
-            "PyTorch is not installed. Add it with `pip install -r requirements-dl.txt` (a CPU build; on a "
-            "machine with an NVIDIA GPU install a CUDA build of torch instead, see pytorch.org)."
+            f"PyTorch is not installed. Add it with `{this_python()} -m pip install -r requirements-dl.txt` (a CPU "
+            "build; on a machine with an NVIDIA GPU install a CUDA build of torch instead, see pytorch.org), then "
+            "restart the app."
         )
     return None
+
+
+def this_python() -> str:
+    """The Python running this process, relative to the working folder when it is inside it (.venv/bin/python)."""
+    python = Path(sys.executable)
+    return str(python.relative_to(Path.cwd())) if python.is_relative_to(Path.cwd()) else str(python)
 
 
 def _torch() -> Any:

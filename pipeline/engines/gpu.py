@@ -140,10 +140,11 @@ def gpu_import_reason() -> str | None:
 
 
 def gpu_unavailable_reason() -> str | None:
-    """The first reason the GPU engine cannot run here, or None when it can."""
+    """The first reason the GPU engine cannot run here, or None when it can: the driver (and a device) first, since
+    without one installing cuDF would not help, then cuDF, then importing it."""
     if os.environ.get(FORCE_CPU_ENV, "").strip() not in ("", "0"):
         return f"The GPU engine is switched off by {FORCE_CPU_ENV}={os.environ[FORCE_CPU_ENV]}."
-    for probe in (cudf_missing_reason, nvidia_driver_reason, gpu_import_reason):
+    for probe in (nvidia_driver_reason, cudf_missing_reason, gpu_import_reason):
         reason = probe()
         if reason is not None:
             return reason

@@ -139,16 +139,17 @@ def matrix_chart(matrix: pd.DataFrame, value: str, *, diverging: bool = False, l
 
 
 def missing_chart(summary: pd.DataFrame) -> alt.Chart:
-    """Bars of the share of missing values per column (columns: column, missing share)."""
+    """Bars of the share of missing values per column (columns: column, missing share); the axis ends near the
+    largest share, and every column keeps its whole label."""
     return (
         alt.Chart(small(summary))
         .mark_bar(color="#e45756")
         .encode(
-            y=alt.Y("column:N", sort="-x", title=None),
-            x=alt.X("missing share:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("column:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=0)),
+            x=alt.X("missing share:Q", title="share missing", axis=alt.Axis(format="%"), scale=alt.Scale(nice=True)),
             tooltip=["column:N", alt.Tooltip("missing share:Q", format=".2%"), "missing:Q"],
         )
-        .properties(height=alt.Step(18))
+        .properties(height=alt.Step(22))
     )
 
 

@@ -60,6 +60,15 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+def test_the_tab_icon_comes_from_the_app_not_the_internet(server, browser):
+    """Offline (the container on a closed network) a tab icon from elsewhere is a failed request on every page."""
+    new_session(browser, server)
+    icons = browser.execute_script(
+        "return Array.from(document.querySelectorAll(\"link[rel~='icon']\")).map(link => link.href);"
+    )
+    assert icons and all(icon.startswith(server) for icon in icons), icons
+
+
 def test_a_new_user_session(server, browser, tmp_path):
     browser.get(server)
     wait_idle(browser)

@@ -124,3 +124,28 @@ def test_the_dask_scaling_tab_charts_the_published_report_and_refuses_a_bad_one(
     at.file_uploader(key="bench_scaling_file").set_value(("x.json", b'{"runs": 3}', "application/json")).run()
     assert any("x.json is not a Dask scaling report" in e for e in problems(at))
     assert len(at.get("vega_lite_chart")) == 2, "the published report is still shown"
+
+
+def test_one_failed_answer_is_counted_in_the_singular(saved_runs):
+    name, raw = saved_runs[0]
+    data = json.loads(raw)
+    data["records"][0] |= {"status": "failed", "message": "answer differs from the reference"}
+    at = open_benchmark()
+    at.file_uploader(key="bench_files").set_value([(name, json.dumps(data).encode(), "application/json")])
+    at.run()
+    at.button(key="bench_load").click().run()
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("1 answer failed its check or raised; it is not timed") for w in warnings), warnings
+
+
+def test_the_runs_stay_with_their_tabs_not_under_the_dask_scaling_report(saved_runs):
+    at = open_benchmark()
+    at.file_uploader(key="bench_files").set_value([(name, data, "application/json") for name, data in saved_runs])
+    at.run()
+    at.button(key="bench_load").click().run()
+    assert any("median_s" in d.value.columns for d in at.dataframe), "the runs under Load results"
+    at.session_state["bench_tab"] = "Dask scaling"
+    at.run()
+    assert not problems(at)
+    assert not any("median_s" in d.value.columns for d in at.dataframe), "no runs under the Dask scaling report"
+    assert "bench_forget" not in [b.key for b in at.button]

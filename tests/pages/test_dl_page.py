@@ -36,6 +36,7 @@ def test_digits_train_and_are_evaluated():
     assert "Training loss and accuracy every few batches" in [e.label for e in at.expander]
     columns = list(at.dataframe[0].value.columns)
     assert "busy %" in columns and "peak memory MiB" in columns, columns
+    assert "dl_stop" not in [button.key for button in at.button], "no Stop button once training has ended"
 
 
 def test_a_table_trains_an_mlp_from_the_active_dataset():

@@ -149,3 +149,15 @@ def test_compare_engines_needs_two_engines():
     else:
         toggle.set_value(True).run()
         assert any("statistics agree" in s.value for s in at.success)
+
+
+def test_the_columns_table_shows_missing_percentages_as_they_are():
+    """The summary holds percentages (0–100); the progress column must print them, not multiply them by 100."""
+    import json
+
+    at = explore()
+    summary = next(d for d in at.dataframe if "missing %" in d.value.columns)
+    assert summary.value["missing %"].between(0, 100).all()
+    config = json.loads(summary.proto.columns)["missing %"]
+    assert config["type_config"]["max_value"] == 100
+    assert config["type_config"]["format"] == "%.1f%%", "printf: 3.0 shows as 3.0 %, not 300 %"

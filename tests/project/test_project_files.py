@@ -99,6 +99,14 @@ def test_streamlit_config_is_safe():
     assert re.search(r"^gatherUsageStats = false$", config, flags=re.MULTILINE)
 
 
+def test_the_server_does_not_watch_virtual_environments():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    ignored = set(config["server"].get("folderWatchBlacklist", []))
+    assert {".venv", ".rapids", "benchmarks/.venv-ydata"} <= ignored
+
+
 def test_pins_agree_with_rapids():
     cpu = (ROOT / "requirements.txt").read_text()
     gpu = (ROOT / "requirements-gpu.txt").read_text()

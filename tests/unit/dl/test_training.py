@@ -200,7 +200,9 @@ def test_unusable_tables_are_refused_with_what_to_do(iris):
 def test_without_torch_the_reason_says_how_to_add_it(monkeypatch):
     real = dl.importlib.util.find_spec
     monkeypatch.setattr(dl.importlib.util, "find_spec", lambda name: None if name == "torch" else real(name))
-    assert "pip install -r requirements-dl.txt" in dl.torch_missing_reason()
+    reason = dl.torch_missing_reason()
+    assert f"`{dl.this_python()} -m pip install -r requirements-dl.txt`" in reason, "this server's own pip"
+    assert "`pip install" not in reason
     with pytest.raises(DataError, match="PyTorch is not installed"):
         dl.devices()
 

@@ -30,10 +30,22 @@ def test_unknown_engine_is_refused():
         get_engine("tpu")
 
 
-def test_cudf_missing_is_reported(monkeypatch):
+def test_cudf_missing_is_reported_where_the_driver_answers(monkeypatch):
+    import pipeline.engines.gpu as gpu
+
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(gpu, "nvidia_driver_reason", lambda: None)
     assert "cuDF is not installed" in engines.cudf_missing_reason()
     assert "cuDF is not installed" in engines.gpu_unavailable_reason()
+
+
+def test_without_a_driver_the_driver_is_the_reason_not_cudf(monkeypatch):
+    """Installing cuDF would not help a machine without an NVIDIA driver: that is what the user is told."""
+    import pipeline.engines.gpu as gpu
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(gpu, "nvidia_driver_reason", lambda: "No NVIDIA driver found (NVML: Driver Not Loaded).")
+    assert engines.gpu_unavailable_reason() == "No NVIDIA driver found (NVML: Driver Not Loaded)."
 
 
 def test_import_error_text_is_reported(tmp_path, monkeypatch):

@@ -64,3 +64,15 @@ def test_charts_render_to_images(fmt, magic):
     assert chart_image(histogram_chart(bins, "x", brush="b"), fmt).startswith(magic)
     with pytest.raises(ValueError, match="Unknown image format"):
         chart_image(histogram_chart(bins, "x"), "gif")
+
+
+def test_the_missing_share_chart_fits_its_largest_share_and_names_every_column():
+    """Six columns missing up to 15 %: the axis ends near 15 %, not at 100 %, and every bar keeps its label."""
+    shares = [0.15, 0.12, 0.08, 0.05, 0.02, 0.01]
+    names = [f"a rather long column name {i}" for i in range(6)]
+    frame = pd.DataFrame({"column": names, "missing share": shares, "missing": [int(s * 1000) for s in shares]})
+    spec = missing_chart(frame).to_dict()
+    scale = spec["encoding"]["x"].get("scale", {})
+    assert "domain" not in scale or max(scale["domain"]) < 0.5, scale
+    axis = spec["encoding"]["y"]["axis"]
+    assert axis["labelOverlap"] is False and axis["labelLimit"] == 0, "no label dropped or cut"
