@@ -199,8 +199,9 @@ def evaluation_section(data, runs: dict) -> None:
         metrics[2].metric("F1 (macro)", f"{result.summary['F1 (macro)']:.3f}")
         left, right = st.columns(2)
         with left:
-            st.markdown("**Confusion matrix** (rows: true class)")
-            show_chart(matrix_chart(result.confusion, "count"), result.confusion.reset_index(), "confusion", "dl_cm")
+            st.markdown("**Confusion matrix**")
+            chart = matrix_chart(result.confusion, "count", titles=("predicted class", "true class"))
+            show_chart(chart, result.confusion.reset_index(), "confusion", "dl_cm")
         with right:
             st.markdown("**Precision–recall per class**")
             show_chart(curve_chart(result.pr_curves, "recall", "precision"), result.pr_curves, "pr", "dl_pr")

@@ -120,9 +120,8 @@ def show_engine_charts(name: str, run: ModelRun) -> None:
     if task == CLASSIFICATION:
         if len(run.classes) <= 30:
             matrix = confusion(run)
-            chart = matrix_chart(matrix, "rows", labels=True)
+            chart = matrix_chart(matrix, "rows", labels=True, titles=("predicted class", "actual class"))
             show_chart(chart, matrix.reset_index(), f"confusion_{name}", f"cm_{name}")
-            st.caption("Rows: actual class; columns: predicted class.")
     elif task == REGRESSION:
         points = sample_rows(pd.DataFrame({"actual": run.y_test, "predicted": run.predictions}))
         show_chart(scatter_chart(points, "actual", "predicted"), points, f"predicted_{name}", f"pv_{name}")

@@ -23,6 +23,15 @@ ENGINE_COLORS = alt.Scale(
 )
 
 
+def engine_colors(frame: pd.DataFrame, column: str = "engine") -> alt.Scale:
+    """Each engine's colour, for the engines the frame holds only: a legend lists what ran, not every engine."""
+    present = set(frame[column].astype(str))
+    colours = dict(zip(ENGINE_COLORS.domain, ENGINE_COLORS.range, strict=True))
+    known = [label for label in colours if label in present]
+    others = sorted(present - set(known))
+    return alt.Scale(domain=[*known, *others], range=[colours[label] for label in known] + ["#9d755d"] * len(others))
+
+
 def small(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` if it is small enough to chart; a ValueError otherwise (aggregate it first)."""
     if len(frame) > MAX_CHART_ROWS:
@@ -67,7 +76,7 @@ def memory_chart(memory: pd.DataFrame) -> alt.Chart:
         .encode(
             y=alt.Y("engine:N", title=None),
             x=alt.X("MiB:Q", title="memory (MiB)"),
-            color=alt.Color("engine:N", scale=ENGINE_COLORS, legend=None),
+            color=alt.Color("engine:N", scale=engine_colors(memory), legend=None),
             tooltip=["engine:N", alt.Tooltip("MiB:Q", format=",.2f")],
         )
         .transform_calculate(MiB="datum.bytes / 1048576")
@@ -117,22 +126,37 @@ def tidy_matrix(matrix: pd.DataFrame, value: str) -> pd.DataFrame:
     return tidy.astype({"row": str, "column": str})
 
 
-def matrix_chart(matrix: pd.DataFrame, value: str, *, diverging: bool = False, labels: bool | None = None) -> alt.Chart:
-    """A heatmap of a square matrix; diverging colours centred on 0 for correlations, counts otherwise."""
+def matrix_chart(
+    matrix: pd.DataFrame,
+    value: str,
+    *,
+    diverging: bool = False,
+    labels: bool | None = None,
+    titles: tuple[str, str] | None = None,
+) -> alt.Chart:
+    """A heatmap of a square matrix; diverging colours centred on 0 for correlations, counts otherwise; `titles`
+    name the columns' and the rows' axis (a confusion matrix: predicted, actual). Numbers on dark cells are
+    white."""
     tidy = small(tidy_matrix(matrix, value))
     order = [str(c) for c in matrix.columns]
     scale = alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True) if diverging else alt.Scale(scheme="blues")
     number = ".2f" if diverging else ",.0f"
+    x_title, y_title = titles or (None, None)
     base = alt.Chart(tidy).encode(
-        x=alt.X("column:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
-        y=alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
+        x=alt.X("column:N", sort=order, title=x_title, axis=alt.Axis(labelOverlap=False)),
+        y=alt.Y("row:N", sort=order, title=y_title, axis=alt.Axis(labelOverlap=False)),
     )
+    largest = float(tidy[value].abs().max()) if len(tidy) else 0.0
+    dark = f"abs(datum['{value}']) > 0.5" if diverging else f"datum['{value}'] > {largest / 2!r}"
     heat = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=scale, title=value),
         tooltip=["row:N", "column:N", alt.Tooltip(f"{value}:Q", format=".3f" if diverging else ",")],
     )
     if labels if labels is not None else len(order) <= 12:
-        text = base.mark_text(fontSize=10).encode(text=alt.Text(f"{value}:Q", format=number))
+        text = base.mark_text(fontSize=10).encode(
+            text=alt.Text(f"{value}:Q", format=number),
+            color=alt.condition(dark, alt.value("white"), alt.value("black")),
+        )
         heat = heat + text
     side = max(200, min(900, 30 * len(order)))
     return heat.properties(width=side, height=side)
@@ -226,7 +250,7 @@ def step_time_chart(timings: pd.DataFrame, *, log: bool = False) -> alt.Chart:
             y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None),
             yOffset=alt.YOffset("engine:N"),
             x=alt.X("seconds:Q", scale=scale, title="seconds" + (" (log scale)" if log else "")),
-            color=alt.Color("engine:N", scale=ENGINE_COLORS, title="engine"),
+            color=alt.Color("engine:N", scale=engine_colors(timings), title="engine"),
             tooltip=["step:N", "engine:N", alt.Tooltip("seconds:Q", format=".5f")],
         )
         .properties(height=alt.Step(14))
@@ -260,9 +284,9 @@ def cumulative_time_chart(timings: pd.DataFrame) -> alt.Chart:
         alt.Chart(ordered)
         .mark_line(point=True)
         .encode(
-            x=alt.X("number:O", title="after step"),
+            x=alt.X("number:O", title="after step", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("total:Q", title="seconds so far"),
-            color=alt.Color("engine:N", scale=ENGINE_COLORS, title="engine"),
+            color=alt.Color("engine:N", scale=engine_colors(ordered), title="engine"),
             tooltip=["step:N", "engine:N", alt.Tooltip("total:Q", format=".4f")],
         )
         .properties(height=220)
@@ -277,7 +301,7 @@ def time_vs_rows_chart(scaling: pd.DataFrame, title: str) -> alt.Chart:
         .encode(
             x=alt.X("rows:Q", scale=alt.Scale(type="log"), title="rows", axis=alt.Axis(format="~s")),
             y=alt.Y("seconds:Q", scale=alt.Scale(type="log"), title="seconds (median)"),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=0)),
             tooltip=["series:N", alt.Tooltip("rows:Q", format=","), alt.Tooltip("seconds:Q", format=".4f")],
         )
         .properties(height=360)
@@ -311,7 +335,7 @@ def curve_chart(points: pd.DataFrame, x_title: str, y_title: str, *, diagonal: b
         .encode(
             x=alt.X("x:Q", title=x_title, scale=unit),
             y=alt.Y("y:Q", title=y_title, scale=unit),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=0)),
             tooltip=["series:N", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")],
         )
     )
@@ -344,7 +368,7 @@ def training_curves_chart(curves: pd.DataFrame, x: str = "epoch") -> alt.Chart:
         .mark_line(point=x == "epoch")
         .encode(
             x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("value:Q", title=None),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),  # a loss from 0.30 to 0.05 is not flat
             color=alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom")),
             strokeDash=alt.StrokeDash("set:N", title=None, sort=["test", "train", "device"]),
             tooltip=["run:N", "set:N", "kind:N", f"{x}:Q", alt.Tooltip("value:Q", format=",.4~f")],

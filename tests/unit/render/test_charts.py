@@ -76,3 +76,41 @@ def test_the_missing_share_chart_fits_its_largest_share_and_names_every_column()
     assert "domain" not in scale or max(scale["domain"]) < 0.5, scale
     axis = spec["encoding"]["y"]["axis"]
     assert axis["labelOverlap"] is False and axis["labelLimit"] == 0, "no label dropped or cut"
+
+
+def test_engine_legends_list_only_the_engines_that_ran():
+    from pipeline.render.charts import cumulative_time_chart, memory_chart, step_time_chart
+
+    timings = pd.DataFrame({"step": ["1. sort"], "number": [1], "engine": ["CPU (pandas)"], "seconds": [0.1]})
+    memory = pd.DataFrame({"engine": ["CPU (pandas)"], "bytes": [100]})
+    for chart in (step_time_chart(timings), cumulative_time_chart(timings), memory_chart(memory)):
+        assert chart.to_dict()["encoding"]["color"]["scale"]["domain"] == ["CPU (pandas)"]
+
+
+def test_step_numbers_stand_upright_and_benchmark_legends_are_not_cut():
+    from pipeline.render.charts import cumulative_time_chart, time_vs_rows_chart
+
+    timings = pd.DataFrame(
+        {"step": ["1. a", "2. b"], "number": [1, 2], "engine": ["CPU (pandas)"] * 2, "seconds": [1, 2]}
+    )
+    assert cumulative_time_chart(timings).to_dict()["encoding"]["x"]["axis"]["labelAngle"] == 0
+    series = "bench_cpu.json · CPU (pandas) on a long machine name"
+    scaling = pd.DataFrame({"series": [series] * 2, "rows": [1_000, 10_000], "seconds": [0.1, 1.0]})
+    assert time_vs_rows_chart(scaling, "t").to_dict()["encoding"]["color"]["legend"]["labelLimit"] == 0
+
+
+def test_training_curves_do_not_start_at_zero():
+    from pipeline.render.charts import training_curves_chart
+
+    curves = pd.DataFrame({"run": "CPU", "epoch": [1, 2], "set": "test", "kind": "loss", "value": [0.30, 0.05]})
+    assert training_curves_chart(curves).to_dict()["spec"]["encoding"]["y"]["scale"]["zero"] is False
+
+
+def test_a_confusion_matrix_names_its_axes_and_dark_cells_get_white_numbers():
+    matrix = pd.DataFrame([[50, 2], [3, 45]], index=["a", "b"], columns=["a", "b"])
+    spec = matrix_chart(matrix, "rows", labels=True, titles=("predicted class", "actual class")).to_dict()
+    heat, text = spec["layer"]
+    axes = heat["encoding"]
+    assert axes["x"]["title"] == "predicted class" and axes["y"]["title"] == "actual class"
+    colour = text["encoding"]["color"]
+    assert colour["value"] == "black" and colour["condition"]["value"] == "white", colour
