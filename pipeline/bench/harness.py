@@ -101,7 +101,7 @@ def validate(settings: BenchSettings) -> BenchSettings:
         reason = engine_missing_reason(name)
         if reason:
             raise DataError(f"Engine {name!r} cannot run here: {reason}")
-        if ENGINE_CHOICES.get(name) and ENGINE_CHOICES[name].cluster:
+        if starts_cluster(name):
             settings.cluster(name).checked()
     if "models" in settings.suites and settings.warmup < 1:
         raise DataError("The models suite needs at least one warm-up run: it prepares the features there.")
@@ -212,8 +212,8 @@ class Contender:
     def runner(self, question: Question) -> Callable[[], Any]:
         if self.peer is not None:
             return lambda: self.peer.run(question.suite, question.name)
-        finish = self.engine.persist if question.whole_table else self.engine.compute
-        return lambda: finish(question.run(self.workspace))
+        computed = self.engine.persist if question.whole_table else self.engine.compute
+        return lambda: computed(question.run(self.workspace))
 
 
 def ask(contender: Contender, question: Question, rows: int, settings: BenchSettings, reference: Answer | None):

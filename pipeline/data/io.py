@@ -361,20 +361,22 @@ def _read(prepared: Prepared, engine: Engine) -> EngineRead:
     host = host_table(prepared)
     table, parse_s, handover, conversions = host.table, host.parse_s, host.handover, host.conversions
     frame, convert_s = clock(lambda: engine.from_arrow(table), sync)
-    if not engine.memory_of_its_own:
-        phases = {"parse (pyarrow)": parse_s, **handover, engine.arrow_phase: convert_s}
-        return EngineRead(frame, phases, engine.host_route(""), notes=conversions)
     if not prepared.plain:
         why = "has columns that need converting"
     elif prepared.format in engine.native_formats:
         why = f"has a column type the {engine.label} reader cannot be given (a time zone)"
     else:
         why = f"{engine.label} has no device reader for {prepared.format}"
+    copied = engine.memory_of_its_own  # to memory of its own: the copy is a transfer, timed apart
     return EngineRead(
         frame,
-        {"parse on host (pyarrow)": parse_s, **handover, engine.arrow_phase: convert_s},
+        {
+            "parse on host (pyarrow)" if copied else "parse (pyarrow)": parse_s,
+            **handover,
+            engine.arrow_phase: convert_s,
+        },
         engine.host_route(why),
-        transfer_s=convert_s,
+        transfer_s=convert_s if copied else None,
         notes=conversions,
     )
 

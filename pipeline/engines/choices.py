@@ -9,7 +9,7 @@ from pipeline.engines.base import CPU, GPU, Engine
 from pipeline.engines.cpu import CpuEngine
 from pipeline.engines.dask import DASK_CPU, DASK_GPU, DASK_LABELS, ClusterSettings, dask_engine, dask_missing_reason
 from pipeline.engines.gpu import GpuEngine
-from pipeline.engines.registry import detect, get_engine
+from pipeline.engines.registry import get_engine, status_of
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,8 @@ class EngineChoice:
         """Why this engine cannot run here, or None."""
         if self.cluster:
             return dask_missing_reason(gpu=self.gpu)
-        status = next(s for s in detect() if s.name == self.name)
-        return None if status.available else status.reason
+        here = status_of(self.name)
+        return None if here.available else here.reason
 
     def open(self, cluster: ClusterSettings | None = None) -> Engine:
         """The engine; a cluster engine on `cluster` (which must be given for one)."""

@@ -43,7 +43,7 @@ class CpuEngine(Engine):
         return frame
 
     def host_route(self, why: str) -> str:
-        return "parsed by pyarrow"
+        return "parsed by pyarrow"  # the host is where the CPU engine works: there is no other route to explain
 
     def duplicated(self, frame: Any, subset: list[str] | None = None, keep: str = "first") -> Any:
         """As `DataFrame.duplicated`, fast with many distinct rows.

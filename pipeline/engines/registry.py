@@ -47,11 +47,11 @@ def split_reference(by_engine: Mapping[str, T]) -> tuple[T | None, dict[str, T]]
     return by_engine.get(REFERENCE), {name: value for name, value in by_engine.items() if name != REFERENCE}
 
 
+def status_of(name: str) -> EngineStatus:
+    """Whether this machine's engine called `name` can run, and why not."""
+    return next(status for status in detect() if status.name == name)
+
+
 def device_status() -> EngineStatus:
     """Whether this machine's GPU engine can run, and why not."""
-    return next(status for status in detect() if status.name == GPU)
-
-
-def device_engine() -> Engine | None:
-    """This machine's GPU engine, or None where it cannot run."""
-    return get_engine(GPU) if device_status().available else None
+    return status_of(GPU)

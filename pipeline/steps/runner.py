@@ -23,17 +23,10 @@ SAMPLE_ROWS = 500
 
 def check_recipe(recipe: Recipe, frame: Any, engine: Engine, datasets: dict[str, Any] | None = None) -> list[Step]:
     """Every step validated against the columns it will see; StepError names the first bad step."""
-    return checked_with_sample(recipe, frame, engine, datasets)[0]
-
-
-def checked_with_sample(
-    recipe: Recipe, frame: Any, engine: Engine, datasets: dict[str, Any] | None = None
-) -> tuple[list[Step], Any]:
-    """The checked steps, and the first SAMPLE_ROWS rows after all of them; StepError names the first bad step."""
     result = check_steps(recipe, frame, engine, datasets)
     if result.problem is not None:
         raise result.problem
-    return result.steps, result.samples[-1]
+    return result.steps
 
 
 @dataclass(frozen=True)
@@ -161,7 +154,7 @@ def run_side_by_side(
     progress: Callable[[float, str], None] | None = None,
     budget: MemoryBudget | None = None,
 ) -> SideBySide:
-    """Run each step on every engine in turn and compare the outputs to the CPU's after every step.
+    """Run each step on every engine in turn and compare the outputs to the reference engine's after every step.
 
     `frames` and `datasets` hold each engine's own copy, by engine name. An engine whose step
     fails stops there with the error recorded; the others go on. A step whose output would pass
@@ -235,14 +228,3 @@ def _step_parity(current: dict[str, Any], engines: dict[str, Engine], done: list
         parity = compare_results(reference.reset_index(drop=True), other, ordered=in_order)
         result.mismatches.extend(f"{engine.label}: {m}" for m in parity.mismatches)
     return result
-
-
-def preview_after(
-    steps: list[Step], frame: Any, engine: Engine, datasets: dict[str, Any] | None = None, rows: int = SAMPLE_ROWS
-) -> Any:
-    """The first `rows` rows run through checked `steps`: what the columns and values look like after them."""
-    context = Context(engine.local, {name: engine.head(other, rows) for name, other in (datasets or {}).items()})
-    sample = engine.head(frame, rows)
-    for step in steps:
-        sample = apply_step(step, sample, context).head(rows)
-    return sample
