@@ -567,6 +567,27 @@ def average_ranks(xp: Any, values: Any) -> Any:
     return ranks
 
 
+def pairs_missing_apart(xp: Any, missing: list[Any]) -> list[tuple[int, int]]:
+    """The pairs (i < j) of columns whose missing values are not in the same rows."""
+    patterns: list[int] = []
+    for index, flags in enumerate(missing):
+        same = next((k for k in range(index) if patterns[k] == k and bool(xp.array_equal(flags, missing[k]))), index)
+        patterns.append(same)
+    return [(i, j) for i in range(len(missing)) for j in range(i + 1, len(missing)) if patterns[i] != patterns[j]]
+
+
+def shared_rank_correlation(engine: Engine, x_ranks: Any, y_ranks: Any) -> float:
+    """Spearman's coefficient of two columns over the rows both hold (their ranks given with NaN where missing)."""
+    xp = engine.xp
+    shared = ~(xp.isnan(x_ranks) | xp.isnan(y_ranks))
+    if int(shared.sum()) < 2:
+        return float("nan")
+    x, y = (average_ranks(xp, r[shared]) for r in (x_ranks, y_ranks))
+    x, y = x - x.mean(), y - y.mean()
+    spread = float(xp.sqrt((x * x).sum() * (y * y).sum()))
+    return float(xp.clip((x * y).sum() / spread, -1.0, 1.0)) if spread > 0 else float("nan")
+
+
 def _square(matrix: np.ndarray, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(matrix, index=names, columns=names)
 
@@ -593,9 +614,10 @@ def correlations(
 ) -> tuple[dict[str, pd.DataFrame], str | None]:
     """Pearson and Spearman matrices of the varying numeric columns, or why there are none.
 
-    Pearson uses each pair's complete finite rows. Spearman is Pearson of the ranks, each column
-    ranked over its own non-missing values (ties get their average rank); with no missing values
-    this is exactly the textbook Spearman coefficient.
+    Pearson uses each pair's complete finite rows. Spearman is Pearson of the ranks within each
+    pair's shared non-missing rows (ties get their average rank), as pandas and
+    `scipy.stats.spearmanr(nan_policy="omit")` compute it: columns missing in the same rows share
+    one ranking; a pair missing in different rows is ranked again over the rows both hold.
     """
     usable, notes = correlation_columns(columns)
     if len(usable) < 2:
@@ -612,6 +634,8 @@ def correlations(
         return xp.stack([r[start:stop] for r in ranks], axis=1) - centres
 
     spearman = pairwise_sums(engine, ranked, rows, p, chunk).pearson()
+    for i, j in pairs_missing_apart(xp, [xp.isnan(r) for r in ranks]):
+        spearman[i, j] = spearman[j, i] = shared_rank_correlation(engine, ranks[i], ranks[j])
     result = {"pearson": _square(pearson, names), "spearman": _square(spearman, names)}
     return result, " ".join(notes) or None
 

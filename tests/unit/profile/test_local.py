@@ -114,6 +114,22 @@ def test_correlations_match_pandas_and_scipy(cpu, numbers):
     assert any(a.code == "high_correlation" and a.column == "y" for a in profile.alerts)
 
 
+def test_spearman_ranks_within_the_rows_each_pair_shares(cpu):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=300)
+    frame = pd.DataFrame({"x": x, "y": x**3 + rng.normal(size=300), "z": rng.normal(size=300), "w": x * -2})
+    frame.loc[rng.choice(300, 40, replace=False), "x"] = np.nan
+    frame.loc[rng.choice(300, 60, replace=False), "y"] = np.nan
+    frame.loc[frame["x"].isna(), "w"] = np.nan  # missing in the same rows as x
+    profile = profile_frame(cpu, frame)
+    expected = frame.corr(method="spearman")
+    np.testing.assert_allclose(profile.correlations["spearman"].to_numpy(), expected.to_numpy(), rtol=1e-10, atol=1e-12)
+    shared = frame[["x", "y"]].dropna()
+    assert profile.correlations["spearman"].loc["x", "y"] == pytest.approx(
+        scipy_stats.spearmanr(shared["x"], shared["y"]).statistic, rel=1e-12
+    )
+
+
 def test_average_ranks_match_scipy():
     values = np.array([3.0, 1.0, np.nan, 1.0, np.inf, -np.inf, 2.0, 2.0, 2.0, np.nan])
     expected = scipy_stats.rankdata(values, nan_policy="omit")
@@ -263,6 +279,7 @@ def test_gpu_profile_matches_cpu_on_awkward_values(cpu, gpu):
     table = pa.table(
         {
             "x": pa.array([1.5, None, float("inf"), -2.0, 0.0, 7.25, 1.5]),
+            "y": pa.array([None, 2.0, 3.0, 1.0, 5.0, None, 0.5]),  # missing in other rows than x: Spearman re-ranks
             "t": pa.array(["a", "b", None, "a", "ccc", "a", "b"]),
             "when": pa.array([0, 86_400, None, 172_800, 3, 4, 5], type=pa.timestamp("s", tz="Europe/Paris")),
             "flag": pa.array([True, None, False, True, True, False, True]),
