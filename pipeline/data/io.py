@@ -37,7 +37,7 @@ from pipeline.data.host_readers import (
 )
 from pipeline.data.json_input import check_nesting
 from pipeline.data.sandbox import inspect_binary, read_binary
-from pipeline.data.text_values import convert_numbers, date_hints
+from pipeline.data.text_values import convert_dates, convert_numbers
 from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
 from pipeline.settings import positive_int_setting
@@ -405,8 +405,9 @@ def read_on_engine(prepared: Prepared, engine: Engine) -> EngineRead:
         raise DataError(f"{prepared.name} has column names but no rows. Choose a file with data rows.")
     result.notes = [*renamed, *result.notes]
     if prepared.format is FileFormat.CSV:
-        result.frame, converted = convert_numbers(frame, prepared.dialect.delimiter)
-        result.notes += converted + date_hints(result.frame, engine)
+        frame, numbers = convert_numbers(frame, prepared.dialect.delimiter)
+        result.frame, dates = convert_dates(frame, engine)
+        result.notes += numbers + dates
     return result
 
 

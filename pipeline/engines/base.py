@@ -140,6 +140,13 @@ class Engine(ABC):
         engine; nothing to set for the single-machine engines."""
         return contextlib.nullcontext()
 
+    def parse_datetimes(self, text: Any, fmt: str) -> Any:
+        """Text parsed by pandas as date-times in seconds with a strptime format; values that do not fit are missing.
+
+        Every engine parses with pandas (cuDF's parser knows no month names and leaves misfits undefined), so all
+        engines read the same dates."""
+        return pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[s]")
+
     def head(self, frame: Any, rows: int) -> Any:
         """The first rows, as a frame of the engine that runs single-machine code on them (`local`)."""
         return frame.head(rows)

@@ -535,6 +535,10 @@ class DaskEngine(Engine):
     def active(self) -> AbstractContextManager[Any]:
         return self.client.as_current()
 
+    def parse_datetimes(self, text: Any, fmt: str) -> Any:
+        parse = self.local.parse_datetimes
+        return text.map_partitions(parse, fmt, meta=parse(text._meta, fmt))
+
     def float_values(self, values: Any, dtype: str = "float64") -> Any:
         """A Dask array (numpy or CuPy blocks) of a series or frame, with its partitions' lengths known."""
         return values.astype(dtype).to_dask_array(lengths=True)

@@ -76,6 +76,10 @@ class GpuEngine(Engine):
     def int_values(self, series: Any) -> Any:
         return series.to_cupy(dtype="int64")
 
+    def parse_datetimes(self, text: Any, fmt: str) -> Any:
+        """pandas parses the column on the host (see Engine.parse_datetimes); the dates come back to the GPU."""
+        return self._cudf.Series.from_pandas(super().parse_datetimes(text.to_pandas(), fmt))
+
     def read_native(
         self, fmt: FileFormat, payload: bytes | Path, delimiter: str, schema: pa.Schema | None
     ) -> Any | None:

@@ -51,7 +51,9 @@ def run(arguments: argparse.Namespace) -> dict:
     options = ReadOptions(delimiter=arguments.delimiter, encoding=arguments.encoding)
     read = read_on_engine(prepare(Source.from_path(path), options), engine)
     profile = profile_frame(engine, read.frame, PRESETS[arguments.preset], terminal_progress())
-    result = {"file": str(path), "read_seconds": read.seconds, **profile.to_dict()}
+    for note in read.notes:
+        print(f"note: {note}", file=sys.stderr)
+    result = {"file": str(path), "read_seconds": read.seconds, "read_notes": read.notes, **profile.to_dict()}
     text = json.dumps(result, indent=2, allow_nan=False)
     if arguments.out:
         arguments.out.write_text(text + "\n", encoding="utf-8")

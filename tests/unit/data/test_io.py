@@ -297,3 +297,42 @@ def test_a_line_break_is_looked_for_in_bytes_and_files_alike(tmp_path, data, exp
     path.write_bytes(data)
     assert has_line_break_within(data, 5) is expected
     assert has_line_break_within(path, 5) is expected
+
+
+NON_ISO_DATES = (
+    b"date,stamp,words,ambiguous,id\n"
+    b"2012/01/01,2010/01/01 00:00,Jan 1 2000,01/02/2003,1\n"
+    b"2012/01/02,2010/01/01 01:00,Feb 1 2000,03/04/2003,2\n"
+    b"2012/12/31,2010/12/31 23:00,Mar 1 2000,05/06/2003,3\n"
+)
+
+
+def test_non_iso_dates_are_read_as_dates_and_ambiguous_ones_named(cpu):
+    read = read_on_engine(prepare(Source.from_bytes("weather.csv", NON_ISO_DATES)), cpu)
+    frame = read.frame
+    assert {str(frame[c].dtype) for c in ("date", "stamp", "words")} == {"datetime64[s]"}
+    assert frame["date"].max() == pd.Timestamp("2012-12-31")
+    assert frame["stamp"].iloc[2] == pd.Timestamp("2010-12-31 23:00")
+    assert frame["words"].tolist() == [pd.Timestamp(f"2000-0{m}-01") for m in (1, 2, 3)]
+    assert str(frame["ambiguous"].dtype) == "str"
+    notes = " ".join(read.notes)
+    assert "'date' holds dates written as year/month/day" in notes
+    assert "'ambiguous' looks like dates" in notes and "day/month/year or month/day/year" in notes
+
+
+def test_dates_that_stop_fitting_their_format_stay_text(cpu):
+    rows = b"".join(b"2012/01/%02d\n" % (day % 28 + 1) for day in range(250)) + b"2012/13/45\n"
+    read = read_on_engine(prepare(Source.from_bytes("late.csv", b"when\n" + rows)), cpu)
+    assert str(read.frame["when"].dtype) == "str"
+    assert any("1 value(s) further down do not fit" in note for note in read.notes)
+
+
+@pytest.mark.gpu
+def test_non_iso_dates_read_the_same_on_the_gpu(cpu, gpu):
+    from pipeline.parity import compare_frames
+
+    prepared = prepare(Source.from_bytes("weather.csv", NON_ISO_DATES))
+    on_gpu = read_on_engine(prepared, gpu)
+    assert str(on_gpu.frame["words"].dtype) == "datetime64[s]"
+    parity = compare_frames(read_on_engine(prepared, cpu).frame, gpu.to_pandas(on_gpu.frame))
+    assert parity.ok, parity.mismatches

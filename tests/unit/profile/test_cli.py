@@ -36,6 +36,18 @@ def test_a_good_file_gives_json_and_a_standalone_html_report(tmp_path):
     assert "wrote" in done.stderr
 
 
+def test_what_the_reader_noticed_is_printed_and_kept(tmp_path):
+    table = tmp_path / "weather.csv"
+    table.write_text("date,ambiguous\n2012/01/01,01/02/2003\n2012/01/02,03/04/2003\n")
+    done = profile(str(table), "--engine", "cpu", "--out", str(tmp_path / "p.json"))
+    assert done.returncode == 0, done.stderr
+    assert "note: Column 'date' holds dates written as year/month/day" in done.stderr
+    assert "note: Column 'ambiguous' looks like dates" in done.stderr
+    result = json.loads((tmp_path / "p.json").read_text())
+    assert any("'ambiguous' looks like dates" in note for note in result["read_notes"])
+    assert next(c for c in result["columns"] if c["name"] == "date")["kind"] == "datetime"
+
+
 def test_json_goes_to_standard_output_by_default(tmp_path):
     table = tmp_path / "t.parquet"
     table.write_bytes(files.parquet_bytes())
