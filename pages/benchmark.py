@@ -25,12 +25,23 @@ from pipeline.bench.harness import (
 from pipeline.bench.peers import PEER_LABELS
 from pipeline.bench.results import ERROR, FAILED, BenchResults, load_results, shipped_results
 from pipeline.bench.suites import NOT_YET, SUITES
-from pipeline.bench.views import TOTAL, environment_table, question_order, records_table, scaling, speedups
+from pipeline.bench.views import (
+    TOTAL,
+    cpu_gpu_times,
+    environment_table,
+    question_order,
+    records_table,
+    scaling,
+    speedups,
+)
+from pipeline.cost import break_even, costs
 from pipeline.engines.dask import DASK_LABELS
-from pipeline.render.charts import speedup_heatmap, time_vs_rows_chart, workers_chart
+from pipeline.published import ESTIMATE_NOTE, SUITE_WORK, speedup_range
+from pipeline.render.charts import published_speedup_chart, speedup_heatmap, time_vs_rows_chart, workers_chart
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.cluster_field import cluster_choice_field
+from ui.published_panel import instance_prices, shipped_figures
 from ui.state import engines, shown_errors
 
 RUNS_KEY = "bench_runs"
@@ -165,6 +176,7 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
         title = f"{suite}: {'total of every question' if question == TOTAL else question}"
         show_chart(time_vs_rows_chart(curve, title), curve, f"time_vs_rows_{suite}", "bench_chart_scaling")
     show_speedups(table, suite, questions)
+    show_costs(curve, table, suite)
     st.markdown("**Records**")
     st.dataframe(table[[*COLUMNS, "message"]], hide_index=True, width="stretch")
     downloads(chosen, table)
@@ -184,6 +196,65 @@ def show_speedups(table: pd.DataFrame, suite: str, questions: list[str]) -> None
         return
     title = f"{faster} over {reference} (above 1×: faster)"
     show_chart(speedup_heatmap(ratios, questions, title), ratios, f"speedup_{suite}", "bench_chart_speedup")
+
+
+def show_costs(curve: pd.DataFrame, table: pd.DataFrame, suite: str) -> None:
+    """Cost per run on a CPU and a GPU instance and the break-even size: measured where a run timed both engines,
+    else the published speed-up for this suite's work, labelled as an estimate."""
+    st.markdown("**Cost per run and break-even**")
+    prices = instance_prices("bench_prices")
+    if prices is None or curve.empty:
+        return
+    measured = cpu_gpu_times(curve, table)
+    if not measured.empty:
+        for run, times in measured.groupby("run", sort=False):
+            found = break_even(times, prices)
+            st.markdown(f"*{run}* (measured): {found.verdict}")
+            st.dataframe(costs(times, prices), hide_index=True, width="stretch")
+        return
+    work = SUITE_WORK.get(suite)
+    span = speedup_range(shipped_figures(), work) if work else None
+    if span is None:
+        st.caption(
+            f"No run here timed both the CPU and the GPU engine on {suite}, and nothing published covers work like "
+            f"it: on a GPU machine, run both engines to see the cost and the break-even size. The GPU pays off "
+            f"where it is more than {prices.paying_speedup:.2g}× faster at these prices."
+        )
+        return
+    low, high = span
+    verdict = (
+        "pays off"
+        if low > prices.paying_speedup
+        else ("may pay off" if high > prices.paying_speedup else "does not pay off")
+    )
+    st.warning(
+        f"**Estimate, not a measurement.** No run here timed the GPU. Published speed-ups for {work}: "
+        f"{low:,.4g}×–{high:,.4g}× (Published figures tab), against the {prices.paying_speedup:.2g}× the GPU must "
+        f"reach at these prices: at the published figures the GPU {verdict}. {ESTIMATE_NOTE}",
+        icon=":material/calculate:",
+    )
+
+
+def published_tab() -> None:
+    """The published figures, each with its source, hardware and date; never mixed with the runs."""
+    figures = shipped_figures()
+    st.caption(
+        "Speed-ups other people published for work like this app's, on their hardware: figures to compare with, "
+        "not measurements of this machine. On a machine without a GPU, the Pipeline and Models pages show them "
+        "beside your own CPU times as an estimate."
+    )
+    show_chart(published_speedup_chart(figures), figures, "published_speedups", "bench_published_chart")
+    st.dataframe(
+        figures,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "url": st.column_config.LinkColumn("source address"),
+            "speedup_low": st.column_config.NumberColumn("published speed-up from", format="%.4g×"),
+            "speedup_high": st.column_config.NumberColumn("to", format="%.4g×"),
+            "rows": st.column_config.NumberColumn("rows", format="localized"),
+        },
+    )
 
 
 def downloads(chosen: dict[str, BenchResults], table: pd.DataFrame) -> None:
@@ -258,7 +329,9 @@ st.caption(
     "`python -m pipeline.bench --help`."
 )
 # on_change="rerun" makes the tabs lazy: the scaling charts are drawn only while their tab is open
-here, saved, scaled = st.tabs(["Run here", "Load results", "Dask scaling"], key="bench_tab", on_change="rerun")
+here, saved, scaled, published = st.tabs(
+    ["Run here", "Load results", "Dask scaling", "Published figures"], key="bench_tab", on_change="rerun"
+)
 with here:
     run_here()
 with saved:
@@ -266,8 +339,11 @@ with saved:
 with scaled:
     if scaled.open:
         dask_scaling_tab()
+with published:
+    if published.open:
+        published_tab()
 loaded = runs()
-if not scaled.open:  # the Dask scaling report stands alone: the runs belong to the other two tabs
+if here.open or saved.open:  # the Dask scaling report and the published figures stand alone
     if loaded:
         show_runs(loaded)
         if st.button("Forget all runs", key="bench_forget", icon=":material/delete:"):

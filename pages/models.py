@@ -36,6 +36,7 @@ from pipeline.render.charts import (
 )
 from ui import format as fmt
 from ui.chart_panel import show_chart
+from ui.published_panel import published_estimates
 from ui.state import active_dataset_or_stop, shown_errors
 from ui.views.models import compared_speedups, confusion, fit_speedups, metrics_table, phase_times
 
@@ -220,7 +221,7 @@ def compare_everything(dataset: Dataset, spec: FeatureSpec) -> None:
             show_chart(chart, group, "speedups", f"cmp_{engine}")
 
 
-def show_result(dataset: Dataset, spec: FeatureSpec, runs: dict[str, ModelRun]) -> None:
+def show_result(dataset: Dataset, spec: FeatureSpec, algorithm: Algorithm, runs: dict[str, ModelRun]) -> None:
     st.subheader("Result")
     for run in runs.values():
         if run.error:
@@ -236,6 +237,11 @@ def show_result(dataset: Dataset, spec: FeatureSpec, runs: dict[str, ModelRun]) 
         metrics[-1].metric(f"{label} speed-up (fit)", f"{ratio:,.2f}×")
     if len(runs) == 1:
         st.caption("Only one engine holds this dataset; the System page says why the GPU engine is unavailable.")
+    published_estimates(
+        {f"{algorithm.label} (fit)": done[0].fit_seconds},
+        {f"{algorithm.label} (fit)": algorithm.key},
+        "model_published",
+    )
     if done[0].dropped_rows:
         st.info(f"{done[0].dropped_rows:,} rows without a target value were left out.", icon=":material/info:")
     st.dataframe(metrics_table(runs), hide_index=True, width="stretch")
@@ -284,5 +290,5 @@ if st.button(f"Train on {labels}", key="model_go", type="primary", icon=":materi
         st.session_state[RESULT_KEY] = (dataset.id, spec, algorithm.key, settings, runs)
 stored = st.session_state.get(RESULT_KEY)
 if stored and stored[:4] == (dataset.id, spec, algorithm.key, settings):
-    show_result(dataset, spec, stored[4])
+    show_result(dataset, spec, algorithm, stored[4])
 compare_everything(dataset, spec)

@@ -16,6 +16,7 @@ from pipeline.steps.runner import SideBySide, run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
 from ui.chart_panel import show_chart
+from ui.published_panel import published_estimates
 from ui.state import active_dataset_or_stop, catalog, shown_errors
 from ui.step_forms import step_form
 from ui.views.pipeline import recipe_check, run_speedups, step_speedups, step_table, valid_steps
@@ -193,6 +194,13 @@ def show_result(dataset: Dataset, result: SideBySide) -> None:
         "these times hold no transfer. Memory in use: "
         + "; ".join(sorted({f"{run.engine.label}: {run.engine.memory_kind}" for run in result.runs.values()}))
         + ". On Dask each step's result is computed and held by the workers inside its time."
+    )
+    reference = next(iter(result.runs.values()))
+    done = [s for s in reference.steps if s.seconds is not None]
+    published_estimates(
+        {f"{s.number}. {s.step.kind}": s.seconds for s in done},
+        {f"{s.number}. {s.step.kind}": s.step.kind for s in done},
+        "pipeline_published",
     )
     verdicts = [p for p in result.parity if p is not None]
     if verdicts and all(p.ok for p in verdicts):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.bench.results import OK, BenchResults
+from pipeline.engines.choices import ENGINE_CHOICES
+from pipeline.engines.registry import REFERENCE
 from pipeline.timing import speedups as speedups_of
 
 TOTAL = "(all questions)"
@@ -88,3 +90,15 @@ def environment_table(runs: dict[str, BenchResults]) -> pd.DataFrame:
 def question_order(table: pd.DataFrame, suite: str) -> list[str]:
     """The suite's questions in the order they were asked (q2 before q10)."""
     return list(dict.fromkeys(table.loc[table["suite"] == suite, "question"]))
+
+
+def cpu_gpu_times(curve: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """From a scaling curve (series, rows, seconds), the rows where one run measured both the reference CPU engine
+    and the single-GPU engine (columns: run, rows, cpu_s, gpu_s); empty where no run holds both."""
+    series = table.drop_duplicates("series").set_index("series")[["run", "engine"]]
+    points = curve.join(series, on="series")
+    gpu_names = [name for name, choice in ENGINE_CHOICES.items() if choice.gpu and not choice.cluster]
+    cpu = points[points["engine"] == REFERENCE].set_index(["run", "rows"])["seconds"].rename("cpu_s")
+    gpu = points[points["engine"].isin(gpu_names)].set_index(["run", "rows"])["seconds"].rename("gpu_s")
+    both = pd.concat([cpu, gpu], axis=1, join="inner").reset_index()
+    return both[(both["cpu_s"] > 0) & (both["gpu_s"] > 0)]

@@ -426,3 +426,35 @@ def workers_chart(points: pd.DataFrame) -> alt.LayerChart:
     )
     title = "Time against workers (dashed: pandas on one core)"
     return alt.layer(dask, pandas).properties(title=title, height=360, padding={"top": 8})
+
+
+def published_speedup_chart(figures: pd.DataFrame) -> alt.LayerChart:
+    """Published speed-ups per operation on a log axis: a bar to the published range's low end and a line across the
+    range where the source gives one; titled as published figures (columns: work, operation, speedup_low/high)."""
+    frame = small(figures).assign(label=lambda f: f["work"] + ": " + f["operation"])
+    base = alt.Chart(frame).encode(
+        y=alt.Y(
+            "label:N",
+            sort=alt.EncodingSortField("speedup_high", order="descending"),
+            title=None,
+            axis=alt.Axis(labelLimit=0),
+        ),
+        tooltip=[
+            "work:N",
+            "operation:N",
+            "source:N",
+            "gpu:N",
+            "cpu:N",
+            "date:N",
+            alt.Tooltip("speedup_low:Q", format=".4g", title="speed-up from"),
+            alt.Tooltip("speedup_high:Q", format=".4g", title="speed-up to"),
+        ],
+    )
+    log = alt.Scale(type="log")
+    bars = base.mark_bar(color="#76b900", opacity=0.8).encode(
+        x=alt.X(
+            "speedup_low:Q", scale=log, title="Published GPU speed-up over the CPU (×, log scale; not measured here)"
+        )
+    )
+    ranges = base.mark_rule(color="#2f6b00", strokeWidth=3).encode(x="speedup_low:Q", x2="speedup_high:Q")
+    return alt.layer(bars, ranges).properties(height=alt.Step(22))

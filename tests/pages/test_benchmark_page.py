@@ -149,3 +149,49 @@ def test_the_runs_stay_with_their_tabs_not_under_the_dask_scaling_report(saved_r
     assert not problems(at)
     assert not any("median_s" in d.value.columns for d in at.dataframe), "no runs under the Dask scaling report"
     assert "bench_forget" not in [b.key for b in at.button]
+
+
+def test_the_published_figures_tab_names_each_figures_source_and_hardware():
+    at = open_benchmark()
+    at.session_state["bench_tab"] = "Published figures"
+    at.run()
+    assert not problems(at)
+    figures = next(d.value for d in at.dataframe if "speedup_low" in d.value.columns)
+    assert figures[["source", "gpu", "cpu", "date"]].map(bool).all().all()
+    group_by = figures[figures["work"] == "group-by"].iloc[0]
+    assert group_by["speedup_low"] == 138.5 and "H100" in group_by["gpu"] and group_by["date"] == "2023-02-06"
+    chart = at.get("vega_lite_chart")[0].proto.spec
+    assert "not measured here" in chart
+    assert not any("median_s" in d.value.columns for d in at.dataframe), "never mixed with the runs"
+
+
+def test_cpu_only_runs_get_a_cost_estimate_labelled_as_one(saved_runs):
+    at = open_benchmark()
+    at.file_uploader(key="bench_files").set_value([(saved_runs[0][0], saved_runs[0][1], "application/json")])
+    at.run()
+    at.button(key="bench_load").click().run()
+    estimate = next(w.value for w in at.warning if "Estimate, not a measurement" in w.value)
+    assert "Published speed-ups for group-by: 138.5×" in estimate and "2.7× the GPU must reach" in estimate
+    prices = next(d.value for d in at.dataframe if "price per hour" in d.value.columns)
+    assert prices["price per hour"].tolist() == [1.5, 4.0]
+    assert any("Example prices, not a quote" in c.value for c in at.caption)
+
+
+def test_a_run_that_timed_both_engines_gives_the_measured_break_even(saved_runs):
+    data = json.loads(saved_runs[0][1])
+    gpu_records = []
+    for record in data["records"]:
+        if record["engine"] == CPU and record["status"] == "ok":
+            twin = dict(record, engine="gpu", engine_label="GPU (cuDF)")
+            twin["median_s"] = record["median_s"] / 10  # ten times faster: pays at 4.0/1.5 = 2.7×
+            gpu_records.append(twin)
+    data["records"] += gpu_records
+    at = open_benchmark()
+    at.file_uploader(key="bench_files").set_value([("both.json", json.dumps(data).encode(), "application/json")])
+    at.run()
+    at.button(key="bench_load").click().run()
+    assert not problems(at)
+    assert any("(measured): The GPU costs less at every size measured" in m.value for m in at.markdown)
+    costs = next(d.value for d in at.dataframe if "gpu_cost" in d.value.columns)
+    assert costs["cheaper"].tolist() == ["GPU"]
+    assert not any("Estimate, not a measurement" in w.value for w in at.warning)

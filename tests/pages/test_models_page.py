@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.engines import device_status
 from tests.support.apptest import open_page, problems
 
 
@@ -72,3 +74,17 @@ def test_curves_scaling_and_compare_all():
     table = next(d.value for d in at.dataframe if "algorithm" in d.value.columns)
     assert len(table) == 5 and (table["CPU (pandas) error"] == "").all()
     assert (table["CPU (pandas) accuracy"] > 0.5).all()
+
+
+@pytest.mark.skipif(device_status().available, reason="on a GPU machine the page measures the GPU instead")
+def test_without_a_gpu_the_fit_time_sits_beside_published_speedups_as_an_estimate():
+    at = open_models()
+    at.radio(key="model_task").set_value("clustering").run()
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    expander = next(e for e in at.expander if "Published GPU speed-ups" in e.label)
+    table = next(d.value for d in expander.dataframe if "measured CPU s" in d.value.columns)
+    assert table.loc[0, "similar published work"] == "k-means" and table.loc[0, "published speed-up"] == "15×–80×"
+    assert table.loc[0, "estimated GPU s (slowest)"] == table.loc[0, "measured CPU s"] / 15
+    assert "cuml.accel" in table.loc[0, "sources"]
+    assert all("estimate" in c for c in table.columns if "GPU" in c)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.data.catalog import Catalog
 from pipeline.data.loading import load_bundled
-from pipeline.engines import available_engines
+from pipeline.engines import available_engines, device_status
 from pipeline.steps.spec import Recipe, Step
 from tests.support.apptest import APP, TIMEOUT, open_page, problems
 
@@ -195,3 +196,19 @@ def test_the_recipe_is_checked_once_per_change_not_on_every_rerun(monkeypatch):
     at.button(key="remove_0").click().run()
     assert len(calls) == checks + 1, "a changed recipe is checked once"
     assert len({recipe.to_json() for recipe in calls}) == len(calls), "never the same recipe twice"
+
+
+@pytest.mark.skipif(device_status().available, reason="on a GPU machine the page measures the GPU instead")
+def test_without_a_gpu_the_published_speedups_sit_beside_the_cpu_times_as_an_estimate():
+    at = open_pipeline()
+    at.selectbox(key="preset_name").set_value("group_aggregate").run()
+    at.button(key="preset_run").click().run()
+    assert not problems(at)
+    expander = next(e for e in at.expander if "Published GPU speed-ups" in e.label)
+    assert "an estimate, not a measurement" in expander.label
+    table = next(d.value for d in expander.dataframe if "measured CPU s" in d.value.columns)
+    assert table["work"].tolist() == ["1. group_aggregate", "2. sort"]
+    assert table["similar published work"].tolist() == ["group-by", "none published"]
+    assert table.loc[0, "estimated GPU s (fastest)"] == table.loc[0, "measured CPU s"] / 138.5
+    gpu_columns = [c for c in table.columns if "GPU" in c]
+    assert gpu_columns and all("estimate" in c for c in gpu_columns), "an estimate is never called measured"
