@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -22,9 +23,18 @@ from pipeline.models.algorithms import (
     algorithms_for,
 )
 from pipeline.models.card import card_json, engines_agreement, model_card, predictions_frame
+from pipeline.models.defaults import ColumnFacts, column_facts, default_target, left_out
 from pipeline.models.features import FeatureSpec, check_spec
 from pipeline.models.metrics import curves
-from pipeline.models.training import ModelRun, compare_all, scaling_curve, train_everywhere
+from pipeline.models.training import (
+    BASELINE_LABEL,
+    HEADLINE,
+    ModelRun,
+    compare_rows,
+    leaderboard,
+    scaling_curve,
+    train_everywhere,
+)
 from pipeline.render.charts import (
     MAX_CHART_ROWS,
     bar_chart,
@@ -44,10 +54,22 @@ RESULT_KEY = "model_result"
 COMPARE_KEY = "model_compare"
 SCALING_KEY = "model_scaling"
 NO_LABELS = "(none)"
+FACTS_KEY = "model_column_facts"
+FEATURES_KEY = "model_features_chosen"
 
 
 def usable_columns(frame: Any) -> list[str]:
     return [c for c in frame.columns if column_kind(frame[c]) in (NUMERIC, BOOLEAN, TEXT)]
+
+
+def facts_of(dataset: Dataset, columns: list[str]) -> dict[str, ColumnFacts]:
+    """What the defaults are decided from, worked out once per dataset."""
+    key = (dataset.id, tuple(columns))
+    stored = st.session_state.get(FACTS_KEY)
+    if not stored or stored[0] != key:
+        stored = (key, column_facts(dataset.primary.frame, columns))
+        st.session_state[FACTS_KEY] = stored
+    return stored[1]
 
 
 def setting_widget(algorithm: Algorithm, param: Param) -> Any:
@@ -65,10 +87,12 @@ def choose(dataset: Dataset) -> tuple[FeatureSpec, Algorithm, dict[str, Any]]:
     task = st.radio("Task", list(TASKS), format_func=TASKS.get, horizontal=True, key="model_task")
     supervised = task in (CLASSIFICATION, REGRESSION)
     left, right = st.columns(2)
+    facts = facts_of(dataset, columns)
     if supervised:
-        choices = [c for c in columns if task == CLASSIFICATION or column_kind(frame[c]) == NUMERIC]
-        default = choices.index("target") if "target" in choices else len(choices) - 1
-        target = left.selectbox("Target", choices, index=max(default, 0), key=f"model_target_{task}")
+        choices = [c for c in columns if task == CLASSIFICATION or facts[c].kind == NUMERIC]
+        first = default_target(facts, task, choices)
+        default = choices.index(first) if first in choices else 0
+        target = left.selectbox("Target", choices, index=default, key=f"model_target_{task}")
     else:
         picked = left.selectbox(
             "Reference labels (optional, for adjusted Rand and colours)",
@@ -78,12 +102,21 @@ def choose(dataset: Dataset) -> tuple[FeatureSpec, Algorithm, dict[str, Any]]:
         target = None if picked == NO_LABELS else picked
     algorithms = algorithms_for(task)
     algorithm = right.selectbox("Algorithm", algorithms, format_func=lambda a: a.label, key=f"model_algorithm_{task}")
+    skipped = {name: why for name, why in left_out(facts).items() if name != target}
+    options = [c for c in columns if c != target]
+    chosen = st.session_state.setdefault(FEATURES_KEY, {})  # by dataset and target: kept while off the page
     features = st.multiselect(
         "Features",
-        [c for c in columns if c != target],
-        default=[c for c in columns if c != target],
-        key=f"model_features_{task}_{target}",
+        options,
+        default=[c for c in chosen.get((dataset.id, target), [c for c in options if c not in skipped]) if c in options],
+        key=f"model_features_{target}",
     )
+    chosen[(dataset.id, target)] = features
+    if skipped:
+        st.caption(
+            "Left out by default (add them back above if you mean to): "
+            + "; ".join(f"{name!r}: {why}" for name, why in skipped.items())
+        )
     with st.expander("Settings", expanded=False):
         st.caption(algorithm.notes or "The same settings on both libraries.")
         cells = st.columns(3)
@@ -198,19 +231,27 @@ def show_scaling(dataset: Dataset, spec: FeatureSpec, run: ModelRun) -> None:
 def compare_everything(dataset: Dataset, spec: FeatureSpec) -> None:
     with st.expander(f"Compare every {TASKS[spec.task].lower()} algorithm"):
         st.caption(
-            "Default settings, the same features and split; one table and the GPU speed-up of each fit. "
-            "t-SNE, UMAP and HDBSCAN grow fast with rows: sample large tables first (Pipeline: sample)."
+            "Default settings, the same features and split; a leaderboard best first by "
+            f"{HEADLINE[spec.task]}, with fit and predict times, the GPU speed-up of each fit where the GPU ran, "
+            "and a baseline to beat. t-SNE, UMAP and HDBSCAN grow fast with rows: sample large tables first "
+            "(Pipeline: sample)."
         )
         key = (dataset.id, replace(spec, non_negative=False))
         if st.button("Compare all", key="model_compare_go", icon=":material/leaderboard:"):
             with shown_errors("comparing the algorithms"):
                 check_spec(spec, dataset.primary.frame)
-                table = with_progress("Comparing…", lambda report: compare_all(copies_of(dataset), spec, report))
-                st.session_state[COMPARE_KEY] = (key, table)
+                compare_with_stop(dataset, spec, key)
         stored = st.session_state.get(COMPARE_KEY)
         if not stored or stored[0] != key:
             return
-        table = stored[1]
+        rows, total = stored[1], len(algorithms_for(spec.task))
+        done = sum(1 for row in rows if row["algorithm"] not in BASELINE_LABEL.values())
+        if done < total:
+            st.warning(
+                f"Stopped after {done} of {total} algorithms; those are kept. Compare all again for the rest.",
+                icon=":material/warning:",
+            )
+        table = leaderboard(rows, spec.task)
         st.dataframe(table, hide_index=True, width="stretch")
         bars = compared_speedups(table)
         if bars.empty:
@@ -219,6 +260,27 @@ def compare_everything(dataset: Dataset, spec: FeatureSpec) -> None:
         for engine, group in bars.groupby("engine", sort=False):
             chart = bar_chart(group, "speedup", f"{engine} speed-up of fit (×)", color="#76b900")
             show_chart(chart, group, "speedups", f"cmp_{engine}")
+
+
+def compare_with_stop(dataset: Dataset, spec: FeatureSpec, key: Any) -> None:
+    """Train every algorithm in turn, keeping each row in the session as it comes, so that Stop (or any other
+    click, which makes Streamlit stop this script) keeps the algorithms done; the bar says how long is left."""
+    rows: list[dict[str, Any]] = []
+    st.session_state[COMPARE_KEY] = (key, rows)
+    stop_slot, bar = st.empty(), st.progress(0.0, text="Comparing…")
+    stop_slot.button("Stop comparing", key="model_compare_stop", icon=":material/stop_circle:")
+    started, total = time.monotonic(), len(algorithms_for(spec.task))
+
+    def report(done: float, text: str) -> None:
+        elapsed = time.monotonic() - started
+        left = f" · about {fmt.seconds(elapsed / done * (1 - done))} left" if 0 < done < 1 else ""
+        bar.progress(min(done, 1.0), text=f"{text}{left}")
+
+    for row in compare_rows(copies_of(dataset), spec, report):
+        rows.append(row)
+    bar.empty()
+    stop_slot.empty()
+    st.toast(f"Compared {total} algorithms.")
 
 
 def show_result(dataset: Dataset, spec: FeatureSpec, algorithm: Algorithm, runs: dict[str, ModelRun]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +35,7 @@ class ModelRun:
     metrics: dict[str, Any] = field(default_factory=dict)
     x_view: np.ndarray | None = None  # clustering: the rows on the first two principal components, for a scatter
     dropped_rows: int = 0  # rows left out because their target was missing
+    baseline: dict[str, Any] = field(default_factory=dict)  # supervised: the metrics of a constant guess
     error: str | None = None
 
     @property
@@ -122,8 +123,22 @@ def _fit_and_score(run: ModelRun, estimator: Any, prepared: Prepared) -> None:
         x_host = engine.to_numpy(x_rows)
         run.predictions, run.y_test = (None if a is None else a[: len(x_host)] for a in (run.predictions, run.y_test))
     run.metrics = score(task, run, x_host)
+    if task in (CLASSIFICATION, REGRESSION):
+        run.baseline = baseline_metrics(task, engine.to_numpy(prepared.y_train), run)
     if task == CLUSTERING:
         run.x_view = principal_plane(x_host)
+
+
+def baseline_metrics(task: str, y_train: np.ndarray, run: ModelRun) -> dict[str, Any]:
+    """The metrics of the constant guess a model must beat: the training rows' most frequent class, or their mean."""
+    if task == CLASSIFICATION:
+        codes = y_train.astype("int64")
+        guess = np.full(len(run.y_test), np.bincount(codes).argmax(), dtype="int64")
+        return metrics.classification(run.y_test, guess, None, len(run.classes or []))
+    return metrics.regression(run.y_test, np.full(len(run.y_test), float(np.mean(y_train))))
+
+
+BASELINE_LABEL = {CLASSIFICATION: "baseline: most frequent class", REGRESSION: "baseline: mean of the target"}
 
 
 def _fit_predict(estimator: Any, x: Any) -> Any:
@@ -180,27 +195,58 @@ def train_everywhere(
     return runs
 
 
-def compare_all(
+def compared_row(algorithm: Algorithm, runs: dict[str, ModelRun], headline: str) -> dict[str, Any]:
+    """One algorithm's row of the leaderboard: per engine its headline metric, fit and predict seconds and error;
+    the other engines' fit speed-ups over the reference engine where more than one engine ran."""
+    row: dict[str, Any] = {"algorithm": algorithm.label}
+    for run in runs.values():
+        row[f"{run.engine.label} {headline}"] = run.metrics.get(headline)
+        row[f"{run.engine.label} fit (s)"] = run.fit_seconds
+        if "predict" in run.seconds:
+            row[f"{run.engine.label} predict (s)"] = run.seconds["predict"]
+        row[f"{run.engine.label} error"] = run.error or ""
+    fits = {name: run.fit_seconds for name, run in runs.items()}
+    for name, ratio in speedups(fits, REFERENCE).items():
+        if ratio is not None:
+            row[f"{runs[name].engine.label} speed-up (fit)"] = ratio
+    return row
+
+
+def compare_rows(
     copies: dict[str, tuple[Engine, Any]], spec: FeatureSpec, progress: Progress | None = None
-) -> pd.DataFrame:
-    """Every algorithm of the task with default settings on every engine: fit seconds, headline metric, speed-up."""
+) -> Iterator[dict[str, Any]]:
+    """Every algorithm of the task with default settings on every engine, one leaderboard row at a time (so a page
+    can keep what is done and stop between algorithms); a supervised task ends with the baseline's row."""
     report = progress or (lambda _fraction, _message: None)
     algorithms = algorithms_for(spec.task)
-    rows = []
+    headline = HEADLINE[spec.task]
+    baseline: dict[str, Any] = {}
     for i, algorithm in enumerate(algorithms):
         report(i / len(algorithms), f"{algorithm.label} ({i + 1} of {len(algorithms)})")
         runs = train_everywhere(copies, spec, algorithm)
-        row: dict[str, Any] = {"algorithm": algorithm.label}
         for run in runs.values():
-            row[f"{run.engine.label} fit (s)"] = run.fit_seconds
-            row[f"{run.engine.label} {HEADLINE[spec.task]}"] = run.metrics.get(HEADLINE[spec.task])
-            row[f"{run.engine.label} error"] = run.error or ""
-        fits = {name: run.fit_seconds for name, run in runs.items()}
-        for name, ratio in speedups(fits, REFERENCE).items():
-            row[f"{runs[name].engine.label} speed-up (fit)"] = ratio
-        rows.append(row)
+            if run.baseline and run.engine.label not in baseline:
+                baseline[run.engine.label] = run.baseline.get(headline)
+        yield compared_row(algorithm, runs, headline)
     report(1.0, "Done")
-    return pd.DataFrame(rows)
+    if baseline:
+        yield {"algorithm": BASELINE_LABEL[spec.task], **{f"{e} {headline}": v for e, v in baseline.items()}}
+
+
+def leaderboard(rows: list[dict[str, Any]], task: str) -> pd.DataFrame:
+    """The rows best first by the first engine's headline metric (higher is better for every task's headline)."""
+    table = pd.DataFrame(rows)
+    scored = [c for c in table.columns if c.endswith(f" {HEADLINE[task]}")]
+    if scored:
+        table = table.sort_values(scored[0], ascending=False, na_position="last", kind="stable")
+    return table.reset_index(drop=True)
+
+
+def compare_all(
+    copies: dict[str, tuple[Engine, Any]], spec: FeatureSpec, progress: Progress | None = None
+) -> pd.DataFrame:
+    """The whole leaderboard: every algorithm of the task (and the baseline), best first."""
+    return leaderboard(list(compare_rows(copies, spec, progress)), spec.task)
 
 
 def scaling_curve(

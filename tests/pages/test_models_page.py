@@ -54,7 +54,7 @@ def test_regression_clustering_and_embedding_show_their_charts():
 
 def test_no_features_is_refused_and_the_page_stays_usable():
     at = open_models()
-    at.multiselect(key="model_features_classification_target").set_value([]).run()
+    at.multiselect(key="model_features_target").set_value([]).run()
     at.button(key="model_go").click().run()
     assert any("at least one feature" in e for e in problems(at))
     assert "model_result" not in at.session_state
@@ -72,8 +72,25 @@ def test_curves_scaling_and_compare_all():
     at.button(key="model_compare_go").click().run()
     assert not problems(at)
     table = next(d.value for d in at.dataframe if "algorithm" in d.value.columns)
-    assert len(table) == 5 and (table["CPU (pandas) error"] == "").all()
-    assert (table["CPU (pandas) accuracy"] > 0.5).all()
+    algorithms, baseline = table[table["algorithm"] != "baseline: most frequent class"], table.iloc[-1]
+    assert len(algorithms) == 5 and (algorithms["CPU (pandas) error"] == "").all()
+    assert (algorithms["CPU (pandas) accuracy"] > 0.5).all()
+    accuracy = table["CPU (pandas) accuracy"].tolist()
+    assert accuracy == sorted(accuracy, reverse=True), "a leaderboard, best first"
+    assert baseline["algorithm"] == "baseline: most frequent class" and baseline["CPU (pandas) accuracy"] < 0.5
+    assert (algorithms["CPU (pandas) predict (s)"] > 0).all()
+    assert not [c for c in table.columns if "speed-up" in c], "no speed-up column where one engine ran"
+
+
+def test_a_stopped_comparison_keeps_what_was_done_and_says_so():
+    at = open_models()
+    at.button(key="model_compare_go").click().run()
+    key, rows = at.session_state["model_compare"]
+    at.session_state["model_compare"] = (key, rows[:2])  # as a Stop click between two algorithms leaves them
+    at.run()
+    assert any("Stopped after 2 of 5 algorithms; those are kept" in w.value for w in at.warning)
+    table = next(d.value for d in at.dataframe if "algorithm" in d.value.columns)
+    assert len(table) == 2
 
 
 @pytest.mark.skipif(device_status().available, reason="on a GPU machine the page measures the GPU instead")
@@ -88,3 +105,25 @@ def test_without_a_gpu_the_fit_time_sits_beside_published_speedups_as_an_estimat
     assert table.loc[0, "estimated GPU s (slowest)"] == table.loc[0, "measured CPU s"] / 15
     assert "cuml.accel" in table.loc[0, "sources"]
     assert all("estimate" in c for c in table.columns if "GPU" in c)
+
+
+def test_ids_and_free_text_are_left_out_and_the_features_survive_a_task_change():
+    from pipeline.data.catalog import Catalog
+    from pipeline.data.io import Source
+    from pipeline.data.loading import load_file
+    from pipeline.engines import available_engines
+
+    lines = ["id,comment,age,income,churned"] + [
+        f"{i},note {i} from the shop,{20 + i % 50},{1000 + (i * 37) % 500},{'yes' if i % 3 else 'no'}"
+        for i in range(200)
+    ]
+    catalog = Catalog()
+    load_file(catalog, Source.from_bytes("churn.csv", "\n".join(lines).encode()), available_engines())
+    at = open_page("pages/models.py", catalog)
+    assert at.selectbox(key="model_target_classification").value == "churned"
+    assert at.multiselect(key="model_features_churned").value == ["age", "income"]
+    assert any("'id': a different value in every row: likely an id" in c.value for c in at.caption)
+    at.multiselect(key="model_features_churned").set_value(["age"]).run()
+    at.radio(key="model_task").set_value("clustering").run()
+    at.selectbox(key="model_labels_clustering").set_value("churned").run()
+    assert at.multiselect(key="model_features_churned").value == ["age"], "the choice is kept across tasks"
