@@ -25,6 +25,9 @@ STEPS_KEY = "pipeline_steps"
 RESULT_KEY = "pipeline_result"
 RUN_NOW_KEY = "pipeline_run_now"
 PLACE_KEY = "new_place"
+RECIPES_KEY = "pipeline_recipes"  # the steps of the datasets not active now, by dataset id
+OWNER_KEY = "pipeline_owner"  # the dataset the steps on the page belong to
+PREVIOUS_KEY = "pipeline_previous"  # the dataset active before this one
 Place = tuple[str, int]
 
 
@@ -34,6 +37,35 @@ def current_steps() -> list[Step]:
 
 def other_datasets(dataset: Dataset) -> dict[str, Dataset]:
     return {other.name: other for other in catalog() if other.id != dataset.id}
+
+
+def follow_dataset(dataset: Dataset) -> None:
+    """Give each dataset its own recipe: the steps on the page belong to the dataset they were made for, so a newly
+    active dataset (one just saved from a result, say) starts from its own steps, never re-checks another's."""
+    owner = st.session_state.setdefault(OWNER_KEY, dataset.id)
+    if owner == dataset.id:
+        return
+    recipes = st.session_state.setdefault(RECIPES_KEY, {})
+    recipes[owner] = current_steps()
+    st.session_state[STEPS_KEY] = recipes.pop(dataset.id, [])
+    st.session_state[OWNER_KEY] = dataset.id
+    st.session_state[PREVIOUS_KEY] = owner
+    st.session_state.pop(RESULT_KEY, None)
+
+
+def offer_previous_steps(dataset: Dataset, others: dict[str, Dataset]) -> None:
+    """With no steps of its own, a dataset may take a copy of the steps of the dataset active before it."""
+    previous = st.session_state.get(PREVIOUS_KEY)
+    kept = st.session_state.get(RECIPES_KEY, {}).get(previous, [])
+    source = next((other for other in others.values() if other.id == previous), None)
+    if current_steps() or not kept or source is None:
+        return
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.caption(f"This dataset has no steps yet; the {len(kept)} steps made for **{source.name}** stay with it.")
+    if right.button(f"Use a copy of {source.name}'s steps", key="steps_copy", icon=":material/content_copy:"):
+        with shown_errors(f"copying the steps of {source.name}"):
+            set_steps(valid_steps(dataset, list(kept), others))
+            st.rerun()
 
 
 def set_steps(steps: list[Step]) -> None:
@@ -150,6 +182,8 @@ def add_step(dataset: Dataset, others: dict[str, Dataset], usable: int, sample_a
                 head, tail = with_step(steps, place, Step(kind, params))
                 set_steps(valid_steps(dataset, head, others) + tail)
                 st.session_state.pop(PLACE_KEY, None)
+                for field in [k for k in st.session_state if k == key or str(k).startswith(f"{key}_")]:
+                    del st.session_state[field]  # the next step's form starts from its defaults
                 st.rerun()
 
 
@@ -264,7 +298,9 @@ engine_labels = ", ".join(copy.engine.label for copy in dataset.copies.values())
 rows, width = dataset.shape
 st.caption(f"**{dataset.name}** · {rows:,} rows × {width:,} columns · runs on {engine_labels}.")
 others = other_datasets(dataset)
+follow_dataset(dataset)
 start_from(dataset, others)
+offer_previous_steps(dataset, others)
 
 steps = current_steps()
 check = recipe_check(dataset, steps, others)

@@ -212,3 +212,53 @@ def test_without_a_gpu_the_published_speedups_sit_beside_the_cpu_times_as_an_est
     assert table.loc[0, "estimated GPU s (fastest)"] == table.loc[0, "measured CPU s"] / 138.5
     gpu_columns = [c for c in table.columns if "GPU" in c]
     assert gpu_columns and all("estimate" in c for c in gpu_columns), "an estimate is never called measured"
+
+
+def test_saving_the_result_gives_it_its_own_recipe_and_keeps_the_steps_with_their_dataset():
+    at = open_pipeline()
+    at.selectbox(key="preset_name").set_value("clean_and_encode").run()
+    at.button(key="preset_run").click().run()
+    made = list(steps(at))
+    assert any(s.kind == "one_hot" for s in made)
+    at.button(key="save_go").click().run()
+    assert not problems(at), "no step re-checked against the saved table"
+    assert at.session_state["catalog"].active.name == "iris (pipeline)"
+    assert steps(at) == [] and "Replace step" not in str([s.value for s in at.selectbox])
+    assert any("stay with it" in c.value and "iris" in c.value for c in at.caption)
+    catalog = at.session_state["catalog"]
+    catalog.set_active(next(d.id for d in catalog if d.name == "iris"))
+    at.run()
+    assert steps(at) == made, "back on iris, its steps are there"
+    catalog.set_active(next(d.id for d in catalog if d.name == "iris (pipeline)"))
+    at.run()
+    at.button(key="steps_copy").click().run()
+    assert any("Step 1" in p and "No column 'target'" in p for p in problems(at)), "iris's steps do not apply here"
+    assert steps(at) == [] and not at.exception, "nothing half-copied, the page still works"
+
+
+def test_the_steps_of_the_dataset_before_can_be_copied_where_they_apply():
+    catalog = Catalog()
+    first = load_bundled(catalog, "iris", available_engines())
+    at = open_pipeline(catalog)
+    at.selectbox(key="preset_name").set_value("group_aggregate").run()
+    at.button(key="preset_go").click().run()
+    made = list(steps(at))
+    second = load_bundled(catalog, "iris", available_engines())
+    assert catalog.active.id == second.id != first.id
+    at.run()
+    assert steps(at) == []
+    at.button(key="steps_copy").click().run()
+    assert not problems(at) and steps(at) == made
+
+
+def test_the_form_starts_afresh_after_a_step_is_added():
+    at = open_pipeline()
+    at.selectbox(key="new_kind").set_value("filter").run()
+    fresh = at.number_input(key="form_filter_v0").value
+    at.selectbox(key="form_filter_c0").set_value("sepal length (cm)").run()
+    at.selectbox(key="form_filter_op0").set_value(">").run()
+    at.number_input(key="form_filter_v0").set_value(5.5).run()
+    at.button(key="add_step").click().run()
+    assert not problems(at) and steps(at)[0].params["conditions"][0]["value"] == 5.5
+    at.selectbox(key="new_kind").set_value("filter").run()
+    assert at.number_input(key="form_filter_v0").value == fresh != 5.5
