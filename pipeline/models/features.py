@@ -104,7 +104,7 @@ def feature_steps(spec: FeatureSpec, frame: Any, engine: Engine) -> list[Step]:
     for column in other:
         few = int(engine.compute(frame[column].nunique())) <= spec.max_levels
         steps.append(
-            Step("one_hot", {"column": column, "max_levels": spec.max_levels})
+            Step("one_hot", {"columns": [column], "max_levels": spec.max_levels})
             if few or kinds[column] == BOOLEAN
             else Step("label_encode", {"column": column})
         )

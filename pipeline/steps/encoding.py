@@ -17,8 +17,10 @@ from pipeline.steps.spec import Context, FormField, Schema, StepKind, register
 
 
 def check_one_hot(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
-    column = schema.need(params.get("column"), TEXT, BOOLEAN, NUMERIC)
-    return {"column": column, "max_levels": number(params, "max_levels", 2, MAX_ONE_HOT_LEVELS, 50, whole=True)}
+    """One or more columns (`columns`; a recipe of one column may say `column`)."""
+    names = params.get("columns") or ([params["column"]] if params.get("column") is not None else None)
+    columns = schema.need_all(names, TEXT, BOOLEAN, NUMERIC)
+    return {"columns": columns, "max_levels": number(params, "max_levels", 2, MAX_ONE_HOT_LEVELS, 50, whole=True)}
 
 
 def sorted_levels(context: Context, series: Any, limit: int) -> list[Any]:
@@ -34,16 +36,26 @@ def sorted_levels(context: Context, series: Any, limit: int) -> list[Any]:
 
 def one_hot_size(frame: Any, p: dict[str, Any], context: Context) -> tuple[int, str]:
     """A byte for every row and level, next to the input."""
-    levels = min(int(context.engine.compute(frame[p["column"]].nunique())), p["max_levels"])
+    counted = (int(context.engine.compute(frame[column].nunique())) for column in p["columns"])
+    levels = sum(min(count, p["max_levels"]) for count in counted)
     rows = len(frame)
     return context.engine.frame_nbytes(frame) + rows * levels, f"{levels:,} new columns of {rows:,} rows"
 
 
 def apply_one_hot(frame: Any, p: dict[str, Any], context: Context) -> Any:
-    series = frame[p["column"]]
-    levels = sorted_levels(context, series, p["max_levels"])
-    indicators = {f"{p['column']}={level}": (series == level).fillna(False).astype("int8") for level in levels}
-    return with_columns(frame.drop(columns=[p["column"]]), indicators)
+    """Every column's levels are counted (and refused past the limit) before any column changes."""
+    levels = {column: sorted_levels(context, frame[column], p["max_levels"]) for column in p["columns"]}
+    indicators = {
+        f"{column}={level}": (frame[column] == level).fillna(False).astype("int8")
+        for column, found in levels.items()
+        for level in found
+    }
+    return with_columns(frame.drop(columns=list(p["columns"])), indicators)
+
+
+def describe_one_hot(p: dict[str, Any]) -> str:
+    columns = p.get("columns") or [p.get("column")]
+    return f"one-hot {', '.join(map(str, columns))} (at most {p.get('max_levels', 50)} levels each)"
 
 
 register(
@@ -53,13 +65,13 @@ register(
         "encoding",
         check_one_hot,
         apply_one_hot,
-        lambda p: f"one-hot {p.get('column')} (at most {p.get('max_levels', 50)} levels)",
+        describe_one_hot,
         output_size=one_hot_size,
         code=templates.one_hot,
         memory_factor=4.0,
         form=(
-            FormField("column", "column", "Column", kinds=(TEXT, BOOLEAN, NUMERIC)),
-            FormField("max_levels", "whole", "At most levels", default=50, low=2, high=MAX_ONE_HOT_LEVELS),
+            FormField("columns", "columns", "Columns", kinds=(TEXT, BOOLEAN, NUMERIC)),
+            FormField("max_levels", "whole", "At most levels each", default=50, low=2, high=MAX_ONE_HOT_LEVELS),
         ),
     )
 )

@@ -27,7 +27,7 @@ def clean_and_encode(frame: Any, schema: Schema) -> Recipe:
         if schema.kinds[column] == TEXT:
             steps.append(Step("fill_missing", {"columns": [column], "method": "constant", "value": "(missing)"}))
         if _distinct(frame, column) + 1 <= ONE_HOT_LIMIT:
-            steps.append(Step("one_hot", {"column": column, "max_levels": ONE_HOT_LIMIT}))
+            steps.append(Step("one_hot", {"columns": [column], "max_levels": ONE_HOT_LIMIT}))
         else:
             steps.append(Step("label_encode", {"column": column}))
     if numeric:

@@ -99,14 +99,15 @@ def quantile_bin(p: dict[str, Any]) -> list[str]:
 
 
 def one_hot(p: dict[str, Any]) -> list[str]:
-    c = repr(p["column"])
+    names = repr(list(p.get("columns") or [p["column"]]))  # an unchecked recipe of one column may say `column`
     return [
-        f"levels = sorted(to_host(df[{c}].dropna().drop_duplicates()).tolist())",
-        f"assert len(levels) <= {int(p['max_levels'])}, 'more levels than the recipe allows'",
-        f"column = df[{c}]",
-        f"df = df.drop(columns=[{c}])",
-        "for level in levels:",
-        f"    df[{c} + '=' + str(level)] = (column == level).fillna(False).astype('int8')",
+        f"levels = {{c: sorted(to_host(df[c].dropna().drop_duplicates()).tolist()) for c in {names}}}",
+        f"assert all(len(v) <= {int(p['max_levels'])} for v in levels.values()), 'more levels than the recipe allows'",
+        f"columns = df[{names}]",
+        f"df = df.drop(columns={names})",
+        "for c, found in levels.items():",
+        "    for level in found:",
+        "        df[c + '=' + str(level)] = (columns[c] == level).fillna(False).astype('int8')",
     ]
 
 

@@ -312,3 +312,12 @@ def test_every_step_gives_the_same_result_on_cpu_and_gpu(cpu, gpu, table, step):
 
 def test_parity_steps_cover_every_kind():
     assert {s.kind for s in PARITY_STEPS} == set(STEP_KINDS)
+
+
+def test_one_hot_takes_several_columns_and_refuses_before_changing_any(cpu):
+    table = pd.DataFrame({"city": ["Oslo", "Lima", "Oslo"], "size": ["S", "M", "L"], "n": [1, 2, 3]})
+    encoded = run(cpu, table, Step("one_hot", {"columns": ["city", "size"]}))
+    assert list(encoded.columns) == ["n", "city=Lima", "city=Oslo", "size=L", "size=M", "size=S"]
+    assert encoded["size=M"].tolist() == [0, 1, 0]
+    with pytest.raises(DataError, match="'size' has 3 distinct values, more than the 2"):
+        run(cpu, table, Step("one_hot", {"columns": ["city", "size"], "max_levels": 2}))
