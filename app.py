@@ -11,7 +11,8 @@ st.set_page_config(page_title="GPU Pipeline Lab", page_icon=ICON, layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
+        st.Page("pages/home.py", title="Start", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/table:"),
         st.Page("pages/explore.py", title="Explore", icon=":material/query_stats:"),
         st.Page("pages/pipeline.py", title="Pipeline", icon=":material/account_tree:"),
         st.Page("pages/models.py", title="Models", icon=":material/model_training:"),

@@ -36,7 +36,7 @@ from pipeline.bench.views import (
 )
 from pipeline.cost import break_even, costs
 from pipeline.engines.dask import DASK_LABELS
-from pipeline.published import ESTIMATE_NOTE, SUITE_WORK, speedup_range
+from pipeline.published import ESTIMATE_NOTE, SUITE_WORK, published_span, speedup_range
 from pipeline.render.charts import published_speedup_chart, speedup_heatmap, time_vs_rows_chart, workers_chart
 from ui import format as fmt
 from ui.chart_panel import show_chart
@@ -229,7 +229,7 @@ def show_costs(curve: pd.DataFrame, table: pd.DataFrame, suite: str) -> None:
     )
     st.warning(
         f"**Estimate, not a measurement.** No run here timed the GPU. Published speed-ups for {work}: "
-        f"{low:,.4g}×–{high:,.4g}× (Published figures tab), against the {prices.paying_speedup:.2g}× the GPU must "
+        f"{published_span(low, high)} (Published figures tab), against the {prices.paying_speedup:.2g}× the GPU must "
         f"reach at these prices: at the published figures the GPU {verdict}. {ESTIMATE_NOTE}",
         icon=":material/calculate:",
     )
@@ -245,14 +245,13 @@ def published_tab() -> None:
     )
     show_chart(published_speedup_chart(figures), figures, "published_speedups", "bench_published_chart")
     st.dataframe(
-        figures,
+        figures.assign(rows=[f"{n:,.0f}" if pd.notna(n) else "not stated" for n in figures["rows"]]),
         hide_index=True,
         width="stretch",
         column_config={
             "url": st.column_config.LinkColumn("source address"),
             "speedup_low": st.column_config.NumberColumn("published speed-up from", format="%.4g×"),
             "speedup_high": st.column_config.NumberColumn("to", format="%.4g×"),
-            "rows": st.column_config.NumberColumn("rows", format="localized"),
         },
     )
 

@@ -32,6 +32,7 @@ from pipeline.render.charts import (
     histogram_chart,
     kinds_chart,
     matrix_chart,
+    matrix_height,
     missing_chart,
     pair_heatmap,
     phase_time_chart,
@@ -185,7 +186,13 @@ def correlations_tab(profile: Profile) -> None:
     st.caption(
         "Pearson uses each pair's complete rows; Spearman ranks each column over its own values (ties averaged)."
     )
-    show_chart(matrix_chart(matrix, "r", diverging=True), matrix.reset_index(), f"{method}_correlation", "chart_corr")
+    show_chart(
+        matrix_chart(matrix, "r", diverging=True),
+        matrix.reset_index(),
+        f"{method}_correlation",
+        "chart_corr",
+        height=matrix_height(len(matrix)),
+    )
     pairs = tidy_matrix(matrix, "r")
     pairs = pairs[pairs["row"] < pairs["column"]].dropna()
     pairs = pairs.reindex(pairs["r"].abs().sort_values(ascending=False).index).head(20)
@@ -210,12 +217,24 @@ def missing_tab(profile: Profile) -> None:
     with left:
         st.markdown("**Rows missing in both columns**")
         together = profile.missing_together
-        show_chart(matrix_chart(together, "rows"), together.reset_index(), "missing_together", "chart_together")
+        show_chart(
+            matrix_chart(together, "rows"),
+            together.reset_index(),
+            "missing_together",
+            "chart_together",
+            height=matrix_height(len(together)),
+        )
     with right:
         st.markdown("**Correlation of missingness**")
         st.caption("Near 1: the columns go missing together; near -1: one is missing when the other is not.")
         nullity = profile.missing_correlation
-        show_chart(matrix_chart(nullity, "r", diverging=True), nullity.reset_index(), "missing_correlation", "chart_nc")
+        show_chart(
+            matrix_chart(nullity, "r", diverging=True),
+            nullity.reset_index(),
+            "missing_correlation",
+            "chart_nc",
+            height=matrix_height(len(nullity)),
+        )
 
 
 def current_filters() -> dict[str, Filter]:

@@ -40,6 +40,7 @@ from pipeline.render.charts import (
     bar_chart,
     curve_chart,
     matrix_chart,
+    matrix_height,
     phase_time_chart,
     scatter_chart,
     time_vs_rows_chart,
@@ -153,9 +154,14 @@ def show_engine_charts(name: str, run: ModelRun) -> None:
     task = run.algorithm.task
     if task == CLASSIFICATION:
         if len(run.classes) <= 30:
-            matrix = confusion(run)
-            chart = matrix_chart(matrix, "rows", labels=True, titles=("predicted class", "actual class"))
-            show_chart(chart, matrix.reset_index(), f"confusion_{name}", f"cm_{name}")
+            share = st.toggle("Share of each actual class", key=f"cm_share_{name}")
+            matrix = confusion(run, normalise=share)
+            chart = matrix_chart(
+                matrix, "share" if share else "rows", labels=True, titles=("predicted class", "actual class")
+            )
+            show_chart(
+                chart, matrix.reset_index(), f"confusion_{name}", f"cm_{name}", height=matrix_height(len(matrix))
+            )
     elif task == REGRESSION:
         points = sample_rows(pd.DataFrame({"actual": run.y_test, "predicted": run.predictions}))
         show_chart(scatter_chart(points, "actual", "predicted"), points, f"predicted_{name}", f"pv_{name}")

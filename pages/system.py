@@ -116,4 +116,4 @@ columns[0].metric("Cores (physical / logical)", f"{report.physical_cores or '?'}
 columns[1].metric("RAM (available / total)", f"{fmt.size(report.ram_available)} / {fmt.size(report.ram_total)}")
 
 st.subheader("Library versions")
-st.dataframe(report.versions_frame(), hide_index=True, width="stretch")
+st.table(report.versions_frame().set_index("library"))  # a plain table: every row shown, none behind a scroll

@@ -43,13 +43,22 @@ def downloads(chart: alt.TopLevelMixin, data: pd.DataFrame, name: str, key: str)
     )
 
 
-def show_chart(chart: alt.TopLevelMixin, data: pd.DataFrame, name: str, key: str, *, selectable: bool = False) -> Any:
-    """Draw the chart with a Download menu; with `selectable`, return the selection event (reruns on change)."""
+def show_chart(
+    chart: alt.TopLevelMixin,
+    data: pd.DataFrame,
+    name: str,
+    key: str,
+    *,
+    selectable: bool = False,
+    height: int | str = "content",
+) -> Any:
+    """Draw the chart with a Download menu; with `selectable`, return the selection event (reruns on change).
+    `height` in pixels for charts whose rows must keep their size when the width stretches (heatmaps)."""
     if selectable:
-        event = st.altair_chart(chart, width="stretch", key=key, on_select="rerun")
+        event = st.altair_chart(chart, width="stretch", height=height, key=key, on_select="rerun")
     else:
         event = None
-        st.altair_chart(chart, width="stretch", key=key)
+        st.altair_chart(chart, width="stretch", height=height, key=key)
     with st.popover("Download", icon=":material/download:"):
         downloads(chart, data, name, key)
     return event

@@ -139,6 +139,11 @@ def speedup_range(figures: pd.DataFrame, work: str) -> tuple[float, float] | Non
     return float(alike["speedup_low"].min()), float(alike["speedup_high"].max())
 
 
+def published_span(low: float, high: float) -> str:
+    """A published speed-up, or range of them, as text: `138.5×`, `15×–80×`."""
+    return f"{low:,.4g}×" if low == high else f"{low:,.4g}×–{high:,.4g}×"
+
+
 def estimates(figures: pd.DataFrame, cpu_seconds: dict[str, float], kinds: dict[str, str]) -> pd.DataFrame:
     """For each named piece of work, its measured CPU seconds beside the GPU seconds the published speed-ups of
     similar work would give (an estimate, as a range), and the sources they come from."""
@@ -152,9 +157,7 @@ def estimates(figures: pd.DataFrame, cpu_seconds: dict[str, float], kinds: dict[
                 "work": name,
                 "measured CPU s": seconds,
                 "similar published work": work or "none published",
-                "published speed-up": f"{span[0]:,.3g}×–{span[1]:,.3g}×"
-                if span and span[0] != span[1]
-                else (f"{span[0]:,.4g}×" if span else "—"),
+                "published speed-up": published_span(*span) if span else "—",
                 "estimated GPU s (fastest)": seconds / span[1] if span else None,
                 "estimated GPU s (slowest)": seconds / span[0] if span else None,
                 "sources": "; ".join(sorted(set(alike["source"] + " (" + alike["date"] + ")"))) if span else "",

@@ -54,15 +54,18 @@ def chart_image(chart: alt.TopLevelMixin, fmt: str) -> bytes:
 
 
 def phase_time_chart(timings: pd.DataFrame) -> alt.Chart:
-    """Horizontal bars of seconds per engine, stacked by phase (columns: engine, phase, seconds)."""
+    """Horizontal bars of time per engine (in ms when every engine took under a second), stacked by phase (columns:
+    engine, phase, seconds)."""
+    unit, factor = time_unit(timings.groupby("engine")["seconds"].sum())
+    frame = small(timings).assign(time=lambda f: f["seconds"] * factor)
     return (
-        alt.Chart(small(timings))
+        alt.Chart(frame)
         .mark_bar()
         .encode(
             y=alt.Y("engine:N", title=None, sort=list(ENGINE_COLORS.domain)),
-            x=alt.X("sum(seconds):Q", title="seconds"),
+            x=alt.X("sum(time):Q", title=unit),
             color=alt.Color("phase:N", title="phase"),
-            tooltip=["engine:N", "phase:N", alt.Tooltip("seconds:Q", format=".4f")],
+            tooltip=["engine:N", "phase:N", alt.Tooltip("time:Q", format=".4g", title=unit)],
         )
         .properties(height=alt.Step(36))
     )
@@ -140,17 +143,20 @@ def matrix_chart(
     tidy = small(tidy_matrix(matrix, value))
     order = [str(c) for c in matrix.columns]
     scale = alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True) if diverging else alt.Scale(scheme="blues")
-    number = ".2f" if diverging else ",.0f"
+    number = ".2f" if diverging else (".0%" if value == "share" else ",.0f")
     x_title, y_title = titles or (None, None)
+    upright = len(order) <= 8  # a few labels read level; many are turned to fit
     base = alt.Chart(tidy).encode(
-        x=alt.X("column:N", sort=order, title=x_title, axis=alt.Axis(labelOverlap=False)),
-        y=alt.Y("row:N", sort=order, title=y_title, axis=alt.Axis(labelOverlap=False)),
+        x=alt.X(
+            "column:N", sort=order, title=x_title, axis=alt.Axis(labelOverlap=False, labelAngle=0 if upright else -45)
+        ),
+        y=alt.Y("row:N", sort=order, title=y_title, axis=alt.Axis(labelOverlap=False, labelLimit=0)),
     )
     largest = float(tidy[value].abs().max()) if len(tidy) else 0.0
     dark = f"abs(datum['{value}']) > 0.5" if diverging else f"datum['{value}'] > {largest / 2!r}"
     heat = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=scale, title=value),
-        tooltip=["row:N", "column:N", alt.Tooltip(f"{value}:Q", format=".3f" if diverging else ",")],
+        tooltip=["row:N", "column:N", alt.Tooltip(f"{value}:Q", format=".3f" if diverging else number)],
     )
     if labels if labels is not None else len(order) <= 12:
         text = base.mark_text(fontSize=10).encode(
@@ -158,8 +164,13 @@ def matrix_chart(
             color=alt.condition(dark, alt.value("white"), alt.value("black")),
         )
         heat = heat + text
-    side = max(200, min(900, 30 * len(order)))
-    return heat.properties(width=side, height=side)
+    return heat
+
+
+def matrix_height(size: int) -> int:
+    """The height (pixels) to draw a size × size heatmap at: rows of about 34 px, plus room for the axes (Streamlit
+    stretches the width and would otherwise squash the rows)."""
+    return max(240, min(1000, 34 * size + 150))
 
 
 def missing_chart(summary: pd.DataFrame) -> alt.Chart:
@@ -184,7 +195,7 @@ def kinds_chart(kinds: dict[str, int]) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("columns:Q", title="columns"),
+            x=alt.X("columns:Q", title="columns", axis=alt.Axis(tickMinStep=1, format="d")),  # counts: whole ticks
             y=alt.Y("kind:N", sort="-x", title=None),
             color=alt.Color("kind:N", legend=None),
             tooltip=["kind:N", "columns:Q"],
@@ -240,18 +251,26 @@ def scatter_chart(sample: pd.DataFrame, x: str, y: str, colour: str | None = Non
     return alt.Chart(small(sample)).mark_circle(size=24, opacity=0.6).encode(**encodings).properties(height=360)
 
 
+def time_unit(seconds: pd.Series) -> tuple[str, float]:
+    """The unit a time axis reads best in (milliseconds below one second), and the factor from seconds."""
+    return ("milliseconds", 1e3) if len(seconds) and float(seconds.max()) < 1.0 else ("seconds", 1.0)
+
+
 def step_time_chart(timings: pd.DataFrame, *, log: bool = False) -> alt.Chart:
-    """Grouped bars: seconds per step, one bar per engine (columns: step, number, engine, seconds)."""
+    """Grouped bars: time per step (in ms when every step is under a second), one bar per engine (columns: step,
+    number, engine, seconds)."""
     scale = alt.Scale(type="log") if log else alt.Scale()
+    unit, factor = time_unit(timings["seconds"])
+    frame = small(timings).assign(time=lambda f: f["seconds"] * factor)
     return (
-        alt.Chart(small(timings))
+        alt.Chart(frame)
         .mark_bar()
         .encode(
             y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None),
             yOffset=alt.YOffset("engine:N"),
-            x=alt.X("seconds:Q", scale=scale, title="seconds" + (" (log scale)" if log else "")),
+            x=alt.X("time:Q", scale=scale, title=unit + (" (log scale)" if log else "")),
             color=alt.Color("engine:N", scale=engine_colors(timings), title="engine"),
-            tooltip=["step:N", "engine:N", alt.Tooltip("seconds:Q", format=".5f")],
+            tooltip=["step:N", "engine:N", alt.Tooltip("time:Q", format=".4g", title=unit)],
         )
         .properties(height=alt.Step(14))
     )
@@ -279,15 +298,17 @@ def speedup_chart(speedups: pd.DataFrame) -> alt.Chart:
 def cumulative_time_chart(timings: pd.DataFrame) -> alt.Chart:
     """Lines of the running total of seconds over the steps, one per engine."""
     ordered = small(timings).sort_values(["engine", "number"])
-    ordered = ordered.assign(total=ordered.groupby("engine")["seconds"].cumsum())
+    totals = ordered.groupby("engine")["seconds"].cumsum()
+    unit, factor = time_unit(totals)
+    ordered = ordered.assign(total=totals * factor)
     return (
         alt.Chart(ordered)
         .mark_line(point=True)
         .encode(
             x=alt.X("number:O", title="after step", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("total:Q", title="seconds so far"),
+            y=alt.Y("total:Q", title=f"{unit} so far"),
             color=alt.Color("engine:N", scale=engine_colors(ordered), title="engine"),
-            tooltip=["step:N", "engine:N", alt.Tooltip("total:Q", format=".4f")],
+            tooltip=["step:N", "engine:N", alt.Tooltip("total:Q", format=".4g", title=unit)],
         )
         .properties(height=220)
     )
@@ -431,7 +452,8 @@ def workers_chart(points: pd.DataFrame) -> alt.LayerChart:
 def published_speedup_chart(figures: pd.DataFrame) -> alt.LayerChart:
     """Published speed-ups per operation on a log axis: a bar to the published range's low end and a line across the
     range where the source gives one; titled as published figures (columns: work, operation, speedup_low/high)."""
-    frame = small(figures).assign(label=lambda f: f["work"] + ": " + f["operation"])
+    kept = ["work", "operation", "speedup_low", "speedup_high", "source", "gpu", "cpu", "date"]  # no NaN row counts
+    frame = small(figures[kept]).assign(label=lambda f: f["work"] + ": " + f["operation"], one=1.0)
     base = alt.Chart(frame).encode(
         y=alt.Y(
             "label:N",
@@ -451,10 +473,9 @@ def published_speedup_chart(figures: pd.DataFrame) -> alt.LayerChart:
         ],
     )
     log = alt.Scale(type="log")
-    bars = base.mark_bar(color="#76b900", opacity=0.8).encode(
-        x=alt.X(
-            "speedup_low:Q", scale=log, title="Published GPU speed-up over the CPU (×, log scale; not measured here)"
-        )
+    bars = base.mark_bar(color="#76b900", opacity=0.8).encode(  # from 1× (a log axis has no 0) to the low end
+        x=alt.X("one:Q", scale=log, title="Published GPU speed-up over the CPU (×, log scale; not measured here)"),
+        x2="speedup_low:Q",
     )
     ranges = base.mark_rule(color="#2f6b00", strokeWidth=3).encode(x="speedup_low:Q", x2="speedup_high:Q")
     return alt.layer(bars, ranges).properties(height=alt.Step(22))

@@ -75,8 +75,9 @@ def test_a_new_user_session(server, browser, tmp_path):
     wait_text(browser, "Active dataset", where="[data-testid='stSidebar']")
     assert active_name(browser) == "iris"
     assert "CPU only" in sidebar_text(browser) or "CPU + GPU" in sidebar_text(browser)
-    assert "Load time and memory by engine" in browser.find_element(By.TAG_NAME, "body").text
+    assert "Is a GPU worth it for your data?" in visible_text(browser)
     screenshot(browser, "01-first-screen")
+    go_to(browser, "Data", "Load time and memory by engine")
 
     click_tab(browser, "Bundled")
     click_button(browser, "Load bundled dataset")
@@ -256,6 +257,7 @@ def test_a_sample_of_the_bad_input_corpus_uploaded_in_a_real_browser(server, bro
     from tests.support.corpus import CASES
 
     new_session(browser, server)
+    go_to(browser, "Data", "Load time and memory by engine")
     click_tab(browser, "Upload")
     active = "iris"
     for name in BROWSER_CORPUS:
@@ -358,3 +360,86 @@ def test_generate_a_table_on_dask_profile_and_run_a_pipeline_there(server, brows
         screenshot(browser, "22-pipeline-on-dask")
     finally:
         shut_the_cluster_down(browser)
+
+
+def no_exception_shown(driver) -> bool:
+    return not driver.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
+
+
+def test_a_new_users_path_through_every_page_on_a_fresh_server(tmp_path_factory):
+    """Start → Data → Explore → Pipeline → Models → Benchmark (published figures, cost) → Deep learning → System, on a
+    server of its own, with a tall window and a screenshot of every page (test-artifacts/walk-*.png)."""
+    data = tmp_path_factory.mktemp("walk-data")
+    with running_server(data) as running:
+        driver = new_driver(tmp_path_factory.mktemp("walk-chromium"))
+        try:
+            driver.set_window_size(1400, 2600)
+            new_session(driver, running.url)
+            wait_text(driver, "The path")
+            cpu_only = "CPU only" in sidebar_text(driver)
+            assert "Is a GPU worth it for your data?" in visible_text(driver) and no_exception_shown(driver)
+            screenshot(driver, "walk-1-start")
+
+            click_first(driver, "[data-testid='stPageLink'] a", lambda link: "Data" in link.text, 30)
+            wait_text(driver, "Load time and memory by engine")
+            wait_idle(driver)
+            WebDriverWait(driver, 30).until(lambda d: charts_drawn(d) >= 2)
+            assert no_exception_shown(driver)
+            screenshot(driver, "walk-2-data")
+
+            go_to(driver, "Explore", "Profiled on")
+            WebDriverWait(driver, 30).until(lambda d: charts_drawn(d) >= 1)
+            assert no_exception_shown(driver)
+            screenshot(driver, "walk-3-explore")
+
+            go_to(driver, "Pipeline", "Add or change a step")
+            click_button(driver, "Use and run")
+            wait_text(driver, "Result", timeout=120)
+            wait_idle(driver, timeout=120)
+            WebDriverWait(driver, 30).until(lambda d: charts_drawn(d) >= 1)
+            if cpu_only:
+                assert "Published GPU speed-ups for similar work: an estimate, not a measurement" in visible_text(
+                    driver
+                )
+            assert no_exception_shown(driver)
+            scroll_to(driver, "h3", "Result")
+            screenshot(driver, "walk-4-pipeline")
+
+            go_to(driver, "Models", "Algorithm")
+            click_button(driver, "Train on CPU (pandas)" if cpu_only else "Train on CPU (pandas) and GPU (cuDF)")
+            wait_text(driver, "Result", timeout=120)
+            wait_idle(driver, timeout=120)
+            WebDriverWait(driver, 30).until(lambda d: charts_drawn(d) >= 2)
+            assert no_exception_shown(driver)
+            scroll_to(driver, "h3", "Result")
+            screenshot(driver, "walk-5-models")
+
+            go_to(driver, "Benchmark", "Run the benchmark")
+            click_tab(driver, "Published figures")
+            wait_text(driver, "not measurements of this machine")
+            wait_idle(driver)
+            WebDriverWait(driver, 30).until(lambda d: charts_drawn(d) >= 1)
+            assert no_exception_shown(driver)
+            screenshot(driver, "walk-6-benchmark-published")
+            click_tab(driver, "Load results")
+            click_button(driver, "Load the published runs")
+            wait_text(driver, "Cost per run and break-even", timeout=60)
+            wait_idle(driver)
+            assert no_exception_shown(driver)
+            scroll_to(driver, "p", "Cost per run and break-even")
+            screenshot(driver, "walk-7-benchmark-cost")
+
+            go_to(driver, "Deep learning", "Deep learning")
+            assert no_exception_shown(driver)
+            screenshot(driver, "walk-8-deep-learning")
+
+            go_to(driver, "System", "Library versions")
+            assert no_exception_shown(driver)
+            last = driver.execute_script(
+                "const rows = document.querySelectorAll(\"[data-testid='stTable'] tbody tr\");"
+                "return rows.length ? rows[rows.length - 1].getBoundingClientRect().bottom : -1;"
+            )
+            assert 0 < last <= driver.execute_script("return window.innerHeight;"), "every version row is shown"
+            screenshot(driver, "walk-9-system")
+        finally:
+            driver.quit()

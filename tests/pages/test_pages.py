@@ -3,6 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.engines import device_status
 from tests.support import files
 from tests.support.paths import APP as APP_PATH
 
@@ -13,7 +14,7 @@ APP = APP_PATH
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
-    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/data.py").run()
 
 
 def names(at: AppTest) -> list[str]:
@@ -29,19 +30,33 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
     return at.button(key="upload_load").click().run()
 
 
+def test_the_first_screen_says_what_the_app_is_for_and_the_path_through_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception and [t.value for t in at.title] == ["GPU Pipeline Lab"]
+    assert "Is a GPU worth it for your data?" in at.markdown[0].value
+    assert any("**iris** is loaded (150 rows × 5 columns)" in s.value for s in at.success)
+    links = [link.proto.label for link in at.get("page_link")]
+    assert links == ["Data", "Explore", "Pipeline", "Models", "Benchmark"]
+    if not device_status().available:
+        assert any("CPU only" in i.value and device_status().reason in i.value for i in at.info)
+
+
 def test_first_screen_has_the_sample_dataset(app):
     assert not app.exception
     assert [t.value for t in app.title] == ["Data"]
     assert names(app) == ["iris"]
     assert "iris" in [s.value for s in app.subheader]
-    assert any("150 rows × 5 columns" in c.value for c in app.sidebar.caption)
     assert len(app.get("vega_lite_chart")) == 2, "load-time and memory charts are drawn"
     assert len(app.dataframe) >= 3  # listing, timings, preview, schema
 
 
-def test_sidebar_says_why_the_gpu_is_missing(app):
+def test_sidebar_says_why_the_gpu_is_missing(tmp_path, monkeypatch):
     from pipeline.engines import detect
 
+    monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # the sidebar as the first screen shows it
+    assert any("150 rows × 5 columns" in c.value for c in app.sidebar.caption)
     gpu = next(status for status in detect() if status.name == "gpu")
     if not gpu.available:
         assert any(gpu.reason in c.value for c in app.sidebar.caption)
@@ -143,8 +158,9 @@ def test_system_page(app):
     headers = [s.value for s in app.subheader]
     assert headers == ["Engines", "Dask cluster", "GPU", "CPU and memory", "Library versions"]
     assert any("CPU (pandas): available" in s.value for s in app.success)
-    versions = app.dataframe[-1].value
-    assert {"pandas", "cuDF", "Streamlit", "Altair"} <= set(versions["library"])
+    versions = app.table[-1].value
+    assert {"pandas", "cuDF", "Streamlit", "Altair"} <= set(versions.index)
+    assert not [d for d in app.dataframe if "library" in d.value.columns], "not in a grid that scrolls"
 
 
 def test_switch_active_dataset_in_the_sidebar(tmp_path, monkeypatch):
@@ -158,9 +174,11 @@ def test_switch_active_dataset_in_the_sidebar(tmp_path, monkeypatch):
     load_bundled(catalog, "wine", [get_engine("cpu")])
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["catalog"] = catalog
-    at.run()
-    assert "wine" in [s.value for s in at.subheader]
+    at.run()  # the first screen, with the sidebar
+    assert any("**wine** is loaded" in s.value for s in at.success)
     assert any("178 rows × 14 columns" in c.value for c in at.sidebar.caption)
     at.sidebar.selectbox(key="active_choice").set_value(iris.id).run()
     assert catalog.active.name == "iris"
+    assert any("**iris** is loaded" in s.value for s in at.success)
+    at.switch_page("pages/data.py").run()
     assert "iris" in [s.value for s in at.subheader]

@@ -184,7 +184,7 @@ def test_an_upload_stays_in_memory(tmp_path, monkeypatch):
     data.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     monkeypatch.setenv("GPL_DATA_DIR", str(data))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/data.py").run()
     marker = b"city,secret\nOslo,upload-marker-7f3a\n"
     at.file_uploader(key="upload_file").set_value(("private.csv", marker, "text/csv")).run()
     at.button(key="upload_load").click().run()
@@ -243,7 +243,7 @@ def test_the_real_server_does_not_serve_the_data_folder(live_server):
 def test_the_data_page_says_when_the_session_is_full(monkeypatch, tmp_path):
     monkeypatch.setenv("GPL_SESSION_MAX_DATASETS", "2")
     monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/data.py").run()
     at.button(key="bundled_load").click().run()
     at.button(key="bundled_load").click().run()
     assert not at.exception

@@ -52,8 +52,9 @@ def compared_speedups(table: pd.DataFrame) -> pd.DataFrame:
     return tidy.rename(columns={"algorithm": "label"})
 
 
-def confusion(run: ModelRun) -> pd.DataFrame:
-    """Counts of true (rows) against predicted (columns) classes, every class on both axes."""
+def confusion(run: ModelRun, normalise: bool = False) -> pd.DataFrame:
+    """Counts of true (rows) against predicted (columns) classes, every class on both axes; normalised, each row's
+    share of its actual class (a class absent from the test rows keeps zeros)."""
     labels = [str(c) for c in run.classes]
     counts = pd.crosstab(
         pd.Categorical(np.asarray(labels, dtype=object)[run.y_test.astype(int)], categories=labels),
@@ -61,4 +62,6 @@ def confusion(run: ModelRun) -> pd.DataFrame:
         dropna=False,
     )
     counts.index, counts.columns = labels, labels
+    if normalise:
+        return counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
     return counts

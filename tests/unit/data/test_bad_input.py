@@ -99,7 +99,7 @@ def test_case_through_the_data_page(case, monkeypatch, server_cap):
     traceback, and the dataset loaded before stays loaded and usable."""
     server_cap(case)
     monkeypatch.setenv("GPL_DATA_DIR", str(case.folder))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().switch_page("pages/data.py").run()
     before = [dataset.name for dataset in at.session_state["catalog"]]
     at = from_folder(at, case) if case.large else upload(at, case)
     assert not at.exception, [e.value for e in at.exception]

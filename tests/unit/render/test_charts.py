@@ -114,3 +114,45 @@ def test_a_confusion_matrix_names_its_axes_and_dark_cells_get_white_numbers():
     assert axes["x"]["title"] == "predicted class" and axes["y"]["title"] == "actual class"
     colour = text["encoding"]["color"]
     assert colour["value"] == "black" and colour["condition"]["value"] == "white", colour
+
+
+def test_short_times_read_in_milliseconds_and_counts_in_whole_numbers():
+    from pipeline.render.charts import cumulative_time_chart, kinds_chart, step_time_chart
+
+    fast = pd.DataFrame(
+        {"step": ["1. a", "2. b"], "number": [1, 2], "engine": ["CPU (pandas)"] * 2, "seconds": [0.006, 0.002]}
+    )
+    bars = step_time_chart(fast).to_dict()
+    assert bars["encoding"]["x"]["title"] == "milliseconds"
+    assert [row["time"] for row in bars["datasets"][bars["data"]["name"]]] == pytest.approx([6.0, 2.0])
+    assert cumulative_time_chart(fast).to_dict()["encoding"]["y"]["title"] == "milliseconds so far"
+    slow = fast.assign(seconds=[3.0, 1.0])
+    assert step_time_chart(slow).to_dict()["encoding"]["x"]["title"] == "seconds"
+    axis = kinds_chart({"numeric": 4, "text": 1}).to_dict()["encoding"]["x"]["axis"]
+    assert axis["tickMinStep"] == 1 and axis["format"] == "d"
+
+
+def test_heatmaps_keep_their_rows_and_confusion_labels_stand_level():
+    from pipeline.render.charts import matrix_chart, matrix_height
+
+    names = ["setosa", "versicolor", "virginica"]
+    matrix = pd.DataFrame([[10, 0, 0], [0, 7, 3], [0, 0, 5]], index=names, columns=names)
+    spec = matrix_chart(matrix, "rows", labels=True).to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["labelAngle"] == 0
+    assert matrix_height(3) >= 240 and matrix_height(60) == 1000 and matrix_height(20) > matrix_height(10)
+    shares = matrix_chart(matrix / 10, "share", labels=True).to_dict()
+    assert shares["layer"][1]["encoding"]["text"]["format"] == ".0%"
+
+
+def test_the_published_chart_draws_bars_from_1x_with_no_missing_value_in_its_data():
+    import json
+
+    from pipeline.published import published_figures
+    from pipeline.render.charts import published_speedup_chart
+
+    def refuse(constant):
+        raise ValueError(f"{constant} in the chart's data: the browser draws nothing")
+
+    spec = json.loads(published_speedup_chart(published_figures()).to_json(), parse_constant=refuse)
+    bars = spec["layer"][0]["encoding"]
+    assert bars["x"]["field"] == "one" and bars["x"]["scale"]["type"] == "log" and bars["x2"]["field"] == "speedup_low"

@@ -21,7 +21,7 @@ from pipeline.steps.spec import Recipe, Step
 from tests.support.engines import HostBackedGpu
 from ui.views.data import held_memory, load_speedups, load_table
 from ui.views.explore import profile_speedups, profile_times
-from ui.views.models import compared_speedups, fit_speedups, metrics_table
+from ui.views.models import compared_speedups, confusion, fit_speedups, metrics_table
 from ui.views.pipeline import run_speedups, step_speedups, step_table
 
 
@@ -51,6 +51,15 @@ def test_model_views_compare_with_the_reference(iris):
     assert list(fit_speedups(runs)) == ["GPU (cuDF)"]
     compared = pd.DataFrame([{"algorithm": "a", "GPU (cuDF) speed-up (fit)": 2.0, "X speed-up (fit)": None}])
     assert compared_speedups(compared).to_dict("records") == [{"label": "a", "engine": "GPU (cuDF)", "speedup": 2.0}]
+
+
+def test_the_confusion_matrix_counts_or_shares_each_actual_class(iris):
+    spec = FeatureSpec(CLASSIFICATION, tuple(c for c in iris.columns if c != "target"), "target")
+    run = train_everywhere({"cpu": (CpuEngine(), iris)}, spec, ALGORITHMS["logistic_regression"])["cpu"]
+    counts, shares = confusion(run), confusion(run, normalise=True)
+    assert counts.to_numpy().sum() == len(run.y_test)
+    assert shares.sum(axis=1).tolist() == pytest.approx([1.0] * len(shares))
+    assert shares.iloc[0, 0] == pytest.approx(counts.iloc[0, 0] / counts.iloc[0].sum())
 
 
 def test_data_and_explore_views():
