@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import sidebar
+from ui.state import save_workspace
 
 ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"  # served by this server: no request leaves the machine
 st.set_page_config(page_title="GPU Pipeline Lab", page_icon=ICON, layout="wide")
@@ -22,4 +23,7 @@ navigation = st.navigation(
     ]
 )
 sidebar.render()
-navigation.run()
+try:
+    navigation.run()
+finally:  # also when the page stops or reruns: what it changed is kept across a refresh
+    save_workspace()

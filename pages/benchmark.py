@@ -43,8 +43,8 @@ from ui.chart_panel import show_chart
 from ui.cluster_field import cluster_choice_field
 from ui.published_panel import instance_prices, shipped_figures
 from ui.state import engines, shown_errors
+from ui.workspace import RUNS_KEY, bench_runs
 
-RUNS_KEY = "bench_runs"
 published_runs = st.cache_data(show_spinner=False)(shipped_results)  # files of this installation: read once
 shipped_scaling = st.cache_data(show_spinner=False)(shipped_scaling_reports)
 SIZES = [10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
@@ -52,7 +52,7 @@ COLUMNS = ["run", "suite", "question", "label", "engine_label", "rows", "status"
 
 
 def runs() -> dict[str, BenchResults]:
-    return st.session_state.setdefault(RUNS_KEY, {})
+    return bench_runs()
 
 
 def add_runs(new: dict[str, BenchResults]) -> None:

@@ -12,6 +12,7 @@ from pipeline.data.loading import add_copy_on, load_bundled, load_file, load_fil
 from pipeline.engines.cluster import local_choice
 from pipeline.engines.dask import DaskEngine, dask_missing_reason
 from pipeline.render.charts import memory_chart, phase_time_chart
+from pipeline.workspace import to_zip
 from ui import format as fmt
 from ui.state import (
     cached_bundled_frame,
@@ -24,6 +25,7 @@ from ui.state import (
     use_cluster,
 )
 from ui.views.data import held_memory, load_speedups, load_table
+from ui.workspace import LEFT_OUT_KEY, open_file, store, workspace_of
 
 DELIMITER_CHOICES = {"automatic": None, "comma ,": ",", "tab": "\t", "semicolon ;": ";", "pipe |": "|"}
 
@@ -290,7 +292,41 @@ def show_active() -> None:
         st.dataframe(dataset.schema(), hide_index=True, width="stretch")
 
 
-tabs = st.tabs(["Upload", "Data folder", "Bundled", "Generate", "Dask (larger than memory)"])
+def workspace_tab() -> None:
+    kept = store()
+    if kept is None:
+        st.caption("This server keeps nothing across a refresh (its operator turned that off): save a workspace file.")
+    else:
+        st.caption(
+            f"Your datasets, each with its Pipeline recipe, and your benchmark runs are kept on this server for "
+            f"{kept.keep_s / 3600:,.0f} hours under the address in your browser's bar: a refresh loses nothing, and "
+            "the address brings them back (keep it to yourself). To keep them longer or move them, save a workspace "
+            "file (Parquet and JSON in a zip) and open it here later."
+        )
+    left_out = st.session_state.get(LEFT_OUT_KEY) or []
+    if left_out:
+        st.caption(":material/info: Not kept across a refresh: " + "; ".join(left_out))
+    st.download_button(
+        "Save workspace (.zip)",
+        lambda: to_zip(workspace_of(catalog())),
+        "workspace.zip",
+        "application/zip",
+        key="workspace_save",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    upload = st.file_uploader("Workspace file (.zip) saved by this app", type=["zip"], key="workspace_file")
+    if st.button("Open workspace", key="workspace_open", disabled=upload is None, icon=":material/folder_open:"):
+        with progress(f"Opening {upload.name}…", f"opening {upload.name}") as status:
+            problems = open_file(upload.getvalue(), catalog(), engines())
+            if problems:
+                st.warning("Opened, except: " + "; ".join(problems), icon=":material/warning:")
+            status.update(label=f"Opened {upload.name}", state="complete")
+            if not problems:
+                st.rerun()
+
+
+tabs = st.tabs(["Upload", "Data folder", "Bundled", "Generate", "Dask (larger than memory)", "Workspace"])
 with tabs[0]:
     upload_tab()
 with tabs[1]:
@@ -301,5 +337,7 @@ with tabs[3]:
     generate_tab()
 with tabs[4]:
     dask_tab()
+with tabs[5]:
+    workspace_tab()
 show_active()
 dataset_list()

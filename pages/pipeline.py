@@ -20,13 +20,11 @@ from ui.published_panel import published_estimates
 from ui.state import active_dataset_or_stop, catalog, shown_errors
 from ui.step_forms import step_form
 from ui.views.pipeline import recipe_check, run_speedups, step_speedups, step_table, valid_steps
+from ui.workspace import OWNER_KEY, RECIPES_KEY, STEPS_KEY
 
-STEPS_KEY = "pipeline_steps"
 RESULT_KEY = "pipeline_result"
 RUN_NOW_KEY = "pipeline_run_now"
 PLACE_KEY = "new_place"
-RECIPES_KEY = "pipeline_recipes"  # the steps of the datasets not active now, by dataset id
-OWNER_KEY = "pipeline_owner"  # the dataset the steps on the page belong to
 PREVIOUS_KEY = "pipeline_previous"  # the dataset active before this one
 Place = tuple[str, int]
 

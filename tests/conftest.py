@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pipeline.engines import GPU, detect, get_engine
@@ -19,6 +21,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def workspaces_apart(tmp_path_factory):
+    """The workspaces the app keeps across a refresh go to this run's own folder (servers started here inherit it)."""
+    os.environ["GPL_WORKSPACE_DIR"] = str(tmp_path_factory.mktemp("workspaces"))
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from pipeline.engines.cluster import ClusterChoice, close_idle
 from pipeline.engines.dask import DaskEngine, cluster_lost_message, dask_engine, leave_cluster, running_dask_engine
 from pipeline.errors import PipelineError
 from pipeline.system import SystemReport, system_report
+from ui.workspace import autosave, restored_catalog
 
 log = logging.getLogger("gpu_pipeline_lab")
 
@@ -45,11 +46,14 @@ def cached_system_report() -> SystemReport:
 
 
 def catalog() -> Catalog:
-    """This session's datasets; a new session starts with the sample dataset loaded. Copies on a Dask cluster that
+    """This session's datasets; a new session starts with the work saved under its address's token, or else with the
+    sample dataset loaded. Copies on a Dask cluster that
     has been shut down meanwhile (idle, or by the operator) are dropped, and the page says so at its top."""
     if "catalog" not in st.session_state:
-        fresh = Catalog(SessionLimits.from_environment())
-        load_bundled(fresh, SAMPLE_DATASET, engines(), frames=cached_bundled_frame)
+        fresh = restored_catalog(engines())  # the work saved before a refresh, under the address's token
+        if fresh is None:
+            fresh = Catalog(SessionLimits.from_environment())
+            load_bundled(fresh, SAMPLE_DATASET, engines(), frames=cached_bundled_frame)
         st.session_state["catalog"] = fresh
     current = st.session_state["catalog"]
     emptied = current.drop_closed()
@@ -168,3 +172,12 @@ def leave_session_cluster() -> str:
     closed = leave_cluster(settings, session_id())
     said = "Shut the cluster down." if closed else "Left the cluster; it keeps running for the other sessions using it."
     return said + (f" Removed with it: {', '.join(emptied)}." if emptied else "")
+
+
+def save_workspace() -> None:
+    """Keep this session's work on the server under its token when it changed; a failure is logged, never shown as
+    a traceback (the work itself is still in the session)."""
+    try:
+        autosave(catalog())
+    except Exception:  # a full disk or an unwritable folder must not break the page
+        logging.getLogger(__name__).exception("could not save the workspace")

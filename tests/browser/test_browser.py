@@ -443,3 +443,22 @@ def test_a_new_users_path_through_every_page_on_a_fresh_server(tmp_path_factory)
             screenshot(driver, "walk-9-system")
         finally:
             driver.quit()
+
+
+def test_a_refresh_keeps_the_session_s_work(server, browser):
+    new_session(browser, server)
+    go_to(browser, "Data", "Load time and memory by engine")
+    click_tab(browser, "Bundled")
+    click_button(browser, "Load bundled dataset")
+    wait_active(browser, "iris (2)")
+    wait_idle(browser)
+    WebDriverWait(browser, 30).until(lambda d: "?w=" in d.current_url)
+    address = browser.current_url
+    browser.refresh()
+    wait_idle(browser)
+    wait_active(browser, "iris (2)")
+    assert browser.current_url == address, "the same token stays in the address"
+    screenshot(browser, "17-after-refresh")
+    browser.get(server)  # the bare address: a new session, the sample only
+    wait_idle(browser)
+    wait_active(browser, "iris")

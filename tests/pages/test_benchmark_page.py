@@ -171,7 +171,11 @@ def test_cpu_only_runs_get_a_cost_estimate_labelled_as_one(saved_runs):
     at.run()
     at.button(key="bench_load").click().run()
     estimate = next(w.value for w in at.warning if "Estimate, not a measurement" in w.value)
-    assert "Published speed-ups for group-by: 138.5× (Published figures tab)" in estimate and "2.7× the GPU must reach" in estimate and "138.5×–" not in estimate
+    assert (
+        "Published speed-ups for group-by: 138.5× (Published figures tab)" in estimate
+        and "2.7× the GPU must reach" in estimate
+        and "138.5×–" not in estimate
+    )
     prices = next(d.value for d in at.dataframe if "price per hour" in d.value.columns)
     assert prices["price per hour"].tolist() == [1.5, 4.0]
     assert any("Example prices, not a quote" in c.value for c in at.caption)

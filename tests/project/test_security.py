@@ -176,7 +176,8 @@ def test_an_unexpected_failure_shows_a_short_message_and_logs_the_details(caplog
 
 
 def test_an_upload_stays_in_memory(tmp_path, monkeypatch):
-    """Uploaded bytes are never written where another session (or process) could read them."""
+    """Uploaded bytes are never written to the temporary or data folders (only to the session's own workspace,
+    under its token, when app.py saves it: tests/unit/test_workspace.py)."""
     import tempfile
 
     scratch, data = tmp_path / "tmp", tmp_path / "data"

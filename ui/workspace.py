@@ -1,0 +1,114 @@
+"""The session's work kept across a refresh (on the server, under the token in the address) and as a file.
+
+The Pipeline and Benchmark pages keep their recipes and runs under the session keys named here; this module reads
+and writes them to save or restore a workspace. A workspace is saved again whenever what it holds changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from pipeline.bench.results import BenchResults
+from pipeline.data.catalog import Catalog, SessionLimits
+from pipeline.engines import Engine
+from pipeline.errors import DataError
+from pipeline.steps.spec import Recipe
+from pipeline.workspace import Workspace, capture, from_zip, max_workspace_bytes, restore, to_zip
+from pipeline.workspace_store import WorkspaceStore, is_token, new_token
+
+STEPS_KEY = "pipeline_steps"  # the steps on the Pipeline page, of the dataset in OWNER_KEY
+RECIPES_KEY = "pipeline_recipes"  # the steps of the datasets not active now, by dataset id
+OWNER_KEY = "pipeline_owner"  # the dataset the steps on the page belong to
+RUNS_KEY = "bench_runs"  # the Benchmark page's runs, by name
+TOKEN_PARAM = "w"
+SAVED_KEY = "workspace_saved"  # what the last save held, so that an unchanged workspace is not written again
+LEFT_OUT_KEY = "workspace_left_out"
+
+
+def store() -> WorkspaceStore | None:
+    return WorkspaceStore.from_environment()
+
+
+def session_recipes() -> dict[int, Recipe]:
+    recipes = {i: Recipe(tuple(steps)) for i, steps in st.session_state.get(RECIPES_KEY, {}).items()}
+    owner, steps = st.session_state.get(OWNER_KEY), st.session_state.get(STEPS_KEY, [])
+    if owner is not None and steps:
+        recipes[owner] = Recipe(tuple(steps))
+    return recipes
+
+
+def bench_runs() -> dict[str, BenchResults]:
+    return st.session_state.setdefault(RUNS_KEY, {})
+
+
+def put_back(recipes: dict[int, Recipe], runs: dict[str, BenchResults], active_id: int | None) -> None:
+    """Recipes and runs into the session, the active dataset's steps on the Pipeline page."""
+    kept = st.session_state.setdefault(RECIPES_KEY, {})
+    kept.update({i: list(r.steps) for i, r in recipes.items() if i != active_id})
+    if active_id in recipes:
+        st.session_state[STEPS_KEY] = list(recipes[active_id].steps)
+        st.session_state[OWNER_KEY] = active_id
+    bench_runs().update(runs)
+
+
+def workspace_of(catalog: Catalog) -> Workspace:
+    return capture(catalog, session_recipes(), bench_runs(), max_workspace_bytes(), lambda e, f: e.to_pandas(f))
+
+
+def open_file(data: bytes, catalog: Catalog, engines: list[Engine]) -> list[str]:
+    """A workspace file's datasets, recipes and runs added to this session; the problems with any part of it."""
+    workspace = from_zip(data, max_workspace_bytes())
+    restored = restore(workspace, catalog, engines)
+    put_back(restored.recipes, workspace.bench_runs, catalog.active_id)
+    return restored.problems
+
+
+def token() -> str:
+    """This session's token, from the address (a new one, put there, when it has none or a malformed one)."""
+    given = st.query_params.get(TOKEN_PARAM)
+    if is_token(given):
+        return given
+    fresh = new_token()
+    st.query_params[TOKEN_PARAM] = fresh
+    return fresh
+
+
+def restored_catalog(engines: list[Engine]) -> Catalog | None:
+    """A new session's catalog rebuilt from the workspace saved under the address's token, or None when there is
+    none (or it expired); what could not be restored is shown."""
+    kept = store()
+    data = kept.load(token()) if kept is not None else None
+    if data is None:
+        return None
+    catalog = Catalog(SessionLimits.from_environment())
+    try:
+        problems = open_file(data, catalog, engines)
+    except DataError as error:
+        st.warning(f"Your saved work could not be restored: {error}", icon=":material/history:")
+        return None
+    st.session_state[SAVED_KEY] = fingerprint(catalog)
+    if problems:
+        st.warning("Restored your work, except: " + "; ".join(problems), icon=":material/history:")
+    else:
+        st.toast("Restored your work from before the refresh.", icon=":material/history:")
+    return catalog
+
+
+def fingerprint(catalog: Catalog) -> Any:
+    """What the saved workspace depends on: datasets (their data never changes), recipes and runs."""
+    recipes = tuple(sorted((i, r.to_json()) for i, r in session_recipes().items()))
+    return (tuple((d.id, d.name) for d in catalog), catalog.active_id, recipes, tuple(bench_runs()))
+
+
+def autosave(catalog: Catalog) -> None:
+    """Save the workspace under the session's token when it has changed since the last save."""
+    kept = store()
+    now = fingerprint(catalog)
+    if kept is None or st.session_state.get(SAVED_KEY) == now:
+        return
+    workspace = workspace_of(catalog)
+    kept.save(token(), to_zip(workspace))
+    st.session_state[SAVED_KEY] = now
+    st.session_state[LEFT_OUT_KEY] = workspace.left_out
