@@ -37,13 +37,12 @@ from pipeline.render.charts import (
     pair_heatmap,
     phase_time_chart,
     scatter_chart,
-    tidy_matrix,
     top_values_chart,
 )
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors
-from ui.views.explore import profile_speedups, profile_times
+from ui.views.explore import first_pair, interaction_columns, profile_speedups, profile_times, strongest_pairs
 
 AUTO_PROFILE_CELLS = 20_000_000
 DASK_VIEW_ROWS = 200_000  # rows of a Dask dataset the interactive views bring to this server
@@ -184,7 +183,8 @@ def correlations_tab(profile: Profile) -> None:
     if profile.correlation_note:
         st.caption(profile.correlation_note)
     st.caption(
-        "Pearson uses each pair's complete rows; Spearman ranks each column over its own values (ties averaged)."
+        "Pearson uses each pair's complete rows; Spearman ranks the values within the rows each pair shares "
+        "(ties averaged), as pandas and SciPy do."
     )
     show_chart(
         matrix_chart(matrix, "r", diverging=True),
@@ -193,11 +193,8 @@ def correlations_tab(profile: Profile) -> None:
         "chart_corr",
         height=matrix_height(len(matrix)),
     )
-    pairs = tidy_matrix(matrix, "r")
-    pairs = pairs[pairs["row"] < pairs["column"]].dropna()
-    pairs = pairs.reindex(pairs["r"].abs().sort_values(ascending=False).index).head(20)
     st.markdown("**Strongest pairs**")
-    st.dataframe(pairs, hide_index=True, width="stretch")
+    st.dataframe(strongest_pairs(matrix), hide_index=True, width="stretch")
 
 
 def missing_tab(profile: Profile) -> None:
@@ -249,14 +246,20 @@ def filtered(frame: Any) -> Any:
 
 def interactions_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     copy = view_copy(dataset, engine_name)
-    usable = [c.name for c in profile.columns if c.kind in (NUMERIC, DATETIME, TEXT, BOOLEAN) and c.count]
+    usable, left_out = interaction_columns(profile)
     if len(usable) < 2:
         st.info("Interactions need two columns with values; this table has fewer.", icon=":material/info:")
         return
     numeric = [c.name for c in profile.columns if c.kind == NUMERIC and c.count]
+    pair = first_pair(profile, usable) or (usable[0], usable[1])
     x_col, y_col, colour_col, view_col = st.columns(4)
-    x = x_col.selectbox("x", usable, key="pair_x")
-    y = y_col.selectbox("y", [n for n in usable if n != x], key="pair_y")
+    x = x_col.selectbox("x", usable, index=usable.index(pair[0]), key=f"pair_x_{dataset.id}")
+    others = [n for n in usable if n != x]
+    y = y_col.selectbox(
+        "y", others, index=others.index(pair[1]) if pair[1] in others else 0, key=f"pair_y_{dataset.id}"
+    )
+    if left_out:
+        st.caption("Not offered here: " + "; ".join(left_out.values()))
     colour = colour_col.selectbox("Colour by", ["(none)", *[n for n in usable if n not in (x, y)]], key="pair_colour")
     colour = None if colour == "(none)" else colour
     frame = filtered(copy.frame)

@@ -476,6 +476,7 @@ def column_flags(column: ColumnProfile, settings: ProfileSettings) -> dict[str, 
         flags["skewed"] = f"{name!r} is highly skewed (skew {skew:.2f}); consider a log or rank transform."
     if column.stats.get("infinite"):
         flags["infinite"] = f"{name!r} has {column.stats['infinite']:,} infinite values (left out of its statistics)."
+    flags.update(range_flags(column))
     integer_like = column.kind == TEXT or (column.kind == NUMERIC and "int" in column.dtype.lower())
     if integer_like and column.count > 1 and column.distinct == column.count:
         flags["likely_id"] = f"{name!r} is unique in every row: likely an id column, not a feature."
@@ -484,6 +485,26 @@ def column_flags(column: ColumnProfile, settings: ProfileSettings) -> dict[str, 
     ):
         flags["high_cardinality"] = f"{name!r} has {column.distinct:,} distinct values (high cardinality)."
     return flags
+
+
+NEVER_NEGATIVE = re.compile(
+    r"(^|[^a-z])(age|ages|count|counts|quantity|qty|price|prices|weight|height|duration|distance|salary|income)"
+    r"([^a-z]|$)"
+)
+
+
+def range_flags(column: ColumnProfile) -> dict[str, str]:
+    """Values outside the range a column's meaning allows: a negative age, count or price; dates in the future."""
+    name, stats = column.name, column.stats
+    low, high = stats.get("min"), stats.get("max")
+    if column.kind == NUMERIC and low is not None and low < 0 and NEVER_NEGATIVE.search(str(name).lower()):
+        return {"negative_values": f"{name!r} has negative values (as low as {low:g}): check them."}
+    if column.kind == DATETIME and high is not None:
+        now = pd.Timestamp.now(tz="UTC")
+        now = now.tz_convert(high.tz) if high.tz is not None else now.tz_localize(None)
+        if high > now + pd.Timedelta(days=1):
+            return {"future_dates": f"{name!r} has dates in the future (the latest is {high}): check them."}
+    return {}
 
 
 @dataclass

@@ -161,3 +161,29 @@ def test_the_columns_table_shows_missing_percentages_as_they_are():
     config = json.loads(summary.proto.columns)["missing %"]
     assert config["type_config"]["max_value"] == 100
     assert config["type_config"]["format"] == "%.1f%%", "printf: 3.0 shows as 3.0 %, not 300 %"
+
+
+def test_interactions_open_on_the_most_correlated_pair_without_ids_or_free_text():
+    rows = 60
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=rows)
+    table = pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "note": [f"free text {i}" for i in range(rows)],
+            "noise": rng.normal(size=rows),
+            "price": x * 3 + rng.normal(size=rows) * 0.01,
+            "size": x,
+        }
+    )
+    buffer = io.BytesIO()
+    table.to_parquet(buffer)
+    catalog = Catalog()
+    load_file(catalog, Source.from_bytes("shop.parquet", buffer.getvalue()), available_engines())
+    at = open_tab(explore(catalog), "Interactions")
+    assert not problems(at)
+    dataset_id = catalog.active_id
+    x_box, y_box = at.selectbox(key=f"pair_x_{dataset_id}"), at.selectbox(key=f"pair_y_{dataset_id}")
+    assert {x_box.value, y_box.value} == {"price", "size"}, "the strongest pair first"
+    assert "id" not in x_box.options and "note" not in x_box.options
+    assert any("Not offered here" in c.value and "'id'" in c.value for c in at.caption)

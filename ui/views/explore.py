@@ -1,10 +1,12 @@
-"""Tables for the Explore page: profile phases by engine and each engine's speed-up."""
+"""Tables for the Explore page: profile phases and speed-ups by engine, strongest pairs, the Interactions defaults."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.profile.local import Profile
+from pipeline.render.charts import tidy_matrix
 from ui.views import engine_speedups
 
 
@@ -23,3 +25,35 @@ def profile_times(profiles: dict[str, Profile]) -> pd.DataFrame:
 def profile_speedups(profiles: dict[str, Profile]) -> dict[str, float]:
     """Each other engine's profile speed-up over the reference engine's, by label."""
     return engine_speedups(profiles, lambda p: p.seconds, lambda p: p.engine_label)
+
+
+def strongest_pairs(matrix: pd.DataFrame, top: int = 20) -> pd.DataFrame:
+    """The `top` pairs of a correlation matrix by |r|, each pair once (columns: row, column, r)."""
+    pairs = tidy_matrix(matrix, "r")
+    pairs = pairs[pairs["row"] < pairs["column"]].dropna()
+    return pairs.reindex(pairs["r"].abs().sort_values(ascending=False).index).head(top)
+
+
+def interaction_columns(profile: Profile) -> tuple[list[str], dict[str, str]]:
+    """The columns worth plotting against each other, and those left out (ids, free text) with the reason."""
+    left_out = {
+        c.name: c.flags.get("likely_id") or c.flags["high_cardinality"]
+        for c in profile.columns
+        if "likely_id" in c.flags or "high_cardinality" in c.flags
+    }
+    usable = [
+        c.name
+        for c in profile.columns
+        if c.kind in (NUMERIC, DATETIME, TEXT, BOOLEAN) and c.count and c.name not in left_out
+    ]
+    return usable, left_out
+
+
+def first_pair(profile: Profile, usable: list[str]) -> tuple[str, str] | None:
+    """The most correlated pair (Pearson) among `usable`, to open Interactions on; None without correlations."""
+    matrix = profile.correlations.get("pearson") if profile.correlations else None
+    if matrix is None:
+        return None
+    kept = [name for name in matrix.columns if name in usable]
+    pairs = strongest_pairs(matrix.loc[kept, kept], top=1)
+    return None if pairs.empty else (str(pairs.iloc[0]["row"]), str(pairs.iloc[0]["column"]))

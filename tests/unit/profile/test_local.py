@@ -310,3 +310,18 @@ def test_duplicate_rows_match_counting_distinct_rows(cpu):
     assert duplicate_rows(cpu, unique) == 0
     last = cpu.duplicated(base, subset=["x"], keep="last")
     assert last.tolist() == base.duplicated(subset=["x"], keep="last").tolist()
+
+
+def test_values_outside_what_a_column_means_are_flagged(cpu):
+    frame = pd.DataFrame(
+        {
+            "age": [34.0, -2.0, 51.0],
+            "temperature": [-5.0, 3.0, 1.0],  # may be negative: no alert
+            "signed_up": pd.to_datetime(["2020-01-01", "2099-06-01", None]),
+            "born": pd.to_datetime(["1980-01-01", "1990-01-01", "2000-01-01"]),
+        }
+    )
+    profile = profile_frame(cpu, frame)
+    codes = {(a.code, a.column) for a in profile.alerts}
+    assert ("negative_values", "age") in codes and ("future_dates", "signed_up") in codes
+    assert not {code for code, column in codes if column in ("temperature", "born")} & {"negative_values", "future_dates"}
