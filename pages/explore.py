@@ -11,6 +11,7 @@ from pipeline.data.catalog import Dataset, EngineCopy
 from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from pipeline.engines import split_reference
 from pipeline.profile import (
+    CORRELATION_LABELS,
     PRESETS,
     ColumnProfile,
     Profile,
@@ -177,14 +178,19 @@ def correlations_tab(profile: Profile) -> None:
         st.info(profile.correlation_note or "No correlations.", icon=":material/info:")
         return
     method = st.radio(
-        "Method", list(profile.correlations), horizontal=True, key="explore_corr_method", format_func=str.title
+        "Method",
+        list(profile.correlations),
+        horizontal=True,
+        key="explore_corr_method",
+        format_func=lambda m: CORRELATION_LABELS.get(m, m),
     )
     matrix = profile.correlations[method or "pearson"]
     if profile.correlation_note:
         st.caption(profile.correlation_note)
     st.caption(
         "Pearson uses each pair's complete rows; Spearman ranks the values within the rows each pair shares "
-        "(ties averaged), as pandas and SciPy do."
+        "(ties averaged), as pandas and SciPy do; Cramér's V measures how much two category columns go together "
+        "(0: not at all, 1: one decides the other), over text and true/false columns of 2 to 50 values."
     )
     show_chart(
         matrix_chart(matrix, "r", diverging=True),

@@ -11,6 +11,7 @@ from typing import Any
 from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
 from pipeline.profile.local import (
+    CORRELATION_LABELS,
     MAX_MATRIX_COLUMNS,
     PRESETS,
     ColumnProfile,
@@ -27,6 +28,7 @@ from pipeline.profile.local import (
 from pipeline.profile.partitioned import profile_dask
 
 __all__ = [
+    "CORRELATION_LABELS",
     "MAX_MATRIX_COLUMNS",
     "PRESETS",
     "ColumnProfile",

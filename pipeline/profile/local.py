@@ -661,6 +661,38 @@ def correlations(
     return result, " ".join(notes) or None
 
 
+CRAMERS_V = "cramers_v"
+CORRELATION_LABELS = {"pearson": "Pearson", "spearman": "Spearman", CRAMERS_V: "Cramér's V (categories)"}
+MAX_CATEGORY_LEVELS = 50
+MAX_CATEGORY_COLUMNS = 20
+
+
+def category_columns(columns: list[ColumnProfile]) -> list[str]:
+    """The text and boolean columns of 2 to MAX_CATEGORY_LEVELS values (ids left out), MAX_CATEGORY_COLUMNS at most."""
+    return [
+        c.name
+        for c in columns
+        if c.kind in (TEXT, BOOLEAN) and 2 <= c.distinct <= MAX_CATEGORY_LEVELS and "likely_id" not in c.flags
+    ][:MAX_CATEGORY_COLUMNS]
+
+
+def cramers_v(engine: Engine, frame: Any, names: list[str]) -> pd.DataFrame:
+    """Cramér's V of every pair of category columns over the rows both hold, as ydata-profiling shows it: the
+    counts of each pair of values are taken on the engine (only the small table comes here), then SciPy's
+    `contingency.association`. NaN where a pair has fewer than two values on a side."""
+    from scipy.stats.contingency import association
+
+    matrix = np.eye(len(names))
+    for i, left in enumerate(names):
+        for j in range(i + 1, len(names)):
+            right = names[j]
+            counts = frame[[left, right]].dropna().groupby([left, right]).size().to_frame("n").reset_index()
+            table = engine.to_pandas(counts).pivot(index=left, columns=right, values="n").fillna(0)
+            value = association(table.to_numpy().astype("int64"), method="cramer") if min(table.shape) > 1 else np.nan
+            matrix[i, j] = matrix[j, i] = value
+    return _square(matrix, names)
+
+
 def missing_columns(columns: list[ColumnProfile]) -> list[str]:
     """The columns the missing-value matrices cover: those with missing values, at most MAX_MATRIX_COLUMNS."""
     return [c.name for c in columns if c.missing > 0][:MAX_MATRIX_COLUMNS]
@@ -735,6 +767,9 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
     if settings.correlations:
         report(width / (width + 2), "Correlations…")
         matrices, note = run("correlations", lambda: correlations(engine, frame, columns, settings))
+        categories = category_columns(columns)
+        if len(categories) >= 2:
+            matrices = {**matrices, CRAMERS_V: run("correlations", lambda: cramers_v(engine, frame, categories))}
     if settings.missing_matrices:
         report((width + 1) / (width + 2), "Missing values together…")
         together, missing_correlation = run(
@@ -811,6 +846,6 @@ def exact_statistics(statistics: dict[str, Any]) -> dict[str, Any]:
         if column["kind"] != TEXT:
             column.pop("distinct")
         columns.append(column)
-    correlations = {k: v for k, v in statistics["correlations"].items() if k != "spearman"}
+    correlations = {k: v for k, v in statistics["correlations"].items() if k not in ("spearman", CRAMERS_V)}
     kept = {k: v for k, v in statistics.items() if k not in ("alerts", "correlation_note")}
     return {**kept, "columns": columns, "correlations": correlations}

@@ -7,7 +7,7 @@ import html
 import altair as alt
 import pandas as pd
 
-from pipeline.profile import ColumnProfile, Profile, shown, type_listing
+from pipeline.profile import CORRELATION_LABELS, ColumnProfile, Profile, shown, type_listing
 from pipeline.render.charts import chart_image, histogram_chart, matrix_chart, missing_chart, top_values_chart
 
 STYLE = """
@@ -82,7 +82,7 @@ def profile_html(profile: Profile, title: str) -> str:
         "<h2>Correlations</h2>",
     ]
     for method, matrix in profile.correlations.items():
-        parts += [f"<h3>{method.title()}</h3>", _svg(matrix_chart(matrix, "r", diverging=True))]
+        parts += [f"<h3>{CORRELATION_LABELS.get(method, method)}</h3>", _svg(matrix_chart(matrix, "r", diverging=True))]
     if profile.correlation_note:
         parts.append(f"<p class='muted'>{html.escape(profile.correlation_note)}</p>")
     parts.append("<h2>Missing values</h2>")

@@ -187,3 +187,27 @@ def test_interactions_open_on_the_most_correlated_pair_without_ids_or_free_text(
     assert {x_box.value, y_box.value} == {"price", "size"}, "the strongest pair first"
     assert "id" not in x_box.options and "note" not in x_box.options
     assert any("Not offered here" in c.value and "'id'" in c.value for c in at.caption)
+
+
+def test_category_columns_get_cramers_v_on_the_correlations_tab():
+    rng = np.random.default_rng(4)
+    colour = rng.choice(["red", "green"], 80)
+    table = pd.DataFrame(
+        {
+            "colour": colour,
+            "size": np.where(colour == "red", "S", "L"),
+            "x": rng.normal(size=80),
+            "y": rng.normal(size=80),
+        }
+    )
+    buffer = io.BytesIO()
+    table.to_parquet(buffer)
+    catalog = Catalog()
+    load_file(catalog, Source.from_bytes("cats.parquet", buffer.getvalue()), available_engines())
+    at = open_tab(explore(catalog), "Correlations")
+    method = at.radio(key="explore_corr_method")
+    assert "cramers_v" in method.options or "Cramér's V (categories)" in method.options
+    method.set_value("cramers_v").run()
+    assert not problems(at)
+    pairs = next(d.value for d in at.dataframe if "r" in d.value.columns)
+    assert pairs.iloc[0][["row", "column"]].tolist() == ["colour", "size"] and pairs.iloc[0]["r"] == 1.0

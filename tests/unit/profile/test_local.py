@@ -324,4 +324,31 @@ def test_values_outside_what_a_column_means_are_flagged(cpu):
     profile = profile_frame(cpu, frame)
     codes = {(a.code, a.column) for a in profile.alerts}
     assert ("negative_values", "age") in codes and ("future_dates", "signed_up") in codes
-    assert not {code for code, column in codes if column in ("temperature", "born")} & {"negative_values", "future_dates"}
+    assert not {code for code, column in codes if column in ("temperature", "born")} & {
+        "negative_values",
+        "future_dates",
+    }
+
+
+def test_cramers_v_of_category_columns_matches_scipy_on_the_shared_rows(cpu):
+    from scipy.stats.contingency import association, crosstab
+
+    rng = np.random.default_rng(5)
+    colour = rng.choice(["red", "green", "blue"], 400)
+    size = np.where(colour == "red", "S", rng.choice(["S", "M", "L"], 400))  # tied to colour
+    frame = pd.DataFrame(
+        {
+            "colour": pd.Series(colour, dtype="str"),
+            "size": pd.Series(size, dtype="str"),
+            "flag": rng.random(400) > 0.5,
+            "x": rng.normal(size=400),
+        }
+    )
+    frame.loc[:30, "size"] = None
+    profile = profile_frame(cpu, frame)
+    matrix = profile.correlations["cramers_v"]
+    assert list(matrix.columns) == ["colour", "size", "flag"]
+    shared = frame[["colour", "size"]].dropna()
+    expected = association(crosstab(shared["colour"], shared["size"]).count, method="cramer")
+    assert matrix.loc["colour", "size"] == pytest.approx(expected, rel=1e-12)
+    assert matrix.loc["colour", "size"] > 0.3 > matrix.loc["colour", "flag"]
