@@ -27,6 +27,8 @@ from pipeline.profile.interactions import (
     apply_filters,
     binned_pairs,
     filter_from_selection,
+    filter_step_params,
+    filtered_copies,
     sample_rows,
 )
 from pipeline.render.charts import (
@@ -40,10 +42,12 @@ from pipeline.render.charts import (
     scatter_chart,
     top_values_chart,
 )
+from pipeline.steps.spec import Step
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.state import active_dataset_or_stop, catalog, shown_errors
 from ui.views.explore import first_pair, interaction_columns, profile_speedups, profile_times, strongest_pairs
+from ui.workspace import add_step_for
 
 AUTO_PROFILE_CELLS = 20_000_000
 DASK_VIEW_ROWS = 200_000  # rows of a Dask dataset the interactive views bring to this server
@@ -318,6 +322,27 @@ def filter_chart(dataset: Dataset, engine_name: str, copy: EngineCopy, profile: 
         st.rerun()
 
 
+def keep_filtered_rows(dataset: Dataset, profile: Profile, rules: list[Filter]) -> None:
+    """The rows that pass, kept as a dataset of their own, or as a filter step at the end of the dataset's recipe."""
+    as_dataset, as_step = st.columns(2)
+    if as_dataset.button("Keep these rows as a dataset", key="filter_keep", icon=":material/save:", width="stretch"):
+        with shown_errors("keeping the filtered rows"):
+            described = " and ".join(rule.describe() for rule in rules)
+            kept = catalog().add(
+                f"{dataset.name} (filtered)",
+                f"rows of {dataset.name} where {described}",
+                filtered_copies(dataset.copies, rules),
+            )
+            st.toast(f"Saved {kept.name}; it is now the active dataset.")
+            st.rerun()
+    if as_step.button(
+        "Add to the Pipeline as a filter step", key="filter_step", icon=":material/account_tree:", width="stretch"
+    ):
+        kinds = {c.name: c.kind for c in profile.columns}
+        add_step_for(dataset.id, Step("filter", filter_step_params(rules, kinds)))
+        st.toast("Added a filter step at the end of this dataset's Pipeline.")
+
+
 def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     copy = view_copy(dataset, engine_name)
     choices = [c.name for c in profile.columns if c.kind in (NUMERIC, DATETIME, TEXT, BOOLEAN) and c.count]
@@ -346,6 +371,8 @@ def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
         st.rerun()
     for rule in filters.values():
         st.caption(f":material/filter_alt: {rule.describe()}")
+    if filters:
+        keep_filtered_rows(dataset, profile, list(filters.values()))
     charts = st.columns(2)
     for i, name in enumerate(picked):
         with charts[i % 2]:

@@ -14,7 +14,7 @@ from pipeline.bench.results import BenchResults
 from pipeline.data.catalog import Catalog, SessionLimits
 from pipeline.engines import Engine
 from pipeline.errors import DataError
-from pipeline.steps.spec import Recipe
+from pipeline.steps.spec import Recipe, Step
 from pipeline.workspace import Workspace, capture, from_zip, max_workspace_bytes, restore, to_zip
 from pipeline.workspace_store import WorkspaceStore, is_token, new_token
 
@@ -112,3 +112,13 @@ def autosave(catalog: Catalog) -> None:
     kept.save(token(), to_zip(workspace))
     st.session_state[SAVED_KEY] = now
     st.session_state[LEFT_OUT_KEY] = workspace.left_out
+
+
+def add_step_for(dataset_id: int, step: Step) -> None:
+    """Append a step to a dataset's recipe, wherever the session keeps it (on the Pipeline page or aside)."""
+    if st.session_state.get(OWNER_KEY, dataset_id) == dataset_id:
+        st.session_state[OWNER_KEY] = dataset_id
+        st.session_state[STEPS_KEY] = [*st.session_state.get(STEPS_KEY, []), step]
+    else:
+        kept = st.session_state.setdefault(RECIPES_KEY, {})
+        kept[dataset_id] = [*kept.get(dataset_id, []), step]

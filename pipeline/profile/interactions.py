@@ -8,10 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.data.catalog import EngineCopy
 from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.data.datetimes import from_ticks, naive_utc
 from pipeline.engines import Engine
 from pipeline.errors import DataError
+from pipeline.timing import clock
 
 MAX_SAMPLE_ROWS = 5_000
 OTHER_LABEL = "(other)"
@@ -184,3 +186,33 @@ def filter_from_selection(frame: Any, column: str, selection: Any) -> Filter | N
         low, high = (pd.Timestamp(v, unit="ms", tz="UTC") for v in (low, high))
         low, high = (v.tz_convert(tz) if tz is not None else v.tz_localize(None) for v in (low, high))
     return Filter(column, low=low, high=high)
+
+
+def filter_step_params(filters: list[Filter], kinds: dict[str, str]) -> dict[str, Any]:
+    """The Pipeline filter step that keeps the same rows as `filters` (columns' kinds by name): values become `in`,
+    ranges `>=` and `<=` (times as ISO text, as a recipe carries them)."""
+
+    def plain(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, pd.Timestamp) else float(value)
+
+    conditions: list[dict[str, Any]] = []
+    for rule in filters:
+        if rule.values is not None:
+            values = [v == "True" for v in rule.values] if kinds.get(rule.column) == BOOLEAN else list(rule.values)
+            conditions.append({"column": rule.column, "op": "in", "value": values})
+        else:
+            conditions.append({"column": rule.column, "op": ">=", "value": plain(rule.low)})
+            conditions.append({"column": rule.column, "op": "<=", "value": plain(rule.high)})
+    return {"conditions": conditions, "combine": "and"}
+
+
+def filtered_copies(copies: dict[str, EngineCopy], filters: list[Filter]) -> dict[str, EngineCopy]:
+    """Each engine's copy (an EngineCopy) narrowed to the rows that pass `filters`, selected on its engine and timed;
+    copies on a Dask cluster are left out (their rows are selected when a computation asks)."""
+    kept = {}
+    for name, copy in copies.items():
+        if copy.engine.lazy:
+            continue
+        frame, seconds = clock(lambda copy=copy: apply_filters(copy.frame, filters), copy.engine.synchronize)
+        kept[name] = EngineCopy(copy.engine, frame, {"filter": seconds}, "the rows kept on the Explore page")
+    return kept

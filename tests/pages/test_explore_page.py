@@ -122,6 +122,31 @@ def test_filters_are_applied_and_cleared():
     assert any("150 of 150 rows" in m.value for m in at.markdown)
 
 
+def test_the_filtered_rows_become_a_dataset_or_a_pipeline_step():
+    catalog = with_dataset(load_bundled, "iris")
+    iris = catalog.active
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["catalog"] = catalog
+    at.session_state[f"explore_filters_{iris.id}"] = {
+        "sepal length (cm)": Filter("sepal length (cm)", low=5.0, high=6.0),
+        "target": Filter("target", values=("setosa",)),
+    }
+    at.run()
+    at.switch_page("pages/explore.py").run()
+    open_tab(at, "Filter")
+    at.button(key="filter_step").click().run()
+    assert not problems(at)
+    steps = at.session_state["pipeline_steps"]
+    assert [s.kind for s in steps] == ["filter"] and len(steps[0].params["conditions"]) == 3
+    at.button(key="filter_keep").click().run()
+    assert not problems(at)
+    kept = catalog.active
+    frame = iris.primary.frame
+    expected = frame[frame["sepal length (cm)"].between(5.0, 6.0) & (frame["target"] == "setosa")]
+    assert kept.name == "iris (filtered)" and kept.shape == (len(expected), 5)
+    assert "setosa" in kept.source
+
+
 def test_large_table_waits_for_the_button_and_charts_stay_small():
     catalog = with_dataset(load_synthetic, SyntheticSpec("mixed", rows=1_100_000))
     at = explore(catalog)

@@ -13,6 +13,7 @@ from pipeline.profile.interactions import (
     apply_filters,
     binned_pairs,
     filter_from_selection,
+    filter_step_params,
     sample_rows,
 )
 
@@ -99,6 +100,25 @@ def test_filters_combine_on_the_engine(cpu, table):
     assert kept.index.tolist() == expected.index.tolist()
     assert apply_filters(table, []) is table
     assert len(apply_filters(table, [Filter("x", low=-1.0, high=1.0)])) == table["x"].between(-1, 1).sum()
+
+
+def test_the_filters_become_a_pipeline_step_that_keeps_the_same_rows(cpu, table):
+    from pipeline.data.column_kinds import column_kind
+    from pipeline.steps.runner import check_recipe, run_recipe
+    from pipeline.steps.spec import Recipe, Step
+
+    rules = [
+        Filter("y", low=np.float64(2.0), high=np.float64(5.0)),
+        Filter("kind", values=("a", "b")),
+        Filter("flag", values=("True",)),
+        Filter("when", low=pd.Timestamp("2024-01-05", tz="UTC"), high=pd.Timestamp("2024-01-20", tz="UTC")),
+    ]
+    kinds = {name: column_kind(table[name].dtype) for name in table.columns}
+    step = Step("filter", filter_step_params(rules, kinds))
+    steps = check_recipe(Recipe((step,)), table, cpu)
+    result = run_recipe(steps, table, cpu)
+    assert result.ok, result.error
+    assert result.frame.index.tolist() == apply_filters(table, rules).index.tolist()
 
 
 def test_filters_refuse_the_wrong_kind(cpu, table):
