@@ -28,6 +28,7 @@ from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.bench.views import (
     TOTAL,
     cpu_gpu_times,
+    default_comparison,
     environment_table,
     question_order,
     records_table,
@@ -188,8 +189,12 @@ def show_speedups(table: pd.DataFrame, suite: str, questions: list[str]) -> None
         st.caption("Speed-ups need two engines (or two runs) that answered this suite.")
         return
     left, right = st.columns(2)
-    faster = left.selectbox("Speed-up of", series[1:] + series[:1], key="bench_other")
-    reference = right.selectbox("over", [s for s in series if s != faster], key="bench_baseline")
+    first, over = default_comparison(table, series)
+    faster = left.selectbox("Speed-up of", series, index=series.index(first), key="bench_other")
+    options = [s for s in series if s != faster]
+    reference = right.selectbox(
+        "over", options, index=options.index(over) if over in options else 0, key="bench_baseline"
+    )
     ratios = speedups(table, suite, reference, faster)
     if ratios.empty:
         st.caption("These two have no question and size in common.")

@@ -102,3 +102,17 @@ def cpu_gpu_times(curve: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     gpu = points[points["engine"].isin(gpu_names)].set_index(["run", "rows"])["seconds"].rename("gpu_s")
     both = pd.concat([cpu, gpu], axis=1, join="inner").reset_index()
     return both[(both["cpu_s"] > 0) & (both["gpu_s"] > 0)]
+
+
+def default_comparison(table: pd.DataFrame, series: list[str]) -> tuple[str, str]:
+    """The speed-up to show first (of, over): the GPU over the CPU of the same run where a run has both, else
+    another engine or peer over the CPU of the same run, never the same engine of two runs."""
+    engines = table.drop_duplicates("series").set_index("series")[["run", "engine"]]
+    references = [s for s in series if engines.loc[s, "engine"] == REFERENCE] or series[:1]
+    reference = references[0]
+    run = engines.loc[reference, "run"]
+    same_run = [s for s in series if s != reference and engines.loc[s, "run"] == run]
+    gpu_names = {name for name, choice in ENGINE_CHOICES.items() if choice.gpu}
+    on_gpu = [s for s in same_run if engines.loc[s, "engine"] in gpu_names]
+    others = on_gpu or same_run or [s for s in series if s != reference]
+    return others[0], reference

@@ -247,7 +247,12 @@ def scatter_chart(sample: pd.DataFrame, x: str, y: str, colour: str | None = Non
         "tooltip": list(sample.columns),
     }
     if colour:
-        encodings["color"] = alt.Color(f"{colour}:{_axis_type(sample, colour)}")
+        kind = _axis_type(sample, colour)
+        if kind == "N":  # clusters and classes in colours told apart at a glance (the theme's are shades of blue)
+            scheme = "tableau10" if sample[colour].nunique() <= 10 else "tableau20"
+            encodings["color"] = alt.Color(f"{colour}:N", scale=alt.Scale(scheme=scheme))
+        else:
+            encodings["color"] = alt.Color(f"{colour}:{kind}")
     return alt.Chart(small(sample)).mark_circle(size=24, opacity=0.6).encode(**encodings).properties(height=360)
 
 

@@ -57,6 +57,10 @@ def test_two_saved_runs_load_side_by_side_and_a_bad_file_changes_nothing(saved_r
     assert environment["CPU"].tolist() == ["laptop", "server"]
     series = at.selectbox(key="bench_other").options
     assert "laptop.json · polars (CPU)" in series and "server.json · CPU (pandas)" in series
+    shown = (at.selectbox(key="bench_other").value, at.selectbox(key="bench_baseline").value)
+    assert shown == ("laptop.json · polars (CPU)", "laptop.json · CPU (pandas)"), (
+        "first: a peer over the same run's CPU"
+    )
     at.selectbox(key="bench_question").set_value("q3").run()
     assert len(at.get("vega_lite_chart")) == 2
     at.file_uploader(key="bench_files").set_value([("other.json", b'{"hello": 1}', "application/json")]).run()

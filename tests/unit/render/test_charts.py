@@ -156,3 +156,12 @@ def test_the_published_chart_draws_bars_from_1x_with_no_missing_value_in_its_dat
     spec = json.loads(published_speedup_chart(published_figures()).to_json(), parse_constant=refuse)
     bars = spec["layer"][0]["encoding"]
     assert bars["x"]["field"] == "one" and bars["x"]["scale"]["type"] == "log" and bars["x2"]["field"] == "speedup_low"
+
+
+def test_clusters_are_coloured_from_a_scheme_whose_colours_differ():
+    from pipeline.render.charts import scatter_chart
+
+    points = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [1.0, 0.0, 2.0], "cluster": ["0", "1", "2"]})
+    assert scatter_chart(points, "x", "y", "cluster").to_dict()["encoding"]["color"]["scale"]["scheme"] == "tableau10"
+    many = pd.DataFrame({"x": range(12), "y": range(12), "cluster": [str(i) for i in range(12)]})
+    assert scatter_chart(many, "x", "y", "cluster").to_dict()["encoding"]["color"]["scale"]["scheme"] == "tableau20"
