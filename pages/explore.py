@@ -31,7 +31,9 @@ from pipeline.profile.interactions import (
     filtered_copies,
     sample_rows,
 )
+from pipeline.profile.words import word_counts
 from pipeline.render.charts import (
+    bar_chart,
     histogram_chart,
     kinds_chart,
     matrix_chart,
@@ -150,7 +152,21 @@ def column_charts(column: ColumnProfile, key: str) -> None:
         show_chart(chart, column.top_values, f"{column.name}_top_values", f"{key}_top")
 
 
-def column_tab(profile: Profile) -> None:
+def word_frequencies(dataset: Dataset, engine_name: str, name: str) -> None:
+    """The most frequent words of a text column, counted on the engine when asked for (kept with the dataset)."""
+    if not st.toggle("Word frequencies", key=f"words_{dataset.id}_{name}"):
+        return
+    copy = view_copy(dataset, engine_name)
+    with shown_errors(f"counting the words of {name}"):
+        words = dataset.remember(("words", engine_name, name), lambda: word_counts(copy.engine, copy.frame[name]))
+        if words.empty:
+            st.caption(f"{name} holds no words.")
+            return
+        chart = bar_chart(words.rename(columns={"word": "label"}), "count", f"most frequent words in {name}")
+        show_chart(chart, words, f"{name}_words", f"words_chart_{name}")
+
+
+def column_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     names = [c.name for c in profile.columns]
     name = st.selectbox("Column", names, key="explore_column")
     column = profile.column(name)
@@ -175,6 +191,8 @@ def column_tab(profile: Profile) -> None:
         if column.count == 0:
             st.info("Every value is missing: there is nothing to chart.", icon=":material/info:")
         column_charts(column, f"col_{profile.columns.index(column)}")
+        if column.kind == TEXT and column.count:
+            word_frequencies(dataset, engine_name, name)
 
 
 def correlations_tab(profile: Profile) -> None:
@@ -449,7 +467,7 @@ with shown_errors("profiling the table"):
         engine_comparison(dataset, preset, progress_slot)
     views = {
         "Overview": lambda: overview(profile),
-        "Columns": lambda: column_tab(profile),
+        "Columns": lambda: column_tab(dataset, profile, engine_name),
         "Correlations": lambda: correlations_tab(profile),
         "Missing values": lambda: missing_tab(profile),
         "Interactions": lambda: interactions_tab(dataset, profile, engine_name),

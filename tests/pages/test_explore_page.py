@@ -236,3 +236,18 @@ def test_category_columns_get_cramers_v_on_the_correlations_tab():
     assert not problems(at)
     pairs = next(d.value for d in at.dataframe if "r" in d.value.columns)
     assert pairs.iloc[0][["row", "column"]].tolist() == ["colour", "size"] and pairs.iloc[0]["r"] == 1.0
+
+
+def test_a_text_column_shows_its_most_frequent_words_when_asked():
+    table = pd.DataFrame({"review": ["good coffee", "bad coffee", "good tea", None], "stars": [5, 1, 4, 3]})
+    buffer = io.BytesIO()
+    table.to_parquet(buffer)
+    catalog = Catalog()
+    load_file(catalog, Source.from_bytes("reviews.parquet", buffer.getvalue()), available_engines())
+    at = open_tab(explore(catalog), "Columns")
+    at.selectbox(key="explore_column").set_value("review").run()
+    at.toggle(key=f"words_{catalog.active_id}_review").set_value(True).run()
+    assert not problems(at)
+    assert any("most frequent words in review" in c.proto.spec for c in at.get("vega_lite_chart"))
+    words = catalog.active.recall(("words", at.selectbox(key="explore_engine").value, "review"))
+    assert words.to_dict("records")[:2] == [{"word": "coffee", "count": 2}, {"word": "good", "count": 2}]
