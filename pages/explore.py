@@ -26,6 +26,7 @@ from pipeline.profile.interactions import (
     Filter,
     apply_filters,
     binned_pairs,
+    box_stats,
     filter_from_selection,
     filter_step_params,
     filtered_copies,
@@ -34,6 +35,7 @@ from pipeline.profile.interactions import (
 from pipeline.profile.words import word_counts
 from pipeline.render.charts import (
     bar_chart,
+    box_chart,
     histogram_chart,
     kinds_chart,
     matrix_chart,
@@ -272,6 +274,14 @@ def filtered(frame: Any) -> Any:
     return apply_filters(frame, list(current_filters().values()))
 
 
+def box_pair(kinds: dict[str, str], x: str, y: str) -> tuple[str, str] | None:
+    """(category, number) when one of the two columns is text or true/false and the other numeric."""
+    for category, value in ((x, y), (y, x)):
+        if kinds.get(category) in (TEXT, BOOLEAN) and kinds.get(value) == NUMERIC:
+            return category, value
+    return None
+
+
 def interactions_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     copy = view_copy(dataset, engine_name)
     usable, left_out = interaction_columns(profile)
@@ -293,11 +303,23 @@ def interactions_tab(dataset: Dataset, profile: Profile, engine_name: str) -> No
     frame = filtered(copy.frame)
     rows = len(frame)
     default = 0 if rows <= MAX_SAMPLE_ROWS else 1
-    view = view_col.radio("View", ["scatter", "binned heatmap"], index=default, key=f"pair_view_{default}")
+    kinds = {c.name: c.kind for c in profile.columns}
+    boxes = box_pair(kinds, x, y)
+    views = ["scatter", "binned heatmap", *(["box plot"] if boxes else [])]
+    view = view_col.radio("View", views, index=default, key=f"pair_view_{default}")
     if current_filters():
         st.caption(f"With the filters of the Filter tab: {rows:,} of {len(copy.frame):,} rows.")
     if rows == 0:
         st.info("No rows pass the filters. Clear them on the Filter tab.", icon=":material/info:")
+        return
+    if view == "box plot" and boxes:
+        category, value = boxes
+        stats = box_stats(copy.engine, frame, category, value)
+        st.caption(
+            f"Quartiles of {value} within the {len(stats)} most frequent values of {category}, computed on "
+            f"{copy.engine.label}; whiskers from the smallest to the largest value."
+        )
+        show_chart(box_chart(stats, category, value), stats, f"{value}_by_{category}", "chart_pair")
         return
     if view == "scatter":
         sample = sample_rows(copy.engine, frame, [x, y, *([colour] if colour else [])])

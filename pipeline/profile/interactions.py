@@ -216,3 +216,24 @@ def filtered_copies(copies: dict[str, EngineCopy], filters: list[Filter]) -> dic
         frame, seconds = clock(lambda copy=copy: apply_filters(copy.frame, filters), copy.engine.synchronize)
         kept[name] = EngineCopy(copy.engine, frame, {"filter": seconds}, "the rows kept on the Explore page")
     return kept
+
+
+BOX_QUANTILES = {"min": 0.0, "q1": 0.25, "median": 0.5, "q3": 0.75, "max": 1.0}
+MAX_BOXES = 20
+
+
+def box_stats(engine: Engine, frame: Any, category: str, value: str, top: int = MAX_BOXES) -> pd.DataFrame:
+    """A numeric column's spread within each of the `top` most frequent values of a category column, computed on
+    the engine (columns: category, count, min, q1, median, q3, max; most frequent first)."""
+    for name in (category, value):
+        check_column(frame, name)
+    if column_kind(frame[value].dtype) != NUMERIC:
+        raise DataError(f"{value!r} is not numeric: a box plot shows a number's spread within each category.")
+    pairs = frame[[category, value]].dropna()
+    pairs = pairs.assign(**{category: pairs[category].astype("str")})
+    grouped = pairs.groupby(category)[value]
+    parts = {"count": grouped.count()} | {name: grouped.quantile(q) for name, q in BOX_QUANTILES.items()}
+    stats = engine.to_pandas(engine.frames.DataFrame(parts))
+    stats = stats.rename_axis("category").reset_index()
+    stats = stats.sort_values(["count", "category"], ascending=[False, True], kind="stable").head(top)
+    return stats.reset_index(drop=True)

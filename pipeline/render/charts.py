@@ -484,3 +484,20 @@ def published_speedup_chart(figures: pd.DataFrame) -> alt.LayerChart:
     )
     ranges = base.mark_rule(color="#2f6b00", strokeWidth=3).encode(x="speedup_low:Q", x2="speedup_high:Q")
     return alt.layer(bars, ranges).properties(height=alt.Step(22))
+
+
+def box_chart(stats: pd.DataFrame, category: str, value: str) -> alt.LayerChart:
+    """Box plots from quartiles computed on the engine: a box from the first to the third quartile, a tick at the
+    median and whiskers from the smallest to the largest value (columns: category, count, min, q1, median, q3,
+    max)."""
+    order = list(stats["category"])
+    base = alt.Chart(small(stats)).encode(
+        x=alt.X("category:N", sort=order, title=category, axis=alt.Axis(labelAngle=0 if len(order) <= 8 else -45)),
+        tooltip=["category:N", "count:Q", "min:Q", "q1:Q", "median:Q", "q3:Q", "max:Q"],
+    )
+    whiskers = base.mark_rule(color="#888").encode(
+        y=alt.Y("min:Q", title=value, scale=alt.Scale(zero=False)), y2="max:Q"
+    )
+    boxes = base.mark_bar(size=28, color="#4c78a8", opacity=0.7).encode(y="q1:Q", y2="q3:Q")
+    medians = base.mark_tick(color="white", size=28, thickness=2).encode(y="median:Q")
+    return alt.layer(whiskers, boxes, medians).properties(height=360)

@@ -251,3 +251,17 @@ def test_a_text_column_shows_its_most_frequent_words_when_asked():
     assert any("most frequent words in review" in c.proto.spec for c in at.get("vega_lite_chart"))
     words = catalog.active.recall(("words", at.selectbox(key="explore_engine").value, "review"))
     assert words.to_dict("records")[:2] == [{"word": "coffee", "count": 2}, {"word": "good", "count": 2}]
+
+
+def test_a_number_by_a_category_shows_as_box_plots():
+    at = open_tab(explore(), "Interactions")
+    dataset_id = at.session_state["catalog"].active_id
+    at.selectbox(key=f"pair_x_{dataset_id}").set_value("target").run()
+    at.selectbox(key=f"pair_y_{dataset_id}").set_value("petal length (cm)").run()
+    view = at.radio(key="pair_view_0")
+    assert "box plot" in view.options
+    view.set_value("box plot").run()
+    assert not problems(at)
+    assert any(
+        "Quartiles of petal length (cm) within the 3 most frequent values of target" in c.value for c in at.caption
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from pipeline.errors import DataError
@@ -150,3 +151,25 @@ def test_gpu_binning_and_filters_match_cpu(cpu, gpu, table):
         pd.testing.assert_frame_equal(on_cpu, on_gpu, check_dtype=False, rtol=1e-9)
     rules = [Filter("y", low=2.0, high=5.0), Filter("kind", values=("a", "b"))]
     assert len(apply_filters(device, rules)) == len(apply_filters(table, rules))
+
+
+def test_box_stats_match_pandas_quantiles_per_category(cpu, table):
+    from pipeline.profile.interactions import box_stats
+
+    stats = box_stats(cpu, table, "kind", "y").set_index("category")
+    expected = table.groupby("kind")["y"]
+    for kind in stats.index:
+        assert stats.loc[kind, "median"] == pytest.approx(expected.median()[kind])
+        assert stats.loc[kind, "q1"] == pytest.approx(expected.quantile(0.25)[kind])
+        assert stats.loc[kind, "count"] == expected.count()[kind]
+    assert list(stats["count"]) == sorted(stats["count"], reverse=True)
+    with pytest.raises(DataError, match="not numeric"):
+        box_stats(cpu, table, "kind", "kind")
+
+
+@pytest.mark.gpu
+def test_gpu_box_stats_match_cpu(cpu, gpu, table):
+    from pipeline.profile.interactions import box_stats
+
+    on_gpu = box_stats(gpu, gpu.from_arrow(pa.Table.from_pandas(table, preserve_index=False)), "flag", "y")
+    pd.testing.assert_frame_equal(on_gpu, box_stats(cpu, table, "flag", "y"), check_dtype=False, rtol=1e-9)
