@@ -144,6 +144,7 @@ def drive_session(url: str, number: int, folder: Path, sessions: int) -> Session
         wait_idle(driver, PATIENCE_S)
         wait_active(driver, "iris", PATIENCE_S)
         result.phase = "uploading"
+        go_to(driver, "Data", "Load time and memory by engine", PATIENCE_S)  # the first screen is Start
         click_tab(driver, "Upload")
         upload(driver, path, PATIENCE_S)
         click_button(driver, "Load uploaded file", PATIENCE_S)
