@@ -19,6 +19,7 @@ from pipeline.bench.harness import (
     BenchSettings,
     default_engines,
     engine_missing_reason,
+    new_results,
     run_bench,
     starts_cluster,
 )
@@ -45,6 +46,8 @@ from ui.cluster_field import cluster_choice_field
 from ui.published_panel import instance_prices, shipped_figures
 from ui.state import engines, shown_errors
 from ui.workspace import RUNS_KEY, bench_runs
+
+RUNNING_KEY = "bench_running"  # the run in progress; still set on the next run when it was stopped
 
 published_runs = st.cache_data(show_spinner=False)(shipped_results)  # files of this installation: read once
 shipped_scaling = st.cache_data(show_spinner=False)(shipped_scaling_reports)
@@ -113,10 +116,23 @@ def run_here() -> None:
                 warmup=int(warmup),
                 **cluster,
             )
-            bar = st.progress(0.0, text="Starting…")
-            results = run_bench(settings, lambda done, text: bar.progress(min(done, 1.0), text=text))
+            name = f"this session {time.strftime('%H:%M:%S')}"
+            results = new_results(settings)
+            add_runs({name: results})  # kept from the start and filled as it runs: Stop keeps what is done
+            st.session_state[RUNNING_KEY] = name
+            stop_slot, bar = st.empty(), st.progress(0.0, text="Starting…")
+            stop_slot.button("Stop the benchmark", key="bench_stop", icon=":material/stop_circle:")
+            started = time.monotonic()
+
+            def report(done: float, text: str) -> None:
+                elapsed = time.monotonic() - started
+                left = f" · about {fmt.seconds(elapsed / done * (1 - done))} left" if 0 < done < 1 else ""
+                bar.progress(min(done, 1.0), text=f"{text}{left}")
+
+            run_bench(settings, report, results)
+            st.session_state.pop(RUNNING_KEY, None)
             bar.empty()
-            add_runs({f"this session {time.strftime('%H:%M:%S')}": results})
+            stop_slot.empty()
             st.toast("Benchmark finished.")
 
 
@@ -145,6 +161,12 @@ def load_files() -> None:
 
 def show_runs(loaded: dict[str, BenchResults]) -> None:
     st.subheader("Runs")
+    stopped = st.session_state.pop(RUNNING_KEY, None)
+    if stopped in loaded:
+        st.warning(
+            f"{stopped} was stopped before it finished; its {len(loaded[stopped].records):,} records so far are kept.",
+            icon=":material/warning:",
+        )
     st.session_state["bench_shown"] = [name for name in st.session_state.get("bench_shown", loaded) if name in loaded]
     shown = st.multiselect("Runs shown", list(loaded), key="bench_shown")
     chosen = {name: loaded[name] for name in shown}

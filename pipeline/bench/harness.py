@@ -306,11 +306,21 @@ def contenders(settings: BenchSettings, suite_name: str, rows: int, folder: Path
     return found, questions
 
 
-def run_bench(settings: BenchSettings, progress: Progress | None = None) -> BenchResults:
-    """Every question of every suite at every size on every engine; the first engine's answers are the reference."""
+def new_results(settings: BenchSettings) -> BenchResults:
+    """An empty results object for `settings` (checked), with this machine's environment, for `run_bench` to fill."""
+    return BenchResults(environment(), asdict(validate(settings)))
+
+
+def run_bench(
+    settings: BenchSettings, progress: Progress | None = None, results: BenchResults | None = None
+) -> BenchResults:
+    """Every question of every suite at every size on every engine; the first engine's answers are the reference.
+
+    Records are added to `results` (from `new_results`) as they come, so a caller that is stopped part-way keeps
+    the records done."""
     settings = validate(settings)
     report = progress or (lambda _fraction, _message: None)
-    results = BenchResults(environment(), asdict(settings))
+    results = results if results is not None else new_results(settings)
     cases = [(suite, rows) for rows in settings.sizes for suite in settings.suites]
     for number, (suite, rows) in enumerate(cases):
         report(number / len(cases), f"{suite} at {rows:,} rows: generating the tables")

@@ -203,3 +203,32 @@ def test_a_run_that_timed_both_engines_gives_the_measured_break_even(saved_runs)
     costs = next(d.value for d in at.dataframe if "gpu_cost" in d.value.columns)
     assert costs["cheaper"].tolist() == ["GPU"]
     assert not any("Estimate, not a measurement" in w.value for w in at.warning)
+
+
+def test_a_stopped_run_keeps_its_records_and_says_so(saved_runs):
+    from pipeline.bench.results import load_results
+
+    name, raw = saved_runs[0]
+    partial = load_results(raw, name)
+    partial.records = partial.records[:5]  # as a Stop click between two questions leaves it
+    at = open_benchmark()
+    at.session_state["bench_runs"] = {"this session 10:00:00": partial}
+    at.session_state["bench_running"] = "this session 10:00:00"
+    at.session_state["bench_shown"] = ["this session 10:00:00"]
+    at.run()
+    assert not problems(at)
+    assert any("was stopped before it finished; its 5 records so far are kept" in w.value for w in at.warning)
+    at.run()
+    assert not any("was stopped" in w.value for w in at.warning), "said once"
+
+
+def test_a_run_here_is_kept_from_its_start_and_finishes_complete():
+    at = open_benchmark()
+    at.multiselect(key="bench_suites").set_value(["join"])
+    at.multiselect(key="bench_engines").set_value([CPU])
+    at.multiselect(key="bench_sizes").set_value([10_000])
+    at.number_input(key="bench_repeats").set_value(1)
+    at.button(key="bench_go").click().run()
+    assert not problems(at) and "bench_running" not in at.session_state
+    (run,) = at.session_state["bench_runs"].values()
+    assert len(run.records) == 5 and not any("was stopped" in w.value for w in at.warning)
