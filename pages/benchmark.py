@@ -44,7 +44,7 @@ from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.cluster_field import cluster_choice_field
 from ui.published_panel import instance_prices, shipped_figures
-from ui.state import engines, shown_errors
+from ui.state import engines, eta_bar, shown_errors
 from ui.workspace import RUNS_KEY, bench_runs
 
 RUNNING_KEY = "bench_running"  # the run in progress; still set on the next run when it was stopped
@@ -120,15 +120,9 @@ def run_here() -> None:
             results = new_results(settings)
             add_runs({name: results})  # kept from the start and filled as it runs: Stop keeps what is done
             st.session_state[RUNNING_KEY] = name
-            stop_slot, bar = st.empty(), st.progress(0.0, text="Starting…")
+            stop_slot = st.empty()
             stop_slot.button("Stop the benchmark", key="bench_stop", icon=":material/stop_circle:")
-            started = time.monotonic()
-
-            def report(done: float, text: str) -> None:
-                elapsed = time.monotonic() - started
-                left = f" · about {fmt.seconds(elapsed / done * (1 - done))} left" if 0 < done < 1 else ""
-                bar.progress(min(done, 1.0), text=f"{text}{left}")
-
+            bar, report = eta_bar(st, "Starting…")
             run_bench(settings, report, results)
             st.session_state.pop(RUNNING_KEY, None)
             bar.empty()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -48,7 +47,7 @@ from pipeline.render.charts import (
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.published_panel import published_estimates
-from ui.state import active_dataset_or_stop, shown_errors
+from ui.state import active_dataset_or_stop, eta_bar, shown_errors
 from ui.views.models import compared_speedups, confusion, fit_speedups, metrics_table, phase_times
 
 RESULT_KEY = "model_result"
@@ -273,15 +272,10 @@ def compare_with_stop(dataset: Dataset, spec: FeatureSpec, key: Any) -> None:
     click, which makes Streamlit stop this script) keeps the algorithms done; the bar says how long is left."""
     rows: list[dict[str, Any]] = []
     st.session_state[COMPARE_KEY] = (key, rows)
-    stop_slot, bar = st.empty(), st.progress(0.0, text="Comparing…")
+    stop_slot = st.empty()
     stop_slot.button("Stop comparing", key="model_compare_stop", icon=":material/stop_circle:")
-    started, total = time.monotonic(), len(algorithms_for(spec.task))
-
-    def report(done: float, text: str) -> None:
-        elapsed = time.monotonic() - started
-        left = f" · about {fmt.seconds(elapsed / done * (1 - done))} left" if 0 < done < 1 else ""
-        bar.progress(min(done, 1.0), text=f"{text}{left}")
-
+    bar, report = eta_bar(st, "Comparing…")
+    total = len(algorithms_for(spec.task))
     for row in compare_rows(copies_of(dataset), spec, report):
         rows.append(row)
     bar.empty()

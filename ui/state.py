@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,6 +26,7 @@ from pipeline.engines.cluster import ClusterChoice, close_idle
 from pipeline.engines.dask import DaskEngine, cluster_lost_message, dask_engine, leave_cluster, running_dask_engine
 from pipeline.errors import PipelineError
 from pipeline.system import SystemReport, system_report
+from ui import format as fmt
 from ui.workspace import autosave, restored_catalog
 
 log = logging.getLogger("gpu_pipeline_lab")
@@ -181,3 +182,17 @@ def save_workspace() -> None:
         autosave(catalog())
     except Exception:  # a full disk or an unwritable folder must not break the page
         logging.getLogger(__name__).exception("could not save the workspace")
+
+
+def eta_bar(container: Any, label: str) -> tuple[Any, Callable[[float, str], None]]:
+    """A progress bar in `container`, and the callback that moves it and says about how long is left (from the
+    pace so far)."""
+    bar = container.progress(0.0, text=label)
+    started = time.monotonic()
+
+    def report(done: float, text: str) -> None:
+        elapsed = time.monotonic() - started
+        left = f" · about {fmt.seconds(elapsed / done * (1 - done))} left" if 0 < done < 1 and elapsed > 0.5 else ""
+        bar.progress(min(max(done, 0.0), 1.0), text=f"{text}{left}")
+
+    return bar, report
