@@ -69,6 +69,17 @@ def _parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
+def dataset_parquet(dataset: Any, to_host: Callable[[Engine, Any], Any]) -> bytes:
+    """A dataset's reference copy as Parquet bytes, written once and kept with the dataset (its data never
+    changes), so that saving the workspace again after a recipe changes does not encode every table again."""
+
+    def encode() -> bytes:
+        frame = to_host(dataset.primary.engine, dataset.primary.frame)
+        return _parquet(pa.Table.from_pandas(frame, preserve_index=False))
+
+    return dataset.remember("workspace parquet", encode)
+
+
 def capture(
     catalog: Catalog,
     recipes: dict[int, Recipe],
@@ -85,8 +96,7 @@ def capture(
             workspace.left_out.append(f"{dataset.name}: it lives on the Dask cluster; its files stay where they are.")
             continue
         try:
-            frame = to_host(dataset.primary.engine, dataset.primary.frame)
-            data = _parquet(pa.Table.from_pandas(frame, preserve_index=False))
+            data = dataset_parquet(dataset, to_host)
         except (pa.ArrowException, TypeError, ValueError) as error:
             workspace.left_out.append(f"{dataset.name}: its columns cannot be written as Parquet ({error}).")
             continue

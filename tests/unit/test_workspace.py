@@ -148,3 +148,18 @@ def test_the_operator_can_turn_keeping_off_and_the_folder_is_the_server_s_own(tm
     store = WorkspaceStore.from_environment()
     assert store.save(new_token(), b"x")
     assert (tmp_path / "kept").stat().st_mode & 0o077 == 0, "no other user of the machine can read it"
+
+
+def test_each_dataset_is_encoded_once_however_often_the_workspace_is_saved(session):
+    catalog, recipes, _ = session
+    calls = []
+
+    def counted(engine, frame):
+        calls.append(1)
+        return engine.to_pandas(frame)
+
+    first = to_zip(capture(catalog, recipes, {}, LIMIT, counted))
+    recipes[catalog.active.id] = Recipe((Step("sort", {"columns": ["target"]}),))  # the recipe changes
+    second = to_zip(capture(catalog, recipes, {}, LIMIT, counted))
+    assert len(calls) == 2, "two datasets, each encoded once"
+    assert first != second and from_zip(second, LIMIT).datasets[0].recipe.steps[0].kind == "sort"
