@@ -55,13 +55,9 @@ SIZES = [10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 COLUMNS = ["run", "suite", "question", "label", "engine_label", "rows", "status", "median_s", "min_s", "max_s"]
 
 
-def runs() -> dict[str, BenchResults]:
-    return bench_runs()
-
-
 def add_runs(new: dict[str, BenchResults]) -> None:
     """Keep the runs and show them along with the runs already shown."""
-    runs().update(new)
+    bench_runs().update(new)
     shown = st.session_state.get("bench_shown", [])
     st.session_state["bench_shown"] = list(dict.fromkeys([*shown, *new]))
 
@@ -362,7 +358,7 @@ with scaled:
 with published:
     if published.open:
         published_tab()
-loaded = runs()
+loaded = bench_runs()
 if here.open or saved.open:  # the Dask scaling report and the published figures stand alone
     if loaded:
         show_runs(loaded)

@@ -92,11 +92,15 @@ def question_order(table: pd.DataFrame, suite: str) -> list[str]:
     return list(dict.fromkeys(table.loc[table["suite"] == suite, "question"]))
 
 
+def series_sources(table: pd.DataFrame) -> pd.DataFrame:
+    """The run and the engine of each series of the records table, indexed by series."""
+    return table.drop_duplicates("series").set_index("series")[["run", "engine"]]
+
+
 def cpu_gpu_times(curve: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """From a scaling curve (series, rows, seconds), the rows where one run measured both the reference CPU engine
     and the single-GPU engine (columns: run, rows, cpu_s, gpu_s); empty where no run holds both."""
-    series = table.drop_duplicates("series").set_index("series")[["run", "engine"]]
-    points = curve.join(series, on="series")
+    points = curve.join(series_sources(table), on="series")
     gpu_names = [name for name, choice in ENGINE_CHOICES.items() if choice.gpu and not choice.cluster]
     cpu = points[points["engine"] == REFERENCE].set_index(["run", "rows"])["seconds"].rename("cpu_s")
     gpu = points[points["engine"].isin(gpu_names)].set_index(["run", "rows"])["seconds"].rename("gpu_s")
@@ -107,7 +111,7 @@ def cpu_gpu_times(curve: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 def default_comparison(table: pd.DataFrame, series: list[str]) -> tuple[str, str]:
     """The speed-up to show first (of, over): the GPU over the CPU of the same run where a run has both, else
     another engine or peer over the CPU of the same run, never the same engine of two runs."""
-    engines = table.drop_duplicates("series").set_index("series")[["run", "engine"]]
+    engines = series_sources(table)
     references = [s for s in series if engines.loc[s, "engine"] == REFERENCE] or series[:1]
     reference = references[0]
     run = engines.loc[reference, "run"]

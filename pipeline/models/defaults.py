@@ -14,11 +14,12 @@ from typing import Any
 
 from pipeline.data.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from pipeline.models.algorithms import CLASSIFICATION, REGRESSION
+from pipeline.profile.local import ProfileSettings
 
 SAMPLE_ROWS = 20_000
 MIN_ROWS_FOR_ID = 20
-HIGH_CARDINALITY_MIN = 50
-HIGH_CARDINALITY_SHARE = 0.5
+HIGH_CARDINALITY_MIN = ProfileSettings.high_cardinality_min  # free text as the profile's alerts count it
+HIGH_CARDINALITY_SHARE = ProfileSettings.high_cardinality_share
 MAX_LABEL_LEVELS = 50
 LABEL_NAMES = ("target", "label", "class", "y", "species", "outcome", "category")
 
