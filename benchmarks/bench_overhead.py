@@ -20,8 +20,8 @@ from typing import Any
 from benchmarks.common import benchmark_parser, publish, run_facts
 from pipeline.bench.harness import BenchSettings, run_bench
 from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Question, Workspace
-from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.engines import GPU, available_engines
+from pipeline.tables.synthetic import SyntheticSpec, generate
 
 CASES = {"groupby": ("groupby_g1", GROUPBY_QUESTIONS), "join": ("join_j1", JOIN_QUESTIONS)}
 

@@ -24,11 +24,11 @@ import psutil
 from benchmarks.common import benchmark_parser, publish, run_facts
 from pipeline.bench.harness import parse_sizes
 from pipeline.bench.questions import GROUPBY_QUESTIONS, Answer, Workspace
-from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.engines import Engine, get_engine
 from pipeline.engines.dask import ClusterSettings, DaskEngine
 from pipeline.engines.usage import UsageSampler
 from pipeline.profile import PRESETS, compare_profiles, profile_frame
+from pipeline.tables.synthetic import SyntheticSpec, generate
 from pipeline.timing import clock, measure
 
 GROUPS = 100

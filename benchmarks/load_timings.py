@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from benchmarks.common import add_ratios, benchmark_parser, publish, run_facts, times, timing_fields
-from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.data.io import Source, prepare, read_on_engine
 from pipeline.engines import CPU, CpuEngine, available_engines
+from pipeline.tables.synthetic import SyntheticSpec, generate
 from pipeline.timing import measure
 
 

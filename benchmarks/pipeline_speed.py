@@ -18,11 +18,11 @@ import sys
 from typing import Any
 
 from benchmarks.common import add_ratios, benchmark_parser, publish, run_facts, times
-from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.engines import CPU, GPU, CpuEngine, available_engines, get_engine
 from pipeline.steps.presets import preset_recipe
 from pipeline.steps.runner import check_recipe, run_recipe
 from pipeline.steps.spec import Context, apply_step
+from pipeline.tables.synthetic import SyntheticSpec, generate
 from pipeline.timing import clock
 
 CASES = {

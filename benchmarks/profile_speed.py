@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import add_ratios, benchmark_parser, publish, run_facts, times, timing_fields
-from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.engines import CPU, GPU, CpuEngine, available_engines, get_engine
 from pipeline.profile import PRESETS, profile_frame
+from pipeline.tables.synthetic import SyntheticSpec, generate
 from pipeline.timing import measure
 
 HERE = Path(__file__).resolve().parent

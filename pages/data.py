@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipeline.data.datasets import BUNDLED, GENERATORS, MAX_ROWS, MIN_ROWS, SyntheticSpec, dataset_name, estimated_bytes
-from pipeline.data.formats import ENCODINGS
+from pipeline.data.bundled import BUNDLED
 from pipeline.data.io import ReadOptions, Source, data_dir, list_data_files, matches_in_folder, resolve_in_folder
 from pipeline.data.loading import add_copy_on, load_bundled, load_file, load_files_on_dask, load_synthetic
 from pipeline.engines.cluster import local_choice
 from pipeline.engines.dask import DaskEngine, dask_missing_reason
 from pipeline.render.charts import memory_chart, phase_time_chart
+from pipeline.tables.formats import ENCODINGS
+from pipeline.tables.synthetic import GENERATORS, MAX_ROWS, MIN_ROWS, SyntheticSpec, dataset_name, estimated_bytes
 from pipeline.workspace import to_zip
 from ui import format as fmt
 from ui.state import (

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pipeline.data.column_kinds import NUMERIC, column_kind
 from pipeline.dl.evaluation import batches_frame, comparison, evaluate, histories_json, history_frame, load_histories
 from pipeline.dl.training import (
     CUDA_DEVICE,
@@ -23,6 +22,7 @@ from pipeline.dl.training import (
     train,
 )
 from pipeline.render.charts import curve_chart, matrix_chart, throughput_chart, training_curves_chart
+from pipeline.tables.column_kinds import NUMERIC, column_kind
 from ui.chart_panel import show_chart
 from ui.state import catalog, shown_errors
 

@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.data.catalog import Dataset, EngineCopy
-from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from pipeline.engines import split_reference
 from pipeline.profile import (
     CORRELATION_LABELS,
@@ -47,6 +46,7 @@ from pipeline.render.charts import (
     top_values_chart,
 )
 from pipeline.steps.spec import Step
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.state import active_dataset_or_stop, catalog, eta_bar, shown_errors

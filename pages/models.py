@@ -10,7 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.data.catalog import Dataset
-from pipeline.data.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from pipeline.models.algorithms import (
     CLASSIFICATION,
     CLUSTERING,
@@ -44,6 +43,7 @@ from pipeline.render.charts import (
     scatter_chart,
     time_vs_rows_chart,
 )
+from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.published_panel import published_estimates

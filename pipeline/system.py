@@ -14,6 +14,7 @@ import pandas as pd
 import psutil
 
 from pipeline.engines import EngineStatus, detect
+from pipeline.gpus import GpuInfo, gpu_devices
 
 # Distribution names to try for each library, first match wins.
 LIBRARIES: dict[str, tuple[str, ...]] = {
@@ -32,16 +33,6 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "PyTorch": ("torch",),  # the version says the build: +cpu, +cu130, …
 }
 NOT_INSTALLED = "not installed"
-
-
-@dataclass(frozen=True)
-class GpuInfo:
-    index: int
-    name: str
-    memory_total: int
-    memory_used: int
-    driver: str
-    cuda: str
 
 
 @dataclass(frozen=True)
@@ -80,37 +71,6 @@ def library_versions() -> dict[str, str]:
             except metadata.PackageNotFoundError:
                 continue
     return found
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def gpu_devices() -> tuple[tuple[GpuInfo, ...], str | None]:
-    """The NVIDIA GPUs NVML sees, or none and the reason it could not be asked."""
-    try:
-        import pynvml
-    except ImportError:
-        return (), "nvidia-ml-py is not installed."
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError as error:
-        return (), f"No NVIDIA driver found (NVML: {error})."
-    try:
-        driver = _text(pynvml.nvmlSystemGetDriverVersion())
-        cuda_raw = pynvml.nvmlSystemGetCudaDriverVersion()
-        cuda = f"{cuda_raw // 1000}.{cuda_raw % 1000 // 10}"
-        gpus = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            name = _text(pynvml.nvmlDeviceGetName(handle))
-            gpus.append(GpuInfo(index, name, int(memory.total), int(memory.used), driver, cuda))
-        return tuple(gpus), None
-    except pynvml.NVMLError as error:
-        return (), f"NVML could not read the GPUs: {error}"
-    finally:
-        pynvml.nvmlShutdown()
 
 
 def system_report() -> SystemReport:

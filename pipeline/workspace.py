@@ -22,12 +22,12 @@ import pipeline.steps.library  # noqa: F401  (registers every step kind a saved 
 from pipeline.bench.results import BenchResults, load_results
 from pipeline.data.catalog import Catalog
 from pipeline.data.io import Source
-from pipeline.data.json_input import parse_json
 from pipeline.data.loading import load_file
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.settings import positive_int_setting
 from pipeline.steps.spec import Recipe
+from pipeline.tables.json_input import parse_json
 
 VERSION = 1
 MANIFEST = "workspace.json"

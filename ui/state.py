@@ -12,8 +12,8 @@ from typing import Any
 
 import streamlit as st
 
+from pipeline.data.bundled import SAMPLE_DATASET, bundled_frame
 from pipeline.data.catalog import Catalog, Dataset, SessionLimits
-from pipeline.data.datasets import SAMPLE_DATASET, bundled_frame
 from pipeline.data.loading import load_bundled
 from pipeline.engines import (
     Engine,

@@ -7,7 +7,6 @@ from typing import Any
 
 import streamlit as st
 
-from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.steps.params import (
     AGGREGATIONS,
     FILL_METHODS,
@@ -15,6 +14,7 @@ from pipeline.steps.params import (
     STRING_OPS,
 )
 from pipeline.steps.spec import STEP_KINDS, FormField, Schema
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 
 Form = Callable[[Schema, str, list[str]], dict[str, Any]]  # schema, widget key, the other datasets
 

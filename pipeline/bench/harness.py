@@ -16,7 +16,6 @@ from pipeline.bench.peers import PEER_BUILDERS, PEER_LABELS, Peer, peer_missing_
 from pipeline.bench.questions import Answer, Question, Workspace
 from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record
 from pipeline.bench.suites import NOT_YET, SUITES
-from pipeline.data.datasets import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes
 from pipeline.engines import REFERENCE, Engine, failure_message, get_engine
 from pipeline.engines.choices import ENGINE_CHOICES, EngineChoice
 from pipeline.engines.cluster import choice_named
@@ -24,6 +23,7 @@ from pipeline.engines.dask import ClusterSettings
 from pipeline.errors import DataError
 from pipeline.steps.runner import memory_in_use
 from pipeline.system import environment
+from pipeline.tables.synthetic import MAX_ROWS, MIN_ROWS, SyntheticSpec, estimated_bytes
 from pipeline.timing import measure
 
 ENGINES = (*ENGINE_CHOICES, *PEER_BUILDERS)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.data.json_input import parse_json
 from pipeline.errors import DataError
+from pipeline.tables.json_input import parse_json
 
 SCHEMA = "gpu-pipeline-lab/bench"
 VERSION = 1

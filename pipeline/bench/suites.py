@@ -12,14 +12,14 @@ import pyarrow as pa
 
 from pipeline.bench.model_questions import MODEL_QUESTIONS
 from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Answer, Question, Workspace, sums_of
-from pipeline.data.column_kinds import NUMERIC, column_kind
-from pipeline.data.datasets import SyntheticSpec
 from pipeline.engines import CPU, GPU, get_engine
 from pipeline.profile import PRESETS as PROFILE_PRESETS
 from pipeline.profile import profile_frame
 from pipeline.steps.presets import preset_recipe
 from pipeline.steps.runner import check_recipe
 from pipeline.steps.spec import Context, Step, apply_step
+from pipeline.tables.column_kinds import NUMERIC, column_kind
+from pipeline.tables.synthetic import SyntheticSpec
 
 Questions = Callable[[dict[str, Any], Path], list[Question]]
 # Feature counts of the model tables: cuML's benchmark shapes (classification/regression 50, blobs 64).

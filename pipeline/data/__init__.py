@@ -1,2 +1,3 @@
-"""Tables in: file formats and their readers (sandboxed where a parser could crash), size estimates before
-decoding, the column types both engines agree on, bundled and synthetic datasets, and the session's catalog."""
+"""Tables onto engines: a visitor's file checked and read (in the sandboxed reader) onto every engine, bundled and
+synthetic datasets loaded, and the session's catalog. What files are and how they decode lives one layer down, in
+`pipeline.tables`, below the engines."""

@@ -13,9 +13,14 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from pipeline.budget import MemoryBudget
-from pipeline.data.column_types import is_plain, plain_columns
-from pipeline.data.decoded_size import PEAK_FACTOR, DecodedSize, decoded_size
-from pipeline.data.formats import (
+from pipeline.data.text_values import convert_dates, convert_numbers
+from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
+from pipeline.errors import DataError
+from pipeline.settings import positive_int_setting
+from pipeline.steps.memory import check_fits, gib, load_need
+from pipeline.tables.column_types import is_plain, plain_columns
+from pipeline.tables.decoded_size import PEAK_FACTOR, DecodedSize, decoded_size
+from pipeline.tables.formats import (
     SNIFF_BYTES,
     FileFormat,
     compression_of,
@@ -26,7 +31,7 @@ from pipeline.data.formats import (
     sniff_delimiter,
     split_extensions,
 )
-from pipeline.data.host_readers import (
+from pipeline.tables.host_readers import (
     BLOCK_BYTES,
     HOST_READERS,
     CsvDialect,
@@ -35,13 +40,8 @@ from pipeline.data.host_readers import (
     text_schema,
     unclosed_quote_line,
 )
-from pipeline.data.json_input import check_nesting
-from pipeline.data.sandbox import inspect_binary, read_binary
-from pipeline.data.text_values import convert_dates, convert_numbers
-from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
-from pipeline.errors import DataError
-from pipeline.settings import positive_int_setting
-from pipeline.steps.memory import check_fits, gib, load_need
+from pipeline.tables.json_input import check_nesting
+from pipeline.tables.sandbox import inspect_binary, read_binary
 from pipeline.timing import clock
 
 DATA_DIR_ENV = "GPL_DATA_DIR"

@@ -11,20 +11,14 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.budget import MemoryBudget
+from pipeline.data.bundled import BUNDLED, bundled_frame
 from pipeline.data.catalog import Catalog, Dataset, EngineCopy
-from pipeline.data.datasets import (
-    BUNDLED,
-    SyntheticSpec,
-    bundled_frame,
-    dataset_name,
-    table_count,
-    validate,
-)
-from pipeline.data.formats import FileFormat
 from pipeline.data.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
 from pipeline.engines.dask import DaskEngine
 from pipeline.errors import DataError, PipelineError
+from pipeline.tables.formats import FileFormat
+from pipeline.tables.synthetic import SyntheticSpec, dataset_name, table_count, validate
 from pipeline.timing import clock
 
 Progress = Callable[[str], None]

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.data.column_kinds import TEXT, column_kind
 from pipeline.engines import Engine
+from pipeline.tables.column_kinds import TEXT, column_kind
 
 COMMA_THOUSANDS = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
 DECIMAL_COMMA = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as sk
 
-from pipeline.data.json_input import parse_json
 from pipeline.dl.training import DlData, TrainRun
 from pipeline.errors import DataError
 from pipeline.models import metrics
+from pipeline.tables.json_input import parse_json
 from pipeline.timing import speedups
 
 HISTORY_SCHEMA = "gpu-pipeline-lab/dl-history"

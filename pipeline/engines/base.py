@@ -16,7 +16,7 @@ import pandas as pd
 import psutil
 import pyarrow as pa
 
-from pipeline.data.formats import FileFormat
+from pipeline.tables.formats import FileFormat
 
 CPU = "cpu"
 GPU = "gpu"
@@ -99,7 +99,7 @@ class Engine(ABC):
         return f"{why}: parsed on the host, then copied to the engine"
 
     def generate(self, spec: Any) -> dict[str, Any]:
-        """A synthetic dataset's tables (`pipeline.data.datasets.SyntheticSpec`) made on this engine."""
+        """A synthetic dataset's tables (`pipeline.tables.synthetic.SyntheticSpec`) made on this engine."""
         return spec.build_on(self)
 
     def duplicated(self, frame: Any, subset: list[str] | None = None, keep: str = "first") -> Any:

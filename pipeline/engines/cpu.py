@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.data.column_kinds import TEXT, column_kind
-from pipeline.data.type_map import pandas_column
 from pipeline.engines.base import CPU, Engine
+from pipeline.tables.column_kinds import TEXT, column_kind
+from pipeline.tables.type_map import pandas_column
 
 ROW_HASH_MULTIPLIER = np.uint64(0x100000001B3)
 

@@ -32,7 +32,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.data.datasets import (
+from pipeline.engines import CpuEngine, DeviceMemory, Engine, GpuEngine
+from pipeline.errors import DataError, EngineUnavailableError, PipelineError
+from pipeline.gpus import gpu_devices
+from pipeline.tables.synthetic import (
     GENERATORS,
     JOIN_TABLES,
     WHOLE_JOIN_TABLES,
@@ -41,9 +44,6 @@ from pipeline.data.datasets import (
     join_table,
     validate,
 )
-from pipeline.engines import CpuEngine, DeviceMemory, Engine, GpuEngine
-from pipeline.errors import DataError, EngineUnavailableError, PipelineError
-from pipeline.system import gpu_devices
 
 DASK_CPU, DASK_GPU = "dask-cpu", "dask-gpu"
 DASK_LABELS = {DASK_CPU: "Dask CPU (dask.dataframe)", DASK_GPU: "Dask GPU (dask-cudf)"}

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.data.formats import FileFormat
-from pipeline.data.type_map import device_dtypes
 from pipeline.engines.base import FORCE_CPU_ENV, GPU, DeviceMemory, Engine
+from pipeline.tables.formats import FileFormat
+from pipeline.tables.type_map import device_dtypes
 
 
 class GpuEngine(Engine):

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.data.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from pipeline.models.algorithms import CLASSIFICATION, REGRESSION
 from pipeline.profile.local import ProfileSettings
+from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 
 SAMPLE_ROWS = 20_000
 MIN_ROWS_FOR_ID = 20

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pipeline.steps.library  # noqa: F401  (registers every step kind)
-from pipeline.data.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.models.algorithms import CLASSIFICATION, REGRESSION
 from pipeline.steps.spec import Context, Step, apply_step
+from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 
 SPLIT = "__split__"
 MAX_CLASSES = 1000

@@ -15,7 +15,7 @@ from pipeline.data.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.engines import CPU, GPU, device_status, get_engine
 from pipeline.errors import PipelineError
 from pipeline.profile import PRESETS, profile_frame
-from pipeline.render.report import profile_html
+from pipeline.profile.report import profile_html
 
 
 def parser() -> argparse.ArgumentParser:

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.data.catalog import EngineCopy
-from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.data.datetimes import from_ticks, naive_utc
 from pipeline.engines import Engine
 from pipeline.errors import DataError
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.timing import clock
 
 MAX_SAMPLE_ROWS = 5_000

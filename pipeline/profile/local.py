@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.data.datetimes import from_ticks, naive_utc
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.parity import Parity, compare_nested
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.timing import PhaseClock
 
 MAX_MATRIX_COLUMNS = 60

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.data.datetimes import from_ticks, naive_utc
 from pipeline.engines import Engine
 from pipeline.engines.dask import DaskEngine, approximate_distinct, partition_engine
@@ -43,6 +42,7 @@ from pipeline.profile.local import (
     pairwise_sums,
     shown_top,
 )
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.timing import PhaseClock
 
 QUANTILES_NOTE = "Quantiles (p5 … p95) are Dask's approximate percentiles, merged from the partitions'."

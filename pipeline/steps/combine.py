@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.data.column_kinds import NUMERIC
 from pipeline.errors import DataError
 from pipeline.steps import templates
 from pipeline.steps.params import (
@@ -12,6 +11,7 @@ from pipeline.steps.params import (
     choice,
 )
 from pipeline.steps.spec import Context, Schema, StepKind, register
+from pipeline.tables.column_kinds import NUMERIC
 
 
 def check_group(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:

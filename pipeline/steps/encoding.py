@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.data.column_kinds import BOOLEAN, NUMERIC, TEXT
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.steps import templates
@@ -14,6 +13,7 @@ from pipeline.steps.params import (
     with_columns,
 )
 from pipeline.steps.spec import Context, FormField, Schema, StepKind, register
+from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT
 
 
 def check_one_hot(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:

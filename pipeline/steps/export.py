@@ -10,10 +10,10 @@ from __future__ import annotations
 import inspect
 
 import pipeline.steps.library  # noqa: F401  (registers every step kind)
-from pipeline.data import random_streams
 from pipeline.errors import DataError
 from pipeline.steps.params import scalar_for
 from pipeline.steps.spec import STEP_KINDS, Recipe, Step
+from pipeline.tables import random_streams
 
 LIBRARIES = {"pandas": ("pandas", "numpy"), "cudf": ("cudf", "cupy")}
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.data.formats import FileFormat
 from pipeline.engines import Engine
 from pipeline.errors import GpuMemoryError
+from pipeline.tables.formats import FileFormat
 
 HEADROOM = 0.9  # leave a tenth of the free memory for the CUDA context, RMM and fragmentation
 LOAD_FACTOR = {

@@ -6,9 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.errors import DataError
 from pipeline.steps.spec import Schema
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 
 CAST_TARGETS = ("float64", "int64", "str", "category", "datetime", "bool")
 FILL_METHODS = ("constant", "mean", "median", "mode", "forward")

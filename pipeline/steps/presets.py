@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.errors import DataError
 from pipeline.steps.spec import Recipe, Schema, Step
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 
 ONE_HOT_LIMIT = 50
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.data.column_kinds import DATETIME, NUMERIC, TEXT
-from pipeline.data.random_streams import CounterRandom
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.steps import templates
@@ -24,6 +22,8 @@ from pipeline.steps.params import (
     with_columns,
 )
 from pipeline.steps.spec import Context, FormField, Schema, StepKind, register
+from pipeline.tables.column_kinds import DATETIME, NUMERIC, TEXT
+from pipeline.tables.random_streams import CounterRandom
 
 
 def check_filter(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:

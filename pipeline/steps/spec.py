@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.budget import MemoryBudget
-from pipeline.data.column_kinds import column_kind
-from pipeline.data.json_input import parse_json
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.steps.memory import gib
+from pipeline.tables.column_kinds import column_kind
+from pipeline.tables.json_input import parse_json
 
 RECIPE_VERSION = 1
 MAX_RECIPE_STEPS = 100

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.data.column_kinds import DATETIME, NUMERIC, TEXT
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.steps import templates
@@ -28,6 +27,7 @@ from pipeline.steps.params import (
     with_columns,
 )
 from pipeline.steps.spec import Context, FormField, Schema, StepKind, register
+from pipeline.tables.column_kinds import DATETIME, NUMERIC, TEXT
 
 
 def check_fill(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:

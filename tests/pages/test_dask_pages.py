@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.data.bundled import bundled_frame
 from pipeline.data.catalog import Catalog
-from pipeline.data.datasets import SyntheticSpec, bundled_frame
 from pipeline.data.loading import load_bundled, load_synthetic
 from pipeline.engines import available_engines
+from pipeline.tables.synthetic import SyntheticSpec
 from tests.support.apptest import open_page, problems
 
 dask_engine = pytest.importorskip("pipeline.engines.dask")

@@ -10,13 +10,14 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.data.bundled import BUNDLED
 from pipeline.data.catalog import Catalog
-from pipeline.data.datasets import BUNDLED, SyntheticSpec
 from pipeline.data.io import Source
 from pipeline.data.loading import load_bundled, load_file, load_synthetic
 from pipeline.engines import available_engines
 from pipeline.profile.interactions import Filter
 from pipeline.render.charts import MAX_CHART_ROWS
+from pipeline.tables.synthetic import SyntheticSpec
 from tests.support.apptest import APP, TIMEOUT, open_page, problems
 
 

@@ -4,7 +4,7 @@
 - every cuDF / CuPy / cuML function, method and attribute the `gpu` tier called through the stand-ins is found
   on the real modules and classes, with every keyword it was given bound to the real signature;
 - every cuML estimator the app builds (single-GPU and Dask) takes the app's keywords;
-- the type table (`pipeline/data/type_map.py`) gives, for every Arrow type, the dtype cuDF's own mapping gives, and
+- the type table (`pipeline/tables/type_map.py`) gives, for every Arrow type, the dtype cuDF's own mapping gives, and
   that dtype has the table's kind.
 
 Usage: python tests/preflight/check_rapids.py CALLS.json [MORE.json ...]   (exit 1 on any mismatch)
@@ -32,8 +32,8 @@ import cupy
 from cudf.utils.dtypes import cudf_dtype_from_pa_type
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from pipeline.data.column_kinds import column_kind
-from pipeline.data.type_map import TYPE_TABLE
+from pipeline.tables.column_kinds import column_kind
+from pipeline.tables.type_map import TYPE_TABLE
 
 CUDF_OWNERS: dict[str, tuple[Any, ...]] = {
     "DataFrameGroupBy": (groupby.DataFrameGroupBy,),

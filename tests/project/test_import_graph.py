@@ -84,3 +84,31 @@ def test_the_pipeline_package_has_no_import_cycles():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def unit_of(module: str) -> str:
+    """The layer a module belongs to: its package under `pipeline` (`pipeline.data.io` → `pipeline.data`), or the
+    module itself for one directly under `pipeline` (`pipeline.budget`)."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 and (PACKAGE / parts[1]).is_dir() else module
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Which packages (and top-level modules) import which others."""
+    packages: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        packages.setdefault(unit_of(module), set()).update(unit_of(target) for target in targets)
+    return {unit: targets - {unit} for unit, targets in packages.items()}
+
+
+def test_packages_are_layered_none_imports_another_that_imports_it_back():
+    packages = package_graph(import_graph())
+    assert {"pipeline.tables", "pipeline.engines", "pipeline.data"} <= set(packages)
+    assert cycles(packages) == [], "a lower package imports a higher one: move the shared part down a layer"
+    assert "pipeline.engines" not in packages["pipeline.tables"], "formats, readers and types sit below the engines"
+    assert "pipeline.data" not in packages["pipeline.engines"], "engines do not load tables, tables load onto them"
+
+
+def test_the_package_graph_sees_a_two_way_import():
+    two_way = {"pipeline.data.io": {"pipeline.engines.base"}, "pipeline.engines.base": {"pipeline.data.formats"}}
+    assert cycles(package_graph(two_way)) == [["pipeline.data", "pipeline.engines"]]

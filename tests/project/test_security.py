@@ -14,10 +14,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.data.catalog import Catalog, SessionLimits
-from pipeline.data.datasets import SyntheticSpec
 from pipeline.data.io import list_data_files, resolve_in_folder
 from pipeline.data.loading import load_bundled, load_synthetic
 from pipeline.errors import DataError
+from pipeline.tables.synthetic import SyntheticSpec
 from tests.support import files
 from tests.support.apptest import APP, TIMEOUT
 from tests.support.paths import REPO_ROOT

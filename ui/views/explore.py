@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from pipeline.profile.local import Profile
 from pipeline.render.charts import tidy_matrix
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from ui.views import engine_speedups
 
 

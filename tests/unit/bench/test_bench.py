@@ -18,9 +18,9 @@ from pipeline.bench.peers import PEER_BUILDERS
 from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Answer, Workspace
 from pipeline.bench.results import FAILED, OK, SKIPPED, load_results
 from pipeline.bench.suites import SUITES
-from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.engines import CPU, GPU, get_engine
 from pipeline.errors import DataError
+from pipeline.tables.synthetic import SyntheticSpec, generate
 from tests.support.paths import REPO_ROOT
 
 ROOT = REPO_ROOT

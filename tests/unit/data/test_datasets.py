@@ -2,20 +2,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.data.datasets import (
-    BUNDLED,
+from pipeline.data.bundled import BUNDLED, bundled_frame
+from pipeline.errors import DataError
+from pipeline.parity import compare_frames
+from pipeline.tables.random_streams import CounterRandom
+from pipeline.tables.synthetic import (
     GENERATORS,
     SyntheticSpec,
-    bundled_frame,
     check_fits,
     dataset_name,
     estimated_bytes,
     generate,
     validate,
 )
-from pipeline.data.random_streams import CounterRandom
-from pipeline.errors import DataError
-from pipeline.parity import compare_frames
 
 
 @pytest.mark.parametrize("name", list(BUNDLED))

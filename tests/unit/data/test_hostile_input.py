@@ -16,18 +16,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.budget import MemoryBudget
-from pipeline.data import json_input
-from pipeline.data.binary_readers import read_parquet
+from pipeline.tables import json_input
+from pipeline.data.bundled import bundled_frame
 from pipeline.data.catalog import Catalog, SessionLimits
-from pipeline.data.datasets import bundled_frame
-from pipeline.data.decoded_size import decoded_size
-from pipeline.data.formats import FileFormat
 from pipeline.data.io import Source
-from pipeline.data.json_input import MAX_JSON_DEPTH, nesting_depth, parse_json
 from pipeline.data.loading import load_file
 from pipeline.errors import DataError
 from pipeline.steps.runner import check_recipe, run_recipe, run_side_by_side
 from pipeline.steps.spec import Recipe, Step
+from pipeline.tables.binary_readers import read_parquet
+from pipeline.tables.decoded_size import decoded_size
+from pipeline.tables.formats import FileFormat
+from pipeline.tables.json_input import MAX_JSON_DEPTH, nesting_depth, parse_json
 from tests.support import bombs
 from tests.support.child import run_child
 from tests.support.paths import REPO_ROOT

@@ -5,9 +5,9 @@ import gzip
 import pandas as pd
 import pytest
 
-from pipeline.data.formats import FileFormat
 from pipeline.data.io import ReadOptions, Source, list_data_files, prepare, read_on_engine, resolve_in_folder
 from pipeline.errors import DataError
+from pipeline.tables.formats import FileFormat
 from tests.support import files
 
 
@@ -248,7 +248,7 @@ def test_gpu_reads_a_data_folder_path_and_a_transcoded_csv(tmp_path, cpu, gpu):
 
 @pytest.mark.gpu
 def test_gpu_text_readers_are_told_the_schema_the_host_infers(cpu, gpu):
-    from pipeline.data.column_kinds import column_kind
+    from pipeline.tables.column_kinds import column_kind
 
     csv = b"x,flag,day\n1,True,2020-01-01\n2,,2020-01-02\n3,False,2020-01-03\n"
     on_gpu = read_on_engine(prepare(Source.from_bytes("t.csv", csv)), gpu)
@@ -271,7 +271,7 @@ def test_a_workbook_with_several_sheets_names_the_one_read(cpu, tmp_path):
 
 
 def test_quotes_are_counted_in_chunks_on_disk(tmp_path):
-    from pipeline.data.host_readers import count_quotes
+    from pipeline.tables.host_readers import count_quotes
 
     path = tmp_path / "q.csv"
     path.write_bytes(b'"a",b\n' * 1000)
@@ -291,7 +291,7 @@ def test_quotes_are_counted_in_chunks_on_disk(tmp_path):
     ],
 )
 def test_a_line_break_is_looked_for_in_bytes_and_files_alike(tmp_path, data, expected):
-    from pipeline.data.host_readers import has_line_break_within
+    from pipeline.tables.host_readers import has_line_break_within
 
     path = tmp_path / "t.csv"
     path.write_bytes(data)

@@ -1,10 +1,10 @@
 import pytest
 
 from pipeline.data.catalog import Catalog
-from pipeline.data.datasets import SyntheticSpec
 from pipeline.data.io import ReadOptions, Source
 from pipeline.data.loading import load_bundled, load_file, load_synthetic
 from pipeline.errors import DataError
+from pipeline.tables.synthetic import SyntheticSpec
 from tests.support import files
 from tests.support.engines import HostBackedGpu
 

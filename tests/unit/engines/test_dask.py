@@ -10,9 +10,9 @@ import pytest
 
 from pipeline.bench.harness import BenchSettings, run_bench
 from pipeline.bench.results import OK, SKIPPED
-from pipeline.data.datasets import GENERATORS, SyntheticSpec, generate
 from pipeline.engines import get_engine
 from pipeline.errors import DataError, EngineUnavailableError
+from pipeline.tables.synthetic import GENERATORS, SyntheticSpec, generate
 
 dask_engine = pytest.importorskip("pipeline.engines.dask")
 dask_clusters = pytest.importorskip("pipeline.engines.cluster")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.data.bundled import bundled_frame
 from pipeline.data.catalog import Catalog
-from pipeline.data.datasets import bundled_frame
 from pipeline.data.loading import add_copy_on, load_bundled
 from pipeline.engines import available_engines, get_engine
 from pipeline.models.algorithms import CLASSIFICATION, CLUSTERING, EMBEDDING, REGRESSION, algorithm

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pipeline.data.datasets import bundled_frame
+from pipeline.data.bundled import bundled_frame
 from pipeline.engines import CPU, GPU, get_engine
 from pipeline.errors import DataError
 from pipeline.models import metrics

@@ -104,9 +104,9 @@ def test_filters_combine_on_the_engine(cpu, table):
 
 
 def test_the_filters_become_a_pipeline_step_that_keeps_the_same_rows(cpu, table):
-    from pipeline.data.column_kinds import column_kind
     from pipeline.steps.runner import check_recipe, run_recipe
     from pipeline.steps.spec import Recipe, Step
+    from pipeline.tables.column_kinds import column_kind
 
     rules = [
         Filter("y", low=np.float64(2.0), high=np.float64(5.0)),

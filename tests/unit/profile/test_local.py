@@ -11,11 +11,11 @@ import pyarrow as pa
 import pytest
 from scipy import stats as scipy_stats
 
-from pipeline.data.column_kinds import column_kind
-from pipeline.data.datasets import SyntheticSpec, generate
 from pipeline.errors import DataError
 from pipeline.profile import PRESETS, ProfileSettings, compare_profiles, profile_frame
 from pipeline.profile.local import average_ranks
+from pipeline.tables.column_kinds import column_kind
+from pipeline.tables.synthetic import SyntheticSpec, generate
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-from pipeline.data.random_streams import CounterRandom
 from pipeline.errors import DataError
 from pipeline.parity import compare_results
 from pipeline.steps.runner import check_recipe, run_recipe
 from pipeline.steps.spec import STEP_KINDS, Recipe, Step
+from pipeline.tables.random_streams import CounterRandom
 from tests.support.step_cases import PARITY_STEPS
 
 

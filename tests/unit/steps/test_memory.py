@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from pipeline.data.catalog import Catalog
-from pipeline.data.formats import FileFormat
 from pipeline.data.io import Source
 from pipeline.data.loading import load_bundled, load_file
 from pipeline.engines import CpuEngine
@@ -17,6 +16,7 @@ from pipeline.models.training import train
 from pipeline.steps.memory import check_fits, load_need, model_need, step_need
 from pipeline.steps.runner import run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, Step
+from pipeline.tables.formats import FileFormat
 from tests.support import files
 from tests.support.engines import HostBackedGpu
 

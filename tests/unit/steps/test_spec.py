@@ -9,12 +9,12 @@ import sys
 import pandas as pd
 import pytest
 
-from pipeline.data.column_kinds import NUMERIC
 from pipeline.engines import CpuEngine
 from pipeline.steps.export import to_script
 from pipeline.steps.memory import step_need
 from pipeline.steps.runner import run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, FormField, Recipe, Schema, Step, StepKind, checked, register
+from pipeline.tables.column_kinds import NUMERIC
 from tests.support.apptest import open_page, problems
 from tests.support.engines import HostBackedGpu
 

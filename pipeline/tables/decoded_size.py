@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.data.formats import FileFormat
+from pipeline.tables.formats import FileFormat
 
 Payload = bytes | Path
 PEAK_FACTOR = 2  # a load holds the parsed Arrow table and the engine's frame made from it at once

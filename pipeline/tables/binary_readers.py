@@ -2,7 +2,7 @@
 
 Native readers of these binary formats can crash the process on a damaged file (pyarrow aborted on a
 Parquet footer whose column types disagree, and a batch whose offsets point outside its buffers
-segfaults whoever reads it), so the app runs everything here in a child process (`pipeline.data.sandbox`);
+segfaults whoever reads it), so the app runs everything here in a child process (`pipeline.tables.sandbox`);
 this module imports nothing but pyarrow and the app's size estimates, so that child starts fast.
 """
 
@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.data.column_types import is_plain
-from pipeline.data.decoded_size import DecodedSize, decoded_size
-from pipeline.data.formats import FileFormat
 from pipeline.errors import DataError
+from pipeline.tables.column_types import is_plain
+from pipeline.tables.decoded_size import DecodedSize, decoded_size
+from pipeline.tables.formats import FileFormat
 
 Payload = bytes | Path
 

@@ -1,7 +1,8 @@
-"""Bundled datasets (from installed packages, nothing downloaded) and synthetic generators.
+"""Synthetic tables of any size, generated on the engine they are for.
 
-Generators run on the engine's own array module (numpy on CPU, CuPy on GPU) with
-counter-based random streams, so every engine gets the same values from the same seed.
+Generators run on the engine's own array module (numpy on CPU, CuPy on GPU) with counter-based random streams, so
+every engine gets the same values from the same seed. An engine is passed in (`Maker`), never imported: this
+layer sits below the engines, which call it (a Dask engine builds each partition with it).
 """
 
 from __future__ import annotations
@@ -9,48 +10,33 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sklearn import datasets as sk_datasets
 
-from pipeline.data.random_streams import CounterRandom
-from pipeline.engines import Engine
 from pipeline.errors import DataError
+from pipeline.tables.random_streams import CounterRandom
 
 MIN_ROWS = 1_000
 MAX_ROWS = 100_000_000
 
-BUNDLED: dict[str, tuple[str, Callable[..., Any]]] = {
-    "iris": ("Iris flowers: 150 rows, 4 measurements, 3 species (classification)", sk_datasets.load_iris),
-    "wine": ("Wine recognition: 178 rows, 13 chemical features, 3 cultivars (classification)", sk_datasets.load_wine),
-    "breast_cancer": (
-        "Breast cancer Wisconsin: 569 rows, 30 features, benign/malignant (classification)",
-        sk_datasets.load_breast_cancer,
-    ),
-    "digits": (
-        "Handwritten digits: 1,797 rows, 64 pixel columns, 10 classes (classification)",
-        sk_datasets.load_digits,
-    ),
-    "diabetes": ("Diabetes progression: 442 rows, 10 features (regression)", sk_datasets.load_diabetes),
-    "linnerud": ("Linnerud exercise: 20 rows, 3 exercises and 3 body measurements", sk_datasets.load_linnerud),
-}
-SAMPLE_DATASET = "iris"
 
+class Maker(Protocol):
+    """What a generator asks of the engine it makes a table on (every `pipeline.engines.Engine` offers it)."""
 
-def bundled_frame(name: str) -> pd.DataFrame:
-    """A bundled dataset as one pandas frame, features and target(s) together."""
-    if name not in BUNDLED:
-        raise DataError(f"No bundled dataset called {name!r}: choose one of {', '.join(BUNDLED)}.")
-    bunch = BUNDLED[name][1](as_frame=True)
-    frame = bunch.frame.copy()
-    names = getattr(bunch, "target_names", None)
-    if "target" in frame.columns and names is not None and len(names) == frame["target"].nunique():
-        frame["target"] = pd.Series(np.asarray(names)[frame["target"].to_numpy()], dtype="str")
-    return frame
+    @property
+    def frames(self) -> Any: ...
+
+    @property
+    def xp(self) -> Any: ...
+
+    def from_arrow(self, table: pa.Table) -> Any: ...
+
+    def with_missing(self, column: Any, missing: Any) -> Any: ...
+
+    def room_for_data(self) -> tuple[int, str]: ...
 
 
 @dataclass(frozen=True)
@@ -81,7 +67,7 @@ class SyntheticSpec:
             parts += [f"K={self.groups:,} groups", f"{self.na_percent}% missing", "sorted" if self.sort else "unsorted"]
         return f"{GENERATORS[self.kind].label}: " + ", ".join(parts)
 
-    def build_on(self, engine: Engine) -> dict[str, Any]:
+    def build_on(self, engine: Maker) -> dict[str, Any]:
         """The tables on an engine that computes them itself (`Engine.generate` calls this)."""
         return generate(self, engine)
 
@@ -90,11 +76,11 @@ class SyntheticSpec:
 class Generator:
     label: str
     describe: str
-    build: Callable[[Engine, SyntheticSpec], dict[str, Any]]
+    build: Callable[[Maker, SyntheticSpec], dict[str, Any]]
     bytes_per_row: Callable[[SyntheticSpec], int]
 
 
-def _frame(engine: Engine, columns: dict[str, Any]) -> Any:
+def _frame(engine: Maker, columns: dict[str, Any]) -> Any:
     return engine.frames.DataFrame(columns)
 
 
@@ -103,13 +89,13 @@ def row_window(spec: SyntheticSpec) -> tuple[int, int]:
     return spec.first_row, spec.rows - spec.first_row if spec.window_rows is None else spec.window_rows
 
 
-def _random(engine: Engine, spec: SyntheticSpec, seed: int | None = None) -> CounterRandom:
+def _random(engine: Maker, spec: SyntheticSpec, seed: int | None = None) -> CounterRandom:
     """The spec's random streams over its row window: any window of them holds the values the whole table has."""
     first, count = row_window(spec)
     return CounterRandom(engine.xp, spec.seed if seed is None else seed, count, start=first)
 
 
-def classification(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+def classification(engine: Maker, spec: SyntheticSpec) -> dict[str, Any]:
     """Gaussian classes: half the features move with the class, the rest are noise; 1% labels flipped."""
     rng = _random(engine, spec)
     label = rng.integers(0, 0, spec.classes)
@@ -127,7 +113,7 @@ def classification(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     return {"": _frame(engine, columns)}
 
 
-def regression(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+def regression(engine: Maker, spec: SyntheticSpec) -> dict[str, Any]:
     """y = X @ w + noise, with weights drawn from the seed and half the features relevant."""
     rng = _random(engine, spec)
     weights = CounterRandom(np, spec.seed + 1, spec.features).normal(0) * 10
@@ -140,7 +126,7 @@ def regression(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
     return {"": _frame(engine, columns)}
 
 
-def blobs(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+def blobs(engine: Maker, spec: SyntheticSpec) -> dict[str, Any]:
     """Isotropic Gaussian clusters around centres in [-10, 10], standard deviation 1."""
     rng = _random(engine, spec)
     centers = (CounterRandom(np, spec.seed + 2, spec.classes * spec.features).uniform(0) * 20 - 10).reshape(
@@ -160,18 +146,18 @@ def id_labels(cardinality: int, width: int) -> pa.Table:
     return pa.table({"label": labels})
 
 
-def _labels_for(engine: Engine, codes: Any, cardinality: int, width: int) -> Any:
+def _labels_for(engine: Maker, codes: Any, cardinality: int, width: int) -> Any:
     """A string column: label number `codes` (1-based) of id_labels, gathered on the engine."""
     dictionary = engine.from_arrow(id_labels(cardinality, width))["label"]
     return dictionary.take(codes - 1).reset_index(drop=True)
 
 
-def _with_nulls(engine: Engine, column: Any, missing: Any) -> Any:
+def _with_nulls(engine: Maker, column: Any, missing: Any) -> Any:
     series = engine.frames.Series(column) if not hasattr(column, "mask") else column
     return engine.with_missing(series, missing)
 
 
-def groupby_g1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+def groupby_g1(engine: Maker, spec: SyntheticSpec) -> dict[str, Any]:
     """The db-benchmark groupby table G1: id1..id6 keys, v1..v3 values, K groups."""
     n, k = spec.rows, spec.groups
     rng = _random(engine, spec)
@@ -208,7 +194,7 @@ def join_sizes(rows: int) -> list[int]:
     return [max(rows // 10**6, 10), max(rows // 10**3, 10), rows]
 
 
-def join_table(engine: Engine, spec: SyntheticSpec, table: str) -> Any:
+def join_table(engine: Maker, spec: SyntheticSpec, table: str) -> Any:
     """One db-benchmark join table; x and big over the spec's row window, small and medium whole."""
     sizes = join_sizes(spec.rows)
     xp = engine.xp
@@ -237,7 +223,7 @@ def join_table(engine: Engine, spec: SyntheticSpec, table: str) -> Any:
     return _frame(engine, right)
 
 
-def join_j1(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+def join_j1(engine: Maker, spec: SyntheticSpec) -> dict[str, Any]:
     """The db-benchmark join tables: x (N rows) and right-hand small (N/1e6), medium (N/1e3), big (N).
 
     Keys of x are drawn from 1..k per level; each right-hand table draws its keys from
@@ -251,7 +237,7 @@ EPOCH_2020_S = 1_577_836_800
 THREE_YEARS_S = 3 * 365 * 86_400
 
 
-def mixed(engine: Engine, spec: SyntheticSpec) -> dict[str, Any]:
+def mixed(engine: Maker, spec: SyntheticSpec) -> dict[str, Any]:
     """A 20-column table of every kind a profile meets: numbers, categories, times, text, flags, gaps."""
     n = spec.rows
     xp = engine.xp
@@ -353,7 +339,7 @@ def estimated_bytes(spec: SyntheticSpec) -> int:
     return 2 * spec.rows * GENERATORS[spec.kind].bytes_per_row(spec)
 
 
-def check_fits(spec: SyntheticSpec, engine: Engine) -> None:
+def check_fits(spec: SyntheticSpec, engine: Maker) -> None:
     """A DataError when the tables would not fit in the room the engine has for data, checked before they are made."""
     need = estimated_bytes(spec)
     room, where = engine.room_for_data()
@@ -383,7 +369,7 @@ def table_count(spec: SyntheticSpec) -> int:
     return 4 if spec.kind == "join_j1" else 1
 
 
-def generate(spec: SyntheticSpec, engine: Engine) -> dict[str, Any]:
+def generate(spec: SyntheticSpec, engine: Maker) -> dict[str, Any]:
     """The generated tables on `engine`, by name suffix ('' for a single table)."""
     spec = validate(spec)
     check_fits(spec, engine)

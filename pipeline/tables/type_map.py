@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.data.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
-from pipeline.data.column_types import plain_type
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
+from pipeline.tables.column_types import plain_type
 
 
 @dataclass(frozen=True)

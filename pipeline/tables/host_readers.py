@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from pipeline.data.formats import FileFormat
 from pipeline.errors import DataError
+from pipeline.tables.formats import FileFormat
 
 Payload = bytes | Path
 BLOCK_BYTES = 1 << 24  # the longest row the CSV parser takes
@@ -236,4 +236,4 @@ HOST_READERS: dict[FileFormat, Callable[[Payload, CsvDialect], pa.Table]] = {
     FileFormat.CSV: read_csv,
     FileFormat.JSONL: lambda payload, _dialect: read_json_lines(payload),
     FileFormat.EXCEL: lambda payload, _dialect: read_excel(payload),
-}  # Parquet and Arrow IPC: pipeline.data.sandbox
+}  # Parquet and Arrow IPC: pipeline.tables.sandbox

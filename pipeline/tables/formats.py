@@ -14,8 +14,8 @@ from pathlib import Path, PurePath
 
 import pyarrow as pa
 
-from pipeline.data.json_input import check_nesting
 from pipeline.errors import DataError
+from pipeline.tables.json_input import check_nesting
 
 
 class FileFormat(StrEnum):

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pipeline.data.column_kinds import BOOLEAN, TEXT, column_kind
-from pipeline.data.column_types import plain_type
-from pipeline.data.datasets import GENERATORS, SyntheticSpec, generate
-from pipeline.data.host_readers import text_schema
 from pipeline.data.io import Source, host_table, prepare
-from pipeline.data.type_map import TYPE_TABLE, device_dtypes, kind_of, type_row
+from pipeline.tables.column_kinds import BOOLEAN, TEXT, column_kind
+from pipeline.tables.column_types import plain_type
+from pipeline.tables.host_readers import text_schema
+from pipeline.tables.synthetic import GENERATORS, SyntheticSpec, generate
+from pipeline.tables.type_map import TYPE_TABLE, device_dtypes, kind_of, type_row
 from tests.support import files
 from tests.support.corpus import SMALL_CASES
 

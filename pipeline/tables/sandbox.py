@@ -22,14 +22,14 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from pipeline.data.decoded_size import DecodedSize
-from pipeline.data.formats import FileFormat
 from pipeline.errors import DataError
+from pipeline.tables.decoded_size import DecodedSize
+from pipeline.tables.formats import FileFormat
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 300
 INSPECT, READ = "inspect", "read"
-CHILD = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from pipeline.data.sandbox import child_main; child_main()"
+CHILD = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from pipeline.tables.sandbox import child_main; child_main()"
 
 
 def _send_header(out: IO[bytes], header: dict[str, Any]) -> None:
@@ -40,7 +40,7 @@ def _send_header(out: IO[bytes], header: dict[str, Any]) -> None:
 
 def child_main() -> None:
     """In the child: argv is ACTION FORMAT LIMIT [PATH]; the payload is the file at PATH, or standard input."""
-    from pipeline.data.binary_readers import READERS, inspect
+    from pipeline.tables.binary_readers import READERS, inspect
 
     action, fmt, limit = sys.argv[1], FileFormat(sys.argv[2]), int(sys.argv[3])
     payload: bytes | Path = Path(sys.argv[4]) if len(sys.argv) > 4 else sys.stdin.buffer.read()
