@@ -27,7 +27,7 @@ from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.settings import positive_int_setting
 from pipeline.steps.spec import Recipe
-from pipeline.tables.json_input import parse_json
+from pipeline.tables.visitor_json import parse_json
 
 VERSION = 1
 MANIFEST = "workspace.json"

@@ -8,7 +8,7 @@ import pandas as pd
 
 from pipeline.bench.results import SHIPPED
 from pipeline.errors import DataError
-from pipeline.tables.json_input import parse_json
+from pipeline.tables.visitor_json import parse_json
 
 WHAT = "a Dask scaling report (written by `python -m benchmarks.dask_scaling --out`)"
 

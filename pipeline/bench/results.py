@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import DataError
-from pipeline.tables.json_input import parse_json
+from pipeline.tables.visitor_json import parse_json
 
 SCHEMA = "gpu-pipeline-lab/bench"
 VERSION = 1

@@ -82,8 +82,6 @@ def load_file(
 
     copies, failures = _on_each_engine(engines, build, progress)
     notes = list(prepared.notes)
-    if prepared.compression:
-        notes.append(f"Decompressed ({prepared.compression}) on the host before parsing.")
     if prepared.format is FileFormat.CSV:
         notes.append(f"CSV delimiter {prepared.dialect.delimiter!r}, encoding {prepared.dialect.encoding}.")
     notes.extend(next(iter(reads.values())).notes)

@@ -13,7 +13,7 @@ from sklearn import metrics as sk
 from pipeline.dl.training import DlData, TrainRun
 from pipeline.errors import DataError
 from pipeline.models import metrics
-from pipeline.tables.json_input import parse_json
+from pipeline.tables.visitor_json import parse_json
 from pipeline.timing import speedups
 
 HISTORY_SCHEMA = "gpu-pipeline-lab/dl-history"

@@ -8,20 +8,15 @@ failing half way; work that slips past them and runs out anyway is caught as bef
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from pipeline.engines import Engine
 from pipeline.errors import GpuMemoryError
 from pipeline.tables.formats import FileFormat
 
 HEADROOM = 0.9  # leave a tenth of the free memory for the CUDA context, RMM and fragmentation
-LOAD_FACTOR = {
+LOAD_FACTOR = {  # of the decoded table's bytes
     FileFormat.CSV: 3.0,  # the raw text on the device, the parsed columns, string offsets
     FileFormat.JSONL: 4.0,
-    FileFormat.PARQUET: 2.0,  # of the uncompressed size the footer records
+    FileFormat.PARQUET: 2.0,  # the pages read and the columns decoded from them
     FileFormat.ARROW: 1.5,
     FileFormat.EXCEL: 1.5,
 }
@@ -55,17 +50,10 @@ def check_fits(engine: Engine, need: int, doing: str, kind: str) -> None:
     )
 
 
-def load_need(fmt: FileFormat, payload: bytes | Path) -> int:
-    """Device bytes to read a file of this format onto the GPU."""
-    size = len(payload) if isinstance(payload, bytes) else payload.stat().st_size
-    if fmt is FileFormat.PARQUET:
-        try:
-            source = pa.BufferReader(payload) if isinstance(payload, bytes) else pa.memory_map(str(payload))
-            metadata = pq.read_metadata(source)
-            size = max(size, sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)))
-        except (pa.ArrowException, OSError):
-            pass  # a damaged file is reported by the reader
-    return int(size * LOAD_FACTOR[fmt])
+def load_need(fmt: FileFormat, table_bytes: int) -> int:
+    """Device bytes to read a file of this format onto the GPU, its decoded table taking `table_bytes` (known from
+    the sandboxed read that comes first)."""
+    return int(table_bytes * LOAD_FACTOR[fmt])
 
 
 def step_need(factor: float, frame_bytes: int, other_bytes: int = 0) -> int:

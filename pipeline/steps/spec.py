@@ -17,7 +17,7 @@ from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.steps.memory import gib
 from pipeline.tables.column_kinds import column_kind
-from pipeline.tables.json_input import parse_json
+from pipeline.tables.visitor_json import parse_json
 
 RECIPE_VERSION = 1
 MAX_RECIPE_STEPS = 100

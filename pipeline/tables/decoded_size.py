@@ -10,14 +10,18 @@ counted as the XML streams by. CSV and JSON lines take about their own size, or 
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.errors import DataError
 from pipeline.tables.formats import FileFormat
 
 Payload = bytes | Path
@@ -143,9 +147,12 @@ def arrow_size(payload: Payload) -> DecodedSize:
     return DecodedSize(total, f"{batches:,} IPC messages, from their metadata")
 
 
+CELL_TAG = re.compile(rb"<c[\s/>]")  # a cell element: `<c`, then whitespace of any kind, `/` or `>`
+
+
 def xlsx_size(payload: Payload, chunk: int = 1 << 22) -> DecodedSize:
     """Cells counted in every sheet's XML as it decompresses (openpyxl holds every cell as an object), plus the
-    shared strings."""
+    shared strings. A cell is `<c` followed by any XML whitespace (space, tab, line break), `/` or `>`."""
     cells = text = 0
     with zipfile.ZipFile(payload if isinstance(payload, Path) else io.BytesIO(payload)) as archive:
         for info in archive.infolist():
@@ -154,9 +161,8 @@ def xlsx_size(payload: Payload, chunk: int = 1 << 22) -> DecodedSize:
                 with archive.open(info) as sheet:
                     while block := sheet.read(chunk):
                         window = tail + block
-                        cells += window.count(b"<c ") + window.count(b"<c>") + window.count(b"<c/>")
-                        tail = block[-3:]
-                        cells -= tail.count(b"<c ") + tail.count(b"<c>") + tail.count(b"<c/>")
+                        cells += len(CELL_TAG.findall(window))  # a tag takes 3 bytes: one cut short is not found
+                        tail = window[-2:]  # and starts in these, to be found with the next block
             elif info.filename == "xl/sharedStrings.xml":
                 text += info.file_size
     return DecodedSize(
@@ -185,3 +191,53 @@ def decoded_size(fmt: FileFormat, payload: Payload, columns: int = 1) -> Decoded
     if fmt is FileFormat.EXCEL:
         return xlsx_size(payload)
     return text_size(payload, columns)
+
+
+def past_limit(held: int, limit: int) -> DataError:
+    return DataError(
+        f"Decoded, it holds more than {held / 2**30:,.2f} GiB, past the {limit / 2**30:,.2f} GiB this load may take, "
+        "although its metadata promised less; reading stopped there. Load fewer rows or columns."
+    )
+
+
+def within(parts: Iterable[pa.Table | pa.RecordBatch], limit: int | None) -> list[Any]:
+    """The parts read one after another, stopping with a DataError once they hold more than `limit` bytes as an
+    engine holds them (`held_bytes`)."""
+    read, held = [], 0
+    for part in parts:
+        held += held_bytes(part)
+        if limit is not None and held > limit:
+            raise past_limit(held, limit)
+        read.append(part)
+    return read
+
+
+NULL_BYTES = 8  # a column with no values becomes float64 (`column_types.PLAIN_TYPES`)
+NESTED_VALUE_BYTES = 8  # a value inside a list or map, written as JSON text (`column_types.plain_columns`)
+
+
+def _nested_values(array: pa.Array) -> int:
+    """How many values a nested array holds at every level (the Arrow buffers of `null` children hold none)."""
+    kind = array.type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
+        return len(array) + _nested_values(array.values)
+    if pa.types.is_struct(kind):
+        return len(array) + sum(_nested_values(array.field(i)) for i in range(kind.num_fields))
+    return len(array)
+
+
+def held_bytes(table: pa.Table | pa.RecordBatch) -> int:
+    """Bytes a table takes once an engine holds it with plain columns: its Arrow buffers, plus what they leave out
+    (a column of `null` type has no buffer at all but becomes 8 bytes a row; booleans take a byte each; lists and
+    maps become JSON text)."""
+    total = table.nbytes
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = field.type
+        if pa.types.is_null(kind):
+            total += NULL_BYTES * len(column)
+        elif pa.types.is_boolean(kind):
+            total += len(column)
+        elif pa.types.is_nested(kind):
+            chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+            total += NESTED_VALUE_BYTES * sum(_nested_values(chunk) for chunk in chunks)
+    return total

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePath
+from typing import IO, Any
 
 import pyarrow as pa
 
@@ -185,45 +186,102 @@ def detect(name: str, head: bytes, payload: bytes | Path | None = None) -> Detec
     return text_format(name, head, claimed)
 
 
-def _read_limited(stream: io.RawIOBase | pa.NativeFile, name: str, limit: int) -> bytes:
-    chunks, total = [], 0
-    while chunk := stream.read(1 << 22):
-        total += len(chunk)
-        if total > limit:
+class _Counted(io.RawIOBase):
+    """A decompressing stream that stops with a DataError once more than `limit` bytes came out of it."""
+
+    def __init__(self, stream: IO[bytes], name: str, compression: str, limit: int) -> None:
+        self._stream, self._name, self._compression, self._limit, self._read = stream, name, compression, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._stream.read(len(buffer))
+        except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, pa.ArrowException) as error:
+            raise damaged_archive(self._name, self._compression, error) from error
+        self._read += len(data)
+        if self._read > self._limit:
             raise DataError(
-                f"{name} expands to more than {limit / 2**20:,.0f} MB when decompressed. "
+                f"{self._name} expands to more than {self._limit / 2**20:,.0f} MB when decompressed. "
                 "Decompress it and put it in the data folder, or load a smaller file."
             )
-        chunks.append(chunk)
-    return b"".join(chunks)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
-def decompress(payload: bytes, compression: str, name: str, limit: int) -> bytes:
-    """The decompressed content, at most `limit` bytes; a damaged archive is a DataError."""
+def damaged_archive(name: str, compression: str, error: Exception) -> DataError:
+    return DataError(
+        f"{name} could not be decompressed as {compression}: it is truncated or damaged ({error}). "
+        "Compress or upload it again."
+    )
+
+
+def open_decompressed(path: Path, compression: str, name: str, limit: int) -> io.BufferedReader:
+    """The decompressed content of the file at `path` as a stream, decompressed as it is read (never held whole),
+    stopping with a DataError past `limit` bytes; a damaged archive is a DataError."""
     try:
         if compression == "zip":
-            with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-                members = [info for info in archive.infolist() if not info.is_dir()]
-                if len(members) != 1:
-                    listed = ", ".join(info.filename for info in members[:5]) or "none"
-                    raise DataError(
-                        f"{name} holds {len(members)} files ({listed}); a zip must hold exactly one table. "
-                        "Unzip it and load the file you want."
-                    )
-                with archive.open(members[0]) as member:
-                    return _read_limited(member, name, limit)
-        if compression == "xz":
-            with lzma.open(io.BytesIO(payload)) as stream:
-                return _read_limited(stream, name, limit)
-        with pa.CompressedInputStream(pa.BufferReader(payload), compression) as stream:
-            return _read_limited(stream, name, limit)
+            archive = zipfile.ZipFile(path)
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            if len(members) != 1:
+                listed = ", ".join(info.filename for info in members[:5]) or "none"
+                raise DataError(
+                    f"{name} holds {len(members)} files ({listed}); a zip must hold exactly one table. "
+                    "Unzip it and load the file you want."
+                )
+            stream: IO[bytes] = archive.open(members[0])
+        elif compression == "xz":
+            stream = lzma.open(path)  # noqa: SIM115  (closed by whoever reads the stream returned)
+        else:
+            stream = pa.CompressedInputStream(pa.OSFile(str(path)), compression)
     except DataError:
         raise
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, pa.ArrowException) as error:
-        raise DataError(
-            f"{name} could not be decompressed as {compression}: it is truncated or damaged ({error}). "
-            "Compress or upload it again."
-        ) from error
+        raise damaged_archive(name, compression, error) from error
+    return io.BufferedReader(_Counted(stream, name, compression, limit), buffer_size=1 << 20)
+
+
+def read_decompressed(path: Path, compression: str, name: str, limit: int) -> bytes:
+    """The whole decompressed content, at most `limit` bytes (for formats read from anywhere in the file)."""
+    with open_decompressed(path, compression, name, limit) as stream:
+        return stream.read()
+
+
+@dataclass(frozen=True)
+class Content:
+    """A file's content as its readers see it: the bytes at `path`, decompressed as they are read where the file is
+    compressed (`compression`), never past `limit` decompressed bytes."""
+
+    path: Path
+    name: str
+    compression: str | None = None
+    limit: int = 1 << 62
+
+    def open(self) -> IO[bytes]:
+        """A fresh stream of the (decompressed) content from its start."""
+        if self.compression is None:
+            return self.path.open("rb")
+        return open_decompressed(self.path, self.compression, self.name, self.limit)
+
+    def head(self, size: int) -> bytes:
+        with self.open() as stream:
+            return stream.read(size)
+
+    def arrow_input(self) -> Any:
+        """What pyarrow's readers read: the file mapped (no copy), or the decompressing stream."""
+        return pa.memory_map(str(self.path)) if self.compression is None else self.open()
+
+    def whole(self) -> Path | bytes:
+        """For formats read from anywhere in the file (Parquet, Arrow IPC, xlsx): the file itself, or its
+        decompressed bytes."""
+        if self.compression is None:
+            return self.path
+        return read_decompressed(self.path, self.compression, self.name, self.limit)
 
 
 def guess_encoding(head: bytes, chosen: str) -> tuple[str, str | None]:

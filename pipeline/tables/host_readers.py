@@ -1,9 +1,12 @@
-"""Host parsers, one per format, all returning a pyarrow Table (pyarrow first, openpyxl for Excel)."""
+"""Host parsers of text and workbooks, each returning a pyarrow Table (pyarrow first, openpyxl for Excel).
+
+They read a visitor's file, so they run only in the reader process (`pipeline.tables.sandbox`), never in the
+server; a compressed file reaches them as a stream that is decompressed as it is parsed."""
 
 from __future__ import annotations
 
+import codecs
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,8 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
 from pipeline.errors import DataError
-from pipeline.tables.formats import FileFormat
+from pipeline.tables.decoded_size import within
+from pipeline.tables.formats import Content
 
 Payload = bytes | Path
 BLOCK_BYTES = 1 << 24  # the longest row the CSV parser takes
@@ -27,28 +31,30 @@ class CsvDialect:
     encoding: str = "utf-8"
 
 
-def _input(payload: Payload) -> pa.NativeFile:
-    return pa.memory_map(str(payload)) if isinstance(payload, Path) else pa.BufferReader(payload)
-
-
-def read_csv(payload: Payload, dialect: CsvDialect) -> pa.Table:
+def read_csv(content: Content, dialect: CsvDialect, limit: int | None = None) -> pa.Table:
+    """The CSV as a table; a compressed one is parsed a block at a time as it decompresses, stopping past `limit`
+    bytes of table."""
     encoding = "utf8" if dialect.encoding in ("utf-8", "utf8") else dialect.encoding
-    table = _parse_csv(payload, dialect, encoding)
+    table = _parse_csv(content, dialect, encoding, limit)
     if encoding == "utf8" and any(pa.types.is_binary(field.type) for field in table.schema):
-        raise invalid_utf8(payload)
+        raise invalid_utf8(content)
     return table
 
 
-def invalid_utf8(payload: Payload) -> DataError:
+def invalid_utf8(content: Content) -> DataError:
     """The error for text that is not UTF-8, naming the line and byte of the first bad byte."""
-    raw = payload.read_bytes() if isinstance(payload, Path) else payload
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        where = f" on line {line:,} (byte {error.start:,})"
-    else:
-        where = ""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    where, seen, lines = "", 0, 0
+    with content.open() as stream:
+        while chunk := stream.read(1 << 20):
+            held = decoder.getstate()[0]  # the start of a character cut by the chunk before
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                line = lines + (held + chunk).count(b"\n", 0, error.start) + 1
+                where = f" on line {line:,} (byte {seen - len(held) + error.start:,})"
+                break
+            seen, lines = seen + len(chunk), lines + chunk.count(b"\n")
     return DataError(
         f"It is not valid UTF-8 text{where}. Choose the file's encoding (e.g. latin-1 or cp1252) and load it again."
     )
@@ -63,25 +69,15 @@ def _csv_options(dialect: CsvDialect, encoding: str) -> dict[str, Any]:
     }
 
 
-def text_schema(fmt: FileFormat, payload: Payload, dialect: CsvDialect) -> pa.Schema | None:
-    """The schema pyarrow infers for a UTF-8 CSV or JSON-lines file from its first block, as the host reader
-    infers it, for a device reader to be given; None for other formats or where pyarrow cannot infer one
-    (the host reader then reports the problem)."""
+def _parse_csv(content: Content, dialect: CsvDialect, encoding: str, limit: int | None) -> pa.Table:
+    options = _csv_options(dialect, encoding)
     try:
-        if fmt is FileFormat.CSV:
-            with pacsv.open_csv(_input(payload), **_csv_options(dialect, "utf8")) as reader:
-                return reader.schema
-        if fmt is FileFormat.JSONL:
-            with pajson.open_json(_input(payload)) as reader:
-                return reader.schema
-    except (pa.ArrowException, OSError, UnicodeDecodeError):
-        return None
-    return None
-
-
-def _parse_csv(payload: Payload, dialect: CsvDialect, encoding: str) -> pa.Table:
-    try:
-        return pacsv.read_csv(_input(payload), **_csv_options(dialect, encoding))
+        if content.compression is None:
+            return pacsv.read_csv(content.arrow_input(), **options)
+        with pacsv.open_csv(content.open(), **options) as reader:
+            return pa.Table.from_batches(within(reader, limit), reader.schema)
+    except MemoryError:
+        raise
     except pa.ArrowInvalid as error:
         text = str(error)
         if "Empty CSV file" in text:
@@ -100,53 +96,58 @@ def _parse_csv(payload: Payload, dialect: CsvDialect, encoding: str) -> pa.Table
         ) from error
 
 
-def count_quotes(payload: Payload) -> int:
-    """The number of '"' bytes, reading a file in chunks rather than whole."""
-    if not isinstance(payload, Path):
-        return payload.count(b'"')
+def count_quotes(content: Content) -> int:
+    """The number of '"' bytes, read a chunk at a time."""
     total = 0
-    with payload.open("rb") as handle:
-        while chunk := handle.read(1 << 24):
+    with content.open() as stream:
+        while chunk := stream.read(1 << 24):
             total += chunk.count(b'"')
     return total
 
 
-def has_line_break_within(payload: Payload, limit: int) -> bool:
-    """True when a line break (or the end of the file) comes within the first `limit` bytes.
-
-    Bytes are searched in place and a file is read a megabyte at a time, stopping at the
-    first break, so an ordinary table costs one small read.
-    """
-    if not isinstance(payload, Path):
-        return len(payload) <= limit or any(payload.find(end, 0, limit + 1) >= 0 for end in (b"\n", b"\r"))
+def has_line_break_within(content: Content, limit: int) -> bool:
+    """True when a line break (or the end of the file) comes within the first `limit` bytes, read a megabyte at a
+    time and stopping at the first break, so an ordinary table costs one small read."""
     seen = 0
-    with payload.open("rb") as handle:
+    with content.open() as stream:
         while seen <= limit:
-            chunk = handle.read(min(1 << 20, limit + 1 - seen))
+            chunk = stream.read(min(1 << 20, limit + 1 - seen))
             if not chunk or b"\n" in chunk or b"\r" in chunk:
                 return True
             seen += len(chunk)
     return False
 
 
-def unclosed_quote_line(payload: Payload, table: pa.Table) -> int | None:
+def unclosed_quote_line(content: Content, table: pa.Table) -> int | None:
     """The line where a quote opens that never closes, or None where the quoting is sound.
 
     A quote that is never closed makes the parser read the rest of the file as one value;
     valid CSV has an even number of quote characters, so only an odd count is inspected.
     """
-    if count_quotes(payload) % 2 == 0:
+    if count_quotes(content) % 2 == 0:
         return None
-    raw = payload.read_bytes() if isinstance(payload, Path) else payload
     for column in table.columns:
         if not pa.types.is_string(column.type):
             continue
         swallowed = pc.filter(column, pc.match_substring(column, "\n"))
         if len(swallowed):
-            start = str(swallowed[0])[:40].split("\n")[0]
-            offset = raw.find(b'"' + start.encode())
-            return raw.count(b"\n", 0, max(offset, 0)) + 1
+            return _line_of(content, b'"' + str(swallowed[0])[:40].split("\n")[0].encode())
     return None
+
+
+def _line_of(content: Content, needle: bytes) -> int:
+    """The line on which `needle` first appears (1 where it does not), reading the content a chunk at a time."""
+    lines, tail = 0, b""
+    with content.open() as stream:
+        while chunk := stream.read(1 << 24):
+            window = tail + chunk
+            found = window.find(needle)
+            if found >= 0:
+                return lines + window.count(b"\n", 0, found) + 1
+            keep = len(needle) - 1
+            lines += window.count(b"\n", 0, len(window) - keep) if keep else window.count(b"\n")
+            tail = window[len(window) - keep :] if keep else b""
+    return 1
 
 
 def field_names(fields: list[pa.Field]) -> list[str]:
@@ -165,10 +166,18 @@ def field_names(fields: list[pa.Field]) -> list[str]:
     return names
 
 
-def read_json_lines(payload: Payload) -> pa.Table:
+def read_json_lines(content: Content, limit: int | None = None) -> pa.Table:
+    """JSON lines as a table; a compressed file is parsed a block at a time as it decompresses, stopping past
+    `limit` bytes of table."""
     try:
-        table = pajson.read_json(_input(payload))
+        if content.compression is None:
+            table = pajson.read_json(content.arrow_input())
+        else:
+            with pajson.open_json(content.open()) as reader:
+                table = pa.Table.from_batches(within(reader, limit), reader.schema)
         field_names(list(table.schema))  # a key that is not UTF-8 fails here, not in a later step
+    except MemoryError:
+        raise
     except pa.ArrowInvalid as error:
         raise DataError(f"{error}. Every line must be one JSON object with consistent types.") from error
     except UnicodeDecodeError as error:
@@ -181,8 +190,13 @@ def _excel_source(payload: Payload) -> io.BytesIO:
     return io.BytesIO(payload.read_bytes() if isinstance(payload, Path) else payload)
 
 
-def unreadable_workbook(error: Exception) -> DataError:
-    return DataError(f"It is not a readable Excel workbook ({type(error).__name__}: {error}). Save it again as .xlsx.")
+def unreadable_workbook(error: BaseException) -> DataError:
+    """The message for a damaged workbook, naming the first cause too (openpyxl wraps what defusedxml refused)."""
+    root = error
+    while (cause := root.__cause__ or root.__context__) is not None:
+        root = cause
+    why = f"{type(error).__name__}: {error}" + (f"; first {type(root).__name__}: {root}" if root is not error else "")
+    return DataError(f"It is not a readable Excel workbook ({why}). Save it again as .xlsx.")
 
 
 def read_excel(payload: Payload) -> pa.Table:
@@ -230,10 +244,3 @@ def excel_facts(payload: Payload) -> ExcelFacts:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return ExcelFacts(list(workbook.sheetnames), [str(merged) for merged in ranges], buffer.getvalue())
-
-
-HOST_READERS: dict[FileFormat, Callable[[Payload, CsvDialect], pa.Table]] = {
-    FileFormat.CSV: read_csv,
-    FileFormat.JSONL: lambda payload, _dialect: read_json_lines(payload),
-    FileFormat.EXCEL: lambda payload, _dialect: read_excel(payload),
-}  # Parquet and Arrow IPC: pipeline.tables.sandbox

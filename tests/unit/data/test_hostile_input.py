@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.budget import MemoryBudget
-from pipeline.tables import json_input
 from pipeline.data.bundled import bundled_frame
 from pipeline.data.catalog import Catalog, SessionLimits
 from pipeline.data.io import Source
@@ -24,10 +23,12 @@ from pipeline.data.loading import load_file
 from pipeline.errors import DataError
 from pipeline.steps.runner import check_recipe, run_recipe, run_side_by_side
 from pipeline.steps.spec import Recipe, Step
+from pipeline.tables import json_input
 from pipeline.tables.binary_readers import read_parquet
 from pipeline.tables.decoded_size import decoded_size
 from pipeline.tables.formats import FileFormat
-from pipeline.tables.json_input import MAX_JSON_DEPTH, nesting_depth, parse_json
+from pipeline.tables.json_input import MAX_JSON_DEPTH, nesting_depth
+from pipeline.tables.visitor_json import parse_json
 from tests.support import bombs
 from tests.support.child import run_child
 from tests.support.paths import REPO_ROOT
@@ -290,11 +291,7 @@ def test_an_xlsx_whose_xml_expands_entities_is_refused(cpu, tmp_path):
     catalog = Catalog()
     with pytest.raises(DataError, match=r"Could not read laughs.xlsx: It is not a readable Excel workbook") as refused:
         load_file(catalog, Source.from_path(path), [cpu])
-    causes, error = [], refused.value
-    while error is not None:
-        causes.append(type(error).__name__)
-        error = error.__cause__ or error.__context__
-    assert "EntitiesForbidden" in causes, causes
+    assert "EntitiesForbidden" in str(refused.value), "defusedxml refused the entities in the reader process"
     assert len(catalog) == 0
 
 
@@ -309,6 +306,6 @@ def test_a_parquet_file_that_aborts_pyarrow_is_a_message_and_the_server_lives():
     assert done.returncode == 0, done.stderr[-2000:]
     said = re.search(r"REFUSED: (.*)", done.stdout).group(1)
     assert said.startswith(  # the crash as pyarrow 26 has it, or its own error once a release catches it
-        (f"{path.name} could not be read: the Parquet reader crashed on it (SIGABRT)", f"Could not read {path.name}")
+        (f"{path.name} could not be read: the reader stopped on it (SIGABRT)", f"Could not read {path.name}")
     ), said
     assert "KEPT: ['iris'] ACTIVE: iris" in done.stdout

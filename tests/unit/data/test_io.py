@@ -270,12 +270,14 @@ def test_a_workbook_with_several_sheets_names_the_one_read(cpu, tmp_path):
     assert read_on_engine(prepared, cpu).frame.shape == (4, 4)
 
 
-def test_quotes_are_counted_in_chunks_on_disk(tmp_path):
+def test_quotes_are_counted_in_chunks_on_disk_and_compressed(tmp_path):
+    from pipeline.tables.formats import Content
     from pipeline.tables.host_readers import count_quotes
 
-    path = tmp_path / "q.csv"
+    path, packed = tmp_path / "q.csv", tmp_path / "q.csv.gz"
     path.write_bytes(b'"a",b\n' * 1000)
-    assert count_quotes(path) == count_quotes(path.read_bytes()) == 2000
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    assert count_quotes(Content(path, "q.csv")) == count_quotes(Content(packed, "q.csv.gz", "gzip")) == 2000
 
 
 @pytest.mark.parametrize(
@@ -290,13 +292,15 @@ def test_quotes_are_counted_in_chunks_on_disk(tmp_path):
         (b"abcdef\n", False),
     ],
 )
-def test_a_line_break_is_looked_for_in_bytes_and_files_alike(tmp_path, data, expected):
+def test_a_line_break_is_looked_for_in_plain_and_compressed_files_alike(tmp_path, data, expected):
+    from pipeline.tables.formats import Content
     from pipeline.tables.host_readers import has_line_break_within
 
-    path = tmp_path / "t.csv"
+    path, packed = tmp_path / "t.csv", tmp_path / "t.csv.gz"
     path.write_bytes(data)
-    assert has_line_break_within(data, 5) is expected
-    assert has_line_break_within(path, 5) is expected
+    packed.write_bytes(gzip.compress(data))
+    assert has_line_break_within(Content(path, "t.csv"), 5) is expected
+    assert has_line_break_within(Content(packed, "t.csv.gz", "gzip"), 5) is expected
 
 
 NON_ISO_DATES = (

@@ -39,7 +39,7 @@ def test_file_notes_say_how_it_was_read(cpu):
     dataset = load_file(
         catalog, Source.from_bytes("t.csv.gz", files.COMPRESSORS["gz"](files.csv_bytes(sep=";"))), [cpu]
     )
-    assert "Decompressed (gzip) on the host before parsing." in dataset.notes
+    assert "Decompressed (gzip) as it was read." in dataset.notes
     assert "CSV delimiter ';', encoding utf-8." in dataset.notes
     assert dataset.name == "t"
 
