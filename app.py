@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import sidebar
 from ui.state import save_workspace
+from ui.workspace import show_token
 
 ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"  # served by this server: no request leaves the machine
 st.set_page_config(page_title="GPU Pipeline Lab", page_icon=ICON, layout="wide")
@@ -22,6 +23,7 @@ navigation = st.navigation(
         st.Page("pages/system.py", title="System", icon=":material/memory:"),
     ]
 )
+show_token()  # on every run: a page change drops it from the address, and a refresh needs it there
 sidebar.render()
 try:
     navigation.run()

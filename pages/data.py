@@ -300,9 +300,11 @@ def workspace_tab() -> None:
     else:
         st.caption(
             f"Your datasets, each with its Pipeline recipe, and your benchmark runs are kept on this server for "
-            f"{kept.keep_s / 3600:,.0f} hours under the address in your browser's bar: a refresh loses nothing, and "
-            "the address brings them back (keep it to yourself). To keep them longer or move them, save a workspace "
-            "file (Parquet and JSON in a zip) and open it here later."
+            f"{kept.keep_s / 3600:,.0f} hours after your last change, under the address in your browser's bar: a "
+            "refresh loses nothing. Whoever opens that address gets a copy of your work as it is then (keep it to "
+            "yourself) and goes on under an address of their own: neither of you sees what the other does next. "
+            "To keep your work longer or move it, save a workspace file (Parquet and JSON in a zip) and open it here "
+            "later."
         )
     left_out = st.session_state.get(LEFT_OUT_KEY) or []
     if left_out:

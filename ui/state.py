@@ -47,11 +47,11 @@ def cached_system_report() -> SystemReport:
 
 
 def catalog() -> Catalog:
-    """This session's datasets; a new session starts with the work saved under its address's token, or else with the
-    sample dataset loaded. Copies on a Dask cluster that
+    """This session's datasets; a new session starts with a copy of the work kept under the address it was opened
+    with, or else with the sample dataset loaded. Copies on a Dask cluster that
     has been shut down meanwhile (idle, or by the operator) are dropped, and the page says so at its top."""
     if "catalog" not in st.session_state:
-        fresh = restored_catalog(engines())  # the work saved before a refresh, under the address's token
+        fresh = restored_catalog(engines())  # the work kept before a refresh, or under a link, copied as its own
         if fresh is None:
             fresh = Catalog(SessionLimits.from_environment())
             load_bundled(fresh, SAMPLE_DATASET, engines(), frames=cached_bundled_frame)
@@ -176,7 +176,7 @@ def leave_session_cluster() -> str:
 
 
 def save_workspace() -> None:
-    """Keep this session's work on the server under its token when it changed; a failure is logged, never shown as
+    """Keep this session's work on the server under its own token when it changed; a failure is logged, never shown as
     a traceback (the work itself is still in the session)."""
     try:
         autosave(catalog())

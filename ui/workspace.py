@@ -1,7 +1,11 @@
-"""The session's work kept across a refresh (on the server, under the token in the address) and as a file.
+"""The session's work kept across a refresh (on the server, under the session's own token) and as a file.
 
 The Pipeline and Benchmark pages keep their recipes and runs under the session keys named here; this module reads
 and writes them to save or restore a workspace. A workspace is saved again whenever what it holds changes.
+
+A session's token is issued by the store on its first run and kept in the session; the address only shows it, so
+that a refresh finds the work. A token in the address a session is opened with is read once, as a link: the work
+kept under it is copied under the session's own token, and the session never writes under the link's.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.steps.spec import Recipe, Step
 from pipeline.workspace import Workspace, capture, from_zip, max_workspace_bytes, restore, to_zip
-from pipeline.workspace_store import WorkspaceStore, is_token, new_token
+from pipeline.workspace_store import WorkspaceStore
 
 STEPS_KEY = "pipeline_steps"  # the steps on the Pipeline page, of the dataset in OWNER_KEY
 RECIPES_KEY = "pipeline_recipes"  # the steps of the datasets not active now, by dataset id
 OWNER_KEY = "pipeline_owner"  # the dataset the steps on the page belong to
 RUNS_KEY = "bench_runs"  # the Benchmark page's runs, by name
 TOKEN_PARAM = "w"
+TOKEN_KEY = "workspace_token"  # this session's own token, issued by the store
+LINK_KEY = "workspace_link"  # the token in the address the session was opened with, until its work is copied
 SAVED_KEY = "workspace_saved"  # what the last save held, so that an unchanged workspace is not written again
 LEFT_OUT_KEY = "workspace_left_out"
 
@@ -65,34 +71,52 @@ def open_file(data: bytes, catalog: Catalog, engines: list[Engine]) -> list[str]
     return restored.problems
 
 
-def token() -> str:
-    """This session's token, from the address (a new one, put there, when it has none or a malformed one)."""
-    given = st.query_params.get(TOKEN_PARAM)
-    if is_token(given):
-        return given
-    fresh = new_token()
-    st.query_params[TOKEN_PARAM] = fresh
-    return fresh
+def own_token(kept: WorkspaceStore) -> str:
+    """This session's token, issued on its first run (or again if the store no longer knows it); the address the
+    session was opened with is kept aside then, as the link to copy the work from."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token is None:
+        st.session_state[LINK_KEY] = st.query_params.get(TOKEN_PARAM)
+    if not kept.issued(token):
+        token = st.session_state[TOKEN_KEY] = kept.issue()
+    return token
+
+
+def show_token() -> None:
+    """Put this session's own token in the address, on every run of every page (a page change drops it), so that
+    a refresh finds the work; nothing when the operator turned keeping off."""
+    kept = store()
+    if kept is None:
+        return
+    token = own_token(kept)
+    if st.query_params.get(TOKEN_PARAM) != token:
+        st.query_params[TOKEN_PARAM] = token
 
 
 def restored_catalog(engines: list[Engine]) -> Catalog | None:
-    """A new session's catalog rebuilt from the workspace saved under the address's token, or None when there is
-    none (or it expired); what could not be restored is shown."""
+    """A new session's catalog rebuilt from the work kept under the address it was opened with, copied under the
+    session's own token first; None when there is none (an unknown, never issued or expired token). What could not
+    be restored is shown."""
     kept = store()
-    data = kept.load(token()) if kept is not None else None
+    if kept is None:
+        return None
+    own = own_token(kept)
+    data = kept.copy(st.session_state.pop(LINK_KEY, None), own)
     if data is None:
         return None
     catalog = Catalog(SessionLimits.from_environment())
     try:
         problems = open_file(data, catalog, engines)
     except DataError as error:
-        st.warning(f"Your saved work could not be restored: {error}", icon=":material/history:")
+        st.warning(f"The work kept under this address could not be restored: {error}", icon=":material/history:")
         return None
     st.session_state[SAVED_KEY] = fingerprint(catalog)
+    restored = "Restored the work kept under this address" + (f", except: {'; '.join(problems)}." if problems else ".")
+    own_copy = " From here on it is your own copy, under a new address: nobody else who opens the old one sees it."
     if problems:
-        st.warning("Restored your work, except: " + "; ".join(problems), icon=":material/history:")
+        st.warning(restored + own_copy, icon=":material/history:")
     else:
-        st.toast("Restored your work from before the refresh.", icon=":material/history:")
+        st.toast(restored + own_copy, icon=":material/history:")
     return catalog
 
 
@@ -109,7 +133,7 @@ def autosave(catalog: Catalog) -> None:
     if kept is None or st.session_state.get(SAVED_KEY) == now:
         return
     workspace = workspace_of(catalog)
-    kept.save(token(), to_zip(workspace))
+    kept.save(own_token(kept), to_zip(workspace))
     st.session_state[SAVED_KEY] = now
     st.session_state[LEFT_OUT_KEY] = workspace.left_out
 

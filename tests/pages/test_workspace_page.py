@@ -1,6 +1,9 @@
-"""Work that survives a refresh (kept on the server under the address's token) and moves as a workspace file."""
+"""Work that survives a refresh (kept on the server under the session's own token) and moves as a workspace file."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
@@ -9,48 +12,122 @@ from pipeline.data.loading import load_bundled
 from pipeline.engines import CPU, get_engine
 from pipeline.steps.spec import Recipe, Step
 from pipeline.workspace import capture, to_zip
-from pipeline.workspace_store import is_token, new_token
+from pipeline.workspace_store import WorkspaceStore
 from tests.support.apptest import APP, TIMEOUT, problems
 
 
 def session(token: str | None = None) -> AppTest:
+    """A new browser session, opened at the address with `token` (or the bare address)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if token is not None:
         at.query_params["w"] = token
     return at.run()
 
 
-def test_a_refresh_brings_back_the_datasets_recipes_and_runs():
-    token = new_token()
+def address(at: AppTest) -> str:
+    """The token the session's address shows now."""
+    token = at.query_params["w"]
+    return token[0] if isinstance(token, list) else token
+
+
+def names(at: AppTest) -> list[str]:
+    return [d.name for d in at.session_state["catalog"]]
+
+
+def issued(token: str) -> bool:
+    return WorkspaceStore.from_environment().issued(token)
+
+
+def back_to_start(at: AppTest) -> AppTest:
+    """The start page, where AppTest runs app.py (which keeps the token in the address and saves): after a page
+    switch AppTest runs the page's own file only, where the real server runs app.py on every page."""
+    return at.switch_page("app.py").run()
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="upload_file").set_value((name, data, "text/csv")).run()
+    at.button(key="upload_load").click().run()
+    return back_to_start(at)
+
+
+def load_bundled_in(at: AppTest, name: str) -> AppTest:
+    at.switch_page("pages/data.py").run()
+    at.selectbox(key="bundled_name").set_value(name).run()
+    at.button(key="bundled_load").click().run()
+    return back_to_start(at)
+
+
+def test_a_refresh_brings_back_the_datasets_recipes_and_runs_under_a_new_token():
     catalog = Catalog()
     load_bundled(catalog, "iris", [get_engine(CPU)])
     wine = load_bundled(catalog, "wine", [get_engine(CPU)])
     steps = [Step("sort", {"columns": ["alcohol"]})]
-    first = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a session that has done some work (AppTest runs
-    first.query_params["w"] = token  # app.py, which saves, on a session's first run only: the work goes in first)
+    first = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a session that has done some work
     first.session_state["catalog"] = catalog
     first.session_state["pipeline_steps"], first.session_state["pipeline_owner"] = steps, wine.id
     first.run()
     assert not problems(first)
+    token = address(first)
+    assert issued(token), "a new session gets a token the server issued"
 
     refreshed = session(token)  # the same address in a new browser session
     restored = refreshed.session_state["catalog"]
     assert [d.name for d in restored] == ["iris", "wine"] and restored.active.name == "wine"
+    assert issued(address(refreshed)) and address(refreshed) != token, "the restored work goes on under its own"
     refreshed.switch_page("pages/pipeline.py").run()
     assert refreshed.session_state["pipeline_steps"] == steps and not problems(refreshed)
+    assert names(session(address(refreshed))) == ["iris", "wine"], "a second refresh finds it again"
 
-    stranger = session(new_token())  # a token nobody saved under: a fresh start, nothing of the other session
-    assert [d.name for d in stranger.session_state["catalog"]] == ["iris"]
-    fresh = session()
-    given = fresh.query_params["w"]
-    assert is_token(given[0] if isinstance(given, list) else given), "a new session gets an unguessable token"
+    stranger = session(WorkspaceStore.from_environment().issue())  # issued, nothing kept under it: a fresh start
+    assert names(stranger) == ["iris"]
 
 
 def test_a_malformed_token_is_replaced_and_never_names_a_file():
     at = session("../../etc/passwd")
-    token = at.query_params["w"]
-    token = token[0] if isinstance(token, list) else token
-    assert is_token(token) and [d.name for d in at.session_state["catalog"]] == ["iris"]
+    assert issued(address(at)) and names(at) == ["iris"]
+
+
+SECRET = b"city,secret\nOslo,victim-marker-5c1e\n"
+
+
+def test_a_link_with_a_token_the_server_never_issued_saves_nothing_under_it():
+    chosen = "attackerChoseThisToken0123456789"  # well formed, never issued: sent to a victim
+    victim = upload(session(chosen), "private.csv", SECRET)
+    assert "private" in names(victim)
+    attacker = session(chosen)  # the attacker opens the address they made up
+    assert names(attacker) == ["iris"], "nothing of the victim's is kept under a token the attacker chose"
+    assert address(victim) != chosen and issued(address(victim)), "the victim works under a token of its own"
+
+
+def test_a_link_to_the_attacker_s_own_workspace_gives_the_victim_a_copy_the_attacker_never_sees_again():
+    attacker = load_bundled_in(session(), "wine")
+    planted = address(attacker)  # issued to the attacker's own session, then sent to a victim
+    victim = session(planted)
+    assert names(victim) == ["iris", "wine"], "the victim sees what the link holds"
+    upload(victim, "private.csv", SECRET)
+    assert "private" in names(victim)
+    assert names(session(planted)) == ["iris", "wine"], "the attacker opening their own link finds only their work"
+    assert address(victim) != planted and issued(address(victim))
+
+
+def test_a_link_opened_in_a_second_browser_is_its_own_copy_and_the_two_part_ways():
+    first = load_bundled_in(session(), "wine")
+    link = address(first)
+    second = session(link)
+    assert names(second) == ["iris", "wine"], "the second browser starts with a copy of what the link holds"
+    load_bundled_in(first, "digits")  # each side goes on working
+    load_bundled_in(second, "diabetes")
+    assert names(session(link)) == ["iris", "wine", "digits"], "the first side's work, without the second's"
+    assert names(session(address(second))) == ["iris", "wine", "diabetes"], "and the other way round"
+    assert address(first) == link and address(second) != link, "each keeps its own token in the address"
+
+
+def test_a_token_with_a_trailing_newline_names_no_file():
+    given = "A" * 32 + "\n"
+    at = load_bundled_in(session(given), "wine")
+    assert address(at) != given and issued(address(at))
+    assert not any("\n" in path.name for path in Path(os.environ["GPL_WORKSPACE_DIR"]).iterdir())
 
 
 def test_a_workspace_file_opens_its_datasets_and_recipes_beside_the_current_ones():

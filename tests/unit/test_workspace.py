@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
 import os
+import stat
 import time
 import zipfile
 
@@ -19,7 +21,7 @@ from pipeline.errors import DataError
 from pipeline.parity import compare_frames
 from pipeline.steps.spec import Recipe, Step
 from pipeline.workspace import capture, from_zip, restore, to_zip
-from pipeline.workspace_store import WorkspaceStore, new_token
+from pipeline.workspace_store import WorkspaceStore
 
 LIMIT = 64 * 2**20
 
@@ -116,28 +118,130 @@ def test_a_damaged_parquet_member_is_named_and_the_others_restored(session):
     assert restored.problems and restored.problems[0].startswith("sales:")
 
 
-def test_the_store_keeps_a_workspace_under_its_token_until_it_expires(tmp_path):
-    store = WorkspaceStore(tmp_path / "w", keep_s=60, total_bytes=1000)
-    token = new_token()
-    assert len(token) == 32 and store.save(token, b"abc") and store.load(token) == b"abc"
-    assert store.load(new_token()) is None
-    for bad in ("../../etc/passwd", "a" * 31, "a" * 32 + "/", "", None):
-        assert store.load(bad) is None and not store.save(bad, b"x")
+def store_in(folder, keep_s: float = 3600, total_bytes: int = 1000) -> WorkspaceStore:
+    return WorkspaceStore.open(folder, keep_s=keep_s, total_bytes=total_bytes)
+
+
+def kept(store: WorkspaceStore, token: str) -> bytes | None:
+    """What `token` holds, read the one way the store reads: as a copy under a new token."""
+    return store.copy(token, store.issue())
+
+
+def test_the_store_keeps_a_workspace_under_a_token_it_issued_until_it_expires(tmp_path):
+    store = store_in(tmp_path / "w", keep_s=60)
+    token = store.issue()
+    assert len(token) == 48 and store.issued(token) and store.save(token, b"abc") and kept(store, token) == b"abc"
+    assert kept(store, store.issue()) is None, "issued, nothing kept under it"
     old = store.folder / f"{token}.workspace.zip"
     os.utime(old, (time.time() - 120, time.time() - 120))
-    assert store.load(token) is None and not old.exists(), "expired: gone"
+    assert kept(store, token) is None and not old.exists(), "expired: gone"
+
+
+def test_only_a_whole_token_the_store_issued_names_a_file(tmp_path):
+    store = store_in(tmp_path / "w")
+    token = store.issue()
+    assert store.save(token, b"abc")
+    other = store_in(tmp_path / "other").issue()  # issued by another folder's secret
+    made_up = "attackerChoseThisToken0123456789" + "x" * 16  # the right letters and length, never issued
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for bad in (other, made_up, forged, token + "\n", "A" * 32 + "\n", "../../etc/passwd", token[:47], "", None):
+        assert not store.issued(bad) and not store.save(bad, b"x") and store.copy(bad, store.issue()) is None, bad
+    assert sorted(p.name for p in store.folder.glob("*.workspace.zip")) == [f"{token}.workspace.zip"]
+
+
+def test_a_copy_parts_ways_with_its_original_at_the_first_save(tmp_path):
+    store = store_in(tmp_path, total_bytes=250)
+    first, second = store.issue(), store.issue()
+    assert store.save(first, b"a" * 100) and store.copy(first, second) == b"a" * 100
+    assert store.save(second, b"b" * 100)
+    assert kept(store, first) == b"a" * 100 and kept(store, second) == b"b" * 100
+    third = store.issue()
+    assert store.copy(first, third) == b"a" * 100 and store.save(store.issue(), b"c" * 100)
+    assert kept(store, second) == b"b" * 100, "a copy not yet changed takes no room of its own"
 
 
 def test_the_store_drops_the_oldest_workspaces_past_its_space(tmp_path):
-    store = WorkspaceStore(tmp_path, keep_s=3600, total_bytes=250)
-    tokens = [new_token() for _ in range(3)]
+    store = store_in(tmp_path, total_bytes=250)
+    tokens = [store.issue() for _ in range(3)]
     for age, token in zip((30, 20, 10), tokens, strict=True):
         assert store.save(token, b"x" * 100)
         path = tmp_path / f"{token}.workspace.zip"
         os.utime(path, (time.time() - age, time.time() - age))
     store.save(tokens[2], b"y" * 100)
-    assert store.load(tokens[0]) is None and store.load(tokens[1]) == b"x" * 100
-    assert not store.save(new_token(), b"z" * 251), "one workspace larger than all the space"
+    assert kept(store, tokens[0]) is None and kept(store, tokens[1]) == b"x" * 100
+    assert not store.save(store.issue(), b"z" * 251), "one workspace larger than all the space"
+
+
+def taken(folder) -> int:
+    """Bytes the workspaces and files being written take in `folder` now (hard links once)."""
+    sizes = {}
+    for entry in os.scandir(folder):
+        if entry.name.endswith((".workspace.zip", ".partial")):
+            try:
+                info = entry.stat()
+            except FileNotFoundError:
+                continue
+            sizes[info.st_ino] = info.st_size
+    return sum(sizes.values())
+
+
+def save_three_times(folder, barrier) -> None:
+    store = store_in(folder, total_bytes=2**20)
+    token = store.issue()
+    barrier.wait()
+    for _ in range(3):
+        assert store.save(token, os.urandom(300_000))
+
+
+def test_saves_at_once_from_several_processes_stay_within_the_space(tmp_path):
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(9)
+    store_in(tmp_path, total_bytes=2**20)  # the folder and its secret, before the processes race for them
+    savers = [context.Process(target=save_three_times, args=(tmp_path, barrier)) for _ in range(8)]
+    for saver in savers:
+        saver.start()
+    barrier.wait()
+    peak = 0
+    while any(saver.is_alive() for saver in savers):
+        peak = max(peak, taken(tmp_path))
+    for saver in savers:
+        saver.join()
+    assert [saver.exitcode for saver in savers] == [0] * 8
+    assert peak <= 2**20 and taken(tmp_path) <= 2**20, f"{peak:,} bytes at the most"
+
+
+def test_files_left_half_written_are_removed(tmp_path):
+    store = store_in(tmp_path)
+    leftover, fresh = tmp_path / "crashed.partial", tmp_path / "being-written.partial"
+    leftover.write_bytes(b"x" * 10)
+    fresh.write_bytes(b"y" * 10)
+    os.utime(leftover, (time.time() - 120, time.time() - 120))
+    assert store.save(store.issue(), b"abc")
+    assert not leftover.exists(), "left by a crash over a minute ago"
+    assert fresh.exists(), "maybe still being written by another server process"
+    assert [p.name for p in tmp_path.glob("*.partial")] == ["being-written.partial"], "the save left none"
+
+
+def test_the_folder_and_every_file_in_it_are_the_server_user_s_alone(tmp_path):
+    store = store_in(tmp_path / "new" / "kept")
+    token = store.issue()
+    assert store.save(token, b"abc") and store.copy(token, store.issue()) == b"abc"
+    assert stat.S_IMODE(store.folder.stat().st_mode) == 0o700
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in store.folder.iterdir()}
+    assert set(modes.values()) == {0o600} and len(modes) == 4, modes  # secret, lock, the workspace and its copy
+
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    store_in(loose)
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o700, "an existing folder is tightened"
+
+
+def test_a_folder_of_another_user_is_refused_with_the_reason(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("GPL_WORKSPACE_DIR", str(tmp_path))
+    monkeypatch.setattr(os, "geteuid", lambda: tmp_path.stat().st_uid + 1)  # the server runs as someone else
+    assert WorkspaceStore.from_environment() is None
+    assert "belongs to user" in caplog.text and "GPL_WORKSPACE_DIR" in caplog.text
 
 
 def test_the_operator_can_turn_keeping_off_and_the_folder_is_the_server_s_own(tmp_path, monkeypatch):
@@ -146,7 +250,7 @@ def test_the_operator_can_turn_keeping_off_and_the_folder_is_the_server_s_own(tm
     assert WorkspaceStore.from_environment() is None
     monkeypatch.delenv("GPL_WORKSPACE_OFF")
     store = WorkspaceStore.from_environment()
-    assert store.save(new_token(), b"x")
+    assert store.save(store.issue(), b"x")
     assert (tmp_path / "kept").stat().st_mode & 0o077 == 0, "no other user of the machine can read it"
 
 
