@@ -11,6 +11,7 @@ import pandas as pd
 
 from pipeline.data.json_input import parse_json
 from pipeline.errors import DataError
+from pipeline.render.csv_export import safe_csv
 
 SCHEMA = "gpu-pipeline-lab/bench"
 VERSION = 1
@@ -70,7 +71,8 @@ class BenchResults:
         return pd.DataFrame(rows, columns=columns)
 
     def to_csv(self) -> str:
-        return self.frame().to_csv(index=False)
+        """The records as CSV that spreadsheets open as data."""
+        return safe_csv(self.frame())
 
     @property
     def name(self) -> str:

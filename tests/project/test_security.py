@@ -92,6 +92,23 @@ def test_caches_shared_across_sessions_hold_no_user_data():
     assert found == CACHED_FUNCTIONS, "a new shared cache: check it holds nothing from a session, then list it here"
 
 
+CSV_WRITERS = {
+    "pipeline/render/csv_export.py": 1,  # safe_csv: formula-like text escaped for spreadsheets
+    "pipeline/bench/cli.py": 1,  # BenchResults.to_csv, which is safe_csv of the records
+}
+
+
+def test_every_csv_the_app_writes_goes_through_safe_csv():
+    """A frame's own `to_csv` writes `=HYPERLINK(…)` as a formula: downloads use `safe_csv` (docs/reliability.md).
+    The benchmark's io suite times the engines' `to_csv` by name (`getattr`), which writes no download."""
+    found = {}
+    for path in APP_CODE:
+        calls = len(re.findall(r"\.to_csv\(", path.read_text(encoding="utf-8")))
+        if calls:
+            found[str(path.relative_to(ROOT))] = calls
+    assert found == CSV_WRITERS
+
+
 def test_paths_that_leave_the_data_folder_are_refused(tmp_path):
     folder = tmp_path / "data"
     (folder / "sub").mkdir(parents=True)
