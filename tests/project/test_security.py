@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -20,6 +21,7 @@ from pipeline.data.loading import load_bundled, load_synthetic
 from pipeline.errors import DataError
 from tests.support import files
 from tests.support.apptest import APP, TIMEOUT
+from tests.support.outbound import proxy_environment, recording_proxy
 from tests.support.paths import REPO_ROOT
 from tests.support.server import running_server
 
@@ -256,6 +258,25 @@ def test_the_real_server_does_not_serve_the_data_folder(live_server):
     for path in ("/table.csv", "/data/table.csv", "/app/static/table.csv", "/media/table.csv"):
         _status, _headers, body = fetch(live_server + path)
         assert "Zürich".encode() not in body
+
+
+def test_the_server_asks_no_outside_service_for_its_address(tmp_path):
+    """Started as the container starts it (headless, on every interface: `--server.address=0.0.0.0`), Streamlit asks
+    checkip.amazonaws.com for the machine's public address unless `browser.serverAddress` is set. Every HTTP(S)
+    request the server makes goes to a proxy on loopback here, which records it and answers none."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with (
+        recording_proxy() as (proxy, received),
+        running_server(data, STREAMLIT_SERVER_ADDRESS="0.0.0.0", **proxy_environment(proxy)) as server,
+    ):
+        deadline = time.monotonic() + 20
+        while "You can now view" not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        output = server.output()
+    assert "You can now view" in output, "the welcome is printed after the address lookup it would make"
+    assert received == [], f"the server tried to reach {received}"
+    assert "external IP" not in output
 
 
 def test_the_data_page_says_when_the_session_is_full(monkeypatch, tmp_path):
