@@ -40,6 +40,7 @@ from pipeline.cost import break_even, costs
 from pipeline.engines.dask import DASK_LABELS
 from pipeline.published import ESTIMATE_NOTE, SUITE_WORK, published_span, speedup_range
 from pipeline.render.charts import published_speedup_chart, speedup_heatmap, time_vs_rows_chart, workers_chart
+from pipeline.render.csv_export import safe_csv
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.cluster_field import cluster_choice_field
@@ -277,7 +278,7 @@ def downloads(chosen: dict[str, BenchResults], table: pd.DataFrame) -> None:
     columns = st.columns(len(chosen) + 1)
     columns[0].download_button(
         "All records (CSV)",
-        lambda: table.to_csv(index=False),
+        lambda: safe_csv(table),
         "benchmark.csv",
         "text/csv",
         key="bench_csv",

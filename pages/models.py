@@ -43,6 +43,7 @@ from pipeline.render.charts import (
     scatter_chart,
     time_vs_rows_chart,
 )
+from pipeline.render.csv_export import safe_csv
 from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from ui import format as fmt
 from ui.chart_panel import show_chart
@@ -327,7 +328,7 @@ def show_result(dataset: Dataset, spec: FeatureSpec, algorithm: Algorithm, runs:
     )
     right.download_button(
         "Predictions (CSV)",
-        lambda: predictions_frame(runs).to_csv(index=False),
+        lambda: safe_csv(predictions_frame(runs)),
         "predictions.csv",
         "text/csv",
         key="model_predictions",

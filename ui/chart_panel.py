@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.render.charts import IMAGE_FORMATS, chart_image
+from pipeline.render.csv_export import safe_csv
 
 
 def _file_stem(name: str) -> str:
@@ -33,7 +34,7 @@ def downloads(chart: alt.TopLevelMixin, data: pd.DataFrame, name: str, key: str)
         )
     columns[2].download_button(
         "CSV",
-        data=lambda: data.to_csv(index=False).encode(),
+        data=lambda: safe_csv(data),
         file_name=f"{stem}.csv",
         mime="text/csv",
         key=f"{key}_csv",

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.out:
         arguments.out.write_text(results.to_json(), encoding="utf-8")
     if arguments.csv:
-        arguments.csv.write_text(results.to_csv(), encoding="utf-8")
+        arguments.csv.write_text(results.to_csv(), encoding="utf-8", newline="")
     print(markdown(results))
     for line in problems(results):
         print(f"warning: {line}", file=sys.stderr)

