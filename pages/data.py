@@ -9,7 +9,7 @@ from pipeline.data.datasets import BUNDLED, GENERATORS, MAX_ROWS, MIN_ROWS, Synt
 from pipeline.data.formats import ENCODINGS
 from pipeline.data.io import ReadOptions, Source, data_dir, list_data_files, matches_in_folder, resolve_in_folder
 from pipeline.data.loading import add_copy_on, load_bundled, load_file, load_files_on_dask, load_synthetic
-from pipeline.engines.cluster import local_choice
+from pipeline.engines.cluster import local_settings
 from pipeline.engines.dask import DaskEngine, dask_missing_reason
 from pipeline.render.charts import memory_chart, phase_time_chart
 from pipeline.workspace import to_zip
@@ -130,8 +130,10 @@ def generate_tab() -> None:
 
 
 def cluster_for_loading() -> DaskEngine:
-    """This session's Dask cluster, or the server's shared local one (started now if need be)."""
-    return session_cluster() or use_cluster(local_choice())
+    """This session's Dask cluster, or the server's shared local one (started now if need be), with this session
+    counted among its users (again, where an idle cluster was shut down and started anew since it joined)."""
+    engine = session_cluster()
+    return use_cluster(engine.settings if engine else local_settings())
 
 
 def dask_tab() -> None:
