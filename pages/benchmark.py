@@ -45,7 +45,7 @@ from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.cluster_field import cluster_choice_field
 from ui.published_panel import instance_prices, shipped_figures
-from ui.state import engines, eta_bar, shown_errors
+from ui.state import engines, eta_bar, session_id, shown_errors
 from ui.workspace import RUNS_KEY, bench_runs
 
 RUNNING_KEY = "bench_running"  # the run in progress; still set on the next run when it was stopped
@@ -120,7 +120,7 @@ def run_here() -> None:
             stop_slot = st.empty()
             stop_slot.button("Stop the benchmark", key="bench_stop", icon=":material/stop_circle:")
             bar, report = eta_bar(st, "Starting…")
-            run_bench(settings, report, results)
+            run_bench(settings, report, results, user=session_id())  # counted on its Dask clusters while it runs
             st.session_state.pop(RUNNING_KEY, None)
             bar.empty()
             stop_slot.empty()

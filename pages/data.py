@@ -8,7 +8,7 @@ import streamlit as st
 from pipeline.data.bundled import BUNDLED
 from pipeline.data.io import ReadOptions, Source, data_dir, list_data_files, matches_in_folder, resolve_in_folder
 from pipeline.data.loading import add_copy_on, load_bundled, load_file, load_files_on_dask, load_synthetic
-from pipeline.engines.cluster import local_choice
+from pipeline.engines.cluster import local_settings
 from pipeline.engines.dask import DaskEngine, dask_missing_reason
 from pipeline.render.charts import memory_chart, phase_time_chart
 from pipeline.tables.formats import ENCODINGS
@@ -131,8 +131,10 @@ def generate_tab() -> None:
 
 
 def cluster_for_loading() -> DaskEngine:
-    """This session's Dask cluster, or the server's shared local one (started now if need be)."""
-    return session_cluster() or use_cluster(local_choice())
+    """This session's Dask cluster, or the server's shared local one (started now if need be), with this session
+    counted among its users (again, where an idle cluster was shut down and started anew since it joined)."""
+    engine = session_cluster()
+    return use_cluster(engine.settings if engine else local_settings())
 
 
 def dask_tab() -> None:

@@ -49,7 +49,7 @@ from pipeline.steps.spec import Step
 from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from ui import format as fmt
 from ui.chart_panel import show_chart
-from ui.state import active_dataset_or_stop, catalog, eta_bar, shown_errors
+from ui.state import active_dataset_or_stop, catalog, eta_bar, shown_errors, working_on
 from ui.views.explore import first_pair, interaction_columns, profile_speedups, profile_times, strongest_pairs
 from ui.workspace import add_step_for
 
@@ -100,7 +100,8 @@ def run_profile(dataset: Dataset, engine_name: str, preset: str, slot: Any) -> P
         with slot.container():  # a click on Stop (or anywhere) interrupts the profile; nothing half-made is kept
             st.button("Stop profiling", key=f"profile_stop_{engine_name}", icon=":material/stop_circle:")
             _, report = eta_bar(st, f"Profiling on {copy.engine.label}…")
-            result = profile_frame(copy.engine, copy.frame, PRESETS[preset], report)
+            with working_on(dataset):
+                result = profile_frame(copy.engine, copy.frame, PRESETS[preset], report)
         slot.empty()
         return result
 

@@ -48,7 +48,7 @@ from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.published_panel import published_estimates
-from ui.state import active_dataset_or_stop, eta_bar, shown_errors
+from ui.state import active_dataset_or_stop, eta_bar, shown_errors, working_on
 from ui.views.models import compared_speedups, confusion, fit_speedups, metrics_table, phase_times
 
 RESULT_KEY = "model_result"
@@ -277,8 +277,9 @@ def compare_with_stop(dataset: Dataset, spec: FeatureSpec, key: Any) -> None:
     stop_slot.button("Stop comparing", key="model_compare_stop", icon=":material/stop_circle:")
     bar, report = eta_bar(st, "Comparing…")
     total = len(algorithms_for(spec.task))
-    for row in compare_rows(copies_of(dataset), spec, report):
-        rows.append(row)
+    with working_on(dataset):
+        for row in compare_rows(copies_of(dataset), spec, report):
+            rows.append(row)
     bar.empty()
     stop_slot.empty()
     st.toast(f"Compared {total} algorithms.")
@@ -347,9 +348,10 @@ if st.button(f"Train on {labels}", key="model_go", type="primary", icon=":materi
     with shown_errors("training the model"):
         check_spec(spec, dataset.primary.frame)
         algorithm.settings(settings)
-        runs = with_progress(
-            "Training…", lambda report: train_everywhere(copies_of(dataset), spec, algorithm, settings, report)
-        )
+        with working_on(dataset):
+            runs = with_progress(
+                "Training…", lambda report: train_everywhere(copies_of(dataset), spec, algorithm, settings, report)
+            )
         st.session_state[RESULT_KEY] = (dataset.id, spec, algorithm.key, settings, runs)
 stored = st.session_state.get(RESULT_KEY)
 if stored and stored[:4] == (dataset.id, spec, algorithm.key, settings):

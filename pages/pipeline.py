@@ -17,7 +17,7 @@ from pipeline.steps.spec import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.published_panel import published_estimates
-from ui.state import active_dataset_or_stop, catalog, shown_errors
+from ui.state import active_dataset_or_stop, catalog, shown_errors, working_on
 from ui.step_forms import step_form
 from ui.views.pipeline import recipe_check, run_speedups, step_speedups, step_table, valid_steps
 from ui.workspace import OWNER_KEY, RECIPES_KEY, STEPS_KEY
@@ -194,9 +194,10 @@ def run_all(dataset: Dataset, steps: list[Step], others: dict[str, Dataset]) -> 
     }
     bar = st.progress(0.0, text="Running…")
     budget = MemoryBudget.for_session(catalog().room)
-    result = run_side_by_side(
-        steps, frames, engines, datasets, lambda done, text: bar.progress(done, text=text), budget=budget
-    )
+    with working_on(dataset):
+        result = run_side_by_side(
+            steps, frames, engines, datasets, lambda done, text: bar.progress(done, text=text), budget=budget
+        )
     bar.empty()
     return result
 

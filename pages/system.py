@@ -27,8 +27,9 @@ def dask_cluster_section() -> None:
         "The Dask engines run on a cluster: this server's local one (its workers share the cores and memory and "
         "spill to disk past their limit; the operator sets its size) or a scheduler the operator lists. Load data "
         "onto it on the Data page (Dask tab, or Copy to the Dask cluster); Explore, Pipeline, Models and the "
-        f"Benchmark then run there. Every session shares it; it shuts down after {idle_limit_s() / 60:g} minutes "
-        "without work, and leaving it removes this session's datasets there."
+        "Benchmark then run there. Every session shares it, and each one's work on it (a benchmark run, a model "
+        "being trained) is counted: it is shut down only when no other session and no work is on it, or after "
+        f"{idle_limit_s() / 60:g} minutes without work. Leaving it removes this session's datasets there."
     )
     reason = dask_missing_reason()
     if reason:
@@ -45,7 +46,7 @@ def dask_cluster_section() -> None:
         with shown_errors("starting the Dask cluster"):
             choice = choice_named(name, gpu)
             with st.spinner("Starting the cluster…" if choice.local else "Connecting…"):
-                use_cluster(choice)
+                use_cluster(choice.settings)
     if "dask_closed_note" in st.session_state:
         st.caption(st.session_state.pop("dask_closed_note"))
     engine = session_cluster()
@@ -69,7 +70,7 @@ def dask_cluster_section() -> None:
             ("Shut down" if facts.local else "Disconnect") if last else "Leave the cluster",
             key="dask_close",
             icon=":material/power_settings_new:",
-            help=None if last else f"{others} other session(s) use it: it keeps running for them.",
+            help=None if last else f"{others} other session(s) use it or run work on it: it keeps running for them.",
         ):
             st.session_state["dask_closed_note"] = leave_session_cluster()
             st.rerun()

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import streamlit as st
@@ -22,8 +22,16 @@ from pipeline.engines import (
     is_out_of_memory,
     out_of_memory_error,
 )
-from pipeline.engines.cluster import ClusterChoice, close_idle
-from pipeline.engines.dask import DaskEngine, cluster_lost_message, dask_engine, leave_cluster, running_dask_engine
+from pipeline.engines.cluster import close_idle
+from pipeline.engines.dask import (
+    ClusterSettings,
+    DaskEngine,
+    cluster_lost_message,
+    dask_engine,
+    engine_work,
+    leave_cluster,
+    running_dask_engine,
+)
 from pipeline.errors import PipelineError
 from pipeline.system import SystemReport, system_report
 from ui import format as fmt
@@ -157,12 +165,18 @@ def idle_cluster_reaper() -> threading.Thread:
     return thread
 
 
-def use_cluster(choice: ClusterChoice) -> DaskEngine:
+def use_cluster(settings: ClusterSettings) -> DaskEngine:
     """Start (or reach) an offered cluster and make it this session's, counted among its users."""
     idle_cluster_reaper()
-    engine = dask_engine(choice.settings, user=session_id())
+    engine = dask_engine(settings, user=session_id())
     st.session_state[CLUSTER_KEY] = engine.settings
     return engine
+
+
+def working_on(dataset: Dataset) -> AbstractContextManager[None]:
+    """This session's work counted on the Dask clusters holding the dataset's copies while the block runs (also when
+    it fails or is stopped), so that neither another session nor the idle reaper shuts one down under it."""
+    return engine_work([copy.engine for copy in dataset.copies.values()], session_id())
 
 
 def leave_session_cluster() -> str:

@@ -19,7 +19,7 @@ from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.engines import REFERENCE, Engine, failure_message, get_engine
 from pipeline.engines.choices import ENGINE_CHOICES, EngineChoice
 from pipeline.engines.cluster import choice_named
-from pipeline.engines.dask import ClusterSettings
+from pipeline.engines.dask import ClusterSettings, DaskEngine, cluster_work
 from pipeline.errors import DataError
 from pipeline.steps.runner import memory_in_use
 from pipeline.system import environment
@@ -281,8 +281,11 @@ def generated_tables(specs: dict[str, SyntheticSpec], engine: Engine) -> dict[st
     return tables
 
 
-def contenders(settings: BenchSettings, suite_name: str, rows: int, folder: Path) -> tuple[list[Contender], list]:
-    """Engines with their own generated tables and, for suites peers answer, peers with the CPU's; and questions."""
+def contenders(
+    settings: BenchSettings, suite_name: str, rows: int, folder: Path, clusters: dict[str, DaskEngine]
+) -> tuple[list[Contender], list]:
+    """Engines (the Dask ones from `clusters`, by name) with their own generated tables and, for suites peers
+    answer, peers with the CPU's; and questions."""
     suite = SUITES[suite_name]
     specs = suite.specs(rows, settings.seed, settings.groups)
     cpu = get_engine(REFERENCE)
@@ -294,8 +297,7 @@ def contenders(settings: BenchSettings, suite_name: str, rows: int, folder: Path
             if suite.peers:
                 found.append(Contender(name, PEER_LABELS[name], cpu, peer=PEER_BUILDERS[name](cpu_tables)))
             continue
-        choice = ENGINE_CHOICES[name]
-        engine = choice.open(settings.cluster(name) if choice.cluster else None)
+        engine = clusters[name] if name in clusters else ENGINE_CHOICES[name].open()
         if engine.is_reference:
             tables = cpu_tables
         elif engine.lazy and suite_name not in LAZY_SUITES:
@@ -312,20 +314,39 @@ def new_results(settings: BenchSettings) -> BenchResults:
 
 
 def run_bench(
-    settings: BenchSettings, progress: Progress | None = None, results: BenchResults | None = None
+    settings: BenchSettings,
+    progress: Progress | None = None,
+    results: BenchResults | None = None,
+    user: str = "a benchmark run",
 ) -> BenchResults:
     """Every question of every suite at every size on every engine; the first engine's answers are the reference.
 
     Records are added to `results` (from `new_results`) as they come, so a caller that is stopped part-way keeps
-    the records done."""
+    the records done. The Dask clusters the run uses are started (or reached) first and count the run as `user`'s
+    work until it ends, so no one else's leaving shuts them down under it."""
     settings = validate(settings)
     report = progress or (lambda _fraction, _message: None)
     results = results if results is not None else new_results(settings)
+    with contextlib.ExitStack() as held:
+        clusters = {
+            name: held.enter_context(cluster_work(settings.cluster(name), user))
+            for name in settings.engines
+            if starts_cluster(name)
+        }
+        _run_cases(settings, report, results, clusters)
+    report(1.0, "Done")
+    return results
+
+
+def _run_cases(
+    settings: BenchSettings, report: Progress, results: BenchResults, clusters: dict[str, DaskEngine]
+) -> None:
+    """Every suite at every size, its records added to `results` as they come."""
     cases = [(suite, rows) for rows in settings.sizes for suite in settings.suites]
     for number, (suite, rows) in enumerate(cases):
         report(number / len(cases), f"{suite} at {rows:,} rows: generating the tables")
         with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-            found, questions = contenders(settings, suite, rows, Path(scratch))
+            found, questions = contenders(settings, suite, rows, Path(scratch), clusters)
             for i, question in enumerate(questions):
                 reference = None
                 for contender in found:
@@ -335,5 +356,3 @@ def run_bench(
                     reference = reference or answer
                     results.records.append(record)
             del found
-    report(1.0, "Done")
-    return results

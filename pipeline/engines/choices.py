@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pipeline.engines.base import CPU, GPU, Engine
 from pipeline.engines.cpu import CpuEngine
-from pipeline.engines.dask import DASK_CPU, DASK_GPU, DASK_LABELS, ClusterSettings, dask_engine, dask_missing_reason
+from pipeline.engines.dask import DASK_CPU, DASK_GPU, DASK_LABELS, dask_missing_reason
 from pipeline.engines.gpu import GpuEngine
 from pipeline.engines.registry import get_engine, status_of
 
@@ -27,12 +27,11 @@ class EngineChoice:
         here = status_of(self.name)
         return None if here.available else here.reason
 
-    def open(self, cluster: ClusterSettings | None = None) -> Engine:
-        """The engine; a cluster engine on `cluster` (which must be given for one)."""
+    def open(self) -> Engine:
+        """This machine's engine; a cluster's is reached with `pipeline.engines.dask.cluster_work`, which counts the
+        work on it."""
         if self.cluster:
-            if cluster is None:
-                raise ValueError(f"{self.label} needs the settings of its cluster")
-            return dask_engine(cluster)
+            raise ValueError(f"{self.label} runs on a cluster: reach it with cluster_work")
         return get_engine(self.name)
 
 

@@ -3,7 +3,9 @@
 Dask's protocol unpickles what a scheduler and its workers send, so whoever runs a scheduler can run
 code in this server: addresses come from the operator's environment, never from a page. The local
 cluster's size is the operator's too (workers no more than cores, memory a share of RAM), so sessions
-cannot pile clusters up; it is shared, counted per session, and shut down when idle.
+cannot pile clusters up; it is shared, counts the sessions on it and the work running there (see
+`pipeline.engines.dask.cluster_users`), and is shut down when the last session leaves with no work running there,
+or when it idles with none.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -660,7 +661,8 @@ def _difference(first: tuple[tuple[str, str], ...], other: tuple[tuple[str, str]
 
 
 _ENGINES: dict[ClusterSettings, DaskEngine] = {}
-_USERS: dict[ClusterSettings, set[str]] = {}  # the sessions that use each cluster
+_USERS: dict[ClusterSettings, set[str]] = {}  # the sessions that joined each cluster
+_WORK: dict[ClusterSettings, Counter[str]] = {}  # the users whose work runs on each cluster now, and how many pieces
 _LOCK = threading.RLock()  # sessions run in threads of one server process
 
 
@@ -678,43 +680,99 @@ def dask_engine(settings: ClusterSettings, user: str | None = None) -> DaskEngin
         return engine
 
 
+@contextmanager
+def engine_work(engines: Iterable[Engine], user: str) -> Iterator[None]:
+    """`user`'s work counted on each running Dask cluster among `engines` until the block ends, also by an error or
+    a stop: meanwhile no other user leaving the cluster shuts it down, nor does the idle reaper. This machine's
+    engines, and clusters shut down already, count nothing."""
+    with _LOCK:
+        held = [
+            (engine, _WORK.setdefault(engine.settings, Counter()))
+            for engine in engines
+            if isinstance(engine, DaskEngine) and _ENGINES.get(engine.settings) is engine
+        ]
+        for _engine, work in held:
+            work[user] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            for engine, work in held:
+                work[user] -= 1
+                if work[user] <= 0:
+                    del work[user]
+                if not work and _WORK.get(engine.settings) is work:
+                    del _WORK[engine.settings]
+                engine.touch()  # idle from the end of the work on
+
+
+@contextmanager
+def cluster_work(settings: ClusterSettings, user: str) -> Iterator[DaskEngine]:
+    """The Dask engine for these settings, started or reached as `dask_engine` does, with `user`'s work counted on
+    it (see `engine_work`) until the block ends."""
+    with ExitStack() as stack:
+        with _LOCK:  # started and counted at once: no one shuts it down in between
+            engine = dask_engine(settings)
+            stack.enter_context(engine_work([engine], user))
+        yield engine
+
+
 def running_dask_engine(settings: ClusterSettings) -> DaskEngine | None:
     """The Dask engine started for these settings, or None when there is none now."""
     return _ENGINES.get(settings.checked())
 
 
 def cluster_users(settings: ClusterSettings) -> set[str]:
-    """The sessions counted as using the cluster of these settings."""
-    return set(_USERS.get(settings.checked(), ()))
+    """The users counted on the cluster of these settings: the sessions that joined it and those whose work runs on
+    it now (a benchmark run, a model being trained)."""
+    settings = settings.checked()
+    with _LOCK:
+        return set(_USERS.get(settings, ())) | set(_WORK.get(settings, ()))
 
 
 def leave_cluster(settings: ClusterSettings, user: str) -> bool:
-    """`user` stops using the cluster; it is shut down (True) only when no other session uses it."""
+    """`user` stops using the cluster; it is shut down (True) only when no session is left on it and no work runs
+    on it (its own included)."""
     settings = settings.checked()
-    with _LOCK:
-        users = _USERS.get(settings, set())
-        users.discard(user)
-        if users:
+    with _LOCK:  # the users counted and the cluster dropped at once: no work can start on it in between
+        _USERS.get(settings, set()).discard(user)
+        if cluster_users(settings):
             return False
-        close_dask_engine(settings)
-        return True
+        engine = _forget(settings)
+    if engine is not None:
+        engine.close()
+    return True
+
+
+def _forget(settings: ClusterSettings) -> DaskEngine | None:
+    """Drop the cluster of these settings and its users from this process's table (under _LOCK); its engine."""
+    _USERS.pop(settings, None)
+    _WORK.pop(settings, None)
+    return _ENGINES.pop(settings, None)
 
 
 def close_dask_engine(settings: ClusterSettings) -> None:
-    """Shut down the local cluster started for these settings (or disconnect from its scheduler)."""
+    """Shut down the local cluster started for these settings (or disconnect from its scheduler), whoever uses it:
+    for the operator's tools and the end of the process."""
     with _LOCK:
-        engine = _ENGINES.pop(settings.checked(), None)
-        _USERS.pop(settings.checked(), None)
+        engine = _forget(settings.checked())
     if engine is not None:
         engine.close()
 
 
 def close_idle_clusters(idle_s: float) -> list[str]:
-    """Shut down every cluster that has computed nothing for `idle_s` seconds; the labels of those closed."""
-    with _LOCK:
-        idle = [settings for settings, engine in _ENGINES.items() if engine.idle_for() > idle_s]
-    for settings in idle:
-        close_dask_engine(settings)
+    """Shut down every cluster that has computed nothing for `idle_s` seconds and has no work running on it; the
+    labels of those closed."""
+    with _LOCK:  # found idle and dropped at once: no work can start on one in between
+        idle = {
+            settings: engine
+            for settings, engine in _ENGINES.items()
+            if engine.idle_for() > idle_s and not _WORK.get(settings)
+        }
+        for settings in idle:
+            _forget(settings)
+    for engine in idle.values():
+        engine.close()
     return [DASK_LABELS[DASK_GPU if settings.gpu else DASK_CPU] for settings in idle]
 
 

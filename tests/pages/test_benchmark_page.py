@@ -116,6 +116,59 @@ def test_the_dask_engine_runs_here_on_the_local_cluster_the_operator_sized(monke
         close_dask_engines()
 
 
+def test_a_benchmark_run_on_the_shared_cluster_is_counted_and_another_session_cannot_shut_it_down(monkeypatch):
+    """Session A's run holds the local cluster (paused at its first Dask question); session B joins it on the System
+    page, sees A counted, is offered Leave (not Shut down) and leaves: the cluster stays up and A's run completes."""
+    pytest.importorskip("distributed")
+    import threading
+
+    from pipeline.bench import harness
+    from pipeline.engines.cluster import local_settings
+    from pipeline.engines.dask import close_dask_engines, cluster_users, running_dask_engine
+
+    monkeypatch.setenv("GPL_DASK_WORKERS", "1")
+    monkeypatch.setenv("GPL_DASK_MEMORY_MB", "1024")
+    on_dask, go_on = threading.Event(), threading.Event()
+    ask = harness.ask
+
+    def ask_after_b(contender, *args):  # A's run waits at its first Dask question until B has acted
+        if contender.engine.lazy and not on_dask.is_set():
+            on_dask.set()
+            go_on.wait(60)
+        return ask(contender, *args)
+
+    monkeypatch.setattr(harness, "ask", ask_after_b)
+    first = open_benchmark()
+    first.multiselect(key="bench_suites").set_value(["groupby"])
+    first.multiselect(key="bench_engines").set_value([CPU, "dask-cpu"])
+    first.multiselect(key="bench_sizes").set_value([10_000])
+    first.number_input(key="bench_repeats").set_value(1)
+    first.button(key="bench_go").click()
+    run = threading.Thread(target=first.run)
+    second = open_page("pages/system.py")
+    run.start()
+    try:
+        assert on_dask.wait(120), "A's run reached the cluster"
+        second.button(key="dask_go").click().run()
+        assert not problems(second)
+        assert {m.label: m.value for m in second.metric}["Other sessions on it"] == "1", "A's run is counted"
+        assert second.button(key="dask_close").label == "Leave the cluster", "no Shut down under A's run"
+        second.button(key="dask_close").click().run()
+        assert any("Left the cluster; it keeps running for the other sessions" in c.value for c in second.caption)
+        assert running_dask_engine(local_settings()) is not None
+    finally:
+        go_on.set()
+        run.join(120)
+    try:
+        assert not run.is_alive() and not problems(first)
+        records = next(d.value for d in first.dataframe if "median_s" in d.value.columns)
+        dask = records[records["engine_label"] == "Dask CPU (dask.dataframe)"]
+        assert len(dask) == 10 and set(dask["status"]) == {"ok"}, dask[["question", "status"]]
+        assert cluster_users(local_settings()) == set(), "A's run counted only while it ran"
+    finally:
+        close_dask_engines()
+
+
 def test_the_dask_scaling_tab_charts_the_published_report_and_refuses_a_bad_one():
     at = open_benchmark()
     assert len(at.get("vega_lite_chart")) == 0, "drawn only when its tab is open"

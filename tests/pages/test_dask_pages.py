@@ -121,3 +121,44 @@ def test_the_pipeline_page_checks_a_dask_dataset_next_to_pandas_ones(dask_cpu):
     assert not problems(at)
     table = next(d.value for d in at.dataframe if "engines agree" in d.value.columns)
     assert table["DASK-CPU error"].eq("").all() and len(table) >= 3
+
+
+def test_a_session_loading_onto_its_cluster_is_counted_among_its_users(dask_cpu):
+    """The session's cluster (here set without joining it, as after an idle shut-down and a restart by another
+    session) counts the session once it puts data there, so no other session can shut it down under that data."""
+    catalog = Catalog()
+    load_bundled(catalog, "iris", available_engines(), frames=bundled_frame)
+    at = on_cluster(open_page("pages/data.py", catalog), dask_cpu).run()
+    at.button(key="dask_copy").click().run()
+    assert not problems(at) and "dask-cpu" in catalog.active.copies
+    me = at.session_state.get("session_id")  # None: never counted
+    assert me in dask_engine.cluster_users(dask_cpu.settings)
+
+
+def test_a_model_training_on_the_cluster_is_counted_and_never_reaped_as_idle(dask_cpu, monkeypatch):
+    """While the Models page trains on a Dask copy, the session's work is counted on the cluster and the idle reaper
+    leaves it, however long ago the cluster last computed (dask-ml computes through the client directly)."""
+    pytest.importorskip("dask_ml")
+    from pipeline.data.loading import add_copy_on
+    from pipeline.models import training
+
+    catalog = Catalog()
+    load_bundled(catalog, "diabetes", available_engines(), frames=bundled_frame)
+    add_copy_on(catalog.active, dask_cpu)
+    seen = {}
+    train = training.train_everywhere
+
+    def looked_at(*args, **kwargs):  # what the cluster's users and the reaper are while the training runs
+        seen["users"] = dask_engine.cluster_users(dask_cpu.settings)
+        dask_cpu._last_used -= 7200
+        seen["reaped"] = dask_engine.close_idle_clusters(3600)
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_everywhere", looked_at)
+    at = open_page("pages/models.py", catalog)
+    at.radio(key="model_task").set_value("regression").run()
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    me = at.session_state["session_id"]
+    assert me in seen["users"] and seen["reaped"] == [] and not dask_cpu.closed
+    assert me not in dask_engine.cluster_users(dask_cpu.settings), "counted only while it trained"

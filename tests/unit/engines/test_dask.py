@@ -142,6 +142,24 @@ def test_work_that_takes_too_long_is_cancelled_with_a_message(engine):
     assert time.perf_counter() - started < 5
 
 
+def test_work_running_on_a_cluster_keeps_it_up_whoever_leaves_and_however_long_it_waits(engine):
+    """A run's work counts as a user of the cluster until it ends: another session leaving it does not shut it down,
+    nor does the idle reaper; once the work is over, the cluster counts as idle from then on."""
+    with dask_engine.cluster_work(LOCAL, "session A's run") as held:
+        assert held is engine, "the running cluster, shared"
+        dask_engine.dask_engine(LOCAL, user="session B")
+        assert dask_engine.cluster_users(LOCAL) == {"session A's run", "session B"}
+        assert dask_engine.leave_cluster(LOCAL, "session B") is False, "A's work still runs there"
+        engine._last_used -= 7200  # two hours since its last computation: the run does other work meanwhile
+        assert dask_engine.close_idle_clusters(3600) == [], "never reaped under work"
+        assert not engine.closed and engine.row_count(engine.frames.from_map(_slow_partition, range(2))) == 200
+    assert dask_engine.cluster_users(LOCAL) == set()
+    assert dask_engine.close_idle_clusters(3600) == [], "idle from the end of the work, not from its last computation"
+    with dask_engine.engine_work([get_engine("cpu"), engine, engine], "session C"):
+        assert dask_engine.cluster_users(LOCAL) == {"session C"}, "the machine's engines count nothing"
+    assert dask_engine.cluster_users(LOCAL) == set() and dask_engine.running_dask_engine(LOCAL) is engine
+
+
 def test_the_scaling_benchmark_writes_its_figures(tmp_path):
     import json
     import subprocess
