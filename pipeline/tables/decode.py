@@ -34,8 +34,8 @@ from pipeline.tables.formats import (
     split_extensions,
 )
 from pipeline.tables.host_readers import (
-    BLOCK_BYTES,
     CsvDialect,
+    block_bytes,
     excel_facts,
     has_line_break_within,
     read_csv,
@@ -263,9 +263,10 @@ def _sniff_csv(decoded: Decoded, content: Content, head: bytes, options: ReadOpt
     sample = decode_sample(head, encoding, name)
     if not sample.strip():
         raise DataError(f"{name} holds only blank space. Choose a file with a header and rows.")
-    if not has_line_break_within(content, BLOCK_BYTES):
+    block = block_bytes(content)
+    if not has_line_break_within(content, block):
         raise DataError(
-            f"The first line of {name} is longer than {BLOCK_BYTES // 2**20} MB with no line break. A table has "
+            f"The first line of {name} is longer than {block // 2**20} MB with no line break. A table has "
             "one row per line: check that this is a table and that its line breaks survived."
         )
     sniffed, sniffed_width = sniff_delimiter(sample)

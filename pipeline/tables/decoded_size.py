@@ -213,7 +213,9 @@ def within(parts: Iterable[pa.Table | pa.RecordBatch], limit: int | None) -> lis
 
 
 NULL_BYTES = 8  # a column with no values becomes float64 (`column_types.PLAIN_TYPES`)
-NESTED_VALUE_BYTES = 8  # a value inside a list or map, written as JSON text (`column_types.plain_columns`)
+# A value inside a list or map, written as JSON text (`column_types.plain_columns`): a Python object's pointer, its
+# text and that text again as an Arrow string while it is made.
+NESTED_VALUE_BYTES = 24
 
 
 def _nested_values(array: pa.Array) -> int:

@@ -23,6 +23,14 @@ from pipeline.tables.formats import Content
 
 Payload = bytes | Path
 BLOCK_BYTES = 1 << 24  # the longest row the CSV parser takes
+# A compressed file is parsed a block at a time as it decompresses; a block of short rows takes many times its
+# size while it is parsed (16 MB of `0\n` took a gigabyte), so its blocks are smaller.
+STREAM_BLOCK_BYTES = 1 << 22
+
+
+def block_bytes(content: Content) -> int:
+    """The CSV parser's block for this content, which is also the longest row it takes."""
+    return BLOCK_BYTES if content.compression is None else STREAM_BLOCK_BYTES
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,9 @@ def invalid_utf8(content: Content) -> DataError:
     )
 
 
-def _csv_options(dialect: CsvDialect, encoding: str) -> dict[str, Any]:
+def _csv_options(dialect: CsvDialect, encoding: str, block: int) -> dict[str, Any]:
     return {
-        "read_options": pacsv.ReadOptions(encoding=encoding, block_size=BLOCK_BYTES),
+        "read_options": pacsv.ReadOptions(encoding=encoding, block_size=block),
         "parse_options": pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=True),
         # empty fields are missing values, as pandas and cuDF read them
         "convert_options": pacsv.ConvertOptions(strings_can_be_null=True),
@@ -70,7 +78,8 @@ def _csv_options(dialect: CsvDialect, encoding: str) -> dict[str, Any]:
 
 
 def _parse_csv(content: Content, dialect: CsvDialect, encoding: str, limit: int | None) -> pa.Table:
-    options = _csv_options(dialect, encoding)
+    block = block_bytes(content)
+    options = _csv_options(dialect, encoding, block)
     try:
         if content.compression is None:
             return pacsv.read_csv(content.arrow_input(), **options)
@@ -84,7 +93,7 @@ def _parse_csv(content: Content, dialect: CsvDialect, encoding: str, limit: int 
             raise DataError("The file has no header line and no rows.") from error
         if "straddling" in text:
             raise DataError(
-                f"A row is longer than {BLOCK_BYTES // 2**20} MB. A table has one row per line: check that the "
+                f"A row is longer than {block // 2**20} MB. A table has one row per line: check that the "
                 "file's line breaks survived, or that a quote is not left open."
             ) from error
         if "invalid UTF8" in text or "UTF-8" in text:

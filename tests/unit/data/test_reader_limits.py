@@ -1,0 +1,179 @@
+"""The limits hold where the estimates are wrong: each file here slipped past the estimate from its metadata (or
+had none) and took the server to gigabytes before the readers moved into a child that the operating system
+limits. Each goes through the real upload path; the peak is the resident memory of the loading process and every
+process under it (the reader process and its children), sampled as it runs."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pyarrow as pa
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.errors import DataError
+from pipeline.tables.decoded_size import held_bytes, xlsx_size
+from pipeline.tables.sandbox import Limits, run_job
+from pipeline.tables.visitor_json import MAX_VALUES, parse_json
+from pipeline.workspace import from_zip
+from tests.support import bombs
+from tests.support.paths import REPO_ROOT
+from tests.support.peaks import load_measured
+
+MIB = 2**20
+SMALL_BUDGET = {"GPL_MAX_LOAD_MB": "256"}  # one load: 256 MiB, so the table at most 128 MiB
+
+
+def write_compressed(path, codec: str, chunk: bytes, times: int):
+    with pa.CompressedOutputStream(str(path), codec) as out:
+        for _ in range(times):
+            out.write(chunk)
+    return path
+
+
+@pytest.mark.parametrize("codec", ["zstd", "gzip"])
+def test_a_compressed_csv_bomb_is_stopped_as_it_decompresses_not_after(tmp_path, codec):
+    """1 GiB of `0\\n` (a column of 512 million zeros): decompression used to buffer all of it, then join the
+    pieces, before anything was refused."""
+    path = write_compressed(tmp_path / f"zeros.csv.{'zst' if codec == 'zstd' else 'gz'}", codec, b"0\n" * 2**23, 64)
+    assert path.stat().st_size < 8 * MIB
+    measured = load_measured(path, **SMALL_BUDGET)
+    counted = f"refused: Could not read {path.name}: Decoded, it holds more than"  # the table, counted as it is read
+    limited = f"refused: {path.name} is too large once decoded: reading it passed the limit of 384 MiB"  # the OS's
+    assert measured["said"].startswith((counted, limited)), measured
+    assert measured["kept"] == ["iris"]
+    assert measured["growth"] < 512 * MIB, f"the process tree grew {measured['growth'] / MIB:,.0f} MiB"
+
+
+def test_an_arrow_column_with_no_buffers_is_sized_by_its_rows(tmp_path):
+    """`pa.nulls(200_000_000)` has no buffer at all (0 bytes by its metadata), but becomes 1.6 GB of float64."""
+    path = tmp_path / "nulls.arrow"
+    feather.write_feather(pa.table({"x": pa.nulls(200_000_000)}), path, compression="uncompressed")
+    assert path.stat().st_size < MIB
+    measured = load_measured(path)
+    assert measured["said"].startswith("refused: Could not read nulls.arrow: Decoded, it holds more than"), measured
+    assert measured["growth"] < 200 * MIB and measured["seconds"] < 30
+
+
+def test_a_list_of_a_hundred_million_nulls_in_one_row_is_refused_before_it_becomes_text(tmp_path):
+    """One row of `list<null>` with 1e8 elements (546 bytes) loaded at 2.1 GiB in 65 s, written out as JSON text."""
+    values = pa.ListArray.from_arrays(pa.array([0, 100_000_000], pa.int32()), pa.nulls(100_000_000))
+    path = tmp_path / "one_row.arrow"
+    feather.write_feather(pa.table({"l": values}), path, compression="uncompressed")
+    measured = load_measured(path)
+    said = "refused: Could not read one_row.arrow: Decoded, it holds more than 2.24 GiB, past the 0.75 GiB"
+    assert measured["said"].startswith(said), measured
+    assert measured["growth"] < 200 * MIB and measured["seconds"] < 30
+
+
+def test_parquet_text_with_short_min_and_max_is_sized_as_a_dictionary_before_it_expands(tmp_path):
+    """The statistics say the text is 1 character long ("a" and "z" are the least and greatest values); every
+    other value is 1,000 characters. The footer's estimate believes them; the reader no longer does."""
+    long = "m" * 1000
+    values = pa.array(["a", "z", long]).take(pa.array([0, 1] + [2] * 399_998, pa.int32()))
+    path = tmp_path / "lying.parquet"
+    pq.write_table(pa.table({"text": values}), path)
+    statistics = pq.ParquetFile(path).metadata.row_group(0).column(0).statistics
+    assert (statistics.min, statistics.max) == ("a", "z")
+    measured = load_measured(path, **SMALL_BUDGET)
+    assert "Decoded, it holds more than 0.38 GiB, past the 0.12 GiB this load may take" in measured["said"], measured
+    assert measured["growth"] < 150 * MIB, f"the process tree grew {measured['growth'] / MIB:,.0f} MiB"
+
+
+def xlsx_with_tabs(path, rows: int, columns: int = 5):
+    """Cells written `<c\\tt="n">` (a tab before the attribute: valid XML)."""
+    row = ("<row>" + '<c\tt="n"><v>1</v></c>' * columns + "</row>").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text in bombs.XLSX_PARTS.items():
+            archive.writestr(name, text)
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            )
+            for start in range(0, rows, 10_000):
+                sheet.write(row * min(10_000, rows - start))
+            sheet.write(b"</sheetData></worksheet>")
+    return path
+
+
+def test_xlsx_cells_are_counted_whatever_whitespace_follows_the_tag(tmp_path):
+    path = xlsx_with_tabs(tmp_path / "tabs.xlsx", rows=1_000_000)
+    assert xlsx_size(path).how == "5,000,000 cells in its sheets, counted in their XML"
+    small = xlsx_with_tabs(tmp_path / "small.xlsx", rows=7)
+    for block in (3, 4, 5, 64):  # a tag cut between two blocks is counted once
+        assert xlsx_size(small, chunk=block).how.startswith("35 cells")
+    measured = load_measured(path)
+    assert measured["said"].startswith("refused: tabs.xlsx would take about 2.79 GiB"), measured
+    assert measured["seconds"] < 30
+
+
+def workspace_zip(manifest: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("workspace.json", manifest)
+    return buffer.getvalue()
+
+
+def test_a_json_bomb_in_a_workspace_file_is_refused_by_its_count_of_values():
+    """A 65 KB zip whose workspace.json lists 16 million empty objects (about 48 bytes of memory per byte)."""
+    bomb = workspace_zip(b'{"version": 1, "left_out": [' + b"{}, " * 16_000_000 + b"{}]}")
+    assert len(bomb) < 200_000
+    with pytest.raises(DataError, match=r"workspace.json holds about 32,000,00\d JSON values, more than the 1,000,000"):
+        from_zip(bomb, 512 * MIB)
+
+
+def test_every_json_upload_is_bounded_in_values_and_bytes():
+    many = json.dumps({"version": 1, "steps": [{}] * (MAX_VALUES + 10)})
+    with pytest.raises(DataError, match="The recipe holds about"):
+        parse_json(many, "The recipe", "a recipe file saved by this app")
+    with pytest.raises(DataError, match=r"runs.json is 65.0 MB, over the 64 MB a JSON file may take here"):
+        parse_json(b" " * (65 * MIB), "runs.json", "a results file")
+    assert parse_json('{"a": [1, 2, {"b": "x, y"}]}', "x.json", "anything") == {"a": [1, 2, {"b": "x, y"}]}
+
+
+def test_a_large_json_document_is_parsed_in_the_reader_under_its_memory_limit_first():
+    document = json.dumps(["x" * 1000] * 8000).encode()  # 8 MB of text, 8,001 values
+    with pytest.raises(DataError, match="too large once decoded: reading it passed the limit of 4 MiB"):
+        run_job("json", {}, document, Limits(4 * MIB, 30), "history.json")
+    said = run_job("json", {}, document, Limits(256 * MIB, 30), "history.json").header
+    assert said == {"valid": True, "values": 8001}
+    assert parse_json(document, "history.json", "a file saved from this page")[-1] == "x" * 1000
+
+
+def test_held_bytes_counts_what_the_buffers_leave_out():
+    assert held_bytes(pa.table({"x": pa.nulls(1000)})) == 8000
+    assert held_bytes(pa.table({"b": pa.array([True] * 800)})) == 100 + 800
+    nested = pa.table({"l": pa.array([[1, 2, 3], [4]])})
+    assert held_bytes(nested) == nested.nbytes + 24 * (2 + 4)
+
+
+def test_the_reader_finds_the_app_whatever_the_working_directory(tmp_path):
+    """A script elsewhere that puts the app on its own path (no PYTHONPATH for the reader to inherit)."""
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1, 2, 3]}), path)
+    script = (
+        f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r}); from pipeline.profile.cli import main; "
+        f"sys.exit(main([{str(path)!r}, '--preset', 'minimal']))"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"rows": 3' in done.stdout
+
+
+def test_a_gzip_csv_loads_the_same_as_the_plain_one(tmp_path):
+    plain = b"a,b\n" + b"".join(b"%d,x%d\n" % (i, i) for i in range(50_000))
+    packed = tmp_path / "t.csv.gz"
+    packed.write_bytes(gzip.compress(plain))
+    measured = load_measured(packed)
+    assert measured["said"] == "loaded 50000 x 2", measured
