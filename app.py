@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import sidebar
-from ui.state import save_workspace
+from ui.state import save_workspace, start_reader_process
 from ui.workspace import show_token
 
 ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"  # served by this server: no request leaves the machine
@@ -23,6 +23,7 @@ navigation = st.navigation(
         st.Page("pages/system.py", title="System", icon=":material/memory:"),
     ]
 )
+start_reader_process()
 show_token()  # on every run: a page change drops it from the address, and a refresh needs it there
 sidebar.render()
 try:

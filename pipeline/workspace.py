@@ -27,7 +27,7 @@ from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.settings import positive_int_setting
 from pipeline.steps.spec import Recipe
-from pipeline.tables.visitor_json import parse_json
+from pipeline.tables.visitor_json import max_json_bytes, parse_json
 
 VERSION = 1
 MANIFEST = "workspace.json"
@@ -149,6 +149,12 @@ def _members(data: bytes, max_bytes: int) -> dict[str, bytes]:
             "This zip is not a workspace saved by this app: it should hold workspace.json and datasets/N.parquet only."
         )
     declared = sum(info.file_size for info in infos)  # zipfile never reads past a member's declared size
+    manifest = next(info for info in infos if info.filename == MANIFEST)
+    if manifest.file_size > max_json_bytes():
+        raise DataError(
+            f"This workspace's workspace.json unpacks to {manifest.file_size / 2**20:,.0f} MB, over the "
+            f"{max_json_bytes() / 2**20:,.0f} MB a JSON file may take here. Save the workspace again from this app."
+        )
     if declared > max_bytes:
         raise DataError(
             f"This workspace unpacks to {declared / 2**20:,.0f} MB, over the limit of {max_bytes / 2**20:,.0f} MB. "

@@ -34,6 +34,7 @@ from pipeline.engines.dask import (
 )
 from pipeline.errors import PipelineError
 from pipeline.system import SystemReport, system_report
+from pipeline.tables import sandbox
 from ui import format as fmt
 from ui.workspace import autosave, restored_catalog
 
@@ -44,6 +45,13 @@ log = logging.getLogger("gpu_pipeline_lab")
 def engines() -> list[Engine]:
     """Engines of this machine, probed once per server process."""
     return available_engines()
+
+
+@st.cache_resource(show_spinner=False)
+def start_reader_process() -> None:
+    """The reader of visitors' files started with the server's first session, so no upload waits for its imports
+    (it is started again on demand whenever it has stopped)."""
+    sandbox.warm()
 
 
 cached_bundled_frame = st.cache_data(max_entries=16, show_spinner=False)(bundled_frame)

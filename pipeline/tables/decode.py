@@ -21,7 +21,7 @@ import pyarrow.json as pajson
 from pipeline.errors import DataError
 from pipeline.tables.binary_readers import READERS, inspect
 from pipeline.tables.column_types import is_plain, plain_columns
-from pipeline.tables.decoded_size import PEAK_FACTOR, DecodedSize, decoded_size, held_bytes
+from pipeline.tables.decoded_size import PEAK_FACTOR, DecodedSize, decoded_size, held_bytes, text_size_bound
 from pipeline.tables.formats import (
     SNIFF_BYTES,
     Content,
@@ -85,8 +85,8 @@ class Decoded:
     table: pa.Table | None = None
 
     def to_header(self) -> dict[str, Any]:
-        described = asdict(self)
-        described.pop("table")
+        """Everything but the table, as JSON-ready values (`asdict` would deep-copy the table too)."""
+        described = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "table"}
         return {**described, "format": self.format.value, "dialect": asdict(self.dialect)}
 
     @classmethod
@@ -184,8 +184,9 @@ def _read(decoded: Decoded, content: Content, limits: ReadLimits) -> pa.Table:
         if size is not None and size.nbytes > limits.table_bytes:
             raise _too_large(name, size, limits)
         return _reading(name, lambda: read_excel(_filled_workbook(decoded, payload)))
-    if content.compression is None:
-        size = _size_or_none(fmt, content.path, len(decoded.header or ()))
+    columns = len(decoded.header or ())
+    if content.compression is None and text_size_bound(content.path.stat().st_size, columns) > limits.table_bytes:
+        size = _size_or_none(fmt, content.path, columns)  # counting its lines can tell: a pass over the file
         if size is not None and size.nbytes > limits.table_bytes:
             raise _too_large(name, size, limits)
     if fmt is FileFormat.JSONL:

@@ -182,6 +182,13 @@ def text_size(payload: Payload, columns: int) -> DecodedSize:
     return DecodedSize(max(size, (lines + 1) * max(columns, 1) * CELL_BYTES), f"{lines:,} lines of {size:,} bytes")
 
 
+def text_size_bound(size: int, columns: int) -> int:
+    """The most `text_size` can say of a text file of `size` bytes and `columns` columns, without reading it: a
+    line of `columns` cells holds at least `columns` bytes (delimiters and the line end), so it has at most
+    size / columns lines (and each cell a byte of validity beside its 8)."""
+    return max(size, (size // max(columns, 1) + 1) * max(columns, 1) * (CELL_BYTES + 1))
+
+
 def decoded_size(fmt: FileFormat, payload: Payload, columns: int = 1) -> DecodedSize:
     """The estimate for a file of this format (`columns`: a text table's header width)."""
     if fmt is FileFormat.PARQUET:

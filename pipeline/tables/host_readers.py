@@ -130,16 +130,17 @@ def has_line_break_within(content: Content, limit: int) -> bool:
 def unclosed_quote_line(content: Content, table: pa.Table) -> int | None:
     """The line where a quote opens that never closes, or None where the quoting is sound.
 
-    A quote that is never closed makes the parser read the rest of the file as one value;
-    valid CSV has an even number of quote characters, so only an odd count is inspected.
+    A quote that is never closed makes the parser read the rest of the file as one value, which then holds a line
+    break; valid CSV has an even number of quote characters, so the file's quotes are counted only where a value
+    holds a line break.
     """
-    if count_quotes(content) % 2 == 0:
-        return None
     for column in table.columns:
         if not pa.types.is_string(column.type):
             continue
         swallowed = pc.filter(column, pc.match_substring(column, "\n"))
         if len(swallowed):
+            if count_quotes(content) % 2 == 0:
+                return None
             return _line_of(content, b'"' + str(swallowed[0])[:40].split("\n")[0].encode())
     return None
 

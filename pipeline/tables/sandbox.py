@@ -2,24 +2,27 @@
 
 The server never parses a visitor's file, nor a large JSON document, itself. One reader process per server
 process (`python -c`, started once: it imports pyarrow, pandas, openpyxl and the decoders, so no load pays for
-their import) forks a fresh child for each job. The child:
+their import) hands each job to a worker it forked, which runs jobs one after another (so its allocator and
+threads stay warm: a fresh process per job made a 1e6-row CSV load twice as slow). For each job the worker:
 
 - gets the payload as a file descriptor (an upload is first written to a memory file; a file from the data folder
   is opened by the server, so no path is looked up again);
-- limits its own private memory (`RLIMIT_DATA`, which covers the heap and every private mapping, to the job's
-  limit above what it held when forked), forbids core files and sets an alarm for its time limit; then decodes;
+- limits its private memory (`RLIMIT_DATA`, which covers the heap and every private mapping) to the job's limit
+  above what it holds, and sets an alarm for the job's time limit; then decodes;
 - hands its result back in a memory file (a JSON header, then an Arrow IPC stream), which the server maps
-  without copying.
+  without copying; then lifts the limit, hands its freed memory back and waits for the next job.
 
-A crash, a time-out or running out of memory ends only the child; the reader process reports how each child
-ended (and kills one that outlives its time), and the server turns that into a message. The reader process is
-started again if it dies. Fuzzing found crashes in pyarrow's footer and batch handling that no pre-check could
-rule out, and a few kilobytes of many formats decode to gigabytes however carefully their metadata is read:
-the estimates give the precise message, the limits are the guarantee.
+A crash, a time-out or running out of memory ends only that worker (one that ran out of memory, failed
+unexpectedly or still holds much after a job ends by itself); the reader process reports how each job ended
+(and kills a worker that outlives its job's time), and the server turns that into a message. The reader process
+is started again if it dies. Fuzzing found crashes in pyarrow's footer and batch handling that no pre-check
+could rule out, and a few kilobytes of many formats decode to gigabytes however carefully their metadata is
+read: the estimates give the precise message, the limits are the guarantee.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import math
@@ -50,13 +53,15 @@ BOOT = "import sys; sys.path.insert(0, {root!r}); from pipeline.tables.sandbox i
 READERS_ENV = "GPL_READERS"  # children decoding at once, over every session of this server process
 SECONDS_ENV = "GPL_READ_SECONDS"
 DEFAULT_SECONDS = 120
-GRACE_S = 5  # past its alarm, the reader process kills a child outright
+GRACE_S = 5  # past its alarm, the reader process kills a worker outright
+RETIRE_RSS = 512 * 2**20  # a worker that still holds this much after a job ends rather than keep it
 MESSAGE_BYTES = 1 << 16
-QUIET_THREADS = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "ARROW_DEFAULT_MEMORY_POOL": "system",
+READER_ENVIRONMENT = {
+    "OPENBLAS_NUM_THREADS": "1",  # no idle BLAS threads in the reader process, which forks (not OMP_NUM_THREADS:
+    "MKL_NUM_THREADS": "1",  # pyarrow sizes its own thread pool by it)
+    # pyarrow's allocator (mimalloc) reserves a 1 GiB arena up front; under a memory limit that reservation can
+    # leave no room for the parser's threads, so it reserves in small steps
+    "MIMALLOC_ARENA_RESERVE": "64MiB",
 }
 Job = Callable[[dict[str, Any], Path], tuple[dict[str, Any], pa.Table | None]]
 
@@ -97,7 +102,7 @@ class _ReaderProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             cwd=ROOT,
-            env={**os.environ, **QUIET_THREADS},
+            env={**os.environ, **READER_ENVIRONMENT},
             start_new_session=True,  # a Ctrl-C meant for the server does not reach it; it ends when the server does
         )
         theirs.close()
@@ -203,6 +208,11 @@ def _reply(ours: socket.socket, status: dict[str, Any], limits: Limits, name: st
             raise DataError(said["error"])
         if said.get("memory"):
             raise DataError(_out_of_memory(name, limits))
+        if "failed" in said:
+            raise DataError(
+                f"{name} could not be read: the reader failed on it ({said['failed']}). It was read in a separate "
+                "process, so the app and your data are fine. Export or upload the file again."
+            )
         if code != 0 or not said.get("ok") or not fds:
             raise DataError(_died(name, code, limits))
         header, table = _mapped(fds[0], said)
@@ -247,8 +257,20 @@ def _died(name: str, code: int, limits: Limits) -> str:
 # --- in the reader process ------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Worker:
+    """A child of the reader process that runs jobs one after another (its allocator and threads stay warm), each
+    under that job's limits; it ends after a job that ran out of memory or failed unexpectedly, or grew too big."""
+
+    pid: int
+    channel: socket.socket
+    job: int | None = None  # the server's id of the job it runs, if any
+    deadline: float = 0.0
+
+
 def serve(fd: int) -> None:
-    """The reader process: fork a child for each job the server sends, and tell the server how each ended."""
+    """The reader process: hand each job the server sends to an idle worker (forking one where none is idle), and
+    tell the server how each job ended: done (with the job's peak memory), or the worker's exit code."""
     from pipeline.tables.decode import table_job
     from pipeline.tables.json_input import json_job
 
@@ -256,83 +278,149 @@ def serve(fd: int) -> None:
     control = socket.socket(fileno=fd)
     wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_write)
-    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that an ended child wakes the loop
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that an ended worker wakes the loop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    running: dict[int, tuple[int, float]] = {}  # child pid -> (job id, when to kill it)
+    workers: dict[int, _Worker] = {}
     while True:
         now = time.monotonic()
-        timeout = max(min((end for _, end in running.values()), default=now + 60) - now, 0)
-        ready, _, _ = select.select([control, wake_read], [], [], timeout)
+        deadlines = [worker.deadline for worker in workers.values() if worker.job is not None]
+        timeout = max(min(deadlines, default=now + 60) - now, 0)
+        watched = [control, wake_read, *(worker.channel for worker in workers.values() if worker.job is not None)]
+        ready, _, _ = select.select(watched, [], [], timeout)
         if control in ready:
             message, fds, _flags, _address = socket.recv_fds(control, MESSAGE_BYTES, 2)
             if not message:
-                for pid in running:
+                for pid in workers:
                     os.kill(pid, signal.SIGKILL)
                 return  # the server has gone
             request = json.loads(message)
-            pid = os.fork()
-            if pid == 0:
-                _child(jobs, request, fds, (control.fileno(), wake_read, wake_write))
+            worker = next((w for w in workers.values() if w.job is None), None)
+            if worker is None:
+                worker = _fork_worker(jobs, workers, (fd, wake_read, wake_write))
+                workers[worker.pid] = worker
+            socket.send_fds(worker.channel, [message], fds)
             for descriptor in fds:
                 os.close(descriptor)
-            running[pid] = (request["id"], time.monotonic() + request["seconds"] + GRACE_S)
+            worker.job, worker.deadline = request["id"], time.monotonic() + request["seconds"] + GRACE_S
+        for worker in list(workers.values()):
+            if worker.channel in ready:
+                _job_done(control, workers, worker)
         if wake_read in ready:
             while True:
                 try:
                     os.read(wake_read, 512)
                 except BlockingIOError:
                     break
-        _reap(control, running)
-        for pid, (_, end) in running.items():
-            if time.monotonic() > end:
-                os.kill(pid, signal.SIGKILL)
+        _reap(control, workers)
+        for worker in workers.values():
+            if worker.job is not None and time.monotonic() > worker.deadline:
+                os.kill(worker.pid, signal.SIGKILL)
 
 
-def _reap(control: socket.socket, running: dict[int, tuple[int, float]]) -> None:
-    """Tell the server how each child that has ended did: its exit code (minus the signal that ended it) and its
-    peak resident memory."""
-    while running:
-        pid, status, usage = os.wait4(-1, os.WNOHANG)
+def _fork_worker(jobs: dict[str, Job], workers: dict[int, _Worker], closing: tuple[int, ...]) -> _Worker:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        ours.close()
+        _work(jobs, theirs, (*closing, *(worker.channel.fileno() for worker in workers.values())))
+    theirs.close()
+    return _Worker(pid, ours)
+
+
+def _job_done(control: socket.socket, workers: dict[int, _Worker], worker: _Worker) -> None:
+    """A worker said it finished its job (or ended: its exit is reaped and reported instead)."""
+    said = worker.channel.recv(MESSAGE_BYTES)
+    if not said:
+        return
+    done = json.loads(said)
+    control.send(json.dumps({"id": worker.job, "code": 0, "peak": done["peak"]}).encode())
+    worker.job = None
+    if done["retire"]:
+        worker.channel.close()
+        del workers[worker.pid]  # it exits by itself; its exit is reaped as no one's job
+
+
+def _reap(control: socket.socket, workers: dict[int, _Worker]) -> None:
+    """Tell the server how each job whose worker ended ended: its exit code (minus the signal that ended it)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
         if pid == 0:
             return
-        number, _ = running.pop(pid)
-        ended = {"id": number, "code": os.waitstatus_to_exitcode(status), "peak": usage.ru_maxrss * 1024}
-        control.send(json.dumps(ended).encode())
+        worker = workers.pop(pid, None)
+        if worker is None:
+            continue
+        worker.channel.close()
+        if worker.job is not None:
+            control.send(json.dumps({"id": worker.job, "code": os.waitstatus_to_exitcode(status)}).encode())
 
 
-def _private_bytes() -> int:
-    """This process's private memory as `RLIMIT_DATA` counts it (VmData)."""
+def _status_field(name: str) -> int:
+    """A field of /proc/self/status in bytes (VmData: the private memory `RLIMIT_DATA` counts; VmHWM: the peak
+    resident memory; VmRSS)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmData:"):
+        if line.startswith(f"{name}:"):
             return int(line.split()[1]) * 1024
     return 0
 
 
-def _child(jobs: dict[str, Job], request: dict[str, Any], fds: list[int], closing: tuple[int, ...]) -> None:
-    """In a forked child: limit itself, run the job, reply, and exit (never returning to the reader's loop)."""
+def _work(jobs: dict[str, Job], channel: socket.socket, closing: tuple[int, ...]) -> None:
+    """A worker, forked from the reader process: run each job it is given under that job's limits; exit when it
+    must (never returning into the reader process's loop)."""
     code = 0
     try:
         for descriptor in closing:
             os.close(descriptor)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        reply = socket.socket(fileno=fds[0])
-        allowed = _private_bytes() + int(request["memory"])
-        resource.setrlimit(resource.RLIMIT_DATA, (allowed, allowed))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        signal.alarm(math.ceil(request["seconds"]))
-        try:
-            header, table = jobs[request["job"]](request["arguments"], Path(f"/proc/self/fd/{fds[1]}"))
-            _send(reply, header, table)
-        except DataError as error:
-            reply.send(json.dumps({"error": str(error)[:4000]}).encode())
-        except MemoryError:
-            reply.send(b'{"memory": true}')
+        while True:
+            text, fds, _flags, _address = socket.recv_fds(channel, MESSAGE_BYTES, 2)
+            if not text:
+                break  # the reader process has gone, or let this worker go
+            retire = _run(jobs, json.loads(text), fds)
+            channel.send(json.dumps({"peak": _status_field("VmHWM"), "retire": retire}).encode())
+            if retire:
+                break
     except BaseException:
         traceback.print_exc()
         code = 1
     finally:
         os._exit(code)
+
+
+def _run(jobs: dict[str, Job], request: dict[str, Any], fds: list[int]) -> bool:
+    """One job, within its limits; whether the worker should end after it."""
+    retire = False
+    reply = socket.socket(fileno=fds[0])
+    Path("/proc/self/clear_refs").write_text("5")  # the peak resident memory, from here: this job's
+    _, unlimited = resource.getrlimit(resource.RLIMIT_DATA)
+    allowed = _status_field("VmData") + int(request["memory"])
+    resource.setrlimit(resource.RLIMIT_DATA, (allowed, unlimited))
+    signal.alarm(math.ceil(request["seconds"]))
+    try:
+        header, table = jobs[request["job"]](request["arguments"], Path(f"/proc/self/fd/{fds[1]}"))
+        _send(reply, header, table)
+        del header, table
+    except DataError as error:
+        reply.send(json.dumps({"error": str(error)[:4000]}).encode())
+    except MemoryError:
+        reply.send(b'{"memory": true}')
+        retire = True
+    except Exception as error:  # a reader's own failure on a file it should have refused: said, and logged
+        traceback.print_exc()
+        reply.send(json.dumps({"failed": f"{type(error).__name__}: {str(error)[:1000]}"}).encode())
+        retire = True
+    finally:
+        signal.alarm(0)
+        resource.setrlimit(resource.RLIMIT_DATA, (unlimited, unlimited))
+        reply.close()
+        os.close(fds[1])
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    return retire or _status_field("VmRSS") > RETIRE_RSS
 
 
 def _send(reply: socket.socket, header: dict[str, Any], table: pa.Table | None) -> None:
@@ -341,10 +429,13 @@ def _send(reply: socket.socket, header: dict[str, Any], table: pa.Table | None) 
     text = json.dumps(header).encode()
     start = -(-(8 + len(text)) // 64) * 64
     fd = os.memfd_create("gpl-reply", os.MFD_CLOEXEC)
-    with open(fd, "wb", closefd=False) as out:
-        out.write(struct.pack("<Q", len(text)) + text + bytes(start - 8 - len(text)))
-        if table is not None:
-            with pa.ipc.new_stream(out, table.schema) as writer:
-                writer.write_table(table)
-    said = {"ok": True, "header": len(text), "table": start if table is not None else 0}
-    socket.send_fds(reply, [json.dumps(said).encode()], [fd])
+    try:
+        with open(fd, "wb", closefd=False) as out:
+            out.write(struct.pack("<Q", len(text)) + text + bytes(start - 8 - len(text)))
+            if table is not None:
+                with pa.ipc.new_stream(out, table.schema) as writer:
+                    writer.write_table(table)
+        said = {"ok": True, "header": len(text), "table": start if table is not None else 0}
+        socket.send_fds(reply, [json.dumps(said).encode()], [fd])
+    finally:
+        os.close(fd)

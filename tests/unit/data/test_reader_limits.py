@@ -130,6 +130,12 @@ def test_a_json_bomb_in_a_workspace_file_is_refused_by_its_count_of_values():
         from_zip(bomb, 512 * MIB)
 
 
+def test_a_workspace_manifest_is_bounded_before_it_is_decompressed():
+    bomb = workspace_zip(b" " * (65 * MIB))
+    with pytest.raises(DataError, match=r"workspace.json unpacks to 65 MB, over the 64 MB a JSON file may take"):
+        from_zip(bomb, 512 * MIB)
+
+
 def test_every_json_upload_is_bounded_in_values_and_bytes():
     many = json.dumps({"version": 1, "steps": [{}] * (MAX_VALUES + 10)})
     with pytest.raises(DataError, match="The recipe holds about"):
@@ -177,3 +183,24 @@ def test_a_gzip_csv_loads_the_same_as_the_plain_one(tmp_path):
     packed.write_bytes(gzip.compress(plain))
     measured = load_measured(packed)
     assert measured["said"] == "loaded 50000 x 2", measured
+
+
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        (b"a\n" + b"0\n" * 5000, 1),
+        (b"a,b,c,d\n" + b",,,\n" * 5000, 4),
+        (b"a,b\n" + b"1,\n" * 3000 + b"\n" * 3000, 2),
+        (b"a;b\n" + b"x;1.5\n" * 2000, 2),
+    ],
+)
+def test_a_text_file_too_small_to_pass_its_budget_is_not_counted_and_decodes_within_the_bound(tmp_path, text, columns):
+    from pipeline.tables.decode import ReadLimits, ReadOptions, decode
+    from pipeline.tables.decoded_size import text_size, text_size_bound
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(text)
+    bound = text_size_bound(len(text), columns)
+    decoded = decode("t.csv", path, ReadOptions(), ReadLimits(2 * bound + 2, "test", 2**30))
+    assert held_bytes(decoded.table) <= bound
+    assert text_size(path, columns).nbytes <= bound or b"\n\n" in text  # blank lines are counted, never read
