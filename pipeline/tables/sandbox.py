@@ -54,7 +54,7 @@ READERS_ENV = "GPL_READERS"  # children decoding at once, over every session of 
 SECONDS_ENV = "GPL_READ_SECONDS"
 DEFAULT_SECONDS = 120
 GRACE_S = 5  # past its alarm, the reader process kills a worker outright
-RETIRE_RSS = 512 * 2**20  # a worker that still holds this much after a job ends rather than keep it
+RETIRE_HELD = 512 * 2**20  # a worker that still holds this much more than when it started ends after its job
 MESSAGE_BYTES = 1 << 16
 READER_ENVIRONMENT = {
     "OPENBLAS_NUM_THREADS": "1",  # no idle BLAS threads in the reader process, which forks (not OMP_NUM_THREADS:
@@ -266,6 +266,7 @@ class _Worker:
     channel: socket.socket
     job: int | None = None  # the server's id of the job it runs, if any
     deadline: float = 0.0
+    held: int = 0  # private memory it kept from jobs before (freed, ready for reuse), counted in each job's limit
 
 
 def serve(fd: int) -> None:
@@ -294,6 +295,8 @@ def serve(fd: int) -> None:
                     os.kill(pid, signal.SIGKILL)
                 return  # the server has gone
             request = json.loads(message)
+            for idle in [w for w in workers.values() if w.job is None and w.held > request["memory"] // 2]:
+                _let_go(workers, idle)  # what it kept would leave the job too little: a fresh worker takes it
             worker = next((w for w in workers.values() if w.job is None), None)
             if worker is None:
                 worker = _fork_worker(jobs, workers, (fd, wake_read, wake_write))
@@ -334,10 +337,15 @@ def _job_done(control: socket.socket, workers: dict[int, _Worker], worker: _Work
         return
     done = json.loads(said)
     control.send(json.dumps({"id": worker.job, "code": 0, "peak": done["peak"]}).encode())
-    worker.job = None
+    worker.job, worker.held = None, done["held"]
     if done["retire"]:
-        worker.channel.close()
-        del workers[worker.pid]  # it exits by itself; its exit is reaped as no one's job
+        _let_go(workers, worker)
+
+
+def _let_go(workers: dict[int, _Worker], worker: _Worker) -> None:
+    """An idle worker ended: its channel closed, it exits; its exit is reaped as no one's job."""
+    worker.channel.close()
+    del workers[worker.pid]
 
 
 def _reap(control: socket.socket, workers: dict[int, _Worker]) -> None:
@@ -359,7 +367,7 @@ def _reap(control: socket.socket, workers: dict[int, _Worker]) -> None:
 
 def _status_field(name: str) -> int:
     """A field of /proc/self/status in bytes (VmData: the private memory `RLIMIT_DATA` counts; VmHWM: the peak
-    resident memory; VmRSS)."""
+    resident memory)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(f"{name}:"):
             return int(line.split()[1]) * 1024
@@ -376,12 +384,15 @@ def _work(jobs: dict[str, Job], channel: socket.socket, closing: tuple[int, ...]
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        started = _status_field("VmData")
         while True:
             text, fds, _flags, _address = socket.recv_fds(channel, MESSAGE_BYTES, 2)
             if not text:
                 break  # the reader process has gone, or let this worker go
-            retire = _run(jobs, json.loads(text), fds)
-            channel.send(json.dumps({"peak": _status_field("VmHWM"), "retire": retire}).encode())
+            retire = _run(jobs, json.loads(text), fds, started)
+            held = _status_field("VmData") - started
+            retire = retire or held > RETIRE_HELD
+            channel.send(json.dumps({"peak": _status_field("VmHWM"), "held": held, "retire": retire}).encode())
             if retire:
                 break
     except BaseException:
@@ -391,13 +402,14 @@ def _work(jobs: dict[str, Job], channel: socket.socket, closing: tuple[int, ...]
         os._exit(code)
 
 
-def _run(jobs: dict[str, Job], request: dict[str, Any], fds: list[int]) -> bool:
-    """One job, within its limits; whether the worker should end after it."""
+def _run(jobs: dict[str, Job], request: dict[str, Any], fds: list[int], started: int) -> bool:
+    """One job, within its limits (its memory counted from what the worker held when it `started`, so what earlier
+    jobs left behind counts too); whether the worker should end after it."""
     retire = False
     reply = socket.socket(fileno=fds[0])
     Path("/proc/self/clear_refs").write_text("5")  # the peak resident memory, from here: this job's
     _, unlimited = resource.getrlimit(resource.RLIMIT_DATA)
-    allowed = _status_field("VmData") + int(request["memory"])
+    allowed = started + int(request["memory"])
     resource.setrlimit(resource.RLIMIT_DATA, (allowed, unlimited))
     signal.alarm(math.ceil(request["seconds"]))
     try:
@@ -420,7 +432,7 @@ def _run(jobs: dict[str, Job], request: dict[str, Any], fds: list[int]) -> bool:
         os.close(fds[1])
     gc.collect()
     pa.default_memory_pool().release_unused()
-    return retire or _status_field("VmRSS") > RETIRE_RSS
+    return retire
 
 
 def _send(reply: socket.socket, header: dict[str, Any], table: pa.Table | None) -> None:
