@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.budget import gib
 from pipeline.engines import Engine
 from pipeline.errors import GpuMemoryError
 from pipeline.tables.formats import FileFormat
@@ -34,10 +35,6 @@ WAY_FORWARD = {
     "step": "Add a “Sample rows” step first, drop columns you do not need, or run this pipeline on the CPU.",
     "model": "Train on a sample (Pipeline: “Sample rows”), use fewer features, or train on the CPU.",
 }
-
-
-def gib(nbytes: float) -> str:
-    return f"{nbytes / 2**30:,.2f} GiB"
 
 
 def check_fits(engine: Engine, need: int, doing: str, kind: str) -> None:
