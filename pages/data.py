@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pipeline.budget import MemoryBudget
 from pipeline.data.bundled import BUNDLED
 from pipeline.data.io import ReadOptions, Source, data_dir, list_data_files, matches_in_folder, resolve_in_folder
 from pipeline.data.loading import add_copy_on, load_bundled, load_file, load_files_on_dask, load_synthetic
@@ -122,7 +123,11 @@ def synthetic_spec(key: str) -> SyntheticSpec:
 
 def generate_tab() -> None:
     spec = synthetic_spec("gen")
-    st.caption(f"Name: `{dataset_name(spec)}` · about {fmt.size(estimated_bytes(spec))} at peak per engine.")
+    budget = MemoryBudget.for_session(catalog().room)
+    st.caption(
+        f"Name: `{dataset_name(spec)}` · about {fmt.size(estimated_bytes(spec))} of memory at its peak per engine; "
+        f"one piece of work may take {fmt.size(budget.nbytes)} here ({budget.why})."
+    )
     if st.button("Generate", key="gen_go", type="primary"):
         with progress(f"Generating {dataset_name(spec)}…", f"generating {dataset_name(spec)}") as status:
             added = load_synthetic(catalog(), spec, engines(), progress=status.write)

@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from pipeline.budget import gib
 from pipeline.engines import Engine, split_reference
 from pipeline.errors import DataError
 from pipeline.parity import Parity, compare_frames
 from pipeline.settings import positive_int_setting
-from pipeline.steps.memory import gib
 
 MAX_NAME_LENGTH = 80
 MAX_DERIVED = 64

@@ -18,7 +18,7 @@ from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
 from pipeline.engines.dask import DaskEngine
 from pipeline.errors import DataError, PipelineError
 from pipeline.tables.formats import FileFormat
-from pipeline.tables.synthetic import SyntheticSpec, dataset_name, table_count, validate
+from pipeline.tables.synthetic import SyntheticSpec, check_fits, dataset_name, table_count, validate
 from pipeline.timing import clock
 
 Progress = Callable[[str], None]
@@ -113,12 +113,17 @@ def load_bundled(
 def load_synthetic(
     catalog: Catalog, spec: SyntheticSpec, engines: list[Engine], *, progress: Progress = _quiet
 ) -> list[Dataset]:
-    """Generate the tables of `spec` on every engine (each on its own device) and add them."""
+    """Generate the tables of `spec` on every engine (each on its own device) and add them.
+
+    Before an engine makes a row, the estimate is checked: on the host against the session's MemoryBudget (the
+    server's cap, half the available memory, the session's room); on a GPU or Dask workers against their room."""
     spec = validate(spec)
     catalog.check_room(table_count(spec))
+    budget = MemoryBudget.for_session(catalog.room)
     per_engine: dict[str, tuple[dict[str, Any], float]] = {}
 
     def build(engine: Engine) -> EngineCopy:
+        check_fits(spec, engine, budget)
         tables, seconds = clock(lambda: engine.persist_all(engine.generate(spec)), engine.synchronize)
         per_engine[engine.name] = (tables, seconds)
         first = next(iter(tables.values()))

@@ -64,6 +64,12 @@ class Engine(ABC):
     native_formats: frozenset[FileFormat] = frozenset()  # formats `read_native` parses itself
 
     @property
+    def data_in_host_memory(self) -> bool:
+        """Frames live in this server's own RAM (pandas): work on them is checked against the session's
+        `MemoryBudget` before it starts (a GPU's device memory and Dask workers are checked against their own)."""
+        return self.holds_data_here and not self.memory_of_its_own
+
+    @property
     @abstractmethod
     def frames(self) -> ModuleType:
         """The DataFrame library (pandas or cudf)."""

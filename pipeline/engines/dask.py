@@ -43,6 +43,7 @@ from pipeline.tables.synthetic import (
     SyntheticSpec,
     check_fits,
     join_table,
+    row_bytes,
     validate,
 )
 
@@ -596,7 +597,7 @@ class DaskEngine(Engine):
         """The spec's tables made partition by partition on the workers (no whole table on the client)."""
         spec = validate(spec)
         check_fits(spec, self)
-        rows_each = partition_rows or max(10_000, PARTITION_BYTES // GENERATORS[spec.kind].bytes_per_row(spec))
+        rows_each = partition_rows or max(10_000, PARTITION_BYTES // row_bytes(spec))
         windows = [(first, min(rows_each, spec.rows - first)) for first in range(0, spec.rows, rows_each)]
         make = _make_partition(spec, self.settings.gpu)
         if spec.kind != "join_j1":

@@ -264,15 +264,17 @@ class BinLayout:
             return cls(low - 0.5, 1.0, 1, high, False)
         return cls(low, (high - low) / bins, bins, high, not integer)
 
-    def counts(self, engine: Engine, finite: Any) -> np.ndarray:
-        """How many of the finite values fall in each bin, counted on the engine.
+    def counts(self, engine: Engine, finite: Any, weights: Any = None) -> np.ndarray:
+        """How many of the finite values fall in each bin (each counting its weight, where given: how often a
+        distinct value occurs), counted on the engine.
 
         The bin of each value is floor((x - start) / width), the same IEEE operations on numpy
         and CuPy, so every engine (and every partition of a Dask frame) puts a value in the same bin.
         """
         xp = engine.xp
         index = xp.clip(xp.floor((finite - self.start) / self.width), 0, self.count - 1).astype(xp.int64)
-        return engine.to_numpy(xp.bincount(index, minlength=self.count)).astype(np.int64)
+        counts = engine.to_numpy(xp.bincount(index, weights=weights, minlength=self.count))
+        return np.rint(counts).astype(np.int64)
 
     def table(self, counts: np.ndarray) -> pd.DataFrame:
         edges = self.start + self.width * np.arange(self.count + 1)
@@ -281,10 +283,13 @@ class BinLayout:
         return pd.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts.astype(np.int64)})
 
 
-def histogram(engine: Engine, finite: Any, low: float, high: float, bins: int, integer: bool) -> pd.DataFrame:
-    """Counts of finite values in equal-width bins from low to high, binned on the engine."""
+def histogram(
+    engine: Engine, finite: Any, low: float, high: float, bins: int, integer: bool, weights: Any = None
+) -> pd.DataFrame:
+    """Counts of finite values (each counting its weight, where given) in equal-width bins from low to high, binned
+    on the engine."""
     layout = BinLayout.of(low, high, bins, integer)
-    return layout.table(layout.counts(engine, finite))
+    return layout.table(layout.counts(engine, finite, weights))
 
 
 def central_sums(engine: Engine, finite: Any, mean: float) -> np.ndarray:
@@ -389,17 +394,32 @@ def shown_value(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
 
 
-def top_values(engine: Engine, series: Any, count: int, k: int) -> tuple[pd.DataFrame, int, Any]:
-    """The k most frequent values (ties by value), the distinct count, and the engine's value counts."""
+def is_categorical(series: Any) -> bool:
+    """Dictionary-encoded: a pandas or cuDF categorical (what Arrow dictionaries and Parquet's become)."""
+    return str(series.dtype) == "category"
+
+
+def label_counts(series: Any) -> Any:
+    """How often each present value occurs, indexed by its text, on the engine. A categorical is counted on its
+    codes and only its categories are written out as text, never its rows (a few long labels repeated over many
+    rows stay a few labels)."""
     counts = series.value_counts()
     counts = counts[counts > 0]  # categoricals list unused categories with count 0
+    if not is_categorical(series):
+        return counts
+    counts.index = counts.index.astype("str")
+    return counts if counts.index.is_unique else counts.groupby(level=0).sum()
+
+
+def top_values(engine: Engine, counts: Any, count: int, k: int) -> tuple[pd.DataFrame, int]:
+    """The k most frequent values (ties by value) and the distinct count, from the engine's `label_counts`."""
     distinct = len(counts)
     table = counts.reset_index()
     table.columns = ["value", "count"]
     if distinct > k:
-        table = table[table["count"] >= int(counts.iloc[k - 1])]
+        table = table[table["count"] >= int(counts.nlargest(k).iloc[-1])]
     table = engine.to_pandas(table.sort_values(["count", "value"], ascending=[False, True]).head(k))
-    return shown_top(table, count), distinct, counts
+    return shown_top(table, count), distinct
 
 
 def shown_top(table: pd.DataFrame, count: int) -> pd.DataFrame:
@@ -414,24 +434,28 @@ def shown_top(table: pd.DataFrame, count: int) -> pd.DataFrame:
 def _text(
     engine: Engine, series: Any, count: int, settings: ProfileSettings
 ) -> tuple[dict[str, Any], pd.DataFrame | None, pd.DataFrame, int]:
+    """Top values, distinct count and lengths of a text column, all from its distinct values and how often each
+    occurs: the lengths of the distinct values, weighted by their counts, are the lengths of the rows."""
     stats: dict[str, Any] = {}
     if engine.holds_python_objects and series.dtype == object:
         stats["types"] = _mixed_types(series, settings.mixed_type_sample)
         series = series.astype("str")
-    elif not pd.api.types.is_string_dtype(series.dtype):  # categoricals: profile their labels
+    elif not is_categorical(series) and not pd.api.types.is_string_dtype(series.dtype):
         series = series.astype("str")
-    top, distinct, counts = top_values(engine, series, count, settings.top_k)
+    counts = label_counts(series)
+    top, distinct = top_values(engine, counts, count, settings.top_k)
     if count:
         stats["top"] = top["value"].iloc[0]
         stats["top_share"] = float(top["share"].iloc[0])
         stats["rare_share"] = int(counts[counts < settings.rare_share * count].sum()) / count
-    lengths = engine.float_values(series.str.len())
-    lengths = lengths[engine.xp.isfinite(lengths)]
     bins = None
-    if lengths.size:
+    if distinct:
+        lengths = engine.float_values(engine.frames.Series(counts.index).str.len())
+        weights = engine.float_values(counts)
         low, high = _host_float(lengths.min()), _host_float(lengths.max())
-        stats.update({"min_length": int(low), "mean_length": _host_float(lengths.mean()), "max_length": int(high)})
-        bins = histogram(engine, lengths, low, high, settings.bins, integer=True)
+        mean = _host_float((lengths * weights).sum()) / _host_float(weights.sum())
+        stats.update({"min_length": int(low), "mean_length": mean, "max_length": int(high)})
+        bins = histogram(engine, lengths, low, high, settings.bins, integer=True, weights=weights)
     return stats, bins, top, distinct
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from pipeline.errors import DataError
 from pipeline.steps import templates
+from pipeline.steps.host_memory import UNMEASURED, HostCost
 from pipeline.steps.params import (
     CAST_TARGETS,
     choice,
@@ -31,6 +32,7 @@ register(
         lambda frame, p, _: frame[p["columns"]],
         lambda p: f"keep {column_list(p)}",
         code=templates.select,
+        host_cost=HostCost(),  # the kept columns are the input's, shared, not copied
         form=(FormField("columns", "columns", "Columns"),),
     )
 )
@@ -52,6 +54,7 @@ register(
         lambda frame, p, _: frame.drop(columns=p["columns"]),
         lambda p: f"drop {column_list(p)}",
         code=templates.drop,
+        host_cost=HostCost(),  # the other columns are shared with the input
         form=(FormField("columns", "columns", "Columns"),),
     )
 )
@@ -78,12 +81,26 @@ register(
         lambda frame, p, _: frame.rename(columns=p["mapping"]),
         lambda p: "rename " + ", ".join(f"{a} → {b}" for a, b in p.get("mapping", {}).items()),
         code=templates.rename,
+        host_cost=HostCost(),  # new names on the same columns
     )
 )
 
 
 def check_cast(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
     return {"column": schema.need(params.get("column")), "to": choice(params, "to", CAST_TARGETS)}
+
+
+# A cast makes a new column of the target type next to the input; its peak depends on the target. To text, each
+# number becomes a Python string first (about 60 bytes) and then an Arrow string: 16 times an 8-byte number. Text
+# parsed into numbers, flags or times goes through Python objects too; categories hash every value.
+CAST_COSTS = {
+    "float64": HostCost(number=1.5, text=7.0),
+    "int64": HostCost(number=1.5, text=7.0),  # from floats: the check for fractions makes a float and a mask
+    "str": HostCost(number=16.0, text=2.0),
+    "category": HostCost(number=4.0, text=4.0),
+    "datetime": HostCost(number=8.0, text=5.0),
+    "bool": HostCost(number=1.0, text=7.0),
+}
 
 
 def apply_cast(frame: Any, p: dict[str, Any], context: Context) -> Any:
@@ -116,6 +133,7 @@ register(
         apply_cast,
         lambda p: f"cast {p.get('column')} to {p.get('to')}",
         code=templates.cast,
+        host_cost=lambda p: CAST_COSTS.get(p.get("to"), UNMEASURED),
         form=(FormField("column", "column", "Column"), FormField("to", "choice", "To", options=CAST_TARGETS)),
     )
 )

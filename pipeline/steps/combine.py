@@ -6,6 +6,7 @@ from typing import Any
 
 from pipeline.errors import DataError
 from pipeline.steps import templates
+from pipeline.steps.host_memory import HostCost
 from pipeline.steps.params import (
     AGGREGATIONS,
     choice,
@@ -54,6 +55,7 @@ register(
         ),
         keeps_row_order=False,
         code=templates.group,
+        host_cost=HostCost(number=2.0, text=2.0, row_bytes=8),  # the keys' codes, the groups' order, distinct counts
         memory_factor=3.0,
     )
 )
@@ -113,6 +115,8 @@ register(
         keeps_row_order=False,
         output_size=join_size,
         code=templates.join,
+        # both sides' keys hashed, the rows' indexers, this side gathered again; the rest of the output is output_size
+        host_cost=HostCost(table=1.0, number=1.0, text=1.0, row_bytes=2 * 8),
         memory_factor=4.0,
         needs_other_dataset=True,
     )

@@ -7,6 +7,7 @@ from typing import Any
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.steps import templates
+from pipeline.steps.host_memory import HostCost
 from pipeline.steps.params import (
     MAX_ONE_HOT_LEVELS,
     number,
@@ -68,6 +69,7 @@ register(
         describe_one_hot,
         output_size=one_hot_size,
         code=templates.one_hot,
+        host_cost=HostCost(number=1.0, text=1.0),  # counting the levels; the new columns are output_size
         memory_factor=4.0,
         form=(
             FormField("columns", "columns", "Columns", kinds=(TEXT, BOOLEAN, NUMERIC)),
@@ -102,6 +104,7 @@ register(
         apply_label_encode,
         lambda p: f"codes for {p.get('column')}",
         code=templates.label_encode,
+        host_cost=HostCost(number=2.0, text=4.0),  # the values hashed into categories, their codes
         form=(FormField("column", "column", "Column", kinds=(TEXT, BOOLEAN)),),
     )
 )

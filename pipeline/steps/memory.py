@@ -8,6 +8,7 @@ failing half way; work that slips past them and runs out anyway is caught as bef
 
 from __future__ import annotations
 
+from pipeline.budget import gib
 from pipeline.engines import Engine
 from pipeline.errors import GpuMemoryError
 from pipeline.tables.formats import FileFormat
@@ -29,10 +30,6 @@ WAY_FORWARD = {
     "step": "Add a “Sample rows” step first, drop columns you do not need, or run this pipeline on the CPU.",
     "model": "Train on a sample (Pipeline: “Sample rows”), use fewer features, or train on the CPU.",
 }
-
-
-def gib(nbytes: float) -> str:
-    return f"{nbytes / 2**30:,.2f} GiB"
 
 
 def check_fits(engine: Engine, need: int, doing: str, kind: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.steps import templates
+from pipeline.steps.host_memory import HostCost
 from pipeline.steps.params import (
     COMPARISONS,
     FILTER_OPERATORS,
@@ -91,7 +92,19 @@ def describe_filter(p: Mapping[str, Any]) -> str:
     return "keep rows where " + f" {p.get('combine', 'and')} ".join(parts)
 
 
-register(StepKind("filter", "Filter rows", "rows", check_filter, apply_filter, describe_filter, code=templates.filter))
+register(
+    StepKind(
+        "filter",
+        "Filter rows",
+        "rows",
+        check_filter,
+        apply_filter,
+        describe_filter,
+        code=templates.filter,
+        # the kept rows gathered (all of them at most), a mask per condition; text conditions make Arrow masks
+        host_cost=HostCost(table=1.0, number=1.0, text=1.5, row_bytes=2),
+    )
+)
 
 
 def check_drop_missing(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
@@ -108,6 +121,7 @@ register(
         lambda frame, p, _: frame.dropna(subset=p["columns"], how=p["how"]),
         lambda p: f"drop rows missing {p.get('how', 'any')} of {column_list(p) or 'all columns'}",
         code=templates.drop_missing,
+        host_cost=HostCost(table=1.0, number=0.25, text=0.25),  # the kept rows gathered; a flag a cell
         form=(
             FormField("columns", "columns", "Columns (none: all)"),
             FormField("how", "choice", "Drop a row when", options=("any", "all")),
@@ -135,6 +149,8 @@ register(
         lambda p: f"drop duplicates of {column_list(p)} (keep {p.get('keep', 'first')})",
         row_order_on_dask=False,  # Dask's drop_duplicates shuffles rows by their values
         code=templates.drop_duplicates,
+        # the kept rows gathered; each compared column hashed (text through its codes); the rows' hashes and order
+        host_cost=HostCost(table=1.0, number=1.5, text=1.5, row_bytes=5 * 8),
         memory_factor=3.0,
         form=(
             FormField("columns", "columns", "Compare columns (none: all)"),
@@ -161,6 +177,7 @@ register(
         lambda p: f"sort by {column_list(p)} {'ascending' if p.get('ascending', True) else 'descending'}",
         keeps_row_order=False,  # rows tied on the sort keys may come in any order
         code=templates.sort,
+        host_cost=HostCost(table=1.0, number=2.0, text=1.5, row_bytes=8),  # every row gathered; the keys' codes
         memory_factor=3.0,
         form=(FormField("columns", "columns", "Sort by"), FormField("ascending", "toggle", "Ascending", default=True)),
     )
@@ -197,6 +214,7 @@ register(
         apply_sample,
         lambda p: f"sample {p.get('fraction', 0.1):.0%} of rows (seed {p.get('seed', 0)})",
         code=templates.sample,
+        host_cost=HostCost(table=1.0, row_bytes=5 * 8),  # the kept rows gathered; the random numbers and their mixing
         form=(
             FormField("fraction", "share", "Share of rows", default=0.1, low=0.01, high=1.0),
             FormField("seed", "whole", "Seed", default=0, low=0),
@@ -232,6 +250,7 @@ register(
         apply_split,
         lambda p: f"mark {p.get('test_fraction', 0.2):.0%} of rows as test in {p.get('column', 'split')!r}",
         code=templates.train_test_split,
+        host_cost=HostCost(row_bytes=6 * 8),  # the random numbers and their mixing, the labels column
         form=(
             FormField("test_fraction", "share", "Test share", default=0.2, low=0.05, high=0.5),
             FormField("seed", "whole", "Seed", default=0, low=0),

@@ -15,7 +15,7 @@ from typing import Any
 from pipeline.budget import MemoryBudget
 from pipeline.engines import Engine
 from pipeline.errors import DataError
-from pipeline.steps.memory import gib
+from pipeline.steps.host_memory import UNMEASURED, HostCost
 from pipeline.tables.column_kinds import column_kind
 from pipeline.tables.visitor_json import parse_json
 
@@ -118,6 +118,9 @@ class StepKind:
     output_size: Callable[[Any, dict[str, Any], Context], tuple[int, str]] | None = None
     code: Callable[[dict[str, Any]], list[str]] | None = None  # its lines in an exported script (checked params)
     memory_factor: float = 2.5  # device memory it needs, in multiples of its input: input, output, a temporary
+    # Host memory it takes beyond its input at its peak (pandas, in this server's process), per kind and column type;
+    # a function of the parameters where they change it (a cast's target type).
+    host_cost: HostCost | Callable[[Mapping[str, Any]], HostCost] = UNMEASURED
     form: tuple[FormField, ...] | None = None  # the fields of its form; None where the page has a form of its own
     needs_other_dataset: bool = False  # joins another loaded dataset: offered only when there is one
 
@@ -145,18 +148,35 @@ def apply_step(step: Step, frame: Any, context: Context) -> Any:
     return STEP_KINDS[step.kind].apply(frame, dict(step.params), context)
 
 
+def host_need(step: Step, frame: Any, context: Context) -> tuple[int, str | None]:
+    """Bytes of this server's memory a step takes beyond its input at its peak (its kind's `host_cost`, plus what it
+    makes beyond its input's size where its kind estimates that), and what it makes in words (or None)."""
+    kind, params = STEP_KINDS[step.kind], dict(step.params)
+    cost = kind.host_cost(params) if callable(kind.host_cost) else kind.host_cost
+    frame_bytes = context.engine.frame_nbytes(frame)
+    need = cost.need(frame, params, frame_bytes)
+    if kind.output_size is None:
+        return need, None
+    made, what = kind.output_size(frame, params, context)
+    return need + max(made - frame_bytes, 0), what
+
+
 def check_step_size(step: Step, frame: Any, context: Context, budget: MemoryBudget, number: int) -> None:
-    """A DataError, before the step runs, when its output would take more memory than `budget`."""
-    estimate = STEP_KINDS[step.kind].output_size
-    if estimate is None:
+    """A DataError, before the step runs, when it would take more memory than `budget`: on an engine that keeps its
+    data in this server's memory, its peak there (`host_need`); elsewhere (a GPU), the size of its output."""
+    engine = context.engine
+    if engine.data_in_host_memory:
+        need, what = host_need(step, frame, context)
+    elif STEP_KINDS[step.kind].output_size is not None:
+        need, what = STEP_KINDS[step.kind].output_size(frame, dict(step.params), context)
+    else:
         return
-    need, what = estimate(frame, dict(step.params), context)
-    if need > budget.nbytes:
-        raise DataError(
-            f"Step {number} ({step.describe()}) would make {what}, about {gib(need)}, more than the "
-            f"{gib(budget.nbytes)} {budget.why}. Filter rows or drop columns before it (or, for a join, make its "
-            "keys unique in one table), or run it on a Dask cluster."
-        )
+    budget.check(
+        need,
+        f"Step {number} ({step.describe()})" + (f" would make {what} and" if what else ""),
+        "Filter rows (a “Sample rows” step) or drop columns before it (for a join, make its keys unique in one "
+        "table), or run it on a Dask cluster.",
+    )
 
 
 @dataclass(frozen=True)

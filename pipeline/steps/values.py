@@ -7,10 +7,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.budget import gib
 from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.steps import templates
-from pipeline.steps.memory import gib
+from pipeline.steps.host_memory import HostCost
 from pipeline.steps.params import (
     DATETIME_PARTS,
     FILL_METHODS,
@@ -87,6 +88,7 @@ register(
         estimated_on_dask=lambda p: p.get("method") == "median",
         output_size=fill_size,
         code=templates.fill,
+        host_cost=HostCost(number=2.0, text=2.0),  # each filled column anew; a median's sorted copy, a mode's counts
     )
 )
 
@@ -119,6 +121,7 @@ register(
         apply_datetime_parts,
         lambda p: f"{', '.join(p.get('parts', []))} of {p.get('column')}",
         code=templates.datetime_parts,
+        host_cost=HostCost(number=4.0),  # up to six 4-byte parts of every row, and the fields they are taken from
         form=(
             FormField("column", "column", "Column", kinds=(DATETIME,)),
             FormField("parts", "several", "Parts", options=DATETIME_PARTS, default=("year", "month", "weekday")),
@@ -179,6 +182,7 @@ register(
         lambda p: f"{p.get('op')} of {p.get('column')}" + (f" → {p['output']}" if p.get("output") else ""),
         output_size=string_size,
         code=templates.string,
+        host_cost=HostCost(text=1.0),  # the text as Arrow strings (categories written out); the output is output_size
     )
 )
 
@@ -206,6 +210,7 @@ register(
         apply_log1p,
         lambda p: f"log1p of {column_list(p)}",
         code=templates.log1p,
+        host_cost=HostCost(number=2.5),  # each column as floats, its check mask, its logarithms
         form=(FormField("columns", "columns", "Columns", kinds=(NUMERIC,)),),
     )
 )
@@ -245,6 +250,7 @@ register(
         lambda p: f"{p.get('method', 'standard')} scale {column_list(p)}",
         estimated_on_dask=lambda p: p.get("method") == "robust",
         code=templates.scale,
+        host_cost=HostCost(number=2.5),  # each column as floats, its quantiles' sorted copy, the scaled column
         form=(
             FormField("columns", "columns", "Columns", kinds=(NUMERIC,)),
             FormField("method", "choice", "Method", options=SCALE_METHODS),
@@ -280,6 +286,7 @@ register(
         lambda p: f"clip {column_list(p)} to quantiles {p.get('lower', 0.01)}–{p.get('upper', 0.99)}",
         estimated_on_dask=lambda _p: True,
         code=templates.clip,
+        host_cost=HostCost(number=3.0),  # each column's quantiles (a sorted copy) and its clipped copy
     )
 )
 
@@ -315,6 +322,7 @@ register(
         lambda p: f"{p.get('bins', 4)} quantile bins of {p.get('column')}",
         estimated_on_dask=lambda _p: True,
         code=templates.quantile_bin,
+        host_cost=HostCost(number=3.0),  # the quantiles' sorted copy, the values as floats, the bins, their mask
         form=(
             FormField("column", "column", "Column", kinds=(NUMERIC,)),
             FormField("bins", "whole", "Bins", default=4, low=2, high=100),
@@ -344,6 +352,7 @@ register(
         apply_rolling,
         lambda p: f"mean of {p.get('column')} over {p.get('window', 3)} rows",
         code=templates.rolling_mean,
+        host_cost=HostCost(number=3.5),  # the column as floats, the window's sums and counts, the means
         form=(
             FormField("column", "column", "Column", kinds=(NUMERIC,)),
             FormField("window", "whole", "Window (rows)", default=3, low=2),

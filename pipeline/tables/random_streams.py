@@ -15,6 +15,9 @@ GOLDEN = 0x9E3779B97F4A7C15
 MIX1 = 0xBF58476D1CE4E5B9
 MIX2 = 0x94D049BB133111EB
 MASK64 = (1 << 64) - 1
+# Bytes a row of working arrays that making one stream of values holds at once: `normal` (Box-Muller) keeps one
+# uniform stream and its radius while it makes the other, whose mixing holds three uint64 arrays: five 8-byte values.
+WORKING_BYTES_PER_ROW = 5 * 8
 
 
 def _mix_int(value: int) -> int:

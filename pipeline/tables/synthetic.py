@@ -16,8 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.budget import WORK_OVERHEAD, MemoryBudget
 from pipeline.errors import DataError
-from pipeline.tables.random_streams import CounterRandom
+from pipeline.tables.random_streams import WORKING_BYTES_PER_ROW, CounterRandom
 
 MIN_ROWS = 1_000
 MAX_ROWS = 100_000_000
@@ -31,6 +32,9 @@ class Maker(Protocol):
 
     @property
     def xp(self) -> Any: ...
+
+    @property
+    def memory_of_its_own(self) -> bool: ...
 
     def from_arrow(self, table: pa.Table) -> Any: ...
 
@@ -72,12 +76,43 @@ class SyntheticSpec:
         return generate(self, engine)
 
 
+FIXED_WIDTH = {"float64": 8, "int64": 8, "Int64": 9, "datetime64[s]": 8, "bool": 1}  # bytes a value takes in pandas
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column a generator makes, as pandas holds it: its dtype and, for text (`str`), its longest label."""
+
+    dtype: str
+    chars: int = 0
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes a row of it takes: a fixed width, or (text, Arrow strings) the label, an 8-byte offset, a valid bit."""
+        return FIXED_WIDTH[self.dtype] if self.dtype in FIXED_WIDTH else 9 + self.chars
+
+
+@dataclass(frozen=True)
+class Made:
+    """One table a generator makes: its rows and its columns by name."""
+
+    rows: int
+    columns: dict[str, Column]
+
+    @property
+    def nbytes(self) -> int:
+        return self.rows * sum(column.row_bytes for column in self.columns.values())
+
+
 @dataclass(frozen=True)
 class Generator:
+    """A generator: `build` makes its tables on an engine; `made` lists, from the same spec, the tables and columns
+    it makes (the memory estimate is derived from them; a test keeps the two in step)."""
+
     label: str
     describe: str
     build: Callable[[Maker, SyntheticSpec], dict[str, Any]]
-    bytes_per_row: Callable[[SyntheticSpec], int]
+    made: Callable[[SyntheticSpec], dict[str, Made]]
 
 
 def _frame(engine: Maker, columns: dict[str, Any]) -> Any:
@@ -273,43 +308,94 @@ def mixed(engine: Maker, spec: SyntheticSpec) -> dict[str, Any]:
     return {"": _frame(engine, columns)}
 
 
+def label_chars(cardinality: int, width: int) -> int:
+    """Characters of the longest of `id_labels(cardinality, width)`."""
+    return 2 + max(width, len(str(cardinality)))
+
+
+def _features(spec: SyntheticSpec) -> dict[str, Column]:
+    return {f"x{j}": Column("float64") for j in range(spec.features)}
+
+
+def _one(spec: SyntheticSpec, columns: dict[str, Column]) -> dict[str, Made]:
+    return {"": Made(row_window(spec)[1], columns)}
+
+
+def groupby_g1_made(spec: SyntheticSpec) -> dict[str, Made]:
+    per_group = max(spec.rows // spec.groups, 1)
+    whole = "Int64" if spec.na_percent else "int64"  # pandas' nullable integers hold the missing values
+    keys = {
+        "id1": Column("str", label_chars(spec.groups, 3)),
+        "id2": Column("str", label_chars(spec.groups, 3)),
+        "id3": Column("str", label_chars(per_group, 10)),
+    }
+    numbers = {name: Column(whole) for name in ("id4", "id5", "id6", "v1", "v2")}
+    return _one(spec, {**keys, **numbers, "v3": Column("float64")})
+
+
+def join_j1_made(spec: SyntheticSpec) -> dict[str, Made]:
+    sizes = join_sizes(spec.rows)
+    x = {f"id{i + 1}": Column("int64") for i in range(3)}
+    x |= {f"id{i + 4}": Column("str", label_chars(size, 0)) for i, size in enumerate(sizes)}
+    tables = {"x": Made(row_window(spec)[1], {**x, "v1": Column("float64")})}
+    for keys, table in enumerate(JOIN_TABLES[1:], start=1):
+        rows = sizes[keys - 1] if table in WHOLE_JOIN_TABLES else row_window(spec)[1]
+        right = {f"id{i + 1}": Column("int64") for i in range(keys)}
+        right |= {f"id{i + 4}": Column("str", label_chars(2 * sizes[i], 0)) for i in range(keys)}
+        tables[table] = Made(rows, {**right, "v2": Column("float64")})
+    return tables
+
+
+def mixed_made(spec: SyntheticSpec) -> dict[str, Made]:
+    numbers = ("normal", "lognormal", "uniform", "exponential", "with_gaps")
+    columns = {name: Column("float64") for name in numbers}
+    columns |= {"small_int": Column("int64"), "large_int": Column("int64")}
+    columns |= {"mostly_zero": Column("float64"), "follows_normal": Column("float64")}
+    columns |= {f"category_{levels}": Column("str", label_chars(levels, 0)) for levels in (10, 100, 1_000, 10_000)}
+    columns |= {"category_gaps": Column("str", label_chars(20, 0))}
+    columns |= {"category_skewed": Column("str", label_chars(1000, 0))}
+    columns |= {"flag": Column("bool"), "timestamp": Column("datetime64[s]"), "timestamp_gaps": Column("datetime64[s]")}
+    comment = Column("str", label_chars(max(spec.rows // 2, 1), 0))
+    return _one(spec, {**columns, "comment": comment, "row_id": Column("int64")})
+
+
 GENERATORS: dict[str, Generator] = {
     "classification": Generator(
         "Classification",
         "Gaussian classes; features x0.., label `target`.",
         classification,
-        lambda s: 8 * s.features + 16,
+        lambda s: _one(s, {**_features(s), "target": Column("int64")}),
     ),
     "regression": Generator(
         "Regression",
         "Linear target with noise; features x0.., `target`.",
         regression,
-        lambda s: 8 * s.features + 16,
+        lambda s: _one(s, {**_features(s), "target": Column("float64")}),
     ),
     "blobs": Generator(
         "Blobs",
         "Gaussian clusters for clustering and embeddings; `cluster` is the true label.",
         blobs,
-        lambda s: 8 * s.features + 16,
+        lambda s: _one(s, {**_features(s), "cluster": Column("int64")}),
     ),
     "groupby_g1": Generator(
         "db-benchmark groupby (G1)",
         "id1..id6 keys (K groups), v1..v3 values, NA share, sorted flag.",
         groupby_g1,
-        lambda s: 110,
+        groupby_g1_made,
     ),
     "mixed": Generator(
         "Mixed table for profiling",
         "20 columns: numbers (normal, skewed, integer, zero-heavy, with gaps), categories of 10 to 10,000 "
         "levels, times, text, a flag and an id.",
         mixed,
-        lambda s: 260,
+        mixed_made,
     ),
     "join_j1": Generator(
         "db-benchmark join (J1)",
         "x, small, medium and big tables with ~90% matching keys.",
         join_j1,
-        lambda s: 180,
+        join_j1_made,
     ),
 }
 
@@ -334,14 +420,51 @@ def validate(spec: SyntheticSpec) -> SyntheticSpec:
     return replace(spec, rows=int(spec.rows))
 
 
+# A generator holds the columns it has made while pandas copies them into the frame's blocks: its tables twice
+# over, and a half more for Arrow's string builders and pandas' masks of missing values (measured on every
+# generator by tests/unit/test_host_peaks.py); a sorted G1 table is sorted once made: a third copy, and the sort
+# keys' codes (8 bytes a row for each of its six keys).
+GENERATION_FACTOR = 2.5
+SORTED_FACTOR = 1.0
+SORT_KEY_BYTES = 6 * 8
+
+
+def made_bytes(spec: SyntheticSpec) -> int:
+    """Bytes the generated tables take once made, from the columns the generator lists."""
+    return sum(table.nbytes for table in GENERATORS[spec.kind].made(spec).values())
+
+
+def row_bytes(spec: SyntheticSpec) -> int:
+    """Bytes a row of the spec's main (first) table takes."""
+    first = next(iter(GENERATORS[spec.kind].made(spec).values()))
+    return max(first.nbytes // max(first.rows, 1), 1)
+
+
 def estimated_bytes(spec: SyntheticSpec) -> int:
-    """Memory the generated tables need at their peak, roughly (twice their final size)."""
-    return 2 * spec.rows * GENERATORS[spec.kind].bytes_per_row(spec)
+    """Host memory generating the tables takes at its peak: the tables the generator lists, times
+    GENERATION_FACTOR, plus the random streams' working arrays for the longest table (and the sort, when sorted)."""
+    made = made_bytes(spec)
+    rows = max(table.rows for table in GENERATORS[spec.kind].made(spec).values())
+    need = GENERATION_FACTOR * made + WORKING_BYTES_PER_ROW * rows + WORK_OVERHEAD
+    if spec.sort and spec.kind == "groupby_g1" and spec.window_rows is None:
+        need += SORTED_FACTOR * made + SORT_KEY_BYTES * rows
+    return int(need)
 
 
-def check_fits(spec: SyntheticSpec, engine: Maker) -> None:
-    """A DataError when the tables would not fit in the room the engine has for data, checked before they are made."""
+def check_fits(spec: SyntheticSpec, engine: Maker, budget: MemoryBudget | None = None) -> None:
+    """A DataError, before any row is made, when the tables would not fit: on an engine with memory of its own (a
+    GPU, Dask workers) in the room it has for data; on the host in `budget` (the session's, where given), else in
+    the memory available."""
     need = estimated_bytes(spec)
+    doing = f"Generating {spec.rows:,} rows of {GENERATORS[spec.kind].label}"
+    if budget is not None and not engine.memory_of_its_own:
+        budget.check(
+            need,
+            doing,
+            "Generate fewer rows (or features), remove datasets you no longer need, or generate it on a Dask "
+            "cluster (Data page, “Dask (larger than memory)”), whose workers hold it.",
+        )
+        return
     room, where = engine.room_for_data()
     if need > room:
         raise DataError(
@@ -370,7 +493,8 @@ def table_count(spec: SyntheticSpec) -> int:
 
 
 def generate(spec: SyntheticSpec, engine: Maker) -> dict[str, Any]:
-    """The generated tables on `engine`, by name suffix ('' for a single table)."""
+    """The generated tables on `engine`, by name suffix ('' for a single table), checked first against the engine's
+    room (`check_fits`; the Data page checks the session's budget before it asks)."""
     spec = validate(spec)
     check_fits(spec, engine)
     return GENERATORS[spec.kind].build(engine, spec)

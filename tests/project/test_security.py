@@ -77,7 +77,13 @@ def test_streamlit_config_keeps_the_server_locked_down():
 
 CACHED_FUNCTIONS = {
     # Every Streamlit cache is shared by all sessions, so none may take or return a user's data.
-    "ui/state.py": {"engines", "cached_system_report", "cached_bundled_frame", "idle_cluster_reaper", "start_reader_process"},
+    "ui/state.py": {
+        "engines",
+        "cached_system_report",
+        "cached_bundled_frame",
+        "idle_cluster_reaper",
+        "start_reader_process",
+    },
     "pages/benchmark.py": {"published_runs", "shipped_scaling"},  # files of this installation, read once
     "ui/published_panel.py": {"shipped_figures"},  # the published figures shipped with the app
 }

@@ -1,65 +1,109 @@
-"""A visitor's file loaded through the real upload path in a fresh process, with the peak resident memory of that
-process and every process under it (the reader process and the children it forks) sampled as it runs."""
+"""The real peak of host memory that a piece of work takes, each measured in a process of its own.
+
+How: a child Python imports everything and runs every case once at a few rows (so imports, caches and lazily
+loaded code are in place), then forks a fresh process for each measurement (`multiprocessing`, one task per
+process, two at a time). That process builds the case's input, frees what building it left over (garbage
+collection, `malloc_trim`), resets the kernel's high-water mark of its resident memory (`/proc/self/clear_refs`,
+which also resets `getrusage`'s `ru_maxrss`), notes its resident memory, runs the work and reads `ru_maxrss`: the
+peak above that baseline is what the work took, its output included.
+
+Why RSS and not tracemalloc: pandas' text lives in Arrow buffers that tracemalloc does not see. To make RSS follow
+what is allocated rather than what allocators keep for later, the child runs with Arrow's system allocator and
+glibc's mmap threshold fixed at 64 KiB (large arrays are mapped and unmapped as they come and go).
+"""
 
 from __future__ import annotations
 
+import ctypes
+import gc
+import importlib
 import json
-from pathlib import Path
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from tests.support.child import run_child
+from tests.support.paths import REPO_ROOT
 
-LOAD_MEASURED = """
-    import json, sys, threading, time
-    from pathlib import Path
-    import psutil
-    from pipeline.data.catalog import Catalog
-    from pipeline.data.io import Source
-    from pipeline.data.loading import load_bundled, load_file
-    from pipeline.engines import get_engine
-    from pipeline.errors import DataError
+ALLOCATORS = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_MMAP_THRESHOLD_": "65536"}
+WARM_ROWS = 2_000
 
-    def tree_rss():
-        me = psutil.Process()
-        total = 0
-        for process in [me, *me.children(recursive=True)]:
-            try:
-                total += process.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    cpu = get_engine("cpu")
-    catalog = Catalog()
-    load_bundled(catalog, "iris", [cpu])
-    load_file(Catalog(), Source.from_bytes("warm.csv", b"a\\n1\\n"), [cpu])  # the reader process is up
-    data = Path({path!r}).read_bytes()
-    base = tree_rss()
-    peak, done = [base], threading.Event()
-
-    def watch():
-        while not done.is_set():
-            peak[0] = max(peak[0], tree_rss())
-            time.sleep(0.005)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    started = time.perf_counter()
-    try:
-        dataset = load_file(catalog, Source.from_bytes({name!r}, data), [cpu])
-        said = f"loaded {{dataset.shape[0]}} x {{dataset.shape[1]}}"
-    except DataError as error:
-        said = f"refused: {{error}}"
-    seconds = time.perf_counter() - started
-    done.set()
-    watcher.join()
-    print(json.dumps({{"said": said, "seconds": seconds, "growth": peak[0] - base, "kept": [d.name for d in catalog]}}))
-"""
+Prepare = Callable[[int], tuple[Callable[[], Any], int]]  # rows -> (the work, the model's estimate of its peak)
 
 
-def load_measured(path: Path, name: str | None = None, **environment: str) -> dict:
-    """What loading the file at `path` (uploaded as `name`, with the operator's `environment`) said, how long it
-    took, how far the process tree's resident memory grew above where it stood with the reader process warm, and
-    what the catalog kept."""
-    done = run_child(LOAD_MEASURED.format(path=str(path), name=name or path.name), timeout=300, **environment)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+@dataclass(frozen=True)
+class Peak:
+    """One measurement: the case, its rows, the real peak above the baseline and the model's estimate, in bytes."""
+
+    case: str
+    rows: int
+    peak: int
+    model: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.case} at {self.rows:,} rows: {self.peak / 2**20:,.1f} MiB, modelled {self.model / 2**20:,.1f} MiB"
+        )
+
+
+def _resident() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+
+def _settle() -> None:
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def measure(prepare: Prepare, rows: int) -> tuple[int, int]:
+    """(real peak above the baseline, modelled peak) of the work `prepare(rows)` gives, in this process."""
+    work, model = prepare(rows)
+    _settle()
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    baseline = _resident()
+    result = work()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - baseline
+    del result
+    return peak, model
+
+
+_CASES: dict[str, Prepare] = {}
+
+
+def _measure_case(task: tuple[str, int]) -> tuple[str, int, int, int]:
+    name, rows = task
+    return (name, rows, *measure(_CASES[name], rows))
+
+
+def main() -> None:
+    """`python -m tests.support.peaks MODULE ROWS,ROWS NAME...`: measure MODULE.PEAK_CASES[NAME] at each size and
+    print the peaks as JSON."""
+    module, sizes, *names = sys.argv[1:]
+    _CASES.update(importlib.import_module(module).PEAK_CASES)
+    for name in names:  # warm: imports and caches happen here, once, before any fork
+        work, _model = _CASES[name](WARM_ROWS)
+        work()
+    _settle()
+    tasks = [(name, int(rows)) for name in names for rows in sizes.split(",")]
+    with multiprocessing.get_context("fork").Pool(2, maxtasksperchild=1) as pool:
+        print(json.dumps(pool.map(_measure_case, tasks, chunksize=1)))
+
+
+def measure_peaks(module: str, names: list[str], sizes: tuple[int, ...], timeout: float = 600) -> list[Peak]:
+    """The peaks of cases `names` of `module`'s PEAK_CASES at each size, measured by a child Python."""
+    command = [sys.executable, "-m", "tests.support.peaks", module, ",".join(map(str, sizes)), *names]
+    env = {**os.environ, **ALLOCATORS}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"the measuring child failed:\n{done.stderr[-4000:]}")
+    return [Peak(*row) for row in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,7 @@ from pipeline.tables.synthetic import (
     dataset_name,
     estimated_bytes,
     generate,
+    made_bytes,
     validate,
 )
 
@@ -131,6 +132,25 @@ def test_too_big_for_memory_is_refused_before_generating(cpu, monkeypatch):
     monkeypatch.setattr("psutil.virtual_memory", lambda: type("M", (), {"available": 2**30})())
     with pytest.raises(DataError, match=r"need about .* GiB, but only 1.0 GiB is left \(available host memory\)"):
         check_fits(spec, cpu)
+
+
+@pytest.mark.parametrize("kind", list(GENERATORS))
+@pytest.mark.parametrize("settings", [{}, {"features": 3, "groups": 7, "na_percent": 5, "sort": True}])
+def test_the_columns_a_generator_lists_are_the_ones_it_makes(kind, settings, cpu):
+    """The memory estimate is derived from each generator's own list of the tables and columns it makes."""
+    spec = SyntheticSpec(kind, rows=3_000, **settings)
+    made = GENERATORS[kind].made(spec)
+    tables = generate(spec, cpu)
+    assert set(made) == set(tables)
+    for suffix, frame in tables.items():
+        assert len(frame) == made[suffix].rows
+        assert {name: str(dtype) for name, dtype in frame.dtypes.items()} == {
+            name: column.dtype for name, column in made[suffix].columns.items()
+        }
+        for name, column in made[suffix].columns.items():
+            if column.dtype == "str":
+                assert frame[name].str.len().max() <= column.chars, name
+    assert made_bytes(spec) >= sum(cpu.frame_nbytes(frame) for frame in tables.values()) * 0.95
 
 
 def test_names_follow_db_benchmark():

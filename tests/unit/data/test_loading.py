@@ -1,12 +1,47 @@
+import os
+import time
+
 import pytest
 
-from pipeline.data.catalog import Catalog
+from pipeline.budget import WORK_LIMIT_ENV
+from pipeline.data.catalog import Catalog, SessionLimits
 from pipeline.data.io import ReadOptions, Source
 from pipeline.data.loading import load_bundled, load_file, load_synthetic
+from pipeline.engines import CpuEngine
 from pipeline.errors import DataError
 from pipeline.tables.synthetic import SyntheticSpec
 from tests.support import files
 from tests.support.engines import HostBackedGpu
+from tests.support.peaks import measure_peaks
+
+G1 = SyntheticSpec("groupby_g1", rows=2_000_000)  # about 0.2 GiB made, 0.5 GiB at its peak
+SMALL_ROOM = 64 * 2**20
+LIMITS = {  # a 64 MiB limit set by the server's cap on one piece of work, or by what the session has left
+    "server": ({WORK_LIMIT_ENV: "64"}, SessionLimits(), "this server allows one load or step"),
+    "session": ({}, SessionLimits(bytes=SMALL_ROOM), "this session has left of its memory limit (remove datasets"),
+}
+
+
+def refused_generation(limit: str):
+    """A case for `measure_peaks`: generating G1 with the `limit` in place (its rows are G1's, whatever asked)."""
+
+    def prepare(_rows: int):
+        settings, limits, _why = LIMITS[limit]
+        os.environ.update(settings)
+
+        def work() -> str:
+            try:
+                load_synthetic(Catalog(limits), G1, [CpuEngine()])
+            except DataError as error:
+                return str(error)
+            return "generated"
+
+        return work, 0
+
+    return prepare
+
+
+PEAK_CASES = {f"generate past the {limit}'s limit": refused_generation(limit) for limit in LIMITS}
 
 
 @pytest.fixture
@@ -154,3 +189,23 @@ def test_derived_results_are_computed_once_and_the_least_recently_used_go_first(
     assert dataset.recall("b") is None and dataset.recall("a") == "result a"
     dataset.release()
     assert dataset.recall("a") is None
+
+
+@pytest.mark.parametrize("limit", list(LIMITS))
+def test_generation_past_the_budget_is_refused_before_any_row_is_made(limit, cpu, monkeypatch):
+    settings, limits, why = LIMITS[limit]
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    catalog = Catalog(limits)
+    start = time.perf_counter()
+    with pytest.raises(DataError) as refused:
+        load_synthetic(catalog, G1, [cpu])
+    assert time.perf_counter() - start < 1.0, "refused from the estimate, not after generating"
+    assert str(refused.value).startswith("Generating 2,000,000 rows of db-benchmark groupby (G1) needs about 0.")
+    assert f"GiB of memory at its peak, more than the 0.06 GiB {why}" in str(refused.value)
+    assert "Generate fewer rows (or features), remove datasets you no longer need, or generate it on a Dask" in str(
+        refused.value
+    )
+    assert len(catalog) == 0
+    (peak,) = measure_peaks(__name__, [f"generate past the {limit}'s limit"], (G1.rows,))
+    assert peak.peak < 16 * 2**20, f"memory grew while refusing: {peak}"
