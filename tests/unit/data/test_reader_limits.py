@@ -24,8 +24,8 @@ from pipeline.tables.sandbox import Limits, run_job
 from pipeline.tables.visitor_json import MAX_VALUES, parse_json
 from pipeline.workspace import from_zip
 from tests.support import bombs
-from tests.support.paths import REPO_ROOT
 from tests.support.load_peaks import load_measured
+from tests.support.paths import REPO_ROOT
 
 MIB = 2**20
 SMALL_BUDGET = {"GPL_MAX_LOAD_MB": "256"}  # one load: 256 MiB, so the table at most 128 MiB
