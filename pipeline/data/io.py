@@ -33,7 +33,7 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_UPLOAD_LIMIT_MB = 200
 DECOMPRESSED_LIMIT_ENV = "GPL_MAX_DECOMPRESSED_MB"
 DEFAULT_DECOMPRESSED_LIMIT_MB = 4096
-READER_SLACK = 256 * 2**20  # the reader's own working memory (parser blocks, a row group) beside the table
+READER_SLACK = 512 * 2**20  # the reader's own working memory (parser blocks, a row group) beside the table
 
 __all__ = ["MAX_COLUMNS", "ReadOptions", "Source"]
 

@@ -15,19 +15,41 @@ import pyarrow.compute as pc
 MAX_FLATTEN_ROUNDS = 8
 
 
-def _is_nested(kind: pa.DataType) -> bool:
-    return pa.types.is_struct(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind)
+def _is_plain_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def is_plain_type(kind: pa.DataType) -> bool:
+    """The types every page and engine takes as they are (the rows of `type_map.TYPE_TABLE`); anything else a file
+    may hold (views, unions, run-end or dictionary encodings of other types, intervals, extension types, and
+    whatever a later pyarrow adds) is converted in the reader, never handed to the server as it is."""
+    return (
+        pa.types.is_integer(kind)
+        or pa.types.is_float32(kind)
+        or pa.types.is_float64(kind)
+        or pa.types.is_boolean(kind)
+        or _is_plain_text(kind)
+        or pa.types.is_timestamp(kind)
+        or pa.types.is_duration(kind)
+        or (pa.types.is_dictionary(kind) and _is_plain_text(kind.value_type) and pa.types.is_integer(kind.index_type))
+    )
 
 
 def is_plain(schema: pa.Schema) -> bool:
     """True when no column needs converting (so an engine's own reader may read the file as it is)."""
-    return not any(_conversion(field.type) for field in schema)
+    return all(is_plain_type(field.type) for field in schema)
 
 
-def _conversion(kind: pa.DataType) -> str | None:
+def conversion(kind: pa.DataType) -> str | None:
     """The name of the conversion a column of this type needs, or None."""
-    if _is_nested(kind):
-        return "nested"
+    if is_plain_type(kind):
+        return None
+    if pa.types.is_dictionary(kind):
+        return "dictionary"
+    if pa.types.is_run_end_encoded(kind):
+        return "run-end"
+    if pa.types.is_string_view(kind):
+        return "text"
     if pa.types.is_decimal(kind):
         return "decimal"
     if pa.types.is_float16(kind):
@@ -36,15 +58,21 @@ def _conversion(kind: pa.DataType) -> str | None:
         return "date"
     if pa.types.is_time(kind):
         return "time"
-    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind):
+    if (
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+        or pa.types.is_binary_view(kind)
+    ):
         return "binary"
     if pa.types.is_null(kind):
         return "null"
-    return None
+    return "nested"  # lists, maps, unions, intervals, extension types: written out as JSON text
 
 
 # What a column of each convertible type becomes (nested and binary columns have no such one type).
 PLAIN_TYPES: dict[str, pa.DataType] = {
+    "text": pa.string(),
     "decimal": pa.float64(),
     "half": pa.float32(),
     "date": pa.timestamp("s"),
@@ -55,8 +83,8 @@ PLAIN_TYPES: dict[str, pa.DataType] = {
 
 def plain_type(kind: pa.DataType) -> pa.DataType | None:
     """The type a column of `kind` has after `plain_columns`, or None where that depends on its values."""
-    conversion = _conversion(kind)
-    return kind if conversion is None else PLAIN_TYPES.get(conversion)
+    needed = conversion(kind)
+    return kind if needed is None else PLAIN_TYPES.get(needed)
 
 
 def _flatten_structs(table: pa.Table, notes: list[str]) -> pa.Table:
@@ -79,35 +107,56 @@ def _as_json_text(column: pa.ChunkedArray) -> pa.Array:
     )
 
 
+def _decoded(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary- or run-end-encoded column written out as its values."""
+    if pa.types.is_dictionary(column.type):
+        chunks = [chunk.dictionary.take(chunk.indices) for chunk in column.chunks]
+        return pa.chunked_array(chunks, column.type.value_type)
+    return pa.chunked_array([pc.run_end_decode(chunk) for chunk in column.chunks], column.type.value_type)
+
+
+def _plain(column: pa.ChunkedArray, name: str, rows: int, notes: list[str]) -> pa.ChunkedArray | pa.Array | None:
+    """The column as a plain type (None: left out), with a note for what changed."""
+    kind = column.type
+    needed = conversion(kind)
+    if needed in ("dictionary", "run-end"):
+        notes.append(f"Column {name!r} is {needed}-encoded {kind.value_type}: written out as its values.")
+        return _plain(_decoded(column), name, rows, notes)
+    if needed == "nested":
+        notes.append(f"Column {name!r} holds lists, maps or other composite values ({kind}): read as JSON text.")
+        return _as_json_text(column)
+    if needed == "text":
+        notes.append(f"Column {name!r} is {kind}: read as text.")
+        return pc.cast(column, PLAIN_TYPES[needed])
+    if needed == "decimal":
+        notes.append(f"Column {name!r} is {kind}: read as float64 (about 15 significant digits).")
+        return pc.cast(column, PLAIN_TYPES[needed], safe=False)
+    if needed == "half":
+        notes.append(f"Column {name!r} is float16, which cuDF cannot hold: read as float32.")
+        return pc.cast(column, PLAIN_TYPES[needed])
+    if needed == "date":
+        notes.append(f"Column {name!r} holds dates: read as date-times at midnight.")
+        return pc.cast(column, PLAIN_TYPES[needed])
+    if needed == "time":
+        notes.append(f"Column {name!r} holds times of day: read as text (HH:MM:SS).")
+        return pc.cast(column, PLAIN_TYPES[needed])
+    if needed == "binary":
+        notes.append(f"Column {name!r} holds binary data, which cannot be profiled or modelled: left out.")
+        return None
+    if needed == "null":
+        notes.append(f"Column {name!r} has no values at all: read as an empty number column.")
+        return pa.nulls(rows, PLAIN_TYPES[needed])
+    return column
+
+
 def plain_columns(table: pa.Table) -> tuple[pa.Table, list[str]]:
     """The table with every column of a plain type, and a note for each conversion made."""
     notes: list[str] = []
     table = _flatten_structs(table, notes)
     columns, names = [], []
     for field, column in zip(table.schema, table.columns, strict=True):
-        conversion = _conversion(field.type)
-        name = field.name
-        if conversion == "nested":
-            column = _as_json_text(column)
-            notes.append(f"Column {name!r} holds lists or maps ({field.type}): read as JSON text.")
-        elif conversion == "decimal":
-            column = pc.cast(column, PLAIN_TYPES[conversion], safe=False)
-            notes.append(f"Column {name!r} is {field.type}: read as float64 (about 15 significant digits).")
-        elif conversion == "half":
-            column = pc.cast(column, PLAIN_TYPES[conversion])
-            notes.append(f"Column {name!r} is float16, which cuDF cannot hold: read as float32.")
-        elif conversion == "date":
-            column = pc.cast(column, PLAIN_TYPES[conversion])
-            notes.append(f"Column {name!r} holds dates: read as date-times at midnight.")
-        elif conversion == "time":
-            column = pc.cast(column, PLAIN_TYPES[conversion])
-            notes.append(f"Column {name!r} holds times of day: read as text (HH:MM:SS).")
-        elif conversion == "binary":
-            notes.append(f"Column {name!r} holds binary data, which cannot be profiled or modelled: left out.")
-            continue
-        elif conversion == "null":
-            column = pa.nulls(len(table), PLAIN_TYPES[conversion])
-            notes.append(f"Column {name!r} has no values at all: read as an empty number column.")
-        columns.append(column)
-        names.append(name)
+        plain = _plain(column, field.name, len(table), notes)
+        if plain is not None:
+            columns.append(plain)
+            names.append(field.name)
     return pa.table(columns, names=names), notes

@@ -13,19 +13,23 @@ import io
 import re
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.errors import DataError
+from pipeline.tables.column_types import conversion
 from pipeline.tables.formats import FileFormat
 
 Payload = bytes | Path
-PEAK_FACTOR = 2  # a load holds the parsed Arrow table and the engine's frame made from it at once
+# A load takes about three times its table at its peak, over its processes: the reader's table and its parser's
+# working memory, then the table handed over and the engine's frame made from it.
+PEAK_FACTOR = 3
 PARQUET_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 8, "FLOAT": 4, "DOUBLE": 8}
 XLSX_CELL_BYTES = 300  # measured: loading 1M numeric cells took 300 MB more (openpyxl holds each as an object)
 XLSX_TEXT_FACTOR = 4  # shared strings as Python strings, against their XML
@@ -147,26 +151,106 @@ def arrow_size(payload: Payload) -> DecodedSize:
     return DecodedSize(total, f"{batches:,} IPC messages, from their metadata")
 
 
-CELL_TAG = re.compile(rb"<c[\s/>]")  # a cell element: `<c`, then whitespace of any kind, `/` or `>`
+CELL_STARTS = (b"<c ", b"<c\t", b"<c\n", b"<c\r", b"<c>", b"<c/")  # `<c`, then XML whitespace, `>` or `/`
+ROW_NUMBER = re.compile(rb"<row[^>]*?\sr=[\"'](\d{1,9})")
+SHARED_CELL = (b't="s"', b"t='s'")  # the attribute only a cell holding a shared string has
+MERGED = re.compile(rb"<mergeCell[^>]*?\sref=[\"']([A-Z]{1,3})(\d{1,9}):([A-Z]{1,3})(\d{1,9})")
+SHARED_STRING = re.compile(rb"<si[\s>].*?</si>", re.S)
+
+
+def column_number(letters: bytes) -> int:
+    """A spreadsheet column's number: A is 1, Z 26, AA 27, XFD 16,384."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+CELL_REFERENCE = re.compile(rb"r=[\"']([A-Z]{1,3})\d")
+
+
+def _widest_column(part: bytes) -> int:
+    """The rightmost column any cell reference in `part` names."""
+    if b"r=" not in part:
+        return 0
+    return max((column_number(letters) for letters in set(CELL_REFERENCE.findall(part))), default=0)
+
+
+@dataclass
+class _Sheet:
+    """What a worksheet's XML says of the table openpyxl and pandas build from it."""
+
+    cells: int = 0
+    rows: int = 0
+    columns: int = 0
+    merged: int = 0
+    shared: int = 0  # cells that hold a shared string
+
+    def read(self, part: bytes) -> None:
+        self.cells += sum(part.count(start) for start in CELL_STARTS)
+        self.rows = max([self.rows, *map(int, ROW_NUMBER.findall(part))])
+        self.columns = max(self.columns, _widest_column(part))
+        self.shared += sum(part.count(attribute) for attribute in SHARED_CELL)
+        for first, top, last, bottom in MERGED.findall(part):  # every cell of a merged range gets its value
+            width, height = column_number(last) - column_number(first) + 1, int(bottom) - int(top) + 1
+            self.merged += max(width, 0) * max(height, 0)
+            self.rows, self.columns = max(self.rows, int(bottom)), max(self.columns, column_number(last))
+
+    @property
+    def held(self) -> int:
+        """Cells pandas makes: every cell of the rectangle up to the last row and column named, at least those
+        written, plus the merged ranges filled in."""
+        return max(self.cells, self.rows * self.columns) + self.merged
+
+
+def _tags(stream: IO[bytes], chunk: int) -> Iterator[bytes]:
+    """The stream in pieces that each end after a `>`, so that no tag is cut in two."""
+    tail = b""
+    while block := stream.read(chunk):
+        window = tail + block
+        cut = window.rfind(b">") + 1
+        if cut:
+            yield window[:cut]
+        tail = window[cut:]
+    if tail:
+        yield tail
+
+
+def _longest_shared_string(stream: IO[bytes], chunk: int) -> int:
+    """The bytes of the longest string in a workbook's shared strings, read a piece at a time."""
+    longest, tail = 0, b""
+    while block := stream.read(chunk):
+        window = tail + block
+        end = 0
+        for found in SHARED_STRING.finditer(window):
+            longest, end = max(longest, len(found.group())), found.end()
+        tail = window[end:]
+    return max(longest, len(tail))
 
 
 def xlsx_size(payload: Payload, chunk: int = 1 << 22) -> DecodedSize:
-    """Cells counted in every sheet's XML as it decompresses (openpyxl holds every cell as an object), plus the
-    shared strings. A cell is `<c` followed by any XML whitespace (space, tab, line break), `/` or `>`."""
-    cells = text = 0
+    """Cells counted in every sheet's XML as it decompresses (openpyxl holds every cell as an object): the
+    rectangle pandas fills up to the last row and column any cell names, merged ranges filled in, and each cell
+    that refers to a shared string holding a copy of the longest one. A cell is `<c` followed by any XML
+    whitespace (space, tab, line break), `/` or `>`."""
+    sheets, longest, text = [], 0, 0
     with zipfile.ZipFile(payload if isinstance(payload, Path) else io.BytesIO(payload)) as archive:
         for info in archive.infolist():
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                tail = b""
-                with archive.open(info) as sheet:
-                    while block := sheet.read(chunk):
-                        window = tail + block
-                        cells += len(CELL_TAG.findall(window))  # a tag takes 3 bytes: one cut short is not found
-                        tail = window[-2:]  # and starts in these, to be found with the next block
+                sheet = _Sheet()
+                with archive.open(info) as stream:
+                    for part in _tags(stream, chunk):
+                        sheet.read(part)
+                sheets.append(sheet)
             elif info.filename == "xl/sharedStrings.xml":
                 text += info.file_size
+                with archive.open(info) as stream:
+                    longest = _longest_shared_string(stream, chunk)
+    cells = sum(sheet.held for sheet in sheets)
+    shared = sum(sheet.shared for sheet in sheets) * longest
     return DecodedSize(
-        cells * XLSX_CELL_BYTES + text * XLSX_TEXT_FACTOR, f"{cells:,} cells in its sheets, counted in their XML"
+        cells * XLSX_CELL_BYTES + text * XLSX_TEXT_FACTOR + shared,
+        f"{cells:,} cells in its sheets, counted in their XML",
     )
 
 
@@ -223,22 +307,34 @@ NULL_BYTES = 8  # a column with no values becomes float64 (`column_types.PLAIN_T
 # A value inside a list or map, written as JSON text (`column_types.plain_columns`): a Python object's pointer, its
 # text and that text again as an Arrow string while it is made.
 NESTED_VALUE_BYTES = 24
+WRITTEN_OUT = ("dictionary", "run-end", "nested")  # conversions that write a column out value by value
 
 
 def _nested_values(array: pa.Array) -> int:
-    """How many values a nested array holds at every level (the Arrow buffers of `null` children hold none)."""
+    """How many values an array holds at every level (the Arrow buffers of `null` children hold none)."""
     kind = array.type
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
-        return len(array) + _nested_values(array.values)
-    if pa.types.is_struct(kind):
+    if pa.types.is_dictionary(kind):
+        return len(array) + int(pc.sum(pc.take(_entry_values(array.dictionary), array.indices)).as_py() or 0)
+    if pa.types.is_run_end_encoded(kind):
+        return len(array)  # one value per logical row once written out
+    if pa.types.is_struct(kind) or pa.types.is_union(kind):
         return len(array) + sum(_nested_values(array.field(i)) for i in range(kind.num_fields))
+    if hasattr(array, "values"):  # lists, list views, fixed-size lists, maps
+        return len(array) + _nested_values(array.values)
     return len(array)
+
+
+def _entry_values(dictionary: pa.Array) -> pa.Array:
+    """The values each entry of a dictionary holds once written out (a list's length, else one)."""
+    if hasattr(dictionary, "values") and not pa.types.is_dictionary(dictionary.type):
+        return pc.fill_null(pc.list_value_length(dictionary), 0)
+    return pa.array([1] * len(dictionary), pa.int64())
 
 
 def held_bytes(table: pa.Table | pa.RecordBatch) -> int:
     """Bytes a table takes once an engine holds it with plain columns: its Arrow buffers, plus what they leave out
-    (a column of `null` type has no buffer at all but becomes 8 bytes a row; booleans take a byte each; lists and
-    maps become JSON text)."""
+    (a column of `null` type has no buffer at all but becomes 8 bytes a row; booleans take a byte each; lists,
+    maps, unions and encoded columns are written out, as their values or as JSON text)."""
     total = table.nbytes
     for field, column in zip(table.schema, table.columns, strict=True):
         kind = field.type
@@ -246,7 +342,7 @@ def held_bytes(table: pa.Table | pa.RecordBatch) -> int:
             total += NULL_BYTES * len(column)
         elif pa.types.is_boolean(kind):
             total += len(column)
-        elif pa.types.is_nested(kind):
+        elif conversion(kind) in WRITTEN_OUT:
             chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
             total += NESTED_VALUE_BYTES * sum(_nested_values(chunk) for chunk in chunks)
     return total

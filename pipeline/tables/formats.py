@@ -59,7 +59,7 @@ COMPRESSION_MAGIC = {
     b"PK\x03\x04": "zip",
 }
 BINARY_FORMATS = (FileFormat.PARQUET, FileFormat.ARROW, FileFormat.EXCEL)
-ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "shift_jis", "gb18030")
+ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "utf-16-le", "utf-16-be", "shift_jis", "gb18030")
 DELIMITERS = (",", "\t", ";", "|")
 SNIFF_BYTES = 64 * 1024
 

@@ -103,6 +103,11 @@ def _parse_csv(content: Content, dialect: CsvDialect, encoding: str, limit: int 
         raise DataError(
             f"It is not valid {dialect.encoding} text (byte {error.start:,}). Choose another encoding."
         ) from error
+    except UnicodeError as error:  # e.g. UTF-16 without a byte-order mark
+        raise DataError(
+            f"It is not valid {dialect.encoding} text ({error}). Choose the file's encoding (UTF-16 without a "
+            "byte-order mark: utf-16-le or utf-16-be)."
+        ) from error
 
 
 def count_quotes(content: Content) -> int:
@@ -213,6 +218,8 @@ def read_excel(payload: Payload) -> pa.Table:
     """The first sheet of an .xlsx workbook, text columns as strings."""
     try:
         frame = pd.read_excel(_excel_source(payload), sheet_name=0, engine="openpyxl")
+    except MemoryError:
+        raise  # too large, not damaged: the reader process says so
     except Exception as error:  # openpyxl raises many types for a damaged workbook
         raise unreadable_workbook(error) from error
     mixed = [column for column in frame.columns if frame[column].dtype == object]
@@ -239,6 +246,8 @@ def excel_facts(payload: Payload) -> ExcelFacts:
 
     try:
         workbook = openpyxl.load_workbook(_excel_source(payload))
+    except MemoryError:
+        raise  # too large, not damaged: the reader process says so
     except Exception as error:  # openpyxl raises many types for a damaged workbook
         raise unreadable_workbook(error) from error
     sheet = workbook.worksheets[0]

@@ -56,6 +56,7 @@ DEFAULT_SECONDS = 120
 GRACE_S = 5  # past its alarm, the reader process kills a worker outright
 RETIRE_HELD = 512 * 2**20  # a worker that still holds this much more than when it started ends after its job
 MESSAGE_BYTES = 1 << 16
+RAN_OUT_SHARE = 0.75  # a worker ended by a signal at this share of its memory limit or more had run out of it
 READER_ENVIRONMENT = {
     "OPENBLAS_NUM_THREADS": "1",  # no idle BLAS threads in the reader process, which forks (not OMP_NUM_THREADS:
     "MKL_NUM_THREADS": "1",  # pyarrow sizes its own thread pool by it)
@@ -206,7 +207,7 @@ def _reply(ours: socket.socket, status: dict[str, Any], limits: Limits, name: st
         code = int(status["code"])
         if "error" in said:
             raise DataError(said["error"])
-        if said.get("memory"):
+        if said.get("memory") or _ran_out(code, int(status.get("peak", 0)), limits):
             raise DataError(_out_of_memory(name, limits))
         if "failed" in said:
             raise DataError(
@@ -230,6 +231,12 @@ def _mapped(fd: int, said: dict[str, Any]) -> tuple[dict[str, Any], pa.Table | N
     return header, table
 
 
+def _ran_out(code: int, peak: int, limits: Limits) -> bool:
+    """Whether a worker a signal ended had grown to its memory limit: native code that cannot allocate aborts
+    (SIGABRT) or dies of it, rather than raising MemoryError."""
+    return code < 0 and code not in (-signal.SIGALRM, -signal.SIGKILL) and peak >= RAN_OUT_SHARE * limits.memory_bytes
+
+
 def _out_of_memory(name: str, limits: Limits) -> str:
     return (
         f"{name} is too large once decoded: reading it passed the limit of {limits.memory_bytes / 2**20:,.0f} MiB "
@@ -243,8 +250,8 @@ def _died(name: str, code: int, limits: Limits) -> str:
         why = f"reading it did not finish within {limits.seconds} s"
     elif code < 0:
         why = (
-            f"the reader stopped on it ({signal.Signals(-code).name}): the file is damaged in a way the reader "
-            f"does not catch, or reading it needed more than its limit of {limits.memory_bytes / 2**20:,.0f} MiB"
+            f"the reader crashed on it ({signal.Signals(-code).name}): the file is damaged in a way the reader "
+            "does not catch"
         )
     else:
         why = f"the reader failed on it (exit {code})"
@@ -349,10 +356,11 @@ def _let_go(workers: dict[int, _Worker], worker: _Worker) -> None:
 
 
 def _reap(control: socket.socket, workers: dict[int, _Worker]) -> None:
-    """Tell the server how each job whose worker ended ended: its exit code (minus the signal that ended it)."""
+    """Tell the server how each job whose worker ended ended: its exit code (minus the signal that ended it) and
+    the worker's peak resident memory."""
     while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
@@ -362,7 +370,8 @@ def _reap(control: socket.socket, workers: dict[int, _Worker]) -> None:
             continue
         worker.channel.close()
         if worker.job is not None:
-            control.send(json.dumps({"id": worker.job, "code": os.waitstatus_to_exitcode(status)}).encode())
+            ended = {"id": worker.job, "code": os.waitstatus_to_exitcode(status), "peak": usage.ru_maxrss * 1024}
+            control.send(json.dumps(ended).encode())
 
 
 def _status_field(name: str) -> int:

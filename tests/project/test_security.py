@@ -163,7 +163,7 @@ def test_a_session_holds_at_most_its_limit_of_memory(cpu):
     catalog = Catalog(SessionLimits(bytes=200_000))
     load_bundled(catalog, "iris", [cpu])
     held = catalog.nbytes
-    with pytest.raises(DataError, match=r"would bring this session to .* over its limit of 0.00 GiB"):
+    with pytest.raises(DataError, match=r"more than the 0.00 GiB this session has left of its memory limit"):
         load_synthetic(catalog, SyntheticSpec(kind="classification", rows=10_000, features=8), [cpu])
     assert [dataset.name for dataset in catalog] == ["iris"] and catalog.nbytes == held
 

@@ -305,6 +305,6 @@ def test_a_parquet_file_that_aborts_pyarrow_is_a_message_and_the_server_lives():
     assert done.returncode == 0, done.stderr[-2000:]
     said = re.search(r"REFUSED: (.*)", done.stdout).group(1)
     assert said.startswith(  # the crash as pyarrow 26 has it, or its own error once a release catches it
-        (f"{path.name} could not be read: the reader stopped on it (SIGABRT)", f"Could not read {path.name}")
+        (f"{path.name} could not be read: the reader crashed on it (SIGABRT)", f"Could not read {path.name}")
     ), said
     assert "KEPT: ['iris'] ACTIVE: iris" in done.stdout

@@ -28,7 +28,7 @@ from tests.support.load_peaks import load_measured
 from tests.support.paths import REPO_ROOT
 
 MIB = 2**20
-SMALL_BUDGET = {"GPL_MAX_LOAD_MB": "256"}  # one load: 256 MiB, so the table at most 128 MiB
+SMALL_BUDGET = {"GPL_MAX_LOAD_MB": "256"}  # one load: 256 MiB, so the table at most 85 MiB
 
 
 def write_compressed(path, codec: str, chunk: bytes, times: int):
@@ -46,7 +46,7 @@ def test_a_compressed_csv_bomb_is_stopped_as_it_decompresses_not_after(tmp_path,
     assert path.stat().st_size < 8 * MIB
     measured = load_measured(path, **SMALL_BUDGET)
     counted = f"refused: Could not read {path.name}: Decoded, it holds more than"  # the table, counted as it is read
-    limited = f"refused: {path.name} is too large once decoded: reading it passed the limit of 384 MiB"  # the OS's
+    limited = f"refused: {path.name} is too large once decoded: reading it passed the limit of 597 MiB"  # the OS's
     assert measured["said"].startswith((counted, limited)), measured
     assert measured["kept"] == ["iris"]
     assert measured["growth"] < 512 * MIB, f"the process tree grew {measured['growth'] / MIB:,.0f} MiB"
@@ -68,7 +68,7 @@ def test_a_list_of_a_hundred_million_nulls_in_one_row_is_refused_before_it_becom
     path = tmp_path / "one_row.arrow"
     feather.write_feather(pa.table({"l": values}), path, compression="uncompressed")
     measured = load_measured(path)
-    said = "refused: Could not read one_row.arrow: Decoded, it holds more than 2.24 GiB, past the 0.75 GiB"
+    said = "refused: Could not read one_row.arrow: Decoded, it holds more than 2.24 GiB, past the 0.50 GiB"
     assert measured["said"].startswith(said), measured
     assert measured["growth"] < 200 * MIB and measured["seconds"] < 30
 
@@ -83,7 +83,7 @@ def test_parquet_text_with_short_min_and_max_is_sized_as_a_dictionary_before_it_
     statistics = pq.ParquetFile(path).metadata.row_group(0).column(0).statistics
     assert (statistics.min, statistics.max) == ("a", "z")
     measured = load_measured(path, **SMALL_BUDGET)
-    assert "Decoded, it holds more than 0.38 GiB, past the 0.12 GiB this load may take" in measured["said"], measured
+    assert "Decoded, it holds more than 0.38 GiB, past the 0.08 GiB this load may take" in measured["said"], measured
     assert measured["growth"] < 150 * MIB, f"the process tree grew {measured['growth'] / MIB:,.0f} MiB"
 
 
@@ -111,7 +111,7 @@ def test_xlsx_cells_are_counted_whatever_whitespace_follows_the_tag(tmp_path):
     for block in (3, 4, 5, 64):  # a tag cut between two blocks is counted once
         assert xlsx_size(small, chunk=block).how.startswith("35 cells")
     measured = load_measured(path)
-    assert measured["said"].startswith("refused: tabs.xlsx would take about 2.79 GiB"), measured
+    assert measured["said"].startswith("refused: tabs.xlsx would take about 4.19 GiB"), measured
     assert measured["seconds"] < 30
 
 
@@ -196,11 +196,112 @@ def test_a_gzip_csv_loads_the_same_as_the_plain_one(tmp_path):
 )
 def test_a_text_file_too_small_to_pass_its_budget_is_not_counted_and_decodes_within_the_bound(tmp_path, text, columns):
     from pipeline.tables.decode import ReadLimits, ReadOptions, decode
-    from pipeline.tables.decoded_size import text_size, text_size_bound
+    from pipeline.tables.decoded_size import PEAK_FACTOR, text_size, text_size_bound
 
     path = tmp_path / "t.csv"
     path.write_bytes(text)
     bound = text_size_bound(len(text), columns)
-    decoded = decode("t.csv", path, ReadOptions(), ReadLimits(2 * bound + 2, "test", 2**30))
+    decoded = decode("t.csv", path, ReadOptions(), ReadLimits(PEAK_FACTOR * (bound + 1), "test", 2**30))
     assert held_bytes(decoded.table) <= bound
     assert text_size(path, columns).nbytes <= bound or b"\n\n" in text  # blank lines are counted, never read
+
+
+def ipc_file(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+EXOTIC = {  # found by fuzzing: each aborted the server converting to pandas, or raised past DataError
+    "empty_list_view": pa.Table.from_batches([], pa.schema([("x", pa.list_view(pa.int32())), ("id", pa.int64())])),
+    "list_view": pa.table({"x": pa.array([[1, 2], [3]], pa.list_view(pa.int32())), "id": [1, 2]}),
+    "sparse_union": pa.table(
+        {
+            "u": pa.UnionArray.from_sparse(
+                pa.array([0, 1, 0], pa.int8()), [pa.array([1, 2, 3]), pa.array(["a", "b", "c"])]
+            )
+        }
+    ),
+    "dictionary_of_lists": pa.table(
+        {"d": pa.DictionaryArray.from_arrays(pa.array([0, 0, 0], pa.int32()), pa.array([[1, 2]]))}
+    ),
+    "run_end_encoded": pa.table({"r": pa.RunEndEncodedArray.from_arrays([3, 5], ["a", "b"])}),
+    "string_view": pa.table({"s": pa.array(["a", "b"], pa.string_view())}),
+    "interval": pa.table({"i": pa.array([pa.MonthDayNano([1, 2, 3])], pa.month_day_nano_interval())}),
+}
+
+
+@pytest.mark.parametrize("name", list(EXOTIC))
+def test_columns_of_any_arrow_type_reach_the_server_only_as_plain_types(tmp_path, name):
+    path = tmp_path / f"{name}.arrow"
+    path.write_bytes(ipc_file(EXOTIC[name]))
+    measured = load_measured(path)  # a fresh process: an abort there fails this test, not the test run
+    rows = EXOTIC[name].num_rows
+    expected = f"loaded {rows} x" if rows else f"refused: {name}.arrow has column names but no rows"
+    assert measured["said"].startswith(expected), measured
+
+
+def xlsx_package(sheet: str, shared: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in bombs.XLSX_PARTS.items():
+            archive.writestr(name, text)
+        archive.writestr(
+            "xl/worksheets/sheet1.xml",
+            '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            + sheet
+            + "</worksheet>",
+        )
+        if shared is not None:
+            archive.writestr("xl/sharedStrings.xml", shared)
+    return buffer.getvalue()
+
+
+HEADER = '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="inlineStr"><is><t>b</t></is></c></row>'
+WORKBOOKS = {  # found by fuzzing: a few KB that make openpyxl and pandas build gigabytes
+    "far_cell": (
+        f'<sheetData>{HEADER}<row r="200000"><c r="ZZ200000"><v>3</v></c></row></sheetData>',
+        None,
+        "140,400,000 cells",
+    ),
+    "merged_range": (
+        f'<sheetData>{HEADER}</sheetData><mergeCells count="1"><mergeCell ref="A2:XFD10000"/></mergeCells>',
+        None,
+        "327,663,616 cells",
+    ),
+    "shared_string": (
+        "<sheetData>" + "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c></row>' for r in range(1, 2001)),
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>'
+        + "x" * 10**6
+        + "</t></si></sst>",
+        "2,000 cells",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(WORKBOOKS))
+def test_a_workbook_is_sized_by_the_table_pandas_builds_from_it(tmp_path, name):
+    sheet, shared, cells = WORKBOOKS[name]
+    if name == "shared_string":
+        sheet += "</sheetData>"
+    path = tmp_path / f"{name}.xlsx"
+    path.write_bytes(xlsx_package(sheet, shared))
+    assert path.stat().st_size < 20_000
+    measured = load_measured(path)
+    assert measured["said"].startswith(f"refused: {name}.xlsx would take about"), measured
+    assert cells in measured["said"] and measured["seconds"] < 10
+    assert measured["growth"] < 200 * MIB
+
+
+def test_utf16_without_a_byte_order_mark_says_which_encodings_to_choose():
+    from pipeline.data.catalog import Catalog
+    from pipeline.data.io import ReadOptions, Source
+    from pipeline.data.loading import load_file
+    from pipeline.engines import CPU, get_engine
+
+    data = "id,name\n1,naïve\n2,x\n".encode("utf-16-le")
+    with pytest.raises(DataError, match=r"not valid utf-16 text .* utf-16-le or utf-16-be"):
+        load_file(Catalog(), Source.from_bytes("t.csv", data), [get_engine(CPU)], ReadOptions(encoding="utf-16"))
+    loaded = load_file(Catalog(), Source.from_bytes("t.csv", data), [get_engine(CPU)], ReadOptions(",", "utf-16-le"))
+    assert loaded.primary.frame["name"].tolist() == ["naïve", "x"]
