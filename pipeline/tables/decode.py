@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.json as pajson
 
 from pipeline.errors import DataError
 from pipeline.tables.binary_readers import READERS, inspect
@@ -148,7 +147,8 @@ def decode(name: str, path: Path, options: ReadOptions, limits: ReadLimits) -> D
     started = time.perf_counter()
     table = _read(decoded, content, limits)
     decoded.parse_s = time.perf_counter() - started
-    decoded.plain = is_plain(table.schema)
+    if detected.format is not FileFormat.CSV:  # a CSV's types come from its text: an engine's reader given them
+        decoded.plain = is_plain(table.schema)  # as explicit types reads it alike (`type_map.device_dtypes`)
     if table.num_columns > MAX_COLUMNS:
         raise too_wide(name, table.num_columns)
     held = held_bytes(table)
@@ -190,7 +190,6 @@ def _read(decoded: Decoded, content: Content, limits: ReadLimits) -> pa.Table:
         if size is not None and size.nbytes > limits.table_bytes:
             raise _too_large(name, size, limits)
     if fmt is FileFormat.JSONL:
-        decoded.plain = _json_has_plain_schema(content.head(SNIFF_BYTES))
         return _reading(name, lambda: read_json_lines(content, limits.table_bytes))
     return _reading(name, lambda: read_csv(content, decoded.dialect, limits.table_bytes))
 
@@ -239,15 +238,6 @@ def _filled_workbook(decoded: Decoded, payload: Path | bytes) -> Path | bytes:
         "each cell of a merged range gets the range's value."
     )
     return facts.filled
-
-
-def _json_has_plain_schema(head: bytes) -> bool:
-    """Whether the columns of JSON lines need no conversion, judged from the first lines (nesting checked before)."""
-    complete = head[: head.rfind(b"\n") + 1] or head
-    try:
-        return is_plain(pajson.read_json(pa.BufferReader(complete)).schema)
-    except (pa.ArrowException, OSError):
-        return True  # the reader itself reports a damaged file
 
 
 def _sniff_csv(decoded: Decoded, content: Content, head: bytes, options: ReadOptions) -> None:
