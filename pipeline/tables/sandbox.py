@@ -187,37 +187,43 @@ def run_job(job: str, arguments: dict[str, Any], payload: bytes | Path, limits: 
             theirs.close()
             os.close(payload_fd)
         with ours:
-            try:
-                status = ended.result(timeout=limits.seconds + 4 * GRACE_S)
-            except (OSError, TimeoutError) as error:
-                raise DataError(
-                    f"{name} could not be read: the reader process stopped ({error}). Load it again."
-                ) from error
-            return _reply(ours, status, limits, name)
+            return _reply(ours, ended, limits, name)
 
 
-def _reply(ours: socket.socket, status: dict[str, Any], limits: Limits, name: str) -> Reply:
-    """The child's reply, read once the reader process has said how it ended."""
+def _reply(ours: socket.socket, ended: Future[dict[str, Any]], limits: Limits, name: str) -> Reply:
+    """The worker's reply, as soon as it comes; where none does (the worker ended first), how it ended, from the
+    reader process."""
+    ours.settimeout(limits.seconds + 4 * GRACE_S)  # the reader process kills a worker past its time before this
     try:
-        message, fds, _flags, _address = socket.recv_fds(ours, MESSAGE_BYTES, 1, socket.MSG_DONTWAIT)
-    except BlockingIOError:
+        message, fds, _flags, _address = socket.recv_fds(ours, MESSAGE_BYTES, 1)
+    except TimeoutError:
         message, fds = b"", []
     try:
         said = json.loads(message) if message else {}
-        code = int(status["code"])
         if "error" in said:
             raise DataError(said["error"])
-        if said.get("memory") or _ran_out(code, int(status.get("peak", 0)), limits):
+        if said.get("memory"):
             raise DataError(_out_of_memory(name, limits))
         if "failed" in said:
             raise DataError(
                 f"{name} could not be read: the reader failed on it ({said['failed']}). It was read in a separate "
                 "process, so the app and your data are fine. Export or upload the file again."
             )
-        if code != 0 or not said.get("ok") or not fds:
-            raise DataError(_died(name, code, limits))
-        header, table = _mapped(fds[0], said)
-        return Reply(header, table, int(status.get("peak", 0)))
+        if said.get("ok") and fds:
+            header, table = _mapped(fds[0], said)
+            return Reply(header, table, int(said["peak"]))
+        try:
+            status = ended.result(timeout=4 * GRACE_S)
+        except (OSError, TimeoutError) as error:
+            raise DataError(
+                f"{name} could not be read: the reader process stopped ({error}). Load it again."
+            ) from error
+        code = int(status["code"])
+        raise DataError(
+            _out_of_memory(name, limits)
+            if _ran_out(code, int(status.get("peak", 0)), limits)
+            else _died(name, code, limits)
+        )
     finally:
         for fd in fds:
             os.close(fd)
@@ -456,7 +462,12 @@ def _send(reply: socket.socket, header: dict[str, Any], table: pa.Table | None) 
             if table is not None:
                 with pa.ipc.new_stream(out, table.schema) as writer:
                     writer.write_table(table)
-        said = {"ok": True, "header": len(text), "table": start if table is not None else 0}
+        said = {
+            "ok": True,
+            "header": len(text),
+            "table": start if table is not None else 0,
+            "peak": _status_field("VmHWM"),
+        }
         socket.send_fds(reply, [json.dumps(said).encode()], [fd])
     finally:
         os.close(fd)
