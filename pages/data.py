@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipeline.budget import MemoryBudget
 from pipeline.data.bundled import BUNDLED
 from pipeline.data.io import ReadOptions, Source, data_dir, list_data_files, matches_in_folder, resolve_in_folder
 from pipeline.data.loading import add_copy_on, load_bundled, load_file, load_files_on_dask, load_synthetic
@@ -123,7 +122,7 @@ def synthetic_spec(key: str) -> SyntheticSpec:
 
 def generate_tab() -> None:
     spec = synthetic_spec("gen")
-    budget = MemoryBudget.for_session(catalog().room)
+    budget = catalog().budget()
     st.caption(
         f"Name: `{dataset_name(spec)}` · about {fmt.size(estimated_bytes(spec))} of memory at its peak per engine; "
         f"one piece of work may take {fmt.size(budget.nbytes)} here ({budget.why})."

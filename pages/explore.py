@@ -7,7 +7,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pipeline.budget import MemoryBudget
 from pipeline.data.catalog import Dataset, EngineCopy
 from pipeline.engines import split_reference
 from pipeline.profile import (
@@ -101,7 +100,7 @@ def run_profile(dataset: Dataset, engine_name: str, preset: str, slot: Any) -> P
         with slot.container():  # a click on Stop (or anywhere) interrupts the profile; nothing half-made is kept
             st.button("Stop profiling", key=f"profile_stop_{engine_name}", icon=":material/stop_circle:")
             _, report = eta_bar(st, f"Profiling on {copy.engine.label}…")
-            budget = MemoryBudget.for_session(catalog().room)
+            budget = catalog().budget()
             with working_on(dataset):
                 result = profile_frame(copy.engine, copy.frame, PRESETS[preset], report, budget)
         slot.empty()

@@ -7,7 +7,6 @@ from typing import Any
 
 import streamlit as st
 
-from pipeline.budget import MemoryBudget
 from pipeline.data.catalog import Dataset, EngineCopy
 from pipeline.render.charts import cumulative_time_chart, speedup_chart, step_time_chart
 from pipeline.steps.export import to_script
@@ -193,7 +192,7 @@ def run_all(dataset: Dataset, steps: list[Step], others: dict[str, Dataset]) -> 
         for name in frames
     }
     bar = st.progress(0.0, text="Running…")
-    budget = MemoryBudget.for_session(catalog().room)
+    budget = catalog().budget()
     with working_on(dataset):
         result = run_side_by_side(
             steps, frames, engines, datasets, lambda done, text: bar.progress(done, text=text), budget=budget

@@ -30,8 +30,9 @@ class MemoryBudget:
     why: str
 
     @classmethod
-    def for_session(cls, room: int | None = None) -> MemoryBudget:
-        """The server's cap ($GPL_MAX_LOAD_MB, 1.5 GiB), half the memory available now, and the session's room."""
+    def for_session(cls, room: int | None = None, server_room: int | None = None) -> MemoryBudget:
+        """The server's cap ($GPL_MAX_LOAD_MB, 1.5 GiB), half the memory available now, the session's room, and
+        what all the server's sessions together may still take."""
         cap = positive_int_setting(WORK_LIMIT_ENV, DEFAULT_WORK_LIMIT_MB) * 2**20
         limits = [
             cls(cap, "this server allows one load or step"),
@@ -40,6 +41,9 @@ class MemoryBudget:
         if room is not None:
             why = "this session has left of its memory limit (remove datasets it no longer needs to make room)"
             limits.append(cls(max(room, 0), why))
+        if server_room is not None:
+            why = "all sessions of this server may still take together (try again once others have ended)"
+            limits.append(cls(max(server_room, 0), why))
         return min(limits, key=lambda budget: budget.nbytes)
 
     def check(self, need: int, doing: str, instead: str) -> None:

@@ -174,9 +174,13 @@ def from_zip(data: bytes, max_bytes: int) -> Workspace:
     if not isinstance(manifest, dict) or manifest.get("version") != VERSION:
         raise DataError(f"This workspace has version {manifest.get('version')!r}; this app reads version {VERSION}.")
     workspace = Workspace(left_out=[str(note) for note in manifest.get("left_out") or []][:100])
+    listed: set[str] = set()
     for entry in manifest.get("datasets") or []:
         if not isinstance(entry, dict) or entry.get("member") not in members or not isinstance(entry.get("name"), str):
             raise DataError("workspace.json lists a dataset the file does not hold.")
+        if entry["member"] in listed:  # one small member loaded many times over would multiply its memory
+            raise DataError(f"workspace.json lists {entry['member']} more than once; a workspace saves each once.")
+        listed.add(entry["member"])
         recipe = Recipe.from_json(json.dumps(entry.get("recipe") or {"version": 1, "steps": []}))
         source = str(entry.get("source") or "a workspace file")[:300]
         workspace.datasets.append(SavedDataset(entry["name"], source, members[entry["member"]], recipe))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import threading
+import weakref
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
 import pandas as pd
+import psutil
 
-from pipeline.budget import gib
+from pipeline.budget import MemoryBudget, gib
 from pipeline.engines import Engine, split_reference
 from pipeline.errors import DataError
 from pipeline.parity import Parity, compare_frames
@@ -170,6 +173,23 @@ class SessionLimits:
         )
 
 
+SERVER_MEMORY_ENV = "GPL_SERVER_MAX_MB"
+_catalogs: weakref.WeakSet[Catalog] = weakref.WeakSet()  # every live session's catalog in this server process
+_catalogs_lock = threading.Lock()
+
+
+def server_limit() -> int:
+    """What all sessions of this server may hold together: $GPL_SERVER_MAX_MB, by default half the machine's RAM."""
+    return positive_int_setting(SERVER_MEMORY_ENV, psutil.virtual_memory().total // 2**21) * 2**20
+
+
+def server_held() -> int:
+    """Bytes every live session's datasets hold together (a session's catalog goes when the session ends)."""
+    with _catalogs_lock:
+        catalogs = list(_catalogs)
+    return sum(catalog.nbytes for catalog in catalogs)
+
+
 class Catalog:
     """The session's datasets by id, in the order they were added, one of them active."""
 
@@ -178,6 +198,8 @@ class Catalog:
         self._ids = itertools.count(1)
         self.active_id: int | None = None
         self.limits = limits
+        with _catalogs_lock:
+            _catalogs.add(self)
 
     def __len__(self) -> int:
         return len(self._datasets)
@@ -203,6 +225,11 @@ class Catalog:
     def room(self) -> int:
         """Bytes this session may still take before its memory limit."""
         return self.limits.bytes - self.nbytes
+
+    def budget(self) -> MemoryBudget:
+        """What one piece of work for this session may take: the server's cap, the memory available, the session's
+        room and what all sessions together may still take, whichever is least."""
+        return MemoryBudget.for_session(self.room, server_limit() - server_held())
 
     def check_room(self, count: int = 1) -> None:
         """DataError when `count` more datasets would pass the session's cap on datasets."""
@@ -234,11 +261,19 @@ class Catalog:
         """
         try:
             self.check_room()
-            held = self.nbytes + sum(copy.held_bytes for copy in copies.values())
+            adding = sum(copy.held_bytes for copy in copies.values())
+            held = self.nbytes + adding
             if held > self.limits.bytes:
                 raise DataError(
                     f"{name} would bring this session to {gib(held)}, over its limit of {gib(self.limits.bytes)}. "
                     "Remove datasets you no longer need (Data page, Remove), or load fewer rows."
+                )
+            everyone = server_held() + adding
+            if everyone > server_limit():
+                raise DataError(
+                    f"{name} would bring all sessions of this server to {gib(everyone)}, over the "
+                    f"{gib(server_limit())} they may hold together. Remove datasets you no longer need, or try again "
+                    "once other sessions have ended."
                 )
         except DataError:
             Dataset(0, name, source, copies).release()

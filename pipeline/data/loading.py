@@ -10,7 +10,6 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.budget import MemoryBudget
 from pipeline.data.bundled import BUNDLED, bundled_frame
 from pipeline.data.catalog import Catalog, Dataset, EngineCopy
 from pipeline.data.io import ReadOptions, Source, prepare, read_on_engine
@@ -71,7 +70,7 @@ def load_file(
     """Read a file on every engine and add it to the catalog as the active dataset."""
     catalog.check_room()
     progress(f"Checking {source.name} ({source.size / 1e6:,.1f} MB)…")
-    budget = MemoryBudget.for_session(catalog.room)
+    budget = catalog.budget()
     prepared = prepare(source, options, max_bytes=max_bytes, budget=budget)
     reads: dict[str, Any] = {}
 
@@ -119,7 +118,7 @@ def load_synthetic(
     server's cap, half the available memory, the session's room); on a GPU or Dask workers against their room."""
     spec = validate(spec)
     catalog.check_room(table_count(spec))
-    budget = MemoryBudget.for_session(catalog.room)
+    budget = catalog.budget()
     per_engine: dict[str, tuple[dict[str, Any], float]] = {}
 
     def build(engine: Engine) -> EngineCopy:

@@ -57,7 +57,7 @@ def profile_frame(
     column.
 
     A frame in this server's memory is refused before the profile starts when its estimated peak is more than
-    `budget` (by default the server's: give the session's, `MemoryBudget.for_session(catalog.room)`). Running out of
+    `budget` (by default the server's: give the session's, `catalog.budget()`). Running out of
     GPU memory raises GpuMemoryError with what to do instead.
     """
     if len(frame.columns) == 0:

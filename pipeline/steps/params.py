@@ -32,10 +32,13 @@ def number(
     params: dict[str, Any], key: str, low: float, high: float, default: float | None = None, *, whole: bool = False
 ) -> float | int:
     value = params.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not float(value).is_integer()):
-        raise DataError(f"{key} must be a {'whole ' if whole else ''}number; got {value!r}.")
-    if not low <= value <= high:
-        raise DataError(f"{key} must be between {low:g} and {high:g}; got {value:g}.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataError(f"{key} must be a {'whole ' if whole else ''}number; got {str(value)[:40]!r}.")
+    if not low <= value <= high:  # before anything turns a huge whole number into a float
+        shown = f"{value:g}" if isinstance(value, float) else (str(value) if len(str(value)) <= 20 else "a larger one")
+        raise DataError(f"{key} must be between {low:g} and {high:g}; got {shown}.")
+    if whole and not float(value).is_integer():
+        raise DataError(f"{key} must be a whole number; got {value!r}.")
     return int(value) if whole else float(value)
 
 

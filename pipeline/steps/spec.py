@@ -66,7 +66,12 @@ class Step:
         return {"kind": self.kind, "params": dict(self.params)}
 
     def describe(self) -> str:
-        return STEP_KINDS[self.kind].describe(self.params) if self.kind in STEP_KINDS else self.kind
+        if self.kind not in STEP_KINDS:
+            return self.kind
+        try:
+            return STEP_KINDS[self.kind].describe(self.params)
+        except (ValueError, TypeError, KeyError, AttributeError):  # settings the step's check refuses, with a message
+            return f"{STEP_KINDS[self.kind].label} (settings not valid)"
 
 
 @dataclass

@@ -22,6 +22,7 @@ from pipeline.tables.decoded_size import DecodedSize, decoded_size, held_bytes, 
 from pipeline.tables.formats import FileFormat
 
 Payload = bytes | Path
+MAX_ROW_GROUPS = 10_000  # each is read on its own: a file of a million one-row groups takes minutes for nothing
 
 
 def _input(payload: Payload) -> pa.NativeFile:
@@ -67,6 +68,11 @@ def read_parquet(payload: Payload, limit: int | None = None) -> pa.Table:
     dictionary first and expanded only once its size is known to fit."""
     try:
         parquet = pq.ParquetFile(_input(payload))
+        if parquet.num_row_groups > MAX_ROW_GROUPS:
+            raise DataError(
+                f"It has {parquet.num_row_groups:,} row groups; this app reads at most {MAX_ROW_GROUPS:,}. Write it "
+                "again with larger row groups (e.g. pyarrow `row_group_size=1_000_000`)."
+            )
         encoded = _dictionary_text(parquet)
         if not encoded:
             groups = within((parquet.read_row_group(i) for i in range(parquet.num_row_groups)), limit)

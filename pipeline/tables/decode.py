@@ -156,7 +156,8 @@ def decode(name: str, path: Path, options: ReadOptions, limits: ReadLimits) -> D
         raise _too_large(name, DecodedSize(held, f"{table.num_rows:,} rows × {table.num_columns:,} columns"), limits)
     table, decoded.conversions = plain_columns(table)
     if table.num_columns == 0:
-        raise DataError(f"{name} has no column that can be used: " + " ".join(decoded.conversions))
+        why = " ".join(decoded.conversions) or "it holds no values (e.g. only empty objects)."
+        raise DataError(f"{name} has no column that can be used: {why} Choose a file with a header and rows.")
     if detected.format is FileFormat.CSV:
         line = unclosed_quote_line(content, table)
         if line is not None:

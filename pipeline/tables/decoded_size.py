@@ -181,6 +181,7 @@ class _Sheet:
     """What a worksheet's XML says of the table openpyxl and pandas build from it."""
 
     cells: int = 0
+    row_tags: int = 0  # rows written, with cells or not (each one a row object, cells or not)
     rows: int = 0
     columns: int = 0
     merged: int = 0
@@ -188,6 +189,7 @@ class _Sheet:
 
     def read(self, part: bytes) -> None:
         self.cells += sum(part.count(start) for start in CELL_STARTS)
+        self.row_tags += part.count(b"<row")
         self.rows = max([self.rows, *map(int, ROW_NUMBER.findall(part))])
         self.columns = max(self.columns, _widest_column(part))
         self.shared += sum(part.count(attribute) for attribute in SHARED_CELL)
@@ -247,10 +249,11 @@ def xlsx_size(payload: Payload, chunk: int = 1 << 22) -> DecodedSize:
                 with archive.open(info) as stream:
                     longest = _longest_shared_string(stream, chunk)
     cells = sum(sheet.held for sheet in sheets)
+    rows = sum(sheet.row_tags for sheet in sheets)  # a row object each, cells or not
     shared = sum(sheet.shared for sheet in sheets) * longest
     return DecodedSize(
-        cells * XLSX_CELL_BYTES + text * XLSX_TEXT_FACTOR + shared,
-        f"{cells:,} cells in its sheets, counted in their XML",
+        (cells + rows) * XLSX_CELL_BYTES + text * XLSX_TEXT_FACTOR + shared,
+        f"{cells:,} cells in {rows:,} rows of its sheets, counted in their XML",
     )
 
 
@@ -286,8 +289,9 @@ def decoded_size(fmt: FileFormat, payload: Payload, columns: int = 1) -> Decoded
 
 def past_limit(held: int, limit: int) -> DataError:
     return DataError(
-        f"Decoded, it holds more than {held / 2**30:,.2f} GiB, past the {limit / 2**30:,.2f} GiB this load may take, "
-        "although its metadata promised less; reading stopped there. Load fewer rows or columns."
+        f"Decoded, its table passes {held / 2**30:,.2f} GiB, more than the {limit / 2**30:,.2f} GiB a loaded table may "
+        f"take here (the whole load takes about {PEAK_FACTOR} times its table); reading stopped there. Load fewer "
+        "rows or columns."
     )
 
 

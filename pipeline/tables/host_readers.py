@@ -194,6 +194,11 @@ def read_json_lines(content: Content, limit: int | None = None) -> pa.Table:
     except MemoryError:
         raise
     except pa.ArrowInvalid as error:
+        if "straddl" in str(error):
+            raise DataError(
+                "A line is longer than the JSON reader's block (1 MB). Write long values in a column of their own "
+                "file, or save the table as Parquet."
+            ) from error
         raise DataError(f"{error}. Every line must be one JSON object with consistent types.") from error
     except UnicodeDecodeError as error:
         raise DataError(f"A key is not valid UTF-8 text ({error}). Save the file as UTF-8 JSON lines.") from error

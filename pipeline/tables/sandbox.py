@@ -245,9 +245,10 @@ def _ran_out(code: int, peak: int, limits: Limits) -> bool:
 
 def _out_of_memory(name: str, limits: Limits) -> str:
     return (
-        f"{name} is too large once decoded: reading it passed the limit of {limits.memory_bytes / 2**20:,.0f} MiB "
-        "that one load may take, and reading stopped there (the app and your data are fine). Load fewer rows or "
-        "columns, or put it in the data folder as Parquet and read it on the Data page's Dask tab, in partitions."
+        f"{name} is too large once decoded: reading it needed more than the {limits.memory_bytes / 2**30:,.2f} GiB "
+        "the reader may use for one load, and reading stopped there (the app and your data are fine). Load fewer "
+        "rows or columns, or put it in the data folder as Parquet and read it on the Data page's Dask tab, in "
+        "partitions."
     )
 
 
@@ -302,7 +303,10 @@ def serve(fd: int) -> None:
         watched = [control, wake_read, *(worker.channel for worker in workers.values() if worker.job is not None)]
         ready, _, _ = select.select(watched, [], [], timeout)
         if control in ready:
-            message, fds, _flags, _address = socket.recv_fds(control, MESSAGE_BYTES, 2)
+            try:
+                message, fds, _flags, _address = socket.recv_fds(control, MESSAGE_BYTES, 2)
+            except ConnectionError:
+                message, fds = b"", []
             if not message:
                 for pid in workers:
                     os.kill(pid, signal.SIGKILL)
@@ -401,7 +405,10 @@ def _work(jobs: dict[str, Job], channel: socket.socket, closing: tuple[int, ...]
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         started = _status_field("VmData")
         while True:
-            text, fds, _flags, _address = socket.recv_fds(channel, MESSAGE_BYTES, 2)
+            try:
+                text, fds, _flags, _address = socket.recv_fds(channel, MESSAGE_BYTES, 2)
+            except ConnectionError:
+                break  # the reader process has gone
             if not text:
                 break  # the reader process has gone, or let this worker go
             retire = _run(jobs, json.loads(text), fds, started)

@@ -294,3 +294,15 @@ def test_the_data_page_says_when_the_session_is_full(monkeypatch, tmp_path):
     assert not at.exception
     assert any("may hold at most 2" in element.value for element in at.error), [e.value for e in at.error]
     assert [dataset.name for dataset in at.session_state["catalog"]] == ["iris", "iris (2)"]
+
+
+def test_all_sessions_together_hold_at_most_the_servers_limit(cpu, monkeypatch):
+    from pipeline.data.catalog import server_held
+
+    first, second = Catalog(), Catalog()
+    load_bundled(first, "digits", [cpu])
+    monkeypatch.setenv("GPL_SERVER_MAX_MB", str(max(server_held() // 2**20, 1)))  # no room for one more
+    with pytest.raises(DataError, match=r"would bring all sessions of this server to .* over the .* they may hold"):
+        load_bundled(second, "digits", [cpu])
+    assert len(second) == 0 and len(first) == 1
+    assert "all sessions of this server may still take together" in second.budget().why
