@@ -51,6 +51,7 @@ MAX_COLUMNS = 10_000  # the app's limit (pipeline.tables.decode.MAX_COLUMNS), fo
 LOADS_BELOW = 64 * 2**20  # an intact file that decodes to less than this must load
 REFUSED_ABOVE = 4 * 2**30  # and one that decodes to more than this must be refused
 PARQUET_CODECS = ("none", "snappy", "gzip", "brotli", "lz4", "zstd")
+IPC_DEEPEST = 63  # pyarrow's IPC writer refuses types nested deeper
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,9 @@ def write_parquet(table: pa.Table, rng: random.Random, **forced: object) -> byte
         "data_page_version": rng.choice(("1.0", "2.0")),
         "store_schema": rng.random() < 0.9,
     }
-    if rng.random() < 0.2:  # small row groups, but never more than a thousand of them
-        options["row_group_size"] = max(rng.choice((1, 7, 1000, 65536)), table.num_rows // 1000)
+    if rng.random() < 0.2:  # small row groups, but never more than 2,000 column chunks
+        chunks = max(1, 2000 // max(table.num_columns, 1))
+        options["row_group_size"] = max(rng.choice((1, 7, 1000, 65536)), -(-table.num_rows // chunks))
     if rng.random() < 0.1 and table.num_rows <= 10**5:
         options["data_page_size"] = rng.choice((64, 4096))
     if rng.random() < 0.1:
@@ -211,7 +213,7 @@ def parquet_nulls(rng: random.Random) -> Made:
     while rows * columns > 2 * 10**8 and rows > 1:
         rows //= 10
     table = pa.table({f"n{i}": pa.nulls(rows) for i in range(columns)})
-    if rng.random() < 0.3 and rows <= 10**6:
+    if rng.random() < 0.3 and rows <= 10**5:
         table = table.append_column("id", pa.array(np.arange(rows)))
     data = write_parquet(table, rng)
     return Made(
@@ -222,8 +224,9 @@ def parquet_nulls(rng: random.Random) -> Made:
     )
 
 
-def _nested_column(rng: random.Random) -> tuple[pa.Array, str, float, int]:
-    """A nested column with huge or deep contents: (array, what, bytes it decodes to, columns once flattened)."""
+def _nested_column(rng: random.Random, deepest: int = 100) -> tuple[pa.Array, str, float, int]:
+    """A nested column with huge or deep contents (structs at most `deepest` levels): (array, what, bytes it
+    decodes to, columns once flattened)."""
     kind = rng.choice(
         (
             "list_null",
@@ -257,7 +260,7 @@ def _nested_column(rng: random.Random) -> tuple[pa.Array, str, float, int]:
         # what it decodes to: each value written as JSON text ("null, " or "0, ")
         return array, f"{kind}: {rows:,} rows, {values:,} values", 16.0 * values, 1
     if kind == "deep_struct":
-        depth = rng.choice((1, 2, 8, 9, 30, 64, 100))
+        depth = min(rng.choice((1, 2, 8, 9, 30, 64, 100)), deepest)
         array = pa.array(np.arange(rows))
         for _ in range(depth):
             array = pa.StructArray.from_arrays([array], ["f"])
@@ -272,6 +275,7 @@ def _nested_column(rng: random.Random) -> tuple[pa.Array, str, float, int]:
         return array, f"struct of {fields:,} fields, {rows} rows", 9.0 * rows * fields, fields
     if kind == "map":
         per_row = rng.choice((1, 100, 10_000))
+        rows = min(rows, max(1, 3 * 10**5 // per_row))
         keys = pa.array([f"k{i}" for i in range(per_row)] * rows)
         items = pa.ListArray.from_arrays(
             pa.array(np.arange(rows * per_row + 1, dtype=np.int32)), pa.array(np.zeros(rows * per_row, np.int64))
@@ -431,7 +435,7 @@ def arrow_nulls_nested(rng: random.Random) -> Made:
     """Null and nested columns whose lengths cost nothing on disk (no buffers), up to billions of values."""
     kind = rng.choice(("nulls", "list_null", "large_list_null", "struct_of_nulls", "nested"))
     if kind == "nested":
-        array, what, nbytes, columns = _nested_column(rng)
+        array, what, nbytes, columns = _nested_column(rng, deepest=IPC_DEEPEST)
         table = pa.table({"nested": array})
         return Made("nested.arrow", write_ipc(table, rng), what, by_size(nbytes, len(array), columns))
     length = _pick(rng, {1: 1, 1000: 1, 10**6: 2, 5 * 10**7: 0.5, 10**9: 2, 2**31 - 1: 1})
@@ -949,7 +953,7 @@ def compressed_text(rng: random.Random) -> Made:
         codec = rng.choice(FOREIGN_CODECS)
         data, expect = compress(text, codec), REFUSED
     elif kind == "zip_many":
-        members = {f"part{i}{extension}": text for i in range(rng.choice((2, 3, 50)))}
+        members = {f"part{i}{extension}": text for i in range(rng.choice((2, 3, 50 if rows <= 1000 else 4)))}
         data, codec, expect = zip_members(members), "zip", REFUSED
     elif kind == "zip_folder":
         data, codec = zip_members({f"folder/table{extension}": text}, directories=("folder/", "empty/")), "zip"
