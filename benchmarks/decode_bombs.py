@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.common import benchmark_parser, publish, run_facts
-from tests import bombs
+from tests.support import bombs
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = """

@@ -142,16 +142,8 @@ def _serve(connection: Connection) -> None:
     from pipeline.errors import DataError
 
     logging.disable(logging.WARNING)
-    statuses: list[dict[str, Any]] = []
-    reply = sandbox._reply
-
-    def recording(ours: Any, status: dict[str, Any], limits: Any, name: str) -> Any:
-        """The reader process's status for each job (its child's peak), recorded before the reply is read as
-        the server reads it: on a refusal, `Reply.peak_bytes` never reaches the caller."""
-        statuses.append(status)
-        return reply(ours, status, limits, name)
-
-    sandbox._reply = recording
+    peaks: list[int] = []
+    sandbox.listen_to_peaks(peaks.append)  # each job's peak in its reader worker, refusals too
     sandbox.warm()
     engines = [get_engine("cpu")]
     sampler = TreeSampler()
@@ -160,7 +152,7 @@ def _serve(connection: Connection) -> None:
     connection.send({"ready": True, "reader_pid": reader})
     while (job := connection.recv()) is not None:
         name, data, options = job
-        statuses.clear()
+        peaks.clear()
         _hand_back_memory()
         _reset_peak()
         start_tree = sampler.begin()
@@ -180,7 +172,7 @@ def _serve(connection: Connection) -> None:
             message = f"{type(error).__name__}: {error}\n{''.join(traceback.format_exc(limit=-6))}"[:4000]
         seconds = time.perf_counter() - started
         sampled = sampler.end()
-        child = max((int(status.get("peak", 0)) for status in statuses), default=0)
+        child = max(peaks, default=0)
         own = _own_peak()
         connection.send(
             {

@@ -286,6 +286,13 @@ class Catalog:
         return dataset
 
     @staticmethod
+    def name_for(text: str) -> str:
+        """A dataset name made from a file's name: its first part, spaces collapsed, at most MAX_NAME_LENGTH
+        characters ("dataset" where nothing is left)."""
+        stem = " ".join((text.split(".")[0] or text).split())
+        return stem[:MAX_NAME_LENGTH].strip() or "dataset"
+
+    @staticmethod
     def check_name(name: str) -> str:
         cleaned = " ".join(str(name).split())
         if not cleaned:

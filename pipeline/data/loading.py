@@ -85,8 +85,7 @@ def load_file(
         notes.append(f"CSV delimiter {prepared.dialect.delimiter!r}, encoding {prepared.dialect.encoding}.")
     notes.extend(next(iter(reads.values())).notes)
     notes.extend(f"{copy.engine.label}: {copy.route}." for copy in copies.values() if not copy.engine.is_reference)
-    stem = source.name.split(".")[0] or source.name
-    return catalog.add(stem, f"{prepared.format} file {source.name}", copies, notes, failures)
+    return catalog.add(Catalog.name_for(source.name), f"{prepared.format} file {source.name}", copies, notes, failures)
 
 
 def load_bundled(

@@ -43,8 +43,12 @@ def _dictionary_text(parquet: pq.ParquetFile) -> list[str]:
                 and "." not in chunk.path_in_schema
             ):
                 encoded.add(chunk.path_in_schema)
-    plain = {field.name for field in parquet.schema_arrow if not pa.types.is_dictionary(field.type)}
-    return sorted(encoded & plain)
+    text = {
+        field.name
+        for field in parquet.schema_arrow
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type) or pa.types.is_binary(field.type)
+    }
+    return sorted(encoded & text)
 
 
 def _expanded(group: pa.Table, columns: list[str], types: pa.Schema, held: int, limit: int | None) -> pa.Table:
@@ -58,8 +62,9 @@ def _expanded(group: pa.Table, columns: list[str], types: pa.Schema, held: int, 
     if limit is not None and held + size > limit:
         raise past_limit(held + size, limit)
     for name in columns:
-        position = group.schema.get_field_index(name)
-        group = group.set_column(position, name, pc.cast(group.column(name), types.field(name).type))
+        position, kind = group.schema.get_field_index(name), types.field(name).type
+        values = [chunk.dictionary.take(chunk.indices).cast(kind) for chunk in group.column(name).chunks]
+        group = group.set_column(position, name, pa.chunked_array(values, kind))
     return group
 
 
@@ -87,6 +92,8 @@ def read_parquet(payload: Payload, limit: int | None = None) -> pa.Table:
         return table
     except MemoryError:
         raise
+    except UnicodeDecodeError as error:
+        raise DataError(f"A column name is not UTF-8 text ({error}). Save the file with UTF-8 names.") from error
     except (pa.ArrowException, OSError) as error:
         raise DataError(
             f"It is not a readable Parquet file: it is truncated or damaged ({error}). Export or upload it again."
@@ -111,6 +118,8 @@ def read_arrow(payload: Payload, limit: int | None = None) -> pa.Table:
         return table
     except MemoryError:
         raise
+    except UnicodeDecodeError as error:
+        raise DataError(f"A column name is not UTF-8 text ({error}). Save the file with UTF-8 names.") from error
     except (pa.ArrowException, OSError) as error:
         raise DataError(
             f"It is not a readable Arrow IPC / Feather file: it is truncated or damaged ({error}). "

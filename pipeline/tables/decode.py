@@ -36,6 +36,7 @@ from pipeline.tables.host_readers import (
     CsvDialect,
     block_bytes,
     excel_facts,
+    field_names,
     has_line_break_within,
     read_csv,
     read_excel,
@@ -147,6 +148,10 @@ def decode(name: str, path: Path, options: ReadOptions, limits: ReadLimits) -> D
     started = time.perf_counter()
     table = _read(decoded, content, limits)
     decoded.parse_s = time.perf_counter() - started
+    try:
+        field_names(list(table.schema))  # pyarrow decodes a name as UTF-8 when it is read
+    except UnicodeDecodeError as error:
+        raise DataError(f"A column name in {name} is not UTF-8 text ({error}). Save it with UTF-8 names.") from error
     if detected.format is not FileFormat.CSV:  # a CSV's types come from its text: an engine's reader given them
         decoded.plain = is_plain(table.schema)  # as explicit types reads it alike (`type_map.device_dtypes`)
     if table.num_columns > MAX_COLUMNS:

@@ -7,6 +7,7 @@ import io
 import json
 import lzma
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -99,13 +100,21 @@ def format_of_content(head: bytes) -> FileFormat | None:
     return None
 
 
-def is_excel_zip(payload: bytes | Path) -> bool:
-    """True when a zip archive is an Excel workbook rather than a zipped CSV."""
+def zip_names(payload: bytes | Path) -> list[str] | None:
+    """The names in a zip archive, or None where its directory cannot be read."""
     try:
         with zipfile.ZipFile(payload if isinstance(payload, Path) else io.BytesIO(payload)) as archive:
-            return "xl/workbook.xml" in archive.namelist()
-    except zipfile.BadZipFile:
-        return False
+            return archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+
+
+def is_workbook(payload: bytes | Path | None, claimed: FileFormat | None) -> bool:
+    """Whether a zip archive is an Excel workbook rather than a zip holding a table (an xlsx file zipped, or a
+    CSV): it holds the workbook's part, or it cannot be listed and its name says xlsx (its reader says how it is
+    damaged)."""
+    names = zip_names(payload) if payload is not None else None
+    return "xl/workbook.xml" in names if names is not None else claimed is FileFormat.EXCEL
 
 
 def text_format(name: str, head: bytes, claimed: FileFormat | None) -> Detected:
@@ -154,7 +163,7 @@ def detect(name: str, head: bytes, payload: bytes | Path | None = None) -> Detec
     """
     claimed, claimed_compression = split_extensions(name)
     compression = compression_of(head)
-    if compression == "zip" and (claimed is FileFormat.EXCEL or (payload and is_excel_zip(payload))):
+    if compression == "zip" and is_workbook(payload, claimed):
         detected = Detected(FileFormat.EXCEL)
         if claimed not in (None, FileFormat.EXCEL):
             detected.notes.append(f"{name} is named as {claimed} but is an Excel workbook: read as Excel.")
@@ -186,6 +195,20 @@ def detect(name: str, head: bytes, payload: bytes | Path | None = None) -> Detec
     return text_format(name, head, claimed)
 
 
+# What decompressors raise on a damaged, encrypted or unsupported archive (zipfile: RuntimeError for a password,
+# NotImplementedError for strong encryption or an unknown method; zlib.error for bad deflate data).
+UNREADABLE_ARCHIVE = (
+    OSError,
+    EOFError,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+    pa.ArrowException,
+)
+
+
 class _Counted(io.RawIOBase):
     """A decompressing stream that stops with a DataError once more than `limit` bytes came out of it."""
 
@@ -198,7 +221,7 @@ class _Counted(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         try:
             data = self._stream.read(len(buffer))
-        except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, pa.ArrowException) as error:
+        except UNREADABLE_ARCHIVE as error:
             raise damaged_archive(self._name, self._compression, error) from error
         self._read += len(data)
         if self._read > self._limit:
@@ -241,7 +264,7 @@ def open_decompressed(path: Path, compression: str, name: str, limit: int) -> io
             stream = pa.CompressedInputStream(pa.OSFile(str(path)), compression)
     except DataError:
         raise
-    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, pa.ArrowException) as error:
+    except UNREADABLE_ARCHIVE as error:
         raise damaged_archive(name, compression, error) from error
     return io.BufferedReader(_Counted(stream, name, compression, limit), buffer_size=1 << 20)
 

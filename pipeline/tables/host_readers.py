@@ -183,12 +183,14 @@ def field_names(fields: list[pa.Field]) -> list[str]:
 
 def read_json_lines(content: Content, limit: int | None = None) -> pa.Table:
     """JSON lines as a table; a compressed file is parsed a block at a time as it decompresses, stopping past
-    `limit` bytes of table."""
+    `limit` bytes of table. A line may be as long as a CSV row."""
+    block = block_bytes(content)
+    options = pajson.ReadOptions(block_size=block)
     try:
         if content.compression is None:
-            table = pajson.read_json(content.arrow_input())
+            table = pajson.read_json(content.arrow_input(), read_options=options)
         else:
-            with pajson.open_json(content.open()) as reader:
+            with pajson.open_json(content.open(), read_options=options) as reader:
                 table = pa.Table.from_batches(within(reader, limit), reader.schema)
         field_names(list(table.schema))  # a key that is not UTF-8 fails here, not in a later step
     except MemoryError:
@@ -196,8 +198,8 @@ def read_json_lines(content: Content, limit: int | None = None) -> pa.Table:
     except pa.ArrowInvalid as error:
         if "straddl" in str(error):
             raise DataError(
-                "A line is longer than the JSON reader's block (1 MB). Write long values in a column of their own "
-                "file, or save the table as Parquet."
+                f"A line is longer than {block // 2**20} MB. Write long values in a file of their own, or save the "
+                "table as Parquet."
             ) from error
         raise DataError(f"{error}. Every line must be one JSON object with consistent types.") from error
     except UnicodeDecodeError as error:
@@ -255,6 +257,8 @@ def excel_facts(payload: Payload) -> ExcelFacts:
         raise  # too large, not damaged: the reader process says so
     except Exception as error:  # openpyxl raises many types for a damaged workbook
         raise unreadable_workbook(error) from error
+    if not workbook.worksheets:
+        raise DataError("It is not a readable Excel workbook: it holds no worksheet. Save it again as .xlsx.")
     sheet = workbook.worksheets[0]
     ranges = sorted(sheet.merged_cells.ranges, key=lambda merged: (merged.min_row, merged.min_col))
     if not ranges:

@@ -142,6 +142,15 @@ class _ReaderProcess:
 
 
 _reader: _ReaderProcess | None = None
+_peak_listeners: list[Callable[[int], None]] = []
+
+
+def listen_to_peaks(listener: Callable[[int], None]) -> None:
+    """Have `listener` told each job's peak resident memory in its worker, whatever the job's outcome (for the
+    fuzzing run and other measurements; a refusal's DataError carries no figure)."""
+    _peak_listeners.append(listener)
+
+
 _starting = threading.Lock()
 _slots = threading.BoundedSemaphore(positive_int_setting(READERS_ENV, 2))
 
@@ -200,6 +209,8 @@ def _reply(ours: socket.socket, ended: Future[dict[str, Any]], limits: Limits, n
         message, fds = b"", []
     try:
         said = json.loads(message) if message else {}
+        if "peak" in said:
+            _heard_peak(int(said["peak"]))
         if "error" in said:
             raise DataError(said["error"])
         if said.get("memory"):
@@ -219,6 +230,7 @@ def _reply(ours: socket.socket, ended: Future[dict[str, Any]], limits: Limits, n
                 f"{name} could not be read: the reader process stopped ({error}). Load it again."
             ) from error
         code = int(status["code"])
+        _heard_peak(int(status.get("peak", 0)))
         raise DataError(
             _out_of_memory(name, limits)
             if _ran_out(code, int(status.get("peak", 0)), limits)
@@ -227,6 +239,11 @@ def _reply(ours: socket.socket, ended: Future[dict[str, Any]], limits: Limits, n
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def _heard_peak(peak: int) -> None:
+    for listener in _peak_listeners:
+        listener(peak)
 
 
 def _mapped(fd: int, said: dict[str, Any]) -> tuple[dict[str, Any], pa.Table | None]:
@@ -439,13 +456,14 @@ def _run(jobs: dict[str, Job], request: dict[str, Any], fds: list[int], started:
         _send(reply, header, table)
         del header, table
     except DataError as error:
-        reply.send(json.dumps({"error": str(error)[:4000]}).encode())
+        reply.send(json.dumps({"error": str(error)[:4000], "peak": _status_field("VmHWM")}).encode())
     except MemoryError:
-        reply.send(b'{"memory": true}')
+        reply.send(json.dumps({"memory": True, "peak": _status_field("VmHWM")}).encode())
         retire = True
     except Exception as error:  # a reader's own failure on a file it should have refused: said, and logged
         traceback.print_exc()
-        reply.send(json.dumps({"failed": f"{type(error).__name__}: {str(error)[:1000]}"}).encode())
+        failed = f"{type(error).__name__}: {str(error)[:1000]}"
+        reply.send(json.dumps({"failed": failed, "peak": _status_field("VmHWM")}).encode())
         retire = True
     finally:
         signal.alarm(0)

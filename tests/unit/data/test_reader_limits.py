@@ -336,3 +336,67 @@ def test_a_workbook_of_empty_rows_is_sized_by_its_rows(tmp_path):
     measured = load_measured(path)
     assert measured["said"].startswith("refused: rows.xlsx would take about"), measured
     assert "0 cells in 3,000,000 rows" in measured["said"] and measured["seconds"] < 20
+
+
+def test_fuzzed_files_that_failed_with_other_errors_are_refused_with_what_is_wrong(tmp_path):
+    """Found by the fuzzing run: each ended the reader with an exception other than a message."""
+    from pipeline.data.catalog import Catalog
+    from pipeline.data.io import Source
+    from pipeline.data.loading import load_file
+    from pipeline.engines import CPU, get_engine
+
+    cpu = [get_engine(CPU)]
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("t.csv", "a,b\n" + "1,2\n" * 1000)
+    damaged = bytearray(packed.getvalue())
+    damaged[60:70] = b"\xff" * 10  # inside the deflated data
+    with pytest.raises(DataError, match=r"could not be decompressed as zip: it is truncated or damaged"):
+        load_file(Catalog(), Source.from_bytes("t.csv.zip", bytes(damaged)), cpu)
+    no_sheet = zipfile.ZipFile(io.BytesIO(xlsx_package("<sheetData/>")))
+    parts = {name: no_sheet.read(name) for name in no_sheet.namelist() if "worksheets" not in name}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b'<sheet name="Sheet1" sheetId="1" r:id="rId1"/>', b"")
+    bare = io.BytesIO()
+    with zipfile.ZipFile(bare, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    with pytest.raises(DataError, match=r"not a readable Excel workbook"):
+        load_file(Catalog(), Source.from_bytes("bare.xlsx", bare.getvalue()), cpu)
+
+
+def test_an_xlsx_file_zipped_is_read_as_the_workbook_inside(tmp_path):
+    import pandas as pd
+
+    from pipeline.data.catalog import Catalog
+    from pipeline.data.io import Source
+    from pipeline.data.loading import load_file
+    from pipeline.engines import CPU, get_engine
+
+    workbook = io.BytesIO()
+    pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}).to_excel(workbook, index=False)
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("table.xlsx", workbook.getvalue())
+    dataset = load_file(Catalog(), Source.from_bytes("table.xlsx.zip", packed.getvalue()), [get_engine(CPU)])
+    assert dataset.primary.frame["b"].tolist() == ["x", "y"]
+
+
+def test_json_lines_take_lines_as_long_as_csv_rows():
+    from pipeline.data.catalog import Catalog
+    from pipeline.data.io import Source
+    from pipeline.data.loading import load_file
+    from pipeline.engines import CPU, get_engine
+
+    data = (json.dumps({"id": 1, "text": "x" * 3_000_000}) + "\n" + json.dumps({"id": 2, "text": "y"}) + "\n").encode()
+    dataset = load_file(Catalog(), Source.from_bytes("long.jsonl", data), [get_engine(CPU)])
+    assert dataset.shape == (2, 2)
+
+
+def test_a_long_file_name_makes_a_shortened_dataset_name():
+    from pipeline.data.catalog import MAX_NAME_LENGTH, Catalog
+    from pipeline.data.io import Source
+    from pipeline.data.loading import load_file
+    from pipeline.engines import CPU, get_engine
+
+    dataset = load_file(Catalog(), Source.from_bytes("n" * 200 + ".csv", b"a\n1\n"), [get_engine(CPU)])
+    assert dataset.name == "n" * MAX_NAME_LENGTH
