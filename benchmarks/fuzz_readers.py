@@ -6,11 +6,12 @@ the process and all its children.
 
 Files come from `benchmarks.fuzz_files` (the same seed makes the same files). Each goes through `load_file` with
 a fresh catalog, the CPU engine and the upload limit, as the Data page loads an upload, in a worker process (a
-fresh one every `--batch` files and after any crash) under a watchdog. The worker samples the resident memory of
-itself and every descendant (the reader process and the child it forks for the file) every 15 ms; with the
-reader child's own peak (`ru_maxrss`, reported by the reader process) on top of what the tree held when the load
-began, that gives each file's peak. Resident sizes are summed, so pages a forked child shares with the reader
-process count twice: the figure overstates, never understates. Outcomes: loaded, refused with a specific message,
+fresh one every `--batch` files and after any crash) under a watchdog. The worker samples the proportional memory
+(PSS) of itself and every descendant (the reader process and its workers) every 15 ms: each page shared between
+processes (a reader worker's pages it shares with the reader process) counted once over all of them. With the
+worker's own peak (VmHWM) on top of what the others held when the load began, that gives each file's peak; the
+reader worker's own peak (`listen_to_peaks`) is kept beside it. Sampling can miss a spike shorter than 15 ms.
+Outcomes: loaded, refused with a specific message,
 refused by the operating system's limits (the estimates missed), refused with a generic message, failed (any
 exception other than DataError), crashed (the worker died), timed out.
 """
@@ -22,6 +23,7 @@ import contextlib
 import ctypes
 import gc
 import multiprocessing
+import os
 import re
 import statistics
 import sys
@@ -68,8 +70,17 @@ PEAK_BUCKETS_MIB = (256, 512, 768, 1024, 1536)
 # --- in the worker --------------------------------------------------------------------------------------------
 
 
+def proportional_bytes(pid: int) -> int:
+    """A process's proportional set size (PSS): its resident pages, each page it shares with n processes counted
+    1/n, so that summing a tree counts every page once (the reader's workers share the reader process's pages)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 class TreeSampler:
-    """A thread that samples the resident memory of this process and all its descendants while a load runs."""
+    """A thread that samples the proportional memory of this process and all its descendants while a load runs."""
 
     def __init__(self) -> None:
         self.me = psutil.Process()
@@ -79,10 +90,10 @@ class TreeSampler:
         threading.Thread(target=self._run, name="tree-sampler", daemon=True).start()
 
     def tree_bytes(self) -> int:
-        total = self.me.memory_info().rss
+        total = proportional_bytes(self.me.pid)
         for process in self.me.children(recursive=True):
-            with contextlib.suppress(psutil.Error):  # it ended between the listing and the reading
-                total += process.memory_info().rss
+            with contextlib.suppress(psutil.Error, OSError):  # it ended between the listing and the reading
+                total += proportional_bytes(process.pid)
         return total
 
     def _run(self) -> None:
@@ -156,7 +167,7 @@ def _serve(connection: Connection) -> None:
         _hand_back_memory()
         _reset_peak()
         start_tree = sampler.begin()
-        others_at_start = start_tree - psutil.Process().memory_info().rss
+        others_at_start = start_tree - proportional_bytes(os.getpid())
         started = time.perf_counter()
         shape, message = None, ""
         try:
@@ -184,7 +195,7 @@ def _serve(connection: Connection) -> None:
                 "child_peak_bytes": child,
                 "worker_peak_bytes": own,
                 "start_tree_bytes": start_tree,
-                "peak_bytes": max(sampled, start_tree + child, own + others_at_start),
+                "peak_bytes": max(sampled, own + others_at_start),
             }
         )
 
@@ -447,7 +458,7 @@ def summarize(records: list[dict[str, Any]], *, seed: int, elapsed_s: float, tim
         "counts": {outcome: counts.get(outcome, 0) for outcome in OUTCOMES},
         "by_generator": by_generator,
         "peaks": {
-            "what": "resident memory of the worker and all its descendants, summed (shared pages count twice)",
+            "what": "proportional memory (PSS) of the worker and all its descendants, summed: shared pages once",
             "median_mib": _mib(statistics.median(peaks)) if peaks else None,
             "p90_mib": _mib(peaks[int(0.9 * (len(peaks) - 1))]) if peaks else None,
             "p99_mib": _mib(peaks[int(0.99 * (len(peaks) - 1))]) if peaks else None,

@@ -44,6 +44,7 @@ DATE_ORDERS = {
 }
 TIMES = ("", " %H:%M", " %H:%M:%S")
 DATE_SAMPLE_ROWS = 200
+NUMBER_SAMPLE_ROWS = 1_000
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,12 @@ EUROPEAN = NumberStyle(".", ",", DECIMAL_COMMA)
 
 
 def number_style(values: Any, delimiter: str) -> NumberStyle | None:
-    """The convention every non-missing value in `values` (text) follows, or None."""
+    """The convention every non-missing value in `values` (text) follows, or None. The first rows are looked at
+    first: where they already fit no convention, the whole column cannot (most text columns end there)."""
+    head = values.head(NUMBER_SAMPLE_ROWS).dropna()
+    styles = (COMMA, EUROPEAN)
+    if not any(bool(head.str.contains(style.pattern, regex=True).all()) for style in styles):
+        return None
     present = values.dropna()
     if len(present) == 0 or not bool(present.str.contains(",", regex=False).any()):
         return None

@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
@@ -135,18 +134,21 @@ def has_line_break_within(content: Content, limit: int) -> bool:
 def unclosed_quote_line(content: Content, table: pa.Table) -> int | None:
     """The line where a quote opens that never closes, or None where the quoting is sound.
 
-    A quote that is never closed makes the parser read the rest of the file as one value, which then holds a line
-    break; valid CSV has an even number of quote characters, so the file's quotes are counted only where a value
-    holds a line break.
+    A quote that is never closed makes the parser read the rest of the file into one value of the row it opened
+    in, which is then the table's last row and holds a line break; valid CSV has an even number of quote
+    characters, so the file's quotes are counted only where the last row's text holds a line break.
     """
-    for column in table.columns:
+    if table.num_rows == 0:
+        return None
+    last = table.slice(table.num_rows - 1)
+    for column in last.columns:
         if not pa.types.is_string(column.type):
             continue
-        swallowed = pc.filter(column, pc.match_substring(column, "\n"))
-        if len(swallowed):
+        swallowed = column[0].as_py()
+        if swallowed is not None and "\n" in swallowed:
             if count_quotes(content) % 2 == 0:
                 return None
-            return _line_of(content, b'"' + str(swallowed[0])[:40].split("\n")[0].encode())
+            return _line_of(content, b'"' + swallowed[:40].split("\n")[0].encode())
     return None
 
 

@@ -54,7 +54,10 @@ READERS_ENV = "GPL_READERS"  # children decoding at once, over every session of 
 SECONDS_ENV = "GPL_READ_SECONDS"
 DEFAULT_SECONDS = 120
 GRACE_S = 5  # past its alarm, the reader process kills a worker outright
-RETIRE_HELD = 512 * 2**20  # a worker that still holds this much more than when it started ends after its job
+# A worker whose private resident memory (RssAnon) stays this much above where it started ends after its job; the
+# address space its allocator keeps reserved for reuse (counted in VmData, and so in each job's limit) does not
+# count here: it holds no memory, and keeping it is what keeps the next load fast.
+RETIRE_RESIDENT = 64 * 2**20
 MESSAGE_BYTES = 1 << 16
 RAN_OUT_SHARE = 0.75  # a worker ended by a signal at this share of its memory limit or more had run out of it
 READER_ENVIRONMENT = {
@@ -403,7 +406,7 @@ def _reap(control: socket.socket, workers: dict[int, _Worker]) -> None:
 
 def _status_field(name: str) -> int:
     """A field of /proc/self/status in bytes (VmData: the private memory `RLIMIT_DATA` counts; VmHWM: the peak
-    resident memory)."""
+    resident memory; RssAnon: the private memory resident now)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(f"{name}:"):
             return int(line.split()[1]) * 1024
@@ -420,7 +423,7 @@ def _work(jobs: dict[str, Job], channel: socket.socket, closing: tuple[int, ...]
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        started = _status_field("VmData")
+        started, resident = _status_field("VmData"), _status_field("RssAnon")
         while True:
             try:
                 text, fds, _flags, _address = socket.recv_fds(channel, MESSAGE_BYTES, 2)
@@ -430,7 +433,7 @@ def _work(jobs: dict[str, Job], channel: socket.socket, closing: tuple[int, ...]
                 break  # the reader process has gone, or let this worker go
             retire = _run(jobs, json.loads(text), fds, started)
             held = _status_field("VmData") - started
-            retire = retire or held > RETIRE_HELD
+            retire = retire or _status_field("RssAnon") - resident > RETIRE_RESIDENT
             channel.send(json.dumps({"peak": _status_field("VmHWM"), "held": held, "retire": retire}).encode())
             if retire:
                 break
