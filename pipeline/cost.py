@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import pandas as pd
 
@@ -55,6 +56,34 @@ def costs(times: pd.DataFrame, prices: InstancePrices) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class Crossing:
+    """A size between two measured ones where the cheaper engine changes, interpolated on log-log scales."""
+
+    rows: float
+    below: float  # the measured sizes either side
+    above: float
+    gpu_cheaper_above: bool
+
+
+def cost_ratios(times: pd.DataFrame, prices: InstancePrices) -> tuple[list[float], list[float]]:
+    """The sizes of `times` (rows, cpu_s, gpu_s) in order and, at each, the CPU's cost over the GPU's (above 1: the
+    GPU is cheaper)."""
+    table = costs(times.sort_values("rows"), prices)
+    return table["rows"].tolist(), (table["cpu_cost"] / table["gpu_cost"]).tolist()
+
+
+def crossings(times: pd.DataFrame, prices: InstancePrices) -> list[Crossing]:
+    """Every place between two measured sizes where the cost-per-run curves cross."""
+    sizes, ratio = cost_ratios(times, prices)
+    found = []
+    for (n0, r0), (n1, r1) in pairwise(zip(sizes, ratio, strict=True)):
+        if (r0 > 1) != (r1 > 1):
+            share = -math.log(r0) / (math.log(r1) - math.log(r0))
+            found.append(Crossing(math.exp(math.log(n0) + share * (math.log(n1) - math.log(n0))), n0, n1, r1 > 1))
+    return found
+
+
+@dataclass(frozen=True)
 class BreakEven:
     """Where the GPU starts to cost less per run, with the sentence that says it."""
 
@@ -64,11 +93,9 @@ class BreakEven:
 
 def break_even(times: pd.DataFrame, prices: InstancePrices) -> BreakEven:
     """The row count from which a run costs less on the GPU instance, from times measured at several sizes."""
-    table = costs(times.sort_values("rows"), prices)
-    if table.empty:
+    if times.empty:
         raise DataError("No size has a time on both engines: run both at the same sizes first.")
-    ratio = (table["cpu_cost"] / table["gpu_cost"]).tolist()  # above 1: the GPU is cheaper
-    sizes = table["rows"].tolist()
+    sizes, ratio = cost_ratios(times, prices)
     if all(r > 1 for r in ratio):
         return BreakEven(sizes[0], f"The GPU costs less at every size measured, from {sizes[0]:,.0f} rows.")
     if all(r <= 1 for r in ratio):
@@ -77,13 +104,13 @@ def break_even(times: pd.DataFrame, prices: InstancePrices) -> BreakEven:
             f"The CPU costs less at every size measured (up to {sizes[-1]:,.0f} rows): the GPU must be "
             f"{prices.paying_speedup:.2g}× faster to pay off at these prices.",
         )
-    for (n0, r0), (n1, r1) in zip(zip(sizes, ratio, strict=True), zip(sizes[1:], ratio[1:], strict=True), strict=True):
-        if r0 <= 1 < r1:
-            share = -math.log(r0) / (math.log(r1) - math.log(r0))
-            rows = math.exp(math.log(n0) + share * (math.log(n1) - math.log(n0)))
-            return BreakEven(
-                rows,
-                f"The GPU costs less per run from about {rows:,.0f} rows (between the sizes "
-                f"{n0:,.0f} and {n1:,.0f} measured).",
-            )
-    return BreakEven(None, "The cheaper engine changes more than once across the sizes measured: see the table.")
+    found = crossings(times, prices)
+    if len(found) > 1:
+        return BreakEven(None, "The cheaper engine changes more than once across the sizes measured: see the table.")
+    (cross,) = found
+    between = f"between the sizes {cross.below:,.0f} and {cross.above:,.0f} measured"
+    if cross.gpu_cheaper_above:
+        return BreakEven(cross.rows, f"The GPU costs less per run from about {cross.rows:,.0f} rows ({between}).")
+    return BreakEven(
+        None, f"The GPU costs less per run up to about {cross.rows:,.0f} rows and the CPU from there ({between})."
+    )

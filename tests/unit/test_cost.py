@@ -28,6 +28,22 @@ def test_break_even_is_where_the_cost_curves_cross_on_log_scales():
     assert "100,000 rows" in found.verdict
 
 
+def test_break_even_when_the_gpu_is_cheaper_on_small_tables_and_the_cpu_on_large_ones():
+    times = pd.DataFrame({"rows": [1e4, 1e6], "cpu_s": [16.0, 1.0], "gpu_s": [1.0, 1.0]})
+    found = break_even(times, PRICES)  # raised "zip() argument 2 is shorter than argument 1" before
+    assert found.rows is None
+    assert found.verdict == (
+        "The GPU costs less per run up to about 100,000 rows and the CPU from there (between the sizes 10,000 and "
+        "1,000,000 measured)."
+    )
+
+
+def test_break_even_when_the_cheaper_engine_changes_more_than_once():
+    times = pd.DataFrame({"rows": [1e3, 1e4, 1e5], "cpu_s": [1.0, 16.0, 1.0], "gpu_s": [1.0, 1.0, 1.0]})
+    found = break_even(times, PRICES)
+    assert found.rows is None and "changes more than once" in found.verdict
+
+
 def test_break_even_when_one_engine_is_cheaper_everywhere():
     always_gpu = break_even(pd.DataFrame({"rows": [100, 1000], "cpu_s": [10.0, 100.0], "gpu_s": [1.0, 2.0]}), PRICES)
     assert always_gpu.rows == 100 and "every size" in always_gpu.verdict
