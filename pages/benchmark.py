@@ -29,8 +29,10 @@ from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.bench.views import (
     TOTAL,
     cpu_gpu_times,
+    cpu_only_times,
     default_comparison,
     environment_table,
+    estimated_gpu_curves,
     question_order,
     records_table,
     scaling,
@@ -39,12 +41,13 @@ from pipeline.bench.views import (
 from pipeline.cost import break_even, costs
 from pipeline.engines.dask import DASK_LABELS
 from pipeline.published import ESTIMATE_NOTE, SUITE_WORK, published_span, speedup_range
+from pipeline.published.size_model import estimated_break_even, fixed_cost, fixed_cost_table
 from pipeline.render.charts import published_speedup_chart, speedup_heatmap, time_vs_rows_chart, workers_chart
 from pipeline.render.csv_export import safe_csv
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.cluster_field import cluster_choice_field
-from ui.published_panel import instance_prices, shipped_figures
+from ui.published_panel import estimated_costs, instance_prices, shipped_figures, shipped_fixed_costs
 from ui.state import engines, eta_bar, session_id, shown_errors
 from ui.workspace import RUNS_KEY, bench_runs
 
@@ -184,13 +187,21 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
     questions = question_order(table, suite)
     question = right.selectbox("Question", [TOTAL, *questions], key="bench_question")
     curve = scaling(table, suite, question)
+    work = SUITE_WORK.get(suite)
+    estimate = (
+        estimated_gpu_curves(curve, table, work, shipped_figures(), shipped_fixed_costs())
+        if work and not curve.empty
+        else None
+    )
     if curve.empty:
         st.info("No engine answered every question of this suite at any size.", icon=":material/info:")
     else:
         title = f"{suite}: {'total of every question' if question == TOTAL else question}"
-        show_chart(time_vs_rows_chart(curve, title), curve, f"time_vs_rows_{suite}", "bench_chart_scaling")
+        chart = time_vs_rows_chart(curve, title, estimate)
+        data = curve if estimate is None else pd.concat([curve, estimate], ignore_index=True)
+        show_chart(chart, data, f"time_vs_rows_{suite}", "bench_chart_scaling")
     show_speedups(table, suite, questions)
-    show_costs(curve, table, suite)
+    show_costs(curve, table, suite, estimate)
     st.markdown("**Records**")
     st.dataframe(table[[*COLUMNS, "message"]], hide_index=True, width="stretch")
     downloads(chosen, table)
@@ -216,50 +227,50 @@ def show_speedups(table: pd.DataFrame, suite: str, questions: list[str]) -> None
     show_chart(speedup_heatmap(ratios, questions, title), ratios, f"speedup_{suite}", "bench_chart_speedup")
 
 
-def show_costs(curve: pd.DataFrame, table: pd.DataFrame, suite: str) -> None:
+def show_costs(curve: pd.DataFrame, table: pd.DataFrame, suite: str, estimate: pd.DataFrame | None) -> None:
     """Cost per run on a CPU and a GPU instance and the break-even size: measured where a run timed both engines,
-    else the published speed-up for this suite's work, labelled as an estimate."""
+    else from the size-aware model (a fixed GPU cost per call plus the published speed-up), labelled an estimate."""
     st.markdown("**Cost per run and break-even**")
     prices = instance_prices("bench_prices")
     if prices is None or curve.empty:
         return
-    measured = cpu_gpu_times(curve, table)
-    if not measured.empty:
-        for run, times in measured.groupby("run", sort=False):
-            found = break_even(times, prices)
-            st.markdown(f"*{run}* (measured): {found.verdict}")
-            st.dataframe(costs(times, prices), hide_index=True, width="stretch")
-        return
-    work = SUITE_WORK.get(suite)
-    span = speedup_range(shipped_figures(), work) if work else None
-    if span is None:
+    for run, times in cpu_gpu_times(curve, table).groupby("run", sort=False):
+        found = break_even(times, prices)
+        st.markdown(f"*{run}* (measured): {found.verdict}")
+        st.dataframe(costs(times, prices), hide_index=True, width="stretch")
+    if estimate is None:
+        if cpu_only_times(curve, table).empty:
+            return
         st.caption(
-            f"No run here timed both the CPU and the GPU engine on {suite}, and nothing published covers work like "
-            f"it: on a GPU machine, run both engines to see the cost and the break-even size. The GPU pays off "
+            f"No run here timed the GPU on {suite}, and nothing published covers work like it: there is no GPU "
+            f"estimate. On a GPU machine, run both engines to see the cost and the break-even size. The GPU pays off "
             f"where it is more than {prices.paying_speedup:.2g}× faster at these prices."
         )
         return
-    low, high = span
-    verdict = (
-        "pays off"
-        if low > prices.paying_speedup
-        else ("may pay off" if high > prices.paying_speedup else "does not pay off")
-    )
-    st.warning(
-        f"**Estimate, not a measurement.** No run here timed the GPU. Published speed-ups for {work}: "
-        f"{published_span(low, high)} (Published figures tab), against the {prices.paying_speedup:.2g}× the GPU must "
-        f"reach at these prices: at the published figures the GPU {verdict}. {ESTIMATE_NOTE}",
-        icon=":material/calculate:",
-    )
+    work = SUITE_WORK[suite]
+    figures, measured = shipped_figures(), shipped_fixed_costs()
+    low, high = speedup_range(figures, work)
+    fixed = fixed_cost(measured, work)
+    for run, times in estimate.groupby("run", sort=False):
+        found = estimated_break_even(times, work, figures, measured, prices)
+        st.warning(
+            f"**Estimated break-even at your prices (an estimate, not a measurement)** — *{run}*: no run here timed "
+            f"the GPU. {found.verdict} The model: {fmt.seconds(fixed.low)}–{fmt.seconds(fixed.high)} of fixed GPU "
+            f"cost per call (one call per question) plus the CPU time measured here divided by the published "
+            f"{published_span(low, high)} for {work} (Published figures tab). {ESTIMATE_NOTE}",
+            icon=":material/calculate:",
+        )
+        st.dataframe(estimated_costs(times, fixed, prices), hide_index=True, width="stretch")
 
 
 def published_tab() -> None:
     """The published figures, each with its source, hardware and date; never mixed with the runs."""
     figures = shipped_figures()
     st.caption(
-        "Speed-ups other people published for work like this app's, on their hardware: figures to compare with, "
-        "not measurements of this machine. On a machine without a GPU, the Pipeline and Models pages show them "
-        "beside your own CPU times as an estimate."
+        "Speed-ups other people published for work like this app's, on their hardware, each with the table size it "
+        "was measured at: figures to compare with, not measurements of this machine. Without a GPU, the Pipeline, "
+        "Models and Benchmark pages turn them into a size-aware estimate beside your own CPU times: a fixed cost per "
+        "GPU call (timed by the sources below on small tables) plus your CPU time divided by the published speed-up."
     )
     show_chart(published_speedup_chart(figures), figures, "published_speedups", "bench_published_chart")
     st.dataframe(
@@ -270,6 +281,17 @@ def published_tab() -> None:
             "url": st.column_config.LinkColumn("source address"),
             "speedup_low": st.column_config.NumberColumn("published speed-up from", format="%.4g×"),
             "speedup_high": st.column_config.NumberColumn("to", format="%.4g×"),
+        },
+    )
+    st.markdown("**What one GPU call costs on a small table** (the model's fixed cost per call)")
+    st.dataframe(
+        fixed_cost_table(shipped_fixed_costs()),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "url": st.column_config.LinkColumn("source address"),
+            "GPU seconds": st.column_config.NumberColumn(format="%.4g"),
+            "CPU seconds": st.column_config.NumberColumn(format="%.4g"),
         },
     )
 

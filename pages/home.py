@@ -39,8 +39,9 @@ with right:
         st.success("A GPU is here: every page compares it with the CPU.", icon=":material/memory:")
     else:
         st.info(
-            f"**CPU only** — {status.reason} You still see published GPU speed-ups for similar work beside your "
-            "own CPU times, and what a run would cost (Benchmark › Published figures), always as an estimate.",
+            f"**CPU only** — {status.reason} Beside your own CPU times you still see what a GPU would take and "
+            "cost: an estimate for your table's size from published figures (a fixed cost per GPU call plus the "
+            "published speed-up; sources under Benchmark › Published figures), and where it is not expected to help.",
             icon=":material/computer:",
         )
 st.subheader("The path")

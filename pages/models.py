@@ -33,6 +33,7 @@ from pipeline.models.training import (
     scaling_curve,
     train_everywhere,
 )
+from pipeline.published.size_model import TimedWork
 from pipeline.render.charts import (
     MAX_CHART_ROWS,
     bar_chart,
@@ -302,8 +303,7 @@ def show_result(dataset: Dataset, spec: FeatureSpec, algorithm: Algorithm, runs:
     if len(runs) == 1:
         st.caption("Only one engine holds this dataset; the System page says why the GPU engine is unavailable.")
     published_estimates(
-        {f"{algorithm.label} (fit)": done[0].fit_seconds},
-        {f"{algorithm.label} (fit)": algorithm.key},
+        [TimedWork(f"{algorithm.label} (fit)", algorithm.key, done[0].fit_seconds, dataset.shape[0])],
         "model_published",
     )
     if done[0].dropped_rows:

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from pipeline.data.catalog import Dataset, EngineCopy
+from pipeline.published.size_model import TimedWork
 from pipeline.render.charts import cumulative_time_chart, speedup_chart, step_time_chart
 from pipeline.steps.export import to_script
 from pipeline.steps.presets import PRESETS, preset_recipe
@@ -228,10 +229,13 @@ def show_result(dataset: Dataset, result: SideBySide) -> None:
         + ". On Dask each step's result is computed and held by the workers inside its time."
     )
     reference = next(iter(result.runs.values()))
-    done = [s for s in reference.steps if s.seconds is not None]
+    rows_in = [dataset.shape[0], *(s.rows for s in reference.steps)]  # each step reads what the one before left
     published_estimates(
-        {f"{s.number}. {s.step.kind}": s.seconds for s in done},
-        {f"{s.number}. {s.step.kind}": s.step.kind for s in done},
+        [
+            TimedWork(f"{s.number}. {s.step.kind}", s.step.kind, s.seconds, rows)
+            for s, rows in zip(reference.steps, rows_in, strict=False)
+            if s.seconds is not None
+        ],
         "pipeline_published",
     )
     verdicts = [p for p in result.parity if p is not None]

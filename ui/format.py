@@ -1,5 +1,7 @@
 """Human-readable numbers for the pages."""
 
+import numpy as np
+
 
 def size(nbytes: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -15,3 +17,10 @@ def seconds(value: float) -> str:
     if value < 1:
         return f"{value * 1e3:,.1f} ms"
     return f"{value:,.2f} s"
+
+
+def amount(value: float) -> str:
+    """A price or cost in plain digits, two significant ones below a cent: `1.50`, `0.00000067`."""
+    if value >= 0.01:
+        return f"{value:,.2f}"
+    return np.format_float_positional(value, precision=2, unique=False, fractional=False, trim="-")

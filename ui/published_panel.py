@@ -1,6 +1,8 @@
-"""Published GPU speed-ups beside the user's own CPU times, and what a run costs: labelled as estimates throughout."""
+"""Size-aware GPU estimates beside the user's own CPU times, and what a run costs: labelled as estimates throughout."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -8,10 +10,21 @@ import streamlit as st
 from pipeline.cost import EXAMPLE_NOTE, EXAMPLE_PRICES, InstancePrices, cost_per_run
 from pipeline.engines import device_status
 from pipeline.errors import DataError
-from pipeline.published import ESTIMATE_NOTE, estimates, published_figures
+from pipeline.published import ESTIMATE_NOTE, published_figures
+from pipeline.published.size_model import (
+    Estimate,
+    FixedCost,
+    TimedWork,
+    cheaper,
+    estimate,
+    fixed_cost_measurements,
+)
+from ui import format as fmt
 
 PRICES_KEY = "instance_prices"
+NO_ESTIMATE = "no estimate: nothing published is like this work"
 shipped_figures = st.cache_data(show_spinner=False)(published_figures)  # files of this installation: read once
+shipped_fixed_costs = st.cache_data(show_spinner=False)(fixed_cost_measurements)
 
 
 def instance_prices(key: str) -> InstancePrices | None:
@@ -37,33 +50,76 @@ def instance_prices(key: str) -> InstancePrices | None:
     return prices
 
 
-def with_costs(table: pd.DataFrame, prices: InstancePrices) -> pd.DataFrame:
-    """The estimates table with the cost of one run: measured on the CPU instance, estimated on the GPU one."""
-    costed = table.copy()
-    costed["CPU cost per run (measured time)"] = [cost_per_run(s, prices.cpu_per_hour) for s in table["measured CPU s"]]
-    for end in ("fastest", "slowest"):
-        costed[f"GPU cost per run (estimate, {end})"] = [
-            None if pd.isna(s) else cost_per_run(s, prices.gpu_per_hour) for s in table[f"estimated GPU s ({end})"]
-        ]
-    return costed
+def _span(low: float, high: float, show: Callable[[float], str]) -> str:
+    return show(low) if show(low) == show(high) else f"{show(low)} – {show(high)}"
 
 
-def published_estimates(cpu_seconds: dict[str, float], kinds: dict[str, str], key: str) -> None:
-    """On a machine without a GPU: the published speed-ups of similar work beside the CPU times measured here."""
-    if device_status().available or not cpu_seconds:
+def estimates_table(found: list[Estimate], prices: InstancePrices | None) -> pd.DataFrame:
+    """One row per piece of work, every cell in words or numbers for people: the estimate's range beside the CPU
+    time measured here, or why there is none."""
+    rows = []
+    for item in found:
+        timed, priced = item.timed, item.fastest is not None and item.slowest is not None
+        row = {
+            "work": timed.name,
+            "rows": f"{timed.rows:,}",
+            "measured CPU time": fmt.seconds(timed.cpu_s),
+            "similar published work": item.work or "none published",
+            "published speed-up": item.speedup_text,
+            "estimated GPU time": _span(item.fastest, item.slowest, fmt.seconds) if priced else NO_ESTIMATE,
+        }
+        if prices is not None:
+            row["CPU cost per run (measured time)"] = fmt.amount(cost_per_run(timed.cpu_s, prices.cpu_per_hour))
+            row["GPU cost per run (estimate)"] = (
+                _span(
+                    cost_per_run(item.fastest, prices.gpu_per_hour),
+                    cost_per_run(item.slowest, prices.gpu_per_hour),
+                    fmt.amount,
+                )
+                if priced
+                else NO_ESTIMATE
+            )
+        row["GPU verdict (estimate)"] = item.verdict
+        row["sizes the sources measured"] = item.size_note or "no published figure to compare sizes with"
+        row["sources"] = "; ".join(item.sources) or "none"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def estimated_costs(times: pd.DataFrame, fixed: FixedCost, prices: InstancePrices) -> pd.DataFrame:
+    """Per size, the measured CPU time and cost beside the GPU's estimated ones, in words and numbers for people."""
+    rows = []
+    for size in times.itertuples():
+        gpu = [cost_per_run(seconds, prices.gpu_per_hour) for seconds in (size.fastest, size.slowest)]
+        rows.append(
+            {
+                "rows": f"{size.rows:,.0f}",
+                "CPU time (measured)": fmt.seconds(size.cpu_s),
+                "GPU time (estimate)": _span(size.fastest, size.slowest, fmt.seconds),
+                "CPU cost per run (measured time)": fmt.amount(cost_per_run(size.cpu_s, prices.cpu_per_hour)),
+                "GPU cost per run (estimate)": _span(*gpu, fmt.amount),
+                "cheaper (estimate)": cheaper(size.rows, size.cpu_s, size.fastest, size.slowest, fixed, prices),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def published_estimates(timed: list[TimedWork], key: str) -> None:
+    """On a machine without a GPU: the GPU time the size-aware model gives for each piece of work timed here."""
+    if device_status().available or not timed:
         return
     with st.expander(
         "Published GPU speed-ups for similar work: an estimate, not a measurement", icon=":material/book:"
     ):
         st.caption(
-            ESTIMATE_NOTE + " The sources, their hardware and dates are on the Benchmark page (Published figures)."
+            ESTIMATE_NOTE + " No GPU time is estimated below that fixed cost. The sources, their hardware and dates "
+            "are on the Benchmark page (Published figures) and in docs/benchmarks.md."
         )
-        table = estimates(shipped_figures(), cpu_seconds, kinds)
+        found = [estimate(shipped_figures(), shipped_fixed_costs(), item) for item in timed]
         prices = instance_prices(f"{key}_prices")
         if prices is not None:
-            table = with_costs(table, prices)
             st.caption(
                 f"At these prices the GPU instance costs {prices.paying_speedup:.2g}× the CPU one per hour: a run "
                 f"is cheaper on it only where the GPU is more than {prices.paying_speedup:.2g}× faster."
             )
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(estimates_table(found, prices), hide_index=True, width="stretch")

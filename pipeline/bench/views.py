@@ -7,6 +7,7 @@ import pandas as pd
 from pipeline.bench.results import OK, BenchResults
 from pipeline.engines.choices import ENGINE_CHOICES
 from pipeline.engines.registry import REFERENCE
+from pipeline.published.size_model import Measurement, estimated_curve
 from pipeline.timing import speedups as speedups_of
 
 TOTAL = "(all questions)"
@@ -106,6 +107,33 @@ def cpu_gpu_times(curve: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     gpu = points[points["engine"].isin(gpu_names)].set_index(["run", "rows"])["seconds"].rename("gpu_s")
     both = pd.concat([cpu, gpu], axis=1, join="inner").reset_index()
     return both[(both["cpu_s"] > 0) & (both["gpu_s"] > 0)]
+
+
+def cpu_only_times(curve: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """From a scaling curve (series, rows, seconds, questions), the reference CPU engine's times of the runs that
+    timed no single-GPU engine (columns: run, rows, cpu_s, calls: the questions, one GPU call each)."""
+    points = curve.join(series_sources(table), on="series")
+    gpu_names = [name for name, choice in ENGINE_CHOICES.items() if choice.gpu and not choice.cluster]
+    with_gpu = set(points.loc[points["engine"].isin(gpu_names), "run"])
+    cpu = points[(points["engine"] == REFERENCE) & ~points["run"].isin(with_gpu) & (points["seconds"] > 0)]
+    return cpu.rename(columns={"seconds": "cpu_s", "questions": "calls"})[["run", "rows", "cpu_s", "calls"]]
+
+
+def estimated_gpu_curves(
+    curve: pd.DataFrame, table: pd.DataFrame, work: str, figures: pd.DataFrame, measurements: list[Measurement]
+) -> pd.DataFrame:
+    """For each run that timed no GPU, the GPU times the size-aware model gives at its CPU sizes, as a series of the
+    scaling chart (columns: series, run, rows, cpu_s, calls, fastest, slowest, middle)."""
+    cpu = cpu_only_times(curve, table)
+    several = table["run"].nunique() > 1
+    frames = [
+        estimated_curve(times, work, figures, measurements).assign(
+            series=f"{run} · GPU (estimate)" if several else "GPU (estimate)"
+        )
+        for run, times in cpu.groupby("run", sort=False)
+    ]
+    columns = ["series", "run", "rows", "cpu_s", "calls", "fastest", "slowest", "middle"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def default_comparison(table: pd.DataFrame, series: list[str]) -> tuple[str, str]:

@@ -1,9 +1,9 @@
 """Published CPU-vs-GPU figures from other people's hardware, shipped with the app and kept apart from measurements.
 
 Each JSON file in this folder holds one source (title, address, date, hardware, software, method) and the
-speed-ups it publishes, each for a kind of work (`WORKS`). A machine without a GPU can only estimate what a GPU
-would do for its own work from these figures: everything built here says "published" or "estimate", never
-"measured".
+speed-ups it publishes, each for a kind of work (`WORKS`) and the table size it was measured at. A machine without
+a GPU can only estimate what a GPU would do for its own work from these figures and the fixed cost of a GPU call
+(`size_model`): everything built here says "published" or "estimate", never "measured".
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ COLUMNS = [
     "date",
 ]
 ESTIMATE_NOTE = (
-    "Estimate from published figures measured on someone else's hardware (not on this machine): a GPU may be "
-    "slower than this on small tables, where its fixed costs dominate."
+    "Estimate from figures published for someone else's hardware (not measured on this machine): a fixed GPU cost "
+    "per call, timed by sources on small tables, plus the CPU time measured here divided by the published speed-up "
+    "of similar work, which was measured on large tables."
 )
 
 
@@ -142,25 +143,3 @@ def speedup_range(figures: pd.DataFrame, work: str) -> tuple[float, float] | Non
 def published_span(low: float, high: float) -> str:
     """A published speed-up, or range of them, as text: `138.5×`, `15×–80×`."""
     return f"{low:,.4g}×" if low == high else f"{low:,.4g}×–{high:,.4g}×"
-
-
-def estimates(figures: pd.DataFrame, cpu_seconds: dict[str, float], kinds: dict[str, str]) -> pd.DataFrame:
-    """For each named piece of work, its measured CPU seconds beside the GPU seconds the published speed-ups of
-    similar work would give (an estimate, as a range), and the sources they come from."""
-    rows = []
-    for name, seconds in cpu_seconds.items():
-        work = work_of(kinds.get(name, ""))
-        span = speedup_range(figures, work) if work else None
-        alike = figures[figures["work"] == work] if span else figures.iloc[0:0]
-        rows.append(
-            {
-                "work": name,
-                "measured CPU s": seconds,
-                "similar published work": work or "none published",
-                "published speed-up": published_span(*span) if span else "—",
-                "estimated GPU s (fastest)": seconds / span[1] if span else None,
-                "estimated GPU s (slowest)": seconds / span[0] if span else None,
-                "sources": "; ".join(sorted(set(alike["source"] + " (" + alike["date"] + ")"))) if span else "",
-            }
-        )
-    return pd.DataFrame(rows)

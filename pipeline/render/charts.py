@@ -319,19 +319,45 @@ def cumulative_time_chart(timings: pd.DataFrame) -> alt.Chart:
     )
 
 
-def time_vs_rows_chart(scaling: pd.DataFrame, title: str) -> alt.Chart:
-    """Seconds against rows on log-log axes, one line per series (columns: series, rows, seconds)."""
-    return (
+def time_vs_rows_chart(
+    scaling: pd.DataFrame, title: str, estimate: pd.DataFrame | None = None
+) -> alt.Chart | alt.LayerChart:
+    """Seconds against rows on log-log axes, one line per series (columns: series, rows, seconds); with `estimate`
+    (series, rows, fastest, slowest, middle), the GPU times a model gives beside them: a dashed line in a band from
+    the fastest to the slowest estimate, named an estimate in the legend and the axis."""
+    rows = alt.X("rows:Q", scale=alt.Scale(type="log"), title="rows", axis=alt.Axis(format="~s"))
+    log = alt.Scale(type="log")
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=0)
+    estimated = estimate is not None and not estimate.empty
+    seconds = "seconds (median measured; dashed: GPU estimate, band: its range)" if estimated else "seconds (median)"
+    measured = (
         alt.Chart(small(scaling), title=title)
         .mark_line(point=True)
         .encode(
-            x=alt.X("rows:Q", scale=alt.Scale(type="log"), title="rows", axis=alt.Axis(format="~s")),
-            y=alt.Y("seconds:Q", scale=alt.Scale(type="log"), title="seconds (median)"),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=0)),
+            x=rows,
+            y=alt.Y("seconds:Q", scale=log, title=seconds),
+            color=alt.Color("series:N", title=None, legend=legend),
             tooltip=["series:N", alt.Tooltip("rows:Q", format=","), alt.Tooltip("seconds:Q", format=".4f")],
         )
         .properties(height=360)
     )
+    if not estimated:
+        return measured
+    base = alt.Chart(small(estimate)).encode(x=rows, color=alt.Color("series:N", title=None, legend=legend))
+    band = base.mark_area(opacity=0.15).encode(y=alt.Y("fastest:Q", scale=log, title=seconds), y2="slowest:Q")
+    ends = base.mark_rule(opacity=0.6).encode(
+        y=alt.Y("fastest:Q", title=seconds), y2="slowest:Q"
+    )  # the range where one size is all
+    middle = base.mark_line(point=True, strokeDash=[6, 4]).encode(
+        y=alt.Y("middle:Q", title=seconds),
+        tooltip=[
+            "series:N",
+            alt.Tooltip("rows:Q", format=","),
+            alt.Tooltip("fastest:Q", format=".4f", title="estimate, fastest (s)"),
+            alt.Tooltip("slowest:Q", format=".4f", title="estimate, slowest (s)"),
+        ],
+    )
+    return alt.layer(measured, band, ends, middle, title=title).properties(height=360)
 
 
 def speedup_heatmap(speedups: pd.DataFrame, order: list[str], title: str) -> alt.Chart:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -221,20 +222,37 @@ def test_the_published_figures_tab_names_each_figures_source_and_hardware():
     assert group_by["speedup_low"] == 138.5 and "H100" in group_by["gpu"] and group_by["date"] == "2023-02-06"
     chart = at.get("vega_lite_chart")[0].proto.spec
     assert "not measured here" in chart
+    fixed = next(d.value for d in at.dataframe if "GPU seconds" in d.value.columns)
+    assert set(fixed["library"]) == {"cuDF", "cuML"} and fixed["url"].str.startswith("https://").all()
+    assert (fixed["CPU seconds"] < fixed["GPU seconds"]).all(), "every small-table timing had the CPU faster"
     assert not any("median_s" in d.value.columns for d in at.dataframe), "never mixed with the runs"
 
 
-def test_cpu_only_runs_get_a_cost_estimate_labelled_as_one(saved_runs):
+def test_cpu_only_runs_get_an_estimated_gpu_curve_and_break_even_labelled_as_estimates(saved_runs):
     at = open_benchmark()
     at.file_uploader(key="bench_files").set_value([(saved_runs[0][0], saved_runs[0][1], "application/json")])
     at.run()
     at.button(key="bench_load").click().run()
-    estimate = next(w.value for w in at.warning if "Estimate, not a measurement" in w.value)
-    assert (
-        "Published speed-ups for group-by: 138.5× (Published figures tab)" in estimate
-        and "2.7× the GPU must reach" in estimate
-        and "138.5×–" not in estimate
-    )
+    assert not problems(at)
+    estimate = next(w.value for w in at.warning if "Estimated break-even at your prices" in w.value)
+    assert "an estimate, not a measurement" in estimate and "no run here timed the GPU" in estimate
+    assert "at the published figures the GPU pays off" not in estimate, "the old verdict held for any size"
+    found = [
+        int(n.replace(",", ""))
+        for n in re.findall(r"The GPU would cost less per run from about ([\d,]+) rows", estimate)
+    ]
+    found += [int(n.replace(",", "")) for n in re.findall(r"and from about ([\d,]+) rows at the slowest", estimate)]
+    assert found and found == sorted(found), "the break-even row count, or its range from the fastest to the slowest"
+    assert found[0] >= 10_000, "never below the 10,000 rows up to which the sources timed the CPU faster"
+    assert "138.5× for group-by" in estimate and "fixed GPU cost per call" in estimate
+    chart = at.get("vega_lite_chart")[0].proto
+    assert any(b"GPU (estimate)" in dataset.data.data for dataset in chart.datasets), "named an estimate in the legend"
+    layers = json.loads(chart.spec)["layer"]
+    assert [layer["mark"]["type"] for layer in layers] == ["line", "area", "rule", "line"]
+    assert layers[3]["mark"]["strokeDash"] and "GPU estimate" in layers[0]["encoding"]["y"]["title"]
+    sizes = next(d.value for d in at.dataframe if "GPU time (estimate)" in d.value.columns)
+    assert sizes["rows"].tolist() == ["2,000"] and not sizes.isna().any().any()
+    assert sizes["cheaper (estimate)"].tolist() == ["CPU"]
     prices = next(d.value for d in at.dataframe if "price per hour" in d.value.columns)
     assert prices["price per hour"].tolist() == [1.5, 4.0]
     assert any("Example prices, not a quote" in c.value for c in at.caption)
@@ -257,7 +275,7 @@ def test_a_run_that_timed_both_engines_gives_the_measured_break_even(saved_runs)
     assert any("(measured): The GPU costs less at every size measured" in m.value for m in at.markdown)
     costs = next(d.value for d in at.dataframe if "gpu_cost" in d.value.columns)
     assert costs["cheaper"].tolist() == ["GPU"]
-    assert not any("Estimate, not a measurement" in w.value for w in at.warning)
+    assert not any("Estimated break-even" in w.value for w in at.warning)
 
 
 def test_a_stopped_run_keeps_its_records_and_says_so(saved_runs):

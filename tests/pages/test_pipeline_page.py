@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -200,20 +201,75 @@ def test_the_recipe_is_checked_once_per_change_not_on_every_rerun(monkeypatch):
     assert len({recipe.to_json() for recipe in calls}) == len(calls), "never the same recipe twice"
 
 
+def estimates_of(at: AppTest) -> pd.DataFrame:
+    expander = next(e for e in at.expander if "Published GPU speed-ups" in e.label)
+    assert "an estimate, not a measurement" in expander.label
+    return next(d.value for d in expander.dataframe if "measured CPU time" in d.value.columns)
+
+
+def table_of_400_rows() -> Catalog:
+    from pipeline.data.io import Source
+    from pipeline.data.loading import load_file
+
+    lines = ["shop,comment,amount,units"] + [
+        f"{('north', 'south', 'east')[i % 3]},note {i} about the order,{10 + (i * 37) % 500},{1 + i % 7}"
+        for i in range(400)
+    ]
+    catalog = Catalog()
+    load_file(catalog, Source.from_bytes("orders.csv", "\n".join(lines).encode()), available_engines())
+    return catalog
+
+
 @pytest.mark.skipif(device_status().available, reason="on a GPU machine the page measures the GPU instead")
-def test_without_a_gpu_the_published_speedups_sit_beside_the_cpu_times_as_an_estimate():
+def test_without_a_gpu_the_cpu_times_sit_beside_a_size_aware_gpu_estimate():
     at = open_pipeline()
     at.selectbox(key="preset_name").set_value("group_aggregate").run()
     at.button(key="preset_run").click().run()
     assert not problems(at)
-    expander = next(e for e in at.expander if "Published GPU speed-ups" in e.label)
-    assert "an estimate, not a measurement" in expander.label
-    table = next(d.value for d in expander.dataframe if "measured CPU s" in d.value.columns)
+    table = estimates_of(at)
     assert table["work"].tolist() == ["1. group_aggregate", "2. sort"]
+    assert table["rows"].tolist() == ["150", "3"], "each step's own input: iris, then its three groups"
     assert table["similar published work"].tolist() == ["group-by", "none published"]
-    assert table.loc[0, "estimated GPU s (fastest)"] == table.loc[0, "measured CPU s"] / 138.5
+    assert table.loc[0, "published speed-up"] == "138.5× (measured at 100,000,000 rows)"
     gpu_columns = [c for c in table.columns if "GPU" in c]
     assert gpu_columns and all("estimate" in c for c in gpu_columns), "an estimate is never called measured"
+
+
+@pytest.mark.skipif(device_status().available, reason="on a GPU machine the page measures the GPU instead")
+def test_a_400_row_table_gets_no_gpu_estimate_under_the_fixed_cost_and_is_told_the_gpu_will_not_help():
+    from pipeline.published.size_model import fixed_cost, fixed_cost_measurements
+    from ui import format as fmt
+
+    lowest = fixed_cost(fixed_cost_measurements(), "group-by").low
+    units = {"µs": 1e-6, "ms": 1e-3, "s": 1.0}
+    at = open_pipeline(table_of_400_rows())
+    for preset in ("group_aggregate", "time_and_text"):
+        at.selectbox(key="preset_name").set_value(preset).run()
+        at.button(key="preset_run").click().run()
+        assert not problems(at)
+        table = estimates_of(at)
+        alike = table[table["similar published work"] != "none published"]
+        assert len(alike) and (alike["rows"] == "400").all()
+        fastest = [
+            float(text.split()[0].replace(",", "")) * units[text.split()[1]] for text in alike["estimated GPU time"]
+        ]
+        assert min(fastest) >= lowest * 0.999, f"never under the fixed cost ({fmt.seconds(lowest)})"
+        assert alike["GPU verdict (estimate)"].str.startswith("not expected to help at this size").all()
+        assert alike["sizes the sources measured"].str.contains("smaller than any table a source timed").all()
+
+
+@pytest.mark.skipif(device_status().available, reason="on a GPU machine the page measures the GPU instead")
+def test_preset_steps_with_no_published_figure_say_so_in_words():
+    at = open_pipeline()
+    at.selectbox(key="preset_name").set_value("clean_and_encode").run()
+    at.button(key="preset_run").click().run()
+    assert not problems(at)
+    table = estimates_of(at)
+    assert (table["similar published work"] == "none published").all()
+    assert not table.isna().any().any(), "no None cell"
+    assert (table["estimated GPU time"] == "no estimate: nothing published is like this work").all()
+    assert (table["GPU cost per run (estimate)"] == "no estimate: nothing published is like this work").all()
+    assert (table["GPU verdict (estimate)"] == "no published figure for work like this: no GPU estimate").all()
 
 
 def test_saving_the_result_gives_it_its_own_recipe_and_keeps_the_steps_with_their_dataset():

@@ -85,7 +85,7 @@ CACHED_FUNCTIONS = {
         "start_reader_process",
     },
     "pages/benchmark.py": {"published_runs", "shipped_scaling"},  # files of this installation, read once
-    "ui/published_panel.py": {"shipped_figures"},  # the published figures shipped with the app
+    "ui/published_panel.py": {"shipped_figures", "shipped_fixed_costs"},  # published figures shipped with the app
 }
 
 

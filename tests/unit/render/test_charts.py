@@ -165,3 +165,18 @@ def test_clusters_are_coloured_from_a_scheme_whose_colours_differ():
     assert scatter_chart(points, "x", "y", "cluster").to_dict()["encoding"]["color"]["scale"]["scheme"] == "tableau10"
     many = pd.DataFrame({"x": range(12), "y": range(12), "cluster": [str(i) for i in range(12)]})
     assert scatter_chart(many, "x", "y", "cluster").to_dict()["encoding"]["color"]["scale"]["scheme"] == "tableau20"
+
+
+def test_the_scaling_chart_draws_the_gpu_estimate_dashed_in_its_band_beside_the_measured_cpu():
+    from pipeline.render.charts import time_vs_rows_chart
+
+    cpu = pd.DataFrame({"series": ["CPU (pandas)"] * 2, "rows": [1e4, 1e5], "seconds": [0.01, 0.1]})
+    estimate = pd.DataFrame(
+        {"series": ["GPU (estimate)"] * 2, "rows": [1e4, 1e5], "fastest": [0.001, 0.002], "slowest": [0.006, 0.007]}
+    ).assign(middle=lambda f: (f["fastest"] * f["slowest"]) ** 0.5)
+    spec = time_vs_rows_chart(cpu, "groupby", estimate).to_dict()
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["line", "area", "rule", "line"], "measured line, band, range, dashed middle"
+    assert spec["layer"][3]["mark"]["strokeDash"] == [6, 4] and spec["layer"][1]["encoding"]["y2"]["field"] == "slowest"
+    assert "GPU estimate" in spec["layer"][0]["encoding"]["y"]["title"]
+    assert "layer" not in time_vs_rows_chart(cpu, "groupby").to_dict(), "without an estimate: the measured lines alone"
