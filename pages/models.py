@@ -21,7 +21,7 @@ from pipeline.models.algorithms import (
     algorithms_for,
 )
 from pipeline.models.card import card_json, engines_agreement, model_card, predictions_frame
-from pipeline.models.defaults import ColumnFacts, column_facts, default_target, left_out
+from pipeline.models.defaults import default_target
 from pipeline.models.features import FeatureSpec, check_spec
 from pipeline.models.metrics import curves
 from pipeline.models.training import (
@@ -45,6 +45,7 @@ from pipeline.render.charts import (
 )
 from pipeline.render.csv_export import safe_csv
 from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
+from pipeline.tables.column_roles import ColumnFacts, column_facts, left_out
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.published_panel import published_estimates
