@@ -99,9 +99,8 @@ def run_profile(dataset: Dataset, engine_name: str, preset: str, slot: Any) -> P
     def compute() -> Profile:
         with slot.container():  # a click on Stop (or anywhere) interrupts the profile; nothing half-made is kept
             st.button("Stop profiling", key=f"profile_stop_{engine_name}", icon=":material/stop_circle:")
-            _, report = eta_bar(st, f"Profiling on {copy.engine.label}…")
             budget = catalog().budget()
-            with working_on(dataset):
+            with working_on(dataset), eta_bar(st, f"Profiling on {copy.engine.label}…") as report:
                 result = profile_frame(copy.engine, copy.frame, PRESETS[preset], report, budget)
         slot.empty()
         return result

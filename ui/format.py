@@ -1,5 +1,7 @@
 """Human-readable numbers for the pages."""
 
+import math
+
 
 def size(nbytes: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -15,3 +17,14 @@ def seconds(value: float) -> str:
     if value < 1:
         return f"{value * 1e3:,.1f} ms"
     return f"{value:,.2f} s"
+
+
+def time_left(value: float | None) -> str:
+    """The time left as a progress bar says it after its text: nothing before an estimate, whole seconds and
+    minutes after, and no number once the estimate has run out."""
+    if value is None:
+        return ""
+    if value <= 0:
+        return " · taking longer than estimated"
+    minutes, rest = divmod(math.ceil(value), 60)
+    return f" · about {minutes} min {rest:02d} s left" if minutes else f" · about {rest} s left"
