@@ -242,7 +242,9 @@ def eta_bar(
             draw()
 
     ticker = threading.Thread(target=tick, name="eta-bar", daemon=True)
-    add_script_run_ctx(ticker, get_script_run_ctx(suppress_warning=True))
+    context = get_script_run_ctx(suppress_warning=True)
+    if context is not None:  # the page's run: the ticker draws into it (outside Streamlit there is none)
+        add_script_run_ctx(ticker, context)
     ticker.start()
     try:
         yield report
