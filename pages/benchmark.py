@@ -39,6 +39,7 @@ from pipeline.bench.views import (
     speedups,
 )
 from pipeline.cost import break_even, costs
+from pipeline.countdown import Part, Rates
 from pipeline.engines.dask import DASK_LABELS
 from pipeline.published import ESTIMATE_NOTE, SUITE_WORK, published_span, speedup_range
 from pipeline.published.size_model import estimated_break_even, fixed_cost, fixed_cost_table
@@ -52,6 +53,7 @@ from ui.state import engines, eta_bar, session_id, shown_errors
 from ui.workspace import RUNS_KEY, bench_runs
 
 RUNNING_KEY = "bench_running"  # the run in progress; still set on the next run when it was stopped
+RATES_KEY = "bench_rates"  # seconds measured per suite and size, for the time left
 
 published_runs = st.cache_data(show_spinner=False)(shipped_results)  # files of this installation: read once
 shipped_scaling = st.cache_data(show_spinner=False)(shipped_scaling_reports)
@@ -122,12 +124,19 @@ def run_here() -> None:
             st.session_state[RUNNING_KEY] = name
             stop_slot = st.empty()
             stop_slot.button("Stop the benchmark", key="bench_stop", icon=":material/stop_circle:")
-            bar, report = eta_bar(st, "Starting…")
-            run_bench(settings, report, results, user=session_id())  # counted on its Dask clusters while it runs
+            rates = st.session_state.setdefault(RATES_KEY, Rates())
+            with eta_bar(st, "Starting…", bench_parts(settings), rates) as report:
+                run_bench(settings, report, results, user=session_id())  # counted on its Dask clusters while it runs
             st.session_state.pop(RUNNING_KEY, None)
-            bar.empty()
             stop_slot.empty()
             st.toast("Benchmark finished.")
+
+
+def bench_parts(settings: BenchSettings) -> list[Part]:
+    """The run's cases in the order `run_bench` takes them, each a part of the time left: a suite on these engines,
+    sized by its rows (so the time left comes from the sizes already done)."""
+    engines = " and ".join(settings.engines)
+    return [Part(f"{suite} on {engines}", rows) for rows in settings.sizes for suite in settings.suites]
 
 
 def load_files() -> None:
@@ -156,19 +165,25 @@ def load_files() -> None:
 def show_runs(loaded: dict[str, BenchResults]) -> None:
     st.subheader("Runs")
     stopped = st.session_state.pop(RUNNING_KEY, None)
+    shown = [name for name in st.session_state.get("bench_shown", loaded) if name in loaded]
     if stopped in loaded:
         st.warning(
-            f"{stopped} was stopped before it finished; its {len(loaded[stopped].records):,} records so far are kept.",
+            f"{stopped} was stopped before it finished; its {len(loaded[stopped].records):,} records so far are kept "
+            "and shown.",
             icon=":material/warning:",
         )
-    st.session_state["bench_shown"] = [name for name in st.session_state.get("bench_shown", loaded) if name in loaded]
-    shown = st.multiselect("Runs shown", list(loaded), key="bench_shown")
-    chosen = {name: loaded[name] for name in shown}
+        # the browser still reports the choice as it was before the run began (the stop cut the page short of it)
+        shown = list(dict.fromkeys([*shown, stopped]))
+    st.session_state["bench_shown"] = shown
+    chosen = {name: loaded[name] for name in st.multiselect("Runs shown", list(loaded), key="bench_shown")}
     if not chosen:
         st.info("Choose at least one run to compare.", icon=":material/info:")
         return
     st.dataframe(environment_table(chosen), hide_index=True, width="stretch")
     table = records_table(chosen)
+    if table.empty:
+        st.info("No question finished yet in the runs shown: nothing to compare.", icon=":material/info:")
+        return
     bad = table[table["status"].isin([FAILED, ERROR])]
     if not bad.empty:
         st.warning(

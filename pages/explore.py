@@ -50,7 +50,14 @@ from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.state import active_dataset_or_stop, catalog, eta_bar, shown_errors, working_on
-from ui.views.explore import first_pair, interaction_columns, profile_speedups, profile_times, strongest_pairs
+from ui.views.explore import (
+    filter_start,
+    first_pair,
+    interaction_columns,
+    profile_speedups,
+    profile_times,
+    strongest_pairs,
+)
 from ui.workspace import add_step_for
 
 AUTO_PROFILE_CELLS = 20_000_000
@@ -99,9 +106,8 @@ def run_profile(dataset: Dataset, engine_name: str, preset: str, slot: Any) -> P
     def compute() -> Profile:
         with slot.container():  # a click on Stop (or anywhere) interrupts the profile; nothing half-made is kept
             st.button("Stop profiling", key=f"profile_stop_{engine_name}", icon=":material/stop_circle:")
-            _, report = eta_bar(st, f"Profiling on {copy.engine.label}…")
             budget = catalog().budget()
-            with working_on(dataset):
+            with working_on(dataset), eta_bar(st, f"Profiling on {copy.engine.label}…") as report:
                 result = profile_frame(copy.engine, copy.frame, PRESETS[preset], report, budget)
         slot.empty()
         return result
@@ -304,10 +310,10 @@ def interactions_tab(dataset: Dataset, profile: Profile, engine_name: str) -> No
     colour = None if colour == "(none)" else colour
     frame = filtered(copy.frame)
     rows = len(frame)
-    default = 0 if rows <= MAX_SAMPLE_ROWS else 1
     kinds = {c.name: c.kind for c in profile.columns}
     boxes = box_pair(kinds, x, y)
     views = ["scatter", "binned heatmap", *(["box plot"] if boxes else [])]
+    default = 2 if boxes else 0 if rows <= MAX_SAMPLE_ROWS else 1  # a number by a category opens as box plots
     view = view_col.radio("View", views, index=default, key=f"pair_view_{default}")
     if current_filters():
         st.caption(f"With the filters of the Filter tab: {rows:,} of {len(copy.frame):,} rows.")
@@ -356,7 +362,8 @@ def filter_chart(dataset: Dataset, engine_name: str, copy: EngineCopy, profile: 
     else:
         chart, data = top_values_chart(column.top_values, name, pick=param), column.top_values
     generation = st.session_state.get("filter_generation", 0)  # new keys drop the brushes of cleared filters
-    event = show_chart(chart, data, f"{name}_filter", f"filter_chart_{param}_{generation}", selectable=True)
+    key = f"filter_chart_{dataset.id}_{param}_{generation}"  # a brush stays with its dataset, never applies to the next
+    event = show_chart(chart, data, f"{name}_filter", key, selectable=True)
     selection = (event or {}).get("selection", {}).get(param)
     rule = filter_from_selection(copy.frame, name, selection) if selection else None
     if rule is not None and current_filters().get(name) != rule:
@@ -388,7 +395,7 @@ def keep_filtered_rows(dataset: Dataset, profile: Profile, rules: list[Filter]) 
 def filter_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     copy = view_copy(dataset, engine_name)
     choices = [c.name for c in profile.columns if c.kind in (NUMERIC, DATETIME, TEXT, BOOLEAN) and c.count]
-    defaults = [n for n in choices if n in current_filters()] or choices[:2]
+    defaults = [n for n in choices if n in current_filters()] or filter_start(profile, choices)
     picked = st.multiselect(
         "Columns to filter by",
         choices,

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from pipeline.countdown import Part, Rates
 from pipeline.data.catalog import Dataset
 from pipeline.models.algorithms import (
     CLASSIFICATION,
@@ -21,7 +22,7 @@ from pipeline.models.algorithms import (
     algorithms_for,
 )
 from pipeline.models.card import card_json, engines_agreement, model_card, predictions_frame
-from pipeline.models.defaults import ColumnFacts, column_facts, default_target, left_out
+from pipeline.models.defaults import default_target
 from pipeline.models.features import FeatureSpec, check_spec
 from pipeline.models.metrics import curves
 from pipeline.models.training import (
@@ -46,6 +47,7 @@ from pipeline.render.charts import (
 )
 from pipeline.render.csv_export import safe_csv
 from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
+from pipeline.tables.column_roles import ColumnFacts, column_facts, left_out
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.published_panel import published_estimates
@@ -54,6 +56,8 @@ from ui.views.models import compared_speedups, confusion, fit_speedups, metrics_
 
 RESULT_KEY = "model_result"
 COMPARE_KEY = "model_compare"
+PREVIOUS_COMPARE_KEY = "model_compare_before"  # the fullest earlier comparison, kept while a new one runs
+RATES_KEY = "model_rates"  # seconds measured per algorithm and size, for the time left
 SCALING_KEY = "model_scaling"
 NO_LABELS = "(none)"
 FACTS_KEY = "model_column_facts"
@@ -236,6 +240,7 @@ def show_scaling(dataset: Dataset, spec: FeatureSpec, run: ModelRun) -> None:
 
 
 def compare_everything(dataset: Dataset, spec: FeatureSpec) -> None:
+    key = (dataset.id, replace(spec, non_negative=False))
     with st.expander(f"Compare every {TASKS[spec.task].lower()} algorithm"):
         st.caption(
             "Default settings, the same features and split; a leaderboard best first by "
@@ -243,47 +248,84 @@ def compare_everything(dataset: Dataset, spec: FeatureSpec) -> None:
             "and a baseline to beat. t-SNE, UMAP and HDBSCAN grow fast with rows: sample large tables first "
             "(Pipeline: sample)."
         )
-        key = (dataset.id, replace(spec, non_negative=False))
         if st.button("Compare all", key="model_compare_go", icon=":material/leaderboard:"):
             with shown_errors("comparing the algorithms"):
                 check_spec(spec, dataset.primary.frame)
                 compare_with_stop(dataset, spec, key)
-        stored = st.session_state.get(COMPARE_KEY)
-        if not stored or stored[0] != key:
-            return
-        rows, total = stored[1], len(algorithms_for(spec.task))
-        done = sum(1 for row in rows if row["algorithm"] not in BASELINE_LABEL.values())
-        if done < total:
-            st.warning(
-                f"Stopped after {done} of {total} algorithms; those are kept. Compare all again for the rest.",
-                icon=":material/warning:",
-            )
-        table = leaderboard(rows, spec.task)
-        st.dataframe(table, hide_index=True, width="stretch")
-        bars = compared_speedups(table)
-        if bars.empty:
-            st.caption("Speed-ups appear when the dataset is on more than one engine.")
-            return
-        for engine, group in bars.groupby("engine", sort=False):
-            chart = bar_chart(group, "speedup", f"{engine} speed-up of fit (×)", color="#76b900")
-            show_chart(chart, group, "speedups", f"cmp_{engine}")
+    rows = comparison(key)
+    if rows is None:
+        return
+    st.subheader("Leaderboard")  # outside the expander: it stays in view whatever the expander does
+    total = len(algorithms_for(spec.task))
+    done = algorithms_done(rows)
+    before = st.session_state.get(PREVIOUS_COMPARE_KEY)
+    if done < total:
+        kept = " beside the run before" if before and before[0] == key else ""
+        st.warning(
+            f"Stopped after {done} of {total} algorithms; those are kept{kept}. Compare all again for the rest.",
+            icon=":material/warning:",
+        )
+    if done < total and before and before[0] == key:
+        now_column, before_column = st.columns(2)
+        with now_column:
+            st.markdown(f"**This run** ({done} of {total} algorithms)")
+            show_leaderboard(rows, spec.task, "now")
+        with before_column:
+            st.markdown(f"**The run before** ({algorithms_done(before[1])} of {total} algorithms)")
+            show_leaderboard(before[1], spec.task, "before")
+        return
+    show_leaderboard(rows, spec.task, "now")
+
+
+def comparison(key: Any) -> list[dict[str, Any]] | None:
+    """The rows of the last comparison for `key` (this dataset and spec), or None."""
+    stored = st.session_state.get(COMPARE_KEY)
+    return stored[1] if stored and stored[0] == key else None
+
+
+def algorithms_done(rows: list[dict[str, Any]]) -> int:
+    return sum(1 for row in rows if row["algorithm"] not in BASELINE_LABEL.values())
+
+
+def show_leaderboard(rows: list[dict[str, Any]], task: str, key: str) -> None:
+    table = leaderboard(rows, task)
+    st.dataframe(table, hide_index=True, width="stretch")
+    bars = compared_speedups(table)
+    if bars.empty:
+        st.caption("Speed-ups appear when the dataset is on more than one engine.")
+        return
+    for engine, group in bars.groupby("engine", sort=False):
+        chart = bar_chart(group, "speedup", f"{engine} speed-up of fit (×)", color="#76b900")
+        show_chart(chart, group, "speedups", f"cmp_{key}_{engine}")
 
 
 def compare_with_stop(dataset: Dataset, spec: FeatureSpec, key: Any) -> None:
     """Train every algorithm in turn, keeping each row in the session as it comes, so that Stop (or any other
-    click, which makes Streamlit stop this script) keeps the algorithms done; the bar says how long is left."""
+    click, which makes Streamlit stop this script) keeps the algorithms done, and the fullest earlier comparison of
+    the same choices beside them until this one finishes. The bar counts down the time left from the seconds
+    measured for each algorithm at this size (earlier comparisons in this session), else from the pace so far."""
+    earlier = [
+        stored
+        for stored in (st.session_state.get(COMPARE_KEY), st.session_state.get(PREVIOUS_COMPARE_KEY))
+        if stored and stored[0] == key and algorithms_done(stored[1])
+    ]
+    if earlier:
+        st.session_state[PREVIOUS_COMPARE_KEY] = max(earlier, key=lambda stored: algorithms_done(stored[1]))
     rows: list[dict[str, Any]] = []
     st.session_state[COMPARE_KEY] = (key, rows)
     stop_slot = st.empty()
     stop_slot.button("Stop comparing", key="model_compare_stop", icon=":material/stop_circle:")
-    bar, report = eta_bar(st, "Comparing…")
-    total = len(algorithms_for(spec.task))
-    with working_on(dataset):
+    algorithms = algorithms_for(spec.task)
+    engines = " and ".join(dataset.copies)
+    size = dataset.shape[0] * max(len(spec.features), 1)  # cells: the time grows with rows and features
+    parts = [Part(f"{algorithm.key} on {engines}", size) for algorithm in algorithms]
+    rates = st.session_state.setdefault(RATES_KEY, Rates())
+    with working_on(dataset), eta_bar(st, "Comparing…", parts, rates) as report:
         for row in compare_rows(copies_of(dataset), spec, report):
             rows.append(row)
-    bar.empty()
+    st.session_state.pop(PREVIOUS_COMPARE_KEY, None)  # finished: this comparison stands alone
     stop_slot.empty()
-    st.toast(f"Compared {total} algorithms.")
+    st.toast(f"Compared {len(algorithms)} algorithms.")
 
 
 def show_result(dataset: Dataset, spec: FeatureSpec, algorithm: Algorithm, runs: dict[str, ModelRun]) -> None:

@@ -11,7 +11,7 @@ from pipeline.data.catalog import Dataset, EngineCopy
 from pipeline.published.size_model import TimedWork
 from pipeline.render.charts import cumulative_time_chart, speedup_chart, step_time_chart
 from pipeline.steps.export import to_script
-from pipeline.steps.presets import PRESETS, preset_recipe
+from pipeline.steps.presets import PRESETS
 from pipeline.steps.runner import SideBySide, run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
@@ -19,13 +19,14 @@ from ui.chart_panel import show_chart
 from ui.published_panel import published_estimates
 from ui.state import active_dataset_or_stop, catalog, shown_errors, working_on
 from ui.step_forms import step_form
-from ui.views.pipeline import recipe_check, run_speedups, step_speedups, step_table, valid_steps
+from ui.views.pipeline import preset_after, recipe_check, run_speedups, step_speedups, step_table, valid_steps
 from ui.workspace import OWNER_KEY, RECIPES_KEY, STEPS_KEY
 
 RESULT_KEY = "pipeline_result"
 RUN_NOW_KEY = "pipeline_run_now"
 PLACE_KEY = "new_place"
 PREVIOUS_KEY = "pipeline_previous"  # the dataset active before this one
+LAST_CHANGE_KEY = "pipeline_last_change"  # (dataset id, the steps before the last change, what it did)
 Place = tuple[str, int]
 
 
@@ -62,27 +63,67 @@ def offer_previous_steps(dataset: Dataset, others: dict[str, Dataset]) -> None:
     left.caption(f"This dataset has no steps yet; the {len(kept)} steps made for **{source.name}** stay with it.")
     if right.button(f"Use a copy of {source.name}'s steps", key="steps_copy", icon=":material/content_copy:"):
         with shown_errors(f"copying the steps of {source.name}"):
-            set_steps(valid_steps(dataset, list(kept), others))
+            set_steps(valid_steps(dataset, list(kept), others), f"Copied the {len(kept)} steps of {source.name}.")
             st.rerun()
 
 
-def set_steps(steps: list[Step]) -> None:
+def set_steps(steps: list[Step], change: str) -> None:
+    """Put `steps` on the page; `change` says what that did, beside the Undo that puts back the steps before."""
+    st.session_state[LAST_CHANGE_KEY] = (st.session_state.get(OWNER_KEY), list(current_steps()), change)
     st.session_state[STEPS_KEY] = list(steps)
     st.session_state.pop(RESULT_KEY, None)
 
 
+def undo_last_change(dataset: Dataset) -> None:
+    """What the last change to this dataset's steps did, and a button that undoes it."""
+    last = st.session_state.get(LAST_CHANGE_KEY)
+    if not last or last[0] != dataset.id:
+        return
+    said, undo = st.columns([5, 1], vertical_alignment="center")
+    said.caption(f":material/history: {last[2]}")
+    if undo.button("Undo", key="steps_undo", icon=":material/undo:", help="Put back the steps as they were before"):
+        st.session_state[STEPS_KEY] = list(last[1])
+        st.session_state.pop(RESULT_KEY, None)
+        st.session_state.pop(LAST_CHANGE_KEY)
+        st.rerun()
+
+
+def use_preset(dataset: Dataset, others: dict[str, Dataset], name: str, keep: list[Step]) -> None:
+    """The preset's steps after `keep` (fitted to the table those make), and what the preset left alone, said."""
+    fitted = preset_after(dataset, name, keep, others, catalog().budget())
+    steps = valid_steps(dataset, [*keep, *fitted.recipe.steps], others)
+    added = len(fitted.recipe.steps)
+    change = (
+        f"Added the {added} steps of '{PRESETS[name][0]}' after the {len(keep)} steps here."
+        if keep
+        else f"Used '{PRESETS[name][0]}': {added} steps" + (", in place of the steps here." if current_steps() else ".")
+    )
+    if fitted.left_alone:
+        change += " Left as they are: " + "; ".join(f"{c} ({why})" for c, why in fitted.left_alone.items()) + "."
+    set_steps(steps, change)
+
+
 def start_from(dataset: Dataset, others: dict[str, Dataset]) -> None:
-    with st.expander("Start from a preset or a recipe file", expanded=not current_steps()):
+    steps = current_steps()
+    with st.expander("Start from a preset or a recipe file", expanded=not steps):
         left, right = st.columns(2)
         with left:
             name = st.selectbox("Preset", list(PRESETS), format_func=lambda n: PRESETS[n][0], key="preset_name")
+            how = "append"
+            if steps:
+                how = st.radio(
+                    f"With the {len(steps)} steps here",
+                    ["append", "replace"],
+                    format_func={"append": "add the preset's steps after them", "replace": "replace them"}.get,
+                    horizontal=True,
+                    key="preset_how",
+                )
             use, use_and_run = st.columns(2)
             chosen = use.button("Use this preset", key="preset_go", icon=":material/auto_awesome:")
             run_now = use_and_run.button("Use and run", key="preset_run", type="primary", icon=":material/play_arrow:")
             if chosen or run_now:
-                with shown_errors("building the preset"):
-                    recipe = preset_recipe(name, dataset.primary.frame)
-                    set_steps(valid_steps(dataset, list(recipe.steps), others))
+                with shown_errors("building the preset"), working_on(dataset):
+                    use_preset(dataset, others, name, list(steps) if how == "append" else [])
                     st.session_state[RUN_NOW_KEY] = run_now
                     st.rerun()
         with right:
@@ -90,7 +131,11 @@ def start_from(dataset: Dataset, others: dict[str, Dataset]) -> None:
             if st.button("Load recipe", key="recipe_go", disabled=upload is None, icon=":material/upload_file:"):
                 with shown_errors("loading the recipe"):
                     recipe = Recipe.from_json(upload.getvalue())
-                    set_steps(valid_steps(dataset, list(recipe.steps), others))
+                    change = f"Loaded {upload.name}: {len(recipe.steps)} steps"
+                    set_steps(
+                        valid_steps(dataset, list(recipe.steps), others),
+                        change + (", in place of the steps here." if steps else "."),
+                    )
                     st.rerun()
 
 
@@ -111,20 +156,18 @@ def step_list(problem: str | None) -> None:
             args=(("replace", i), step.kind),
         )
         if up.button("", key=f"up_{i}", icon=":material/arrow_upward:", disabled=i == 0, help="Move up"):
-            steps[i - 1], steps[i] = steps[i], steps[i - 1]
-            set_steps(steps)
+            set_steps([*steps[: i - 1], step, steps[i - 1], *steps[i + 1 :]], f"Moved step {i + 1} up.")
             st.rerun()
         if down.button("", key=f"down_{i}", icon=":material/arrow_downward:", disabled=i == len(steps) - 1):
-            steps[i + 1], steps[i] = steps[i], steps[i + 1]
-            set_steps(steps)
+            set_steps([*steps[:i], steps[i + 1], step, *steps[i + 2 :]], f"Moved step {i + 1} down.")
             st.rerun()
         if remove.button("", key=f"remove_{i}", icon=":material/delete:", help="Remove this step"):
-            set_steps(steps[:i] + steps[i + 1 :])
+            set_steps(steps[:i] + steps[i + 1 :], f"Removed step {i + 1} ({step.describe()}).")
             st.rerun()
     if problem:
         st.error(f"{problem} Edit (the pencil), move or remove that step.", icon=":material/error:")
     if st.button("Remove all steps", key="clear_steps"):
-        set_steps([])
+        set_steps([], f"Removed all {len(steps)} steps.")
         st.rerun()
 
 
@@ -178,7 +221,10 @@ def add_step(dataset: Dataset, others: dict[str, Dataset], usable: int, sample_a
         if st.button(label, key="add_step", type="primary", icon=":material/add:"):
             with shown_errors("adding the step"):
                 head, tail = with_step(steps, place, Step(kind, params))
-                set_steps(valid_steps(dataset, head, others) + tail)
+                done = "Replaced" if place[0] == "replace" else "Added"
+                set_steps(
+                    valid_steps(dataset, head, others) + tail, f"{done} step {len(head)} ({head[-1].describe()})."
+                )
                 st.session_state.pop(PLACE_KEY, None)
                 for field in [k for k in st.session_state if k == key or str(k).startswith(f"{key}_")]:
                     del st.session_state[field]  # the next step's form starts from its defaults
@@ -310,6 +356,7 @@ usable = check.usable
 valid = [] if check.problem else check.steps  # runs, previews and exports only when every step applies
 problem = str(check.problem) if check.problem else None
 st.subheader("Steps")
+undo_last_change(dataset)
 step_list(problem)
 
 

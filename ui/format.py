@@ -1,5 +1,7 @@
 """Human-readable numbers for the pages."""
 
+import math
+
 import numpy as np
 
 
@@ -24,3 +26,14 @@ def amount(value: float) -> str:
     if value >= 0.01:
         return f"{value:,.2f}"
     return np.format_float_positional(value, precision=2, unique=False, fractional=False, trim="-")
+
+
+def time_left(value: float | None) -> str:
+    """The time left as a progress bar says it after its text: nothing before an estimate, whole seconds and
+    minutes after, and no number once the estimate has run out."""
+    if value is None:
+        return ""
+    if value <= 0:
+        return " · taking longer than estimated"
+    minutes, rest = divmod(math.ceil(value), 60)
+    return f" · about {minutes} min {rest:02d} s left" if minutes else f" · about {rest} s left"

@@ -11,7 +11,9 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
+from pipeline.countdown import Countdown, Part, Rates
 from pipeline.data.bundled import SAMPLE_DATASET, bundled_frame
 from pipeline.data.catalog import Catalog, Dataset, SessionLimits
 from pipeline.data.loading import load_bundled
@@ -206,15 +208,47 @@ def save_workspace() -> None:
         logging.getLogger(__name__).exception("could not save the workspace")
 
 
-def eta_bar(container: Any, label: str) -> tuple[Any, Callable[[float, str], None]]:
-    """A progress bar in `container`, and the callback that moves it and says about how long is left (from the
-    pace so far)."""
+TICK_S = 1.0  # how often the time left counts down between reports
+
+
+@contextmanager
+def eta_bar(
+    container: Any, label: str, parts: list[Part] | None = None, rates: Rates | None = None
+) -> Iterator[Callable[[float, str], None]]:
+    """A progress bar in `container` while the block runs, and the callback that moves it. The time left counts down
+    every `TICK_S` between reports and never rises (`pipeline.countdown`): for work in `parts`, from the `rates`
+    measured for them (and measured into them as parts finish), else from the pace so far. The bar goes when the block
+    ends; a block stopped part-way (Stop, another click) stops the countdown with it."""
     bar = container.progress(0.0, text=label)
-    started = time.monotonic()
+    countdown = Countdown(time.monotonic(), list(parts or []), rates if rates is not None else Rates())
+    state = {"done": 0.0, "text": label}
+    lock = threading.Lock()
+
+    def draw() -> None:
+        with lock:
+            left = fmt.time_left(countdown.left(time.monotonic())) if state["done"] < 1 else ""
+            bar.progress(state["done"], text=f"{state['text']}{left}")
 
     def report(done: float, text: str) -> None:
-        elapsed = time.monotonic() - started
-        left = f" · about {fmt.seconds(elapsed / done * (1 - done))} left" if 0 < done < 1 and elapsed > 0.5 else ""
-        bar.progress(min(max(done, 0.0), 1.0), text=f"{text}{left}")
+        with lock:
+            state["done"], state["text"] = min(max(done, 0.0), 1.0), text
+            countdown.report(done, time.monotonic())
+        draw()
 
-    return bar, report
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(TICK_S):
+            draw()
+
+    ticker = threading.Thread(target=tick, name="eta-bar", daemon=True)
+    context = get_script_run_ctx(suppress_warning=True)
+    if context is not None:  # the page's run: the ticker draws into it (outside Streamlit there is none)
+        add_script_run_ctx(ticker, context)
+    ticker.start()
+    try:
+        yield report
+    finally:
+        stop.set()
+        ticker.join()
+    bar.empty()

@@ -22,6 +22,7 @@ from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.parity import Parity, compare_nested
 from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
+from pipeline.tables.column_roles import HIGH_CARDINALITY_MIN, HIGH_CARDINALITY_SHARE
 from pipeline.timing import PhaseClock
 
 MAX_MATRIX_COLUMNS = 60
@@ -41,8 +42,8 @@ class ProfileSettings:
     quantiles: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
     high_missing_share: float = 0.2
     skew_threshold: float = 2.0
-    high_cardinality_share: float = 0.5
-    high_cardinality_min: int = 50
+    high_cardinality_share: float = HIGH_CARDINALITY_SHARE
+    high_cardinality_min: int = HIGH_CARDINALITY_MIN
     rare_share: float = 0.01
     high_correlation: float = 0.9
     mixed_type_sample: int = 100_000

@@ -121,11 +121,16 @@ class PipelineRun:
         return next((run.error for run in self.steps if run.error), None)
 
 
-def run_recipe(steps: list[Step], frame: Any, engine: Engine, datasets: dict[str, Any] | None = None) -> PipelineRun:
+def run_recipe(
+    steps: list[Step],
+    frame: Any,
+    engine: Engine,
+    datasets: dict[str, Any] | None = None,
+    budget: MemoryBudget | None = None,
+) -> PipelineRun:
     """Run checked steps on one engine; a failing step is recorded with its message and the run stops there."""
-    return run_side_by_side(steps, {engine.name: frame}, {engine.name: engine}, {engine.name: datasets or {}}).runs[
-        engine.name
-    ]
+    frames, engines = {engine.name: frame}, {engine.name: engine}
+    return run_side_by_side(steps, frames, engines, {engine.name: datasets or {}}, budget=budget).runs[engine.name]
 
 
 @dataclass

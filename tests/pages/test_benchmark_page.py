@@ -295,6 +295,49 @@ def test_a_stopped_run_keeps_its_records_and_says_so(saved_runs):
     assert not any("was stopped" in w.value for w in at.warning), "said once"
 
 
+def test_a_stopped_run_is_shown_beside_the_runs_shown_before_it_started(saved_runs):
+    from pipeline.bench.results import load_results
+
+    name, raw = saved_runs[0]
+    at = open_benchmark()
+    at.session_state["bench_runs"] = {name: load_results(raw, name)}
+    at.session_state["bench_shown"] = [name]
+    at.run()
+    at.multiselect(key="bench_suites").set_value(["join"])
+    at.multiselect(key="bench_engines").set_value([CPU])
+    at.multiselect(key="bench_sizes").set_value([10_000])
+    at.number_input(key="bench_repeats").set_value(1)
+    at.button(key="bench_go").click().run()
+    assert not problems(at)
+    runs = at.session_state["bench_runs"]
+    stopped = next(run for run in runs if run != name)
+    runs[stopped].records = runs[stopped].records[:2]  # as a Stop click after the second question leaves it
+    at.session_state["bench_running"] = stopped
+    at.session_state["bench_shown"] = [name]  # the browser reports the choice as it was before the run began
+    at.run()
+    assert not problems(at)
+    assert at.multiselect(key="bench_shown").value == [name, stopped]
+    said = f"{stopped} was stopped before it finished; its 2 records so far are kept and shown"
+    assert any(said in w.value for w in at.warning)
+    records = next(d.value for d in at.dataframe if "median_s" in d.value.columns)
+    assert (records["run"] == stopped).sum() == 2
+
+
+def test_a_run_stopped_before_its_first_answer_is_shown_without_records(saved_runs):
+    from pipeline.bench.results import load_results
+
+    name, raw = saved_runs[0]
+    empty = load_results(raw, name)
+    empty.records = []  # stopped while its tables were being made
+    at = open_benchmark()
+    at.session_state["bench_runs"] = {"this session 10:00:00": empty}
+    at.session_state["bench_running"] = "this session 10:00:00"
+    at.run()
+    assert not problems(at)
+    assert at.multiselect(key="bench_shown").value == ["this session 10:00:00"]
+    assert any("No question finished yet" in i.value for i in at.info)
+
+
 def test_a_run_here_is_kept_from_its_start_and_finishes_complete():
     at = open_benchmark()
     at.multiselect(key="bench_suites").set_value(["join"])

@@ -19,7 +19,8 @@ from pipeline.engines import available_engines
 from pipeline.profile.interactions import Filter
 from pipeline.render.charts import MAX_CHART_ROWS
 from pipeline.tables.synthetic import SyntheticSpec
-from tests.support.apptest import APP, TIMEOUT, open_page, problems
+from tests.support.apptest import APP, TIMEOUT, open_page, problems, run_with_selection
+from tests.support.public_tables import load_public
 
 
 def chart_rows(at: AppTest) -> list[int]:
@@ -255,18 +256,48 @@ def test_a_text_column_shows_its_most_frequent_words_when_asked():
     assert words.to_dict("records")[:2] == [{"word": "coffee", "count": 2}, {"word": "good", "count": 2}]
 
 
-def test_a_number_by_a_category_shows_as_box_plots():
+def test_a_number_by_a_category_opens_as_box_plots():
     at = open_tab(explore(), "Interactions")
     dataset_id = at.session_state["catalog"].active_id
+    assert at.radio(key="pair_view_0").value == "scatter", "two numbers: a scatter"
     at.selectbox(key=f"pair_x_{dataset_id}").set_value("target").run()
     at.selectbox(key=f"pair_y_{dataset_id}").set_value("petal length (cm)").run()
-    view = at.radio(key="pair_view_0")
-    assert "box plot" in view.options
-    view.set_value("box plot").run()
+    assert at.radio(key="pair_view_2").value == "box plot"
     assert not problems(at)
     assert any(
         "Quartiles of petal length (cm) within the 3 most frequent values of target" in c.value for c in at.caption
     )
+
+
+@pytest.mark.parametrize(("name", "column"), [("cars", "Origin"), ("seattle-weather", "weather")])
+def test_the_filter_tab_starts_on_a_column_of_few_values(name, column):
+    catalog = Catalog()
+    load_public(catalog, name)
+    at = open_tab(explore(catalog), "Filter")
+    assert not problems(at)
+    assert at.multiselect(key=f"filter_columns_{catalog.active_id}").value == [column]
+
+
+def test_a_kept_filter_does_not_linger_on_the_dataset_made_from_it():
+    catalog = with_dataset(load_bundled, "iris")
+    iris = catalog.active
+    at = open_tab(explore(catalog), "Filter")
+    assert at.multiselect(key=f"filter_columns_{iris.id}").value == ["target"]
+    at.multiselect(key=f"filter_columns_{iris.id}").set_value(["petal width (cm)"]).run()
+    chart, brushed = f"filter_chart_{iris.id}_pick_3_0", {"start": [0.1, 0.3]}
+    run_with_selection(at, chart, "pick_3", brushed)
+    assert at.session_state[f"explore_filters_{iris.id}"] == {
+        "petal width (cm)": Filter("petal width (cm)", low=0.1, high=0.3)
+    }
+    at.button(key="filter_keep").click()
+    run_with_selection(at, chart, "pick_3", brushed)  # the browser still holds the brush as the page changes
+    kept = catalog.active
+    assert kept.name == "iris (filtered)"
+    assert at.multiselect(key=f"filter_columns_{kept.id}").value == ["petal width (cm)"], "few values: it opens there"
+    assert not problems(at)
+    assert at.session_state.get(f"explore_filters_{kept.id}", {}) == {}, "the brush stays with iris"
+    assert any(f"{kept.shape[0]} of {kept.shape[0]} rows" in m.value for m in at.markdown)
+    assert not any(b.key == "filter_keep" for b in at.button)
 
 
 def test_a_chart_csv_opens_as_data_in_a_spreadsheet(downloads):

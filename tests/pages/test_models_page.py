@@ -100,6 +100,44 @@ def test_a_stopped_comparison_keeps_what_was_done_and_says_so():
     assert len(table) == 2
 
 
+def leaderboards(at: AppTest) -> list:
+    return [d.value for d in at.dataframe if "algorithm" in d.value.columns]
+
+
+def test_the_leaderboard_stays_in_view_and_a_stopped_rerun_keeps_the_one_before_beside_it(monkeypatch):
+    import streamlit as st
+
+    import pipeline.models.training as training
+
+    at = open_models()
+    at.button(key="model_compare_go").click().run()
+    assert not problems(at)
+    expander = next(e for e in at.expander if e.label.startswith("Compare every"))
+    assert not [d for d in expander.dataframe if "algorithm" in d.value.columns], "not folded away in the expander"
+    assert len(leaderboards(at)) == 1 and any(s.value == "Leaderboard" for s in at.subheader)
+    assert len(at.session_state["model_rates"].seen) == 5, "each algorithm's time measured for the next time left"
+    at.button(key="model_go").click().run()
+    assert len(leaderboards(at)) == 1, "still there after the next click"
+    compare_rows = training.compare_rows
+
+    def stopped_after_two(*args, **kwargs):
+        for number, row in enumerate(compare_rows(*args, **kwargs)):
+            if number == 2:
+                st.stop()  # as a click on Stop between two algorithms ends the script
+            yield row
+
+    monkeypatch.setattr(training, "compare_rows", stopped_after_two)
+    at.button(key="model_compare_go").click().run()
+    at.run()
+    assert not problems(at)
+    assert any("Stopped after 2 of 5 algorithms; those are kept beside the run before" in w.value for w in at.warning)
+    assert [len(table) for table in leaderboards(at)] == [2, 6], "this run's two, and the run before (and baseline)"
+    assert any("The run before" in m.value for m in at.markdown)
+    monkeypatch.setattr(training, "compare_rows", compare_rows)
+    at.button(key="model_compare_go").click().run()
+    assert not problems(at) and [len(table) for table in leaderboards(at)] == [6], "a finished run stands alone"
+
+
 @pytest.mark.skipif(device_status().available, reason="on a GPU machine the page measures the GPU instead")
 def test_without_a_gpu_the_fit_time_sits_beside_published_speedups_as_an_estimate():
     at = open_models()

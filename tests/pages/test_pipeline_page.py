@@ -11,6 +11,7 @@ from pipeline.data.loading import load_bundled
 from pipeline.engines import available_engines, device_status
 from pipeline.steps.spec import Recipe, Step
 from tests.support.apptest import APP, TIMEOUT, open_page, problems
+from tests.support.public_tables import load_public
 
 
 def open_pipeline(catalog: Catalog | None = None) -> AppTest:
@@ -63,6 +64,50 @@ def with_filter_and_drop() -> AppTest:
     at.multiselect(key="form_drop_columns").set_value(["target"]).run()
     at.button(key="add_step").click().run()
     return at
+
+
+def test_a_preset_adds_its_steps_after_the_steps_here_or_replaces_them_when_asked_and_undo_puts_them_back():
+    at = with_filter_and_drop()
+    at.selectbox(key="preset_name").set_value("clean_and_encode").run()
+    assert at.radio(key="preset_how").value == "append", "nothing is replaced unless asked"
+    at.button(key="preset_go").click().run()
+    assert not problems(at)
+    kinds = [s.kind for s in steps(at)]
+    assert kinds[:2] == ["filter", "drop"] and kinds[2:] == [
+        "drop_duplicates",
+        "fill_missing",
+        "scale",
+        "train_test_split",
+    ]
+    assert any(
+        "Added the 4 steps of 'Clean and encode for modelling' after the 2 steps here" in c.value for c in at.caption
+    )
+    at.button(key="steps_undo").click().run()
+    assert [s.kind for s in steps(at)] == ["filter", "drop"]
+    assert not any(b.key == "steps_undo" for b in at.button), "one change, undone once"
+    at.radio(key="preset_how").set_value("replace").run()
+    at.button(key="preset_go").click().run()
+    assert steps(at)[0].kind == "drop_duplicates"
+    assert any("in place of the steps here" in c.value for c in at.caption)
+    at.button(key="steps_undo").click().run()
+    assert [s.kind for s in steps(at)] == ["filter", "drop"]
+    at.button(key="remove_1").click().run()
+    at.button(key="steps_undo").click().run()
+    assert [s.kind for s in steps(at)] == ["filter", "drop"], "every change to the steps can be undone"
+
+
+def test_a_preset_says_which_columns_it_left_as_they_are():
+    catalog = Catalog()
+    load_public(catalog, "cars")
+    at = open_pipeline(catalog)
+    at.selectbox(key="preset_name").set_value("clean_and_encode").run()
+    at.button(key="preset_run").click().run()
+    assert not problems(at)
+    said = next(c.value for c in at.caption if "Used 'Clean and encode for modelling'" in c.value)
+    kept = "Origin (the likely target (a label)); Miles_per_Gallon (the likely target (a measure)); Name (free text"
+    assert f"Left as they are: {kept}" in said
+    assert not [s for s in steps(at) if s.kind in ("one_hot", "label_encode")], "neither the label nor the names"
+    assert len(step_table(at)) == 4, "it ran"
 
 
 def test_add_move_and_remove_steps():
@@ -277,7 +322,7 @@ def test_saving_the_result_gives_it_its_own_recipe_and_keeps_the_steps_with_thei
     at.selectbox(key="preset_name").set_value("clean_and_encode").run()
     at.button(key="preset_run").click().run()
     made = list(steps(at))
-    assert any(s.kind == "one_hot" for s in made)
+    assert any(s.kind == "scale" for s in made)
     at.button(key="save_go").click().run()
     assert not problems(at), "no step re-checked against the saved table"
     assert at.session_state["catalog"].active.name == "iris (pipeline)"
@@ -290,7 +335,7 @@ def test_saving_the_result_gives_it_its_own_recipe_and_keeps_the_steps_with_thei
     catalog.set_active(next(d.id for d in catalog if d.name == "iris (pipeline)"))
     at.run()
     at.button(key="steps_copy").click().run()
-    assert any("Step 1" in p and "No column 'target'" in p for p in problems(at)), "iris's steps do not apply here"
+    assert any("Step 4" in p and "'split' exists already" in p for p in problems(at)), "iris's steps do not apply"
     assert steps(at) == [] and not at.exception, "nothing half-copied, the page still works"
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
 import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest, app_test
 
@@ -28,6 +30,18 @@ def open_page(page: str, catalog: Catalog | None = None) -> AppTest:
 def problems(at: AppTest) -> list[str]:
     """Exceptions and error messages the page shows."""
     return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def run_with_selection(at: AppTest, key: str, param: str, selection: object) -> AppTest:
+    """Run the page with the widgets' states and the selection `param` on the chart keyed `key`, as the browser
+    sends them on every run once a visitor has selected on that chart (AppTest cannot select on charts itself)."""
+    chart = next(c for c in at.get("vega_lite_chart") if c.proto.id.endswith(f"-{key}"))
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    state = states.widgets.add()
+    state.id = chart.proto.id
+    state.string_value = json.dumps({"selection": {param: selection}})
+    return at._run(states)
 
 
 class Downloads:

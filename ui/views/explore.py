@@ -9,6 +9,8 @@ from pipeline.render.charts import tidy_matrix
 from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from ui.views import engine_speedups
 
+FILTER_START_LEVELS = 20  # at most this many values make a column a filter to start on
+
 
 def profile_times(profiles: dict[str, Profile]) -> pd.DataFrame:
     """Seconds per profile phase and engine (columns: engine, phase, seconds)."""
@@ -57,3 +59,16 @@ def first_pair(profile: Profile, usable: list[str]) -> tuple[str, str] | None:
     kept = [name for name in matrix.columns if name in usable]
     pairs = strongest_pairs(matrix.loc[kept, kept], top=1)
     return None if pairs.empty else (str(pairs.iloc[0]["row"]), str(pairs.iloc[0]["column"]))
+
+
+def filter_start(profile: Profile, choices: list[str]) -> list[str]:
+    """The column the Filter tab opens on: the category (text or true/false) with the fewest values, two or more,
+    else the column of `choices` with the fewest distinct values up to `FILTER_START_LEVELS`, never an id or free
+    text; the first choice when none is low in values."""
+    left_out = interaction_columns(profile)[1]
+    columns = [c for c in profile.columns if c.name in choices and c.name not in left_out and c.distinct >= 2]
+    for kinds in ((TEXT, BOOLEAN), (NUMERIC, TEXT, BOOLEAN)):
+        fewest = [c for c in columns if c.kind in kinds and c.distinct <= FILTER_START_LEVELS]
+        if fewest:
+            return [min(fewest, key=lambda c: c.distinct).name]
+    return choices[:1]

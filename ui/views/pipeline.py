@@ -6,9 +6,12 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.budget import MemoryBudget
 from pipeline.data.catalog import Dataset
 from pipeline.engines import REFERENCE, split_reference
-from pipeline.steps.runner import CheckedRecipe, SideBySide, check_steps
+from pipeline.errors import DataError
+from pipeline.steps.presets import FittedPreset, fit_preset
+from pipeline.steps.runner import CheckedRecipe, SideBySide, check_steps, run_recipe
 from pipeline.steps.spec import Recipe, Step
 from pipeline.timing import speedups
 from ui import format as fmt
@@ -76,3 +79,18 @@ def valid_steps(dataset: Dataset, steps: list[Step], others: dict[str, Dataset])
     if check.problem is not None:
         raise check.problem
     return check.steps
+
+
+def preset_after(
+    dataset: Dataset, name: str, steps: list[Step], others: dict[str, Dataset], budget: MemoryBudget
+) -> FittedPreset:
+    """The preset `name` fitted to the table the dataset's `steps` make (the dataset's own table when there are none),
+    those steps run on its primary engine within `budget`."""
+    table = dataset.primary.frame
+    if steps:
+        frames = {other_name: other.primary.frame for other_name, other in others.items()}
+        run = run_recipe(valid_steps(dataset, steps, others), table, dataset.primary.engine, frames, budget)
+        if not run.ok:
+            raise DataError(f"The preset fits the table the steps here make, but they do not run: {run.error}")
+        table = run.frame
+    return fit_preset(name, table)
