@@ -13,7 +13,6 @@ from pipeline.engines.dask import DaskEngine, dask_missing_reason
 from pipeline.render.charts import memory_chart, phase_time_chart
 from pipeline.tables.formats import ENCODINGS
 from pipeline.tables.synthetic import GENERATORS, MAX_ROWS, MIN_ROWS, SyntheticSpec, dataset_name, estimated_bytes
-from pipeline.workspace import to_zip
 from ui import format as fmt
 from ui.state import (
     cached_bundled_frame,
@@ -26,7 +25,7 @@ from ui.state import (
     use_cluster,
 )
 from ui.views.data import held_memory, load_speedups, load_table
-from ui.workspace import LEFT_OUT_KEY, open_file, store, workspace_of
+from ui.workspace import LEFT_OUT_KEY, open_file, store, workspace_file
 
 DELIMITER_CHOICES = {"automatic": None, "comma ,": ",", "tab": "\t", "semicolon ;": ";", "pipe |": "|"}
 
@@ -305,10 +304,11 @@ def workspace_tab() -> None:
         st.caption("This server keeps nothing across a refresh (its operator turned that off): save a workspace file.")
     else:
         st.caption(
-            f"Your datasets, each with its Pipeline recipe, and your benchmark runs are kept on this server for "
-            f"{kept.keep_s / 3600:,.0f} hours after your last change, under the address in your browser's bar: a "
-            "refresh loses nothing. Whoever opens that address gets a copy of your work as it is then (keep it to "
-            "yourself) and goes on under an address of their own: neither of you sees what the other does next. "
+            f"Your datasets, each with its Pipeline recipe, your last pipeline run, model and leaderboard, your "
+            f"benchmark runs and your choices on the pages are kept on this server for {kept.keep_s / 3600:,.0f} "
+            "hours after your last change, under the address in your browser's bar: a refresh on any page loses "
+            "nothing. Whoever opens that address in another browser gets a copy of your work as it is then (keep it "
+            "to yourself) and goes on under an address of their own: neither of you sees what the other does next. "
             "To keep your work longer or move it, save a workspace file (Parquet and JSON in a zip) and open it here "
             "later."
         )
@@ -317,7 +317,7 @@ def workspace_tab() -> None:
         st.caption(":material/info: Not kept across a refresh: " + "; ".join(left_out))
     st.download_button(
         "Save workspace (.zip)",
-        lambda: to_zip(workspace_of(catalog())),
+        workspace_file(catalog()),  # what this session holds; the zip is written on the click
         "workspace.zip",
         "application/zip",
         key="workspace_save",

@@ -49,6 +49,7 @@ from pipeline.steps.spec import Step
 from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from ui import format as fmt
 from ui.chart_panel import show_chart
+from ui.choices import last_index, remember
 from ui.state import active_dataset_or_stop, catalog, eta_bar, shown_errors, working_on
 from ui.views.explore import (
     filter_start,
@@ -178,7 +179,8 @@ def word_frequencies(dataset: Dataset, engine_name: str, name: str) -> None:
 
 def column_tab(dataset: Dataset, profile: Profile, engine_name: str) -> None:
     names = [c.name for c in profile.columns]
-    name = st.selectbox("Column", names, key="explore_column")
+    index = last_index("explore_column", names)
+    name = remember("explore_column", st.selectbox("Column", names, index=index, key="explore_column"))
     column = profile.column(name)
     st.caption(f"{column.kind} · dtype `{column.dtype}` on {profile.engine_label}")
     metrics = st.columns(4)

@@ -50,18 +50,19 @@ from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from pipeline.tables.column_roles import ColumnFacts, column_facts, left_out
 from ui import format as fmt
 from ui.chart_panel import show_chart
+from ui.choices import last_choice, last_index, remember
 from ui.published_panel import published_estimates
 from ui.state import active_dataset_or_stop, eta_bar, shown_errors, working_on
 from ui.views.models import compared_speedups, confusion, fit_speedups, metrics_table, phase_times
+from ui.workspace import COMPARISON_KEY as COMPARE_KEY
+from ui.workspace import FEATURES_KEY
+from ui.workspace import TRAINING_KEY as RESULT_KEY
 
-RESULT_KEY = "model_result"
-COMPARE_KEY = "model_compare"
 PREVIOUS_COMPARE_KEY = "model_compare_before"  # the fullest earlier comparison, kept while a new one runs
 RATES_KEY = "model_rates"  # seconds measured per algorithm and size, for the time left
 SCALING_KEY = "model_scaling"
 NO_LABELS = "(none)"
 FACTS_KEY = "model_column_facts"
-FEATURES_KEY = "model_features_chosen"
 
 
 def usable_columns(frame: Any) -> list[str]:
@@ -81,33 +82,41 @@ def facts_of(dataset: Dataset, columns: list[str]) -> dict[str, ColumnFacts]:
 def setting_widget(algorithm: Algorithm, param: Param) -> Any:
     key = f"model_{algorithm.key}_{param.name}"
     if param.choices is not None:
-        return st.selectbox(param.label, param.choices, key=key, help=param.help or None)
+        index = last_index(key, param.choices)
+        return remember(key, st.selectbox(param.label, param.choices, index=index, key=key, help=param.help or None))
+    value = last_choice(key, param.default, param.accepts)
     if isinstance(param.default, int):
-        return st.number_input(param.label, int(param.low), int(param.high), param.default, key=key)
-    return st.number_input(param.label, float(param.low), float(param.high), param.default, key=key, format="%g")
+        return remember(key, st.number_input(param.label, int(param.low), int(param.high), value, key=key))
+    low, high = float(param.low), float(param.high)
+    return remember(key, st.number_input(param.label, low, high, value, key=key, format="%g"))
 
 
 def choose(dataset: Dataset) -> tuple[FeatureSpec, Algorithm, dict[str, Any]]:
     frame = dataset.primary.frame
     columns = usable_columns(frame)
-    task = st.radio("Task", list(TASKS), format_func=TASKS.get, horizontal=True, key="model_task")
+    tasks = list(TASKS)
+    index = last_index("model_task", tasks)
+    task = remember(
+        "model_task", st.radio("Task", tasks, index, format_func=TASKS.get, horizontal=True, key="model_task")
+    )
     supervised = task in (CLASSIFICATION, REGRESSION)
     left, right = st.columns(2)
     facts = facts_of(dataset, columns)
     if supervised:
+        key = f"model_target_{task}"
         choices = [c for c in columns if task == CLASSIFICATION or facts[c].kind == NUMERIC]
-        first = default_target(facts, task, choices)
-        default = choices.index(first) if first in choices else 0
-        target = left.selectbox("Target", choices, index=default, key=f"model_target_{task}")
+        index = last_index(key, choices, default_target(facts, task, choices))
+        target = remember(key, left.selectbox("Target", choices, index=index, key=key))
     else:
-        picked = left.selectbox(
-            "Reference labels (optional, for adjusted Rand and colours)",
-            [NO_LABELS, *columns],
-            key=f"model_labels_{task}",
-        )
+        key, labels = f"model_labels_{task}", [NO_LABELS, *columns]
+        label = "Reference labels (optional, for adjusted Rand and colours)"
+        picked = remember(key, left.selectbox(label, labels, index=last_index(key, labels), key=key))
         target = None if picked == NO_LABELS else picked
     algorithms = algorithms_for(task)
-    algorithm = right.selectbox("Algorithm", algorithms, format_func=lambda a: a.label, key=f"model_algorithm_{task}")
+    key = f"model_algorithm_{task}"
+    index = last_index(key, [a.key for a in algorithms])
+    algorithm = right.selectbox("Algorithm", algorithms, index, format_func=lambda a: a.label, key=key)
+    remember(key, algorithm.key)
     skipped = {name: why for name, why in left_out(facts).items() if name != target}
     options = [c for c in columns if c != target]
     chosen = st.session_state.setdefault(FEATURES_KEY, {})  # by dataset and target: kept while off the page
@@ -130,7 +139,12 @@ def choose(dataset: Dataset) -> tuple[FeatureSpec, Algorithm, dict[str, Any]]:
         for i, param in enumerate(algorithm.params):
             with cells[i % 3]:
                 settings[param.name] = setting_widget(algorithm, param)
-        test_fraction = st.slider("Test share", 0.05, 0.5, 0.2, key="model_test_share") if supervised else 0.2
+        share = last_choice("model_test_share", 0.2, lambda v: isinstance(v, float) and 0.05 <= v <= 0.5)
+        test_fraction = (
+            remember("model_test_share", st.slider("Test share", 0.05, 0.5, share, key="model_test_share"))
+            if supervised
+            else 0.2
+        )
     spec = FeatureSpec(task, tuple(features), target, test_fraction=test_fraction, non_negative=algorithm.non_negative)
     return spec, algorithm, settings
 
@@ -397,5 +411,6 @@ if st.button(f"Train on {labels}", key="model_go", type="primary", icon=":materi
         st.session_state[RESULT_KEY] = (dataset.id, spec, algorithm.key, settings, runs)
 stored = st.session_state.get(RESULT_KEY)
 if stored and stored[:4] == (dataset.id, spec, algorithm.key, settings):
-    show_result(dataset, spec, algorithm, stored[4])
+    with shown_errors("showing the result"):  # a result read back from a workspace file is anyone's
+        show_result(dataset, spec, algorithm, stored[4])
 compare_everything(dataset, spec)

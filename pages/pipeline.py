@@ -21,8 +21,8 @@ from ui.state import active_dataset_or_stop, catalog, shown_errors, working_on
 from ui.step_forms import step_form
 from ui.views.pipeline import preset_after, recipe_check, run_speedups, step_speedups, step_table, valid_steps
 from ui.workspace import OWNER_KEY, RECIPES_KEY, STEPS_KEY
+from ui.workspace import PIPELINE_RESULT_KEY as RESULT_KEY
 
-RESULT_KEY = "pipeline_result"
 RUN_NOW_KEY = "pipeline_run_now"
 PLACE_KEY = "new_place"
 PREVIOUS_KEY = "pipeline_previous"  # the dataset active before this one
@@ -250,6 +250,11 @@ def run_all(dataset: Dataset, steps: list[Step], others: dict[str, Dataset]) -> 
 
 def show_result(dataset: Dataset, result: SideBySide) -> None:
     st.subheader("Result")
+    if any(run.ok and run.frame is None for run in result.runs.values()):
+        st.caption(
+            ":material/history: This run was kept in your workspace: its times and checks, not its rows. Run again "
+            "to save the rows as a dataset."
+        )
     metrics = st.columns(len(result.runs) + 1)
     for column, run in zip(metrics, result.runs.values(), strict=False):
         column.metric(run.engine.label, fmt.seconds(run.seconds) if run.ok else "failed", help=run.error)
@@ -302,7 +307,7 @@ def show_result(dataset: Dataset, result: SideBySide) -> None:
 
 
 def save_result(dataset: Dataset, result: SideBySide) -> None:
-    finished = {name: run for name, run in result.runs.items() if run.ok}
+    finished = {name: run for name, run in result.runs.items() if run.frame is not None}
     if not finished:
         return
     left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -382,5 +387,6 @@ if valid:
             st.session_state[RESULT_KEY] = (dataset.id, Recipe(tuple(valid)).to_json(), run_all(dataset, valid, others))
     stored = st.session_state.get(RESULT_KEY)
     if stored and stored[0] == dataset.id and stored[1] == Recipe(tuple(valid)).to_json():
-        show_result(dataset, stored[2])
+        with shown_errors("showing the result"):  # a result read back from a workspace file is anyone's
+            show_result(dataset, stored[2])
     export(valid)

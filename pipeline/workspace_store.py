@@ -1,9 +1,13 @@
 """Workspaces kept on the server under tokens it issued, so that a browser refresh loses nothing.
 
-A token is a capability: 18 random bytes and their HMAC under a secret only the store's folder holds (`secret.key`,
-mode 0600), 48 URL-safe characters in all. Only a token the store issued names a file, so an address a visitor makes
-up names nothing, and nothing outside the folder can be named. A token is never written under by two sessions: a
-session that opens another's address gets a copy under a token of its own (`copy`).
+A token is a capability: 18 bytes and their HMAC under a secret only the store's folder holds (`secret.key`, mode
+0600), 48 URL-safe characters in all. Only a token the store issued names a file, so an address a visitor makes up
+names nothing, and nothing outside the folder can be named. Of the 18 bytes, 9 are random and 9 name the browser the
+token was issued to (an HMAC of a secret only that browser holds, `owner`): that browser, opening the address again
+(a refresh), goes on under the same token (`owns`, `load`); any other browser gets a copy under a token of its own
+(`copy`), so nobody else ever writes under it. Two tabs of the one browser may share a token: a save names the
+version of the file it replaces, and one that finds another tab's save there is refused (`Taken`), to go on under a
+token of its own.
 
 The folder (0700, the server's user's own), how long a workspace is kept and the space all of them may take come
 from the operator's environment. Every server process sharing the folder writes under one lock (`lock`), and room is
@@ -27,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final, Literal
 
 from pipeline.settings import positive_int_setting
 
@@ -35,6 +40,7 @@ OFF_ENV = "GPL_WORKSPACE_OFF"
 HOURS_ENV = "GPL_WORKSPACE_HOURS"
 TOTAL_MB_ENV = "GPL_WORKSPACE_TOTAL_MB"
 NONCE_BYTES = 18
+RANDOM_BYTES = 9  # the nonce's first bytes; the rest name the browser the token was issued to
 TAG_BYTES = 18
 TOKEN = re.compile(r"[A-Za-z0-9_-]{48}")  # base64url of NONCE_BYTES + TAG_BYTES, no padding
 SUFFIX = ".workspace.zip"
@@ -43,6 +49,13 @@ LEFTOVER_S = 60.0  # a partial file older than this was left by a crash
 SECRET_NAME = "secret.key"
 SECRET_BYTES = 32
 LOCK_NAME = "lock"
+ANY: Final = "any"  # `save` over whatever version is kept, unchecked
+
+Version = tuple[int, int]  # a kept file's inode and modification time (ns): each save writes a new file
+
+
+class Taken(Exception):
+    """A save found a version of the workspace it did not read or write there: another tab saved under the token."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +96,23 @@ class WorkspaceStore:
             logging.getLogger(__name__).error("Workspaces are not kept across a refresh: %s", error)
             return None
 
-    def issue(self) -> str:
-        """A new token: 18 bytes from the system's secure random source and their HMAC (48 characters)."""
-        nonce = secrets.token_bytes(NONCE_BYTES)
+    def issue(self, owner: bytes | None = None) -> str:
+        """A new token (48 characters): 9 bytes from the system's secure random source, 9 naming the browser whose
+        secret is `owner` (random where there is none, so that no browser owns the token) and their HMAC."""
+        start = secrets.token_bytes(RANDOM_BYTES)
+        nonce = start + (self._owner_tag(start, owner) if owner else secrets.token_bytes(NONCE_BYTES - RANDOM_BYTES))
         return base64.urlsafe_b64encode(nonce + self._tag(nonce)).decode()
+
+    def owns(self, owner: bytes | None, token: object) -> bool:
+        """True only for a token this store issued to the browser whose secret is `owner`."""
+        if not owner or not self.issued(token):
+            return False
+        nonce = base64.urlsafe_b64decode(str(token))[:NONCE_BYTES]
+        return hmac.compare_digest(nonce[RANDOM_BYTES:], self._owner_tag(nonce[:RANDOM_BYTES], owner))
+
+    def _owner_tag(self, start: bytes, owner: bytes) -> bytes:
+        message = b"workspace owner " + start + hashlib.sha256(owner).digest()
+        return hmac.digest(self.secret, message, hashlib.sha256)[: NONCE_BYTES - RANDOM_BYTES]
 
     def issued(self, token: object) -> bool:
         """True only for a token this store issued (the whole string, so never a path or a trailing newline)."""
@@ -101,14 +127,19 @@ class WorkspaceStore:
     def _path(self, token: object) -> Path | None:
         return self.folder / f"{token}{SUFFIX}" if self.issued(token) else None
 
-    def save(self, token: str, data: bytes) -> bool:
-        """Keep `data` under `token` (written whole, then renamed into place); False when the store did not issue
-        the token or the data alone is over the space all workspaces may take. The workspace it replaces and expired
-        ones go first, then the oldest others until the new one fits beside what is left."""
+    def save(self, token: str, data: bytes, over: Version | Literal["any"] | None = ANY) -> Version | None:
+        """Keep `data` under `token` (written whole, then renamed into place) and return the version written; None
+        when the store did not issue the token or the data alone is over the space all workspaces may take. With
+        `over` (the version the caller last read or wrote, None for none), a kept version other than that one
+        raises Taken. The workspace it replaces and expired ones go first, then the oldest others until the new
+        one fits beside what is left."""
         path = self._path(token)
         if path is None or len(data) > self.total_bytes:
-            return False
+            return None
         with self._locked():
+            found = _version(path)
+            if over != ANY and found is not None and found != over:
+                raise Taken(token)
             self._trim(room=len(data), replacing=path)
             descriptor, partial = tempfile.mkstemp(dir=self.folder, suffix=PARTIAL)  # mode 0600, a name of its own
             try:
@@ -118,7 +149,30 @@ class WorkspaceStore:
             except BaseException:
                 Path(partial).unlink(missing_ok=True)
                 raise
-        return True
+            return _version(path)
+
+    def load(self, token: object) -> tuple[bytes, Version] | None:
+        """What `token` holds and its version; None when the store did not issue it, or nothing (or only an expired
+        workspace) is kept under it."""
+        path = self._path(token)
+        if path is None:
+            return None
+        with self._locked():
+            try:
+                if time.time() - path.stat().st_mtime > self.keep_s:
+                    path.unlink()
+                    return None
+                handle = path.open("rb")  # opened while no other save can drop it
+            except FileNotFoundError:
+                return None
+        with handle:
+            info = os.fstat(handle.fileno())
+            return handle.read(), (info.st_ino, info.st_mtime_ns)
+
+    def version(self, token: object) -> Version | None:
+        """The version kept under `token` now (None for none)."""
+        path = self._path(token)
+        return None if path is None else _version(path)
 
     def copy(self, source: object, target: str) -> bytes | None:
         """What `source` holds, now also kept under `target`; None when the store did not issue `source`, or
@@ -178,6 +232,14 @@ class WorkspaceStore:
             for path in paths:
                 path.unlink(missing_ok=True)
             taken -= size
+
+
+def _version(path: Path) -> Version | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_mtime_ns
 
 
 def folder_secret(folder: Path) -> bytes:

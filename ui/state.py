@@ -65,11 +65,12 @@ def cached_system_report() -> SystemReport:
 
 
 def catalog() -> Catalog:
-    """This session's datasets; a new session starts with a copy of the work kept under the address it was opened
-    with, or else with the sample dataset loaded. Copies on a Dask cluster that
-    has been shut down meanwhile (idle, or by the operator) are dropped, and the page says so at its top."""
+    """This session's datasets; a new session starts with the work kept under the address it was opened with (this
+    browser's own after a refresh, a copy of it when the address is another's), or else with the sample dataset.
+    Copies on a Dask cluster that has been shut down meanwhile (idle, or by the operator) are dropped, and the page
+    says so at its top."""
     if "catalog" not in st.session_state:
-        fresh = restored_catalog(engines())  # the work kept before a refresh, or under a link, copied as its own
+        fresh = restored_catalog(engines())  # the work kept before a refresh, or a copy of a link's
         if fresh is None:
             fresh = Catalog(SessionLimits.from_environment())
             load_bundled(fresh, SAMPLE_DATASET, engines(), frames=cached_bundled_frame)

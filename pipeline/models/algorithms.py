@@ -45,6 +45,13 @@ class Param:
         given = self.sklearn if engine in (CPU, DASK_CPU) else self.cuml
         return given or self.name
 
+    def accepts(self, value: Any) -> bool:
+        """Whether `value` is a valid setting as it stands: one of the choices, or of the default's type in range."""
+        try:
+            return self.check(value) == value and type(value) is type(self.default)
+        except DataError:
+            return False
+
     def check(self, value: Any) -> Any:
         """The value in the type of the default, or a DataError naming the setting and its range."""
         if self.choices is not None:

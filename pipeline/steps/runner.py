@@ -102,7 +102,8 @@ def memory_in_use(engine: Engine) -> int:
 
 @dataclass
 class PipelineRun:
-    """A recipe's run on one engine; `frame` is the result when every step succeeded."""
+    """A recipe's run on one engine; `frame` is the result when every step succeeded (and the run was not read back
+    from a workspace)."""
 
     engine: Engine
     steps: list[StepRun] = field(default_factory=list)
@@ -110,7 +111,8 @@ class PipelineRun:
 
     @property
     def ok(self) -> bool:
-        return self.frame is not None
+        """Every step ran (a run kept in a workspace has its times and checks, not its frame)."""
+        return self.error is None
 
     @property
     def seconds(self) -> float:

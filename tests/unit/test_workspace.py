@@ -6,10 +6,12 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import stat
 import time
 import zipfile
 
+import numpy as np
 import pytest
 
 from pipeline.bench.harness import BenchSettings, run_bench
@@ -18,10 +20,17 @@ from pipeline.data.io import Source
 from pipeline.data.loading import load_bundled, load_file
 from pipeline.engines import CPU, get_engine
 from pipeline.errors import DataError
+from pipeline.models.algorithms import CLASSIFICATION
+from pipeline.models.algorithms import algorithm as algorithm_named
+from pipeline.models.features import FeatureSpec
+from pipeline.models.training import compare_rows, train_everywhere
 from pipeline.parity import compare_frames
+from pipeline.steps.runner import run_side_by_side
 from pipeline.steps.spec import Recipe, Step
-from pipeline.workspace import capture, from_zip, restore, to_zip
-from pipeline.workspace_store import WorkspaceStore
+from pipeline.workspace import array_parquet, capture, from_zip, parquet_array, restore, to_zip
+from pipeline.workspace_results import Comparison, DatasetResults, PipelineOutcome, Training
+from pipeline.workspace_store import Taken, WorkspaceStore
+from ui.workspace import xsrf_token
 
 LIMIT = 64 * 2**20
 
@@ -84,9 +93,9 @@ MANIFEST = json.dumps({"version": 1, "datasets": [], "bench_runs": {}}).encode()
     ("data", "message"),
     [
         (b"not a zip", "not a workspace file"),
-        (zipped({"workspace.json": MANIFEST, "../escape.txt": b"x"}), "workspace.json and datasets/N.parquet only"),
-        (zipped({"workspace.json": MANIFEST, "run.pkl": b"x"}), "workspace.json and datasets/N.parquet only"),
-        (zipped({"datasets/0.parquet": b"x"}), "workspace.json and datasets/N.parquet only"),
+        (zipped({"workspace.json": MANIFEST, "../escape.txt": b"x"}), "datasets/N.parquet and arrays/N.parquet only"),
+        (zipped({"workspace.json": MANIFEST, "run.pkl": b"x"}), "datasets/N.parquet and arrays/N.parquet only"),
+        (zipped({"datasets/0.parquet": b"x"}), "datasets/N.parquet and arrays/N.parquet only"),
         (zipped({"workspace.json": b"{" * 5000}), "workspace.json"),
         (zipped({"workspace.json": json.dumps({"version": 9}).encode()}), "version 9"),
         (
@@ -267,3 +276,225 @@ def test_each_dataset_is_encoded_once_however_often_the_workspace_is_saved(sessi
     second = to_zip(capture(catalog, recipes, {}, LIMIT, counted))
     assert len(calls) == 2, "two datasets, each encoded once"
     assert first != second and from_zip(second, LIMIT).datasets[0].recipe.steps[0].kind == "sort"
+
+
+def pipeline_run_on(dataset, steps):
+    cpu = get_engine(CPU)
+    return run_side_by_side(steps, {CPU: dataset.primary.frame}, {CPU: cpu})
+
+
+def training_on(dataset, target="target"):
+    spec = FeatureSpec(CLASSIFICATION, tuple(c for c in dataset.primary.frame.columns if c != target), target)
+    algorithm = algorithm_named("logistic_regression")
+    runs = train_everywhere({CPU: (get_engine(CPU), dataset.primary.frame)}, spec, algorithm, {"C": 0.5})
+    return Training(spec, algorithm.key, {"C": 0.5}, runs)
+
+
+@pytest.fixture
+def results(session):
+    """The iris dataset of `session` with a pipeline run, a training, a leaderboard and chosen features on it."""
+    catalog, recipes, _ = session
+    iris = catalog.active
+    steps = list(recipes[iris.id].steps)
+    training = training_on(iris)
+    rows = list(compare_rows({CPU: (get_engine(CPU), iris.primary.frame)}, training.spec))
+    found = DatasetResults(
+        pipeline=PipelineOutcome(Recipe(tuple(steps)).to_json(), pipeline_run_on(iris, steps)),
+        training=training,
+        comparison=Comparison(training.spec, rows),
+        features={"target": ["sepal length (cm)"], None: ["petal width (cm)"]},
+    )
+    return {iris.id: found}
+
+
+def test_the_pages_results_and_choices_round_trip_as_json_and_parquet(session, results):
+    catalog, recipes, _ = session
+    choices = {"model_task": "classification", "model_algorithm_classification": "logistic_regression", "n": 0.3}
+    data = to_zip(capture(catalog, recipes, {}, LIMIT, to_host, results, choices))
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert names[:3] == ["workspace.json", "datasets/0.parquet", "datasets/1.parquet"]
+    assert names[3:] and all(re.fullmatch(r"arrays/\d+\.parquet", name) for name in names[3:]), names
+
+    workspace = from_zip(data, LIMIT)
+    fresh = Catalog()
+    restored = restore(workspace, fresh, [get_engine(CPU)])
+    assert not restored.problems and workspace.choices == choices
+    before, after = next(iter(results.values())), restored.results[fresh.active.id]
+    assert after.pipeline.recipe == before.pipeline.recipe
+    for old, new in zip(before.pipeline.result.runs.values(), after.pipeline.result.runs.values(), strict=True):
+        assert new.steps == old.steps and new.engine is old.engine and new.ok and new.frame is None
+    assert after.pipeline.result.parity == before.pipeline.result.parity
+    assert (after.training.spec, after.training.algorithm, after.training.settings) == (
+        before.training.spec,
+        before.training.algorithm,
+        before.training.settings,
+    )
+    old, new = before.training.runs[CPU], after.training.runs[CPU]
+    for name in ("predictions", "scores", "y_test", "importances"):
+        assert np.array_equal(getattr(new, name), getattr(old, name)), name
+    assert (new.metrics, new.seconds, new.classes, new.settings) == (
+        old.metrics,
+        old.seconds,
+        old.classes,
+        old.settings,
+    )
+    assert after.comparison.spec == before.comparison.spec
+    assert [row["algorithm"] for row in after.comparison.rows] == [row["algorithm"] for row in before.comparison.rows]
+    assert after.features == before.features
+
+
+def test_results_past_the_workspace_s_limit_are_left_out_and_named(session, results):
+    catalog, recipes, _ = session
+    datasets_only = capture(catalog, recipes, {}, LIMIT, to_host).nbytes
+    workspace = capture(catalog, recipes, {}, datasets_only + 100, to_host, results)
+    assert len(workspace.datasets) == 2 and not workspace.arrays and not workspace.datasets[0].results
+    assert workspace.left_out == ["iris: its last results would pass the workspace's limit of 0 MB."]
+
+
+def edited(data: bytes, change) -> bytes:
+    """The workspace file `data` with its manifest changed by `change` (a visitor's own edit)."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    members = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(members["workspace.json"])
+    change(manifest["datasets"][0]["results"], members)
+    members["workspace.json"] = json.dumps(manifest).encode()
+    return zipped(members)
+
+
+def swap_array(number: int, array):
+    def change(_results, members):
+        members[f"arrays/{number}.parquet"] = array_parquet(array)
+
+    return change
+
+
+def set_in(path: tuple, value):
+    def change(results, _members):
+        target = results
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (set_in(("training", "runs", "cpu", "classes"), ["only one"]), "a class code names no class"),
+        (set_in(("training", "algorithm"), "rm -rf"), "Unknown algorithm"),
+        (set_in(("training", "settings"), {"C": "1; import os"}), "must be a number"),
+        (set_in(("training", "spec", "task"), "hacking"), "the task should be one of"),
+        (set_in(("training", "runs", "cpu", "arrays"), {"model": 0}), "a training's arrays are"),
+        (set_in(("training", "runs", "cpu", "arrays", "scores"), 999), "does not hold"),
+        (set_in(("pipeline", "runs", "cpu", 0, "rows"), "many"), "a step's rows should be a"),
+        (set_in(("pipeline", "runs", "cpu", 0, "step"), {"kind": "exec", "params": {}}), "exec"),
+        (set_in(("comparison", "rows"), [{"algorithm": {"nested": []}}]), "should be a number or a text"),
+        (swap_array(0, np.array([0.5, 1.5])), "one row per scored row"),
+    ],
+    ids=["codes", "algorithm", "setting", "task", "array-name", "array-number", "rows", "step", "row", "shape"],
+)
+def test_results_a_visitor_edited_are_refused_with_the_reason_and_the_dataset_kept(session, results, change, message):
+    catalog, recipes, _ = session
+    data = edited(to_zip(capture(catalog, recipes, {}, LIMIT, to_host, results)), change)
+    fresh = Catalog()
+    restored = restore(from_zip(data, LIMIT), fresh, [get_engine(CPU)])
+    assert [d.name for d in fresh] == ["iris", "sales"] and not restored.results
+    assert len(restored.problems) == 1 and restored.problems[0].startswith("iris: its last results could not be")
+    assert re.search(message, restored.problems[0]), restored.problems[0]
+
+
+def test_a_run_on_an_engine_this_server_lacks_is_left_out_and_named(session, results):
+    catalog, recipes, _ = session
+
+    def elsewhere(plain, _members):
+        plain["training"]["runs"]["dask-gpu"] = plain["training"]["runs"]["cpu"]
+
+    data = edited(to_zip(capture(catalog, recipes, {}, LIMIT, to_host, results)), elsewhere)
+    fresh = Catalog()
+    restored = restore(from_zip(data, LIMIT), fresh, [get_engine(CPU)])
+    assert list(restored.results[fresh.active.id].training.runs) == [CPU]
+    assert restored.problems == [
+        "iris: The last training of Logistic regression on dask-gpu is left out: that engine does not hold the "
+        "dataset now"
+    ]
+
+
+def test_arrays_are_read_through_the_sandboxed_reader_and_must_be_numbers():
+    assert np.array_equal(parquet_array(array_parquet(np.arange(6).reshape(3, 2)), "a"), np.arange(6).reshape(3, 2))
+    assert np.array_equal(parquet_array(array_parquet(np.array([1.5, 2.5])), "a"), [1.5, 2.5])
+    with pytest.raises(DataError, match="should hold numbers only"):
+        parquet_array(array_parquet(np.array(["a", "b"], dtype=object)), "arrays/0.parquet")
+    with pytest.raises(DataError):
+        parquet_array(b"PAR1 not really", "arrays/0.parquet")
+
+
+def test_a_version_1_workspace_still_opens(session):
+    catalog, recipes, _ = session
+    archive = zipfile.ZipFile(io.BytesIO(to_zip(capture(catalog, recipes, {}, LIMIT, to_host))))
+    members = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(members["workspace.json"])
+    manifest["version"] = 1
+    for entry in manifest["datasets"]:
+        del entry["results"]
+    del manifest["choices"]
+    members["workspace.json"] = json.dumps(manifest).encode()
+    fresh = Catalog()
+    restored = restore(from_zip(zipped(members), LIMIT), fresh, [get_engine(CPU)])
+    assert [d.name for d in fresh] == ["iris", "sales"] and not restored.problems and not restored.results
+
+
+OWNER, STRANGER = b"o" * 16, b"s" * 16
+
+
+def test_a_token_is_owned_by_the_browser_it_was_issued_to_and_by_no_other(tmp_path):
+    store = store_in(tmp_path)
+    mine = store.issue(OWNER)
+    assert len(mine) == 48 and store.issued(mine) and store.owns(OWNER, mine)
+    assert not store.owns(STRANGER, mine) and not store.owns(None, mine) and not store.owns(b"", mine)
+    nobodys = store.issue()
+    assert store.issued(nobodys) and not any(store.owns(owner, nobodys) for owner in (OWNER, STRANGER, None))
+    other_folder = store_in(tmp_path / "other").issue(OWNER)
+    assert not store.owns(OWNER, other_folder), "issued under another secret"
+    assert not store.owns(OWNER, mine + "\n") and not store.owns(OWNER, mine[:-1] + "A")
+
+
+def test_the_owner_loads_its_workspace_as_it_is_and_a_save_over_another_tab_s_is_refused(tmp_path):
+    store = store_in(tmp_path)
+    token = store.issue(OWNER)
+    assert store.load(token) is None and store.version(token) is None
+    first = store.save(token, b"first", over=None)
+    assert store.load(token) == (b"first", first) and store.version(token) == first
+    second = store.save(token, b"second", over=first)  # the tab that read `first` saves
+    assert second != first and store.load(token) == (b"second", second)
+    with pytest.raises(Taken):
+        store.save(token, b"stale", over=first)  # another tab that also read `first`
+    assert store.load(token) == (b"second", second), "nothing was written"
+    assert store.load(store.issue(STRANGER)) is None and store.load("../../etc/passwd") is None
+    os.utime(tmp_path / f"{token}.workspace.zip", (time.time() - 7200, time.time() - 7200))
+    assert store.load(token) is None, "expired"
+
+
+def test_the_browser_secret_is_the_token_inside_streamlit_s_xsrf_cookie():
+    from streamlit.web.server.starlette.starlette_app_utils import generate_xsrf_token_string
+
+    secret = os.urandom(16)
+    one, two = generate_xsrf_token_string(secret), generate_xsrf_token_string(secret)
+    assert one != two, "each response masks the token afresh"
+    assert xsrf_token(one) == xsrf_token(two) == secret
+    assert xsrf_token(secret.hex()) == secret, "version 1: the token in hex"
+    for bad in (None, "", "2|zz|00|1", "2|0000|" + "00" * 16 + "|1", "00" * 8, 42):
+        assert xsrf_token(bad) is None, bad
+
+
+def test_an_array_named_twice_is_read_once_and_arrays_stay_within_the_work_budget(session, results, monkeypatch):
+    catalog, recipes, _ = session
+    data = to_zip(capture(catalog, recipes, {}, LIMIT, to_host, results))
+    twice = edited(data, set_in(("training", "runs", "cpu", "arrays", "scores"), 0))  # 0 is the predictions
+    restored = restore(from_zip(twice, LIMIT), Catalog(), [get_engine(CPU)])
+    assert not restored.results and "arrays/0.parquet more than once" in restored.problems[0]
+
+    monkeypatch.setenv("GPL_MAX_LOAD_MB", "1")
+    large = edited(data, swap_array(0, np.zeros(400_000)))  # 3.2 MB of predictions in a small file
+    restored = restore(from_zip(large, LIMIT), Catalog(), [get_engine(CPU)])
+    assert not restored.results and "this server allows one load or step" in restored.problems[0], restored.problems
