@@ -48,7 +48,7 @@ def read_options(key: str) -> ReadOptions:
 def upload_tab() -> None:
     limit = upload_limit_bytes()
     uploaded = st.file_uploader(
-        f"Table file (CSV/TSV, .gz/.bz2/.zip/.xz/.zst CSV, Parquet, Arrow/Feather, JSON lines, Excel; "
+        f"Table file (CSV/TSV, .gz/.bz2/.zip/.xz/.zst CSV, Parquet, Arrow/Feather, JSON array or lines, Excel; "
         f"up to {limit // 2**20:,} MB)",
         key="upload_file",
     )
