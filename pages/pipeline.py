@@ -270,8 +270,9 @@ def save_result(dataset: Dataset, result: SideBySide) -> None:
             st.rerun()
 
 
-def export(steps: list[Step]) -> None:
+def export(steps: list[Step], dataset: Dataset, others: dict[str, Dataset]) -> None:
     recipe = Recipe(tuple(steps))
+    joined = {name: other.read_from for name, other in others.items()}
     st.markdown("**Export**")
     columns = st.columns(3)
     columns[0].download_button(
@@ -280,7 +281,7 @@ def export(steps: list[Step]) -> None:
     for column, (library, label) in zip(columns[1:], (("pandas", "pandas"), ("cudf", "cuDF")), strict=True):
         column.download_button(
             f"{label} script",
-            lambda library=library: to_script(recipe, library),
+            lambda library=library: to_script(recipe, library, dataset.read_from, joined),
             f"pipeline_{library}.py",
             "text/x-python",
             key=f"export_{library}",
@@ -332,4 +333,4 @@ if valid:
     stored = st.session_state.get(RESULT_KEY)
     if stored and stored[0] == dataset.id and stored[1] == Recipe(tuple(valid)).to_json():
         show_result(dataset, stored[2])
-    export(valid)
+    export(valid, dataset, others)

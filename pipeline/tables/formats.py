@@ -76,6 +76,18 @@ class Detected:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FileRead:
+    """How a table was read from its file, for a script to read that file the same way: its format and compression,
+    a CSV's delimiter and encoding, and the columns of a text format read as date-times."""
+
+    format: FileFormat = FileFormat.PARQUET
+    compression: str | None = None
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    dates: tuple[str, ...] = ()
+
+
 def split_extensions(name: str) -> tuple[FileFormat | None, str | None]:
     """The format and compression that a file's name claims, e.g. `x.csv.gz`."""
     suffixes = [suffix.lower() for suffix in PurePath(name).suffixes]
