@@ -164,7 +164,7 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
     if not chosen:
         st.info("Choose at least one run to compare.", icon=":material/info:")
         return
-    st.dataframe(environment_table(chosen), hide_index=True, width="stretch")
+    st.dataframe(fmt.people_table(environment_table(chosen)), hide_index=True, width="stretch")
     table = records_table(chosen)
     bad = table[table["status"].isin([FAILED, ERROR])]
     if not bad.empty:
@@ -192,7 +192,7 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
     show_speedups(table, suite, questions)
     show_costs(curve, table, suite)
     st.markdown("**Records**")
-    st.dataframe(table[[*COLUMNS, "message"]], hide_index=True, width="stretch")
+    st.dataframe(fmt.people_table(table[[*COLUMNS, "message"]]), hide_index=True, width="stretch")
     downloads(chosen, table)
 
 

@@ -293,7 +293,7 @@ def show_active() -> None:
                 st.warning("The copies differ: " + "; ".join(parity.mismatches), icon=":material/warning:")
 
     st.markdown("**Preview** (first 20 rows)")
-    st.dataframe(dataset.preview(20), width="stretch")
+    st.dataframe(fmt.people_table(dataset.preview(20), digits=None), width="stretch")
     st.markdown("**Schema**")
     with shown_errors("summarising the columns"):
         st.dataframe(dataset.schema(), hide_index=True, width="stretch")

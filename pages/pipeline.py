@@ -322,7 +322,7 @@ with shown_errors("previewing the steps"):
             )
             shown = check.samples[after]
             st.caption(f"{len(shown.columns)} columns; the first 20 of up to 500 sample rows.")
-            st.dataframe(shown.head(20), width="stretch")
+            st.dataframe(fmt.people_table(shown.head(20), digits=None), width="stretch")
 
 if valid:
     label = " and ".join(copy.engine.label for copy in dataset.copies.values())
