@@ -7,14 +7,17 @@ BIN := $(VENV)/bin
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0] + "; run e.g. make run PYTHON=python3.12"'
+	@echo "Creating the virtual environment $(VENV) (first run only)…"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	@echo "Installing the app's requirements into $(VENV) (first run, or after requirements.txt changed: a few minutes)…"
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-peers.txt requirements-dl.txt requirements-dev.txt | $(BIN)/python
+	@echo "Installing the requirements for tests and development into $(VENV) (PyTorch, polars, DuckDB…: several minutes)…"
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.installed-run
 

@@ -179,7 +179,7 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
     if not chosen:
         st.info("Choose at least one run to compare.", icon=":material/info:")
         return
-    st.dataframe(environment_table(chosen), hide_index=True, width="stretch")
+    st.dataframe(fmt.people_table(environment_table(chosen)), hide_index=True, width="stretch")
     table = records_table(chosen)
     if table.empty:
         st.info("No question finished yet in the runs shown: nothing to compare.", icon=":material/info:")
@@ -218,7 +218,7 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
     show_speedups(table, suite, questions)
     show_costs(curve, table, suite, estimate)
     st.markdown("**Records**")
-    st.dataframe(table[[*COLUMNS, "message"]], hide_index=True, width="stretch")
+    st.dataframe(fmt.people_table(table[[*COLUMNS, "message"]]), hide_index=True, width="stretch")
     downloads(chosen, table)
 
 

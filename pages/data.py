@@ -47,7 +47,7 @@ def read_options(key: str) -> ReadOptions:
 def upload_tab() -> None:
     limit = upload_limit_bytes()
     uploaded = st.file_uploader(
-        f"Table file (CSV/TSV, .gz/.bz2/.zip/.xz/.zst CSV, Parquet, Arrow/Feather, JSON lines, Excel; "
+        f"Table file (CSV/TSV, .gz/.bz2/.zip/.xz/.zst CSV, Parquet, Arrow/Feather, JSON array or lines, Excel; "
         f"up to {limit // 2**20:,} MB)",
         key="upload_file",
     )
@@ -292,7 +292,7 @@ def show_active() -> None:
                 st.warning("The copies differ: " + "; ".join(parity.mismatches), icon=":material/warning:")
 
     st.markdown("**Preview** (first 20 rows)")
-    st.dataframe(dataset.preview(20), width="stretch")
+    st.dataframe(fmt.people_table(dataset.preview(20), digits=None), width="stretch")
     st.markdown("**Schema**")
     with shown_errors("summarising the columns"):
         st.dataframe(dataset.schema(), hide_index=True, width="stretch")

@@ -23,6 +23,7 @@ from pipeline.dl.training import (
 )
 from pipeline.render.charts import curve_chart, matrix_chart, throughput_chart, training_curves_chart
 from pipeline.tables.column_kinds import NUMERIC, column_kind
+from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.state import catalog, shown_errors
 
@@ -162,15 +163,13 @@ def show_results() -> None:
     if len(table):
         st.subheader("Comparison")
         st.dataframe(
-            table,
+            fmt.people_table(table),  # busy % and peak memory are "—" where a device does not report them
             hide_index=True,
             column_config={
                 "s per epoch": st.column_config.NumberColumn(format="%.3f"),
                 "total s": st.column_config.NumberColumn(format="%.2f"),
                 "samples/s": st.column_config.NumberColumn(format="%,.0f"),
                 "test accuracy": st.column_config.NumberColumn(format="%.3f"),
-                "busy %": st.column_config.NumberColumn(format="%.0f"),
-                "peak memory MiB": st.column_config.NumberColumn(format="%,.0f"),
                 "speed-up": st.column_config.NumberColumn(format="%.2f×"),
             },
         )
@@ -205,7 +204,7 @@ def evaluation_section(data, runs: dict) -> None:
         with right:
             st.markdown("**Precision–recall per class**")
             show_chart(curve_chart(result.pr_curves, "recall", "precision"), result.pr_curves, "pr", "dl_pr")
-        st.dataframe(result.per_class, hide_index=True)
+        st.dataframe(fmt.people_table(result.per_class), hide_index=True)
         worst_view(data, result.worst)
 
 

@@ -31,6 +31,8 @@ from pipeline.profile.interactions import (
     filtered_copies,
     sample_rows,
 )
+from pipeline.profile.local import MEASURES
+from pipeline.profile.report import correlation_chart
 from pipeline.profile.words import word_counts
 from pipeline.render.charts import (
     bar_chart,
@@ -218,23 +220,29 @@ def correlations_tab(profile: Profile) -> None:
         key="explore_corr_method",
         format_func=lambda m: CORRELATION_LABELS.get(m, m),
     )
-    matrix = profile.correlations[method or "pearson"]
+    method = method or "pearson"
+    matrix = profile.correlations[method]
     if profile.correlation_note:
         st.caption(profile.correlation_note)
     st.caption(
         "Pearson uses each pair's complete rows; Spearman ranks the values within the rows each pair shares "
-        "(ties averaged), as pandas and SciPy do; Cramér's V measures how much two category columns go together "
-        "(0: not at all, 1: one decides the other), over text and true/false columns of 2 to 50 values."
+        "(ties averaged), as pandas and SciPy do; both run from -1 to 1. Cramér's V measures how much two "
+        "category columns go together, from 0 (not at all) to 1 (one decides the other), over text and true/false "
+        "columns of 2 to 50 values; it is bias-corrected (Bergsma 2013), so that columns unrelated in a small table "
+        "come out near 0 rather than inflated."
     )
+    if method in profile.method_notes:
+        st.caption(f":material/info: {profile.method_notes[method]}")
     show_chart(
-        matrix_chart(matrix, "r", diverging=True),
+        correlation_chart(matrix, method),
         matrix.reset_index(),
         f"{method}_correlation",
         "chart_corr",
         height=matrix_height(len(matrix)),
     )
     st.markdown("**Strongest pairs**")
-    st.dataframe(strongest_pairs(matrix), hide_index=True, width="stretch")
+    pairs = strongest_pairs(matrix, measure=MEASURES.get(method, "r"))
+    st.dataframe(fmt.people_table(pairs), hide_index=True, width="stretch")
 
 
 def missing_tab(profile: Profile) -> None:

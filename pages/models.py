@@ -42,6 +42,7 @@ from pipeline.render.charts import (
     matrix_chart,
     matrix_height,
     phase_time_chart,
+    predicted_chart,
     scatter_chart,
     time_vs_rows_chart,
 )
@@ -183,7 +184,8 @@ def show_engine_charts(name: str, run: ModelRun) -> None:
             )
     elif task == REGRESSION:
         points = sample_rows(pd.DataFrame({"actual": run.y_test, "predicted": run.predictions}))
-        show_chart(scatter_chart(points, "actual", "predicted"), points, f"predicted_{name}", f"pv_{name}")
+        show_chart(predicted_chart(points), points, f"predicted_{name}", f"pv_{name}")
+        st.caption("Dashed: y = x, where a prediction equals the actual value.")
         residuals = sample_rows(pd.DataFrame({"predicted": run.predictions, "residual": run.y_test - run.predictions}))
         show_chart(scatter_chart(residuals, "predicted", "residual"), residuals, f"residuals_{name}", f"res_{name}")
     else:
@@ -303,7 +305,7 @@ def algorithms_done(rows: list[dict[str, Any]]) -> int:
 
 def show_leaderboard(rows: list[dict[str, Any]], task: str, key: str) -> None:
     table = leaderboard(rows, task)
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(fmt.people_table(table), hide_index=True, width="stretch")
     bars = compared_speedups(table)
     if bars.empty:
         st.caption("Speed-ups appear when the dataset is on more than one engine.")
@@ -364,7 +366,7 @@ def show_result(dataset: Dataset, spec: FeatureSpec, algorithm: Algorithm, runs:
     )
     if done[0].dropped_rows:
         st.info(f"{done[0].dropped_rows:,} rows without a target value were left out.", icon=":material/info:")
-    st.dataframe(metrics_table(runs), hide_index=True, width="stretch")
+    st.dataframe(fmt.people_table(metrics_table(runs)), hide_index=True, width="stretch")
     agreement = engines_agreement(runs)
     if agreement:
         st.caption("Agreement between the engines: " + ", ".join(f"{k} {v:.3f}" for k, v in agreement.items()))

@@ -325,8 +325,9 @@ def save_result(dataset: Dataset, result: SideBySide) -> None:
             st.rerun()
 
 
-def export(steps: list[Step]) -> None:
+def export(steps: list[Step], dataset: Dataset, others: dict[str, Dataset]) -> None:
     recipe = Recipe(tuple(steps))
+    joined = {name: other.read_from for name, other in others.items()}
     st.markdown("**Export**")
     columns = st.columns(3)
     columns[0].download_button(
@@ -335,7 +336,7 @@ def export(steps: list[Step]) -> None:
     for column, (library, label) in zip(columns[1:], (("pandas", "pandas"), ("cudf", "cuDF")), strict=True):
         column.download_button(
             f"{label} script",
-            lambda library=library: to_script(recipe, library),
+            lambda library=library: to_script(recipe, library, dataset.read_from, joined),
             f"pipeline_{library}.py",
             "text/x-python",
             key=f"export_{library}",
@@ -377,7 +378,7 @@ with shown_errors("previewing the steps"):
             )
             shown = check.samples[after]
             st.caption(f"{len(shown.columns)} columns; the first 20 of up to 500 sample rows.")
-            st.dataframe(shown.head(20), width="stretch")
+            st.dataframe(fmt.people_table(shown.head(20), digits=None), width="stretch")
 
 if valid:
     label = " and ".join(copy.engine.label for copy in dataset.copies.values())
@@ -389,4 +390,4 @@ if valid:
     if stored and stored[0] == dataset.id and stored[1] == Recipe(tuple(valid)).to_json():
         with shown_errors("showing the result"):  # a result read back from a workspace file is anyone's
             show_result(dataset, stored[2])
-    export(valid)
+    export(valid, dataset, others)

@@ -18,6 +18,7 @@ from pipeline.engines import Engine, split_reference
 from pipeline.errors import DataError
 from pipeline.parity import Parity, compare_frames
 from pipeline.settings import positive_int_setting
+from pipeline.tables.formats import FileRead
 
 MAX_NAME_LENGTH = 80
 MAX_DERIVED = 64
@@ -67,6 +68,7 @@ class Dataset:
     copies: dict[str, EngineCopy]
     notes: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    read_from: FileRead | None = None  # how its file was read; None: not read from a file (bundled, made here)
     _schema: pd.DataFrame | None = field(default=None, repr=False)
     _derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -254,6 +256,7 @@ class Catalog:
         copies: dict[str, EngineCopy],
         notes: list[str] | None = None,
         failures: dict[str, str] | None = None,
+        read_from: FileRead | None = None,
     ) -> Dataset:
         """Add a dataset under a unique name and make it active; past the session's limits, DataError.
 
@@ -281,6 +284,7 @@ class Catalog:
         dataset = Dataset(next(self._ids), self.unique_name(self.check_name(name)), source, copies)
         dataset.notes = list(notes or [])
         dataset.failures = dict(failures or {})
+        dataset.read_from = read_from
         self._datasets[dataset.id] = dataset
         self.active_id = dataset.id
         return dataset

@@ -107,7 +107,8 @@ def batches_frame(runs: dict[str, TrainRun], most_per_run: int = 600) -> pd.Data
 
 def comparison(runs: dict[str, TrainRun]) -> pd.DataFrame:
     """Per run: epochs, median seconds per epoch, total seconds, samples/s, final test accuracy, median busy share
-    and peak memory of the device (where measured), speed-up."""
+    and peak memory of the device (where measured), and with more than one run, each one's speed-up over the
+    first."""
     rows = []
     for name, run in runs.items():
         if not run.history:
@@ -125,7 +126,7 @@ def comparison(runs: dict[str, TrainRun]) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
-    if len(table):
+    if len(table) > 1:
         epoch = dict(zip(table["run"], table["s per epoch"], strict=True))
         first = table["run"].iloc[0]
         table["speed-up"] = [1.0, *speedups(epoch, first).values()]

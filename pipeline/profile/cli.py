@@ -22,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
     gpu_ready = device_status().available
     command = OneLineParser(
         prog="python -m pipeline.profile",
-        description="Profile a table (CSV/TSV, compressed CSV, Parquet, Arrow/Feather, JSON lines, Excel).",
+        description="Profile a table (CSV/TSV, compressed CSV, Parquet, Arrow/Feather, JSON array or lines, Excel).",
     )
     command.add_argument("path", type=Path, help="the table file")
     command.add_argument(

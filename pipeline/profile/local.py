@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -127,6 +128,7 @@ class Profile:
     alerts: list[Alert]
     phases: dict[str, float]
     approximate: tuple[str, ...] = ()  # which results are estimates, in words (Dask's quantiles and distinct counts)
+    method_notes: dict[str, str] = field(default_factory=dict)  # what to know about one method's matrix
 
     @property
     def seconds(self) -> float:
@@ -203,16 +205,33 @@ def plain(value: Any) -> Any:
 
 
 def shown(value: Any) -> str:
-    """A statistic as people read it: 6 significant digits, thousands separated, `—` for none."""
-    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+    """A statistic as people read it: 6 significant digits, thousands separated, a time span in words, `—` for
+    none."""
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)) or value is pd.NaT:
         return "—"
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
+    if isinstance(value, (timedelta, np.timedelta64)):
+        return time_span(pd.Timedelta(value))
     if isinstance(value, (float, np.floating)):
         return f"{value:,.6g}"
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
     return str(value)
+
+
+YEAR_S = 365.25 * 86_400
+SPAN_UNITS = (("days", 86_400), ("hours", 3_600), ("minutes", 60), ("seconds", 1))
+
+
+def time_span(delta: pd.Timedelta) -> str:
+    """A time span in words, e.g. `12.0 years (4,383 days)`, `3.5 days`, `45 minutes`."""
+    seconds = delta.total_seconds()
+    if abs(seconds) >= YEAR_S:
+        return f"{seconds / YEAR_S:,.1f} years ({seconds / 86_400:,.0f} days)"
+    unit, size = next(((unit, size) for unit, size in SPAN_UNITS if abs(seconds) >= size), SPAN_UNITS[-1])
+    amount = f"{seconds / size:,.3g}"
+    return f"{amount} {unit.removesuffix('s') if amount == '1' else unit}"
 
 
 def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
@@ -688,6 +707,10 @@ def correlations(
 
 CRAMERS_V = "cramers_v"
 CORRELATION_LABELS = {"pearson": "Pearson", "spearman": "Spearman", CRAMERS_V: "Cramér's V (categories)"}
+MEASURES = {"pearson": "r", "spearman": "r", CRAMERS_V: "V"}  # what each matrix's values are called
+BOUNDED = {CRAMERS_V}  # methods whose values run from 0 to 1, not from -1 to 1
+SPARSE_EXPECTED = 5  # Cochran's rule: a chi-squared measure is rough where many cells expect fewer rows than this
+SPARSE_SHARE = 0.2
 MAX_CATEGORY_LEVELS = 50
 MAX_CATEGORY_COLUMNS = 20
 
@@ -701,21 +724,52 @@ def category_columns(columns: list[ColumnProfile]) -> list[str]:
     ][:MAX_CATEGORY_COLUMNS]
 
 
-def cramers_v(engine: Engine, frame: Any, names: list[str]) -> pd.DataFrame:
-    """Cramér's V of every pair of category columns over the rows both hold, as ydata-profiling shows it: the
-    counts of each pair of values are taken on the engine (only the small table comes here), then SciPy's
-    `contingency.association`. NaN where a pair has fewer than two values on a side."""
-    from scipy.stats.contingency import association
+def corrected_cramers_v(counts: np.ndarray) -> float:
+    """Bias-corrected Cramér's V of a contingency table (Bergsma 2013, J. Korean Stat. Soc. 42: 323-328), from 0
+    (the columns are unrelated) to 1 (one decides the other). The plain V of unrelated columns grows as rows get
+    fewer; the correction takes out what chance alone gives. NaN where a side has fewer than two values."""
+    n = counts.sum()
+    rows, columns = counts.shape
+    if min(rows, columns) < 2 or n < 2:
+        return np.nan
+    expected = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / n
+    phi2 = float(((counts - expected) ** 2 / expected).sum()) / n  # Pearson's chi-squared over n, no continuity
+    phi2 = max(0.0, phi2 - (rows - 1) * (columns - 1) / (n - 1))
+    rows_c, columns_c = rows - (rows - 1) ** 2 / (n - 1), columns - (columns - 1) ** 2 / (n - 1)
+    shorter = min(rows_c, columns_c) - 1
+    return float(np.sqrt(phi2 / shorter)) if shorter > 0 else np.nan
 
+
+def is_sparse(counts: np.ndarray) -> bool:
+    """Whether more than a fifth of the table's cells expect fewer than 5 rows (Cochran's rule), where a measure
+    built on chi-squared, V too, is rough."""
+    n = counts.sum()
+    expected = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / max(n, 1)
+    return bool((expected < SPARSE_EXPECTED).mean() > SPARSE_SHARE)
+
+
+def cramers_v(engine: Engine, frame: Any, names: list[str]) -> tuple[pd.DataFrame, str | None]:
+    """Bias-corrected Cramér's V of every pair of category columns over the rows both hold (the counts of each pair
+    of values taken on the engine; only the small table comes here), and a note naming the pairs too sparse for V
+    to be more than rough."""
     matrix = np.eye(len(names))
+    sparse = []
     for i, left in enumerate(names):
         for j in range(i + 1, len(names)):
             right = names[j]
             counts = frame[[left, right]].dropna().groupby([left, right]).size().to_frame("n").reset_index()
-            table = engine.to_pandas(counts).pivot(index=left, columns=right, values="n").fillna(0)
-            value = association(table.to_numpy().astype("int64"), method="cramer") if min(table.shape) > 1 else np.nan
-            matrix[i, j] = matrix[j, i] = value
-    return _square(matrix, names)
+            table = engine.to_pandas(counts).pivot(index=left, columns=right, values="n").fillna(0).to_numpy()
+            matrix[i, j] = matrix[j, i] = corrected_cramers_v(table)
+            if table.size and is_sparse(table):
+                sparse.append(f"{left} × {right}")
+    note = None
+    if sparse:
+        listed = ", ".join(sparse[:5]) + (f" and {len(sparse) - 5:,} more" if len(sparse) > 5 else "")
+        note = (
+            f"Few rows for the values they combine ({listed}: more than a fifth of the pairs of values expect "
+            f"fewer than {SPARSE_EXPECTED} rows): V is rough there, bias correction or not."
+        )
+    return _square(matrix, names), note
 
 
 def missing_columns(columns: list[ColumnProfile]) -> list[str]:
@@ -787,6 +841,7 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
             run("columns", lambda name=name, i=i: profile_column(engine, frame[name], int(missing[i]), settings))
         )
     matrices: dict[str, pd.DataFrame] = {}
+    method_notes: dict[str, str] = {}
     note = "Correlations were not computed (minimal profile)."
     together = missing_correlation = None
     if settings.correlations:
@@ -794,7 +849,10 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
         matrices, note = run("correlations", lambda: correlations(engine, frame, columns, settings))
         categories = category_columns(columns)
         if len(categories) >= 2:
-            matrices = {**matrices, CRAMERS_V: run("correlations", lambda: cramers_v(engine, frame, categories))}
+            matrix, sparse_note = run("correlations", lambda: cramers_v(engine, frame, categories))
+            matrices = {**matrices, CRAMERS_V: matrix}
+            if sparse_note:
+                method_notes[CRAMERS_V] = sparse_note
     if settings.missing_matrices:
         report((width + 1) / (width + 2), "Missing values together…")
         together, missing_correlation = run(
@@ -809,7 +867,9 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
         kinds={kind: n for kind, n in Counter(c.kind for c in columns).items()},
     )
     report(1.0, "Done")
-    return assembled(engine, table, columns, (matrices, note), (together, missing_correlation), settings, timer)
+    profile = assembled(engine, table, columns, (matrices, note), (together, missing_correlation), settings, timer)
+    profile.method_notes = method_notes
+    return profile
 
 
 def assembled(

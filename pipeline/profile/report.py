@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 
 from pipeline.profile import CORRELATION_LABELS, ColumnProfile, Profile, shown, type_listing
+from pipeline.profile.local import BOUNDED, MEASURES
 from pipeline.render.charts import chart_image, histogram_chart, matrix_chart, missing_chart, top_values_chart
 
 STYLE = """
@@ -20,6 +21,12 @@ th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.6rem; text-align: left; }
 .column { display: flex; gap: 2rem; flex-wrap: wrap; align-items: flex-start; }
 .muted { color: #656d76; }
 """
+
+
+def correlation_chart(matrix: pd.DataFrame, method: str) -> alt.Chart:
+    """A method's matrix as a heatmap: r from -1 to 1 centred on 0, Cramér's V from 0 to 1."""
+    bounded = method in BOUNDED
+    return matrix_chart(matrix, MEASURES.get(method, "r"), diverging=not bounded, bounded=bounded)
 
 
 def _svg(chart: alt.TopLevelMixin) -> str:
@@ -82,7 +89,9 @@ def profile_html(profile: Profile, title: str) -> str:
         "<h2>Correlations</h2>",
     ]
     for method, matrix in profile.correlations.items():
-        parts += [f"<h3>{CORRELATION_LABELS.get(method, method)}</h3>", _svg(matrix_chart(matrix, "r", diverging=True))]
+        parts += [f"<h3>{CORRELATION_LABELS.get(method, method)}</h3>", _svg(correlation_chart(matrix, method))]
+        if method in profile.method_notes:
+            parts.append(f"<p class='muted'>{html.escape(profile.method_notes[method])}</p>")
     if profile.correlation_note:
         parts.append(f"<p class='muted'>{html.escape(profile.correlation_note)}</p>")
     parts.append("<h2>Missing values</h2>")

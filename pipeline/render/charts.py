@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from pipeline.engines.choices import ENGINE_CHOICES
@@ -134,16 +135,21 @@ def matrix_chart(
     value: str,
     *,
     diverging: bool = False,
+    bounded: bool = False,
     labels: bool | None = None,
     titles: tuple[str, str] | None = None,
 ) -> alt.Chart:
-    """A heatmap of a square matrix; diverging colours centred on 0 for correlations, counts otherwise; `titles`
-    name the columns' and the rows' axis (a confusion matrix: predicted, actual). Numbers on dark cells are
-    white."""
+    """A heatmap of a square matrix; diverging colours centred on 0 for correlations (-1 to 1), one colour from 0 to
+    1 for a `bounded` measure (Cramér's V), counts otherwise; `titles` name the columns' and the rows' axis (a
+    confusion matrix: predicted, actual). Numbers on dark cells are white."""
     tidy = small(tidy_matrix(matrix, value))
     order = [str(c) for c in matrix.columns]
-    scale = alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True) if diverging else alt.Scale(scheme="blues")
-    number = ".2f" if diverging else (".0%" if value == "share" else ",.0f")
+    if diverging:
+        scale = alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True)
+    else:
+        scale = alt.Scale(scheme="blues", domain=[0, 1]) if bounded else alt.Scale(scheme="blues")
+    fraction = diverging or bounded
+    number = ".2f" if fraction else (".0%" if value == "share" else ",.0f")
     x_title, y_title = titles or (None, None)
     upright = len(order) <= 8  # a few labels read level; many are turned to fit
     base = alt.Chart(tidy).encode(
@@ -153,10 +159,10 @@ def matrix_chart(
         y=alt.Y("row:N", sort=order, title=y_title, axis=alt.Axis(labelOverlap=False, labelLimit=0)),
     )
     largest = float(tidy[value].abs().max()) if len(tidy) else 0.0
-    dark = f"abs(datum['{value}']) > 0.5" if diverging else f"datum['{value}'] > {largest / 2!r}"
+    dark = f"abs(datum['{value}']) > 0.5" if fraction else f"datum['{value}'] > {largest / 2!r}"
     heat = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=scale, title=value),
-        tooltip=["row:N", "column:N", alt.Tooltip(f"{value}:Q", format=".3f" if diverging else number)],
+        tooltip=["row:N", "column:N", alt.Tooltip(f"{value}:Q", format=".3f" if fraction else number)],
     )
     if labels if labels is not None else len(order) <= 12:
         text = base.mark_text(fontSize=10).encode(
@@ -254,6 +260,21 @@ def scatter_chart(sample: pd.DataFrame, x: str, y: str, colour: str | None = Non
         else:
             encodings["color"] = alt.Color(f"{colour}:{kind}")
     return alt.Chart(small(sample)).mark_circle(size=24, opacity=0.6).encode(**encodings).properties(height=360)
+
+
+def predicted_chart(points: pd.DataFrame) -> alt.LayerChart:
+    """Predicted against actual values with the line y = x (where every prediction would be right), dashed over the
+    range both share (columns: actual, predicted)."""
+    values = points[["actual", "predicted"]].to_numpy(dtype="float64")
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    line = pd.DataFrame({"actual": [low, high], "predicted": [low, high], "line": ["y = x", "y = x"]})
+    diagonal = (
+        alt.Chart(line)
+        .mark_line(strokeDash=[6, 4], color="#888")
+        .encode(x="actual:Q", y="predicted:Q", tooltip=alt.Tooltip("line:N", title="dashed"))
+    )
+    return alt.layer(scatter_chart(points, "actual", "predicted"), diagonal)
 
 
 def time_unit(seconds: pd.Series) -> tuple[str, float]:
@@ -422,7 +443,8 @@ def training_curves_chart(curves: pd.DataFrame, x: str = "epoch") -> alt.Chart:
             x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),  # a loss from 0.30 to 0.05 is not flat
             color=alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom")),
-            strokeDash=alt.StrokeDash("set:N", title=None, sort=["test", "train", "device"]),
+            # the line styles are told in words beside the chart: the one legend lists each run once
+            strokeDash=alt.StrokeDash("set:N", title=None, sort=["test", "train", "device"], legend=None),
             tooltip=["run:N", "set:N", "kind:N", f"{x}:Q", alt.Tooltip("value:Q", format=",.4~f")],
         )
         .properties(width=380, height=220)

@@ -17,6 +17,7 @@ HEADROOM = 0.9  # leave a tenth of the free memory for the CUDA context, RMM and
 LOAD_FACTOR = {  # of the decoded table's bytes
     FileFormat.CSV: 3.0,  # the raw text on the device, the parsed columns, string offsets
     FileFormat.JSONL: 4.0,
+    FileFormat.JSON: 1.5,  # parsed on the host (no device reader): the table copied over, as for Excel
     FileFormat.PARQUET: 2.0,  # the pages read and the columns decoded from them
     FileFormat.ARROW: 1.5,
     FileFormat.EXCEL: 1.5,

@@ -22,6 +22,7 @@ from pipeline.tables.binary_readers import READERS, inspect
 from pipeline.tables.column_types import is_plain, plain_columns
 from pipeline.tables.decoded_size import PEAK_FACTOR, DecodedSize, decoded_size, held_bytes, text_size_bound
 from pipeline.tables.formats import (
+    JSON_FORMATS,
     SNIFF_BYTES,
     Content,
     FileFormat,
@@ -29,6 +30,7 @@ from pipeline.tables.formats import (
     decode_sample,
     detect,
     guess_encoding,
+    json_format,
     sniff_delimiter,
     split_extensions,
 )
@@ -40,6 +42,7 @@ from pipeline.tables.host_readers import (
     has_line_break_within,
     read_csv,
     read_excel,
+    read_json_array,
     read_json_lines,
     unclosed_quote_line,
 )
@@ -140,11 +143,15 @@ def decode(name: str, path: Path, options: ReadOptions, limits: ReadLimits) -> D
                 "then load that."
             )
         decoded.notes.append(f"Decompressed ({detected.compression}) as it was read.")
-    if detected.format is FileFormat.CSV:
+        if detected.format in JSON_FORMATS:  # named JSON: which layout is told by the content
+            decoded.format = json_format(name, head)
+    if decoded.format is FileFormat.CSV:
         _sniff_csv(decoded, content, head, options)
-    if detected.format is FileFormat.JSONL:
+    if decoded.format in JSON_FORMATS:
         with content.open() as stream:
             check_nesting(stream, name)
+    if decoded.format is FileFormat.JSON:
+        decoded.notes.append("A JSON array: each of its records read as a row.")
     started = time.perf_counter()
     table = _read(decoded, content, limits)
     decoded.parse_s = time.perf_counter() - started
@@ -152,7 +159,7 @@ def decode(name: str, path: Path, options: ReadOptions, limits: ReadLimits) -> D
         field_names(list(table.schema))  # pyarrow decodes a name as UTF-8 when it is read
     except UnicodeDecodeError as error:
         raise DataError(f"A column name in {name} is not UTF-8 text ({error}). Save it with UTF-8 names.") from error
-    if detected.format is not FileFormat.CSV:  # a CSV's types come from its text: an engine's reader given them
+    if decoded.format is not FileFormat.CSV:  # a CSV's types come from its text: an engine's reader given them
         decoded.plain = is_plain(table.schema)  # as explicit types reads it alike (`type_map.device_dtypes`)
     if table.num_columns > MAX_COLUMNS:
         raise too_wide(name, table.num_columns)
@@ -163,7 +170,7 @@ def decode(name: str, path: Path, options: ReadOptions, limits: ReadLimits) -> D
     if table.num_columns == 0:
         why = " ".join(decoded.conversions) or "it holds no values (e.g. only empty objects)."
         raise DataError(f"{name} has no column that can be used: {why} Choose a file with a header and rows.")
-    if detected.format is FileFormat.CSV:
+    if decoded.format is FileFormat.CSV:
         line = unclosed_quote_line(content, table)
         if line is not None:
             raise DataError(
@@ -197,6 +204,8 @@ def _read(decoded: Decoded, content: Content, limits: ReadLimits) -> pa.Table:
             raise _too_large(name, size, limits)
     if fmt is FileFormat.JSONL:
         return _reading(name, lambda: read_json_lines(content, limits.table_bytes))
+    if fmt is FileFormat.JSON:
+        return _reading(name, lambda: read_json_array(content, limits.table_bytes))
     return _reading(name, lambda: read_csv(content, decoded.dialect, limits.table_bytes))
 
 

@@ -25,6 +25,7 @@ class FileFormat(StrEnum):
     PARQUET = "Parquet"
     ARROW = "Arrow IPC / Feather"
     JSONL = "JSON lines"
+    JSON = "JSON"  # an array of records
     EXCEL = "Excel"
 
 
@@ -40,7 +41,7 @@ FORMAT_BY_EXTENSION = {
     ".ipc": FileFormat.ARROW,
     ".jsonl": FileFormat.JSONL,
     ".ndjson": FileFormat.JSONL,
-    ".json": FileFormat.JSONL,
+    ".json": FileFormat.JSON,
     ".xlsx": FileFormat.EXCEL,
 }
 COMPRESSION_BY_EXTENSION = {
@@ -60,6 +61,7 @@ COMPRESSION_MAGIC = {
     b"PK\x03\x04": "zip",
 }
 BINARY_FORMATS = (FileFormat.PARQUET, FileFormat.ARROW, FileFormat.EXCEL)
+JSON_FORMATS = (FileFormat.JSON, FileFormat.JSONL)
 ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "utf-16-le", "utf-16-be", "shift_jis", "gb18030")
 DELIMITERS = (",", "\t", ";", "|")
 SNIFF_BYTES = 64 * 1024
@@ -72,6 +74,18 @@ class Detected:
     format: FileFormat
     compression: str | None = None
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """How a table was read from its file, for a script to read that file the same way: its format and compression,
+    a CSV's delimiter and encoding, and the columns of a text format read as date-times."""
+
+    format: FileFormat = FileFormat.PARQUET
+    compression: str | None = None
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    dates: tuple[str, ...] = ()
 
 
 def split_extensions(name: str) -> tuple[FileFormat | None, str | None]:
@@ -118,25 +132,30 @@ def is_workbook(payload: bytes | Path | None, claimed: FileFormat | None) -> boo
 
 
 def text_format(name: str, head: bytes, claimed: FileFormat | None) -> Detected:
-    """CSV or JSON lines, judged from the first non-blank character."""
+    """CSV, JSON lines or a JSON array, judged from the first non-blank character."""
     first = head.lstrip()[:1]
-    if first == b"[" and claimed is FileFormat.JSONL:
-        raise DataError(
-            f"{name} holds a JSON array; only JSON lines (one object per line) is read. "
-            "Save it as .jsonl, e.g. `df.to_json(path, orient='records', lines=True)`."
-        )
+    if first == b"[" and claimed in (None, *JSON_FORMATS):
+        detected = Detected(FileFormat.JSON)
+        if claimed is FileFormat.JSONL:
+            detected.notes.append(f"{name} is named as JSON lines but holds a JSON array: read as a JSON array.")
+        return detected
     if first == b"{":
         _check_first_json_line(name, head)
         detected = Detected(FileFormat.JSONL)
-        if claimed not in (None, FileFormat.JSONL):
+        if claimed not in (None, *JSON_FORMATS):
             detected.notes.append(f"{name} is named as {claimed} but holds JSON lines: read as JSON lines.")
         return detected
-    if claimed is FileFormat.JSONL:
+    if claimed in JSON_FORMATS:
         raise DataError(
-            f"{name} is named as JSON but does not start with '{{': it is not JSON lines. "
+            f"{name} is named as JSON but starts with neither '[' (an array of records) nor '{{' (JSON lines). "
             "Check the file, or rename it to its real type (e.g. .csv)."
         )
     return Detected(FileFormat.CSV)
+
+
+def json_format(name: str, head: bytes) -> FileFormat:
+    """A JSON table's layout from its (decompressed) first bytes: an array of records, or JSON lines."""
+    return text_format(name, head, FileFormat.JSON).format
 
 
 def _check_first_json_line(name: str, head: bytes) -> None:
@@ -151,7 +170,8 @@ def _check_first_json_line(name: str, head: bytes) -> None:
     except ValueError as error:
         raise DataError(
             f"{name} holds JSON spread over several lines (its first line is not a whole object), not JSON lines "
-            "with one object per line. Save it as JSON lines, e.g. `df.to_json(path, orient='records', lines=True)`."
+            "with one object per line. Save it as JSON lines (`df.to_json(path, orient='records', lines=True)`) or as "
+            "an array of records (`orient='records'`)."
         ) from error
 
 

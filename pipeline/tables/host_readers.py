@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -19,6 +21,7 @@ import pyarrow.json as pajson
 from pipeline.errors import DataError
 from pipeline.tables.decoded_size import within
 from pipeline.tables.formats import Content
+from pipeline.tables.json_array import ArrayAsLines
 
 Payload = bytes | Path
 BLOCK_BYTES = 1 << 24  # the longest row the CSV parser takes
@@ -187,25 +190,72 @@ def read_json_lines(content: Content, limit: int | None = None) -> pa.Table:
     """JSON lines as a table; a compressed file is parsed a block at a time as it decompresses, stopping past
     `limit` bytes of table. A line may be as long as a CSV row."""
     block = block_bytes(content)
-    options = pajson.ReadOptions(block_size=block)
+    if content.compression is None:
+        options = pajson.ReadOptions(block_size=block)
+        return _json_table(lambda: pajson.read_json(content.arrow_input(), read_options=options), block, JSON_LINES)
+    return _json_table(lambda: _streamed_json(content.open(), block, limit), block, JSON_LINES)
+
+
+def read_json_array(content: Content, limit: int | None = None) -> pa.Table:
+    """A JSON array of records as a table: streamed to the JSON lines reader one record a line
+    (`json_array.ArrayAsLines`), stopping past `limit` bytes of table. A record may be as long as a CSV row."""
+    block = block_bytes(content)
+    lines = ArrayAsLines(content.open())
+    return _json_table(lambda: _streamed_json(io.BufferedReader(lines, 1 << 20), block, limit), block, JSON_ARRAY)
+
+
+@dataclass(frozen=True)
+class JsonLayout:
+    """What a row is in a JSON table, and what it must be, for messages."""
+
+    row: str
+    rule: str
+    save_as: str
+
+
+JSON_LINES = JsonLayout(
+    "A line", "Every line must be one JSON object with consistent types.", "Save the file as UTF-8 JSON lines."
+)
+JSON_ARRAY = JsonLayout(
+    "A record",
+    'Every element of the array must be one object (a record such as {"a": 1}) with consistent types.',
+    "Save the file as UTF-8 JSON.",
+)
+
+
+ROOT_CHANGED = re.compile(r"Column\(\) changed from (\w+) to (\w+) in row (\d+)")  # a row that is no object
+
+
+def _streamed_json(stream: IO[bytes], block: int, limit: int | None) -> pa.Table:
+    """JSON lines parsed a block at a time as `stream` gives them, stopping past `limit` bytes of table."""
+    with pajson.open_json(stream, read_options=pajson.ReadOptions(block_size=block)) as reader:
+        return pa.Table.from_batches(within(reader, limit), reader.schema)
+
+
+def _json_table(read: Callable[[], pa.Table], block: int, layout: JsonLayout) -> pa.Table:
+    """The table `read` parses, its keys checked, pyarrow's errors told as what is wrong with the file."""
     try:
-        if content.compression is None:
-            table = pajson.read_json(content.arrow_input(), read_options=options)
-        else:
-            with pajson.open_json(content.open(), read_options=options) as reader:
-                table = pa.Table.from_batches(within(reader, limit), reader.schema)
+        table = read()
         field_names(list(table.schema))  # a key that is not UTF-8 fails here, not in a later step
     except MemoryError:
         raise
     except pa.ArrowInvalid as error:
         if "straddl" in str(error):
             raise DataError(
-                f"A line is longer than {block // 2**20} MB. Write long values in a file of their own, or save the "
-                "table as Parquet."
+                f"{layout.row} is longer than {block // 2**20} MB. Write long values in a file of their own, or save "
+                "the table as Parquet."
             ) from error
-        raise DataError(f"{error}. Every line must be one JSON object with consistent types.") from error
+        if "Empty JSON stream" in str(error):
+            raise DataError("It holds no rows. Choose a file with rows.") from error
+        root = ROOT_CHANGED.search(str(error))
+        if root and layout is JSON_ARRAY:
+            first, then, row = root.groups()
+            kind, element = (then, int(row) + 1) if first == "object" else (first, 1)
+            named = "null" if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+            raise DataError(f"Element {element:,} of its array is {named}, not an object. {layout.rule}") from error
+        raise DataError(f"{error}. {layout.rule}") from error
     except UnicodeDecodeError as error:
-        raise DataError(f"A key is not valid UTF-8 text ({error}). Save the file as UTF-8 JSON lines.") from error
+        raise DataError(f"A key is not valid UTF-8 text ({error}). {layout.save_as}") from error
     return table
 
 

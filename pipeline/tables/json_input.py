@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,8 +34,8 @@ _BACKSLASH, _QUOTE, _NEWLINE = 0x5C, 0x22, 0x0A
 JsonText = bytes | str | Path | IO[bytes]
 
 
-def _lines(payload: JsonText) -> Iterator[bytes]:
-    """The payload in pieces that each end at a line end (or the end of the input)."""
+def _pieces(payload: JsonText) -> Iterator[bytes]:
+    """The payload in pieces of at most SCAN_BYTES (a scan carries its state from one piece to the next)."""
     if isinstance(payload, str):
         payload = payload.encode("utf-8", "surrogatepass")
     if isinstance(payload, bytes):
@@ -42,54 +43,89 @@ def _lines(payload: JsonText) -> Iterator[bytes]:
         return
     if isinstance(payload, Path):
         with payload.open("rb") as handle:
-            yield from _lines(handle)
+            yield from _pieces(handle)
         return
-    rest = b""
     while block := payload.read(SCAN_BYTES):
-        block = rest + block
-        cut = block.rfind(b"\n") + 1
-        if cut:
-            yield block[:cut]
-        rest = block[cut:]
-    if rest:
-        yield rest
+        yield block
 
 
-def _piece_depth(piece: bytes, depth: int) -> tuple[int, int, int]:
-    """(depth at the end, deepest level reached, values begun) of brackets outside strings, starting at `depth`.
+@dataclass(frozen=True)
+class Structure:
+    """What shapes the JSON in one piece of text: the brackets, commas and line ends outside strings, each with its
+    position in the piece, its byte, the depth before and after it, and (for a line end) whether a string was
+    left open on its line."""
 
-    Only quotes, backslashes, brackets and line ends matter, so the scan works on their positions
-    alone. An escaped byte (after an odd run of backslashes) is not a quote; a line end closes a
-    string left open (the parser fails there anyway). Depth carries over lines (a parser continues
-    a value that a line leaves open) and never drops below 0, so it can only overstate the parser's.
+    positions: np.ndarray
+    events: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    open_string: np.ndarray
+
+
+class JsonScan:
+    """A scan of JSON text read in pieces, cut anywhere: what is a string, and how deep each bracket is.
+
+    Only quotes, backslashes, brackets, commas and line ends matter, so the scan works on their positions alone.
+    An escaped byte (after an odd run of backslashes) is not a quote; a line end closes a string left open (a JSON
+    lines parser fails there anyway). Depth carries over lines (a parser continues a value that a line leaves
+    open) and never drops below 0, so it can only overstate the parser's. A string, a run of backslashes and the
+    depth carry over from one piece to the next.
     """
-    values = np.frombuffer(piece, dtype=np.uint8)
-    positions = np.flatnonzero(_EVENTS[values])
-    if not len(positions):
-        return depth, depth, 0
-    events = values[positions]
-    backslash = events == _BACKSLASH
-    if backslash.any():
-        order = np.arange(len(events))
-        joined = np.zeros(len(events), dtype=bool)
-        joined[1:] = backslash[1:] & backslash[:-1] & (positions[1:] == positions[:-1] + 1)
-        run_start = np.maximum.accumulate(np.where(backslash & ~joined, order, 0))
-        escaping = backslash & ((order - run_start) % 2 == 0)
-        after = np.flatnonzero(escaping[:-1]) + 1
-        escaped = np.zeros(len(events), dtype=bool)
-        escaped[after] = positions[after] == positions[after - 1] + 1
-        kept = ~backslash & ~escaped
-        events = events[kept]
-    quote = events == _QUOTE
-    quotes = np.cumsum(quote)
-    at_line_start = np.maximum.accumulate(np.where(events == _NEWLINE, quotes, 0))
-    inside = ((quotes - quote - at_line_start) & 1).astype(bool)
-    steps = _STEPS[events].astype(np.int64)
-    steps[inside] = 0
-    begun = int(np.count_nonzero(_OPENS[events] & ~inside))
-    walk = np.cumsum(steps) + depth
-    walk -= np.minimum(np.minimum.accumulate(walk), 0)
-    return int(walk[-1]), int(walk.max()), begun
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.deepest = 0
+        self.values = 1  # at least: one per `{`, `[` and `,` outside strings, plus one
+        self._in_string = False
+        self._escaping = False  # the last piece ended with a backslash that escapes the next byte
+
+    def feed(self, piece: bytes) -> Structure:
+        values = np.frombuffer(piece, dtype=np.uint8)
+        positions = np.flatnonzero(_EVENTS[values])
+        if self._escaping and len(piece):
+            self._escaping = False
+            if len(positions) and positions[0] == 0:
+                positions = positions[1:]  # escaped by the backslash that ended the piece before
+        events = values[positions]
+        backslash = events == _BACKSLASH
+        if backslash.any():
+            order = np.arange(len(events))
+            joined = np.zeros(len(events), dtype=bool)
+            joined[1:] = backslash[1:] & backslash[:-1] & (positions[1:] == positions[:-1] + 1)
+            run_start = np.maximum.accumulate(np.where(backslash & ~joined, order, 0))
+            escaping = backslash & ((order - run_start) % 2 == 0)
+            self._escaping = bool(escaping[-1] and positions[-1] == len(piece) - 1)
+            after = np.flatnonzero(escaping[:-1]) + 1
+            escaped = np.zeros(len(events), dtype=bool)
+            escaped[after] = positions[after] == positions[after - 1] + 1
+            kept = ~backslash & ~escaped
+            events, positions = events[kept], positions[kept]
+        if not len(events):
+            empty = np.zeros(0, dtype=np.int64)
+            return Structure(positions, events, empty, empty, np.zeros(0, dtype=bool))
+        quote = events == _QUOTE
+        newline = events == _NEWLINE
+        quotes = np.cumsum(quote)
+        lines = np.cumsum(newline)
+        line_start = np.maximum.accumulate(np.where(newline, quotes, 0))  # quotes before the line each event is on
+        carried = np.where(lines == 0, int(self._in_string), 0)  # a string the piece before left open
+        inside = ((quotes - quote - line_start + carried) & 1).astype(bool)
+        earlier_start = np.concatenate(([0], line_start[:-1]))
+        earlier_carried = np.where(lines - newline == 0, int(self._in_string), 0)
+        open_string = newline & ((quotes - earlier_start + earlier_carried) & 1).astype(bool)
+        self._in_string = bool((quotes[-1] - line_start[-1] + carried[-1]) & 1)
+        steps = _STEPS[events].astype(np.int64)
+        steps[inside] = 0
+        walk = np.cumsum(steps) + self.depth
+        walk -= np.minimum(np.minimum.accumulate(walk), 0)
+        before = np.concatenate(([self.depth], walk[:-1]))
+        self.depth = int(walk[-1])
+        self.deepest = max(self.deepest, int(walk.max()))
+        structural = ~inside
+        self.values += int(np.count_nonzero(_OPENS[events] & structural))
+        return Structure(
+            positions[structural], events[structural], before[structural], walk[structural], open_string[structural]
+        )
 
 
 def nesting_depth(payload: JsonText, stop_past: int = MAX_JSON_DEPTH) -> int:
@@ -100,14 +136,12 @@ def nesting_depth(payload: JsonText, stop_past: int = MAX_JSON_DEPTH) -> int:
 def scan(payload: JsonText, stop_past: int = MAX_JSON_DEPTH) -> tuple[int, int]:
     """(how deep JSON text nests, at least how many values it holds: one per `{`, `[` and `,` outside strings,
     plus one); the scan stops once deeper than `stop_past`."""
-    depth = deepest = 0
-    values = 1
-    for piece in _lines(payload):
-        depth, reached, begun = _piece_depth(piece, depth)
-        deepest, values = max(deepest, reached), values + begun
-        if deepest > stop_past:
+    scanner = JsonScan()
+    for piece in _pieces(payload):
+        scanner.feed(piece)
+        if scanner.deepest > stop_past:
             break
-    return deepest, values
+    return scanner.deepest, scanner.values
 
 
 def check_nesting(payload: JsonText, name: str) -> None:

@@ -28,6 +28,21 @@ def _mix_int(value: int) -> int:
     return z ^ (z >> 31)
 
 
+def stream_bits(xp: ModuleType, seed: int, stream: int, start: int, n: int) -> Any:
+    """`n` uniformly random uint64 values of stream number `stream` for `seed`, from value `start` on."""
+    u64 = xp.uint64
+    offset = _mix_int(_mix_int(seed) ^ stream)
+    z = xp.arange(start, start + n, dtype=xp.uint64) + u64((offset + GOLDEN) & MASK64)
+    z = (z ^ (z >> u64(30))) * u64(MIX1)
+    z = (z ^ (z >> u64(27))) * u64(MIX2)
+    return z ^ (z >> u64(31))
+
+
+def unit_floats(xp: ModuleType, bits: Any) -> Any:
+    """Floats in [0, 1) with 53 random bits each, from uint64 `bits`."""
+    return (bits >> xp.uint64(11)).astype(xp.float64) * (2.0**-53)
+
+
 class CounterRandom:
     """Independent streams of `n` random values for one seed, on array module `xp`, from value `start` on."""
 
@@ -39,17 +54,11 @@ class CounterRandom:
 
     def bits(self, stream: int) -> Any:
         """`n` uniformly random uint64 values for stream number `stream`."""
-        xp = self.xp
-        u64 = xp.uint64
-        offset = _mix_int(_mix_int(self.seed) ^ stream)
-        z = xp.arange(self.start, self.start + self.n, dtype=xp.uint64) + u64((offset + GOLDEN) & MASK64)
-        z = (z ^ (z >> u64(30))) * u64(MIX1)
-        z = (z ^ (z >> u64(27))) * u64(MIX2)
-        return z ^ (z >> u64(31))
+        return stream_bits(self.xp, self.seed, stream, self.start, self.n)
 
     def uniform(self, stream: int) -> Any:
         """Floats in [0, 1) with 53 random bits each."""
-        return (self.bits(stream) >> self.xp.uint64(11)).astype(self.xp.float64) * (2.0**-53)
+        return unit_floats(self.xp, self.bits(stream))
 
     def integers(self, stream: int, low: int, high: int) -> Any:
         """Integers in [low, high); the modulo bias is below 2**-40 for high - low < 2**24."""

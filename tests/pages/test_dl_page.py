@@ -36,6 +36,9 @@ def test_digits_train_and_are_evaluated():
     assert "Training loss and accuracy every few batches" in [e.label for e in at.expander]
     columns = list(at.dataframe[0].value.columns)
     assert "busy %" in columns and "peak memory MiB" in columns, columns
+    assert ("speed-up" in columns) == (len(runs) == 2), "no speed-up of 1.00× where one device trained"
+    per_class = next(d.value for d in at.dataframe if "precision" in d.value.columns)
+    assert all(v == float(f"{v:.4g}") for v in per_class["precision"]), per_class["precision"].tolist()
     assert "dl_stop" not in [button.key for button in at.button], "no Stop button once training has ended"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -237,8 +238,12 @@ def test_category_columns_get_cramers_v_on_the_correlations_tab():
     assert "cramers_v" in method.options or "Cramér's V (categories)" in method.options
     method.set_value("cramers_v").run()
     assert not problems(at)
-    pairs = next(d.value for d in at.dataframe if "r" in d.value.columns)
-    assert pairs.iloc[0][["row", "column"]].tolist() == ["colour", "size"] and pairs.iloc[0]["r"] == 1.0
+    pairs = next(d.value for d in at.dataframe if "V" in d.value.columns)
+    assert pairs.iloc[0][["row", "column"]].tolist() == ["colour", "size"] and pairs.iloc[0]["V"] == 1.0
+    spec = json.loads(next(c.proto.spec for c in at.get("vega_lite_chart") if '"field": "V"' in c.proto.spec))
+    colour = next(layer["encoding"]["color"] for layer in spec["layer"] if layer["encoding"]["color"].get("scale"))
+    assert colour["scale"]["domain"] == [0, 1] and colour["title"] == "V"
+    assert any("Bergsma" in c.value for c in at.caption)
 
 
 def test_a_text_column_shows_its_most_frequent_words_when_asked():
@@ -316,3 +321,27 @@ def test_a_chart_csv_opens_as_data_in_a_spreadsheet(downloads):
     at.selectbox(key="explore_column").set_value("amount").run()
     rows = list(csv.reader(io.StringIO(downloads.data(at, "col_1_hist_csv").decode(), newline="")))
     assert rows[1][0].startswith("-3"), "numbers stay numbers, minus sign and all"
+
+
+def test_statistics_and_pairs_read_as_people_write_them():
+    """vega_datasets' cars: years from 1970 to 1982, a miles-per-gallon column with gaps."""
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame(
+        {
+            "Year": pd.to_datetime([f"{1970 + i % 13}-01-01" for i in range(120)]),
+            "Miles_per_Gallon": np.where(rng.random(120) < 0.1, np.nan, rng.normal(23.5, 7.8, 120)),
+            "Weight_in_lbs": rng.normal(2970, 847, 120),
+        }
+    )
+    buffer = io.BytesIO()
+    table.to_parquet(buffer)
+    catalog = Catalog()
+    load_file(catalog, Source.from_bytes("cars.parquet", buffer.getvalue()), available_engines())
+    at = open_tab(explore(catalog), "Columns")
+    at.selectbox(key="explore_column").set_value("Year").run()
+    stats = next(d.value for d in at.dataframe if "statistic" in d.value.columns)
+    values = dict(zip(stats["statistic"], stats["value"], strict=True))
+    assert values["range"] == "12.0 years (4,383 days)"
+    at = open_tab(at, "Correlations")
+    pairs = next(d.value for d in at.dataframe if "r" in d.value.columns)
+    assert all(r == float(f"{r:.4g}") for r in pairs["r"]), f"four significant digits: {pairs['r'].tolist()}"

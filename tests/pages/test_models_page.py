@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
+import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 from streamlit.testing.v1 import AppTest
@@ -85,7 +87,8 @@ def test_curves_scaling_and_compare_all():
     accuracy = table["CPU (pandas) accuracy"].tolist()
     assert accuracy == sorted(accuracy, reverse=True), "a leaderboard, best first"
     assert baseline["algorithm"] == "baseline: most frequent class" and baseline["CPU (pandas) accuracy"] < 0.5
-    assert (algorithms["CPU (pandas) predict (s)"] > 0).all()
+    assert (pd.to_numeric(algorithms["CPU (pandas) predict (s)"]) > 0).all()
+    assert baseline["CPU (pandas) predict (s)"] == "—", "a time the baseline has not is a dash, not None"
     assert not [c for c in table.columns if "speed-up" in c], "no speed-up column where one engine ran"
 
 
@@ -193,3 +196,23 @@ def test_the_predictions_csv_opens_as_data_in_a_spreadsheet(downloads):
     written = {cell for row in rows[1:] for cell in row}
     assert {"'" + link, "'@SUM(1+1)", "'-2+3"} <= written, "the labels are written as text"
     assert not written & {link, "@SUM(1+1)", "-2+3"}, "no label is written as a formula"
+
+
+def test_a_regression_shows_rounded_metrics_and_the_line_where_prediction_equals_actual():
+    at = open_models()
+    at.radio(key="model_task").set_value("regression").run()
+    at.selectbox(key="model_target_regression").set_value("sepal length (cm)").run()
+    at.button(key="model_go").click().run()
+    assert not problems(at)
+    table = next(d.value for d in at.dataframe if "metric" in d.value.columns)
+    values = table["CPU (pandas)"].tolist()
+    assert all(v == "—" or float(v) == float(f"{float(v):.4g}") for v in values), values
+    assert None not in values
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    predicted = next(
+        s
+        for s in specs
+        if "layer" in s and any(layer["encoding"]["x"].get("field") == "actual" for layer in s["layer"])
+    )
+    assert any(layer["mark"]["type"] == "line" for layer in predicted["layer"]), "y = x drawn"
+    assert any("y = x" in c.value for c in at.caption)

@@ -182,3 +182,10 @@ def test_switch_active_dataset_in_the_sidebar(tmp_path, monkeypatch):
     assert any("**iris** is loaded" in s.value for s in at.success)
     at.switch_page("pages/data.py").run()
     assert "iris" in [s.value for s in at.subheader]
+
+
+def test_the_preview_shows_a_missing_value_as_a_dash(app):
+    upload(app, "sales.csv", files.csv_bytes())
+    preview = next(d.value for d in app.dataframe if "price" in d.value.columns and "id" in d.value.columns)
+    assert preview["price"].tolist() == ["9.5", "3.25", "—", "7"]
+    assert preview["city"].tolist() == ["Oslo", "Zürich", "Lyon", "—"]

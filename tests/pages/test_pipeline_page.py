@@ -7,7 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.data.catalog import Catalog
-from pipeline.data.loading import load_bundled
+from pipeline.data.io import Source
+from pipeline.data.loading import load_bundled, load_file
 from pipeline.engines import available_engines, device_status
 from pipeline.steps.spec import Recipe, Step
 from tests.support.apptest import APP, TIMEOUT, open_page, problems
@@ -365,3 +366,16 @@ def test_the_form_starts_afresh_after_a_step_is_added():
     assert not problems(at) and steps(at)[0].params["conditions"][0]["value"] == 5.5
     at.selectbox(key="new_kind").set_value("filter").run()
     assert at.number_input(key="form_filter_v0").value == fresh != 5.5
+
+
+def test_the_exported_script_reads_a_csv_upload_as_csv(downloads):
+    catalog = Catalog()
+    table = b"city;price;day\nOslo;9.5;2024-01-02\nLima;3.25;2024-02-03\n"
+    load_file(catalog, Source.from_bytes("prices.csv", table), available_engines())
+    at = open_pipeline(catalog)
+    at.session_state["pipeline_steps"] = [Step("drop", {"columns": ["price"]})]
+    at.run()
+    assert not problems(at)
+    script = downloads.data(at, "export_pandas").decode()
+    assert "table = pd.read_csv(sys.argv[1], sep=';', parse_dates=['day'])" in script
+    assert "read_parquet" not in script and "INPUT.csv OUTPUT.parquet" in script

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+
+import pytest
 
 from tests.support.paths import REPO_ROOT
 
@@ -90,6 +93,24 @@ def test_make_run_leaves_the_port_to_streamlit_settings():
     makefile = (ROOT / "Makefile").read_text()
     run_recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "streamlit run app.py" in run_recipe and "--server.port" not in run_recipe
+
+
+@pytest.mark.parametrize(("target", "installs"), [("run", "requirements.txt"), ("lint", "requirements-dev.txt")])
+def test_make_says_what_it_is_doing_before_it_installs(tmp_path, target, installs):
+    """A first `make run` is silent for minutes while pip works (`--quiet`): each long step is announced first."""
+    done = subprocess.run(
+        ["make", "-n", target, f"VENV={tmp_path / 'venv'}", "PYTHON=python3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    creating = next(i for i, line in enumerate(lines) if "-m venv" in line)
+    installing = next(i for i, line in enumerate(lines) if f"pip install --quiet -r {installs}" in line)
+    assert lines[creating - 1].startswith("echo ") and "first run only" in lines[creating - 1], lines
+    assert lines[installing - 1].startswith("echo ") and "minutes" in lines[installing - 1], lines
 
 
 def test_streamlit_config_is_safe():

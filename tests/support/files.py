@@ -75,6 +75,11 @@ def jsonl_bytes(frame: pd.DataFrame = SAMPLE) -> bytes:
     return frame.to_json(orient="records", lines=True).encode()
 
 
+def json_array_bytes(frame: pd.DataFrame = SAMPLE) -> bytes:
+    """A JSON array of records, pretty-printed as vega_datasets and many exports write it."""
+    return frame.to_json(orient="records", indent=2).encode()
+
+
 def excel_bytes(frame: pd.DataFrame = SAMPLE) -> bytes:
     buffer = io.BytesIO()
     frame.to_excel(buffer, index=False, engine="openpyxl")
@@ -91,5 +96,7 @@ EVERY_FORMAT = {
     "table.feather": feather_bytes(),
     "table.arrows": arrow_stream_bytes(),
     "table.jsonl": jsonl_bytes(),
+    "table.json": json_array_bytes(),
+    "table.json.gz": gzip.compress(json_array_bytes()),
     "table.xlsx": excel_bytes(),
 }

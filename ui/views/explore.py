@@ -29,11 +29,12 @@ def profile_speedups(profiles: dict[str, Profile]) -> dict[str, float]:
     return engine_speedups(profiles, lambda p: p.seconds, lambda p: p.engine_label)
 
 
-def strongest_pairs(matrix: pd.DataFrame, top: int = 20) -> pd.DataFrame:
-    """The `top` pairs of a correlation matrix by |r|, each pair once (columns: row, column, r)."""
-    pairs = tidy_matrix(matrix, "r")
+def strongest_pairs(matrix: pd.DataFrame, top: int = 20, measure: str = "r") -> pd.DataFrame:
+    """The `top` pairs of a correlation matrix by the size of their `measure` (r, or Cramér's V), each pair once
+    (columns: row, column, the measure)."""
+    pairs = tidy_matrix(matrix, measure)
     pairs = pairs[pairs["row"] < pairs["column"]].dropna()
-    return pairs.reindex(pairs["r"].abs().sort_values(ascending=False).index).head(top)
+    return pairs.reindex(pairs[measure].abs().sort_values(ascending=False).index).head(top)
 
 
 def interaction_columns(profile: Profile) -> tuple[list[str], dict[str, str]]:

@@ -68,6 +68,8 @@ LOAD_IN_CHILD = """
         ("deep_5000.jsonl", [b'{"a": [1]}\n', nested_line(5_000)]),
         ("deep_1000_first.jsonl", [nested_line(1_000)]),
         ("deep_unclosed_lines.jsonl", [b'{"a": [1]}\n', *[b"[" * 60 + b"\n"] * 400]),
+        ("deep_array.json", [b'[{"a": [1]},\n', nested_line(20_000), b"]"]),
+        ("deep_array_on_one_line.json", [b'[{"a": [1]}, ', nested_line(20_000).strip(), b"]"]),
     ],
 )
 def test_deeply_nested_json_lines_are_refused_and_the_server_lives(tmp_path, name, lines):

@@ -1,12 +1,16 @@
 """Every format through the real parsers, and every kind of bad input, on the CPU engine."""
 
 import gzip
+import io
+import json
 
 import pandas as pd
 import pytest
 
+from pipeline.budget import MemoryBudget
 from pipeline.data.io import ReadOptions, Source, list_data_files, prepare, read_on_engine, resolve_in_folder
 from pipeline.errors import DataError
+from pipeline.tables.decode import MAX_COLUMNS
 from pipeline.tables.formats import FileFormat
 from tests.support import files
 
@@ -38,6 +42,8 @@ def test_every_format_reads_the_same_values(name, cpu):
         ("a.parquet", FileFormat.PARQUET, None),
         ("a.feather", FileFormat.ARROW, None),
         ("a.jsonl", FileFormat.JSONL, None),
+        ("a.json", FileFormat.JSON, None),
+        ("a.json.gz", FileFormat.JSON, "gzip"),
         ("a.xlsx", FileFormat.EXCEL, None),
     ],
 )
@@ -171,9 +177,56 @@ def test_over_the_upload_limit():
         prepare(Source.from_bytes("big.csv", b"a\n" + b"1\n" * 600_000), max_bytes=2**20)
 
 
-def test_json_array_is_explained():
-    with pytest.raises(DataError, match="JSON array; only JSON lines"):
-        prepare(Source.from_bytes("array.json", b'[{"a": 1}]'))
+def test_a_json_array_of_records_loads_as_pandas_reads_it(cpu):
+    """vega_datasets' cars.json: pretty-printed records, missing values, Windows line ends."""
+    text = (
+        b'[\r\n   {\r\n      "Name":"chevrolet chevelle malibu",\r\n      "Miles_per_Gallon":18,\r\n'
+        b'      "Acceleration":12,\r\n      "Origin":"USA"\r\n   },\r\n'
+        b'   {\r\n      "Name":"citroen ds-21 pallas",\r\n      "Miles_per_Gallon":null,\r\n'
+        b'      "Acceleration":17.5,\r\n      "Origin":"Europe"\r\n   }\r\n]\r\n'
+    )
+    prepared, read = load("cars.json", text, cpu)
+    assert prepared.format is FileFormat.JSON
+    assert "A JSON array: each of its records read as a row." in prepared.notes
+    expected = pd.read_json(io.BytesIO(text), orient="records")
+    pd.testing.assert_frame_equal(read.frame, expected, check_dtype=False)
+
+
+@pytest.mark.parametrize("name", ["many.json", "many.jsonl"])
+def test_a_json_array_is_sized_before_it_is_decoded_as_json_lines_are(name):
+    records = [{"a": i} for i in range(200_000)]
+    text = json.dumps(records, indent=1) if name.endswith(".json") else "\n".join(map(json.dumps, records))
+    budget = MemoryBudget(6 * 2**20, "the test allows")
+    with pytest.raises(DataError, match=r"would take about .* to load \([\d,]+ lines of [\d,]+ bytes"):
+        prepare(Source.from_bytes(name, text.encode()), budget=budget)
+
+
+def test_a_json_array_is_held_to_the_column_limit():
+    text = json.dumps([{f"c{i}": i for i in range(MAX_COLUMNS + 1)}]).encode()
+    with pytest.raises(DataError, match=f"wide.json has {MAX_COLUMNS + 1:,} columns; this app takes at most"):
+        prepare(Source.from_bytes("wide.json", text))
+
+
+def test_a_json_lines_file_named_json_is_still_json_lines(cpu):
+    for name, data in (("lines.json", files.jsonl_bytes()), ("lines.json.gz", gzip.compress(files.jsonl_bytes()))):
+        prepared, read = load(name, data, cpu)
+        assert prepared.format is FileFormat.JSONL and len(read.frame) == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"[1, 2]", "Element 1 of its array is a number, not an object"),
+        (b'[{"a": 1}, [2]]', "Element 2 of its array is an array, not an object"),
+        (b"[]", "It holds no rows"),
+        (b'[{"a": 1}, {"a": 2}', "It ends inside its JSON array"),
+        (b'[{"a": 1}, {"a": "x"}]', "changed from number to string in row 1. Every element of the array must be one"),
+        (b"42", "starts with neither '\\[' \\(an array of records\\) nor '{' \\(JSON lines\\)"),
+    ],
+)
+def test_a_json_array_that_is_not_a_table_says_what_is_wrong(text, message):
+    with pytest.raises(DataError, match=message):
+        prepare(Source.from_bytes("table.json", text))
 
 
 def test_inconsistent_json_lines(cpu):

@@ -280,6 +280,7 @@ def test_histories_compare_save_and_load(digits):
     table = comparison(runs)
     assert list(table["run"]) == ["first", "second"] and table["speed-up"].iloc[0] == 1.0
     assert table["speed-up"].iloc[1] == pytest.approx(table["s per epoch"].iloc[0] / table["s per epoch"].iloc[1])
+    assert "speed-up" not in comparison({"first": runs["first"]}).columns, "one run: no speed-up of 1.00×"
     loaded = load_histories(histories_json(runs, "digits"), "saved.json")
     assert list(loaded) == ["first (saved.json)", "second (saved.json)"]
     curves = history_frame(loaded)

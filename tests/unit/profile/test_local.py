@@ -330,9 +330,19 @@ def test_values_outside_what_a_column_means_are_flagged(cpu):
     }
 
 
-def test_cramers_v_of_category_columns_matches_scipy_on_the_shared_rows(cpu):
-    from scipy.stats.contingency import association, crosstab
+def bergsma_v(x: pd.Series, y: pd.Series) -> float:
+    """Bias-corrected Cramér's V written out from Bergsma (2013), on SciPy's chi-squared (no continuity
+    correction): an implementation apart from the profile's."""
+    from scipy.stats import chi2_contingency
+    from scipy.stats.contingency import crosstab
 
+    counts = crosstab(x, y).count
+    n, (r, k) = counts.sum(), counts.shape
+    phi2 = max(0.0, chi2_contingency(counts, correction=False)[0] / n - (r - 1) * (k - 1) / (n - 1))
+    return float(np.sqrt(phi2 / min(k - (k - 1) ** 2 / (n - 1) - 1, r - (r - 1) ** 2 / (n - 1) - 1)))
+
+
+def test_cramers_v_of_category_columns_is_bias_corrected_on_the_shared_rows(cpu):
     rng = np.random.default_rng(5)
     colour = rng.choice(["red", "green", "blue"], 400)
     size = np.where(colour == "red", "S", rng.choice(["S", "M", "L"], 400))  # tied to colour
@@ -349,6 +359,30 @@ def test_cramers_v_of_category_columns_matches_scipy_on_the_shared_rows(cpu):
     matrix = profile.correlations["cramers_v"]
     assert list(matrix.columns) == ["colour", "size", "flag"]
     shared = frame[["colour", "size"]].dropna()
-    expected = association(crosstab(shared["colour"], shared["size"]).count, method="cramer")
-    assert matrix.loc["colour", "size"] == pytest.approx(expected, rel=1e-12)
-    assert matrix.loc["colour", "size"] > 0.3 > matrix.loc["colour", "flag"]
+    assert matrix.loc["colour", "size"] == pytest.approx(bergsma_v(shared["colour"], shared["size"]), rel=1e-12)
+    assert matrix.loc["colour", "size"] > 0.3 > matrix.loc["colour", "flag"] >= 0
+    assert "cramers_v" not in profile.method_notes, "400 rows fill every pair of values"
+
+
+def test_cramers_v_matches_values_worked_by_hand():
+    from pipeline.profile.local import corrected_cramers_v
+
+    # [[6, 4], [3, 7]]: chi-squared 20/11, so phi² = 1/11; corrected 1/11 - 1/19 = 8/209, over 2 - 1/19 - 1 = 18/19:
+    # V = sqrt(4/99) = 0.201, where the plain V is sqrt(1/11) = 0.302
+    assert corrected_cramers_v(np.array([[6, 4], [3, 7]])) == pytest.approx(2 / np.sqrt(99), rel=1e-12)
+    assert corrected_cramers_v(np.array([[10, 0], [0, 10]])) == pytest.approx(1.0)  # one decides the other
+    assert corrected_cramers_v(np.array([[5, 5], [5, 5]])) == 0.0  # unrelated
+    assert np.isnan(corrected_cramers_v(np.array([[3, 4]])))  # one value on a side: nothing to measure
+
+
+def test_cramers_v_says_when_a_table_is_too_sparse_for_it(cpu):
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {
+            "a": pd.Series(rng.choice(list("abcdef"), 30), dtype="str"),
+            "b": pd.Series(rng.choice(list("uvwxyz"), 30), dtype="str"),
+        }
+    )
+    profile = profile_frame(cpu, frame)
+    assert 0 <= profile.correlations["cramers_v"].loc["a", "b"] <= 1
+    assert "a × b" in profile.method_notes["cramers_v"] and "V is rough" in profile.method_notes["cramers_v"]

@@ -106,6 +106,33 @@ def test_training_curves_do_not_start_at_zero():
     assert training_curves_chart(curves).to_dict()["spec"]["encoding"]["y"]["scale"]["zero"] is False
 
 
+def test_training_curves_have_one_legend_entry_per_run():
+    """The line style (test, train, device) is told in words beside the chart; a second legend of identical dots
+    listed it again beside the runs."""
+    from pipeline.render.charts import training_curves_chart
+
+    rows = [
+        {"run": run, "epoch": epoch, "set": kind_set, "kind": kind, "value": 1.0}
+        for run in ("CPU (PyTorch)", "GPU (PyTorch CUDA)")
+        for epoch in (1, 2)
+        for kind_set, kind in (("train", "loss"), ("test", "loss"), ("device", "samples/s"))
+    ]
+    encoding = training_curves_chart(pd.DataFrame(rows)).to_dict()["spec"]["encoding"]
+    assert encoding["color"]["field"] == "run" and encoding["color"].get("legend") is not None
+    assert encoding["strokeDash"]["legend"] is None
+
+
+def test_predicted_against_actual_draws_the_line_where_they_are_equal():
+    from pipeline.render.charts import predicted_chart
+
+    points = pd.DataFrame({"actual": [3.0, 10.0, 7.5, np.nan], "predicted": [4.0, 9.0, 12.0, 5.0]})
+    spec = predicted_chart(points).to_dict()
+    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    assert line["mark"]["strokeDash"] and line["encoding"]["x"]["field"] == "actual"
+    ends = spec["datasets"][line["data"]["name"]]
+    assert [(row["actual"], row["predicted"]) for row in ends] == [(3.0, 3.0), (12.0, 12.0)], "over both ranges"
+
+
 def test_a_confusion_matrix_names_its_axes_and_dark_cells_get_white_numbers():
     matrix = pd.DataFrame([[50, 2], [3, 45]], index=["a", "b"], columns=["a", "b"])
     spec = matrix_chart(matrix, "rows", labels=True, titles=("predicted class", "actual class")).to_dict()

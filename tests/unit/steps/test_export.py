@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import gzip
+import io
 import subprocess
 import sys
 
@@ -10,11 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.data.catalog import Catalog
+from pipeline.data.io import ReadOptions, Source
+from pipeline.data.loading import load_file
+from pipeline.engines import get_engine
 from pipeline.errors import DataError
 from pipeline.parity import compare_results
 from pipeline.steps.export import LIBRARIES, to_script
 from pipeline.steps.runner import check_recipe, run_recipe
 from pipeline.steps.spec import STEP_KINDS, Recipe, Step
+from pipeline.tables.formats import FileFormat, FileRead
 
 TABLE = pd.DataFrame(
     {
@@ -117,6 +124,119 @@ def test_cudf_script_uses_cudf_and_cupy():
     text = to_script(Recipe((Step("sample", {"fraction": 0.5, "seed": 1}),)), "cudf")
     assert "import cudf" in text and "import cupy as xp" in text
     compile(text, "pipeline.py", "exec")
+
+
+def text_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a text file writes it: date-times as ISO text with no fraction (what JSON readers take)."""
+    return frame.assign(when=frame["when"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def json_array(frame: pd.DataFrame) -> bytes:
+    return text_of(frame).to_json(orient="records", indent=1).encode()
+
+
+def json_lines(frame: pd.DataFrame) -> bytes:
+    return text_of(frame).to_json(orient="records", lines=True).encode()
+
+
+def excel(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False)
+    return buffer.getvalue()
+
+
+UPLOADS = {  # a file name, how a table is written to it, the reader its script must call, and the options given
+    "csv": ("in.csv", lambda f: f.to_csv(index=False, sep=";").encode("latin-1"), "pd.read_csv(", "latin-1"),
+    "csv.gz": ("in.csv.gz", lambda f: gzip.compress(f.to_csv(index=False).encode()), "pd.read_csv(", "utf-8"),
+    "json": ("in.json", json_array, "pd.read_json(", "utf-8"),
+    "jsonl": ("in.jsonl", json_lines, "pd.read_json(", "utf-8"),
+    "xlsx": ("in.xlsx", excel, "pd.read_excel(", "utf-8"),
+    "parquet": ("in.parquet", lambda f: f.to_parquet(), "pd.read_parquet(", "utf-8"),
+}
+TABLE_WITH_DATES = TABLE.assign(when=TABLE["when"].fillna(pd.Timestamp("2020-02-02")))
+
+
+def uploaded(tmp_path, kind: str, frame: pd.DataFrame, stem: str):
+    """`frame` written as an upload of `kind` and loaded as the Data page loads it."""
+    name, write, _reader, encoding = UPLOADS[kind]
+    path = tmp_path / name.replace("in", stem, 1)
+    path.write_bytes(write(frame))
+    catalog = Catalog()
+    return path, load_file(catalog, Source.from_path(path), [get_engine("cpu")], ReadOptions(encoding=encoding))
+
+
+@pytest.mark.parametrize("recipe", ["clean", "combine"])
+@pytest.mark.parametrize("kind", list(UPLOADS))
+def test_the_script_reads_the_format_the_data_came_in_and_reproduces_the_run(cpu, tmp_path, kind, recipe):
+    path, dataset = uploaded(tmp_path, kind, TABLE_WITH_DATES, "in")
+    scores_path, scores = uploaded(tmp_path, kind, SCORES.assign(when=TABLE_WITH_DATES["when"].head(4)), "scores")
+    frame, others = dataset.primary.frame, {"scores": scores.primary.frame}
+    steps = check_recipe(Recipe(tuple(RECIPES[recipe])), frame, cpu, others)
+    expected = run_recipe(steps, frame, cpu, others)
+    assert expected.ok, expected.error
+    text = to_script(Recipe(tuple(steps)), "pandas", dataset.read_from, {"scores": scores.read_from})
+    reader = UPLOADS[kind][2]
+    assert f"{reader}sys.argv[1]" in text
+    assert (f"{reader}others['scores']" in text) == (recipe == "combine")
+    (tmp_path / "pipeline.py").write_text(text)
+    done = subprocess.run(
+        [sys.executable, "pipeline.py", path.name, "out.parquet", f"scores={scores_path.name}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    produced = pd.read_parquet(tmp_path / "out.parquet")
+    ordered = all(STEP_KINDS[s.kind].keeps_row_order for s in steps)
+    parity = compare_results(expected.frame.reset_index(drop=True), produced.reset_index(drop=True), ordered=ordered)
+    assert parity.ok, parity.mismatches
+
+
+def test_a_csv_upload_is_read_with_its_delimiter_encoding_and_dates():
+    read = FileRead(FileFormat.CSV, "gzip", ";", "latin-1", ("when",))
+    for library in LIBRARIES:
+        text = to_script(Recipe((Step("drop", {"columns": ["x"]}),)), library, read)
+        assert "pd.read_csv(sys.argv[1], sep=';', encoding='latin-1', compression='gzip', parse_dates=['when'])" in text
+        assert "read_parquet" not in text
+        assert "INPUT.csv.gz OUTPUT.parquet" in text
+    plain = to_script(Recipe((Step("drop", {"columns": ["x"]}),)), "cudf", FileRead(FileFormat.CSV))
+    assert "table = cudf.read_csv(sys.argv[1])" in plain  # cuDF reads a plain UTF-8 CSV itself
+
+
+def unused_names(script: str) -> set[str]:
+    """Imports, top-level names and function parameters the script never reads."""
+    tree = ast.parse(script)
+    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    bound = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Assign):
+            bound |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            used_inside = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            bound |= {arg.arg for arg in node.args.args if arg.arg not in used_inside}
+    return bound - read
+
+
+@pytest.mark.parametrize("library", list(LIBRARIES))
+@pytest.mark.parametrize("steps", [*RECIPES.values(), [Step("drop", {"columns": ["x"]})]], ids=[*RECIPES, "drop"])
+def test_a_script_holds_only_the_code_its_steps_use(cpu, library, steps):
+    steps = check_recipe(Recipe(tuple(steps)), TABLE, cpu, {"scores": SCORES})
+    script = to_script(Recipe(tuple(steps)), library)
+    assert not unused_names(script)
+    uses_random = any(step.kind in ("sample", "train_test_split") for step in steps)
+    assert ("stream_bits" in script) == uses_random
+
+
+def test_a_one_step_script_is_short_and_reads_as_written():
+    script = to_script(Recipe((Step("rename", {"mapping": {"a": "b"}}),)), "pandas")
+    assert "# 1. Rename columns: rename a → b" in script and "\\u2192" not in script
+    assert len(script.splitlines()) < 25, script
 
 
 def test_export_refuses_empty_pipelines_and_unknown_libraries():
