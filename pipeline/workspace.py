@@ -14,7 +14,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from pipeline.engines import Engine
 from pipeline.errors import DataError
 from pipeline.settings import positive_int_setting
 from pipeline.steps.spec import Recipe
+from pipeline.tables.formats import COMPRESSION_BY_EXTENSION, ENCODINGS, FileFormat, FileRead
 from pipeline.tables.visitor_json import max_json_bytes, parse_json
 from pipeline.workspace_results import DatasetResults, from_plain, to_plain
 
@@ -57,6 +58,7 @@ class SavedDataset:
     parquet: bytes
     recipe: Recipe = field(default_factory=Recipe)
     results: dict[str, Any] = field(default_factory=dict)  # plain data (`workspace_results.to_plain`)
+    read_from: FileRead | None = None  # how its file was read, for the exported script; None: not from a file
 
 
 @dataclass
@@ -162,7 +164,9 @@ def capture(
                 f"{dataset.name}: the workspace would pass its limit of {max_bytes / 2**20:,.0f} MB."
             )
             continue
-        saved = SavedDataset(dataset.name, dataset.source, data, recipes.get(dataset.id, Recipe()))
+        saved = SavedDataset(
+            dataset.name, dataset.source, data, recipes.get(dataset.id, Recipe()), read_from=dataset.read_from
+        )
         workspace.datasets.append(saved)
         if catalog.active is not None and dataset.id == catalog.active.id:
             workspace.active = dataset.name
@@ -204,6 +208,7 @@ def to_zip(workspace: Workspace) -> bytes:
                 "member": f"datasets/{i}.parquet",
                 "recipe": json.loads(d.recipe.to_json()),
                 "results": d.results,
+                "read_from": _plain_read(d.read_from),
             }
             for i, d in enumerate(workspace.datasets)
         ],
@@ -279,7 +284,10 @@ def from_zip(data: bytes, max_bytes: int) -> Workspace:
         results = entry.get("results") or {}
         if not isinstance(results, dict):
             raise DataError(f"workspace.json: the results of {entry['name']} should be an object.")
-        workspace.datasets.append(SavedDataset(entry["name"], source, members[entry["member"]], recipe, results))
+        read_from = _file_read(entry.get("read_from"), entry["name"])
+        workspace.datasets.append(
+            SavedDataset(entry["name"], source, members[entry["member"]], recipe, results, read_from)
+        )
     runs = manifest.get("bench_runs") or {}
     if not isinstance(runs, dict):
         raise DataError("workspace.json: the benchmark runs should be an object of runs by name.")
@@ -287,6 +295,44 @@ def from_zip(data: bytes, max_bytes: int) -> Workspace:
     active = manifest.get("active")
     workspace.active = active if any(d.name == active for d in workspace.datasets) else None
     return workspace
+
+
+def _plain_read(read: FileRead | None) -> dict[str, Any] | None:
+    if read is None:
+        return None
+    return {
+        "format": read.format.value,
+        "compression": read.compression,
+        "delimiter": read.delimiter,
+        "encoding": read.encoding,
+        "dates": list(read.dates),
+    }
+
+
+def _file_read(value: Any, name: str) -> FileRead | None:
+    """How a saved dataset's file was read, checked field by field (it is written into an exported script)."""
+    if value is None:
+        return None
+    wrong = DataError(f"workspace.json: how {name[:80]!r} was read is not one this app writes.")
+    if not isinstance(value, dict) or set(value) != {"format", "compression", "delimiter", "encoding", "dates"}:
+        raise wrong
+    dates = value["dates"]
+    fine = (
+        value["format"] in {f.value for f in FileFormat}
+        and value["compression"] in {None, *COMPRESSION_BY_EXTENSION.values()}
+        and isinstance(value["delimiter"], str)
+        and len(value["delimiter"]) == 1
+        and (value["delimiter"].isprintable() or value["delimiter"] == "\t")
+        and value["encoding"] in ENCODINGS
+        and isinstance(dates, list)
+        and len(dates) <= 10_000
+        and all(isinstance(d, str) and len(d) <= 1_000 for d in dates)
+    )
+    if not fine:
+        raise wrong
+    return FileRead(
+        FileFormat(value["format"]), value["compression"], value["delimiter"], value["encoding"], tuple(dates)
+    )
 
 
 def _choices(value: Any) -> Choices:
@@ -326,6 +372,10 @@ def restore(workspace: Workspace, catalog: Catalog, engines: list[Engine]) -> Re
             restored.problems.append(f"{saved.name}: {error}")
             continue
         dataset.source = saved.source
+        dataset.read_from = saved.read_from  # read here from the workspace's Parquet, but exported as first read
+        if saved.read_from is not None:
+            columns = {str(c) for c in dataset.primary.frame.columns}
+            dataset.read_from = replace(saved.read_from, dates=tuple(d for d in saved.read_from.dates if d in columns))
         restored.recipes[dataset.id] = saved.recipe
         if saved.results:
             try:

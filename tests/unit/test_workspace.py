@@ -27,6 +27,7 @@ from pipeline.models.training import compare_rows, train_everywhere
 from pipeline.parity import compare_frames
 from pipeline.steps.runner import run_side_by_side
 from pipeline.steps.spec import Recipe, Step
+from pipeline.tables.decode import ReadOptions
 from pipeline.workspace import array_parquet, capture, from_zip, parquet_array, restore, to_zip
 from pipeline.workspace_results import Comparison, DatasetResults, PipelineOutcome, Training
 from pipeline.workspace_store import Taken, WorkspaceStore
@@ -498,3 +499,46 @@ def test_an_array_named_twice_is_read_once_and_arrays_stay_within_the_work_budge
     large = edited(data, swap_array(0, np.zeros(400_000)))  # 3.2 MB of predictions in a small file
     restored = restore(from_zip(large, LIMIT), Catalog(), [get_engine(CPU)])
     assert not restored.results and "this server allows one load or step" in restored.problems[0], restored.problems
+
+
+def test_how_each_file_was_read_round_trips_so_a_restored_dataset_exports_the_same_reader(session):
+    catalog, recipes, sales_id = session
+    csv = "ville;quand;montant\nNîmes;2024-01-31;1,5\n".encode("latin-1")
+    french = load_file(
+        catalog, Source.from_bytes("ventes.csv", csv), [get_engine(CPU)], ReadOptions(encoding="latin-1")
+    )
+    data = to_zip(capture(catalog, recipes, {}, LIMIT, to_host))
+
+    fresh = Catalog()
+    restore(from_zip(data, LIMIT), fresh, [get_engine(CPU)])
+    by_name = {d.name: d for d in fresh}
+    assert by_name["ventes"].read_from == french.read_from
+    assert by_name["ventes"].read_from.delimiter == ";" and by_name["ventes"].read_from.encoding == "latin-1"
+    assert by_name["sales"].read_from == catalog.get(sales_id).read_from
+    assert by_name["sales"].read_from.dates == ("when",)
+    assert by_name["iris"].read_from is None  # bundled: not read from a file, so its script reads Parquet
+
+
+@pytest.mark.parametrize(
+    "read_from",
+    [
+        {"format": "CSV", "compression": None, "delimiter": ",", "encoding": "utf-8'); import os; ('", "dates": []},
+        {"format": "pickle", "compression": None, "delimiter": ",", "encoding": "utf-8", "dates": []},
+        {"format": "CSV", "compression": "rot13", "delimiter": ",", "encoding": "utf-8", "dates": []},
+        {"format": "CSV", "compression": None, "delimiter": ",,", "encoding": "utf-8", "dates": []},
+        {"format": "CSV", "compression": None, "delimiter": "\n", "encoding": "utf-8", "dates": []},
+        {"format": "CSV", "compression": None, "delimiter": ",", "encoding": "utf-8", "dates": [1]},
+        {"format": "CSV", "compression": None, "delimiter": ",", "encoding": "utf-8", "dates": [], "code": "x"},
+    ],
+    ids=["encoding", "format", "compression", "delimiter", "newline", "dates", "extra-key"],
+)
+def test_how_a_file_was_read_is_refused_unless_it_is_one_this_app_writes(session, read_from):
+    catalog, recipes, _ = session
+    data = to_zip(capture(catalog, recipes, {}, LIMIT, to_host))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(members["workspace.json"])
+    manifest["datasets"][1]["read_from"] = read_from
+    members["workspace.json"] = json.dumps(manifest).encode()
+    with pytest.raises(DataError, match="was read is not one this app writes"):
+        from_zip(zipped(members), LIMIT)
