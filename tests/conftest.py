@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 
+from pipeline.data.catalog import Catalog
 from pipeline.engines import GPU, detect, get_engine
+from tests.support.public_tables import load_public
 
 
 def _gpu_reason() -> str | None:
@@ -47,3 +50,15 @@ def dask_cpu():
     engine = dask_engine.dask_engine(dask_engine.ClusterSettings(workers=1, threads_per_worker=2, memory_limit="1GiB"))
     yield engine
     dask_engine.close_dask_engines()
+
+
+@pytest.fixture(scope="session")
+def cars() -> pd.DataFrame:
+    """vega_datasets' cars (406 rows), loaded from its JSON array as an upload is."""
+    return load_public(Catalog(), "cars").primary.frame
+
+
+@pytest.fixture(scope="session")
+def weather() -> pd.DataFrame:
+    """vega_datasets' seattle-weather (1,461 rows), loaded from its CSV as an upload is."""
+    return load_public(Catalog(), "seattle-weather").primary.frame

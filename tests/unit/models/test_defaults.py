@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from pipeline.data.catalog import Catalog
 from pipeline.engines import get_engine
 from pipeline.models.algorithms import CLASSIFICATION, REGRESSION
 from pipeline.models.defaults import default_target
@@ -14,7 +12,6 @@ from pipeline.steps.runner import check_recipe, run_recipe
 from pipeline.steps.spec import Recipe, Step
 from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 from pipeline.tables.column_roles import column_facts, left_out, likely_targets
-from tests.support.public_tables import load_public
 
 
 def survey(rows: int = 300) -> pd.DataFrame:
@@ -45,16 +42,6 @@ def after(frame: pd.DataFrame, *steps: Step) -> pd.DataFrame:
     run = run_recipe(check_recipe(Recipe(steps), frame, engine), frame, engine)
     assert run.ok, run.error
     return run.frame
-
-
-@pytest.fixture(scope="module")
-def cars() -> pd.DataFrame:
-    return load_public(Catalog(), "cars").primary.frame
-
-
-@pytest.fixture(scope="module")
-def weather() -> pd.DataFrame:
-    return load_public(Catalog(), "seattle-weather").primary.frame
 
 
 def test_ids_and_free_text_are_left_out_with_their_reasons():

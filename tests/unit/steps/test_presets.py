@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
-from pipeline.data.catalog import Catalog
 from pipeline.engines import get_engine
 from pipeline.steps.presets import fit_preset
 from pipeline.steps.runner import check_recipe, run_recipe
 from pipeline.steps.spec import Recipe, Step
-from tests.support.public_tables import load_public
-
-
-@pytest.fixture(scope="module")
-def cars() -> pd.DataFrame:
-    return load_public(Catalog(), "cars").primary.frame
-
-
-@pytest.fixture(scope="module")
-def weather() -> pd.DataFrame:
-    return load_public(Catalog(), "seattle-weather").primary.frame
 
 
 def touched(steps: tuple[Step, ...], kinds: tuple[str, ...]) -> set[str]:
