@@ -80,6 +80,16 @@ class JsonScan:
         self._escaping = False  # the last piece ended with a backslash that escapes the next byte
 
     def feed(self, piece: bytes) -> Structure:
+        """Scan the next piece and say what shapes it."""
+        found = self._scan(piece, structure=True)
+        assert found is not None
+        return found
+
+    def count(self, piece: bytes) -> None:
+        """Scan the next piece for its depth and values only (faster than `feed`)."""
+        self._scan(piece, structure=False)
+
+    def _scan(self, piece: bytes, structure: bool) -> Structure | None:
         values = np.frombuffer(piece, dtype=np.uint8)
         positions = np.flatnonzero(_EVENTS[values])
         if self._escaping and len(piece):
@@ -106,23 +116,27 @@ class JsonScan:
         quote = events == _QUOTE
         newline = events == _NEWLINE
         quotes = np.cumsum(quote)
-        lines = np.cumsum(newline)
         line_start = np.maximum.accumulate(np.where(newline, quotes, 0))  # quotes before the line each event is on
-        carried = np.where(lines == 0, int(self._in_string), 0)  # a string the piece before left open
+        lines = np.cumsum(newline) if structure or self._in_string else None
+        carried = (lines == 0).astype(np.int64) if self._in_string else 0  # a string the piece before left open
         inside = ((quotes - quote - line_start + carried) & 1).astype(bool)
-        earlier_start = np.concatenate(([0], line_start[:-1]))
-        earlier_carried = np.where(lines - newline == 0, int(self._in_string), 0)
-        open_string = newline & ((quotes - earlier_start + earlier_carried) & 1).astype(bool)
-        self._in_string = bool((quotes[-1] - line_start[-1] + carried[-1]) & 1)
         steps = _STEPS[events].astype(np.int64)
         steps[inside] = 0
         walk = np.cumsum(steps) + self.depth
         walk -= np.minimum(np.minimum.accumulate(walk), 0)
-        before = np.concatenate(([self.depth], walk[:-1]))
+        depth_before = self.depth
+        in_string_before = int(self._in_string)
+        self._in_string = bool((quotes[-1] - line_start[-1] + (carried[-1] if self._in_string else 0)) & 1)
         self.depth = int(walk[-1])
         self.deepest = max(self.deepest, int(walk.max()))
         structural = ~inside
         self.values += int(np.count_nonzero(_OPENS[events] & structural))
+        if not structure:
+            return None
+        earlier_start = np.concatenate(([0], line_start[:-1]))
+        earlier_carried = np.where(lines - newline == 0, in_string_before, 0)
+        open_string = newline & ((quotes - earlier_start + earlier_carried) & 1).astype(bool)
+        before = np.concatenate(([depth_before], walk[:-1]))
         return Structure(
             positions[structural], events[structural], before[structural], walk[structural], open_string[structural]
         )
@@ -138,7 +152,7 @@ def scan(payload: JsonText, stop_past: int = MAX_JSON_DEPTH) -> tuple[int, int]:
     plus one); the scan stops once deeper than `stop_past`."""
     scanner = JsonScan()
     for piece in _pieces(payload):
-        scanner.feed(piece)
+        scanner.count(piece)
         if scanner.deepest > stop_past:
             break
     return scanner.deepest, scanner.values
