@@ -20,8 +20,7 @@ from ui.published_panel import published_estimates
 from ui.state import active_dataset_or_stop, catalog, shown_errors, working_on
 from ui.step_forms import step_form
 from ui.views.pipeline import preset_after, recipe_check, run_speedups, step_speedups, step_table, valid_steps
-from ui.workspace import OWNER_KEY, RECIPES_KEY, STEPS_KEY
-from ui.workspace import PIPELINE_RESULT_KEY as RESULT_KEY
+from ui.workspace import OWNER_KEY, RECIPES_KEY, STEPS_KEY, pipeline_results
 
 RUN_NOW_KEY = "pipeline_run_now"
 PLACE_KEY = "new_place"
@@ -49,7 +48,10 @@ def follow_dataset(dataset: Dataset) -> None:
     st.session_state[STEPS_KEY] = recipes.pop(dataset.id, [])
     st.session_state[OWNER_KEY] = dataset.id
     st.session_state[PREVIOUS_KEY] = owner
-    st.session_state.pop(RESULT_KEY, None)
+    results = pipeline_results()
+    if owner in results:  # kept, with its times and checks; its result frames go (the dataset is not in view)
+        recipe, result = results[owner]
+        results[owner] = (recipe, result.without_frames())
 
 
 def offer_previous_steps(dataset: Dataset, others: dict[str, Dataset]) -> None:
@@ -71,7 +73,7 @@ def set_steps(steps: list[Step], change: str) -> None:
     """Put `steps` on the page; `change` says what that did, beside the Undo that puts back the steps before."""
     st.session_state[LAST_CHANGE_KEY] = (st.session_state.get(OWNER_KEY), list(current_steps()), change)
     st.session_state[STEPS_KEY] = list(steps)
-    st.session_state.pop(RESULT_KEY, None)
+    pipeline_results().pop(st.session_state.get(OWNER_KEY), None)
 
 
 def undo_last_change(dataset: Dataset) -> None:
@@ -83,7 +85,7 @@ def undo_last_change(dataset: Dataset) -> None:
     said.caption(f":material/history: {last[2]}")
     if undo.button("Undo", key="steps_undo", icon=":material/undo:", help="Put back the steps as they were before"):
         st.session_state[STEPS_KEY] = list(last[1])
-        st.session_state.pop(RESULT_KEY, None)
+        pipeline_results().pop(dataset.id, None)
         st.session_state.pop(LAST_CHANGE_KEY)
         st.rerun()
 
@@ -320,7 +322,6 @@ def save_result(dataset: Dataset, result: SideBySide) -> None:
             }
             source = f"pipeline of {len(current_steps())} steps on {dataset.name}"
             saved = catalog().add(name, source, copies)
-            st.session_state.pop(RESULT_KEY, None)
             st.toast(f"Saved {saved.name}; it is now the active dataset.")
             st.rerun()
 
@@ -385,9 +386,9 @@ if valid:
     clicked = st.button(f"Run on {label}", key="run_go", type="primary", icon=":material/play_arrow:")
     if clicked or st.session_state.pop(RUN_NOW_KEY, False):
         with shown_errors("running the pipeline"):
-            st.session_state[RESULT_KEY] = (dataset.id, Recipe(tuple(valid)).to_json(), run_all(dataset, valid, others))
-    stored = st.session_state.get(RESULT_KEY)
-    if stored and stored[0] == dataset.id and stored[1] == Recipe(tuple(valid)).to_json():
+            pipeline_results()[dataset.id] = (Recipe(tuple(valid)).to_json(), run_all(dataset, valid, others))
+    stored = pipeline_results().get(dataset.id)
+    if stored and stored[0] == Recipe(tuple(valid)).to_json():
         with shown_errors("showing the result"):  # a result read back from a workspace file is anyone's
-            show_result(dataset, stored[2])
+            show_result(dataset, stored[1])
     export(valid, dataset, others)

@@ -24,6 +24,7 @@ from pipeline.bench.results import BenchResults
 from pipeline.data.catalog import Catalog, SessionLimits
 from pipeline.engines import Engine
 from pipeline.errors import DataError
+from pipeline.steps.runner import SideBySide
 from pipeline.steps.spec import Recipe, Step
 from pipeline.workspace import Restored, Workspace, capture, from_zip, max_workspace_bytes, restore, to_zip
 from pipeline.workspace_results import Comparison, DatasetResults, PipelineOutcome, Training, to_plain
@@ -33,7 +34,7 @@ from ui.choices import choices
 STEPS_KEY = "pipeline_steps"  # the steps on the Pipeline page, of the dataset in OWNER_KEY
 RECIPES_KEY = "pipeline_recipes"  # the steps of the datasets not active now, by dataset id
 OWNER_KEY = "pipeline_owner"  # the dataset the steps on the page belong to
-PIPELINE_RESULT_KEY = "pipeline_result"  # the last run: (dataset id, recipe JSON, SideBySide)
+PIPELINE_RESULT_KEY = "pipeline_result"  # each dataset's last run: {dataset id: (recipe JSON, SideBySide)}
 TRAINING_KEY = "model_result"  # the last training: (dataset id, FeatureSpec, algorithm key, settings, runs)
 COMPARISON_KEY = "model_compare"  # the last leaderboard: ((dataset id, FeatureSpec), rows)
 FEATURES_KEY = "model_features_chosen"  # the Models page's features: {(dataset id, target): [column, …]}
@@ -88,6 +89,11 @@ def bench_runs() -> dict[str, BenchResults]:
     return st.session_state.setdefault(RUNS_KEY, {})
 
 
+def pipeline_results() -> dict[int, tuple[str, SideBySide]]:
+    """Each dataset's last pipeline run, with the recipe it ran; only the dataset in view keeps its result frames."""
+    return st.session_state.setdefault(PIPELINE_RESULT_KEY, {})
+
+
 def session_results() -> dict[int, DatasetResults]:
     """The pages' last results, by dataset id."""
     results: dict[int, DatasetResults] = {}
@@ -95,8 +101,7 @@ def session_results() -> dict[int, DatasetResults]:
     def of(dataset_id: int) -> DatasetResults:
         return results.setdefault(dataset_id, DatasetResults())
 
-    if st.session_state.get(PIPELINE_RESULT_KEY):
-        dataset_id, recipe, result = st.session_state[PIPELINE_RESULT_KEY]
+    for dataset_id, (recipe, result) in st.session_state.get(PIPELINE_RESULT_KEY, {}).items():
         of(dataset_id).pipeline = PipelineOutcome(recipe, result)
     if st.session_state.get(TRAINING_KEY):
         dataset_id, spec, algorithm, settings, runs = st.session_state[TRAINING_KEY]
@@ -118,7 +123,7 @@ def put_back(restored: Restored, runs: dict[str, BenchResults], chosen: dict[str
         st.session_state[OWNER_KEY] = active_id
     for dataset_id, found in restored.results.items():
         if found.pipeline is not None:
-            st.session_state[PIPELINE_RESULT_KEY] = (dataset_id, found.pipeline.recipe, found.pipeline.result)
+            pipeline_results()[dataset_id] = (found.pipeline.recipe, found.pipeline.result)
         if found.training is not None:
             training = found.training
             st.session_state[TRAINING_KEY] = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -151,6 +151,10 @@ class SideBySide:
             if s.seconds is not None
         ]
         return pd.DataFrame(rows, columns=["step", "number", "engine", "seconds"])
+
+    def without_frames(self) -> SideBySide:
+        """The same run with its times and checks but not its result frames (kept for a dataset not in view)."""
+        return SideBySide({name: replace(run, frame=None) for name, run in self.runs.items()}, list(self.parity))
 
 
 def run_side_by_side(

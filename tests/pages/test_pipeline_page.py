@@ -379,3 +379,24 @@ def test_the_exported_script_reads_a_csv_upload_as_csv(downloads):
     script = downloads.data(at, "export_pandas").decode()
     assert "table = pd.read_csv(sys.argv[1], sep=';', parse_dates=['day'])" in script
     assert "read_parquet" not in script and "INPUT.csv OUTPUT.parquet" in script
+
+
+def test_each_dataset_keeps_its_last_run_when_another_is_made_active_and_back():
+    catalog = Catalog()
+    iris = load_bundled(catalog, "iris", available_engines())
+    at = open_pipeline(catalog)
+    at.selectbox(key="preset_name").set_value("group_aggregate").run()
+    at.button(key="preset_run").click().run()
+    assert step_table(at)["rows × columns"].tolist()[0] == "3 × 8"
+    other = load_public(catalog, "cars")
+    assert catalog.active.id == other.id
+    at.run()
+    assert not any(s.value == "Result" for s in at.subheader), "cars has no run of its own"
+    kept = at.session_state["pipeline_result"][iris.id][1]
+    assert all(run.frame is None for run in kept.runs.values()), "a dataset not in view keeps no result frames"
+    catalog.set_active(iris.id)
+    at.run()
+    assert not problems(at)
+    assert any(s.value == "Result" for s in at.subheader), "back on iris, its last run is shown again"
+    assert step_table(at)["rows × columns"].tolist()[0] == "3 × 8"
+    assert any("its times and checks, not its rows" in c.value for c in at.caption)
