@@ -35,12 +35,16 @@ from pipeline.tables.formats import COMPRESSION_BY_EXTENSION, ENCODINGS, FileFor
 from pipeline.tables.visitor_json import max_json_bytes, parse_json
 from pipeline.workspace_results import DatasetResults, from_plain, to_plain
 
-VERSION = 2  # 2 adds the pages' results and choices; version 1 files are read as before
-READS = (1, 2)
+VERSION = 3  # 2 adds the pages' results and choices, 3 the datasets' notes and numbers read from text; older read
+READS = (1, 2, 3)
 MANIFEST = "workspace.json"
 DATASET_MEMBER = re.compile(r"^datasets/(\d{1,4})\.parquet$")
 ARRAY_MEMBER = re.compile(r"^arrays/(\d{1,6})\.parquet$")
 MAX_CHOICES = 500
+MAX_NOTES = 200  # a dataset's load notes kept, each of at most MAX_NOTE_CHARS characters
+MAX_NOTE_CHARS = 2_000
+READ_KEYS = {"format", "compression", "delimiter", "encoding", "dates"}
+NUMBER_MARKS = {".", ",", " ", "'"}  # the marks a column of numbers read from text may use; thousands may be none
 Choices = dict[str, Any]  # the pages' main choices by widget key: texts, numbers, true/false, lists of texts
 MAX_MB_ENV = "GPL_WORKSPACE_MAX_MB"
 DEFAULT_MAX_MB = 512
@@ -59,6 +63,7 @@ class SavedDataset:
     recipe: Recipe = field(default_factory=Recipe)
     results: dict[str, Any] = field(default_factory=dict)  # plain data (`workspace_results.to_plain`)
     read_from: FileRead | None = None  # how its file was read, for the exported script; None: not from a file
+    notes: list[str] | None = None  # what loading it noticed; None: a workspace saved before notes were kept
 
 
 @dataclass
@@ -164,8 +169,14 @@ def capture(
                 f"{dataset.name}: the workspace would pass its limit of {max_bytes / 2**20:,.0f} MB."
             )
             continue
+        notes = [note[:MAX_NOTE_CHARS] for note in dataset.notes[:MAX_NOTES]]
         saved = SavedDataset(
-            dataset.name, dataset.source, data, recipes.get(dataset.id, Recipe()), read_from=dataset.read_from
+            dataset.name,
+            dataset.source,
+            data,
+            recipes.get(dataset.id, Recipe()),
+            read_from=dataset.read_from,
+            notes=notes,
         )
         workspace.datasets.append(saved)
         if catalog.active is not None and dataset.id == catalog.active.id:
@@ -209,6 +220,7 @@ def to_zip(workspace: Workspace) -> bytes:
                 "recipe": json.loads(d.recipe.to_json()),
                 "results": d.results,
                 "read_from": _plain_read(d.read_from),
+                "notes": d.notes,
             }
             for i, d in enumerate(workspace.datasets)
         ],
@@ -265,7 +277,7 @@ def from_zip(data: bytes, max_bytes: int) -> Workspace:
     manifest = parse_json(members[MANIFEST], "workspace.json", "a workspace saved by this app")
     if not isinstance(manifest, dict) or manifest.get("version") not in READS:
         version = manifest.get("version") if isinstance(manifest, dict) else None
-        raise DataError(f"This workspace has version {version!r}; this app reads versions 1 and {VERSION}.")
+        raise DataError(f"This workspace has version {version!r}; this app reads versions 1 to {VERSION}.")
     workspace = Workspace(left_out=[str(note) for note in manifest.get("left_out") or []][:100])
     workspace.choices = _choices(manifest.get("choices") or {})
     arrays = sorted((int(ARRAY_MEMBER.match(n).group(1)), n) for n in members if ARRAY_MEMBER.match(n))
@@ -285,8 +297,9 @@ def from_zip(data: bytes, max_bytes: int) -> Workspace:
         if not isinstance(results, dict):
             raise DataError(f"workspace.json: the results of {entry['name']} should be an object.")
         read_from = _file_read(entry.get("read_from"), entry["name"])
+        notes = _notes(entry.get("notes"), entry["name"])
         workspace.datasets.append(
-            SavedDataset(entry["name"], source, members[entry["member"]], recipe, results, read_from)
+            SavedDataset(entry["name"], source, members[entry["member"]], recipe, results, read_from, notes)
         )
     runs = manifest.get("bench_runs") or {}
     if not isinstance(runs, dict):
@@ -306,6 +319,7 @@ def _plain_read(read: FileRead | None) -> dict[str, Any] | None:
         "delimiter": read.delimiter,
         "encoding": read.encoding,
         "dates": list(read.dates),
+        "numbers": [list(number) for number in read.numbers],
     }
 
 
@@ -314,9 +328,10 @@ def _file_read(value: Any, name: str) -> FileRead | None:
     if value is None:
         return None
     wrong = DataError(f"workspace.json: how {name[:80]!r} was read is not one this app writes.")
-    if not isinstance(value, dict) or set(value) != {"format", "compression", "delimiter", "encoding", "dates"}:
+    if not isinstance(value, dict) or set(value) not in (READ_KEYS, READ_KEYS | {"numbers"}):
         raise wrong
     dates = value["dates"]
+    numbers = value.get("numbers", [])
     fine = (
         value["format"] in {f.value for f in FileFormat}
         and value["compression"] in {None, *COMPRESSION_BY_EXTENSION.values()}
@@ -327,12 +342,46 @@ def _file_read(value: Any, name: str) -> FileRead | None:
         and isinstance(dates, list)
         and len(dates) <= 10_000
         and all(isinstance(d, str) and len(d) <= 1_000 for d in dates)
+        and isinstance(numbers, list)
+        and len(numbers) <= 10_000
+        and all(_number_columns(number) for number in numbers)
     )
     if not fine:
         raise wrong
     return FileRead(
-        FileFormat(value["format"]), value["compression"], value["delimiter"], value["encoding"], tuple(dates)
+        FileFormat(value["format"]),
+        value["compression"],
+        value["delimiter"],
+        value["encoding"],
+        tuple(dates),
+        tuple((column, decimal, thousands) for column, decimal, thousands in numbers),
     )
+
+
+def _number_columns(value: Any) -> bool:
+    """Whether `value` is a column read as numbers as this app writes it: [column, decimal mark, thousands mark]."""
+    if not isinstance(value, list) or len(value) != 3 or not all(isinstance(part, str) for part in value):
+        return False
+    column, decimal, thousands = value
+    return (
+        len(column) <= 1_000 and decimal in NUMBER_MARKS and thousands in NUMBER_MARKS | {""} and decimal != thousands
+    )
+
+
+def _notes(value: Any, name: str) -> list[str] | None:
+    """A saved dataset's load notes: at most MAX_NOTES texts of at most MAX_NOTE_CHARS characters; None if not kept."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_NOTES
+        or not all(isinstance(note, str) and len(note) <= MAX_NOTE_CHARS for note in value)
+    ):
+        raise DataError(
+            f"workspace.json: the notes of {name[:80]!r} should be at most {MAX_NOTES} texts of at most "
+            f"{MAX_NOTE_CHARS:,} characters each."
+        )
+    return value
 
 
 def _choices(value: Any) -> Choices:
@@ -372,10 +421,16 @@ def restore(workspace: Workspace, catalog: Catalog, engines: list[Engine]) -> Re
             restored.problems.append(f"{saved.name}: {error}")
             continue
         dataset.source = saved.source
+        if saved.notes is not None:  # what was noticed as its file was first read, not as its Parquet was read here
+            dataset.notes = list(saved.notes)
         dataset.read_from = saved.read_from  # read here from the workspace's Parquet, but exported as first read
         if saved.read_from is not None:
             columns = {str(c) for c in dataset.primary.frame.columns}
-            dataset.read_from = replace(saved.read_from, dates=tuple(d for d in saved.read_from.dates if d in columns))
+            dataset.read_from = replace(
+                saved.read_from,
+                dates=tuple(d for d in saved.read_from.dates if d in columns),
+                numbers=tuple(n for n in saved.read_from.numbers if n[0] in columns),
+            )
         restored.recipes[dataset.id] = saved.recipe
         if saved.results:
             try:

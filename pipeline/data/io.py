@@ -97,6 +97,7 @@ class EngineRead:
     route: str
     transfer_s: float | None = None
     notes: list[str] = field(default_factory=list)
+    numbers: tuple[tuple[str, str, str], ...] = ()  # text columns read as numbers: (column, decimal, thousands)
 
     @property
     def seconds(self) -> float:
@@ -258,7 +259,7 @@ def read_on_engine(prepared: Prepared, engine: Engine) -> EngineRead:
         raise DataError(f"{prepared.name} has column names but no rows. Choose a file with data rows.")
     result.notes = [*renamed, *result.notes]
     if prepared.format is FileFormat.CSV:
-        frame, numbers = convert_numbers(frame, prepared.dialect.delimiter)
+        frame, numbers, result.numbers = convert_numbers(frame, prepared.dialect.delimiter)
         result.frame, dates = convert_dates(frame, engine)
         result.notes += numbers + dates
     return result

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from pipeline.data.bundled import BUNDLED, bundled_frame
 from pipeline.data.catalog import Catalog, Dataset, EngineCopy
-from pipeline.data.io import Prepared, ReadOptions, Source, prepare, read_on_engine
+from pipeline.data.io import EngineRead, Prepared, ReadOptions, Source, prepare, read_on_engine
 from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
 from pipeline.engines.dask import DaskEngine
 from pipeline.errors import DataError, PipelineError
@@ -86,16 +86,18 @@ def load_file(
         notes.append(f"CSV delimiter {prepared.dialect.delimiter!r}, encoding {prepared.dialect.encoding}.")
     notes.extend(next(iter(reads.values())).notes)
     notes.extend(f"{copy.engine.label}: {copy.route}." for copy in copies.values() if not copy.engine.is_reference)
-    read_from = file_read(prepared, next(iter(reads.values())).frame)
+    read_from = file_read(prepared, next(iter(reads.values())))
     name = Catalog.name_for(source.name)
     return catalog.add(name, f"{prepared.format} file {source.name}", copies, notes, failures, read_from)
 
 
-def file_read(prepared: Prepared, frame: Any) -> FileRead:
-    """How the file was read: a text format's date-times were found by the readers, not written in the file."""
+def file_read(prepared: Prepared, read: EngineRead) -> FileRead:
+    """How the file was read: a text format's date-times were found by the readers, not written in the file, and so
+    were a CSV's numbers written with separators."""
     text = prepared.format not in BINARY_FORMATS
-    dates = tuple(str(name) for name, dtype in frame.dtypes.items() if text and column_kind(dtype) == DATETIME)
-    return FileRead(prepared.format, prepared.compression, prepared.dialect.delimiter, prepared.dialect.encoding, dates)
+    dates = tuple(str(name) for name, dtype in read.frame.dtypes.items() if text and column_kind(dtype) == DATETIME)
+    dialect = prepared.dialect
+    return FileRead(prepared.format, prepared.compression, dialect.delimiter, dialect.encoding, dates, read.numbers)
 
 
 def load_bundled(

@@ -2,9 +2,9 @@
 
 Each step kind holds a code template (`pipeline.steps.templates`) that mirrors its implementation. The script
 reads its input as the app read the dataset's file (format, compression, delimiter, encoding, the columns read as
-dates) and holds only what its steps use: a helper (time values in a column's zone, the engine-identical random
-numbers) is copied from its one implementation with `inspect` only when the code calls it, and a module is
-imported only when the code names it.
+dates, the text columns read as numbers) and holds only what its steps use: a helper (time values in a column's
+zone, the engine-identical random numbers, numbers written with separators) is copied from its one implementation
+with `inspect` only when the code calls it, and a module is imported only when the code names it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pipeline.steps.library  # noqa: F401  (registers every step kind)
+from pipeline.data.text_values import as_number
 from pipeline.errors import DataError
 from pipeline.steps.params import scalar_for
 from pipeline.steps.spec import STEP_KINDS, Recipe, Step
@@ -65,6 +66,12 @@ HELPERS = {
     text)."""
     df[columns] = df[columns].apply(pd.to_datetime)
     return df''',
+    "with_numbers": '''def with_numbers(df, columns):
+    """The columns the app read as numbers written with separators (e.g. '1.234,5') made numbers: each given as
+    (column, decimal mark, thousands mark)."""
+    for column, decimal, thousands in columns:
+        df[column] = as_number(df[column], decimal, thousands)
+    return df''',
 }
 
 
@@ -85,7 +92,7 @@ def _parts(library: str) -> list[Part]:
     constants = [
         Part(name, f"{name} = {getattr(random_streams, name):#x}", 3) for name in ("GOLDEN", "MIX1", "MIX2", "MASK64")
     ]
-    copied = [random_streams._mix_int, random_streams.stream_bits, random_streams.unit_floats, scalar_for]
+    copied = [random_streams._mix_int, random_streams.stream_bits, random_streams.unit_floats, scalar_for, as_number]
     functions = [Part(function.__name__, inspect.getsource(function).strip(), 4) for function in copied]
     functions += [Part(name, code, 4) for name, code in HELPERS.items()]
     return imports + constants + functions
@@ -112,7 +119,14 @@ def _needed(code: str, library: str) -> list[Part]:
 
 def _reader(read: FileRead, library: str, path: str) -> str:
     """An expression that reads the file at `path` (code) as the app read it, as a frame of the script's library
-    (cuDF takes what pandas read where it has no reader of its own for the file)."""
+    (cuDF takes what pandas read where it has no reader of its own for the file), with a CSV's numbers written with
+    separators converted as the app converted them."""
+    read_as = _read_as(read, library, path)
+    return f"with_numbers({read_as}, {[list(n) for n in read.numbers]!r})" if read.numbers else read_as
+
+
+def _read_as(read: FileRead, library: str, path: str) -> str:
+    """An expression that reads the file at `path` (code) with the reader and options the app used."""
     compression = f", compression={read.compression!r}" if read.compression else ""
     if read.format is FileFormat.PARQUET:
         return f"{'cudf' if library == 'cudf' else 'pd'}.read_parquet({path})"
@@ -150,6 +164,8 @@ def _described(read: FileRead) -> str:
         said.append(f"{read.compression}-compressed")
     if read.dates:
         said.append(f"{len(read.dates)} column(s) read as dates")
+    if read.numbers:
+        said.append(f"{len(read.numbers)} column(s) of numbers written with separators read as numbers")
     return ", ".join(said)
 
 

@@ -79,13 +79,15 @@ class Detected:
 @dataclass(frozen=True)
 class FileRead:
     """How a table was read from its file, for a script to read that file the same way: its format and compression,
-    a CSV's delimiter and encoding, and the columns of a text format read as date-times."""
+    a CSV's delimiter and encoding, the columns of a text format read as date-times, and a CSV's text columns read
+    as numbers written with separators (`1.234,5`): each as (column, decimal mark, thousands mark)."""
 
     format: FileFormat = FileFormat.PARQUET
     compression: str | None = None
     delimiter: str = ","
     encoding: str = "utf-8"
     dates: tuple[str, ...] = ()
+    numbers: tuple[tuple[str, str, str], ...] = ()
 
 
 def split_extensions(name: str) -> tuple[FileFormat | None, str | None]:

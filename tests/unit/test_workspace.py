@@ -437,12 +437,15 @@ def test_a_version_1_workspace_still_opens(session):
     manifest = json.loads(members["workspace.json"])
     manifest["version"] = 1
     for entry in manifest["datasets"]:
-        del entry["results"]
+        del entry["results"], entry["notes"]
+        if entry["read_from"]:
+            del entry["read_from"]["numbers"]
     del manifest["choices"]
     members["workspace.json"] = json.dumps(manifest).encode()
     fresh = Catalog()
     restored = restore(from_zip(zipped(members), LIMIT), fresh, [get_engine(CPU)])
     assert [d.name for d in fresh] == ["iris", "sales"] and not restored.problems and not restored.results
+    assert {d.name: d for d in fresh}["sales"].read_from.dates == ("when",)
 
 
 OWNER, STRANGER = b"o" * 16, b"s" * 16
@@ -514,9 +517,13 @@ def test_how_each_file_was_read_round_trips_so_a_restored_dataset_exports_the_sa
     by_name = {d.name: d for d in fresh}
     assert by_name["ventes"].read_from == french.read_from
     assert by_name["ventes"].read_from.delimiter == ";" and by_name["ventes"].read_from.encoding == "latin-1"
+    assert by_name["ventes"].read_from.numbers == (("montant", ",", "."),)
     assert by_name["sales"].read_from == catalog.get(sales_id).read_from
     assert by_name["sales"].read_from.dates == ("when",)
     assert by_name["iris"].read_from is None  # bundled: not read from a file, so its script reads Parquet
+
+
+READ = {"format": "CSV", "compression": None, "delimiter": ";", "encoding": "utf-8", "dates": []}
 
 
 @pytest.mark.parametrize(
@@ -529,8 +536,16 @@ def test_how_each_file_was_read_round_trips_so_a_restored_dataset_exports_the_sa
         {"format": "CSV", "compression": None, "delimiter": "\n", "encoding": "utf-8", "dates": []},
         {"format": "CSV", "compression": None, "delimiter": ",", "encoding": "utf-8", "dates": [1]},
         {"format": "CSV", "compression": None, "delimiter": ",", "encoding": "utf-8", "dates": [], "code": "x"},
+        {**READ, "numbers": [["x", ",", "."], ["y", "'); import os; ('", ""]]},
+        {**READ, "numbers": [["x", ",", ","]]},
+        {**READ, "numbers": [[1, ",", "."]]},
+        {**READ, "numbers": [["x", ","]]},
+        {**READ, "numbers": "x"},
     ],
-    ids=["encoding", "format", "compression", "delimiter", "newline", "dates", "extra-key"],
+    ids=[
+        *("encoding", "format", "compression", "delimiter", "newline", "dates", "extra-key"),
+        *("number-mark", "same-marks", "number-column", "number-parts", "numbers"),
+    ],
 )
 def test_how_a_file_was_read_is_refused_unless_it_is_one_this_app_writes(session, read_from):
     catalog, recipes, _ = session
@@ -541,4 +556,33 @@ def test_how_a_file_was_read_is_refused_unless_it_is_one_this_app_writes(session
     manifest["datasets"][1]["read_from"] = read_from
     members["workspace.json"] = json.dumps(manifest).encode()
     with pytest.raises(DataError, match="was read is not one this app writes"):
+        from_zip(zipped(members), LIMIT)
+
+
+def test_the_load_notes_of_each_dataset_round_trip(session):
+    catalog, recipes, _ = session
+    csv = "ville;montant\nNîmes;1.234,5\nAlès;2,5\n".encode("latin-1")
+    french = load_file(
+        catalog, Source.from_bytes("ventes.csv", csv), [get_engine(CPU)], ReadOptions(encoding="latin-1")
+    )
+    assert "CSV delimiter ';', encoding latin-1." in french.notes
+    assert any("'montant' holds numbers written like '1.234,5'" in note for note in french.notes)
+    data = to_zip(capture(catalog, recipes, {}, LIMIT, to_host))
+
+    fresh = Catalog()
+    restore(from_zip(data, LIMIT), fresh, [get_engine(CPU)])
+    assert [d.notes for d in fresh] == [d.notes for d in catalog]
+
+
+@pytest.mark.parametrize(
+    "notes", ["a note", [1], ["x" * 2_001], ["a note"] * 201], ids=["text", "number", "long", "many"]
+)
+def test_notes_a_visitor_edited_are_refused_with_the_reason(session, notes):
+    catalog, recipes, _ = session
+    with zipfile.ZipFile(io.BytesIO(to_zip(capture(catalog, recipes, {}, LIMIT, to_host)))) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(members["workspace.json"])
+    manifest["datasets"][1]["notes"] = notes
+    members["workspace.json"] = json.dumps(manifest).encode()
+    with pytest.raises(DataError, match="the notes of 'sales' should be at most 200 texts"):
         from_zip(zipped(members), LIMIT)

@@ -233,6 +233,43 @@ def test_a_script_holds_only_the_code_its_steps_use(cpu, library, steps):
     assert ("stream_bits" in script) == uses_random
 
 
+DECIMAL_COMMA_CSV = "Artikel;Preis;Menge\nÄpfel;1,5;1.234,5\nBirnen;;2\nKäse;1.234,5;\nMöhren;0,25;7,75\n"
+
+
+@pytest.mark.parametrize("library", list(LIBRARIES))
+def test_the_script_converts_the_decimal_comma_columns_the_app_converted(cpu, tmp_path, library):
+    path = tmp_path / "preise.csv"
+    path.write_bytes(DECIMAL_COMMA_CSV.encode("latin-1"))
+    dataset = load_file(Catalog(), Source.from_path(path), [cpu], ReadOptions(encoding="latin-1"))
+    frame = dataset.primary.frame
+    assert str(frame["Preis"].dtype) == "float64" and str(frame["Menge"].dtype) == "float64"
+    assert set(dataset.read_from.numbers) == {("Preis", ",", "."), ("Menge", ",", ".")}
+    recipe = Recipe((Step("fill_missing", {"columns": ["Preis", "Menge"], "method": "median"}),))
+    steps = check_recipe(recipe, frame, cpu)
+    expected = run_recipe(steps, frame, cpu)
+    assert expected.ok, expected.error
+    text = to_script(Recipe(tuple(steps)), library, dataset.read_from)
+    assert not unused_names(text)
+    if library == "cudf":  # no GPU here: the cuDF script is checked for what it calls
+        assert "with_numbers(cudf.from_pandas(pd.read_csv(sys.argv[1], sep=';', encoding='latin-1'))" in text
+        compile(text, "pipeline.py", "exec")
+        return
+    (tmp_path / "pipeline.py").write_text(text)
+    done = subprocess.run(
+        [sys.executable, "pipeline.py", path.name, "out.parquet"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    produced = pd.read_parquet(tmp_path / "out.parquet")
+    parity = compare_results(expected.frame.reset_index(drop=True), produced.reset_index(drop=True), ordered=True)
+    assert parity.ok, parity.mismatches
+    assert produced["Preis"].tolist() == [1.5, 1.5, 1234.5, 0.25]
+
+
+def test_a_script_converts_no_numbers_where_the_app_converted_none():
+    text = to_script(Recipe((Step("drop", {"columns": ["x"]}),)), "pandas", FileRead(FileFormat.CSV, None, ";"))
+    assert "with_numbers" not in text and "as_number" not in text
+
+
 def test_a_one_step_script_is_short_and_reads_as_written():
     script = to_script(Recipe((Step("rename", {"mapping": {"a": "b"}}),)), "pandas")
     assert "# 1. Rename columns: rename a → b" in script and "\\u2192" not in script
