@@ -249,11 +249,11 @@ def show_active() -> None:
     if dataset is None:
         return
     st.subheader(dataset.name)
-    st.caption(dataset.source)
+    st.caption(fmt.literal(dataset.source))
     for engine_name, message in dataset.failures.items():
         st.warning(f"Not loaded on {engine_name.upper()}: {message}", icon=":material/warning:")
     for note in dataset.notes:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {fmt.literal(note)}")
     st.page_link("pages/explore.py", label="Explore this dataset", icon=":material/query_stats:")
     rename_or_remove(dataset)
     rows, columns = dataset.shape

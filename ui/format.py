@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+import re
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 
 from pipeline.profile import shown as profile_shown
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def literal(text: str) -> str:
+    """`text` shown as it is in a markdown element (a caption, a message): every markdown character escaped, so a
+    name or note from a file (or from someone else's workspace) cannot become a link, an image or an icon."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def size(nbytes: float) -> str:

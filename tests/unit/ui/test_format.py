@@ -1,13 +1,16 @@
-"""Numbers as the pages show them to people: rounded, time spans in words, missing values as a dash."""
+"""Numbers and texts as the pages show them to people: rounded, time spans in words, missing values as a dash,
+names and notes from files as they are."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from pipeline.profile import shown
-from ui.format import MISSING, number, people_table, significant
+from ui.format import MISSING, literal, number, people_table, significant
 
 
 def test_a_result_table_is_rounded_spans_are_words_and_missing_is_a_dash():
@@ -51,3 +54,11 @@ def test_a_time_span_statistic_reads_in_words():
     assert shown(pd.Timedelta(hours=84)) == "3.5 days"
     assert shown(np.timedelta64(45, "m")) == "45 minutes"
     assert shown(pd.NaT) == MISSING
+
+
+def test_a_name_or_note_from_a_file_is_shown_literally_never_as_a_link_image_or_icon():
+    hostile = "![x](http://198.51.100.7/p.png) [click](javascript:alert(1)) :material/home: **bold** <b>x</b>"
+    shown = literal(hostile)
+    assert re.sub(r"\\(.)", r"\1", shown) == hostile, "unescaped, it is the text itself"
+    unescaped_special = re.findall(r"(?<!\\)[\[\]()!:*<>]", shown)
+    assert not unescaped_special, f"a markdown character left as markup: {unescaped_special}"
