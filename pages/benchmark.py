@@ -43,7 +43,13 @@ from pipeline.countdown import Part, Rates
 from pipeline.engines.dask import DASK_LABELS
 from pipeline.published import ESTIMATE_NOTE, SUITE_WORK, published_span, speedup_range
 from pipeline.published.size_model import estimated_break_even, fixed_cost, fixed_cost_table
-from pipeline.render.charts import published_speedup_chart, speedup_heatmap, time_vs_rows_chart, workers_chart
+from pipeline.render.charts import (
+    SCALING_NOTE,
+    published_speedup_chart,
+    speedup_heatmap,
+    time_vs_rows_chart,
+    workers_chart,
+)
 from pipeline.render.csv_export import safe_csv
 from ui import format as fmt
 from ui.chart_panel import show_chart
@@ -215,6 +221,8 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
         chart = time_vs_rows_chart(curve, title, estimate)
         data = curve if estimate is None else pd.concat([curve, estimate], ignore_index=True)
         show_chart(chart, data, f"time_vs_rows_{suite}", "bench_chart_scaling")
+        if estimate is not None and not estimate.empty:
+            st.caption(SCALING_NOTE)
     show_speedups(table, suite, questions)
     show_costs(curve, table, suite, estimate)
     st.markdown("**Records**")

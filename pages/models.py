@@ -361,7 +361,7 @@ def show_result(dataset: Dataset, spec: FeatureSpec, algorithm: Algorithm, runs:
     if len(runs) == 1:
         st.caption("Only one engine holds this dataset; the System page says why the GPU engine is unavailable.")
     published_estimates(
-        [TimedWork(f"{algorithm.label} (fit)", algorithm.key, done[0].fit_seconds, dataset.shape[0])],
+        [TimedWork(f"{algorithm.label} (fit)", algorithm.key, done[0].fit_seconds, dataset.shape[0], library="cuML")],
         "model_published",
     )
     if done[0].dropped_rows:

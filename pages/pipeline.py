@@ -285,7 +285,7 @@ def show_result(dataset: Dataset, result: SideBySide) -> None:
     rows_in = [dataset.shape[0], *(s.rows for s in reference.steps)]  # each step reads what the one before left
     published_estimates(
         [
-            TimedWork(f"{s.number}. {s.step.kind}", s.step.kind, s.seconds, rows)
+            TimedWork(f"{s.number}. {s.step.kind}", s.step.kind, s.seconds, rows, library="cuDF")
             for s, rows in zip(reference.steps, rows_in, strict=False)
             if s.seconds is not None
         ],

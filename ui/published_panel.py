@@ -12,6 +12,7 @@ from pipeline.engines import device_status
 from pipeline.errors import DataError
 from pipeline.published import ESTIMATE_NOTE, published_figures
 from pipeline.published.size_model import (
+    NOT_HELPING_AT_SIZE,
     Estimate,
     FixedCost,
     TimedWork,
@@ -104,10 +105,25 @@ def estimated_costs(times: pd.DataFrame, fixed: FixedCost, prices: InstancePrice
     return pd.DataFrame(rows)
 
 
+def size_verdict_line(found: list[Estimate]) -> str | None:
+    """One line for the work the GPU is not expected to help at its size (seen without opening the estimates)."""
+    small = [item for item in found if item.verdict.startswith(NOT_HELPING_AT_SIZE)]
+    if not small:
+        return None
+    which = "every piece of work" if len(small) == len(found) else f"{len(small)} of {len(found)} pieces of work"
+    verdicts = "; ".join(dict.fromkeys(item.verdict for item in small))
+    rows = ", ".join(f"{r:,}" for r in sorted({item.timed.rows for item in small}))
+    return f"GPU (estimate) for {which} here ({rows} rows): {verdicts}."
+
+
 def published_estimates(timed: list[TimedWork], key: str) -> None:
     """On a machine without a GPU: the GPU time the size-aware model gives for each piece of work timed here."""
     if device_status().available or not timed:
         return
+    found = [estimate(shipped_figures(), shipped_fixed_costs(), item) for item in timed]
+    line = size_verdict_line(found)
+    if line:
+        st.info(line, icon=":material/speed:")
     with st.expander(
         "Published GPU speed-ups for similar work: an estimate, not a measurement", icon=":material/book:"
     ):
@@ -115,11 +131,10 @@ def published_estimates(timed: list[TimedWork], key: str) -> None:
             ESTIMATE_NOTE + " No GPU time is estimated below that fixed cost. The sources, their hardware and dates "
             "are on the Benchmark page (Published figures) and in docs/benchmarks.md."
         )
-        found = [estimate(shipped_figures(), shipped_fixed_costs(), item) for item in timed]
         prices = instance_prices(f"{key}_prices")
         if prices is not None:
             st.caption(
                 f"At these prices the GPU instance costs {prices.paying_speedup:.2g}× the CPU one per hour: a run "
                 f"is cheaper on it only where the GPU is more than {prices.paying_speedup:.2g}× faster."
             )
-        st.dataframe(estimates_table(found, prices), hide_index=True, width="stretch")
+        st.dataframe(estimates_table(found, prices), hide_index=True, width="stretch", height="content")

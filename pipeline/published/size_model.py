@@ -30,6 +30,7 @@ from pipeline.published import FOLDER, WORKS, published_span, speedup_range, wor
 FIXED_FOLDER = FOLDER / "fixed_costs"
 MEASUREMENT_FIELDS = ("operation", "rows", "gpu_seconds", "title", "url", "date", "hardware", "software", "method")
 NO_FIGURE = "no published figure for work like this: no GPU estimate"
+NOT_HELPING_AT_SIZE = "not expected to help at this size"
 NOT_HELPING = "not expected to help at this size: the GPU's fixed cost per call is at least the CPU time measured here"
 NOT_HELPING_SMALL = (
     "not expected to help at this size: in every small-table timing the sources give (up to {rows:,} rows) the CPU "
@@ -133,18 +134,23 @@ def fixed_cost(measurements: list[Measurement], work: str) -> FixedCost:
     timed = sorted((m for m in measurements if work in m.works), key=lambda m: m.rows)
     if not timed:
         raise DataError(f"No fixed GPU cost is shipped for {work!r}: add a small-table timing to {FIXED_FOLDER.name}.")
-    cpu_faster = None
-    for m in timed:
-        if m.cpu_seconds is None or m.cpu_seconds >= m.gpu_seconds:
-            break
-        cpu_faster = m.rows
     return FixedCost(
         min(m.gpu_seconds for m in timed),
         max(m.gpu_seconds for m in timed),
         timed[0].rows,
-        cpu_faster,
+        cpu_faster_up_to(timed),
         tuple(sorted({m.source for m in timed})),
     )
+
+
+def cpu_faster_up_to(measurements: list[Measurement]) -> int | None:
+    """The largest table up to which every one of these small-table timings had the CPU faster."""
+    found = None
+    for m in sorted(measurements, key=lambda m: m.rows):
+        if m.cpu_seconds is None or m.cpu_seconds >= m.gpu_seconds:
+            break
+        found = m.rows
+    return found
 
 
 def largest_published_rows(figures: pd.DataFrame, work: str) -> int | None:
@@ -176,6 +182,7 @@ class TimedWork:
     cpu_s: float
     rows: int
     calls: int = 1
+    library: str | None = None  # the GPU library that would do it (cuDF, cuML): its small-table size applies
 
 
 @dataclass(frozen=True)
@@ -210,7 +217,9 @@ def estimate(figures: pd.DataFrame, measurements: list[Measurement], timed: Time
     work = work_of(timed.kind)
     span = speedup_range(figures, work) if work else None
     if span is None:
-        return Estimate(timed, None, NO_FIGURE)
+        limit = cpu_faster_up_to([m for m in measurements if m.library == timed.library]) if timed.library else None
+        small = limit is not None and timed.rows <= limit
+        return Estimate(timed, None, NOT_HELPING_SMALL.format(rows=limit) if small else NO_FIGURE)
     low, high = span
     fixed = fixed_cost(measurements, work)
     fastest = gpu_seconds(timed.cpu_s, timed.calls, fixed.low, high)

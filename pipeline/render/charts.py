@@ -340,23 +340,34 @@ def cumulative_time_chart(timings: pd.DataFrame) -> alt.Chart:
     )
 
 
+SCALING_NOTE = (
+    "Seconds are medians of the runs timed here. Where a run timed no GPU, the dashed line is the GPU time the "
+    "published figures give for the same work (an estimate, not a measurement) and the shaded band its range."
+)
+
+
+def positive(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The rows whose `columns` are all above zero: what a log axis can place."""
+    return frame[(frame[columns] > 0).all(axis=1)]
+
+
 def time_vs_rows_chart(
     scaling: pd.DataFrame, title: str, estimate: pd.DataFrame | None = None
 ) -> alt.Chart | alt.LayerChart:
     """Seconds against rows on log-log axes, one line per series (columns: series, rows, seconds); with `estimate`
     (series, rows, fastest, slowest, middle), the GPU times a model gives beside them: a dashed line in a band from
-    the fastest to the slowest estimate, named an estimate in the legend and the axis."""
+    the fastest to the slowest estimate, named an estimate in the legend (SCALING_NOTE says it in words). Rows a log
+    axis cannot place (zero or negative) are left out; the axis title stays short, as a long one squeezes the plot."""
     rows = alt.X("rows:Q", scale=alt.Scale(type="log"), title="rows", axis=alt.Axis(format="~s"))
-    log = alt.Scale(type="log")
+    seconds = alt.Scale(type="log")
     legend = alt.Legend(orient="bottom", columns=2, labelLimit=0)
     estimated = estimate is not None and not estimate.empty
-    seconds = "seconds (median measured; dashed: GPU estimate, band: its range)" if estimated else "seconds (median)"
     measured = (
-        alt.Chart(small(scaling), title=title)
+        alt.Chart(small(positive(scaling, ["rows", "seconds"])), title=title)
         .mark_line(point=True)
         .encode(
             x=rows,
-            y=alt.Y("seconds:Q", scale=log, title=seconds),
+            y=alt.Y("seconds:Q", scale=seconds, title="seconds"),
             color=alt.Color("series:N", title=None, legend=legend),
             tooltip=["series:N", alt.Tooltip("rows:Q", format=","), alt.Tooltip("seconds:Q", format=".4f")],
         )
@@ -364,13 +375,14 @@ def time_vs_rows_chart(
     )
     if not estimated:
         return measured
-    base = alt.Chart(small(estimate)).encode(x=rows, color=alt.Color("series:N", title=None, legend=legend))
-    band = base.mark_area(opacity=0.15).encode(y=alt.Y("fastest:Q", scale=log, title=seconds), y2="slowest:Q")
+    placed = positive(estimate, ["rows", "fastest", "slowest", "middle"])
+    base = alt.Chart(small(placed)).encode(x=rows, color=alt.Color("series:N", title=None, legend=legend))
+    band = base.mark_area(opacity=0.15).encode(y=alt.Y("fastest:Q", scale=seconds, title="seconds"), y2="slowest:Q")
     ends = base.mark_rule(opacity=0.6).encode(
-        y=alt.Y("fastest:Q", title=seconds), y2="slowest:Q"
+        y=alt.Y("fastest:Q", scale=seconds, title="seconds"), y2="slowest:Q"
     )  # the range where one size is all
     middle = base.mark_line(point=True, strokeDash=[6, 4]).encode(
-        y=alt.Y("middle:Q", title=seconds),
+        y=alt.Y("middle:Q", scale=seconds, title="seconds"),
         tooltip=[
             "series:N",
             alt.Tooltip("rows:Q", format=","),

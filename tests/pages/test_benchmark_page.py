@@ -249,7 +249,8 @@ def test_cpu_only_runs_get_an_estimated_gpu_curve_and_break_even_labelled_as_est
     assert any(b"GPU (estimate)" in dataset.data.data for dataset in chart.datasets), "named an estimate in the legend"
     layers = json.loads(chart.spec)["layer"]
     assert [layer["mark"]["type"] for layer in layers] == ["line", "area", "rule", "line"]
-    assert layers[3]["mark"]["strokeDash"] and "GPU estimate" in layers[0]["encoding"]["y"]["title"]
+    assert layers[3]["mark"]["strokeDash"] and layers[0]["encoding"]["y"]["title"] == "seconds"
+    assert any("an estimate, not a measurement" in c.value and "dashed" in c.value for c in at.caption)
     sizes = next(d.value for d in at.dataframe if "GPU time (estimate)" in d.value.columns)
     assert sizes["rows"].tolist() == ["2,000"] and not sizes.isna().any().any()
     assert sizes["cheaper (estimate)"].tolist() == ["CPU"]

@@ -315,7 +315,22 @@ def test_preset_steps_with_no_published_figure_say_so_in_words():
     assert not table.isna().any().any(), "no None cell"
     assert (table["estimated GPU time"] == "no estimate: nothing published is like this work").all()
     assert (table["GPU cost per run (estimate)"] == "no estimate: nothing published is like this work").all()
-    assert (table["GPU verdict (estimate)"] == "no published figure for work like this: no GPU estimate").all()
+    assert table["GPU verdict (estimate)"].str.startswith("not expected to help at this size").all(), "a small table"
+
+
+@pytest.mark.skipif(device_status().available, reason="on a GPU machine the page measures the GPU instead")
+def test_cars_cleaned_for_modelling_is_told_outside_the_estimates_that_406_rows_is_too_small_for_a_gpu():
+    catalog = Catalog()
+    load_public(catalog, "cars")
+    at = open_pipeline(catalog)
+    at.selectbox(key="preset_name").set_value("clean_and_encode").run()
+    at.button(key="preset_run").click().run()
+    assert not problems(at)
+    line = next(i.value for i in at.info if "not expected to help at this size" in i.value)
+    assert "every piece of work" in line and "406 rows" in line and "10,000 rows" in line
+    table = estimates_of(at)
+    assert table["GPU verdict (estimate)"].str.startswith("not expected to help at this size").all()
+    assert (table["estimated GPU time"] == "no estimate: nothing published is like this work").all()
 
 
 def test_saving_the_result_gives_it_its_own_recipe_and_keeps_the_steps_with_their_dataset():

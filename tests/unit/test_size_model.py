@@ -89,6 +89,18 @@ def test_work_like_nothing_published_gets_no_estimate_and_says_so():
     assert found.speedup_text == "none published"
 
 
+def test_a_small_table_step_with_no_published_figure_is_still_told_the_gpu_will_not_help_at_its_size():
+    """Below the size up to which every cuDF small-table timing had the CPU faster, the size verdict holds whether
+    or not a speed-up was published; above it, or with no library named, only the missing figure is said."""
+    small = estimate(FIGURES, MEASURED, TimedWork("1. impute", "impute", 0.001, 406, library="cuDF"))
+    assert small.fastest is None and small.speedup_text == "none published", "still no GPU time made up"
+    assert small.verdict.startswith("not expected to help at this size") and "10,000 rows" in small.verdict
+    assert estimate(FIGURES, MEASURED, TimedWork("1. impute", "impute", 0.1, 50_000, library="cuDF")).verdict == (
+        NO_FIGURE
+    )
+    assert estimate(FIGURES, MEASURED, TimedWork("1. impute", "impute", 0.001, 406)).verdict == NO_FIGURE
+
+
 def test_the_estimated_curve_is_a_band_around_a_middle_line():
     cpu = pd.DataFrame({"rows": [1e5, 1e6], "cpu_s": [0.2, 2.0], "calls": [10, 10]})
     curve = estimated_curve(cpu, "group-by", FIGURES, MEASURED)

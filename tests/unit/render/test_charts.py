@@ -205,5 +205,34 @@ def test_the_scaling_chart_draws_the_gpu_estimate_dashed_in_its_band_beside_the_
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks == ["line", "area", "rule", "line"], "measured line, band, range, dashed middle"
     assert spec["layer"][3]["mark"]["strokeDash"] == [6, 4] and spec["layer"][1]["encoding"]["y2"]["field"] == "slowest"
-    assert "GPU estimate" in spec["layer"][0]["encoding"]["y"]["title"]
     assert "layer" not in time_vs_rows_chart(cpu, "groupby").to_dict(), "without an estimate: the measured lines alone"
+
+
+def test_the_scaling_chart_of_a_real_cpu_only_run_is_tall_with_a_short_axis_title_and_positive_log_values():
+    """A groupby+join run on the CPU alone, with its estimated GPU curve: the browser drew it as a 20 px strip with
+    the long y title cut at both ends; the plot keeps its height, titles stay short and a log axis gets no zero."""
+    from pipeline.bench.harness import BenchSettings, run_bench
+    from pipeline.bench.views import TOTAL, estimated_gpu_curves, records_table, scaling
+    from pipeline.engines import CPU
+    from pipeline.published import SUITE_WORK, published_figures
+    from pipeline.published.size_model import fixed_cost_measurements
+    from pipeline.render.charts import time_vs_rows_chart
+
+    table = records_table({"here": run_bench(BenchSettings(("groupby", "join"), (CPU,), (2_000,), repeats=1))})
+    curve = scaling(table, "groupby", TOTAL)
+    estimate = estimated_gpu_curves(curve, table, SUITE_WORK["groupby"], published_figures(), fixed_cost_measurements())
+    assert not estimate.empty
+    zero = pd.DataFrame({"series": ["CPU (pandas)"], "rows": [1_000], "seconds": [0.0]})  # too quick to time
+    spec = time_vs_rows_chart(pd.concat([curve, zero]), "groupby", estimate).to_dict()
+    assert isinstance(spec["height"], int) and spec["height"] >= 300
+    layers = spec["layer"]
+    for layer in layers:
+        for channel in ("x", "y"):
+            assert len(layer["encoding"][channel]["title"]) < 40, layer["encoding"][channel]["title"]
+    for layer in layers:
+        rows = spec["datasets"][layer["data"]["name"]]
+        for channel in ("x", "y", "y2"):
+            encoding = layer["encoding"].get(channel)
+            if encoding is not None:
+                assert all(row[encoding["field"]] > 0 for row in rows), f"{channel} {encoding['field']} on a log axis"
+    assert chart_image(time_vs_rows_chart(curve, "groupby", estimate), "png").startswith(b"\x89PNG")
