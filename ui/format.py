@@ -9,14 +9,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.profile import shown as profile_shown
+from pipeline.render.charts import size_unit
 
 
 def size(nbytes: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(nbytes) < 1024 or unit == "TiB":
-            return f"{nbytes:,.0f} {unit}" if unit == "B" else f"{nbytes:,.1f} {unit}"
-        nbytes /= 1024
-    return f"{nbytes:,.1f} TiB"
+    unit, divisor = size_unit(nbytes)
+    return f"{nbytes:,.0f} B" if unit == "B" else f"{nbytes / divisor:,.1f} {unit}"
 
 
 def seconds(value: float) -> str:

@@ -207,3 +207,22 @@ def test_the_scaling_chart_draws_the_gpu_estimate_dashed_in_its_band_beside_the_
     assert spec["layer"][3]["mark"]["strokeDash"] == [6, 4] and spec["layer"][1]["encoding"]["y2"]["field"] == "slowest"
     assert "GPU estimate" in spec["layer"][0]["encoding"]["y"]["title"]
     assert "layer" not in time_vs_rows_chart(cpu, "groupby").to_dict(), "without an estimate: the measured lines alone"
+
+
+def test_the_memory_chart_reads_in_the_unit_of_its_largest_value():
+    """A 207-byte table in bytes (not 0.0002 MiB), a 3 GiB one in GiB."""
+    from pipeline.render.charts import memory_chart
+
+    for nbytes, unit, value in ((207, "B", 207), (3 * 1024**3, "GiB", 3)):
+        spec = memory_chart(pd.DataFrame({"engine": ["CPU (pandas)"], "bytes": [nbytes]})).to_dict()
+        assert spec["encoding"]["x"]["title"] == f"memory ({unit})"
+        assert next(iter(spec["datasets"].values()))[0]["size"] == value
+
+
+def test_the_load_time_legend_shows_whole_phase_names():
+    from pipeline.render.charts import phase_time_chart
+
+    phase = "parse (pyarrow, reader picked for this file's format)"
+    timings = pd.DataFrame({"engine": ["CPU (pandas)"], "phase": [phase], "seconds": [0.2]})
+    legend = phase_time_chart(timings).to_dict()["encoding"]["color"]["legend"]
+    assert legend["labelLimit"] == 0 and legend["orient"] == "bottom"
