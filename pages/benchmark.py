@@ -65,6 +65,7 @@ published_runs = st.cache_data(show_spinner=False)(shipped_results)  # files of 
 shipped_scaling = st.cache_data(show_spinner=False)(shipped_scaling_reports)
 SIZES = [10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 COLUMNS = ["run", "suite", "question", "label", "engine_label", "rows", "status", "median_s", "min_s", "max_s"]
+RECORD_HEADERS = {"engine_label": "engine", "median_s": "median (s)", "min_s": "fastest (s)", "max_s": "slowest (s)"}
 
 
 def add_runs(new: dict[str, BenchResults]) -> None:
@@ -226,7 +227,8 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
     show_speedups(table, suite, questions)
     show_costs(curve, table, suite, estimate)
     st.markdown("**Records**")
-    st.dataframe(fmt.people_table(table[[*COLUMNS, "message"]]), hide_index=True, width="stretch")
+    records = fmt.people_table(table[[*COLUMNS, "message"]]).rename(columns=RECORD_HEADERS)
+    st.dataframe(records, hide_index=True, width="stretch")
     downloads(chosen, table)
 
 

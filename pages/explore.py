@@ -145,7 +145,7 @@ def overview(profile: Profile) -> None:
                 st.warning(alert.message, icon=":material/warning:")
     st.markdown("**Columns**")
     st.dataframe(
-        profile.summary(),
+        fmt.people_table(profile.summary()),
         hide_index=True,
         width="stretch",
         column_config={

@@ -54,7 +54,14 @@ from ui.chart_panel import show_chart
 from ui.choices import last_choice, last_index, remember
 from ui.published_panel import published_estimates
 from ui.state import active_dataset_or_stop, eta_bar, shown_errors, working_on
-from ui.views.models import compared_speedups, confusion, fit_speedups, metrics_table, phase_times
+from ui.views.models import (
+    compared_speedups,
+    confusion,
+    fit_speedups,
+    leaderboard_shown,
+    metrics_table,
+    phase_times,
+)
 from ui.workspace import COMPARISON_KEY as COMPARE_KEY
 from ui.workspace import FEATURES_KEY
 from ui.workspace import TRAINING_KEY as RESULT_KEY
@@ -305,7 +312,7 @@ def algorithms_done(rows: list[dict[str, Any]]) -> int:
 
 def show_leaderboard(rows: list[dict[str, Any]], task: str, key: str) -> None:
     table = leaderboard(rows, task)
-    st.dataframe(fmt.people_table(table), hide_index=True, width="stretch")
+    st.dataframe(leaderboard_shown(table), hide_index=True, width="stretch")
     bars = compared_speedups(table)
     if bars.empty:
         st.caption("Speed-ups appear when the dataset is on more than one engine.")

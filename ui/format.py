@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.profile import shown as profile_shown
+from pipeline.render.charts import size_unit
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -21,11 +22,8 @@ def literal(text: str) -> str:
 
 
 def size(nbytes: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(nbytes) < 1024 or unit == "TiB":
-            return f"{nbytes:,.0f} {unit}" if unit == "B" else f"{nbytes:,.1f} {unit}"
-        nbytes /= 1024
-    return f"{nbytes:,.1f} TiB"
+    unit, divisor = size_unit(nbytes)
+    return f"{nbytes:,.0f} B" if unit == "B" else f"{nbytes / divisor:,.1f} {unit}"
 
 
 def seconds(value: float) -> str:

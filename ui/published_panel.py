@@ -24,6 +24,10 @@ from ui import format as fmt
 
 PRICES_KEY = "instance_prices"
 NO_ESTIMATE = "no estimate: nothing published is like this work"
+IN_CURRENCY = "in the currency of the prices per hour"
+CPU_COST = f"CPU cost per run, {IN_CURRENCY} (measured time)"
+GPU_COST = f"GPU cost per run, {IN_CURRENCY} (estimate)"
+CHEAPER_WORDS = {"either": "either: the estimate's range spans the CPU's cost"}
 shipped_figures = st.cache_data(show_spinner=False)(published_figures)  # files of this installation: read once
 shipped_fixed_costs = st.cache_data(show_spinner=False)(fixed_cost_measurements)
 
@@ -70,8 +74,8 @@ def estimates_table(found: list[Estimate], prices: InstancePrices | None) -> pd.
             "estimated GPU time": _span(item.fastest, item.slowest, fmt.seconds) if priced else NO_ESTIMATE,
         }
         if prices is not None:
-            row["CPU cost per run (measured time)"] = fmt.amount(cost_per_run(timed.cpu_s, prices.cpu_per_hour))
-            row["GPU cost per run (estimate)"] = (
+            row[CPU_COST] = fmt.amount(cost_per_run(timed.cpu_s, prices.cpu_per_hour))
+            row[GPU_COST] = (
                 _span(
                     cost_per_run(item.fastest, prices.gpu_per_hour),
                     cost_per_run(item.slowest, prices.gpu_per_hour),
@@ -92,14 +96,15 @@ def estimated_costs(times: pd.DataFrame, fixed: FixedCost, prices: InstancePrice
     rows = []
     for size in times.itertuples():
         gpu = [cost_per_run(seconds, prices.gpu_per_hour) for seconds in (size.fastest, size.slowest)]
+        verdict = cheaper(size.rows, size.cpu_s, size.fastest, size.slowest, fixed, prices)
         rows.append(
             {
                 "rows": f"{size.rows:,.0f}",
                 "CPU time (measured)": fmt.seconds(size.cpu_s),
                 "GPU time (estimate)": _span(size.fastest, size.slowest, fmt.seconds),
-                "CPU cost per run (measured time)": fmt.amount(cost_per_run(size.cpu_s, prices.cpu_per_hour)),
-                "GPU cost per run (estimate)": _span(*gpu, fmt.amount),
-                "cheaper (estimate)": cheaper(size.rows, size.cpu_s, size.fastest, size.slowest, fixed, prices),
+                CPU_COST: fmt.amount(cost_per_run(size.cpu_s, prices.cpu_per_hour)),
+                GPU_COST: _span(*gpu, fmt.amount),
+                "cheaper (estimate)": CHEAPER_WORDS.get(verdict, verdict),
             }
         )
     return pd.DataFrame(rows)

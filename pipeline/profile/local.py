@@ -141,12 +141,11 @@ class Profile:
         raise DataError(f"The profile has no column {name!r}; choose one of the table's columns.")
 
     def summary(self) -> pd.DataFrame:
-        """One row per column: kind, missing share, distinct count and the headline statistic."""
+        """One row per column: kind, missing share, distinct count, the headline statistic (a number as it is, to
+        be rounded where it is shown; a date as text) and its alerts in words."""
         rows = []
         for column in self.columns:
-            headline = {NUMERIC: column.stats.get("mean"), DATETIME: column.stats.get("min")}.get(
-                column.kind, column.stats.get("top")
-            )
+            headline = _headline(column)
             rows.append(
                 {
                     "column": column.name,
@@ -154,8 +153,8 @@ class Profile:
                     "dtype": column.dtype,
                     "missing %": 100 * column.missing_share,
                     "distinct": column.distinct,
-                    "mean / top value": "" if headline is None else shown(headline),
-                    "alerts": ", ".join(column.flags),
+                    "mean / top value": headline if _is_number(headline) else shown(headline),
+                    "alerts": ", ".join(ALERT_LABELS.get(code, code) for code in column.flags),
                 }
             )
         return pd.DataFrame(rows)
@@ -204,6 +203,21 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def _headline(column: ColumnProfile) -> Any:
+    """A column's mean (numbers, dates; to the day when its first and last dates have no time of day), else its
+    most frequent value."""
+    if column.kind not in (NUMERIC, DATETIME):
+        return column.stats.get("top")
+    mean, ends = column.stats.get("mean"), (column.stats.get("min"), column.stats.get("max"))
+    if column.kind == DATETIME and mean is not None and all(end == end.normalize() for end in ends):
+        return mean.round("D")
+    return mean
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def shown(value: Any) -> str:
     """A statistic as people read it: 6 significant digits, thousands separated, a time span in words, `—` for
     none."""
@@ -213,6 +227,8 @@ def shown(value: Any) -> str:
         return str(bool(value))
     if isinstance(value, (timedelta, np.timedelta64)):
         return time_span(pd.Timedelta(value))
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.strftime("%Y-%m-%d") + ("" if value.tz is None else f" {value.tzname()}")
     if isinstance(value, (float, np.floating)):
         return f"{value:,.6g}"
     if isinstance(value, (int, np.integer)):
@@ -392,8 +408,8 @@ def _datetime(
     bins = histogram(engine, ticks, low, high, settings.time_bins, integer=False)
     bins["start"] = from_ticks(bins["start"], unit, tz)
     bins["end"] = from_ticks(bins["end"], unit, tz)
-    first, last = from_ticks([low, high], unit, tz)
-    stats = {"min": first, "max": last, "range": last - first, "timezone": tz}
+    first, last, mean = from_ticks([low, high, round(_host_float(ticks.mean()))], unit, tz)
+    stats = {"min": first, "max": last, "range": last - first, "mean": mean, "timezone": tz}
     return stats, bins, sorted_distinct(engine.xp, ints)
 
 
@@ -500,6 +516,21 @@ def profile_column(engine: Engine, series: Any, missing: int, settings: ProfileS
         column.distinct = int(series.nunique())
     column.flags = column_flags(column, settings)
     return column
+
+
+ALERT_LABELS = {
+    "all_missing": "all missing",
+    "high_missing": "many missing",
+    "constant": "one value",
+    "mixed_types": "mixed types",
+    "skewed": "skewed",
+    "infinite": "infinite values",
+    "negative_values": "negative values",
+    "future_dates": "future dates",
+    "likely_id": "likely an id",
+    "high_cardinality": "many distinct values",
+}
+"""Each column alert's code in a few words, as the overview's table lists them."""
 
 
 def column_flags(column: ColumnProfile, settings: ProfileSettings) -> dict[str, str]:

@@ -103,6 +103,7 @@ def _first_pass(engine: DaskEngine, frame: Any, kinds: dict[str, str], settings:
             lazy |= {
                 (name, "min"): ticks.min(),
                 (name, "max"): ticks.max(),
+                (name, "mean"): ticks.astype("float64").mean(),
                 (name, "distinct"): approximate_distinct(ticks),
             }
         elif kind == TEXT:
@@ -259,8 +260,9 @@ def _column(
         if name in plan.time_bins:
             bins = plan.time_bins[name].table(sums[(name, "bins")])
             bins["start"], bins["end"] = from_ticks(bins["start"], unit, tz), from_ticks(bins["end"], unit, tz)
-            first_time, last_time = from_ticks([first[(name, "min")], first[(name, "max")]], unit, tz)
-            column.stats |= {"min": first_time, "max": last_time, "range": last_time - first_time}
+            mean = round(float(first[(name, "mean")]))
+            first_time, last_time, mean_time = from_ticks([first[(name, "min")], first[(name, "max")], mean], unit, tz)
+            column.stats |= {"min": first_time, "max": last_time, "range": last_time - first_time, "mean": mean_time}
             column.histogram, column.distinct = bins, _estimate(first[(name, "distinct")], count)
     elif kind == TEXT:
         column.distinct = int(first[(name, "distinct")])

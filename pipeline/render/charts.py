@@ -65,25 +65,36 @@ def phase_time_chart(timings: pd.DataFrame) -> alt.Chart:
         .encode(
             y=alt.Y("engine:N", title=None, sort=list(ENGINE_COLORS.domain)),
             x=alt.X("sum(time):Q", title=unit),
-            color=alt.Color("phase:N", title="phase"),
+            color=alt.Color("phase:N", title="phase", legend=alt.Legend(orient="bottom", columns=1, labelLimit=0)),
             tooltip=["engine:N", "phase:N", alt.Tooltip("time:Q", format=".4g", title=unit)],
         )
         .properties(height=alt.Step(36))
     )
 
 
+SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def size_unit(nbytes: float) -> tuple[str, int]:
+    """The unit a number of bytes reads best in (the largest under which it stays below 1,024), and its bytes."""
+    power = 0
+    while power < len(SIZE_UNITS) - 1 and abs(nbytes) >= 1024 ** (power + 1):
+        power += 1
+    return SIZE_UNITS[power], 1024**power
+
+
 def memory_chart(memory: pd.DataFrame) -> alt.Chart:
-    """Bars of bytes held per engine (columns: engine, bytes)."""
+    """Bars of bytes held per engine (columns: engine, bytes), in the unit the largest reads best in."""
+    unit, divisor = size_unit(float(memory["bytes"].max()) if len(memory) else 0.0)
     return (
-        alt.Chart(small(memory))
+        alt.Chart(small(memory).assign(size=lambda f: f["bytes"] / divisor))
         .mark_bar()
         .encode(
             y=alt.Y("engine:N", title=None),
-            x=alt.X("MiB:Q", title="memory (MiB)"),
+            x=alt.X("size:Q", title=f"memory ({unit})"),
             color=alt.Color("engine:N", scale=engine_colors(memory), legend=None),
-            tooltip=["engine:N", alt.Tooltip("MiB:Q", format=",.2f")],
+            tooltip=["engine:N", alt.Tooltip("size:Q", format=",.4g", title=unit)],
         )
-        .transform_calculate(MiB="datum.bytes / 1048576")
         .properties(height=alt.Step(36))
     )
 

@@ -42,7 +42,7 @@ def test_a_run_here_fills_the_charts_and_table():
     at.number_input(key="bench_repeats").set_value(1)
     at.button(key="bench_go").click().run()
     assert not problems(at)
-    records = next(d.value for d in at.dataframe if "median_s" in d.value.columns)
+    records = next(d.value for d in at.dataframe if "median (s)" in d.value.columns)
     assert sorted(records["question"].unique()) == ["q1", "q2", "q3", "q4", "q5"]
     assert set(records["status"]) == {"ok"}
     assert len(at.get("vega_lite_chart")) == 2, "time against rows, and the speed-up heatmap"
@@ -109,8 +109,8 @@ def test_the_dask_engine_runs_here_on_the_local_cluster_the_operator_sized(monke
     at.button(key="bench_go").click().run()
     try:
         assert not problems(at)
-        records = next(d.value for d in at.dataframe if "median_s" in d.value.columns)
-        dask = records[records["engine_label"] == "Dask CPU (dask.dataframe)"]
+        records = next(d.value for d in at.dataframe if "median (s)" in d.value.columns)
+        dask = records[records["engine"] == "Dask CPU (dask.dataframe)"]
         assert set(dask[dask["suite"] == "groupby"]["status"]) == {"ok"} and len(dask[dask["suite"] == "groupby"]) == 10
         assert set(dask[dask["suite"] == "io"]["status"]) == {"skipped"}
     finally:
@@ -162,8 +162,8 @@ def test_a_benchmark_run_on_the_shared_cluster_is_counted_and_another_session_ca
         run.join(120)
     try:
         assert not run.is_alive() and not problems(first)
-        records = next(d.value for d in first.dataframe if "median_s" in d.value.columns)
-        dask = records[records["engine_label"] == "Dask CPU (dask.dataframe)"]
+        records = next(d.value for d in first.dataframe if "median (s)" in d.value.columns)
+        dask = records[records["engine"] == "Dask CPU (dask.dataframe)"]
         assert len(dask) == 10 and set(dask["status"]) == {"ok"}, dask[["question", "status"]]
         assert cluster_users(local_settings()) == set(), "A's run counted only while it ran"
     finally:
@@ -203,11 +203,11 @@ def test_the_runs_stay_with_their_tabs_not_under_the_dask_scaling_report(saved_r
     at.file_uploader(key="bench_files").set_value([(name, data, "application/json") for name, data in saved_runs])
     at.run()
     at.button(key="bench_load").click().run()
-    assert any("median_s" in d.value.columns for d in at.dataframe), "the runs under Load results"
+    assert any("median (s)" in d.value.columns for d in at.dataframe), "the runs under Load results"
     at.session_state["bench_tab"] = "Dask scaling"
     at.run()
     assert not problems(at)
-    assert not any("median_s" in d.value.columns for d in at.dataframe), "no runs under the Dask scaling report"
+    assert not any("median (s)" in d.value.columns for d in at.dataframe), "no runs under the Dask scaling report"
     assert "bench_forget" not in [b.key for b in at.button]
 
 
@@ -225,7 +225,7 @@ def test_the_published_figures_tab_names_each_figures_source_and_hardware():
     fixed = next(d.value for d in at.dataframe if "GPU seconds" in d.value.columns)
     assert set(fixed["library"]) == {"cuDF", "cuML"} and fixed["url"].str.startswith("https://").all()
     assert (fixed["CPU seconds"] < fixed["GPU seconds"]).all(), "every small-table timing had the CPU faster"
-    assert not any("median_s" in d.value.columns for d in at.dataframe), "never mixed with the runs"
+    assert not any("median (s)" in d.value.columns for d in at.dataframe), "never mixed with the runs"
 
 
 def test_cpu_only_runs_get_an_estimated_gpu_curve_and_break_even_labelled_as_estimates(saved_runs):
@@ -320,7 +320,7 @@ def test_a_stopped_run_is_shown_beside_the_runs_shown_before_it_started(saved_ru
     assert at.multiselect(key="bench_shown").value == [name, stopped]
     said = f"{stopped} was stopped before it finished; its 2 records so far are kept and shown"
     assert any(said in w.value for w in at.warning)
-    records = next(d.value for d in at.dataframe if "median_s" in d.value.columns)
+    records = next(d.value for d in at.dataframe if "median (s)" in d.value.columns)
     assert (records["run"] == stopped).sum() == 2
 
 

@@ -345,3 +345,14 @@ def test_statistics_and_pairs_read_as_people_write_them():
     at = open_tab(at, "Correlations")
     pairs = next(d.value for d in at.dataframe if "r" in d.value.columns)
     assert all(r == float(f"{r:.4g}") for r in pairs["r"]), f"four significant digits: {pairs['r'].tolist()}"
+
+
+def test_the_columns_table_rounds_its_headline_numbers_to_four_significant_digits():
+    """cars: the overview's means read 23.51 and 2,979, not 23.5146 and 2,979.41; the year column its mean date."""
+    catalog = Catalog()
+    load_public(catalog, "cars")
+    at = explore(catalog)
+    summary = next(d.value for d in at.dataframe if "missing %" in d.value.columns).set_index("column")
+    headline = summary["mean / top value"]
+    assert (headline["Miles_per_Gallon"], headline["Weight_in_lbs"]) == ("23.51", "2,979")
+    assert headline["Year"] == "1975-12-31"

@@ -87,8 +87,11 @@ def test_curves_scaling_and_compare_all():
     accuracy = table["CPU (pandas) accuracy"].tolist()
     assert accuracy == sorted(accuracy, reverse=True), "a leaderboard, best first"
     assert baseline["algorithm"] == "baseline: most frequent class" and baseline["CPU (pandas) accuracy"] < 0.5
-    assert (pd.to_numeric(algorithms["CPU (pandas) predict (s)"]) > 0).all()
-    assert baseline["CPU (pandas) predict (s)"] == "—", "a time the baseline has not is a dash, not None"
+    predict = table["CPU (pandas) predict (ms)"]
+    assert pd.api.types.is_float_dtype(predict), "times stay numbers, so they sort and sit right-aligned"
+    assert (algorithms["CPU (pandas) predict (ms)"] > 0).all() and algorithms["CPU (pandas) fit (ms)"].notna().all()
+    assert all(t == float(f"{t:.4g}") for t in predict.dropna()), "milliseconds to 4 significant digits"
+    assert pd.isna(baseline["CPU (pandas) predict (ms)"]), "a time the baseline has not stays empty"
     assert not [c for c in table.columns if "speed-up" in c], "no speed-up column where one engine ran"
 
 

@@ -314,7 +314,10 @@ def test_preset_steps_with_no_published_figure_say_so_in_words():
     assert (table["similar published work"] == "none published").all()
     assert not table.isna().any().any(), "no None cell"
     assert (table["estimated GPU time"] == "no estimate: nothing published is like this work").all()
-    assert (table["GPU cost per run (estimate)"] == "no estimate: nothing published is like this work").all()
+    assert (
+        table["GPU cost per run, in the currency of the prices per hour (estimate)"]
+        == "no estimate: nothing published is like this work"
+    ).all()
     assert table["GPU verdict (estimate)"].str.startswith("not expected to help at this size").all(), "a small table"
 
 

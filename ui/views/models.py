@@ -7,7 +7,10 @@ import pandas as pd
 
 from pipeline.engines import split_reference
 from pipeline.models.training import ModelRun
+from ui import format as fmt
 from ui.views import engine_speedups
+
+SECONDS = " (s)"
 
 
 def metrics_table(runs: dict[str, ModelRun]) -> pd.DataFrame:
@@ -27,6 +30,18 @@ def metrics_table(runs: dict[str, ModelRun]) -> pd.DataFrame:
             for m in names
         ]
     return table
+
+
+def leaderboard_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """A leaderboard as the page shows it: fit and predict times in milliseconds to 4 significant digits, kept
+    numbers (a time an algorithm has not stays empty) so they sort and sit right-aligned; the rest as
+    `people_table` shows it."""
+    times = [name for name in table.columns if name.endswith(SECONDS)]
+    shown = fmt.people_table(table.drop(columns=times))
+    for name in times:
+        shown[name] = (table[name].astype("float64") * 1e3).map(fmt.significant)
+    shown = shown[list(table.columns)]
+    return shown.rename(columns={name: name.removesuffix(SECONDS) + " (ms)" for name in times})
 
 
 def phase_times(runs: dict[str, ModelRun]) -> pd.DataFrame:

@@ -386,3 +386,21 @@ def test_cramers_v_says_when_a_table_is_too_sparse_for_it(cpu):
     profile = profile_frame(cpu, frame)
     assert 0 <= profile.correlations["cramers_v"].loc["a", "b"] <= 1
     assert "a × b" in profile.method_notes["cramers_v"] and "V is rough" in profile.method_notes["cramers_v"]
+
+
+def test_overview_of_cars_shows_the_mean_date_to_the_day_numbers_as_they_are_and_alerts_in_words(cpu, cars):
+    """The Year column (dates 1970–1982) headlines its mean date, not its first date, without a time of day; a
+    number stays a number for the page to round; the alerts read as words, not codes."""
+    summary = profile_frame(cpu, cars).summary().set_index("column")
+    years = pd.to_datetime(cars["Year"])
+    assert summary.loc["Year", "mean / top value"] == str(years.mean().round("D").date())
+    assert summary.loc["Miles_per_Gallon", "mean / top value"] == pytest.approx(cars["Miles_per_Gallon"].mean())
+    assert summary.loc["Name", "alerts"] == "many distinct values"
+
+
+def test_profile_of_a_datetime_column_has_its_mean_on_every_engine(cpu, dask_cpu):
+    frame = pd.DataFrame({"t": pd.to_datetime(["2020-01-01", "2020-01-03", None, "2020-01-08"])})
+    expected = pd.Timestamp("2020-01-04")
+    assert profile_frame(cpu, frame).column("t").stats["mean"] == expected
+    lazy = dask_cpu.frames.from_pandas(frame, npartitions=2)
+    assert profile_frame(dask_cpu, lazy).column("t").stats["mean"] == expected

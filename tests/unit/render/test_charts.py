@@ -236,3 +236,22 @@ def test_the_scaling_chart_of_a_real_cpu_only_run_is_tall_with_a_short_axis_titl
             if encoding is not None:
                 assert all(row[encoding["field"]] > 0 for row in rows), f"{channel} {encoding['field']} on a log axis"
     assert chart_image(time_vs_rows_chart(curve, "groupby", estimate), "png").startswith(b"\x89PNG")
+
+
+def test_the_memory_chart_reads_in_the_unit_of_its_largest_value():
+    """A 207-byte table in bytes (not 0.0002 MiB), a 3 GiB one in GiB."""
+    from pipeline.render.charts import memory_chart
+
+    for nbytes, unit, value in ((207, "B", 207), (3 * 1024**3, "GiB", 3)):
+        spec = memory_chart(pd.DataFrame({"engine": ["CPU (pandas)"], "bytes": [nbytes]})).to_dict()
+        assert spec["encoding"]["x"]["title"] == f"memory ({unit})"
+        assert next(iter(spec["datasets"].values()))[0]["size"] == value
+
+
+def test_the_load_time_legend_shows_whole_phase_names():
+    from pipeline.render.charts import phase_time_chart
+
+    phase = "parse (pyarrow, reader picked for this file's format)"
+    timings = pd.DataFrame({"engine": ["CPU (pandas)"], "phase": [phase], "seconds": [0.2]})
+    legend = phase_time_chart(timings).to_dict()["encoding"]["color"]["legend"]
+    assert legend["labelLimit"] == 0 and legend["orient"] == "bottom"
