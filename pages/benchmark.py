@@ -59,6 +59,7 @@ published_runs = st.cache_data(show_spinner=False)(shipped_results)  # files of 
 shipped_scaling = st.cache_data(show_spinner=False)(shipped_scaling_reports)
 SIZES = [10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 COLUMNS = ["run", "suite", "question", "label", "engine_label", "rows", "status", "median_s", "min_s", "max_s"]
+RECORD_LABELS = {"engine_label": "engine", "median_s": "median (s)", "min_s": "fastest (s)", "max_s": "slowest (s)"}
 
 
 def add_runs(new: dict[str, BenchResults]) -> None:
@@ -215,10 +216,20 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
         chart = time_vs_rows_chart(curve, title, estimate)
         data = curve if estimate is None else pd.concat([curve, estimate], ignore_index=True)
         show_chart(chart, data, f"time_vs_rows_{suite}", "bench_chart_scaling")
+        if estimate is not None and not estimate.empty:
+            st.caption(
+                "Solid lines: the median time measured here. Dashed: the GPU time the size-aware model estimates "
+                "(an estimate, not a measurement), in a band from its fastest to its slowest estimate."
+            )
     show_speedups(table, suite, questions)
     show_costs(curve, table, suite, estimate)
     st.markdown("**Records**")
-    st.dataframe(fmt.people_table(table[[*COLUMNS, "message"]]), hide_index=True, width="stretch")
+    st.dataframe(
+        fmt.people_table(table[[*COLUMNS, "message"]]),
+        hide_index=True,
+        width="stretch",
+        column_config=RECORD_LABELS | {"rows": st.column_config.NumberColumn("rows", format="localized")},
+    )
     downloads(chosen, table)
 
 

@@ -282,6 +282,9 @@ def time_unit(seconds: pd.Series) -> tuple[str, float]:
     return ("milliseconds", 1e3) if len(seconds) and float(seconds.max()) < 1.0 else ("seconds", 1.0)
 
 
+STEP_AXIS = alt.Axis(labelLimit=240)  # "12. Drop rows with missing values" whole, not "12. Drop rows wi…"
+
+
 def step_time_chart(timings: pd.DataFrame, *, log: bool = False) -> alt.Chart:
     """Grouped bars: time per step (in ms when every step is under a second), one bar per engine (columns: step,
     number, engine, seconds)."""
@@ -292,7 +295,7 @@ def step_time_chart(timings: pd.DataFrame, *, log: bool = False) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None),
+            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None, axis=STEP_AXIS),
             yOffset=alt.YOffset("engine:N"),
             x=alt.X("time:Q", scale=scale, title=unit + (" (log scale)" if log else "")),
             color=alt.Color("engine:N", scale=engine_colors(timings), title="engine"),
@@ -309,7 +312,7 @@ def speedup_chart(speedups: pd.DataFrame) -> alt.Chart:
         alt.Chart(small(speedups))
         .mark_bar()
         .encode(
-            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None),
+            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None, axis=STEP_AXIS),
             yOffset="engine:N",
             x=alt.X("speedup:Q", title="speed-up over the CPU (×)"),
             color=alt.Color("engine:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0)),
@@ -350,7 +353,8 @@ def time_vs_rows_chart(
     log = alt.Scale(type="log")
     legend = alt.Legend(orient="bottom", columns=2, labelLimit=0)
     estimated = estimate is not None and not estimate.empty
-    seconds = "seconds (median measured; dashed: GPU estimate, band: its range)" if estimated else "seconds (median)"
+    # short enough to fit beside the plot: a title longer than the chart's height shrinks the plot in the page
+    seconds = "seconds (dashed: GPU estimate)" if estimated else "seconds (median)"
     measured = (
         alt.Chart(small(scaling), title=title)
         .mark_line(point=True)
