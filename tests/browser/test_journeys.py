@@ -243,8 +243,14 @@ def test_a_small_table_is_explored_piped_estimated_modelled_and_benchmarked(serv
         assert token(driver) == address and len(steps_listed(driver)) == 5
         assert dataset_names(driver, "journeys/cars-07-datasets-after-refresh") == ["iris", "cars"]
         shot(driver, "cars-08-pipeline-after-refresh")
+        click_button(driver, cpu_button(driver, "Run"))  # a kept run holds no rows: run again to save them
+        wait_text(driver, "Save the result as a dataset named", timeout=120)
+        wait_idle(driver, timeout=120)
+        click_button(driver, "Save as dataset")
+        wait_active(driver, "cars (pipeline)")
+        wait_idle(driver)
 
-        go_to(driver, "Models", "Algorithm")
+        go_to(driver, "Models", "Algorithm")  # on the pipeline's result: its 'split' column marks train and test
         target = target_offered(driver)
         assert target in ("Origin", "Miles_per_Gallon"), f"the first target offered is {target!r}"
         assert "'Name': free text" in visible_text(driver) and "'Year' (dates" in visible_text(driver)
