@@ -228,7 +228,12 @@ def show_runs(loaded: dict[str, BenchResults]) -> None:
     show_costs(curve, table, suite, estimate)
     st.markdown("**Records**")
     records = fmt.people_table(table[[*COLUMNS, "message"]]).rename(columns=RECORD_HEADERS)
-    st.dataframe(records, hide_index=True, width="stretch")
+    st.dataframe(
+        records,
+        hide_index=True,
+        width="stretch",
+        column_config={"rows": st.column_config.NumberColumn("rows", format="localized")},
+    )
     downloads(chosen, table)
 
 

@@ -140,6 +140,13 @@ def choose(dataset: Dataset) -> tuple[FeatureSpec, Algorithm, dict[str, Any]]:
             "Left out by default (add them back above if you mean to): "
             + "; ".join(f"{name!r}: {why}" for name, why in skipped.items())
         )
+    unusable = [str(name) for name in frame.columns if name not in columns]
+    if unusable:
+        st.caption(
+            "Not offered as features or targets: "
+            + ", ".join(map(repr, unusable))
+            + " (dates or nested values; the Pipeline's date parts turn dates into numbers)."
+        )
     with st.expander("Settings", expanded=False):
         st.caption(algorithm.notes or "The same settings on both libraries.")
         cells = st.columns(3)

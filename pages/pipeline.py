@@ -62,10 +62,15 @@ def offer_previous_steps(dataset: Dataset, others: dict[str, Dataset]) -> None:
     if current_steps() or not kept or source is None:
         return
     left, right = st.columns([3, 1], vertical_alignment="center")
-    left.caption(f"This dataset has no steps yet; the {len(kept)} steps made for **{source.name}** stay with it.")
+    left.caption(
+        f"This dataset has no steps yet; the {fmt.counted(len(kept), 'step')} made for **{source.name}** stay with it."
+    )
     if right.button(f"Use a copy of {source.name}'s steps", key="steps_copy", icon=":material/content_copy:"):
         with shown_errors(f"copying the steps of {source.name}"):
-            set_steps(valid_steps(dataset, list(kept), others), f"Copied the {len(kept)} steps of {source.name}.")
+            set_steps(
+                valid_steps(dataset, list(kept), others),
+                f"Copied the {fmt.counted(len(kept), 'step')} of {source.name}.",
+            )
             st.rerun()
 
 
@@ -94,14 +99,14 @@ def use_preset(dataset: Dataset, others: dict[str, Dataset], name: str, keep: li
     """The preset's steps after `keep` (fitted to the table those make), and what the preset left alone, said."""
     fitted = preset_after(dataset, name, keep, others, catalog().budget())
     steps = valid_steps(dataset, [*keep, *fitted.recipe.steps], others)
-    added = len(fitted.recipe.steps)
+    added = fmt.counted(len(fitted.recipe.steps), "step")
     change = (
-        f"Added the {added} steps of '{PRESETS[name][0]}' after the {len(keep)} steps here."
+        f"Added the {added} of '{PRESETS[name][0]}' after the {fmt.counted(len(keep), 'step')} here."
         if keep
-        else f"Used '{PRESETS[name][0]}': {added} steps" + (", in place of the steps here." if current_steps() else ".")
+        else f"Used '{PRESETS[name][0]}': {added}" + (", in place of the steps here." if current_steps() else ".")
     )
     if fitted.left_alone:
-        change += " Left as they are: " + "; ".join(f"{c} ({why})" for c, why in fitted.left_alone.items()) + "."
+        change += " Left as they are: " + "; ".join(f"{c} — {why}" for c, why in fitted.left_alone.items()) + "."
     set_steps(steps, change)
 
 
@@ -114,7 +119,7 @@ def start_from(dataset: Dataset, others: dict[str, Dataset]) -> None:
             how = "append"
             if steps:
                 how = st.radio(
-                    f"With the {len(steps)} steps here",
+                    f"With the {fmt.counted(len(steps), 'step')} here",
                     ["append", "replace"],
                     format_func={"append": "add the preset's steps after them", "replace": "replace them"}.get,
                     horizontal=True,
@@ -133,7 +138,7 @@ def start_from(dataset: Dataset, others: dict[str, Dataset]) -> None:
             if st.button("Load recipe", key="recipe_go", disabled=upload is None, icon=":material/upload_file:"):
                 with shown_errors("loading the recipe"):
                     recipe = Recipe.from_json(upload.getvalue())
-                    change = f"Loaded {upload.name}: {len(recipe.steps)} steps"
+                    change = f"Loaded {upload.name}: {fmt.counted(len(recipe.steps), 'step')}"
                     set_steps(
                         valid_steps(dataset, list(recipe.steps), others),
                         change + (", in place of the steps here." if steps else "."),
@@ -169,7 +174,7 @@ def step_list(problem: str | None) -> None:
     if problem:
         st.error(f"{problem} Edit (the pencil), move or remove that step.", icon=":material/error:")
     if st.button("Remove all steps", key="clear_steps"):
-        set_steps([], f"Removed all {len(steps)} steps.")
+        set_steps([], f"Removed {'the step' if len(steps) == 1 else f'all {len(steps)} steps'}.")
         st.rerun()
 
 
@@ -285,7 +290,7 @@ def show_result(dataset: Dataset, result: SideBySide) -> None:
     rows_in = [dataset.shape[0], *(s.rows for s in reference.steps)]  # each step reads what the one before left
     published_estimates(
         [
-            TimedWork(f"{s.number}. {s.step.kind}", s.step.kind, s.seconds, rows, library="cuDF")
+            TimedWork(f"{s.number}. {STEP_KINDS[s.step.kind].label}", s.step.kind, s.seconds, rows, library="cuDF")
             for s, rows in zip(reference.steps, rows_in, strict=False)
             if s.seconds is not None
         ],

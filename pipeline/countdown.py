@@ -3,8 +3,9 @@
 Work is reported as a done share, `(parts finished + share of the current part) / parts` when it runs in `parts`
 (an algorithm at a row count, a suite at a size). A part's time is predicted from `Rates`: the seconds measured for
 the same kind of work at the nearest size, scaled by size; a kind not measured yet takes the seconds per unit of size
-of the parts finished in this run. Without parts, or before anything is known, the time left is the pace so far
-extrapolated (`elapsed / done × (1 − done)`); before any progress there is no estimate.
+of the parts finished in this run. Before that, the time left is the pace so far extrapolated: per unit of size over
+the size left when the work runs in parts (a first part of 10,000 rows before parts of 100,000 and 1,000,000 is a
+hundredth of the work, not a third), else `elapsed / done × (1 − done)`; before any progress there is no estimate.
 
 What is shown counts down with the clock between reports. A new estimate below it replaces it; one above it never
 raises it: the countdown slows instead, so that it reaches zero when the new estimate says. Work that outlasts every
@@ -112,5 +113,14 @@ class Countdown:
                 within = self._done * len(self.parts) - self._finished
                 now_left = current * (1 - within) if within > 0 else max(current - (now - self._part_started), 0.0)
                 return now_left + sum(rest)
+            return self._pace_by_size(now)
         elapsed = now - self.started
         return elapsed / self._done * (1 - self._done) if self._done > 0 else None
+
+    def _pace_by_size(self, now: float) -> float | None:
+        """The pace so far per unit of size over the size left: parts of different sizes (10,000, 100,000 and
+        1,000,000 rows) are not equal shares of the work, so their count would say almost nothing is left."""
+        sizes = [part.size for part in self.parts]
+        within = self._done * len(sizes) - self._finished
+        done = sum(sizes[: self._finished]) + (within * sizes[self._finished] if self._finished < len(sizes) else 0.0)
+        return (now - self.started) / done * (sum(sizes) - done) if done > 0 else None

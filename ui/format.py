@@ -26,6 +26,11 @@ def size(nbytes: float) -> str:
     return f"{nbytes:,.0f} B" if unit == "B" else f"{nbytes / divisor:,.1f} {unit}"
 
 
+def counted(count: int, noun: str) -> str:
+    """`count` of `noun` as people say it: "1 step", "4 steps"."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def seconds(value: float) -> str:
     if value < 1e-3:
         return f"{value * 1e6:,.0f} µs"

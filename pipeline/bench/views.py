@@ -30,19 +30,23 @@ def records_table(runs: dict[str, BenchResults]) -> pd.DataFrame:
 
 def scaling(table: pd.DataFrame, suite: str, question: str) -> pd.DataFrame:
     """Median seconds against rows per series for one question, or, for TOTAL, the sum over the suite's
-    questions where a series answered all of them at that size (columns: series, rows, seconds, questions)."""
+    questions where a series answered all of them at that size (columns: series, rows, seconds, questions): a size
+    a stopped run did not reach every question of (the series asked more questions at another size) has no total."""
     chosen = table[(table["suite"] == suite) & (table["status"] == OK)]
     if question != TOTAL:
         chosen = chosen[chosen["question"] == question]
         return chosen.assign(questions=1)[["series", "rows", "median_s", "questions"]].rename(
             columns={"median_s": "seconds"}
         )
-    asked = table[(table["suite"] == suite) & (table["status"] != "skipped")]
+    suite_records = table[table["suite"] == suite]
+    asked = suite_records[suite_records["status"] != "skipped"]
     needed = asked.groupby(["series", "rows"])["question"].nunique().rename("asked")
+    reached = suite_records.groupby(["series", "rows"])["question"].nunique().rename("reached")
+    every = suite_records.groupby("series")["question"].nunique().rename("every")
     totals = chosen.groupby(["series", "rows"]).agg(seconds=("median_s", "sum"), questions=("question", "nunique"))
-    totals = totals.join(needed)
-    complete = totals[totals["questions"] == totals["asked"]].drop(columns="asked")
-    return complete.reset_index()
+    totals = totals.join(needed).join(reached).join(every, on="series")
+    complete = totals[(totals["questions"] == totals["asked"]) & (totals["reached"] == totals["every"])]
+    return complete.drop(columns=["asked", "reached", "every"]).reset_index()
 
 
 def speedups(table: pd.DataFrame, suite: str, baseline: str, other: str) -> pd.DataFrame:

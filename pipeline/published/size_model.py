@@ -306,6 +306,11 @@ def _break_even_rows(
     )
 
 
+def about(rows: float) -> str:
+    """An estimated row count as a sentence gives it: two significant digits (about 54,000 rows, not 54,338)."""
+    return f"{float(f'{rows:.2g}'):,.0f}"
+
+
 def estimated_break_even(
     cpu: pd.DataFrame, work: str, figures: pd.DataFrame, measurements: list[Measurement], prices: InstancePrices
 ) -> BreakEvenEstimate | None:
@@ -324,13 +329,13 @@ def estimated_break_even(
         slowest, slow_how = float(floor), RAISED.format(rows=floor)
     if fastest is None:
         return BreakEvenEstimate(None, None, f"The GPU would not cost less at any size: {fast_how}.")
-    if slowest is not None and round(slowest) == round(fastest) and slow_how == fast_how:
+    if slowest is not None and about(slowest) == about(fastest) and slow_how == fast_how:
         return BreakEvenEstimate(
-            fastest, slowest, f"The GPU would cost less per run from about {fastest:,.0f} rows ({fast_how})."
+            fastest, slowest, f"The GPU would cost less per run from about {about(fastest)} rows ({fast_how})."
         )
-    verdict = f"The GPU would cost less per run from about {fastest:,.0f} rows at the fastest estimate ({fast_how})"
+    verdict = f"The GPU would cost less per run from about {about(fastest)} rows at the fastest estimate ({fast_how})"
     if slowest is None:
         return BreakEvenEstimate(fastest, None, f"{verdict}; at the slowest, {slow_how}.")
     return BreakEvenEstimate(
-        fastest, slowest, f"{verdict}, and from about {slowest:,.0f} rows at the slowest ({slow_how})."
+        fastest, slowest, f"{verdict}, and from about {about(slowest)} rows at the slowest ({slow_how})."
     )

@@ -293,6 +293,9 @@ def time_unit(seconds: pd.Series) -> tuple[str, float]:
     return ("milliseconds", 1e3) if len(seconds) and float(seconds.max()) < 1.0 else ("seconds", 1.0)
 
 
+STEP_AXIS = alt.Axis(labelLimit=240)  # "12. Drop rows with missing values" whole, not "12. Drop rows wi…"
+
+
 def step_time_chart(timings: pd.DataFrame, *, log: bool = False) -> alt.Chart:
     """Grouped bars: time per step (in ms when every step is under a second), one bar per engine (columns: step,
     number, engine, seconds)."""
@@ -303,7 +306,7 @@ def step_time_chart(timings: pd.DataFrame, *, log: bool = False) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None),
+            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None, axis=STEP_AXIS),
             yOffset=alt.YOffset("engine:N"),
             x=alt.X("time:Q", scale=scale, title=unit + (" (log scale)" if log else "")),
             color=alt.Color("engine:N", scale=engine_colors(timings), title="engine"),
@@ -320,7 +323,7 @@ def speedup_chart(speedups: pd.DataFrame) -> alt.Chart:
         alt.Chart(small(speedups))
         .mark_bar()
         .encode(
-            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None),
+            y=alt.Y("step:N", sort=alt.EncodingSortField("number"), title=None, axis=STEP_AXIS),
             yOffset="engine:N",
             x=alt.X("speedup:Q", title="speed-up over the CPU (×)"),
             color=alt.Color("engine:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0)),

@@ -163,7 +163,7 @@ def _described(read: FileRead) -> str:
     if read.compression:
         said.append(f"{read.compression}-compressed")
     if read.dates:
-        said.append(f"{len(read.dates)} column(s) read as dates")
+        said.append(", ".join(read.dates) + " read as dates")
     if read.numbers:
         said.append(f"{len(read.numbers)} column(s) of numbers written with separators read as numbers")
     return ", ".join(said)

@@ -145,7 +145,12 @@ class SideBySide:
     def timings(self) -> pd.DataFrame:
         """Seconds per step and engine, tidy for charts (failed steps left out)."""
         rows = [
-            {"step": f"{s.number}. {s.step.kind}", "number": s.number, "engine": run.engine.label, "seconds": s.seconds}
+            {
+                "step": f"{s.number}. {STEP_KINDS[s.step.kind].label}",
+                "number": s.number,
+                "engine": run.engine.label,
+                "seconds": s.seconds,
+            }
             for run in self.runs.values()
             for s in run.steps
             if s.seconds is not None

@@ -25,9 +25,11 @@ from tests.support.chrome import (
     have_chromium,
     new_driver,
     new_session,
+    picked,
     screenshot,
     scroll_to,
     sidebar_text,
+    unpick,
     upload,
     visible_text,
     wait_active,
@@ -152,6 +154,12 @@ def test_explore_a_bundled_dataset(server, browser, tmp_path):
 
     click_tab(browser, "Filter")
     wait_text(browser, "150 of 150 rows")
+    wait_idle(browser)
+    # the tab opens on the category of fewest values (iris' target): filter by a measurement instead
+    unpick(browser, "Columns to filter by", "target")
+    choose(browser, "Columns to filter by", "sepal length (cm)")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    assert picked(browser, "Columns to filter by") == ["sepal length (cm)"]
     histogram = WebDriverWait(browser, 30).until(
         lambda d: next(
             (c for c in d.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']") if c.is_displayed()), None

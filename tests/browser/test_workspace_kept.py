@@ -3,34 +3,29 @@ refresh (under the same address), and saved whole as a workspace file."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import time
-import zipfile
-from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
 from sklearn.datasets import load_wine
 
 from tests.support.chrome import (
-    ACTIVE_BOX,
     active_name,
+    allow_downloads,
     choose,
     click_button,
-    click_first,
     click_tab,
+    dataset_names,
     go_to,
     have_chromium,
     new_driver,
     new_session,
+    saved_workspace,
     screenshot,
     scroll_to,
     sidebar_text,
+    token,
     upload,
     wait_active,
     wait_idle,
@@ -46,39 +41,8 @@ if not have_chromium():
     pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
 
 
-def token(driver) -> str:
-    """The workspace token the address shows now (waiting for the app to put it back after a page change)."""
-    WebDriverWait(driver, 30).until(lambda d: "w" in parse_qs(urlparse(d.current_url).query))
-    return parse_qs(urlparse(driver.current_url).query)["w"][0]
-
-
-def saved_workspace(driver, downloads: Path, already: int) -> dict:
-    """Click Save workspace on the Data page's Workspace tab; the manifest of the zip the browser downloads."""
-    go_to(driver, "Data", "All loaded datasets")
-    click_tab(driver, "Workspace")
-    click_button(driver, "Save workspace (.zip)")
-    WebDriverWait(driver, 60).until(
-        lambda _d: len([p for p in downloads.glob("*.zip") if not p.name.endswith(".crdownload")]) > already
-    )
-    time.sleep(0.5)  # the download is renamed into place when whole
-    newest = max(downloads.glob("*.zip"), key=lambda p: p.stat().st_mtime)
-    archive = zipfile.ZipFile(io.BytesIO(newest.read_bytes()))
-    return {"manifest": json.loads(archive.read("workspace.json")), "members": archive.namelist()}
-
-
 def listed(manifest: dict) -> list[str]:
     return [entry["name"] for entry in manifest["datasets"]]
-
-
-def dataset_names(driver, shot: str) -> list[str]:
-    """The datasets the sidebar offers as the active one (every dataset the session holds), the list screenshot."""
-    click_first(driver, ACTIVE_BOX, lambda _box: True, 20)
-    names = WebDriverWait(driver, 20).until(
-        lambda d: [option.text.strip() for option in d.find_elements(By.CSS_SELECTOR, "[role='option']")]
-    )
-    screenshot(driver, shot)
-    driver.find_element(By.CSS_SELECTOR, ACTIVE_BOX).send_keys(Keys.ESCAPE)
-    return names
 
 
 def test_uploads_recipes_runs_and_models_survive_pages_and_a_refresh_and_save_whole(tmp_path_factory):
@@ -89,7 +53,7 @@ def test_uploads_recipes_runs_and_models_survive_pages_and_a_refresh_and_save_wh
     downloads = tmp_path_factory.mktemp("kept-downloads")
     with running_server(data) as running:
         driver = new_driver(tmp_path_factory.mktemp("kept-chromium"))
-        driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+        allow_downloads(driver, downloads)
         try:
             new_session(driver, running.url)
             address = token(driver)
@@ -103,7 +67,7 @@ def test_uploads_recipes_runs_and_models_survive_pages_and_a_refresh_and_save_wh
             screenshot(driver, "kept-01-uploaded")
             assert token(driver) == address, "the session keeps its token through its own reruns"
 
-            first = saved_workspace(driver, downloads, 0)  # a fresh session, right after one upload
+            first = saved_workspace(driver, downloads)  # a fresh session, right after one upload
             assert listed(first["manifest"]) == ["iris", "wine"], first["manifest"]
             assert "datasets/1.parquet" in first["members"]
             screenshot(driver, "kept-02-saved-after-upload")
@@ -182,15 +146,13 @@ def test_uploads_recipes_runs_and_models_survive_pages_and_a_refresh_and_save_wh
         # the address opened in another browser: its own copy, under its own token, holding everything
         other = new_driver(tmp_path_factory.mktemp("kept-chromium-other"))
         other_downloads = tmp_path_factory.mktemp("kept-downloads-other")
-        other.execute_cdp_cmd(
-            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(other_downloads)}
-        )
+        allow_downloads(other, other_downloads)
         try:
             other.get(link)
             wait_idle(other)
             wait_active(other, "wine")
             assert token(other) != address, "another browser gets a copy under a token of its own"
-            copied = saved_workspace(other, other_downloads, 0)
+            copied = saved_workspace(other, other_downloads)
             entries = {entry["name"]: entry for entry in copied["manifest"]["datasets"]}
             assert list(entries) == ["iris", "wine"] and copied["manifest"]["active"] == "wine"
             assert [step["kind"] for step in entries["wine"]["recipe"]["steps"]] == ["log1p", "sort"]

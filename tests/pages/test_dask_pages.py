@@ -103,7 +103,7 @@ def test_a_preset_pipeline_runs_on_pandas_and_dask_side_by_side_and_saves(dask_c
     assert not problems(at)
     assert [m.label for m in at.metric][:2] == ["CPU (pandas)", "Dask CPU (dask.dataframe)"]
     table = next(d.value for d in at.dataframe if "engines agree" in d.value.columns)
-    assert table["DASK-CPU time"].ne("—").all() and table["DASK-CPU error"].eq("").all()
+    assert table["DASK-CPU time"].ne("—").all() and "DASK-CPU error" not in table.columns, "no step failed"
     assert not table["engines agree"].str.startswith("NO").any(), table["engines agree"].tolist()
     at.button(key="save_go").click().run()
     saved = catalog.active
@@ -120,7 +120,7 @@ def test_the_pipeline_page_checks_a_dask_dataset_next_to_pandas_ones(dask_cpu):
     at.button(key="preset_run").click().run()
     assert not problems(at)
     table = next(d.value for d in at.dataframe if "engines agree" in d.value.columns)
-    assert table["DASK-CPU error"].eq("").all() and len(table) >= 3
+    assert "DASK-CPU error" not in table.columns and len(table) >= 3, "no step failed"
 
 
 def test_a_session_loading_onto_its_cluster_is_counted_among_its_users(dask_cpu):

@@ -219,3 +219,14 @@ def test_a_regression_shows_rounded_metrics_and_the_line_where_prediction_equals
     )
     assert any(layer["mark"]["type"] == "line" for layer in predicted["layer"]), "y = x drawn"
     assert any("y = x" in c.value for c in at.caption)
+
+
+def test_a_date_column_not_offered_is_named_with_the_step_that_makes_numbers_of_it():
+    from tests.support.public_tables import load_public
+
+    catalog = Catalog()
+    load_public(catalog, "cars")
+    at = open_page("pages/models.py", catalog)
+    assert not problems(at)
+    assert at.selectbox(key="model_target_classification").value == "Origin"
+    assert any("Not offered as features or targets: 'Year' (dates" in c.value for c in at.caption), "not silently"

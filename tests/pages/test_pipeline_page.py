@@ -105,7 +105,7 @@ def test_a_preset_says_which_columns_it_left_as_they_are():
     at.button(key="preset_run").click().run()
     assert not problems(at)
     said = next(c.value for c in at.caption if "Used 'Clean and encode for modelling'" in c.value)
-    kept = "Origin (the likely target (a label)); Miles_per_Gallon (the likely target (a measure)); Name (free text"
+    kept = "Origin — the likely target (a label); Miles_per_Gallon — the likely target (a measure); Name — free text ("
     assert f"Left as they are: {kept}" in said
     assert not [s for s in steps(at) if s.kind in ("one_hot", "label_encode")], "neither the label nor the names"
     assert len(step_table(at)) == 4, "it ran"
@@ -273,7 +273,7 @@ def test_without_a_gpu_the_cpu_times_sit_beside_a_size_aware_gpu_estimate():
     at.button(key="preset_run").click().run()
     assert not problems(at)
     table = estimates_of(at)
-    assert table["work"].tolist() == ["1. group_aggregate", "2. sort"]
+    assert table["work"].tolist() == ["1. Group and aggregate", "2. Sort rows"], "the steps as the page names them"
     assert table["rows"].tolist() == ["150", "3"], "each step's own input: iris, then its three groups"
     assert table["similar published work"].tolist() == ["group-by", "none published"]
     assert table.loc[0, "published speed-up"] == "138.5× (measured at 100,000,000 rows)"

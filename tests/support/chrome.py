@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import time
+import zipfile
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -64,9 +68,11 @@ def wait_text(driver, text: str, timeout: float = 60, where: str = "body") -> No
 
 
 def screenshot(driver, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
+    """test-artifacts/<name>.png (`name` may hold a folder, as journeys/01-start)."""
+    path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     time.sleep(1.0)  # let charts and data grids paint
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    driver.save_screenshot(str(path))
 
 
 def click_first(driver, selector: str, wanted, timeout: float) -> None:
@@ -154,11 +160,16 @@ def scroll_to(driver, selector: str, text: str) -> None:
     )
 
 
-def upload(driver, path: Path, timeout: float = 120) -> None:
-    """Put a file in the page's uploader and wait until it shows (by full name: the chip shortens long ones)."""
+def upload(driver, path: Path, timeout: float = 120, label: str | None = None) -> None:
+    """Put a file in the page's uploader (the one labelled `label`, else the first) and wait until it shows (by
+    full name: the chip shortens long ones)."""
 
     def send(d) -> bool:
-        d.find_element(By.CSS_SELECTOR, "[data-testid='stFileUploader'] input[type='file']").send_keys(str(path))
+        uploaders = d.find_elements(By.CSS_SELECTOR, "[data-testid='stFileUploader']")
+        uploader = next((u for u in uploaders if label is None or label in u.text.splitlines()), None)
+        if uploader is None:
+            return False
+        uploader.find_element(By.CSS_SELECTOR, "input[type='file']").send_keys(str(path))
         return True
 
     WebDriverWait(driver, timeout, ignored_exceptions=RERENDERED).until(send)
@@ -175,3 +186,103 @@ def choose_number(driver, label: str, value: float, timeout: float = 20) -> None
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys(str(value), Keys.ENTER)
     wait_idle(driver, timeout)
+
+
+def multiselect(driver, label: str):
+    """The multiselect labelled `label`."""
+    return next(
+        box
+        for box in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stMultiSelect']")
+        if box.find_elements(By.CSS_SELECTOR, f"input[aria-label='{label}']")
+    )
+
+
+def picked(driver, label: str) -> list[str]:
+    """The values chosen in the multiselect labelled `label`, in order."""
+    return [
+        tag.get_attribute("aria-label")
+        for tag in multiselect(driver, label).find_elements(By.CSS_SELECTOR, "[data-tag]")
+    ]
+
+
+def unpick(driver, label: str, value: str, timeout: float = 20) -> None:
+    """Remove `value` from the multiselect labelled `label` (the cross on its chip)."""
+    click_first(driver, f"[data-testid='stMultiSelect'] button[aria-label='Remove {value}']", lambda _b: True, timeout)
+    wait_idle(driver, timeout)
+
+
+GRID_CELLS = """
+return (async () => {
+const grid = arguments[0], scroller = grid.querySelector('.dvn-scroller'), cells = {};
+const read = () => grid.querySelectorAll('th, td').forEach(cell => {
+  const row = cell.closest('tr').getAttribute('aria-rowindex'), column = cell.getAttribute('aria-colindex');
+  cells[row + ',' + column] = cell.textContent;
+});
+read();
+while (scroller && scroller.scrollLeft + scroller.clientWidth < scroller.scrollWidth) {
+  scroller.scrollLeft += Math.max(scroller.clientWidth - 50, 50);
+  await new Promise(done => setTimeout(done, 300));  // the grid redraws its accessible table after a scroll
+  read();
+}
+if (scroller) scroller.scrollLeft = 0;
+return cells;
+})();
+"""
+
+
+def grid_rows(driver, grid) -> list[dict[str, str]]:
+    """The rows of a `st.dataframe` (its element) as header → text, read from the grid's accessible table, scrolled
+    across so that every column is drawn once (the grid draws only the columns in view)."""
+    cells = driver.execute_script(GRID_CELLS, grid)
+    at = {tuple(int(i) for i in key.split(",")): text for key, text in cells.items()}
+    headers = {column: text for (row, column), text in at.items() if row == 1}
+    rows = sorted({row for row, _ in at if row > 1})
+    return [{headers[c]: at.get((row, c), "") for c in sorted(headers)} for row in rows]
+
+
+def grids(driver) -> list:
+    """The `st.dataframe` elements shown on the page, top to bottom."""
+    return [
+        grid for grid in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stDataFrame']") if grid.is_displayed()
+    ]
+
+
+def token(driver) -> str:
+    """The workspace token the address shows now (waiting for the app to put it back after a page change)."""
+    WebDriverWait(driver, 30).until(lambda d: "w" in parse_qs(urlparse(d.current_url).query))
+    return parse_qs(urlparse(driver.current_url).query)["w"][0]
+
+
+def allow_downloads(driver, folder: Path) -> None:
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+
+
+def downloaded(driver, label: str, folder: Path, pattern: str, timeout: float = 60) -> Path:
+    """Click the download button `label` and wait for the file it brings into `folder` (one matching `pattern` that
+    was not there before, whole: Chromium renames it into place when the last byte is in)."""
+    before = set(folder.glob(pattern))
+    click_button(driver, label)
+    return WebDriverWait(driver, timeout).until(
+        lambda _d: next((p for p in set(folder.glob(pattern)) - before if p.stat().st_size), None)
+    )
+
+
+def saved_workspace(driver, downloads: Path) -> dict:
+    """Click Save workspace on the Data page's Workspace tab; the manifest, members and path of the zip the browser
+    downloads."""
+    go_to(driver, "Data", "All loaded datasets")
+    click_tab(driver, "Workspace")
+    path = downloaded(driver, "Save workspace (.zip)", downloads, "*.zip")
+    archive = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    return {"manifest": json.loads(archive.read("workspace.json")), "members": archive.namelist(), "path": path}
+
+
+def dataset_names(driver, shot: str) -> list[str]:
+    """The datasets the sidebar offers as the active one (every dataset the session holds), the list screenshot."""
+    click_first(driver, ACTIVE_BOX, lambda _box: True, 20)
+    names = WebDriverWait(driver, 20).until(
+        lambda d: [option.text.strip() for option in d.find_elements(By.CSS_SELECTOR, "[role='option']")]
+    )
+    screenshot(driver, shot)
+    driver.find_element(By.CSS_SELECTOR, ACTIVE_BOX).send_keys(Keys.ESCAPE)
+    return names

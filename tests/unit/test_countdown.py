@@ -44,6 +44,15 @@ def test_the_benchmarks_time_left_comes_from_the_sizes_already_done():
     assert countdown.rates.predict("groupby", 10_000) == pytest.approx(0.1), "measured into the rates as it goes"
 
 
+def test_before_the_first_size_is_done_the_pace_so_far_counts_rows_not_parts():
+    parts = [Part("groupby", 10_000), Part("groupby", 100_000), Part("groupby", 1_000_000)]
+    countdown = Countdown(0.0, parts)
+    countdown.report(1 / 6, 0.05)  # half of the 10,000 rows in 0.05 s
+    assert countdown.left(0.05) == pytest.approx(0.05 + 1.0 + 10.0), "not 0.25 s: a sixth of the parts, not the rows"
+    countdown.report(1 / 3, 0.1)
+    assert countdown.left(0.1) == pytest.approx(11.0), "the measured size agrees: nothing slowed or pinned"
+
+
 def test_a_kind_not_measured_yet_takes_the_pace_of_the_parts_done_in_this_run():
     countdown = Countdown(0.0, [Part("a", 100), Part("b", 200), Part("c", 100)])
     countdown.report(1 / 3, 2.0)

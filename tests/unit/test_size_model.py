@@ -132,6 +132,7 @@ def test_the_estimated_break_even_is_where_the_model_costs_as_much_as_the_cpu():
     one_size = pd.DataFrame({"rows": [10_000], "cpu_s": [0.01], "calls": [1]})
     found = estimated_break_even(one_size, "group-by", figures, measured, PRICES)
     assert found.fastest == pytest.approx(41_666.67, rel=1e-6) == found.slowest
+    assert "from about 42,000 rows" in found.verdict, "an estimate in two significant digits, not 41,667"
     assert "extrapolated beyond the largest size timed here (10,000 rows)" in found.verdict
     two_sizes = pd.DataFrame({"rows": [10_000, 100_000], "cpu_s": [0.01, 0.1], "calls": [1, 1]})
     between = estimated_break_even(two_sizes, "group-by", figures, measured, PRICES)

@@ -19,8 +19,8 @@ from ui.views import engine_speedups
 
 
 def step_table(result: SideBySide) -> pd.DataFrame:
-    """One row per step: each engine's time, memory and error, the rows × columns after it, each other engine's
-    speed-up over the reference, and whether the engines agree."""
+    """One row per step: each engine's time, memory and error (an engine's error column only where it has one), the
+    rows × columns after it, each other engine's speed-up over the reference, and whether the engines agree."""
     rows = []
     reference, _others = split_reference(result.runs)
     first = reference or next(iter(result.runs.values()))
@@ -41,7 +41,8 @@ def step_table(result: SideBySide) -> pd.DataFrame:
         verdict = "—" if parity is None else ("yes" if parity.ok else "NO: " + "; ".join(parity.mismatches[:3]))
         row["engines agree"] = "; ".join([verdict, *parity.notes]) if parity and parity.notes else verdict
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table.drop(columns=[c for c in table.columns if c.endswith(" error") and not table[c].any()])
 
 
 def run_speedups(result: SideBySide) -> dict[str, float]:

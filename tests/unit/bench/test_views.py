@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.bench.views import cpu_gpu_times, default_comparison
+from pipeline.bench.views import TOTAL, cpu_gpu_times, default_comparison, scaling
 
 
 def table(*rows: tuple[str, str, str]) -> pd.DataFrame:
@@ -37,3 +37,21 @@ def test_cost_times_pair_the_cpu_and_gpu_of_one_run_at_each_size():
     )
     paired = cpu_gpu_times(curve, runs)
     assert paired[["rows", "cpu_s", "gpu_s"]].to_dict("records") == [{"rows": 10, "cpu_s": 4.0, "gpu_s": 1.0}]
+
+
+def test_a_size_a_stopped_run_did_not_finish_has_no_total():
+    records = [
+        {
+            "suite": "groupby",
+            "question": f"q{q}",
+            "series": "CPU (pandas)",
+            "rows": rows,
+            "status": status,
+            "median_s": 0.01 * q * rows / 10_000,
+        }
+        for rows, asked in ((10_000, 10), (100_000, 10), (1_000_000, 3))  # stopped after q3 at 1,000,000 rows
+        for q, status in ((q, "ok" if q != 7 else "skipped") for q in range(1, asked + 1))
+    ]
+    curve = scaling(pd.DataFrame(records), "groupby", TOTAL)
+    assert curve["rows"].tolist() == [10_000, 100_000], "not a total of 3 questions beside totals of 10"
+    assert curve["questions"].tolist() == [9, 9], "a question skipped at every size leaves the others' total"

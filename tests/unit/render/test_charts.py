@@ -94,6 +94,11 @@ def test_step_numbers_stand_upright_and_benchmark_legends_are_not_cut():
         {"step": ["1. a", "2. b"], "number": [1, 2], "engine": ["CPU (pandas)"] * 2, "seconds": [1, 2]}
     )
     assert cumulative_time_chart(timings).to_dict()["encoding"]["x"]["axis"]["labelAngle"] == 0
+    from pipeline.render.charts import speedup_chart, step_time_chart
+
+    speedups = timings.rename(columns={"seconds": "speedup"})
+    for spec in (step_time_chart(timings).to_dict(), speedup_chart(speedups).to_dict()["layer"][0]):
+        assert spec["encoding"]["y"]["axis"]["labelLimit"] >= 240, "a step's name is not cut to 'Fill missing val…'"
     series = "bench_cpu.json · CPU (pandas) on a long machine name"
     scaling = pd.DataFrame({"series": [series] * 2, "rows": [1_000, 10_000], "seconds": [0.1, 1.0]})
     assert time_vs_rows_chart(scaling, "t").to_dict()["encoding"]["color"]["legend"]["labelLimit"] == 0

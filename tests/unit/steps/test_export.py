@@ -198,6 +198,7 @@ def test_a_csv_upload_is_read_with_its_delimiter_encoding_and_dates():
     for library in LIBRARIES:
         text = to_script(Recipe((Step("drop", {"columns": ["x"]}),)), library, read)
         assert "pd.read_csv(sys.argv[1], sep=';', encoding='latin-1', compression='gzip', parse_dates=['when'])" in text
+        assert "gzip-compressed, when read as dates." in text, "the docstring names the date columns"
         assert "read_parquet" not in text
         assert "INPUT.csv.gz OUTPUT.parquet" in text
     plain = to_script(Recipe((Step("drop", {"columns": ["x"]}),)), "cudf", FileRead(FileFormat.CSV))

@@ -40,6 +40,7 @@ def test_step_table_and_speedups_name_every_other_engine(iris):
     assert set(step_speedups(both).columns) == {"step", "number", "engine", "speedup"}
     alone = run_side_by_side(steps, {"cpu": iris}, {"cpu": CpuEngine()})
     assert "GPU speed-up" not in step_table(alone) and run_speedups(alone) == {} and step_speedups(alone).empty
+    assert not [column for column in step_table(alone) if column.endswith("error")], "no column of empty errors"
 
 
 def test_model_views_compare_with_the_reference(iris):
