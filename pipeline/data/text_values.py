@@ -20,6 +20,7 @@ import pandas as pd
 
 from pipeline.engines import Engine
 from pipeline.tables.column_kinds import TEXT, column_kind
+from pipeline.tables.text_numbers import as_number
 
 COMMA_THOUSANDS = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
 DECIMAL_COMMA = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
@@ -75,15 +76,6 @@ def number_style(values: Any, delimiter: str) -> NumberStyle | None:
     if len(fits) == 2:
         return EUROPEAN if delimiter == ";" else COMMA
     return fits[0] if fits else None
-
-
-def as_number(values: Any, decimal: str, thousands: str) -> Any:
-    """Text numbers written with `decimal` before decimals and `thousands` (or nothing) between thousands, as float64
-    (the same string operations on pandas and cuDF)."""
-    plain = values.str.replace(thousands, "", regex=False) if thousands else values
-    if decimal != ".":
-        plain = plain.str.replace(decimal, ".", regex=False)
-    return plain.astype("float64")
 
 
 def convert_numbers(frame: Any, delimiter: str) -> tuple[Any, list[str], tuple[tuple[str, str, str], ...]]:

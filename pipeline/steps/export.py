@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pipeline.steps.library  # noqa: F401  (registers every step kind)
-from pipeline.data.text_values import as_number
 from pipeline.errors import DataError
 from pipeline.steps.params import scalar_for
 from pipeline.steps.spec import STEP_KINDS, Recipe, Step
 from pipeline.tables import random_streams
 from pipeline.tables.formats import FileFormat, FileRead
+from pipeline.tables.text_numbers import as_number
 
 LIBRARIES = {"pandas": ("pandas", "numpy"), "cudf": ("cudf", "cupy")}
 EXTENSIONS = {
