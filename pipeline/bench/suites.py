@@ -133,7 +133,7 @@ def steps_questions(preset: str) -> Questions:
 
 def profile_answer(profile: Any) -> Answer:
     """Rows, and the sums of missing counts, distinct counts and numeric means over all columns."""
-    means = [c.stats["mean"] for c in profile.columns if c.stats.get("mean") is not None]
+    means = [c.stats["mean"] for c in profile.columns if c.kind == NUMERIC and c.stats.get("mean") is not None]
     return Answer(
         profile.table.rows,
         (

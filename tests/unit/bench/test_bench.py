@@ -268,3 +268,9 @@ def test_model_questions_answer_with_their_metric_and_allow_a_tolerance():
         assert ask(contender, question, 2_000, settings, near)[0].status == OK, "within 0.05 the engines agree"
         assert ask(contender, question, 2_000, settings, far)[0].status == FAILED
     assert {"models"} <= set(SUITES) and len(MODEL_QUESTIONS) == 19
+
+
+def test_the_profile_questions_answer_on_the_cpu_with_a_date_column_in_the_table():
+    """A date column's mean (a timestamp) is no number to add to the answer's sum of numeric means."""
+    results = run_bench(BenchSettings(("profile",), (CPU,), (2_000,), repeats=1))
+    assert [(r.question, r.status, r.message) for r in results.records if r.status != OK] == []
