@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
@@ -22,10 +21,10 @@ from tests.support.chrome import (
     click_first,
     click_tab,
     go_to,
-    have_chromium,
     new_driver,
     new_session,
     picked,
+    require_chromium,
     screenshot,
     scroll_to,
     sidebar_text,
@@ -40,10 +39,7 @@ from tests.support.server import running_server
 
 pytestmark = pytest.mark.browser
 
-if not have_chromium():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install Debian's chromium and chromium-driver")
-    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ test-artifacts/journeys/.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -33,10 +32,10 @@ from tests.support.chrome import (
     go_to,
     grid_rows,
     grids,
-    have_chromium,
     new_driver,
     new_session,
     picked,
+    require_chromium,
     saved_workspace,
     screenshot,
     scroll_to,
@@ -54,10 +53,7 @@ from tests.support.server import running_server
 
 pytestmark = pytest.mark.browser
 
-if not have_chromium():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install Debian's chromium and chromium-driver")
-    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+require_chromium()
 
 PUBLIC = TEST_DATA / "public"
 CARS = PUBLIC / "cars.json"

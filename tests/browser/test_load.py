@@ -3,19 +3,14 @@ anyone else's data. The figures (time, server peak memory) go to docs/reliabilit
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.support.chrome import have_chromium
+from tests.support.chrome import require_chromium
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.browser
 
-if not have_chromium():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install Debian's chromium and chromium-driver")
-    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+require_chromium()
 
 SESSIONS = 10
 TIME_BOUND_S = 600

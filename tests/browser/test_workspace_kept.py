@@ -3,8 +3,6 @@ refresh (under the same address), and saved whole as a workspace file."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -18,9 +16,9 @@ from tests.support.chrome import (
     click_tab,
     dataset_names,
     go_to,
-    have_chromium,
     new_driver,
     new_session,
+    require_chromium,
     saved_workspace,
     screenshot,
     scroll_to,
@@ -35,10 +33,7 @@ from tests.support.server import running_server
 
 pytestmark = pytest.mark.browser
 
-if not have_chromium():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install Debian's chromium and chromium-driver")
-    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+require_chromium()
 
 
 def listed(manifest: dict) -> list[str]:

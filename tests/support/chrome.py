@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import time
 import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -30,6 +32,15 @@ ACTIVE_BOX = "[data-testid='stSidebar'] input[aria-label='Active dataset']"
 
 def have_chromium() -> bool:
     return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+
+
+def require_chromium() -> None:
+    """Called at the top of a browser test module: skip it where Chromium is missing, fail in CI (which must run it)."""
+    if have_chromium():
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser tests: install Debian's chromium and chromium-driver")
+    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
 
 
 def new_driver(profile: Path) -> webdriver.Chrome:
