@@ -52,6 +52,20 @@ def dask_cpu():
     dask_engine.close_dask_engines()
 
 
+@pytest.fixture(scope="module")
+def operator_cluster(tmp_path_factory):
+    """An operator's Dask cluster as docs/deploy.md starts one: a `dask scheduler` and two `dask worker` processes
+    (1 GiB, one thread each, spilling to one folder) with the app's code on their PYTHONPATH, on loopback; every
+    engine connected to it is closed and the processes killed after the module's tests."""
+    pytest.importorskip("distributed")
+    from pipeline.engines.dask import close_dask_engines
+    from tests.support.dask_processes import dask_processes
+
+    with dask_processes(tmp_path_factory.mktemp("operator-cluster"), workers=2) as cluster:
+        yield cluster
+        close_dask_engines()
+
+
 @pytest.fixture(scope="session")
 def cars() -> pd.DataFrame:
     """vega_datasets' cars (406 rows), loaded from its JSON array as an upload is."""
