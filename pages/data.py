@@ -145,7 +145,9 @@ def dask_tab() -> None:
     if reason:
         st.info(f"The Dask engines need dask and distributed: {reason}", icon=":material/info:")
         return
-    engine = session_cluster()
+    engine = None
+    with shown_errors("reaching the Dask cluster"):  # connects again where the cluster was lost
+        engine = session_cluster()
     st.caption(
         "For tables larger than this server's memory: the data stays on a Dask cluster, read or made partition by "
         "partition by its workers (who spill to disk past their memory), and Explore, Pipeline and Benchmark run "
@@ -292,7 +294,8 @@ def show_active() -> None:
                 st.warning("The copies differ: " + "; ".join(parity.mismatches), icon=":material/warning:")
 
     st.markdown("**Preview** (first 20 rows)")
-    st.dataframe(fmt.people_table(dataset.preview(20), digits=None), width="stretch")
+    with shown_errors("reading the first rows"):
+        st.dataframe(fmt.people_table(dataset.preview(20), digits=None), width="stretch")
     st.markdown("**Schema**")
     with shown_errors("summarising the columns"):
         st.dataframe(dataset.schema(), hide_index=True, width="stretch")

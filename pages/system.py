@@ -6,13 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.engines.cluster import choice_named, idle_limit_s
-from pipeline.engines.dask import cluster_users, dask_missing_reason
+from pipeline.engines.dask import DaskEngine, cluster_users, dask_missing_reason
 from ui import format as fmt
 from ui.cluster_field import cluster_choice_field
 from ui.state import (
     cached_system_report,
     leave_session_cluster,
     session_cluster,
+    session_cluster_settings,
     session_id,
     shown_errors,
     use_cluster,
@@ -49,31 +50,38 @@ def dask_cluster_section() -> None:
                 use_cluster(choice.settings)
     if "dask_closed_note" in st.session_state:
         st.caption(st.session_state.pop("dask_closed_note"))
-    engine = session_cluster()
-    if engine is None:
+    settings = session_cluster_settings()
+    if settings is None:
         return
-    with shown_errors("asking the Dask cluster"):
-        facts = engine.facts()
-        columns = st.columns(5)
-        columns[0].metric("Workers", len(facts.workers))
-        columns[1].metric("Threads", facts.threads)
-        columns[2].metric("Memory limit", fmt.size(facts.memory_limit) if facts.memory_limit else "none")
-        columns[3].metric("GPUs", facts.gpus)
-        others = len(cluster_users(engine.settings) - {session_id()})
-        columns[4].metric("Other sessions on it", others)
-        where = "local cluster" if facts.local else "remote cluster"
-        link = f" · [Dask dashboard]({facts.dashboard})" if facts.dashboard else ""
-        st.markdown(f"{engine.label} on a {where}, scheduler `{facts.scheduler}`{link}")
-        st.dataframe(facts.frame(), hide_index=True, width="stretch")
-        last = not others
-        if st.button(
-            ("Shut down" if facts.local else "Disconnect") if last else "Leave the cluster",
-            key="dask_close",
-            icon=":material/power_settings_new:",
-            help=None if last else f"{others} other session(s) use it or run work on it: it keeps running for them.",
-        ):
-            st.session_state["dask_closed_note"] = leave_session_cluster()
-            st.rerun()
+    with shown_errors("asking the Dask cluster"):  # connects again where the cluster was lost
+        cluster_facts(session_cluster())
+    others = len(cluster_users(settings) - {session_id()})
+    last = not others
+    if st.button(  # outside the part that asks the cluster: whatever its state, a session can always leave it
+        ("Disconnect" if settings.address else "Shut down") if last else "Leave the cluster",
+        key="dask_close",
+        icon=":material/power_settings_new:",
+        help=None if last else f"{others} other session(s) use it or run work on it: it keeps running for them.",
+    ):
+        st.session_state["dask_closed_note"] = leave_session_cluster()
+        st.rerun()
+
+
+def cluster_facts(engine: DaskEngine | None) -> None:
+    """The cluster's workers, threads, memory, GPUs, the other sessions on it and its dashboard."""
+    if engine is None:  # shut down a moment ago
+        return
+    facts = engine.facts()
+    columns = st.columns(5)
+    columns[0].metric("Workers", len(facts.workers))
+    columns[1].metric("Threads", facts.threads)
+    columns[2].metric("Memory limit", fmt.size(facts.memory_limit) if facts.memory_limit else "none")
+    columns[3].metric("GPUs", facts.gpus)
+    columns[4].metric("Other sessions on it", len(cluster_users(engine.settings) - {session_id()}))
+    where = "local cluster" if facts.local else "remote cluster"
+    link = f" · [Dask dashboard]({facts.dashboard})" if facts.dashboard else ""
+    st.markdown(f"{engine.label} on a {where}, scheduler `{facts.scheduler}`{link}")
+    st.dataframe(facts.frame(), hide_index=True, width="stretch")
 
 
 report = cached_system_report()

@@ -67,8 +67,8 @@ def cached_system_report() -> SystemReport:
 def catalog() -> Catalog:
     """This session's datasets; a new session starts with the work kept under the address it was opened with (this
     browser's own after a refresh, a copy of it when the address is another's), or else with the sample dataset.
-    Copies on a Dask cluster that has been shut down meanwhile (idle, or by the operator) are dropped, and the page
-    says so at its top."""
+    Copies on a Dask cluster that has been shut down or lost meanwhile (idle, the operator, a scheduler restarted)
+    are dropped, and the page says so at its top."""
     if "catalog" not in st.session_state:
         fresh = restored_catalog(engines())  # the work kept before a refresh, or a copy of a link's
         if fresh is None:
@@ -79,7 +79,11 @@ def catalog() -> Catalog:
     emptied = current.drop_closed()
     if emptied is not None:
         removed = f" Removed with it: {', '.join(emptied)}." if emptied else " Your other copies are kept."
-        st.warning(f"The Dask cluster was shut down (idle, or by the operator).{removed}", icon=":material/cloud_off:")
+        st.warning(
+            f"The Dask cluster was shut down or lost (idle, stopped or restarted by the operator), and what it held "
+            f"with it.{removed}",
+            icon=":material/cloud_off:",
+        )
     return current
 
 
@@ -103,7 +107,7 @@ def shown_errors(action: str) -> Iterator[None]:
 
 
 def unexpected_failure_message(action: str, error: Exception) -> str:
-    lost = cluster_lost_message(error)
+    lost = cluster_lost_message(error, session_dask_engines())
     if lost:
         return lost
     gpu = next((engine for engine in engines() if engine.device), None)
@@ -152,10 +156,30 @@ def session_id() -> str:
     return st.session_state.setdefault("session_id", uuid.uuid4().hex)
 
 
-def session_cluster() -> DaskEngine | None:
-    """The Dask cluster this session started or connected to (System page), while it runs."""
+def session_cluster_settings() -> ClusterSettings | None:
+    """The settings of the Dask cluster this session started or connected to (System page) while it is listed here
+    (running, or lost and not connected again yet); None once it was shut down or the session left it."""
     settings = st.session_state.get(CLUSTER_KEY)
-    return running_dask_engine(settings) if settings else None
+    return settings if settings is not None and running_dask_engine(settings) is not None else None
+
+
+def session_cluster() -> DaskEngine | None:
+    """The Dask cluster this session started or connected to (System page), while it is listed: connected again (a
+    local one started again) where it was lost, which raises EngineUnavailableError while that fails."""
+    settings = session_cluster_settings()
+    engine = running_dask_engine(settings) if settings else None
+    if engine is not None and engine.lost:
+        return use_cluster(engine.settings)
+    return engine
+
+
+def session_dask_engines() -> list[Engine]:
+    """The engines of this session's datasets and its cluster, as they are (none started or connected here)."""
+    held = st.session_state.get("catalog")
+    engines = [copy.engine for dataset in held or () for copy in dataset.copies.values()]
+    settings = session_cluster_settings()
+    cluster = running_dask_engine(settings) if settings else None
+    return [*engines, *([cluster] if cluster else [])]
 
 
 @st.cache_resource(show_spinner=False)
@@ -191,12 +215,14 @@ def working_on(dataset: Dataset) -> AbstractContextManager[None]:
 
 
 def leave_session_cluster() -> str:
-    """This session stops using its cluster and drops its datasets there; what happened, in words."""
+    """This session stops using its cluster and drops its datasets there; what happened, in words. Works whatever
+    state the cluster is in (lost, unreachable, shut down meanwhile)."""
     settings = st.session_state.pop(CLUSTER_KEY)
     engine = running_dask_engine(settings)
     emptied = catalog().drop_engine(engine.name) if engine is not None else []
     closed = leave_cluster(settings, session_id())
-    said = "Shut the cluster down." if closed else "Left the cluster; it keeps running for the other sessions using it."
+    gone = "Disconnected from the cluster." if settings.address else "Shut the cluster down."
+    said = gone if closed else "Left the cluster; it keeps running for the other sessions using it."
     return said + (f" Removed with it: {', '.join(emptied)}." if emptied else "")
 
 

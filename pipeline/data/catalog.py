@@ -323,22 +323,30 @@ class Catalog:
     def drop_engine(self, engine_name: str) -> list[str]:
         """Forget every copy on an engine that has gone (a Dask cluster shut down); the names of the datasets that
         had no other copy, which are removed."""
+        return self._drop_copies(lambda name, _copy: name == engine_name)
+
+    def drop_closed(self) -> list[str] | None:
+        """Forget the copies on engines closed meanwhile (a Dask cluster shut down while idle or by another hand, or
+        lost): None when there were none, else the names of the datasets removed with them. Copies on a newer engine
+        of the same name (the cluster connected again) are kept."""
+        if not any(copy.engine.closed for dataset in self for copy in dataset.copies.values()):
+            return None
+        return self._drop_copies(lambda _name, copy: copy.engine.closed)
+
+    def _drop_copies(self, which: Callable[[str, EngineCopy], bool]) -> list[str]:
+        """Forget the copies `which(engine name, copy)` picks; the names of the datasets left without any, which are
+        removed."""
         emptied = []
         for dataset in list(self):
-            if dataset.copies.pop(engine_name, None) is not None:
+            dropped = [name for name, copy in dataset.copies.items() if which(name, copy)]
+            for name in dropped:
+                del dataset.copies[name]
+            if dropped:
                 dataset.forget_results()
                 if not dataset.copies:
                     emptied.append(dataset.name)
                     self.remove(dataset.id)
         return emptied
-
-    def drop_closed(self) -> list[str] | None:
-        """Forget the copies on engines closed meanwhile (a Dask cluster shut down while idle or by another hand):
-        None when there were none, else the names of the datasets removed with them."""
-        closed = {copy.engine.name for dataset in self for copy in dataset.copies.values() if copy.engine.closed}
-        if not closed:
-            return None
-        return [name for engine_name in sorted(closed) for name in self.drop_engine(engine_name)]
 
     def set_active(self, dataset_id: int) -> None:
         self.active_id = self.get(dataset_id).id

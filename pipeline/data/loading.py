@@ -35,6 +35,9 @@ def _failure_message(engine: Engine, error: Exception) -> str:
         return str(error)
     if is_out_of_memory(error):
         return str(out_of_memory_error(engine, "loading this dataset"))
+    explained = engine.explain_failure(error)  # a Dask cluster lost meanwhile
+    if explained:
+        return explained
     log.warning("%s could not load a dataset", engine.label, exc_info=error)
     return f"{type(error).__name__}: {error}. The CPU copy is loaded; the server log has the details."
 

@@ -17,6 +17,7 @@ import psutil
 import pyarrow as pa
 
 from pipeline.tables.formats import FileFormat
+from pipeline.tables.synthetic import SyntheticSpec, estimated_bytes
 
 CPU = "cpu"
 GPU = "gpu"
@@ -140,6 +141,11 @@ class Engine(ABC):
         if memory is not None:
             return memory.free, "free GPU memory"
         return psutil.virtual_memory().available, "available host memory"
+
+    def generation_need(self, spec: SyntheticSpec) -> tuple[int, str]:
+        """Bytes generating the spec's tables takes on this engine at its peak (the tables and the copies made of them
+        on the way), and the words for what that counts where it is anything else ('' here)."""
+        return estimated_bytes(spec), ""
 
     def active(self) -> AbstractContextManager[Any]:
         """A context in which libraries that compute on their own (dask-ml, cuML's Dask estimators) use this

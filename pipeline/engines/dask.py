@@ -14,7 +14,6 @@ import importlib
 import importlib.util
 import logging
 import re
-import shutil
 import socket
 import ssl
 import struct
@@ -34,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.engines import CpuEngine, DeviceMemory, Engine, GpuEngine
+from pipeline.engines.dask_probes import check_app_code, spill_disks
 from pipeline.errors import DataError, EngineUnavailableError, PipelineError
 from pipeline.gpus import gpu_devices
 from pipeline.tables.synthetic import (
@@ -43,6 +43,7 @@ from pipeline.tables.synthetic import (
     SyntheticSpec,
     check_fits,
     join_table,
+    partitioned_bytes,
     row_bytes,
     validate,
 )
@@ -177,20 +178,47 @@ def check_scheduler_answers(address: str, timeout_s: float = CONNECT_TIMEOUT_S) 
         )
 
 
-CLUSTER_GONE_ERRORS = {"ClosedClientError", "CommClosedError", "FutureCancelledError", "CancelledError"}
+CLUSTER_GONE_ERRORS = {
+    "ClosedClientError",
+    "CommClosedError",
+    "StreamClosedError",
+    "FutureCancelledError",
+    "FuturesCancelledError",
+    "CancelledError",
+}
+CLUSTER_GONE_MODULES = ("distributed", "asyncio", "concurrent", "tornado")
+DASK_MODULES = ("dask", "distributed", "dask_expr", "dask_ml", "dask_cuda", "dask_cudf", "tornado")
+CLUSTER_LOST = (
+    "The Dask cluster was shut down or lost while this ran (idle too long, stopped or restarted by the operator, or "
+    "its workers died), and what it held with it; what was loaded outside it is kept. The next use connects to it "
+    "again (or starts the local cluster again): load the data there again and repeat the action."
+)
 
 
-def cluster_lost_message(error: BaseException) -> str | None:
-    """What to tell the user when `error` says the Dask cluster went away mid-work (distributed's own errors for a
-    client or connection closed, or futures cancelled with it), or None for any other error."""
-    if type(error).__name__ not in CLUSTER_GONE_ERRORS or not type(error).__module__.startswith(
-        ("distributed", "asyncio")
-    ):
-        return None
-    return (
-        "The Dask cluster was shut down or lost while this ran (idle too long, the operator, or its workers died). "
-        "What was loaded outside it is kept: start the cluster again on the System page and repeat the action."
-    )
+def _raised_in(error: BaseException, modules: tuple[str, ...]) -> bool:
+    """True when the error's traceback passes through code of one of these modules (or packages)."""
+    trace = error.__traceback__
+    while trace is not None:
+        name = trace.tb_frame.f_globals.get("__name__", "")
+        if any(name == module or name.startswith(f"{module}.") for module in modules):
+            return True
+        trace = trace.tb_next
+    return False
+
+
+def cluster_lost_message(error: BaseException, engines: Iterable[Engine] = ()) -> str | None:
+    """What to tell the user when `error` says the Dask cluster went away mid-work, or None for any other error:
+    distributed's own errors for a client or connection closed and futures cancelled with it, an OSError of its
+    comms (a scheduler that no longer answers), and any error raised in Dask's code while one of `engines` has lost
+    its cluster (a closed client fails in many ways)."""
+    kind = type(error)
+    if kind.__name__ in CLUSTER_GONE_ERRORS and kind.__module__.startswith(CLUSTER_GONE_MODULES):
+        return CLUSTER_LOST
+    if isinstance(error, OSError) and _raised_in(error, ("distributed.comm",)):
+        return CLUSTER_LOST
+    if _raised_in(error, DASK_MODULES) and any(isinstance(engine, DaskEngine) and engine.lost for engine in engines):
+        return CLUSTER_LOST
+    return None
 
 
 def dask_missing_reason(gpu: bool = False) -> str | None:
@@ -281,13 +309,16 @@ class DaskEngine(Engine):
         # Every shuffle (drop_duplicates, value_counts, merges) logs its start and end as warnings: routine here.
         logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
         self._dd = importlib.import_module("dask.dataframe")
-        self.closed = False
+        self._closed = False
         self._busy = 0  # computations running now (sessions compute from several threads)
         self._busy_lock = threading.Lock()
         self._last_used = time.monotonic()
         self._cluster, self.client = self._start()
-        self._workers = self._worker_addresses()  # as notes() last saw them
+        self._comm = self.client.scheduler_comm  # the connection it holds: replaced when the client connects again
         try:
+            if self.settings.address:
+                check_app_code(self.client, self.settings.address)
+            self._workers = self._worker_addresses()  # as notes() last saw them
             if gpu:
                 self._check_gpus()
         except Exception:
@@ -337,14 +368,37 @@ class DaskEngine(Engine):
             )
 
     def close(self) -> None:
-        """Disconnect; a local cluster is shut down with its workers."""
-        self.closed = True
-        self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        """Disconnect; a local cluster is shut down with its workers. Where the cluster went away already, what its
+        client says about that is logged, not raised."""
+        lost, self._closed = self.lost, True
+        try:
+            self.client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+        except Exception:  # a client or cluster already half gone fails in many ways
+            if not lost:
+                raise
+            logging.getLogger(__name__).warning("closing a lost %s engine failed", self.label, exc_info=True)
+
+    @property
+    def lost(self) -> bool:
+        """True when the cluster went away under this engine (its scheduler stopped or restarted, the network broke):
+        its client is closed or connecting, or it connected again since, to a scheduler that holds none of this
+        engine's data. False once closed here."""
+        return not self._closed and (self.client.status != "running" or self.client.scheduler_comm is not self._comm)
+
+    @property
+    def closed(self) -> bool:
+        """True once shut down or disconnected, here or by the cluster going away: its data is gone."""
+        return self._closed or self.lost
+
+    def _check_reachable(self) -> None:
+        """An EngineUnavailableError saying so when the cluster went away under this engine."""
+        if self.lost:
+            raise EngineUnavailableError(CLUSTER_LOST)
 
     def explain_failure(self, error: BaseException) -> str | None:
-        return cluster_lost_message(error)
+        return cluster_lost_message(error, [self])
 
     def touch(self) -> None:
         """Note that the cluster is in use now (it is not idle)."""
@@ -366,20 +420,37 @@ class DaskEngine(Engine):
             self.touch()
 
     def room_for_data(self) -> tuple[int, str]:
-        """Bytes the workers can still take, their free memory plus (local clusters) a share of the free disk they
-        spill to, and the words for it."""
+        """Bytes the workers can still take, their free memory plus a share (SPILL_SHARE) of the free disk they
+        spill to (each disk counted once, however many workers share it), and the words for it."""
         memory = self.memory_info()
         if not memory.total:
             return 2**63, "the workers' memory (no limit set)"
-        room, where = memory.free, "free memory of the Dask workers"
-        if self._cluster is not None:
-            spill = shutil.disk_usage(self.settings.spill_directory or tempfile.gettempdir()).free
-            room += int(spill * SPILL_SHARE)
-            where += f" and half the free disk they spill to ({spill / 2**30:,.1f} GiB free)"
-        return room, where
+        disks = spill_disks(self.client)
+        spill = sum(disks)
+        where = f"{memory.free / 2**30:,.1f} GiB of free memory on the Dask workers"
+        if not disks:
+            return memory.free, where + "; they do not spill to disk"
+        count = f"{len(disks)} disks" if len(disks) > 1 else "the disk"
+        return memory.free + int(spill * SPILL_SHARE), (
+            f"{where} and {SPILL_SHARE:.0%} of the {spill / 2**30:,.1f} GiB free on {count} they spill to"
+        )
+
+    def generation_need(self, spec: SyntheticSpec) -> tuple[int, str]:
+        """The workers' bytes generating the spec's tables takes (made in partitions, as many at once as the
+        cluster has threads), and the words for what that counts."""
+        rows = self._partition_rows(spec)
+        at_once = min(max(self._threads(), 1), -(-spec.rows // rows))
+        return partitioned_bytes(spec, rows, at_once)
+
+    def _threads(self) -> int:
+        """The threads of all the cluster's workers now: how many tasks run at once."""
+        self._check_reachable()
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {}).values()
+        return sum(int(w.get("nthreads", 0)) for w in workers)
 
     def facts(self) -> ClusterFacts:
         """The cluster as it is now: scheduler, dashboard link, and each worker's threads, memory and GPUs."""
+        self._check_reachable()
         info = self.client.scheduler_info(n_workers=-1)
         gpus = self.client.run(_worker_gpus)
         workers = tuple(
@@ -462,6 +533,7 @@ class DaskEngine(Engine):
 
     def memory_info(self) -> DeviceMemory:
         """The workers' memory: the sum of their limits and of what their processes hold now."""
+        self._check_reachable()
         workers = self.client.scheduler_info(n_workers=-1).get("workers", {}).values()
         total = sum(int(w.get("memory_limit") or 0) for w in workers)
         used = sum(int(w.get("metrics", {}).get("memory", 0)) for w in workers)
@@ -593,11 +665,16 @@ class DaskEngine(Engine):
         nulls = self.to_pandas(counts.pop("nulls").to_frame("nulls"))["nulls"]
         return nulls, pd.Series([round(float(value)) for value in counts.values()])
 
+    @staticmethod
+    def _partition_rows(spec: SyntheticSpec) -> int:
+        """Rows of a generated partition: about PARTITION_BYTES of the spec's main table, at least 10,000."""
+        return max(10_000, PARTITION_BYTES // row_bytes(spec))
+
     def generate(self, spec: SyntheticSpec, partition_rows: int | None = None) -> dict[str, Any]:
         """The spec's tables made partition by partition on the workers (no whole table on the client)."""
         spec = validate(spec)
         check_fits(spec, self)
-        rows_each = partition_rows or max(10_000, PARTITION_BYTES // row_bytes(spec))
+        rows_each = partition_rows or self._partition_rows(spec)
         windows = [(first, min(rows_each, spec.rows - first)) for first in range(0, spec.rows, rows_each)]
         make = _make_partition(spec, self.settings.gpu)
         if spec.kind != "join_j1":
@@ -669,11 +746,18 @@ _LOCK = threading.RLock()  # sessions run in threads of one server process
 
 def dask_engine(settings: ClusterSettings, user: str | None = None) -> DaskEngine:
     """The Dask engine for these settings, started (or connected) once per process and then shared; `user` (a
-    session) is counted among its users until it leaves."""
+    session) is counted among its users until it leaves.
+
+    One whose cluster went away (see `DaskEngine.lost`) is replaced by a new one, connected again (a local cluster
+    started again) with the same users and work counted; while that fails, the lost one stays listed, so the next
+    use tries again."""
     settings = settings.checked()
     with _LOCK:
-        if settings not in _ENGINES:
+        listed = _ENGINES.get(settings)
+        if listed is None or listed.lost:
             _ENGINES[settings] = DaskEngine(settings)
+            if listed is not None:
+                listed.close()
         if user is not None:
             _USERS.setdefault(settings, set()).add(user)
         engine = _ENGINES[settings]

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.budget import WORK_OVERHEAD, MemoryBudget
+from pipeline.budget import WORK_OVERHEAD, MemoryBudget, gib
 from pipeline.errors import DataError
 from pipeline.tables.random_streams import WORKING_BYTES_PER_ROW, CounterRandom
 
@@ -41,6 +41,8 @@ class Maker(Protocol):
     def with_missing(self, column: Any, missing: Any) -> Any: ...
 
     def room_for_data(self) -> tuple[int, str]: ...
+
+    def generation_need(self, spec: SyntheticSpec) -> tuple[int, str]: ...
 
 
 @dataclass(frozen=True)
@@ -451,12 +453,30 @@ def estimated_bytes(spec: SyntheticSpec) -> int:
     return int(need)
 
 
+def partitioned_bytes(spec: SyntheticSpec, partition_rows: int, at_once: int) -> tuple[int, str]:
+    """Bytes a cluster's workers take generating the tables in partitions of `partition_rows` rows, and the words for
+    what that counts: the tables themselves (kept, in memory or spilled to disk), `at_once` partitions at their peak
+    while they are made, and for a sorted G1 table a second copy for the sort (its shuffle moves every row)."""
+    made = made_bytes(spec)
+    making = at_once * estimated_bytes(replace(spec, first_row=0, window_rows=min(partition_rows, spec.rows)))
+    need = made + making
+    words = (
+        f"the tables, {gib(made)}, kept by the workers in memory or spilled to disk, and {gib(making)} while "
+        f"{at_once:,} partition{'s are' if at_once != 1 else ' is'} made at once"
+    )
+    if spec.sort and spec.kind == "groupby_g1":
+        sort = int(SORTED_FACTOR * made + SORT_KEY_BYTES * spec.rows)
+        need += sort
+        words += f", and {gib(sort)} for the sort"
+    return need, words
+
+
 def check_fits(spec: SyntheticSpec, engine: Maker, budget: MemoryBudget | None = None) -> None:
     """A DataError, before any row is made, when the tables would not fit: on an engine with memory of its own (a
     GPU, Dask workers) in the room it has for data; on the host in `budget` (the session's, where given), else in
     the memory available."""
-    need = estimated_bytes(spec)
     doing = f"Generating {spec.rows:,} rows of {GENERATORS[spec.kind].label}"
+    need, counted = engine.generation_need(spec)
     if budget is not None and not engine.memory_of_its_own:
         budget.check(
             need,
@@ -468,7 +488,8 @@ def check_fits(spec: SyntheticSpec, engine: Maker, budget: MemoryBudget | None =
     room, where = engine.room_for_data()
     if need > room:
         raise DataError(
-            f"{spec.rows:,} rows of {GENERATORS[spec.kind].label} need about {need / 2**30:.1f} GiB, "
+            f"{spec.rows:,} rows of {GENERATORS[spec.kind].label} need about {need / 2**30:.1f} GiB"
+            f"{f' ({counted})' if counted else ''}, "
             f"but only {room / 2**30:.1f} GiB is left ({where}). Use fewer rows or features, or remove datasets."
         )
 

@@ -354,7 +354,7 @@ def test_a_session_whose_cluster_was_shut_down_idle_is_told_and_keeps_its_other_
     assert dask_engine.close_idle_clusters(3600) == ["Dask CPU (dask.dataframe)"] and cluster.closed
     at.run()
     assert not problems(at)
-    assert any("The Dask cluster was shut down (idle, or by the operator)" in w.value for w in at.warning)
+    assert any("The Dask cluster was shut down or lost (idle, stopped" in w.value for w in at.warning)
     assert list(at.session_state["catalog"].active.copies) == ["cpu"], "the pandas copy is kept"
 
 
@@ -378,7 +378,9 @@ def test_local_clusters_stay_within_the_operators_budget(monkeypatch):
 def test_generating_on_the_workers_checks_the_size_against_their_memory_and_spill_room(engine):
     spec = SyntheticSpec("classification", 100_000_000, features=500)
     with pytest.raises(
-        DataError, match=r"need about .* GiB, but only .* GiB is left \(free memory of the Dask workers"
+        DataError,
+        match=r"need about .* GiB \(the tables, .* kept by the workers .*\), but only .* GiB is left \(.* GiB of free "
+        r"memory on the Dask workers and 50% of the .* GiB free on the disk they spill to\)",
     ):
         engine.generate(spec)
     assert engine.room_for_data()[0] > 0
