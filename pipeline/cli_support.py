@@ -1,4 +1,5 @@
-"""What the app's command lines share: bad input as one line on stderr with status 2, progress on a terminal."""
+"""What the app's command lines share: bad input as one line on stderr with status 2, progress on a terminal, and
+the options that say where the Dask engines run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
+
+from pipeline.engines.dask import ClusterSettings
 
 BAD_INPUT = 2
 
@@ -37,3 +40,25 @@ def terminal_progress() -> Callable[[float, str], None] | None:
 def writable(path: Path | None) -> None:
     if path is not None and not path.parent.resolve().is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+def add_dask_options(command: argparse.ArgumentParser) -> None:
+    """--scheduler (an operator's Dask cluster), or --dask-workers and --dask-memory (the local cluster's size)."""
+    dask = command.add_argument_group("Dask engines (dask-cpu, dask-gpu)")
+    dask.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://host:8786 (default: local)")
+    dask.add_argument("--dask-workers", type=int, help="workers of the local cluster (default: one per core or GPU)")
+    dask.add_argument(
+        "--dask-memory", default="auto", help="memory per local worker, e.g. 2GiB; past it they spill (default: auto)"
+    )
+
+
+def dask_options_given(arguments: argparse.Namespace) -> bool:
+    """True when any of the Dask options was given."""
+    return bool(arguments.scheduler or arguments.dask_workers is not None or arguments.dask_memory != "auto")
+
+
+def cluster_settings(arguments: argparse.Namespace, gpu: bool) -> ClusterSettings:
+    """Where the Dask options say a Dask engine runs (checked: a DataError names a bad one)."""
+    return ClusterSettings(
+        gpu=gpu, address=arguments.scheduler, workers=arguments.dask_workers, memory_limit=arguments.dask_memory
+    ).checked()

@@ -12,7 +12,14 @@ from pathlib import Path
 from pipeline.bench.harness import ENGINES, QUICK, BenchSettings, default_engines, parse_list, parse_sizes, run_bench
 from pipeline.bench.results import OK, SKIPPED, BenchResults
 from pipeline.bench.suites import NOT_YET, SUITES
-from pipeline.cli_support import BAD_INPUT, OneLineParser, UsageError, terminal_progress, writable
+from pipeline.cli_support import (
+    BAD_INPUT,
+    OneLineParser,
+    UsageError,
+    add_dask_options,
+    terminal_progress,
+    writable,
+)
 from pipeline.engines.dask import close_dask_engines
 from pipeline.errors import PipelineError
 from pipeline.timing import speedups
@@ -46,12 +53,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--quick", action="store_true", help="io, groupby and join at 1e5 rows, 1 repeat: under a minute on 2 cores"
     )
-    dask = command.add_argument_group("Dask engines (dask-cpu, dask-gpu)")
-    dask.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://host:8786 (default: local)")
-    dask.add_argument("--dask-workers", type=int, help="workers of the local cluster (default: one per core or GPU)")
-    dask.add_argument(
-        "--dask-memory", default="auto", help="memory per local worker, e.g. 2GiB; past it they spill (default: auto)"
-    )
+    add_dask_options(command)
     return command
 
 

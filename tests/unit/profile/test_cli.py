@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tests.support import files
@@ -98,3 +101,54 @@ def test_asking_for_the_gpu_without_one_says_why(tmp_path):
     table.write_bytes(files.csv_bytes())
     done = profile(str(table), "--engine", "gpu")
     assert done.returncode == 2 and status.reason in done.stderr
+
+
+def test_a_folder_of_parquet_files_on_an_operators_dask_cluster_agrees_with_the_cpu_profile(tmp_path, operator_cluster):
+    rng = np.random.default_rng(7)
+    whole = pd.DataFrame(
+        {
+            "amount": rng.exponential(size=30_000),
+            "shop": rng.choice(["north", "south", "east"], 30_000),
+            "items": rng.integers(0, 50, 30_000),
+        }
+    )
+    whole.loc[::9, "amount"] = np.nan
+    folder = tmp_path / "sales"
+    folder.mkdir()
+    for number in range(3):
+        whole.iloc[number * 10_000 : (number + 1) * 10_000].to_parquet(folder / f"part-{number}.parquet", index=False)
+    whole.to_parquet(tmp_path / "whole.parquet", index=False)
+    relative = os.path.relpath(folder, ROOT)  # from the command's working folder (Dask hands workers full paths)
+    on_dask = profile(relative, "--engine", "dask-cpu", "--scheduler", operator_cluster.address, "--preset=minimal")
+    assert on_dask.returncode == 0, on_dask.stderr
+    on_cpu = profile(str(tmp_path / "whole.parquet"), "--engine", "cpu", "--preset", "minimal")
+    assert on_cpu.returncode == 0, on_cpu.stderr
+    dask, cpu = json.loads(on_dask.stdout), json.loads(on_cpu.stdout)
+    assert dask["engine"]["name"] == "dask-cpu" and "read lazily by the Dask workers as 3 partitions" in on_dask.stderr
+    assert dask["table"]["rows"] == cpu["table"]["rows"] == 30_000
+    assert dask["table"]["missing_cells"] == cpu["table"]["missing_cells"]
+    for left, right in zip(dask["columns"], cpu["columns"], strict=True):
+        assert (left["name"], left["count"], left["missing"]) == (right["name"], right["count"], right["missing"])
+        if left["kind"] == "numeric":
+            for statistic in ("mean", "std", "min", "max"):
+                assert left["stats"][statistic] == pytest.approx(right["stats"][statistic], rel=1e-9), statistic
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["{folder}", "--engine", "dask-cpu", "--scheduler", "10.0.0.5:8786"], "is not a scheduler address"),
+        (["{folder}", "--engine", "dask-cpu", "--scheduler", "tcp://127.0.0.1:1"], "the connection was refused"),
+        (["{folder}/*.json", "--engine", "dask-cpu", "--scheduler", "{scheduler}"], "No Parquet or CSV file matches"),
+        (["{folder}/none", "--engine", "dask-cpu", "--scheduler", "{scheduler}"], "does not exist"),
+        (["{folder}", "--engine", "cpu", "--scheduler", "tcp://127.0.0.1:1"], "are for --engine dask-cpu"),
+        (["{folder}", "--engine", "cpu"], "read with --engine dask-cpu"),
+    ],
+)
+def test_bad_dask_input_exits_2_with_one_line(tmp_path, operator_cluster, arguments, message):
+    folder = tmp_path / "sales"
+    folder.mkdir()
+    (folder / "part-0.parquet").write_bytes(files.parquet_bytes())
+    done = profile(*(a.format(folder=folder, scheduler=operator_cluster.address) for a in arguments))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and message in lines[0], done.stderr
