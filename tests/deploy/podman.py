@@ -207,8 +207,9 @@ class Podman:
                 break
             time.sleep(1)
         log = self.run("logs", "--tail", "30", container, check=False)
+        last = output.splitlines()[-1] if output else "nothing"
         raise AssertionError(
-            f"{container} is {status or 'not checked'}: its health check said {output!r}\n"
+            f"{container} is {status or 'not checked'} after {timeout:g} s: its health check said {last!r}\n"
             f"its log ends:\n{log.stdout}{log.stderr}"
         )
 
