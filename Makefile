@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean preflight gpu-check
+.PHONY: run test lint format clean preflight gpu-check deploy-check
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0] + "; run e.g. make run PYTHON=python3.12"'
@@ -57,6 +57,14 @@ preflight: $(VENV)/.installed-dev $(RAPIDS_VENV)/.installed
 OUT_DIR ?= test-artifacts/gpu-check
 gpu-check:
 	PYTHON=$(PYTHON) OUT_DIR=$(OUT_DIR) STANDIN=$(STANDIN) QUICK=$(QUICK) bash benchmarks/gpu_check.sh
+
+# The container as docs/deploy.md runs it, checked here (as root, with Debian's podman, buildah, runc, debootstrap and
+# chromium): the Dockerfile built on a Debian stand-in for the RAPIDS base, then run and driven (tests/deploy).
+# podman's storage, with the cached stand-in base and image layers, is kept in DEPLOY_STATE.
+DEPLOY_STATE ?= $(HOME)/.cache/gpu-pipeline-lab/deploy-check
+deploy-check: $(VENV)/.installed-dev
+	GPL_DEPLOY_STATE=$(DEPLOY_STATE) $(BIN)/python -m pytest tests/deploy -m deploy -v -s -p no:cacheprovider \
+	  --timeout=1500
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

@@ -20,11 +20,15 @@ def dockerfile() -> list[tuple[str, str]]:
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
 
 
-def test_dockerfile_base_image_and_user():
+def test_dockerfile_base_image_is_a_build_argument_and_the_app_has_its_own_user():
+    """One Dockerfile for the RAPIDS image and make deploy-check's stand-in; the app runs as `gpl`, neither root nor
+    the base's `rapids`, who owns the conda environment (and, in group conda, could change it)."""
     instructions = dockerfile()
-    assert instructions[0] == ("FROM", "rapidsai/base:26.10-cuda13-py3.12")
+    assert instructions[:2] == [("ARG", "BASE=rapidsai/base:26.10-cuda13-py3.12"), ("FROM", "${BASE}")]
     users = [args for op, args in instructions if op == "USER"]
-    assert users and users[-1] not in ("root", "0"), "the container must run as a non-root user"
+    assert users[-1] == "gpl", "the container must run as its own user"
+    runs = " ".join(args for op, args in instructions if op == "RUN")
+    assert "useradd --system --uid 1002 --user-group" in runs and "-G" not in runs.split("useradd", 1)[1].split("&&")[0]
 
 
 def test_the_container_user_can_write_only_its_data_and_cache_folders():
@@ -32,11 +36,27 @@ def test_the_container_user_can_write_only_its_data_and_cache_folders():
     app_copies = [args for op, args in instructions[instructions.index(("USER", "root")) :] if op == "COPY"]
     assert app_copies and not any("--chown" in args for args in app_copies), "the app's code stays root's"
     runs = " ".join(args for op, args in instructions if op == "RUN")
-    assert "chown rapids:conda /data /cache" in runs
+    assert "chown gpl:gpl /data /cache" in runs
     environment = " ".join(args for op, args in instructions if op == "ENV")
     assert "GPL_DATA_DIR=/data" in environment and "HOME=/cache" in environment
+    assert "GPL_WORKSPACE_DIR=/cache/workspaces" in environment, "kept work goes on the cache volume, not in /tmp"
     readme = (ROOT / "README.md").read_text()
     assert "--read-only --tmpfs /tmp" in readme and '-v "$PWD/data:/data" -v gpl-cache:/cache' in readme
+
+
+def test_dask_started_from_the_image_imports_the_apps_code():
+    environment = " ".join(args for op, args in dockerfile() if op == "ENV")
+    assert "PYTHONPATH=/opt/gpu-pipeline-lab" in environment
+
+
+def test_requirement_files_and_pip_configuration_never_become_a_layer():
+    """The install mounts the build context and takes pip's configuration as optional build secrets."""
+    instructions = dockerfile()
+    copied = " ".join(args for op, args in instructions if op in ("COPY", "ADD"))
+    assert not any(name in copied for name in ("requirements", "pip.conf", "pip-ca", ".pem", ".crt")), copied
+    installs = [args for op, args in instructions if op == "RUN" and "pip install" in args]
+    assert installs and all("--mount=type=bind,source=.,target=/mnt" in args for args in installs)
+    assert all("--mount=type=secret,id=pip.conf" in args for args in installs)
 
 
 def test_everything_the_dockerfile_copies_exists_and_is_not_docker_ignored():
@@ -51,11 +71,16 @@ def test_everything_the_dockerfile_copies_exists_and_is_not_docker_ignored():
             assert top not in ignored or f"!{source}" in ignored, f"{source} is excluded by .dockerignore"
 
 
-def test_dockerfile_serves_the_app_with_a_health_check():
+def test_dockerfile_serves_the_app_with_a_health_check_that_follows_its_settings():
+    """The health check asks whatever the container runs (pipeline.healthcheck): no port written into it, and the
+    listening address a setting (STREAMLIT_SERVER_ADDRESS) that -e can change, not a flag."""
     instructions = dict(dockerfile())
     assert instructions["EXPOSE"] == "8501"
-    assert "/_stcore/health" in instructions["HEALTHCHECK"]
-    assert instructions["CMD"] == '["streamlit", "run", "app.py", "--server.address=0.0.0.0"]'
+    assert instructions["HEALTHCHECK"].endswith('CMD ["python", "-m", "pipeline.healthcheck"]')
+    assert "8501" not in instructions["HEALTHCHECK"]
+    assert instructions["CMD"] == '["streamlit", "run", "app.py"]'
+    environment = " ".join(args for op, args in dockerfile() if op == "ENV")
+    assert "STREAMLIT_SERVER_ADDRESS=0.0.0.0" in environment and "STREAMLIT_SERVER_PORT=8501" in environment
 
 
 def test_readme_first_screen_and_container_commands():
@@ -82,6 +107,38 @@ def test_ci_runs_the_preflight_after_the_tests_against_the_pinned_rapids():
     for line in requirement_lines("tests/preflight/requirements.txt"):
         name, version = line.split("[")[0].split("==")[0], line.split("==")[1]
         assert pins[name] == version, f"{name}: the pre-flight checks {version}, the GPU install pins {pins[name]}"
+
+
+def test_ci_runs_the_deploy_check_last_and_plain_test_runs_leave_it_out():
+    ci = (ROOT / ".ci" / "run").read_text()
+    steps = [line.split("make ", 1)[1] for line in ci.splitlines() if line.startswith(("make ", "$SUDO make "))]
+    assert steps == ["test", "preflight", "deploy-check"]
+    assert all(tool in ci for tool in ("podman", "buildah", "runc", "debootstrap"))
+    import tomllib
+
+    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    assert "-m 'not deploy'" in addopts
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ndeploy-check:", 1)[1].split("\n\n", 1)[0]
+    assert "pytest tests/deploy -m deploy" in recipe
+
+
+def test_the_deploy_check_runs_the_container_commands_deploy_md_gives():
+    from tests.deploy.docs_commands import documented
+
+    commands = documented()
+    assert set(commands) == {"build", "run", "run-other-port", "scheduler", "cpu-worker"}
+    assert commands["build"] == ["docker", "build", "-t", "gpu-pipeline-lab", "."]
+    for name in ("run", "run-other-port", "scheduler", "cpu-worker"):
+        assert commands[name][:2] == ["docker", "run"] and "gpu-pipeline-lab" in commands[name], commands[name]
+    assert "STREAMLIT_SERVER_PORT=9000" in commands["run-other-port"]
+
+    def runs(name: str) -> list[str]:
+        return commands[name][commands[name].index("gpu-pipeline-lab") + 1 :]
+
+    assert runs("run") == runs("run-other-port") == []
+    assert runs("scheduler")[:2] == ["dask", "scheduler"]
+    assert runs("cpu-worker")[:3] == ["dask", "worker", "tcp://SCHEDULER:8786"]
 
 
 def requirement_lines(path: str) -> list[str]:
@@ -151,6 +208,6 @@ def test_the_container_installs_the_pinned_torch_as_a_cuda_build():
     arguments = dict(args.split("=", 1) for op, args in instructions if op == "ARG")
     assert arguments["TORCH_INDEX_URL"].startswith("https://download.pytorch.org/whl/cu13")
     install = next(args for op, args in instructions if op == "RUN" and "TORCH_INDEX_URL" in args)
-    assert "grep -E '^torch==' /tmp/requirements/requirements-dl.txt" in install
+    assert "grep -E '^torch==' /mnt/requirements-dl.txt" in install
     pins = [line for line in (ROOT / "requirements-dl.txt").read_text().splitlines() if line.startswith("torch==")]
     assert len(pins) == 1, "exactly one torch pin, which the CPU machines and the container share"
