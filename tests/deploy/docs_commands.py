@@ -76,3 +76,34 @@ def for_podman(
     if "--network" not in words:
         added += ["--network", network]
     return ["run", *added, *words, *arguments]
+
+
+ASSIGNMENT = re.compile(r"[A-Z_][A-Z0-9_]*=")
+
+
+def for_processes(
+    command: list[str],
+    replacements: dict[str, str],
+    values: dict[str, str] | None = None,
+    arguments: tuple[str, ...] = (),
+) -> tuple[dict[str, str], list[str]]:
+    """A documented `VAR=value … program …` line as the check runs it: the leading assignments as an environment, then
+    the words; each text in `replacements` replaced wherever it occurs (paths and placeholders), the value after each
+    option in `values` replaced (`--nworkers auto` → `--nworkers 2`), and `arguments` added at the end."""
+    values = values or {}
+
+    def replaced(word: str) -> str:
+        for text, replacement in replacements.items():
+            word = word.replace(text, replacement)
+        return word
+
+    words = list(command)
+    environment = {}
+    while words and ASSIGNMENT.match(words[0]):
+        name, _, value = words.pop(0).partition("=")
+        environment[name] = replaced(value)
+    argv: list[str] = []
+    for word in words:
+        previous = argv[-1] if argv else None
+        argv.append(values[previous] if previous in values else replaced(word))
+    return environment, [*argv, *arguments]

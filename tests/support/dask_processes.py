@@ -46,12 +46,13 @@ class DaskProcesses:
     def address(self) -> str:
         return f"tcp://127.0.0.1:{self.port}"
 
-    def _spawn(self, name: str, arguments: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, arguments: list[str], program: list[str] | None = None) -> subprocess.Popen:
+        """`program arguments` (the venv's `dask` by default) in the cluster's folder, logged to a file there."""
         self._started += 1
         log = self.folder / f"{self._started:02d}-{name}.log"
         with log.open("wb") as sink:  # a file, not a pipe: nobody reads a pipe, and a full one stalls the process
             return subprocess.Popen(
-                [str(DASK), *arguments],
+                [*(program or [str(DASK)]), *arguments],
                 cwd=self.folder,
                 env=self.environment,
                 stdout=sink,
