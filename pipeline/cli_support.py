@@ -1,14 +1,19 @@
-"""What the app's command lines share: bad input as one line on stderr with status 2, progress on a terminal."""
+"""What the app's command lines share: bad input as one line on stderr with status 2, progress on a terminal, and a
+stop (Ctrl-C, SIGTERM) that ends with status 130 after writing what finished."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 BAD_INPUT = 2
+INTERRUPTED = 130  # a command stopped by Ctrl-C (the shell's 128 + SIGINT) or SIGTERM
 
 
 class UsageError(Exception):
@@ -37,3 +42,29 @@ def terminal_progress() -> Callable[[float, str], None] | None:
 def writable(path: Path | None) -> None:
     if path is not None and not path.parent.resolve().is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+def write_whole(path: Path, text: str) -> None:
+    """`text` into `path`, written beside it first and then moved over it: a run killed meanwhile leaves the last
+    whole file, never half of one."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8", newline="")
+    os.replace(partial, path)
+
+
+@contextmanager
+def stoppable() -> Iterator[Callable[[], None]]:
+    """SIGTERM raises KeyboardInterrupt in the block, as Ctrl-C (SIGINT) does. The function it gives ignores both from
+    then on, while a stopped command writes what it finished; the handlers before are put back after the block."""
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def ignore() -> None:
+        for signum in before:
+            signal.signal(signum, signal.SIG_IGN)
+
+    try:
+        yield ignore
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)

@@ -1,6 +1,7 @@
 """`python -m pipeline.profile PATH`: profile a table file headless, as JSON and optionally standalone HTML.
 
-Bad input exits with status 2 and one line on stderr, never a traceback.
+Bad input exits with status 2 and one line on stderr, never a traceback; Ctrl-C or SIGTERM ends it with one line and
+status 130.
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.cli_support import BAD_INPUT, OneLineParser, UsageError, terminal_progress, writable
+from pipeline.cli_support import (
+    BAD_INPUT,
+    INTERRUPTED,
+    OneLineParser,
+    UsageError,
+    stoppable,
+    terminal_progress,
+    writable,
+    write_whole,
+)
 from pipeline.data.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.engines import CPU, GPU, device_status, get_engine
 from pipeline.errors import PipelineError
@@ -56,24 +66,32 @@ def run(arguments: argparse.Namespace) -> dict:
     result = {"file": str(path), "read_seconds": read.seconds, "read_notes": read.notes, **profile.to_dict()}
     text = json.dumps(result, indent=2, allow_nan=False)
     if arguments.out:
-        arguments.out.write_text(text + "\n", encoding="utf-8")
+        write_whole(arguments.out, text + "\n")
     else:
         print(text)
     if arguments.html:
-        arguments.html.write_text(profile_html(profile, f"Profile of {path.name}"), encoding="utf-8")
+        write_whole(arguments.html, profile_html(profile, f"Profile of {path.name}"))
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = parser().parse_args(argv)
-    try:
-        result = run(arguments)
-    except (UsageError, PipelineError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return BAD_INPUT
-    except Exception as error:  # a file no reader understood, or a failure we did not foresee: still one line
-        print(f"error: could not profile {arguments.path}: {type(error).__name__}: {error}", file=sys.stderr)
-        return BAD_INPUT
+    with stoppable() as ignore_interrupts:
+        arguments = parser().parse_args(argv)
+        try:
+            result = run(arguments)
+        except (UsageError, PipelineError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return BAD_INPUT
+        except KeyboardInterrupt:
+            ignore_interrupts()
+            print(
+                "interrupted: the profile was stopped; --out and --html are each written whole or not at all",
+                file=sys.stderr,
+            )
+            return INTERRUPTED
+        except Exception as error:  # a file no reader understood, or a failure we did not foresee: still one line
+            print(f"error: could not profile {arguments.path}: {type(error).__name__}: {error}", file=sys.stderr)
+            return BAD_INPUT
     if arguments.out or arguments.html:
         written = ", ".join(str(p) for p in (arguments.out, arguments.html) if p)
         print(

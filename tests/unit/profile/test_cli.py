@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
+import pandas as pd
+import psutil
 import pytest
 
 from tests.support import files
@@ -98,3 +102,32 @@ def test_asking_for_the_gpu_without_one_says_why(tmp_path):
     table.write_bytes(files.csv_bytes())
     done = profile(str(table), "--engine", "gpu")
     assert done.returncode == 2 and status.reason in done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_profile_stopped_while_it_reads_ends_in_one_line_with_status_130(tmp_path, signum):
+    """Stopped while the reader's worker (a grandchild process) decodes a spreadsheet: no traceback, no file."""
+    table, out = tmp_path / "big.xlsx", tmp_path / "profile.json"
+    pd.DataFrame({"id": range(40_000), "city": ["Paris", "Lyon"] * 20_000}).to_excel(table, index=False)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.profile", str(table), "--engine", "cpu", "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        process, deadline = psutil.Process(run.pid), time.monotonic() + 60
+        while run.poll() is None and time.monotonic() < deadline and len(process.children(recursive=True)) < 2:
+            time.sleep(0.05)
+        assert run.poll() is None, "still reading"
+        run.send_signal(signum)
+        _stdout, stderr = run.communicate(timeout=60)
+    finally:
+        run.kill()
+        run.wait()
+    assert run.returncode == 130, stderr
+    assert (
+        stderr.strip() == "interrupted: the profile was stopped; --out and --html are each written whole or not at all"
+    )
+    assert not out.exists()
