@@ -75,7 +75,7 @@ def ask_all(
         run = lambda question=question: engine.compute(question.run(workspace), timeout_s)  # noqa: E731
         print(f"  {question.name} on {engine.label}…", file=sys.stderr)
         try:
-            answer = question.check(run())
+            answer = question.check(run(), engine)
             wrong = answer.disagreement(reference[question.name]) if reference else None
             timing = measure(run, sync=engine.synchronize, warmup=0, repeats=repeats).timing
             rows.append(

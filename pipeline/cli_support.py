@@ -1,17 +1,22 @@
-"""What the app's command lines share: bad input as one line on stderr with status 2, progress on a terminal, and
-the options that say where the Dask engines run."""
+"""What the app's command lines share: bad input as one line on stderr with status 2, progress on a terminal, the
+options that say where the Dask engines run, and a stop (Ctrl-C, SIGTERM) that ends with status 130 after writing what
+finished."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 from pipeline.engines.dask import ClusterSettings
 
 BAD_INPUT = 2
+INTERRUPTED = 130  # a command stopped by Ctrl-C (the shell's 128 + SIGINT) or SIGTERM
 
 
 class UsageError(Exception):
@@ -62,3 +67,29 @@ def cluster_settings(arguments: argparse.Namespace, gpu: bool) -> ClusterSetting
     return ClusterSettings(
         gpu=gpu, address=arguments.scheduler, workers=arguments.dask_workers, memory_limit=arguments.dask_memory
     ).checked()
+
+
+def write_whole(path: Path, text: str) -> None:
+    """`text` into `path`, written beside it first and then moved over it: a run killed meanwhile leaves the last
+    whole file, never half of one."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8", newline="")
+    os.replace(partial, path)
+
+
+@contextmanager
+def stoppable() -> Iterator[Callable[[], None]]:
+    """SIGTERM raises KeyboardInterrupt in the block, as Ctrl-C (SIGINT) does. The function it gives ignores both from
+    then on, while a stopped command writes what it finished; the handlers before are put back after the block."""
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def ignore() -> None:
+        for signum in before:
+            signal.signal(signum, signal.SIG_IGN)
+
+    try:
+        yield ignore
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -59,14 +60,21 @@ def measure(
     The first call is always timed and reported apart as `first_s` (it pays for JIT,
     caches and library start-up). With `warmup` >= 1 it is the first of the warm-up
     calls and `repeats` timed runs follow; with warmup=0 it is also the first run.
+    Each call starts after the last one's result is let go and collected (off the clock):
+    an engine that holds results (Dask's persisted partitions, GPU memory) makes every
+    result anew and in the memory the last one took, never hands back the one it holds.
     """
     if warmup < 0 or repeats < 1:
         raise ValueError(f"warmup must be >= 0 and repeats >= 1, got {warmup} and {repeats}")
     result, first = clock(fn, sync)
     runs = [] if warmup else [first]
     for _ in range(max(warmup - 1, 0)):
+        del result
+        gc.collect()
         result = fn()
     while len(runs) < repeats:
+        del result
+        gc.collect()
         result, seconds = clock(fn, sync)
         runs.append(seconds)
     return Measured(result, Timing(first, tuple(runs)))

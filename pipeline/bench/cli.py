@@ -1,6 +1,8 @@
 """`python -m pipeline.bench`: run benchmark suites on CPU and GPU engines (and CPU peers), write JSON/CSV.
 
-Bad input exits with status 2 and one line on stderr, never a traceback.
+Bad input exits with status 2 and one line on stderr, never a traceback. The records are saved as each one
+finishes; a run stopped by Ctrl-C or SIGTERM writes what finished, prints its table and ends with one line and
+status 130.
 """
 
 from __future__ import annotations
@@ -9,16 +11,29 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.bench.harness import ENGINES, QUICK, BenchSettings, default_engines, parse_list, parse_sizes, run_bench
+from pipeline.bench.harness import (
+    ENGINES,
+    QUICK,
+    BenchSettings,
+    Progress,
+    default_engines,
+    new_results,
+    parse_list,
+    parse_sizes,
+    run_bench,
+)
 from pipeline.bench.results import OK, SKIPPED, BenchResults
 from pipeline.bench.suites import NOT_YET, SUITES
 from pipeline.cli_support import (
     BAD_INPUT,
+    INTERRUPTED,
     OneLineParser,
     UsageError,
     add_dask_options,
+    stoppable,
     terminal_progress,
     writable,
+    write_whole,
 )
 from pipeline.engines.dask import close_dask_engines
 from pipeline.errors import PipelineError
@@ -109,21 +124,62 @@ def problems(results: BenchResults) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = parser().parse_args(argv)
-    try:
-        writable(arguments.out)
-        writable(arguments.csv)
-        results = run_bench(settings_from(arguments), terminal_progress())
-    except (UsageError, PipelineError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return BAD_INPUT
-    finally:
-        close_dask_engines()
+    with stoppable() as ignore_interrupts:
+        arguments = parser().parse_args(argv)
+        results, stopped = None, False
+        try:
+            writable(arguments.out)
+            writable(arguments.csv)
+            settings = settings_from(arguments)
+            results = new_results(settings)
+            run_bench(settings, _saving(results, arguments, terminal_progress()), results)
+        except (UsageError, PipelineError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return BAD_INPUT
+        except KeyboardInterrupt:
+            stopped = True
+        finally:
+            ignore_interrupts()  # the work is over: no second Ctrl-C stops the writing of what finished
+            close_dask_engines()
+        return _finish(results, arguments, stopped)
+
+
+def _save(results: BenchResults, arguments: argparse.Namespace) -> None:
+    """The records so far into --out (JSON) and --csv, each file whole."""
     if arguments.out:
-        arguments.out.write_text(results.to_json(), encoding="utf-8")
+        write_whole(arguments.out, results.to_json())
     if arguments.csv:
-        arguments.csv.write_text(results.to_csv(), encoding="utf-8", newline="")
+        write_whole(arguments.csv, results.to_csv())
+
+
+def _saving(results: BenchResults, arguments: argparse.Namespace, show: Progress | None) -> Progress:
+    """A progress callback that first saves the records finished so far, so a run killed later keeps them."""
+
+    def report(fraction: float, message: str) -> None:
+        _save(results, arguments)
+        if show is not None:
+            show(fraction, message)
+
+    return report
+
+
+def _finish(results: BenchResults | None, arguments: argparse.Namespace, stopped: bool) -> int:
+    """The records saved, the table on stdout and a warning line per record that failed or raised; a run stopped by
+    Ctrl-C or SIGTERM ends with one line saying so and status 130."""
+    if results is None:
+        print("interrupted before any question ran; nothing written", file=sys.stderr)
+        return INTERRUPTED
+    _save(results, arguments)
     print(markdown(results))
     for line in problems(results):
         print(f"warning: {line}", file=sys.stderr)
-    return 0
+    if not stopped:
+        return 0
+    written = " and ".join(str(path) for path in (arguments.out, arguments.csv) if path)
+    count = len(results.records)
+    print(
+        f"interrupted: {count} record{'' if count == 1 else 's'} finished"
+        + (f", written to {written}" if written else " (give --out or --csv to keep them)"),
+        file=sys.stderr,
+    )
+    return INTERRUPTED

@@ -210,10 +210,11 @@ class Contender:
         return None if applies else f"does not apply to {self.label}"
 
     def runner(self, question: Question) -> Callable[[], Any]:
+        """The timed work: the question answered and its result held. A lazy engine (Dask) makes the result on its
+        workers and keeps it there in partitions (persist): it is never gathered into one worker or this process."""
         if self.peer is not None:
             return lambda: self.peer.run(question.suite, question.name)
-        computed = self.engine.persist if question.whole_table else self.engine.compute
-        return lambda: computed(question.run(self.workspace))
+        return lambda: self.engine.persist(question.run(self.workspace))
 
 
 def ask(contender: Contender, question: Question, rows: int, settings: BenchSettings, reference: Answer | None):
@@ -235,8 +236,7 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
         with sampler.sampling():
             result = run()
             contender.engine.synchronize()
-        with contender.engine.active():
-            answer = question.check(result)
+        answer = question.check(result, contender.engine)
         del result
         disagreement = answer.disagreement(reference, question.tolerance) if reference else None
         if disagreement:

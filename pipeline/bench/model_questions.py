@@ -82,7 +82,7 @@ def _fit_question(algorithm: Algorithm) -> Question:
         f"{algorithm.key} fit",
         f"fit {algorithm.label}{where}",
         _fit(algorithm),
-        lambda result, algorithm=algorithm: headline(algorithm, *result),
+        lambda result, _engine, algorithm=algorithm: headline(algorithm, *result),
         tolerance=METRIC_TOLERANCE,
     )
 
@@ -103,7 +103,7 @@ MODEL_QUESTIONS = [
         "knn_classifier predict",
         "predict the test rows with k-nearest neighbours",
         _knn_predict,
-        lambda result: headline(ALGORITHMS["knn_classifier"], *result, predicted=True),
+        lambda result, _engine: headline(ALGORITHMS["knn_classifier"], *result, predicted=True),
         tolerance=METRIC_TOLERANCE,
     ),
 ]

@@ -31,13 +31,14 @@ def peer_missing_reason(name: str) -> str | None:
 
 
 class AnswerColumns:
-    """An answer as a peer gives it, with just what `answer_of` reads: its length and columns by name."""
+    """An answer as a peer gives it, with just what `answer_of` reads: its shape and columns by name."""
 
     def __init__(self, table: pa.Table) -> None:
         self.table = table
 
-    def __len__(self) -> int:
-        return self.table.num_rows
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.table.num_rows, self.table.num_columns
 
     def __getitem__(self, column: str) -> pd.Series:
         return self.table.column(column).to_pandas()

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from pipeline.bench.model_questions import MODEL_QUESTIONS
 from pipeline.bench.questions import GROUPBY_QUESTIONS, JOIN_QUESTIONS, Answer, Question, Workspace, sums_of
-from pipeline.engines import CPU, GPU, get_engine
+from pipeline.engines import CPU, GPU, Engine, get_engine
 from pipeline.profile import PRESETS as PROFILE_PRESETS
 from pipeline.profile import profile_frame
 from pipeline.steps.presets import preset_recipe
@@ -86,7 +86,9 @@ def io_questions(cpu_tables: dict[str, Any], folder: Path) -> list[Question]:
     for fmt, name in IO_FORMATS.items():
         getattr(frame, f"to_{fmt}")(folder / f"table.{fmt}", index=False)
         questions.append(
-            Question("io", f"{fmt} write", f"write the table as {name}", _writer(fmt), lambda t: Answer(len(t), ()))
+            Question(
+                "io", f"{fmt} write", f"write the table as {name}", _writer(fmt), lambda t, _engine: Answer(len(t), ())
+            )
         )
         questions.append(
             Question("io", f"{fmt} read", f"read the {name} file", _reader(fmt, folder / f"table.{fmt}"), values)
@@ -103,9 +105,9 @@ def io_questions(cpu_tables: dict[str, Any], folder: Path) -> list[Question]:
     return [*questions, copy]
 
 
-def numeric_sums(frame: Any) -> Answer:
+def numeric_sums(frame: Any, engine: Engine) -> Answer:
     """Rows and the sum of every numeric column: a checksum for tables whose columns a recipe decides."""
-    return sums_of(*[c for c in frame.columns if column_kind(frame[c]) == NUMERIC])(frame)
+    return sums_of(*[c for c in frame.columns if column_kind(frame[c]) == NUMERIC])(frame, engine)
 
 
 def _run_steps(steps: list[Step]) -> Callable[[Workspace], Any]:
@@ -126,12 +128,12 @@ def steps_questions(preset: str) -> Questions:
         frame = cpu_tables["x"]
         steps = check_recipe(preset_recipe(preset, frame), frame, get_engine(CPU))
         label = f"pipeline preset '{preset}'"
-        return [Question("steps", preset, label, _run_steps(steps), numeric_sums, whole_table=True)]
+        return [Question("steps", preset, label, _run_steps(steps), numeric_sums)]
 
     return questions
 
 
-def profile_answer(profile: Any) -> Answer:
+def profile_answer(profile: Any, _engine: Engine) -> Answer:
     """Rows, and the sums of missing counts, distinct counts and numeric means over all columns."""
     means = [c.stats["mean"] for c in profile.columns if c.kind == NUMERIC and c.stats.get("mean") is not None]
     return Answer(

@@ -176,6 +176,11 @@ class Engine(ABC):
         """Frames by name, computed and held together (a lazy engine waits for all of them here)."""
         return frames
 
+    def aggregate(self, grouped: Any, how: Any, many_groups: bool = False) -> Any:
+        """`grouped.agg(how)` for a groupby of this engine's frame; `many_groups` (about one group per row) lets a
+        lazy engine keep such a result in several partitions."""
+        return grouped.agg(how)
+
     def row_count(self, frame: Any) -> int:
         return len(frame)
 

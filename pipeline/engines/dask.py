@@ -32,10 +32,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.budget import gib
 from pipeline.engines import CpuEngine, DeviceMemory, Engine, GpuEngine
 from pipeline.engines.dask_probes import check_app_code, spill_disks
 from pipeline.errors import DataError, EngineUnavailableError, PipelineError
 from pipeline.gpus import gpu_devices
+from pipeline.settings import positive_int_setting
 from pipeline.tables.synthetic import (
     GENERATORS,
     JOIN_TABLES,
@@ -58,6 +60,10 @@ HLL_SPLIT = 8  # pieces a partition is cut into for the distinct-count estimate 
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 HANDSHAKE_LIMIT = 1 << 16  # a Dask comm's first message (its handshake) is well under this
 SPILL_SHARE = 0.5  # of the free disk where local workers spill, the most generated data may take there
+SECONDS_ENV = "GPL_DASK_SECONDS"  # the most seconds one Dask action (a computation, a persist) may run
+RESTARTS_ENV = "GPL_DASK_RESTARTS"  # worker restarts (or losses) one Dask action may see before it is cancelled
+DEFAULT_SECONDS, DEFAULT_RESTARTS = 1800, 3
+WATCH_EVERY_S = 1.0  # how often an action still running looks at the cluster's workers
 
 
 def approximate_distinct(series: Any) -> Any:
@@ -478,46 +484,68 @@ class DaskEngine(Engine):
 
     def compute(self, result: Any, timeout_s: float | None = None) -> Any:
         """The result computed on the cluster (Dask recomputes the tasks of workers lost meanwhile; notes()
-        tells). A dict of results is computed as one graph, so the inputs they share are read once. A task that
-        keeps killing workers, or work not done within `timeout_s` (cancelled then), is a PipelineError with what
-        to change."""
+        tells). A dict of results is computed as one graph, so the inputs they share are read once. Work not done
+        within `timeout_s` (at most $GPL_DASK_SECONDS), work during which workers were restarted $GPL_DASK_RESTARTS
+        times, and a task that keeps killing workers are cancelled: a PipelineError says what to change."""
         if isinstance(result, dict):
             return dict(zip(result, self._computed(list(result.values()), timeout_s), strict=True))
         return self._computed([result], timeout_s)[0]
 
     def _computed(self, results: list[Any], timeout_s: float | None) -> list[Any]:
         from dask import is_dask_collection
-        from distributed import KilledWorker, wait
 
         lazy = [i for i, result in enumerate(results) if is_dask_collection(result)]
         if not lazy:
             return results
         futures = self.client.compute([results[i] for i in lazy])
-        try:
-            with self._working():
-                wait(futures, timeout=timeout_s)
-                computed = self.client.gather(futures)
-        except TimeoutError:
-            self.client.cancel(futures)
-            raise PipelineError(
-                f"The computation did not finish within {timeout_s:g} s and was cancelled. If the workers are paused "
-                "for memory (the Dask dashboard shows it), give them more memory or use smaller partitions."
-            ) from None
-        except KilledWorker as error:
-            import dask
-
-            tries = int(dask.config.get("distributed.scheduler.allowed-failures")) + 1
-            raise PipelineError(
-                f"Dask gave up after workers died {tries} times while running the same task ({error}). That is "
-                "usually memory: give the workers more memory, use more (smaller) partitions, or more workers."
-            ) from None
+        with self._working(), _killed_worker_explained():
+            self._wait(futures, timeout_s)
+            computed = self.client.gather(futures)
         done = list(results)
         for i, value in zip(lazy, computed, strict=True):
             done[i] = value
         return done
 
+    def _wait(self, futures: list[Any], timeout_s: float | None) -> None:
+        """Wait until `futures` are done (finished or failed). Past the time limit (`timeout_s`, at most
+        $GPL_DASK_SECONDS) or once the workers were restarted $GPL_DASK_RESTARTS times meanwhile, or when the wait
+        is interrupted, the futures are cancelled; the first two raise a PipelineError that names the cause.
+
+        Work done within WATCH_EVERY_S asks the scheduler nothing; longer work asks for its worker list once per
+        WATCH_EVERY_S. A worker restarted by its nanny leaves that list and comes back at another address."""
+        from distributed import wait
+
+        operator_s = positive_int_setting(SECONDS_ENV, DEFAULT_SECONDS)
+        limit_s = operator_s if timeout_s is None else min(timeout_s, operator_s)
+        most_restarts = positive_int_setting(RESTARTS_ENV, DEFAULT_RESTARTS)
+        deadline = time.monotonic() + limit_s
+        known: set[str] | None = None  # the workers at the last look
+        limits: set[int] = set()  # the memory limits of the workers seen meanwhile
+        restarts = 0
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    wait(futures, timeout=min(WATCH_EVERY_S, left))
+                    return
+                except TimeoutError:
+                    pass
+                workers = self._worker_memory_limits()
+                restarts += len(known - workers.keys()) if known is not None else 0
+                known, limits = set(workers), limits | set(workers.values())
+                if restarts >= most_restarts:
+                    raise PipelineError(_restarts_message(restarts, limits, most_restarts))
+            raise PipelineError(_time_limit_message(limit_s, limit_s == operator_s))
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+
+    def _worker_memory_limits(self) -> dict[str, int]:
+        """Each worker's memory limit in bytes (0: none), by its address."""
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        return {address: int(worker.get("memory_limit") or 0) for address, worker in workers.items()}
+
     def _worker_addresses(self) -> set[str]:
-        return set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        return set(self._worker_memory_limits())
 
     def notes(self) -> list[str]:
         """What happened on the cluster since the last call (or the start): workers lost. Asked of the scheduler
@@ -590,21 +618,26 @@ class DaskEngine(Engine):
         return self.compute(frame if share >= 1.0 else frame.sample(frac=share, random_state=seed))
 
     def persist_all(self, frames: dict[str, Any]) -> dict[str, Any]:
-        """The frames computed into the workers' memory (spilled to disk past their limit), waited for; a task that
-        failed raises its error here."""
-        from distributed import futures_of, wait
+        """The frames computed into the workers' memory (spilled to disk past their limit), waited for within the
+        limits `compute()` keeps; a task that failed raises its error here."""
+        from distributed import futures_of
 
         held = {name: self.client.persist(frame) for name, frame in frames.items()}
         futures = [future for frame in held.values() for future in futures_of(frame)]
-        with self._working():
-            wait(futures)
-        for future in futures:
-            if future.status == "error":
-                future.result()  # raises the task's own error
+        with self._working(), _killed_worker_explained():
+            self._wait(futures, None)
+            for future in futures:
+                if future.status == "error":
+                    future.result()  # raises the task's own error
         return held
 
     def persist(self, frame: Any) -> Any:
         return self.persist_all({"": frame})[""]
+
+    def aggregate(self, grouped: Any, how: Any, many_groups: bool = False) -> Any:
+        """Dask's groupby aggregation; with `many_groups` its result keeps one partition per input partition
+        (split_out=True), so a result about as long as its input never lands in one partition on one worker."""
+        return grouped.agg(how, split_out=True) if many_groups else grouped.agg(how)
 
     def active(self) -> AbstractContextManager[Any]:
         return self.client.as_current()
@@ -688,6 +721,50 @@ class DaskEngine(Engine):
             part = _make_partition(spec, self.settings.gpu, table)
             tables[table] = self._dd.from_map(part, whole, meta=part((0, 1)).iloc[:0], enforce_metadata=False)
         return tables
+
+
+@contextmanager
+def _killed_worker_explained() -> Iterator[None]:
+    """Dask's KilledWorker (a task's workers died `allowed-failures` + 1 times) as a PipelineError saying what to do."""
+    from distributed import KilledWorker
+
+    try:
+        yield
+    except KilledWorker as error:
+        import dask
+
+        tries = int(dask.config.get("distributed.scheduler.allowed-failures")) + 1
+        raise PipelineError(
+            f"Dask gave up after workers died {tries} times while running the same task ({error}). That is "
+            "usually memory: give the workers more memory, use more (smaller) partitions, or more workers."
+        ) from None
+
+
+def _restarts_message(restarts: int, memory_limits: set[int], most: int) -> str:
+    """Why an action stopped after `restarts` worker restarts, with the workers' memory and what to change."""
+    limits = sorted(limit for limit in memory_limits if limit)
+    if not limits:
+        memory = "no worker limit was seen, so the machine's memory"
+    elif len(limits) == 1:
+        memory = f"{gib(limits[0])} each"
+    else:
+        memory = f"{gib(limits[0])} to {gib(limits[-1])}"
+    return (
+        f"Dask workers were restarted (or lost) {restarts} time{'s' if restarts != 1 else ''} while this ran, so it "
+        f"was cancelled: the result or a partition does not fit a worker's memory ({memory}). Give the workers more "
+        "memory (dask worker --memory-limit), use more partitions or more workers, or choose a smaller size. "
+        f"{RESTARTS_ENV} sets how many restarts one action may see (now {most})."
+    )
+
+
+def _time_limit_message(limit_s: float, operators: bool) -> str:
+    """Why an action stopped at its time limit (the caller's, or the operator's $GPL_DASK_SECONDS)."""
+    whose = f" (the limit {SECONDS_ENV} sets; the operator may raise it)" if operators else ""
+    return (
+        f"The computation did not finish within {limit_s:g} s{whose} and was cancelled. If the workers are paused "
+        "for memory (the Dask dashboard shows it), give them more memory or use more partitions or workers; "
+        "otherwise choose a smaller size."
+    )
 
 
 def partition_engine(gpu: bool) -> Engine:

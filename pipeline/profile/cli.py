@@ -1,7 +1,8 @@
 """`python -m pipeline.profile PATH`: profile a table headless, as JSON and optionally standalone HTML: a file on
 this machine's engines, or on a Dask engine also a folder or glob of Parquet or CSV files, read lazily as partitions.
 
-Bad input exits with status 2 and one line on stderr, never a traceback.
+Bad input exits with status 2 and one line on stderr, never a traceback; Ctrl-C or SIGTERM ends it with one line and
+status 130.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from typing import Any
 
 from pipeline.cli_support import (
     BAD_INPUT,
+    INTERRUPTED,
     OneLineParser,
     UsageError,
     add_dask_options,
     cluster_settings,
     dask_options_given,
+    stoppable,
     terminal_progress,
     writable,
+    write_whole,
 )
 from pipeline.data.io import ReadOptions, Source, prepare, read_on_engine
 from pipeline.engines import CPU, GPU, Engine, device_status, get_engine
@@ -107,27 +111,35 @@ def run(arguments: argparse.Namespace) -> dict:
     result = {"file": str(path), "read_seconds": seconds, "read_notes": notes, **profile.to_dict()}
     text = json.dumps(result, indent=2, allow_nan=False)
     if arguments.out:
-        arguments.out.write_text(text + "\n", encoding="utf-8")
+        write_whole(arguments.out, text + "\n")
     else:
         print(text)
     if arguments.html:
-        arguments.html.write_text(profile_html(profile, f"Profile of {path.name}"), encoding="utf-8")
+        write_whole(arguments.html, profile_html(profile, f"Profile of {path.name}"))
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = parser().parse_args(argv)
-    try:
-        result = run(arguments)
-    except (UsageError, PipelineError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return BAD_INPUT
-    except Exception as error:  # a file no reader understood, or a failure we did not foresee: still one line
-        text = " ".join(f"{type(error).__name__}: {error}".split())
-        print(f"error: could not profile {arguments.path}: {text}", file=sys.stderr)
-        return BAD_INPUT
-    finally:
-        close_dask_engines()  # disconnect, or shut down the local cluster started here
+    with stoppable() as ignore_interrupts:
+        arguments = parser().parse_args(argv)
+        try:
+            result = run(arguments)
+        except (UsageError, PipelineError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return BAD_INPUT
+        except KeyboardInterrupt:
+            ignore_interrupts()
+            print(
+                "interrupted: the profile was stopped; --out and --html are each written whole or not at all",
+                file=sys.stderr,
+            )
+            return INTERRUPTED
+        except Exception as error:  # a file no reader understood, or a failure we did not foresee: still one line
+            text = " ".join(f"{type(error).__name__}: {error}".split())
+            print(f"error: could not profile {arguments.path}: {text}", file=sys.stderr)
+            return BAD_INPUT
+        finally:
+            close_dask_engines()  # disconnect, or shut down the local cluster started here
     if arguments.out or arguments.html:
         written = ", ".join(str(p) for p in (arguments.out, arguments.html) if p)
         print(

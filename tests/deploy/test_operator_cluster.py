@@ -67,7 +67,6 @@ def cluster(tmp_path_factory) -> Iterator[DocumentedProcesses]:
     spill = folder / "spill"
     spill.mkdir()
     port, dashboard = free_port(), free_port()
-    address = f"tcp://127.0.0.1:{port}"
     replacements = {"/path/to/gpu-pipeline-lab": str(REPO_ROOT), "SCHEDULER:8786": f"127.0.0.1:{port}"}
     replacements["/var/tmp/dask"] = str(spill)
     docs = documented()

@@ -1,4 +1,5 @@
 import time
+import weakref
 
 import pytest
 
@@ -76,3 +77,25 @@ def test_speedups_are_the_reference_over_each_other_and_none_where_a_time_is_mis
     wide = pd.DataFrame({"cpu": [2.0, 0.0], "gpu": [1.0, 1.0]})
     ratios = speedups(wide, "cpu")["gpu"]
     assert ratios.iloc[0] == 2.0 and pd.isna(ratios.iloc[1])
+
+
+def test_each_run_starts_after_the_last_result_is_let_go():
+    """An engine that holds results (Dask's persisted partitions) would hand back the one still held: every call
+    must start with the last result gone, also one kept alive only by a reference cycle until collected."""
+
+    class Result:
+        pass
+
+    results: list[weakref.ref] = []
+    alive_at_start = []
+
+    def make() -> Result:
+        alive_at_start.append(sum(ref() is not None for ref in results))
+        result = Result()
+        result.cycle = result
+        results.append(weakref.ref(result))
+        return result
+
+    measured = measure(make, warmup=2, repeats=3)
+    assert alive_at_start == [0, 0, 0, 0, 0]
+    assert measured.result is results[-1](), "the last result is the one returned"

@@ -107,7 +107,7 @@ def test_every_groupby_answer_equals_a_row_by_row_computation(g1):
     expected = expected_groupby(g1["x"])
     workspace = Workspace(get_engine(CPU), g1)
     for question in GROUPBY_QUESTIONS:
-        answer = question.check(question.run(workspace))
+        answer = question.check(question.run(workspace), workspace.engine)
         assert answer.disagreement(expected[question.name]) is None, question.name
 
 
@@ -119,7 +119,7 @@ def test_every_join_answer_equals_a_key_count(j1):
         right, on, left = plans[question.name]
         expected = expected_join(j1["x"], j1[right], on, left)
         assert expected.rows > 0
-        assert question.check(question.run(workspace)).disagreement(expected) is None, question.name
+        assert question.check(question.run(workspace), workspace.engine).disagreement(expected) is None, question.name
 
 
 @pytest.mark.parametrize("peer", list(PEER_BUILDERS))
@@ -129,8 +129,8 @@ def test_peers_answer_every_question_as_pandas_does(peer, g1, j1):
         answering = PEER_BUILDERS[peer](tables)
         workspace = Workspace(get_engine(CPU), tables)
         for question in questions:
-            reference = question.check(question.run(workspace))
-            mine = question.check(answering.run(question.suite, question.name))
+            reference = question.check(question.run(workspace), workspace.engine)
+            mine = question.check(answering.run(question.suite, question.name), workspace.engine)
             assert mine.disagreement(reference) is None, f"{peer} {question.suite} {question.name}"
 
 

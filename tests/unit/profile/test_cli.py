@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 
 from tests.support import files
@@ -152,3 +155,32 @@ def test_bad_dask_input_exits_2_with_one_line(tmp_path, operator_cluster, argume
     done = profile(*(a.format(folder=folder, scheduler=operator_cluster.address) for a in arguments))
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and message in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_profile_stopped_while_it_reads_ends_in_one_line_with_status_130(tmp_path, signum):
+    """Stopped while the reader's worker (a grandchild process) decodes a spreadsheet: no traceback, no file."""
+    table, out = tmp_path / "big.xlsx", tmp_path / "profile.json"
+    pd.DataFrame({"id": range(40_000), "city": ["Paris", "Lyon"] * 20_000}).to_excel(table, index=False)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.profile", str(table), "--engine", "cpu", "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        process, deadline = psutil.Process(run.pid), time.monotonic() + 60
+        while run.poll() is None and time.monotonic() < deadline and len(process.children(recursive=True)) < 2:
+            time.sleep(0.05)
+        assert run.poll() is None, "still reading"
+        run.send_signal(signum)
+        _stdout, stderr = run.communicate(timeout=60)
+    finally:
+        run.kill()
+        run.wait()
+    assert run.returncode == 130, stderr
+    assert (
+        stderr.strip() == "interrupted: the profile was stopped; --out and --html are each written whole or not at all"
+    )
+    assert not out.exists()
