@@ -42,8 +42,8 @@ COPY ui ./ui
 COPY pages ./pages
 COPY data/README.md /data/README.md
 COPY docs/results ./docs/results
-# The only folders the app writes to: its cache volume (HOME, Streamlit's and Numba's files, the workspaces kept
-# across a refresh) and /tmp.
+# The app's user owns only its data folder (where none is mounted) and its cache (HOME, Streamlit's and Numba's files,
+# the workspaces kept across a refresh: mount a volume there); anything else it writes goes to /tmp.
 RUN mkdir -p /cache && chown gpl:gpl /data /cache
 
 USER gpl

@@ -207,11 +207,25 @@ class Podman:
                 break
             time.sleep(1)
         log = self.run("logs", "--tail", "30", container, check=False)
-        last = output.splitlines()[-1] if output else "nothing"
+        command, said = self.health_command_output(container)
         raise AssertionError(
-            f"{container} is {status or 'not checked'} after {timeout:g} s: its health check said {last!r}\n"
-            f"its log ends:\n{log.stdout}{log.stderr}"
+            f"{container} is {status or 'not checked'} after {timeout:g} s: its health check `{command}` says "
+            f"{said!r}\nits log ends:\n{log.stdout}{log.stderr}"
         )
+
+    def health_command_output(self, container: str) -> tuple[str, str]:
+        """The container's health check command and the last line it prints when run now (podman keeps only the
+        first 500 characters of its output, which for a traceback is not where the cause is)."""
+        test = json.loads(self("inspect", "--format", "{{json .Config.Healthcheck.Test}}", container) or "[]")
+        if not test:
+            return "none", "the container has no health check"
+        kind, *command = test
+        argv = ["sh", "-c", command[0]] if kind == "CMD-SHELL" else command
+        if self("inspect", "--format", "{{.State.Running}}", container) != "true":
+            return " ".join(command), "nothing: the container is not running"
+        done = self.exec(container, *argv)
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        return " ".join(command), lines[-1] if lines else f"nothing (exit {done.returncode})"
 
     def image_size(self, image: str) -> int:
         return int(self("image", "inspect", "--format", "{{.Size}}", image))
