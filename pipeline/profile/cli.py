@@ -106,9 +106,10 @@ def run(arguments: argparse.Namespace) -> dict:
     read = read_on_dask if ENGINE_CHOICES[arguments.engine].cluster else read_here
     engine, frame, seconds, notes = read(arguments)
     profile = profile_frame(engine, frame, PRESETS[arguments.preset], terminal_progress())
-    for note in notes:
+    happened = engine.notes()  # what the engine met meanwhile (Dask: workers lost and their work redone)
+    for note in [*notes, *happened]:
         print(f"note: {note}", file=sys.stderr)
-    result = {"file": str(path), "read_seconds": seconds, "read_notes": notes, **profile.to_dict()}
+    result = {"file": str(path), "read_seconds": seconds, "read_notes": notes, "notes": happened, **profile.to_dict()}
     text = json.dumps(result, indent=2, allow_nan=False)
     if arguments.out:
         write_whole(arguments.out, text + "\n")

@@ -127,7 +127,15 @@ def test_the_deploy_check_runs_the_container_commands_deploy_md_gives():
     from tests.deploy.docs_commands import documented
 
     commands = documented()
-    assert set(commands) == {"build", "run", "run-other-port", "scheduler", "cpu-worker"}
+    assert set(commands) == {
+        "build",
+        "run",
+        "run-other-port",
+        "scheduler",
+        "cpu-worker",
+        "process-scheduler",
+        "process-worker",
+    }
     assert commands["build"] == ["docker", "build", "-t", "gpu-pipeline-lab", "."]
     for name in ("run", "run-other-port", "scheduler", "cpu-worker"):
         assert commands[name][:2] == ["docker", "run"] and "gpu-pipeline-lab" in commands[name], commands[name]
@@ -139,6 +147,10 @@ def test_the_deploy_check_runs_the_container_commands_deploy_md_gives():
     assert runs("run") == runs("run-other-port") == []
     assert runs("scheduler")[:2] == ["dask", "scheduler"]
     assert runs("cpu-worker")[:3] == ["dask", "worker", "tcp://SCHEDULER:8786"]
+    app = "PYTHONPATH=/path/to/gpu-pipeline-lab"  # the app's code on the path of processes started by hand
+    dask = "/path/to/gpu-pipeline-lab/.venv/bin/dask"
+    assert commands["process-scheduler"][:3] == [app, dask, "scheduler"]
+    assert commands["process-worker"][:4] == [app, dask, "worker", "tcp://SCHEDULER:8786"]
 
 
 def requirement_lines(path: str) -> list[str]:
