@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -238,6 +239,7 @@ def ask(contender: Contender, question: Question, rows: int, settings: BenchSett
             contender.engine.synchronize()
         answer = question.check(result, contender.engine)
         del result
+        gc.collect()  # let go before the timed runs, as measure() does between them: Dask would hand back a result held
         disagreement = answer.disagreement(reference, question.tolerance) if reference else None
         if disagreement:
             return Record(**base, status=FAILED, message=disagreement, answer=answer.to_dict()), answer

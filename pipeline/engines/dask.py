@@ -622,7 +622,10 @@ class DaskEngine(Engine):
         limits `compute()` keeps; a task that failed raises its error here."""
         from distributed import futures_of
 
-        held = {name: self.client.persist(frame) for name, frame in frames.items()}
+        # Optimized first: Dask's optimizer may change a frame's partition count (a groupby by many keys is split into
+        # several partitions), and a frame persisted unoptimized keeps the old count, so later counts miss partitions
+        # (measured: q2 at 1e7 rows held 10,000 groups in 2 partitions and counted 5,000).
+        held = {name: self.client.persist(_optimized(frame)) for name, frame in frames.items()}
         futures = [future for frame in held.values() for future in futures_of(frame)]
         with self._working(), _killed_worker_explained():
             self._wait(futures, None)
@@ -765,6 +768,12 @@ def _time_limit_message(limit_s: float, operators: bool) -> str:
         "for memory (the Dask dashboard shows it), give them more memory or use more partitions or workers; "
         "otherwise choose a smaller size."
     )
+
+
+def _optimized(collection: Any) -> Any:
+    """A Dask DataFrame as its optimizer plans it (partition count included); other collections as they are."""
+    optimize = getattr(collection, "optimize", None)
+    return optimize() if callable(optimize) else collection
 
 
 def partition_engine(gpu: bool) -> Engine:

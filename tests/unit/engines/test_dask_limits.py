@@ -112,3 +112,18 @@ def test_answers_as_long_as_their_input_stay_in_partitions_on_the_workers(dask_c
     expected = question.check(question.run(Workspace(cpu, cpu_tables)), cpu)
     assert expected.rows > 10_000
     assert question.check(held, dask_cpu).disagreement(expected) is None
+
+
+def test_a_held_result_counts_every_partition_the_optimizer_made(dask_cpu):
+    """Dask's optimizer splits a groupby by two keys over 16 partitions into two output partitions, while the
+    unoptimized frame says one: held unoptimized, its rows were counted from one partition only (q2 at 1e7 rows on an
+    operator's cluster answered 5,000 groups of 10,000)."""
+    rng = np.random.default_rng(1)
+    rows = pd.DataFrame({"a": rng.integers(0, 100, 8_000), "b": rng.integers(0, 100, 8_000), "v": rng.random(8_000)})
+    frame = dask_cpu.frames.from_pandas(rows, npartitions=16)
+    grouped = frame.groupby(["a", "b"], sort=False, dropna=False).agg({"v": "sum"}).reset_index()
+    assert grouped.npartitions != grouped.optimize().npartitions, "the optimizer no longer changes the count here"
+    held = dask_cpu.persist(grouped)
+    expected = rows.groupby(["a", "b"]).agg({"v": "sum"})
+    assert dask_cpu.row_count(held) == len(expected)
+    assert dask_cpu.compute(held["v"].sum()) == pytest.approx(expected["v"].sum())
