@@ -165,7 +165,7 @@ def parquet_folder(cluster: DocumentedProcesses, tmp_path_factory) -> Path:
         with step(f"G1 at {PROFILED_ROWS:,} rows generated and written as Parquet by the workers"):
             frame = engine.generate(SyntheticSpec("groupby_g1", rows=PROFILED_ROWS, groups=100, seed=3))[""]
             engine.compute(frame.to_parquet(str(folder), write_index=False, compute=False))
-            in_memory = engine.memory_bytes(frame)
+            in_memory = engine.frame_nbytes(frame)
     finally:
         engine.close()
     say(f"{len(list(folder.glob('*.parquet')))} files, {in_memory / 2**30:.2f} GiB in memory")
