@@ -56,9 +56,10 @@ class DocumentedProcesses(DaskProcesses):
         self.wait_for_workers()
 
     def worker_processes(self) -> list[psutil.Process]:
-        """The worker processes the nannies started (a nanny starts a new one where one dies)."""
-        nannies = [child for process in self.workers for child in psutil.Process(process.pid).children()]
-        return [worker for nanny in nannies for worker in nanny.children()] or nannies
+        """The worker processes the nannies of the worker line started (spawned by multiprocessing: a nanny starts a
+        new one where one dies), not the line's other children (multiprocessing's resource tracker)."""
+        children = [child for process in self.workers for child in psutil.Process(process.pid).children(recursive=True)]
+        return [child for child in children if "spawn_main" in " ".join(child.cmdline())]
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +196,9 @@ def kill_a_worker_after(cluster: DocumentedProcesses, seconds: float, killed: li
 
     def kill() -> None:
         time.sleep(seconds)
-        victim = cluster.worker_processes()[0]
+        workers = cluster.worker_processes()
+        assert len(workers) == WORKERS, workers
+        victim = workers[0]
         killed.append(victim.pid)
         victim.kill()
 
