@@ -55,8 +55,11 @@ from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.cluster_field import cluster_choice_field
 from ui.published_panel import estimated_costs, instance_prices, shipped_figures, shipped_fixed_costs
+from ui.shell import within_app
 from ui.state import engines, eta_bar, session_id, shown_errors
 from ui.workspace import RUNS_KEY, bench_runs
+
+within_app()
 
 RUNNING_KEY = "bench_running"  # the run in progress; still set on the next run when it was stopped
 RATES_KEY = "bench_rates"  # seconds measured per suite and size, for the time left

@@ -14,6 +14,7 @@ from pipeline.render.charts import memory_chart, phase_time_chart
 from pipeline.tables.formats import ENCODINGS
 from pipeline.tables.synthetic import GENERATORS, MAX_ROWS, MIN_ROWS, SyntheticSpec, dataset_name, estimated_bytes
 from ui import format as fmt
+from ui.shell import within_app
 from ui.state import (
     cached_bundled_frame,
     catalog,
@@ -26,6 +27,8 @@ from ui.state import (
 )
 from ui.views.data import held_memory, load_speedups, load_table
 from ui.workspace import LEFT_OUT_KEY, open_file, store, workspace_file
+
+within_app()
 
 DELIMITER_CHOICES = {"automatic": None, "comma ,": ",", "tab": "\t", "semicolon ;": ";", "pipe |": "|"}
 

@@ -25,7 +25,10 @@ from pipeline.render.charts import curve_chart, matrix_chart, throughput_chart, 
 from pipeline.tables.column_kinds import NUMERIC, column_kind
 from ui import format as fmt
 from ui.chart_panel import show_chart
+from ui.shell import within_app
 from ui.state import catalog, shown_errors
+
+within_app()
 
 RUNS_KEY = "dl_runs"
 DATA_KEY = "dl_data"

@@ -52,6 +52,7 @@ from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, OTHER, TEXT
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.choices import last_index, remember
+from ui.shell import within_app
 from ui.state import active_dataset_or_stop, catalog, eta_bar, shown_errors, working_on
 from ui.views.explore import (
     filter_start,
@@ -62,6 +63,8 @@ from ui.views.explore import (
     strongest_pairs,
 )
 from ui.workspace import add_step_for
+
+within_app()
 
 AUTO_PROFILE_CELLS = 20_000_000
 DASK_VIEW_ROWS = 200_000  # rows of a Dask dataset the interactive views bring to this server

@@ -5,7 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from pipeline.engines import device_status
+from ui.shell import within_app
 from ui.state import catalog
+
+within_app()
 
 PATH = (
     ("pages/data.py", "Data", ":material/table:", "Load a file, a bundled table or a generated one of any size."),

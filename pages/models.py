@@ -53,6 +53,7 @@ from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.choices import last_choice, last_index, remember
 from ui.published_panel import published_estimates
+from ui.shell import within_app
 from ui.state import active_dataset_or_stop, eta_bar, shown_errors, working_on
 from ui.views.models import (
     compared_speedups,
@@ -65,6 +66,8 @@ from ui.views.models import (
 from ui.workspace import COMPARISON_KEY as COMPARE_KEY
 from ui.workspace import FEATURES_KEY
 from ui.workspace import TRAINING_KEY as RESULT_KEY
+
+within_app()
 
 PREVIOUS_COMPARE_KEY = "model_compare_before"  # the fullest earlier comparison, kept while a new one runs
 RATES_KEY = "model_rates"  # seconds measured per algorithm and size, for the time left

@@ -17,10 +17,13 @@ from pipeline.steps.spec import STEP_KINDS, Recipe, Schema, Step
 from ui import format as fmt
 from ui.chart_panel import show_chart
 from ui.published_panel import published_estimates
+from ui.shell import within_app
 from ui.state import active_dataset_or_stop, catalog, shown_errors, working_on
 from ui.step_forms import step_form
 from ui.views.pipeline import preset_after, recipe_check, run_speedups, step_speedups, step_table, valid_steps
 from ui.workspace import OWNER_KEY, RECIPES_KEY, STEPS_KEY, pipeline_results
+
+within_app()
 
 RUN_NOW_KEY = "pipeline_run_now"
 PLACE_KEY = "new_place"

@@ -9,6 +9,7 @@ from pipeline.engines.cluster import choice_named, idle_limit_s
 from pipeline.engines.dask import DaskEngine, cluster_users, dask_missing_reason
 from ui import format as fmt
 from ui.cluster_field import cluster_choice_field
+from ui.shell import within_app
 from ui.state import (
     cached_system_report,
     leave_session_cluster,
@@ -18,6 +19,8 @@ from ui.state import (
     shown_errors,
     use_cluster,
 )
+
+within_app()
 
 
 def dask_cluster_section() -> None:

@@ -262,8 +262,8 @@ def is_local(where) -> bool:
 
 def test_the_kept_work_survives_a_restart_on_the_cache_volume(podman: Podman, app: str, journey: Journey):
     """The session's work is kept in /cache/workspaces (the cache volume), not in /tmp, which a restart empties. The
-    browser comes back through the app's first page with its address's token: until app.py has run once, a fresh
-    Streamlit server treats pages/ as a folder of separate pages and runs a page asked for by its address alone."""
+    browser comes back through the app's first page with its address's token (a page's own address opened first on
+    a fresh server: tests/browser/test_page_address_first.py)."""
     assert journey.address, "the browser journey did not finish: no kept work to look for"
     kept = podman.exec(APP, "ls", "/cache/workspaces", check=True).stdout.split()
     assert any(name.endswith(SUFFIX) for name in kept), f"no workspace kept in /cache/workspaces: {kept}"

@@ -6,9 +6,20 @@ from streamlit.testing.v1 import AppTest
 from pipeline.engines import device_status
 from tests.support import files
 from tests.support.paths import APP as APP_PATH
+from tests.support.paths import REPO_ROOT
 
 TIMEOUT = 60
 APP = APP_PATH
+PAGE_TITLES = {
+    "benchmark.py": "Benchmark",
+    "data.py": "Data",
+    "deep_learning.py": "Deep learning",
+    "explore.py": "Explore",
+    "home.py": "GPU Pipeline Lab",
+    "models.py": "Models",
+    "pipeline.py": "Pipeline",
+    "system.py": "System",
+}
 
 
 @pytest.fixture
@@ -40,6 +51,18 @@ def test_the_first_screen_says_what_the_app_is_for_and_the_path_through_it(tmp_p
     assert links == ["Data", "Explore", "Pipeline", "Models", "Benchmark"]
     if not device_status().available:
         assert any("CPU only" in i.value and device_status().reason in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", sorted(path.name for path in (REPO_ROOT / "pages").glob("*.py")))
+def test_a_page_opened_first_by_its_own_address_runs_inside_the_app(page, tmp_path, monkeypatch):
+    """Each AppTest run starts as a fresh server does: a page asked for by its address (here before any other run)
+    is run alone (the pages/ folder) unless it puts the app around itself: the sidebar, the token, the page once."""
+    monkeypatch.setenv("GPL_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).switch_page(f"pages/{page}").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == [PAGE_TITLES[page]], "the page asked for, once"
+    assert [box.label for box in at.sidebar.selectbox] == ["Active dataset"]
+    assert at.query_params.get("w"), "the session's workspace token in the address"
 
 
 def test_first_screen_has_the_sample_dataset(app):

@@ -43,24 +43,16 @@ def issued(token: str) -> bool:
     return WorkspaceStore.from_environment().issued(token)
 
 
-def back_to_start(at: AppTest) -> AppTest:
-    """The start page, where AppTest runs app.py (which keeps the token in the address and saves): after a page
-    switch AppTest runs the page's own file only, where the real server runs app.py on every page."""
-    return at.switch_page("app.py").run()
-
-
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
     at.switch_page("pages/data.py").run()
     at.file_uploader(key="upload_file").set_value((name, data, "text/csv")).run()
-    at.button(key="upload_load").click().run()
-    return back_to_start(at)
+    return at.button(key="upload_load").click().run()
 
 
 def load_bundled_in(at: AppTest, name: str) -> AppTest:
     at.switch_page("pages/data.py").run()
     at.selectbox(key="bundled_name").set_value(name).run()
-    at.button(key="bundled_load").click().run()
-    return back_to_start(at)
+    return at.button(key="bundled_load").click().run()
 
 
 def test_the_address_opened_in_a_new_browser_brings_back_the_datasets_recipes_and_runs_under_a_new_token():
@@ -185,7 +177,7 @@ def browser(monkeypatch) -> dict[str, bytes]:
 
 
 def pipeline_result_and_training(at: AppTest) -> AppTest:
-    """A preset run on the Pipeline page and a random forest trained on the Models page, then back to the start."""
+    """A preset run on the Pipeline page and a random forest trained on the Models page."""
     at.switch_page("pages/pipeline.py").run()
     at.button(key="preset_run").click().run()
     assert "pipeline_result" in at.session_state
@@ -195,7 +187,7 @@ def pipeline_result_and_training(at: AppTest) -> AppTest:
     at.slider(key="model_test_share").set_value(0.3).run()
     at.button(key="model_go").click().run()
     assert not problems(at) and "model_result" in at.session_state
-    return back_to_start(at)
+    return at
 
 
 def test_a_refresh_in_the_same_browser_goes_on_under_the_same_token_with_its_results_and_choices(browser):

@@ -36,9 +36,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data: Path, **environment: str) -> Iterator[Server]:
-    """`streamlit run app.py` with `data` as its data folder (and any other environment), until the block ends."""
-    port = free_port()
+def running_server(data: Path, port: int | None = None, **environment: str) -> Iterator[Server]:
+    """`streamlit run app.py` on `port` (a free one by default) with `data` as its data folder (and any other
+    environment), until the block ends."""
+    port = port or free_port()
     env = {**os.environ, "GPL_DATA_DIR": str(data), "STREAMLIT_SERVER_PORT": str(port), **environment}
     log = data.parent / f"streamlit-{port}.log"
     with log.open("wb") as sink:  # a file, not a pipe: nobody reads a pipe, and a full one stalls the server
