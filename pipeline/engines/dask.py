@@ -350,7 +350,7 @@ class DaskEngine(Engine):
             "threads_per_worker": settings.threads_per_worker,
             "memory_limit": settings.memory_limit,  # host memory; past it workers spill to disk
             "local_directory": settings.spill_directory or tempfile.gettempdir(),
-            "dashboard_address": ":0",  # any free port: several clusters may run side by side
+            "dashboard_address": "127.0.0.1:0",  # loopback, any free port: several clusters may run side by side
         }
         options = {name: value for name, value in options.items() if value is not None}
         if settings.gpu:

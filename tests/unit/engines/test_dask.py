@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import psutil
 import pytest
 
 from pipeline.bench.harness import BenchSettings, run_bench
@@ -186,6 +187,9 @@ def test_the_cluster_says_what_it_is(engine):
     facts = engine.facts()
     assert facts.local and facts.scheduler.startswith("tcp://127.0.0.1:")
     assert facts.dashboard and facts.dashboard.startswith("http://") and facts.dashboard.endswith("/status")
+    port = int(facts.dashboard.rsplit(":", 1)[1].split("/")[0])
+    listening = {c.laddr.ip for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.laddr.port == port}
+    assert listening == {"127.0.0.1"}, f"the local cluster's dashboard listens on {listening}: loopback only"
     assert len(facts.workers) == 2 and facts.threads == 2 and facts.gpus == 0
     assert facts.memory_limit == 2 * 2**30
     table = facts.frame()
