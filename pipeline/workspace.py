@@ -409,8 +409,8 @@ class Restored:
 def restore(workspace: Workspace, catalog: Catalog, engines: list[Engine]) -> Restored:
     """Load every dataset of the workspace on every engine (through the sandboxed Parquet reader, as an upload), with
     its saved name, recipe and results; the saved active dataset becomes active. A dataset or results that fail are
-    named, not fatal."""
-    restored = Restored()
+    named, not fatal, and so is what the workspace could not keep (a dataset that lived on a Dask cluster)."""
+    restored = Restored(problems=list(workspace.left_out))
     active_id = None
     arrays = array_reader(workspace, catalog.budget)
     for saved in workspace.datasets:

@@ -128,6 +128,18 @@ def test_a_damaged_parquet_member_is_named_and_the_others_restored(session):
     assert restored.problems and restored.problems[0].startswith("sales:")
 
 
+def test_what_the_workspace_could_not_keep_is_named_when_it_is_restored(session):
+    """A refresh after reading files on a Dask cluster said only "Restored the work kept under this address": the
+    dataset that lived on the cluster was gone without a word."""
+    catalog, recipes, _ = session
+    captured = capture(catalog, recipes, {}, LIMIT, to_host)
+    captured.left_out.append("orders: it lives on the Dask cluster; its files stay where they are.")
+    fresh = Catalog()
+    restored = restore(from_zip(to_zip(captured), LIMIT), fresh, [get_engine(CPU)])
+    assert [d.name for d in fresh] == ["iris", "sales"]
+    assert restored.problems == ["orders: it lives on the Dask cluster; its files stay where they are."]
+
+
 def store_in(folder, keep_s: float = 3600, total_bytes: int = 1000) -> WorkspaceStore:
     return WorkspaceStore.open(folder, keep_s=keep_s, total_bytes=total_bytes)
 
