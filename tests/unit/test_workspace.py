@@ -364,14 +364,24 @@ def test_results_past_the_workspace_s_limit_are_left_out_and_named(session, resu
     assert workspace.left_out == ["iris: its last results would pass the workspace's limit of 0 MB."]
 
 
-def edited(data: bytes, change) -> bytes:
-    """The workspace file `data` with its manifest changed by `change` (a visitor's own edit)."""
+def manifest_edited(data: bytes, change) -> bytes:
+    """The workspace file `data` with its manifest changed by `change(manifest, members)` (a visitor's own edit)."""
     archive = zipfile.ZipFile(io.BytesIO(data))
     members = {name: archive.read(name) for name in archive.namelist()}
     manifest = json.loads(members["workspace.json"])
-    change(manifest["datasets"][0]["results"], members)
+    change(manifest, members)
     members["workspace.json"] = json.dumps(manifest).encode()
     return zipped(members)
+
+
+def edited(data: bytes, change) -> bytes:
+    """The workspace file `data` with its first dataset's results changed by `change(results, members)`."""
+    return manifest_edited(data, lambda manifest, members: change(manifest["datasets"][0]["results"], members))
+
+
+def set_dataset_field(number: int, field: str, value):
+    """A manifest edit that sets one field of the `number`th dataset."""
+    return lambda manifest, _members: manifest["datasets"][number].__setitem__(field, value)
 
 
 def swap_array(number: int, array):
@@ -562,13 +572,8 @@ READ = {"format": "CSV", "compression": None, "delimiter": ";", "encoding": "utf
 def test_how_a_file_was_read_is_refused_unless_it_is_one_this_app_writes(session, read_from):
     catalog, recipes, _ = session
     data = to_zip(capture(catalog, recipes, {}, LIMIT, to_host))
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    manifest = json.loads(members["workspace.json"])
-    manifest["datasets"][1]["read_from"] = read_from
-    members["workspace.json"] = json.dumps(manifest).encode()
     with pytest.raises(DataError, match="was read is not one this app writes"):
-        from_zip(zipped(members), LIMIT)
+        from_zip(manifest_edited(data, set_dataset_field(1, "read_from", read_from)), LIMIT)
 
 
 def test_the_load_notes_of_each_dataset_round_trip(session):
@@ -591,10 +596,6 @@ def test_the_load_notes_of_each_dataset_round_trip(session):
 )
 def test_notes_a_visitor_edited_are_refused_with_the_reason(session, notes):
     catalog, recipes, _ = session
-    with zipfile.ZipFile(io.BytesIO(to_zip(capture(catalog, recipes, {}, LIMIT, to_host)))) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    manifest = json.loads(members["workspace.json"])
-    manifest["datasets"][1]["notes"] = notes
-    members["workspace.json"] = json.dumps(manifest).encode()
+    data = to_zip(capture(catalog, recipes, {}, LIMIT, to_host))
     with pytest.raises(DataError, match="the notes of 'sales' should be at most 200 texts"):
-        from_zip(zipped(members), LIMIT)
+        from_zip(manifest_edited(data, set_dataset_field(1, "notes", notes)), LIMIT)
