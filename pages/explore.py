@@ -31,7 +31,7 @@ from pipeline.profile.interactions import (
     filtered_copies,
     sample_rows,
 )
-from pipeline.profile.local import MEASURES
+from pipeline.profile.model import MEASURES
 from pipeline.profile.report import correlation_chart
 from pipeline.profile.words import word_counts
 from pipeline.render.charts import (

@@ -1,7 +1,8 @@
 """Profile a table on its engine (`python -m pipeline.profile PATH` for the command line).
 
-`local`: a frame one engine holds whole (pandas or cuDF), with the Profile model and the kernels;
-`partitioned`: a Dask frame, in two passes built on those kernels; `cli`: the command line.
+`model`: what a profile is; `kernels`: one column's statistics; `correlations`: pairwise statistics; `alerts`;
+`local`: a frame one engine holds whole (pandas or cuDF); `partitioned`: a Dask frame, in two passes built on the
+kernels; `cli`: the command line.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from typing import Any
 from pipeline.budget import MemoryBudget, gib
 from pipeline.engines import Engine, is_out_of_memory, out_of_memory_error
 from pipeline.errors import DataError
-from pipeline.profile.local import (
+from pipeline.profile.kernels import profile_column
+from pipeline.profile.local import profile_local
+from pipeline.profile.memory import profile_need
+from pipeline.profile.model import (
     CORRELATION_LABELS,
     MAX_MATRIX_COLUMNS,
     PRESETS,
@@ -21,12 +25,9 @@ from pipeline.profile.local import (
     ProfileSettings,
     compare_profiles,
     plain,
-    profile_column,
-    profile_local,
     shown,
     type_listing,
 )
-from pipeline.profile.memory import profile_need
 from pipeline.profile.partitioned import profile_dask
 
 __all__ = [

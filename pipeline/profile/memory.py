@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.budget import WORK_OVERHEAD
-from pipeline.profile.local import MAX_MATRIX_COLUMNS, ProfileSettings
+from pipeline.profile.model import MAX_MATRIX_COLUMNS, ProfileSettings
 from pipeline.tables.column_bytes import VALUE_BYTES, held_bytes, is_fixed_width
 from pipeline.tables.column_kinds import NUMERIC, column_kind
 

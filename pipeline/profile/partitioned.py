@@ -21,27 +21,19 @@ import pandas as pd
 from pipeline.data.datetimes import from_ticks, naive_utc
 from pipeline.engines import Engine
 from pipeline.engines.dask import DaskEngine, approximate_distinct, partition_engine
-from pipeline.profile.local import (
-    BinLayout,
-    ColumnProfile,
+from pipeline.profile.alerts import column_flags
+from pipeline.profile.correlations import (
     PairwiseSums,
-    Profile,
-    ProfileProgress,
-    ProfileSettings,
-    TableStats,
-    assembled,
-    boolean_summary,
-    central_sums,
-    column_flags,
     correlation_columns,
     frame_block,
     missing_columns,
     missing_sums,
     missing_tables,
-    moments_from_sums,
     pairwise_sums,
-    shown_top,
 )
+from pipeline.profile.kernels import BinLayout, boolean_summary, central_sums, moments_from_sums, shown_top
+from pipeline.profile.local import assembled
+from pipeline.profile.model import ColumnProfile, Profile, ProfileProgress, ProfileSettings, TableStats
 from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT, column_kind
 from pipeline.timing import PhaseClock
 

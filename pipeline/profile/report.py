@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 
 from pipeline.profile import CORRELATION_LABELS, ColumnProfile, Profile, shown, type_listing
-from pipeline.profile.local import BOUNDED, MEASURES
+from pipeline.profile.model import BOUNDED, MEASURES
 from pipeline.render.charts import chart_image, histogram_chart, matrix_chart, missing_chart, top_values_chart
 
 STYLE = """

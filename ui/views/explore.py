@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.profile.local import Profile
+from pipeline.profile.model import Profile
 from pipeline.render.charts import tidy_matrix
 from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC, TEXT
 from ui.views import engine_speedups

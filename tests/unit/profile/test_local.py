@@ -13,7 +13,7 @@ from scipy import stats as scipy_stats
 
 from pipeline.errors import DataError
 from pipeline.profile import PRESETS, ProfileSettings, compare_profiles, profile_frame
-from pipeline.profile.local import average_ranks
+from pipeline.profile.correlations import average_ranks
 from pipeline.tables.column_kinds import column_kind
 from pipeline.tables.synthetic import SyntheticSpec, generate
 
@@ -365,7 +365,7 @@ def test_cramers_v_of_category_columns_is_bias_corrected_on_the_shared_rows(cpu)
 
 
 def test_cramers_v_matches_values_worked_by_hand():
-    from pipeline.profile.local import corrected_cramers_v
+    from pipeline.profile.correlations import corrected_cramers_v
 
     # [[6, 4], [3, 7]]: chi-squared 20/11, so phi² = 1/11; corrected 1/11 - 1/19 = 8/209, over 2 - 1/19 - 1 = 18/19:
     # V = sqrt(4/99) = 0.201, where the plain V is sqrt(1/11) = 0.302
