@@ -13,7 +13,7 @@ from scipy import stats as scipy_stats
 
 from pipeline.errors import DataError
 from pipeline.profile import PRESETS, ProfileSettings, compare_profiles, profile_frame
-from pipeline.profile.correlations import average_ranks
+from pipeline.profile.correlations import Ranking, shared_rank_correlation
 from pipeline.tables.column_kinds import column_kind
 from pipeline.tables.synthetic import SyntheticSpec, generate
 
@@ -130,12 +130,41 @@ def test_spearman_ranks_within_the_rows_each_pair_shares(cpu):
     )
 
 
-def test_average_ranks_match_scipy():
-    values = np.array([3.0, 1.0, np.nan, 1.0, np.inf, -np.inf, 2.0, 2.0, 2.0, np.nan])
+def test_rankings_rank_like_scipy_over_every_present_row_and_any_subset():
+    values = np.array([3.0, 1.0, np.nan, 1.0, np.inf, -np.inf, 2.0, 2.0, 2.0, np.nan, -0.0, 0.0])
+    ranking = Ranking.of(np, values)
     expected = scipy_stats.rankdata(values, nan_policy="omit")
-    np.testing.assert_array_equal(average_ranks(np, values), expected)
-    assert np.isnan(average_ranks(np, np.array([np.nan, np.nan]))).all()
-    np.testing.assert_array_equal(average_ranks(np, np.array([5.0])), [1.0])
+    np.testing.assert_array_equal(ranking.rank_table()[ranking.levels], expected)
+    subset = ranking.present & (np.arange(values.size) % 3 != 0)
+    np.testing.assert_array_equal(ranking.ranks(subset), scipy_stats.rankdata(values[subset]))
+    empty = Ranking.of(np, np.array([np.nan, np.nan]))
+    assert empty.distinct == 0 and np.isnan(empty.rank_table()[empty.levels]).all()
+    np.testing.assert_array_equal(Ranking.of(np, np.array([5.0])).rank_table()[[0]], [1.0])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_spearman_of_pairs_missing_apart_equals_pandas_and_scipy_to_1e_12(cpu, seed):
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(50, 3_000))
+    x = rng.integers(0, int(rng.integers(2, 40)), rows).astype("float64")  # many ties
+    frame = pd.DataFrame({"x": x, "y": x + rng.integers(0, 5, rows), "z": rng.normal(size=rows), "w": -3 * x})
+    for name, share in (("x", 0.1), ("y", 0.3), ("z", 0.05)):
+        frame.loc[rng.random(rows) < share, name] = np.nan
+    frame.loc[rng.random(rows) < 0.01, "z"] = np.inf
+    settings = ProfileSettings(chunk_rows=int(rng.integers(7, 500)))  # several chunks of rows
+    spearman = profile_frame(cpu, frame, settings).correlations["spearman"]
+    expected = frame.replace([np.inf], 1e308).corr(method="spearman")
+    np.testing.assert_allclose(spearman.to_numpy(), expected.to_numpy(), rtol=1e-12, atol=1e-12)
+    for left, right in (("x", "y"), ("y", "z"), ("x", "z")):
+        shared = frame[[left, right]].dropna()
+        rho = scipy_stats.spearmanr(shared[left], shared[right]).statistic
+        assert spearman.loc[left, right] == pytest.approx(rho, rel=1e-12, abs=1e-12)
+
+
+def test_shared_rank_correlation_needs_two_shared_rows():
+    left = Ranking.of(np, np.array([1.0, np.nan, 3.0]))
+    right = Ranking.of(np, np.array([np.nan, 2.0, 1.0]))
+    assert np.isnan(shared_rank_correlation(np, left, right))
 
 
 def test_missing_values_together_match_counts(cpu):
