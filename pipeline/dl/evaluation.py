@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as sk
 
 from pipeline.dl.training import DlData, TrainRun
 from pipeline.errors import DataError
@@ -36,6 +35,8 @@ class Evaluation:
 
 def evaluate(data: DlData, run: TrainRun, most_worst: int = 24) -> Evaluation:
     """The last epoch's test-set predictions scored with scikit-learn's metrics."""
+    from sklearn import metrics as sk
+
     if run.probabilities is None:
         raise DataError("This run has no finished epoch to evaluate (it was stopped or failed). Train it again.")
     truth, probabilities = data.y_test, run.probabilities

@@ -1,8 +1,8 @@
 """Neural networks with PyTorch (an optional extra): data, an MLP and a small CNN, a reported training loop.
 
 Nothing here imports torch until it is used, so the app runs without it; `torch_missing_reason()`
-says how to add it. Data never comes from the network: scikit-learn's 8x8 digits images, or any
-table loaded in the app (for the MLP).
+says how to add it. scikit-learn (the digits, the split) is imported when used too. Data never comes from the
+network: scikit-learn's 8x8 digits images, or any table loaded in the app (for the MLP).
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from pipeline.engines.usage import UsageSampler, cpu_reader, cuda_reader
 from pipeline.errors import DataError
@@ -108,6 +106,8 @@ class DlData:
 
 def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     """x_train, x_test, y_train, y_test and the test rows' positions in x."""
+    from sklearn.model_selection import train_test_split
+
     if not 0.05 <= test_fraction <= 0.5:
         raise DataError(f"The test share must be between 5% and 50%; got {test_fraction:.0%}.")
     test_rows = round(len(y) * test_fraction)
@@ -126,6 +126,8 @@ def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int) -> tup
 
 def digits_data(test_fraction: float = 0.2, seed: int = 0) -> DlData:
     """scikit-learn's 1,797 handwritten digits, 8x8 pixels scaled to [0, 1], ten classes."""
+    from sklearn.datasets import load_digits
+
     digits = load_digits()
     x = (digits.images / 16.0).astype("float32")
     x_train, x_test, y_train, y_test, _ = _split(x, digits.target.astype("int64"), test_fraction, seed)

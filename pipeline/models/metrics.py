@@ -1,4 +1,8 @@
-"""Model metrics from one implementation for every engine: scikit-learn's metrics on host arrays."""
+"""Model metrics from one implementation for every engine: scikit-learn's metrics on host arrays.
+
+scikit-learn is imported when a metric is computed, not with this module, which the Models and Benchmark pages and
+`python -m pipeline.bench` import whatever they go on to run.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics
-from sklearn.manifold import trustworthiness
 
 SILHOUETTE_ROWS = 10_000
 TRUSTWORTHINESS_ROWS = 2_000
@@ -22,6 +24,8 @@ def _sample(rows: int, limit: int, seed: int = 0) -> np.ndarray:
 
 def classification(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None, n_classes: int) -> dict:
     """Accuracy, balanced accuracy and macro F1 always; ROC AUC from scores; log loss from probabilities."""
+    from sklearn import metrics
+
     found = {
         "accuracy": metrics.accuracy_score(y_true, y_pred),
         "balanced accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
@@ -44,6 +48,8 @@ def classification(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | 
 
 
 def regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    from sklearn import metrics
+
     return {
         "R²": metrics.r2_score(y_true, y_pred),
         "RMSE": math.sqrt(metrics.mean_squared_error(y_true, y_pred)),
@@ -53,6 +59,8 @@ def regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
 
 def clustering(x: np.ndarray, labels: np.ndarray, truth: np.ndarray | None = None) -> dict:
     """Clusters found, noise share (label -1), silhouette on up to 10,000 rows, adjusted Rand against `truth`."""
+    from sklearn import metrics
+
     clusters = len(set(labels.tolist()) - {-1})
     rows = _sample(len(labels), SILHOUETTE_ROWS)
     found = {
@@ -70,6 +78,8 @@ def clustering(x: np.ndarray, labels: np.ndarray, truth: np.ndarray | None = Non
 
 def embedding(x: np.ndarray, embedded: np.ndarray, neighbours: int = 5) -> dict:
     """Trustworthiness (how well local neighbourhoods survive) on up to 2,000 rows."""
+    from sklearn.manifold import trustworthiness
+
     rows = _sample(len(x), TRUSTWORTHINESS_ROWS)
     k = min(neighbours, max(len(rows) // 2 - 1, 1))
     return {"trustworthiness": trustworthiness(x[rows], embedded[rows], n_neighbors=k)}
@@ -80,7 +90,9 @@ def agreement(task: str, left: np.ndarray, right: np.ndarray) -> dict:
     if task == "classification":
         return {"equal predictions": float(np.mean(left == right))}
     if task == "clustering":
-        return {"same partition (adjusted Rand)": metrics.adjusted_rand_score(left, right)}
+        from sklearn.metrics import adjusted_rand_score
+
+        return {"same partition (adjusted Rand)": adjusted_rand_score(left, right)}
     if task == "regression":
         return {"correlation of predictions": float(np.corrcoef(left, right)[0, 1])}
     return {}
@@ -102,6 +114,8 @@ def curves(y_true: np.ndarray, scores: np.ndarray | None, classes: list) -> dict
 
     Binary tasks give one curve (the second class as positive); empty frames when there are no scores.
     """
+    from sklearn import metrics
+
     empty = {"roc": pd.DataFrame(columns=["class", "x", "y"]), "pr": pd.DataFrame(columns=["class", "x", "y"])}
     if scores is None:
         return empty
