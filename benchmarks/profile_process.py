@@ -1,0 +1,319 @@
+"""Whole-process profile times: this tree's `python -m pipeline.profile`, other checkouts', ydata-profiling minimal.
+
+    python -m benchmarks.profile_process --sizes 1000000 --against ../before --peer-venv ../ydata-venv \\
+        --peer-memory-gb 16 --repeats 3 --out docs/results/profile_process_cpu.json
+
+The generated `mixed` table (20 columns, as in `benchmarks.profile_speed`) is written once per size as Parquet
+(in --folder, else a temporary folder). Each program then runs as a fresh process, timed from spawn to exit
+(interpreter start, imports, reading the file, profiling, writing the result), the programs taking turns (ABC ABC
+…): one warm-up round, then --repeats timed rounds.
+
+- this tree: `python -m pipeline.profile FILE --engine cpu --preset P --out JSON`, for each of --presets;
+- each --against checkout the same way with the full preset, run in that checkout with this interpreter;
+- ydata-profiling minimal in its own environment (--peer-venv, created on first use):
+  `benchmarks/ydata_peer.py FILE --whole`, that is its imports, `pd.read_parquet` and
+  `ProfileReport(minimal=True).get_description()`.
+
+Peak memory, two ways: the process's `ru_maxrss` as `wait4` reports it (exact, but its own peak or, if larger,
+that of the largest child it waited for: our profile reads the file in a sandboxed reader process and its worker,
+so not their sum), and the peak of the proportional memory (PSS: each shared page counted once) of the process
+and everything it started, sampled every 0.1 s (a spike shorter than that can be missed). A run past --time-limit
+is killed; --peer-memory-gb caps ydata-profiling's address space (RLIMIT_AS), so a table it cannot fit ends as
+"out of memory after N s" instead of swapping the machine. A program whose run does not end well is recorded so
+and not run again at that size. Ratios are the other program's median over this row's, from this one run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.common import (
+    add_ratios,
+    benchmark_parser,
+    proportional_bytes,
+    publish,
+    run_facts,
+    times,
+    timing_fields,
+)
+from benchmarks.profile_speed import peer_python
+from pipeline.engines import CPU, get_engine
+from pipeline.engines.usage import Reading, UsageSampler
+from pipeline.profile import PRESETS
+from pipeline.system import git_commit
+from pipeline.tables.synthetic import SyntheticSpec, generate
+from pipeline.timing import Timing
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER_SCRIPT = ROOT / "benchmarks" / "ydata_peer.py"
+PEER = "ydata-profiling minimal"
+OURS = "GPU Pipeline Lab"
+OK = "ok"
+OUT_OF_MEMORY = "out of memory"
+TIME_LIMIT = "time limit"
+TREE_SAMPLE_S = 0.1
+MEMORY_WORDS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of memory")
+
+
+@dataclass(frozen=True)
+class Program:
+    """One contender: its label, command line, working folder, and the address space it may take (None: no cap)."""
+
+    label: str
+    command: tuple[str, ...]
+    cwd: Path
+    preset: str
+    memory_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How one process ended (ok, out of memory, time limit, or failed: its last error line), after how many seconds
+    from spawn to exit, its peak resident memory (`ru_maxrss`), the peak of its tree's (sampled PSS) and its
+    standard output."""
+
+    outcome: str
+    seconds: float
+    peak_bytes: int
+    tree_peak_bytes: int
+    stdout: str
+
+
+def tree_memory(pid: int) -> Callable[[], Reading]:
+    """A reading for `UsageSampler`: the proportional memory (PSS) of a process and everything it started."""
+    root = psutil.Process(pid)
+
+    def read() -> Reading:
+        try:
+            processes = [root, *root.children(recursive=True)]
+        except psutil.Error:  # it ended
+            return 0.0, 0.0
+        total = 0
+        for process in processes:
+            with contextlib.suppress(OSError):  # it ended between the listing and the reading
+                total += proportional_bytes(process.pid)
+        return 0.0, float(total)
+
+    return read
+
+
+def _kill_group(group: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+
+
+def _address_cap(memory_bytes: int | None) -> Callable[[], None] | None:
+    if memory_bytes is None:
+        return None
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _outcome(code: int, timed_out: bool, errors: str) -> str:
+    if timed_out:
+        return TIME_LIMIT
+    if code == 0:
+        return OK
+    if code == -signal.SIGKILL or any(word in errors for word in MEMORY_WORDS):  # SIGKILL not ours: the OOM killer
+        return OUT_OF_MEMORY
+    lines = errors.strip().splitlines()
+    return f"failed: {lines[-1] if lines else f'exit status {code}'}"
+
+
+def run_process(program: Program, limit_s: float, work: Path) -> Ended:
+    """Run `program` once in its own process group, killed with everything it started after `limit_s` or as soon as
+    it exits (so nothing it left behind runs into the next program's time)."""
+    timed_out = threading.Event()
+    stdout, stderr = work / "stdout.txt", work / "stderr.txt"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            program.command,
+            cwd=program.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=_address_cap(program.memory_bytes),
+        )
+
+        def overdue() -> None:
+            timed_out.set()
+            _kill_group(process.pid)
+
+        timer = threading.Timer(limit_s, overdue)
+        timer.start()
+        with UsageSampler(tree_memory(process.pid), interval_s=TREE_SAMPLE_S) as sampler:
+            _, status, usage = os.wait4(process.pid, 0)
+            seconds = time.perf_counter() - start
+            timer.cancel()
+            tree_peak = int((sampler.take().memory_mib or 0) * 2**20)
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+    _kill_group(process.pid)
+    errors = stderr.read_text(errors="replace")
+    outcome = _outcome(process.returncode, timed_out.is_set(), errors)
+    peak = usage.ru_maxrss * 1024
+    return Ended(outcome, seconds, peak, max(peak, tree_peak), stdout.read_text(errors="replace"))
+
+
+def race(programs: list[Program], repeats: int, limit_s: float, work: Path) -> dict[str, list[Ended]]:
+    """Every program's runs, taking turns: a warm-up round, then `repeats` rounds; a program whose run does not end
+    ok runs no more."""
+    runs: dict[str, list[Ended]] = {program.label: [] for program in programs}
+    for _ in range(1 + repeats):
+        for program in programs:
+            done = runs[program.label]
+            if not done or done[-1].outcome == OK:
+                done.append(run_process(program, limit_s, work))
+    return runs
+
+
+def summary(runs: list[Ended]) -> dict[str, Any]:
+    """One program's row: warm-up and timed seconds (median, min, max only when every run ended ok), its peak memory
+    over every run, and how it ended."""
+    timed = [round(run.seconds, 4) for run in runs[1:]]
+    failed = next((run for run in runs if run.outcome != OK), None)
+    if failed is None:
+        seconds = timing_fields(Timing(runs[0].seconds, tuple(timed)))
+    else:
+        seconds = {"first_s": round(runs[0].seconds, 4), "median_s": None, "min_s": None, "max_s": None}
+    return {
+        **seconds,
+        "runs_s": timed,
+        "peak_rss_mib": round(max(run.peak_bytes for run in runs) / 2**20),
+        "peak_tree_rss_mib": round(max(run.tree_peak_bytes for run in runs) / 2**20),
+        "outcome": OK if failed is None else f"{failed.outcome} after {failed.seconds:.1f} s",
+    }
+
+
+def write_table(rows: int, path: Path) -> None:
+    """The `mixed` table of `rows` rows, saved as Parquet."""
+    generate(SyntheticSpec("mixed", rows=rows), get_engine(CPU))[""].to_parquet(path)
+
+
+def checkout_label(commit: str) -> str:
+    return f"{OURS} full ({commit})"
+
+
+def pipeline_profile(label: str, checkout: Path, table: Path, preset: str, work: Path) -> Program:
+    """`python -m pipeline.profile` run in `checkout`, writing its JSON into `work`."""
+    out = work / (re.sub(r"\W+", "_", label).strip("_") + ".json")
+    command = ("-m", "pipeline.profile", str(table), "--engine", "cpu", "--preset", preset, "--out", str(out))
+    return Program(label, (sys.executable, *command), checkout, preset)
+
+
+def programs(
+    table: Path, work: Path, presets: list[str], against: list[Path], peer: list[str] | None, peer_bytes: int | None
+) -> list[Program]:
+    """This tree at each preset, each other checkout at the full preset, and the peer, in the order they take turns."""
+    line_up = [pipeline_profile(f"{OURS} {preset} (this tree)", ROOT, table, preset, work) for preset in presets]
+    line_up += [pipeline_profile(checkout_label(git_commit(path)), path, table, "full", work) for path in against]
+    if peer is not None:
+        line_up.append(Program(PEER, (*peer, str(table), "--whole"), ROOT, "minimal", peer_bytes))
+    return line_up
+
+
+def peer_versions(runs: list[Ended]) -> dict[str, str] | None:
+    """The versions the peer printed as its last line of output, from its first run that ended ok."""
+    for run in runs:
+        if run.outcome == OK and run.stdout.strip():
+            return json.loads(run.stdout.strip().splitlines()[-1]).get("versions")
+    return None
+
+
+def run(
+    sizes: list[int],
+    repeats: int,
+    presets: list[str],
+    against: list[Path],
+    peer: list[str] | None,
+    peer_memory_gb: float | None,
+    limit_s: float,
+    folder: Path,
+) -> dict[str, Any]:
+    """The report: every size's table written to `folder`, then its programs' race, with ratios within this run."""
+    peer_bytes = None if peer_memory_gb is None else int(peer_memory_gb * 2**30)
+    checkouts = [{"path": str(path), "commit": git_commit(path)} for path in against]
+    results: list[dict[str, Any]] = []
+    versions = None
+    for rows in sizes:
+        table = folder / f"mixed_{rows}.parquet"
+        print(f"{rows:,} rows: writing {table}…", file=sys.stderr)
+        write_table(rows, table)
+        line_up = programs(table, folder, presets, against, peer, peer_bytes)
+        print(f"{rows:,} rows: {', '.join(p.label for p in line_up)}, 1 + {repeats} rounds…", file=sys.stderr)
+        runs = race(line_up, repeats, limit_s, folder)
+        versions = peer_versions(runs.get(PEER, [])) or versions
+        for program in line_up:
+            row = {"rows": rows, "program": program.label, "preset": program.preset, **summary(runs[program.label])}
+            results.append(row)
+    add_ratios(results, "ydata_minimal_over_this", lambda r: r["rows"], lambda r: r["program"] == PEER)
+    for checkout in checkouts:
+        field, label = f"{checkout['commit']}_over_this", checkout_label(checkout["commit"])
+        add_ratios(results, field, lambda r: (r["rows"], r["preset"]), lambda r, label=label: r["program"] == label)
+    return {
+        **run_facts(),
+        "method": "whole process, spawn to exit; round-robin after one warm-up round",
+        "repeats": repeats,
+        "columns": 20,
+        "time_limit_s": limit_s,
+        "peer": {"tool": PEER, "versions": versions, "memory_cap_gb": peer_memory_gb} if peer else None,
+        "against": checkouts,
+        "results": results,
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    ratios = {"ydata_minimal_over_this": "ydata minimal ÷ this"}
+    ratios |= {f"{c['commit']}_over_this": f"{c['commit']} ÷ this" for c in report["against"]}
+    lines = [
+        "| rows × 20 columns | program | warm-up (s) | median (s) | min (s) | max (s) | peak RSS (MiB) "
+        "| tree peak RSS (MiB) | " + " | ".join(ratios.values()) + " |",
+        "|---|---|---|---|---|---|---|---|" + "---|" * len(ratios),
+    ]
+    for r in report["results"]:
+        timing = f"{r['median_s']} | {r['min_s']} | {r['max_s']}" if r["outcome"] == OK else f"{r['outcome']} | | "
+        memory = f"{r['peak_rss_mib']:,} | {r['peak_tree_rss_mib']:,}"
+        ratio_cells = " | ".join(times(r.get(field)) for field in ratios)
+        lines.append(f"| {r['rows']:,} | {r['program']} | {r['first_s']} | {timing} | {memory} | {ratio_cells} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = benchmark_parser(__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000], help="rows of each table")
+    parser.add_argument("--presets", nargs="+", choices=list(PRESETS), default=list(PRESETS), help="this tree's")
+    parser.add_argument("--against", type=Path, action="append", default=[], help="another checkout (repeatable)")
+    parser.add_argument("--peer-venv", type=Path, default=ROOT / "benchmarks" / ".venv-ydata")
+    parser.add_argument("--no-peer", action="store_true", help="skip ydata-profiling")
+    parser.add_argument("--peer-memory-gb", type=float, help="cap ydata-profiling's address space (RLIMIT_AS)")
+    parser.add_argument("--time-limit", type=float, default=3600, help="seconds one run may take before it is killed")
+    parser.add_argument("--folder", type=Path, help="where the tables and results go (default: a temporary folder)")
+    args = parser.parse_args()
+    peer = None if args.no_peer else [str(peer_python(args.peer_venv)), str(PEER_SCRIPT)]
+    against = [path.resolve() for path in args.against]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.folder or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        memory, limit = args.peer_memory_gb, args.time_limit
+        report = run(args.sizes, args.repeats, args.presets, against, peer, memory, limit, folder)
+    publish(report, args.out, markdown(report))
+
+
+if __name__ == "__main__":
+    main()
