@@ -167,8 +167,7 @@ def run_process(program: Program, limit_s: float, work: Path) -> Ended:
     _kill_group(process.pid)
     errors = stderr.read_text(errors="replace")
     outcome = _outcome(process.returncode, timed_out.is_set(), errors)
-    peak = usage.ru_maxrss * 1024
-    return Ended(outcome, seconds, peak, max(peak, tree_peak), stdout.read_text(errors="replace"))
+    return Ended(outcome, seconds, usage.ru_maxrss * 1024, tree_peak, stdout.read_text(errors="replace"))
 
 
 def race(programs: list[Program], repeats: int, limit_s: float, work: Path) -> dict[str, list[Ended]]:
@@ -196,7 +195,7 @@ def summary(runs: list[Ended]) -> dict[str, Any]:
         **seconds,
         "runs_s": timed,
         "peak_rss_mib": round(max(run.peak_bytes for run in runs) / 2**20),
-        "peak_tree_rss_mib": round(max(run.tree_peak_bytes for run in runs) / 2**20),
+        "peak_tree_pss_mib": round(max(run.tree_peak_bytes for run in runs) / 2**20),
         "outcome": OK if failed is None else f"{failed.outcome} after {failed.seconds:.1f} s",
     }
 
@@ -283,12 +282,12 @@ def markdown(report: dict[str, Any]) -> str:
     ratios |= {f"{c['commit']}_over_this": f"{c['commit']} ÷ this" for c in report["against"]}
     lines = [
         "| rows × 20 columns | program | warm-up (s) | median (s) | min (s) | max (s) | peak RSS (MiB) "
-        "| tree peak RSS (MiB) | " + " | ".join(ratios.values()) + " |",
+        "| tree peak PSS (MiB) | " + " | ".join(ratios.values()) + " |",
         "|---|---|---|---|---|---|---|---|" + "---|" * len(ratios),
     ]
     for r in report["results"]:
         timing = f"{r['median_s']} | {r['min_s']} | {r['max_s']}" if r["outcome"] == OK else f"{r['outcome']} | | "
-        memory = f"{r['peak_rss_mib']:,} | {r['peak_tree_rss_mib']:,}"
+        memory = f"{r['peak_rss_mib']:,} | {r['peak_tree_pss_mib']:,}"
         ratio_cells = " | ".join(times(r.get(field)) for field in ratios)
         lines.append(f"| {r['rows']:,} | {r['program']} | {r['first_s']} | {timing} | {memory} | {ratio_cells} |")
     return "\n".join(lines)
