@@ -14,22 +14,28 @@ The generated `mixed` table (20 columns, as in `benchmarks.profile_speed`) is wr
   `benchmarks/ydata_peer.py FILE --whole`, that is its imports, `pd.read_parquet` and
   `ProfileReport(minimal=True).get_description()`.
 
-Peak memory, two ways: the process's `ru_maxrss` as `wait4` reports it (exact, but its own peak or, if larger,
-that of the largest child it waited for: our profile reads the file in a sandboxed reader process and its worker,
-so not their sum), and the peak of the proportional memory (PSS: each shared page counted once) of the process
-and everything it started, sampled every 0.1 s (a spike shorter than that can be missed). A run past --time-limit
-is killed; --peer-memory-gb caps ydata-profiling's address space (RLIMIT_AS), so a table it cannot fit ends as
-"out of memory after N s" instead of swapping the machine. A program whose run does not end well is recorded so
-and not run again at that size. Ratios are the other program's median over this row's, from this one run.
+Peak memory, two ways: the process's `ru_maxrss` as `wait4` reports it to a small launcher
+(`benchmarks/timed_child.py`, which also times the run: a process forked from this large one would start with this
+one's peak), exact but its own peak or, if larger, that of the largest child it waited for (our profile reads the
+file in a sandboxed reader process and its worker, so not their sum); and the peak of the proportional memory
+(PSS: each shared page counted once) of the process and everything it started, sampled every 0.1 s (a spike
+shorter than that can be missed). A run past --time-limit is killed; --peer-memory-gb caps ydata-profiling's
+address space (RLIMIT_AS), so a table it cannot fit ends as "out of memory after N s" instead of swapping the
+machine. A program whose run does not end well is recorded so and not run again at that size. Ratios are the other
+program's median over this row's, from this one run.
+
+Every program inherits this command's environment. At 1e7 rows our profile refuses the file under the default
+limit of one load ($GPL_MAX_LOAD_MB, 1.5 GiB; the table takes about 5.6 GiB): raise it for that size, e.g.
+`GPL_MAX_LOAD_MB=8192 python -m benchmarks.profile_process --sizes 10000000 …` (the report records it).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -37,6 +43,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +60,7 @@ from benchmarks.common import (
     timing_fields,
 )
 from benchmarks.profile_speed import peer_python
+from pipeline.budget import WORK_LIMIT_ENV
 from pipeline.engines import CPU, get_engine
 from pipeline.engines.usage import Reading, UsageSampler
 from pipeline.profile import PRESETS
@@ -62,6 +70,7 @@ from pipeline.timing import Timing
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER_SCRIPT = ROOT / "benchmarks" / "ydata_peer.py"
+LAUNCHER = ROOT / "benchmarks" / "timed_child.py"
 PEER = "ydata-profiling minimal"
 OURS = "GPU Pipeline Lab"
 OK = "ok"
@@ -95,13 +104,13 @@ class Ended:
     stdout: str
 
 
-def tree_memory(pid: int) -> Callable[[], Reading]:
-    """A reading for `UsageSampler`: the proportional memory (PSS) of a process and everything it started."""
-    root = psutil.Process(pid)
+def tree_memory(launcher: int) -> Callable[[], Reading]:
+    """A reading for `UsageSampler`: the proportional memory (PSS) of everything the launcher started."""
+    root = psutil.Process(launcher)
 
     def read() -> Reading:
         try:
-            processes = [root, *root.children(recursive=True)]
+            processes = root.children(recursive=True)
         except psutil.Error:  # it ended
             return 0.0, 0.0
         total = 0
@@ -118,12 +127,6 @@ def _kill_group(group: int) -> None:
         os.killpg(group, signal.SIGKILL)
 
 
-def _address_cap(memory_bytes: int | None) -> Callable[[], None] | None:
-    if memory_bytes is None:
-        return None
-    return lambda: resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-
-
 def _outcome(code: int, timed_out: bool, errors: str) -> str:
     if timed_out:
         return TIME_LIMIT
@@ -136,20 +139,22 @@ def _outcome(code: int, timed_out: bool, errors: str) -> str:
 
 
 def run_process(program: Program, limit_s: float, work: Path) -> Ended:
-    """Run `program` once in its own process group, killed with everything it started after `limit_s` or as soon as
-    it exits (so nothing it left behind runs into the next program's time)."""
+    """Run `program` once through the launcher (`benchmarks/timed_child.py`), in its own process group, killed with
+    everything it started after `limit_s` or as soon as it exits (so nothing it left behind runs into the next
+    program's time)."""
     timed_out = threading.Event()
-    stdout, stderr = work / "stdout.txt", work / "stderr.txt"
+    stdout, stderr, report = work / "stdout.txt", work / "stderr.txt", work / "ended.json"
+    report.unlink(missing_ok=True)
+    cap = str(program.memory_bytes or 0)
     with stdout.open("wb") as out, stderr.open("wb") as err:
         start = time.perf_counter()
         process = subprocess.Popen(
-            program.command,
+            (sys.executable, "-S", str(LAUNCHER), str(report), cap, *program.command),
             cwd=program.cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             start_new_session=True,
-            preexec_fn=_address_cap(program.memory_bytes),
         )
 
         def overdue() -> None:
@@ -159,15 +164,15 @@ def run_process(program: Program, limit_s: float, work: Path) -> Ended:
         timer = threading.Timer(limit_s, overdue)
         timer.start()
         with UsageSampler(tree_memory(process.pid), interval_s=TREE_SAMPLE_S) as sampler:
-            _, status, usage = os.wait4(process.pid, 0)
-            seconds = time.perf_counter() - start
+            process.wait()
             timer.cancel()
             tree_peak = int((sampler.take().memory_mib or 0) * 2**20)
-    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+        wall = time.perf_counter() - start
     _kill_group(process.pid)
-    errors = stderr.read_text(errors="replace")
-    outcome = _outcome(process.returncode, timed_out.is_set(), errors)
-    return Ended(outcome, seconds, usage.ru_maxrss * 1024, tree_peak, stdout.read_text(errors="replace"))
+    ended = json.loads(report.read_text()) if report.exists() else {"seconds": wall, "code": process.returncode}
+    outcome = _outcome(ended["code"], timed_out.is_set(), stderr.read_text(errors="replace"))
+    output = stdout.read_text(errors="replace")
+    return Ended(outcome, ended["seconds"], ended.get("peak_bytes", 0), tree_peak, output)
 
 
 def race(programs: list[Program], repeats: int, limit_s: float, work: Path) -> dict[str, list[Ended]]:
@@ -200,9 +205,16 @@ def summary(runs: list[Ended]) -> dict[str, Any]:
     }
 
 
-def write_table(rows: int, path: Path) -> None:
+def save_table(rows: int, path: Path) -> None:
     """The `mixed` table of `rows` rows, saved as Parquet."""
     generate(SyntheticSpec("mixed", rows=rows), get_engine(CPU))[""].to_parquet(path)
+
+
+def write_table(rows: int, path: Path) -> None:
+    """`save_table` in a process of its own: this one would keep about a gigabyte of a 1e7-row table's memory (its
+    allocators hold on to it) while the programs run."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(save_table, rows, path).result()
 
 
 def checkout_label(commit: str) -> str:
@@ -271,6 +283,7 @@ def run(
         "repeats": repeats,
         "columns": 20,
         "time_limit_s": limit_s,
+        "environment": {WORK_LIMIT_ENV: os.environ.get(WORK_LIMIT_ENV)},
         "peer": {"tool": PEER, "versions": versions, "memory_cap_gb": peer_memory_gb} if peer else None,
         "against": checkouts,
         "results": results,

@@ -69,3 +69,12 @@ def test_a_small_real_run_against_this_checkout_and_a_stand_in_peer(tmp_path: Pa
     assert ours[f"{commit}_over_this"] == round(checkout["median_s"] / ours["median_s"], 2)
     assert rows[PEER]["ydata_minimal_over_this"] == 1.0 and rows[PEER][f"{commit}_over_this"] is None
     assert ours["peak_rss_mib"] > 50  # pandas and pyarrow imported
+
+
+def test_a_small_program_started_from_a_large_process_has_its_own_peak(tmp_path: Path) -> None:
+    held = b"x" * (600 * MIB)  # this process is large when it starts the program: its peak must not count
+    ended = run_process(python("import time; b = b'x' * (50 << 20); time.sleep(0.3)"), limit_s=30, work=tmp_path)
+
+    assert len(held) == 600 * MIB and ended.outcome == "ok"
+    assert 50 * MIB < ended.peak_bytes < 150 * MIB
+    assert 50 * MIB < ended.tree_peak_bytes < 150 * MIB
