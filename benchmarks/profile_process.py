@@ -61,6 +61,7 @@ from benchmarks.common import (
 )
 from benchmarks.profile_speed import peer_python
 from pipeline.budget import WORK_LIMIT_ENV
+from pipeline.cli_support import stoppable
 from pipeline.engines import CPU, get_engine
 from pipeline.engines.usage import Reading, UsageSampler
 from pipeline.profile import PRESETS
@@ -163,12 +164,14 @@ def run_process(program: Program, limit_s: float, work: Path) -> Ended:
 
         timer = threading.Timer(limit_s, overdue)
         timer.start()
-        with UsageSampler(tree_memory(process.pid), interval_s=TREE_SAMPLE_S) as sampler:
-            process.wait()
+        try:
+            with UsageSampler(tree_memory(process.pid), interval_s=TREE_SAMPLE_S) as sampler:
+                process.wait()
+                tree_peak = int((sampler.take().memory_mib or 0) * 2**20)
+            wall = time.perf_counter() - start
+        finally:  # also when this benchmark is stopped: the program is in a session of its own, no signal reaches it
             timer.cancel()
-            tree_peak = int((sampler.take().memory_mib or 0) * 2**20)
-        wall = time.perf_counter() - start
-    _kill_group(process.pid)
+            _kill_group(process.pid)
     ended = json.loads(report.read_text()) if report.exists() else {"seconds": wall, "code": process.returncode}
     outcome = _outcome(ended["code"], timed_out.is_set(), stderr.read_text(errors="replace"))
     output = stdout.read_text(errors="replace")
@@ -319,7 +322,7 @@ def main() -> None:
     args = parser.parse_args()
     peer = None if args.no_peer else [str(peer_python(args.peer_venv)), str(PEER_SCRIPT)]
     against = [path.resolve() for path in args.against]
-    with tempfile.TemporaryDirectory() as scratch:
+    with stoppable(), tempfile.TemporaryDirectory() as scratch:
         folder = args.folder or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
         memory, limit = args.peer_memory_gb, args.time_limit

@@ -3,9 +3,16 @@ how each ended, their peak memory, and the ratios of a small real run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
+
+import psutil
 
 from benchmarks.profile_process import OURS, PEER, ROOT, Program, race, run, run_process, summary
 from pipeline.system import git_commit
@@ -78,3 +85,26 @@ def test_a_small_program_started_from_a_large_process_has_its_own_peak(tmp_path:
     assert len(held) == 600 * MIB and ended.outcome == "ok"
     assert 50 * MIB < ended.peak_bytes < 150 * MIB
     assert 50 * MIB < ended.tree_peak_bytes < 150 * MIB
+
+
+def test_a_program_ends_with_the_benchmark_when_the_benchmark_is_stopped(tmp_path: Path) -> None:
+    pid_file = tmp_path / "program.pid"
+    program = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    benchmark = (
+        "import sys; from pathlib import Path; from benchmarks.profile_process import Program, ROOT, run_process; "
+        f"run_process(Program('', (sys.executable, '-c', {program!r}), ROOT, 'full'), 60, Path({str(tmp_path)!r}))"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", benchmark], cwd=ROOT)
+    deadline = time.monotonic() + 20
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    program = psutil.Process(int(pid_file.read_text()))
+    try:
+        runner.send_signal(signal.SIGINT)
+        assert runner.wait(timeout=20) != 0
+        assert not program.is_running() or program.status() == psutil.STATUS_ZOMBIE
+    finally:  # what a failure here would leave running
+        runner.kill()
+        if program.is_running():
+            with contextlib.suppress(OSError):
+                os.killpg(os.getpgid(program.pid), signal.SIGKILL)
