@@ -83,13 +83,15 @@ MEMORY_WORDS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of me
 
 @dataclass(frozen=True)
 class Program:
-    """One contender: its label, command line, working folder, and the address space it may take (None: no cap)."""
+    """One contender: its label, command line, working folder, preset, the address space it may take (None: no cap)
+    and the JSON profile it writes (None: the peer, which prints one line of JSON)."""
 
     label: str
     command: tuple[str, ...]
     cwd: Path
     preset: str
     memory_bytes: int | None = None
+    written: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,7 @@ def pipeline_profile(label: str, checkout: Path, table: Path, preset: str, work:
     """`python -m pipeline.profile` run in `checkout`, writing its JSON into `work`."""
     out = work / (re.sub(r"\W+", "_", label).strip("_") + ".json")
     command = ("-m", "pipeline.profile", str(table), "--engine", "cpu", "--preset", preset, "--out", str(out))
-    return Program(label, (sys.executable, *command), checkout, preset)
+    return Program(label, (sys.executable, *command), checkout, preset, written=out)
 
 
 def programs(
@@ -242,11 +244,30 @@ def programs(
     return line_up
 
 
+def last_line(ended: Ended) -> dict[str, Any]:
+    """The JSON line a program printed last ({} when it printed none)."""
+    lines = ended.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {}
+
+
+def phases(program: Program, last: Ended) -> dict[str, float] | None:
+    """What the last run said its parts took: our profile's read and phases (from its JSON), the peer's
+    `get_description()`; None when it did not end ok or said nothing."""
+    if last.outcome != OK:
+        return None
+    if program.written is not None:
+        profile = json.loads(program.written.read_text())
+        parts = {"read": profile["read_seconds"], **profile["seconds"]}
+    else:
+        parts = {"get_description": last_line(last)["describe_s"]} if "describe_s" in last_line(last) else {}
+    return {name: round(seconds, 3) for name, seconds in parts.items()} or None
+
+
 def peer_versions(runs: list[Ended]) -> dict[str, str] | None:
     """The versions the peer printed as its last line of output, from its first run that ended ok."""
     for run in runs:
         if run.outcome == OK and run.stdout.strip():
-            return json.loads(run.stdout.strip().splitlines()[-1]).get("versions")
+            return last_line(run).get("versions")
     return None
 
 
@@ -274,8 +295,9 @@ def run(
         runs = race(line_up, repeats, limit_s, folder)
         versions = peer_versions(runs.get(PEER, [])) or versions
         for program in line_up:
-            row = {"rows": rows, "program": program.label, "preset": program.preset, **summary(runs[program.label])}
-            results.append(row)
+            done = runs[program.label]
+            row = {"rows": rows, "program": program.label, "preset": program.preset, **summary(done)}
+            results.append({**row, "phases_last_run_s": phases(program, done[-1])})
     add_ratios(results, "ydata_minimal_over_this", lambda r: r["rows"], lambda r: r["program"] == PEER)
     for checkout in checkouts:
         field, label = f"{checkout['commit']}_over_this", checkout_label(checkout["commit"])

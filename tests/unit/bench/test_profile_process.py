@@ -62,7 +62,8 @@ def test_peak_memory_of_the_largest_process_and_of_the_whole_tree(tmp_path: Path
 
 
 def test_a_small_real_run_against_this_checkout_and_a_stand_in_peer(tmp_path: Path) -> None:
-    peer = [sys.executable, "-c", "import json; print(json.dumps({'versions': {'ydata_profiling': 'stand-in'}}))"]
+    said = {"describe_s": 0.01, "versions": {"ydata_profiling": "stand-in"}}
+    peer = [sys.executable, "-c", f"print({json.dumps(said)!r})"]
     report = run([1000], 1, ["full"], [ROOT], peer, None, 120, tmp_path)
 
     rows = {row["program"]: row for row in report["results"]}
@@ -76,6 +77,8 @@ def test_a_small_real_run_against_this_checkout_and_a_stand_in_peer(tmp_path: Pa
     assert ours[f"{commit}_over_this"] == round(checkout["median_s"] / ours["median_s"], 2)
     assert rows[PEER]["ydata_minimal_over_this"] == 1.0 and rows[PEER][f"{commit}_over_this"] is None
     assert ours["peak_rss_mib"] > 50  # pandas and pyarrow imported
+    assert {"read", "table", "columns", "total"} <= ours["phases_last_run_s"].keys()
+    assert rows[PEER]["phases_last_run_s"] == {"get_description": 0.01}
 
 
 def test_a_small_program_started_from_a_large_process_has_its_own_peak(tmp_path: Path) -> None:
