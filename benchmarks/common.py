@@ -53,6 +53,15 @@ def benchmark_parser(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def proportional_bytes(pid: int) -> int:
+    """A process's proportional set size (PSS): its resident pages, each page it shares with n processes counted
+    1/n, so that summing a tree counts every page once (the reader's workers share the reader process's pages)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def publish(report: dict[str, Any], out: Path | None, table: str) -> None:
     """Write the JSON report where asked and print its markdown table."""
     if out:

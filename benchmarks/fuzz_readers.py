@@ -39,7 +39,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks.common import publish, run_facts
+from benchmarks.common import proportional_bytes, publish, run_facts
 from benchmarks.fuzz_files import NAMES, FuzzFile, make_file
 
 MAX_UPLOAD_BYTES = 200 * 2**20  # the Data page's upload limit
@@ -68,15 +68,6 @@ PEAK_BUCKETS_MIB = (256, 512, 768, 1024, 1536)
 
 
 # --- in the worker --------------------------------------------------------------------------------------------
-
-
-def proportional_bytes(pid: int) -> int:
-    """A process's proportional set size (PSS): its resident pages, each page it shares with n processes counted
-    1/n, so that summing a tree counts every page once (the reader's workers share the reader process's pages)."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 class TreeSampler:

@@ -89,12 +89,13 @@ def system_report() -> SystemReport:
     )
 
 
-def git_commit() -> str:
-    """The commit this code runs from, or 'unknown' outside a git checkout."""
+def git_commit(checkout: Path | None = None) -> str:
+    """The commit the checkout at `checkout` is at (by default the one this code runs from), or 'unknown' outside a
+    git checkout."""
     try:
         done = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
+            cwd=checkout or Path(__file__).resolve().parent,
             capture_output=True,
             text=True,
             timeout=5,
