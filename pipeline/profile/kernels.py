@@ -125,7 +125,7 @@ def is_exact_int(dtype: Any) -> bool:
     """Whole numbers that int64 holds exactly: signed ones, and unsigned ones of fewer than 64 bits."""
     if pd.api.types.is_signed_integer_dtype(dtype):
         return True
-    return pd.api.types.is_unsigned_integer_dtype(dtype) and np.dtype(str(dtype).lower()).itemsize < 8
+    return pd.api.types.is_unsigned_integer_dtype(dtype) and dtype.itemsize < 8
 
 
 def sorted_present(engine: Engine, series: Any) -> Any:

@@ -20,7 +20,7 @@ from pipeline.budget import WORK_OVERHEAD
 from pipeline.profile.local import DISTINCT_ROW_KINDS
 from pipeline.profile.model import MAX_MATRIX_COLUMNS, ProfileSettings
 from pipeline.tables.column_bytes import VALUE_BYTES, held_bytes, is_fixed_width
-from pipeline.tables.column_kinds import NUMERIC, column_kind
+from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,9 @@ def profile_need(frame: Any, settings: ProfileSettings) -> int:
     phases = [MISSING_FLAGS.need(sizes, rows, chunk), COLUMNS.need(sizes, rows, chunk)]
     if settings.duplicates and not counted_by_its_column(frame):
         phases.append(DUPLICATES.need(sizes, rows, chunk))
-    if settings.correlations:
+    kinds = [column_kind(frame[name].dtype) for name in frame.columns]
+    if settings.correlations and (kinds.count(NUMERIC) >= 2 or kinds.count(TEXT) + kinds.count(BOOLEAN) >= 2):
+        # Pearson and Spearman need two numeric columns, Cramér's V two of text or flags: no pair, no phase
         numeric = [size for name, size in columns.items() if column_kind(frame[name].dtype) == NUMERIC]
         text = [size for size in columns.values() if not size[1]]
         phases.append(CORRELATIONS.need(numeric[:MAX_MATRIX_COLUMNS] + text, rows, chunk))
