@@ -113,6 +113,11 @@ class Engine(ABC):
         """A boolean series: True for rows equal to another row kept instead (as `DataFrame.duplicated`)."""
         return frame.duplicated(subset=subset or list(frame.columns), keep=keep)
 
+    def duplicate_rows(self, frame: Any, chunk_rows: int) -> int:
+        """How many rows equal an earlier row (the rows `duplicated` marks); an engine that counts them in chunks
+        takes `chunk_rows` rows at a time."""
+        return int(self.duplicated(frame).sum())
+
     def drop_duplicates(self, frame: Any, subset: list[str], keep: str) -> Any:
         """The frame without rows equal (on `subset`) to another row kept instead."""
         return frame[~self.duplicated(frame, subset, keep)]

@@ -17,6 +17,7 @@ from pipeline.profile.alerts import profile_alerts
 from pipeline.profile.correlations import category_columns, correlations, cramers_v, missing_matrices
 from pipeline.profile.kernels import profile_column
 from pipeline.profile.model import CRAMERS_V, ColumnProfile, Profile, ProfileProgress, ProfileSettings, TableStats
+from pipeline.tables.column_kinds import BOOLEAN, DATETIME, NUMERIC
 from pipeline.timing import PhaseClock
 
 
@@ -25,15 +26,18 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
     timer = PhaseClock(engine.synchronize)
     run = timer.run
     rows, width = len(frame), len(frame.columns)
-    report(0.0, "Counting missing values and duplicate rows…")
+    report(0.0, "Counting missing values…")
     missing = run("table", lambda: engine.to_pandas(frame.isna().sum().to_frame("missing"))["missing"].to_numpy())
-    duplicates = run("table", lambda: int(engine.duplicated(frame).sum())) if settings.duplicates else None
     columns = []
     for i, name in enumerate(frame.columns):
         report(i / (width + 2), f"Column {i + 1} of {width}: {name}")
         columns.append(
             run("columns", lambda name=name, i=i: profile_column(engine, frame[name], int(missing[i]), settings))
         )
+    duplicates = None
+    if settings.duplicates:
+        report(width / (width + 2), "Duplicate rows…")
+        duplicates = run("table", lambda: duplicate_rows(engine, frame, columns, settings))
     matrices: dict[str, pd.DataFrame] = {}
     method_notes: dict[str, str] = {}
     note = "Correlations were not computed (minimal profile)."
@@ -64,6 +68,19 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
     profile = assembled(engine, table, columns, (matrices, note), (together, missing_correlation), settings, timer)
     profile.method_notes = method_notes
     return profile
+
+
+DISTINCT_ROW_KINDS = (NUMERIC, BOOLEAN, DATETIME)  # whose distinct count is exactly that of a one-column table's rows
+
+
+def duplicate_rows(engine: Engine, frame: Any, columns: list[ColumnProfile], settings: ProfileSettings) -> int:
+    """How many rows equal an earlier row. A table of one column of numbers, flags or times has its rows less its
+    distinct values, missing counted as one more (the column's profile sorted and counted them); any other table
+    is counted by its engine."""
+    if len(columns) == 1 and columns[0].kind in DISTINCT_ROW_KINDS:
+        column = columns[0]
+        return column.rows - column.distinct - (1 if column.missing else 0)
+    return engine.duplicate_rows(frame, settings.chunk_rows)
 
 
 def assembled(

@@ -40,7 +40,7 @@ class ProfileSettings:
     rare_share: float = 0.01
     high_correlation: float = 0.9
     mixed_type_sample: int = 100_000
-    chunk_rows: int = 1 << 22
+    chunk_rows: int = 1 << 20
     duplicates: bool = True
     correlations: bool = True
     missing_matrices: bool = True

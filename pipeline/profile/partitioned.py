@@ -137,13 +137,13 @@ class SecondPass:
         for name, layout in self.value_bins.items():
             values = engine.float_values(part[name])
             finite = values[xp.isfinite(values)]
-            sums[(name, "moments")] = central_sums(engine, finite, self.moments[name])
-            sums[(name, "bins")] = layout.counts(engine, finite)
+            sums[(name, "moments")] = central_sums(engine, finite, self.moments[name], self.chunk_rows)
+            sums[(name, "bins")] = layout.counts(engine, finite, self.chunk_rows)
         for name, layout in self.time_bins.items():
-            sums[(name, "bins")] = layout.counts(engine, engine.int_values(_ticks(part[name])).astype(xp.float64))
+            sums[(name, "bins")] = layout.counts(engine, engine.int_values(_ticks(part[name])), self.chunk_rows)
         for name, layout in self.length_bins.items():
             lengths = engine.float_values(_text(part[name]).str.len())
-            sums[(name, "bins")] = layout.counts(engine, lengths[xp.isfinite(lengths)])
+            sums[(name, "bins")] = layout.counts(engine, lengths[xp.isfinite(lengths)], self.chunk_rows)
         names, means = self.pearson
         if names:
             block = frame_block(engine, part, names, means)
