@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import DataError
 from pipeline.tables.column_types import is_plain
-from pipeline.tables.decoded_size import DecodedSize, decoded_size, held_bytes, past_limit, within
+from pipeline.tables.decoded_size import OFFSET_BYTES, DecodedSize, decoded_size, held_bytes, past_limit, within
 from pipeline.tables.formats import FileFormat
 
 Payload = bytes | Path
@@ -30,9 +30,9 @@ def _input(payload: Payload) -> pa.NativeFile:
 
 
 def _dictionary_text(parquet: pq.ParquetFile) -> list[str]:
-    """Top-level text columns stored dictionary-encoded: read as dictionaries and expanded only once the lengths of
-    their values say the expansion fits (one long value repeated a million times decodes to gigabytes, and the
-    footer's statistics, which could say so, are written by whoever made the file)."""
+    """Top-level text columns stored dictionary-encoded: where their expansion might not fit, read as dictionaries and
+    expanded only once the lengths of their values say it fits (one long value repeated a million times decodes to
+    gigabytes, and the footer's statistics, which could say so, are written by whoever made the file)."""
     metadata, encoded = parquet.metadata, set()
     for group in range(metadata.num_row_groups):
         for index in range(metadata.num_columns):
@@ -68,9 +68,27 @@ def _expanded(group: pa.Table, columns: list[str], types: pa.Schema, held: int, 
     return group
 
 
+def _expansion_bound(probe: pq.ParquetFile, group: int, columns: list[str]) -> int:
+    """The most bytes `columns` of row group `group` can take once expanded: its rows times the longest value of
+    each column's dictionary, plus their offsets. A column chunk holds one dictionary page, before its data pages,
+    and the reader takes all of it in with the chunk's first row, so one row read as dictionaries shows every value
+    a dictionary-encoded row can take (rows not dictionary-encoded hold their text in the file: no expansion). A
+    footer that understates the rows is caught as the group is counted once read, and by the worker's memory limit."""
+    first = next(probe.iter_batches(batch_size=1, row_groups=[group], columns=columns), None)
+    if first is None:
+        return 0
+    rows = probe.metadata.row_group(group).num_rows
+    bound = 0
+    for name in columns:
+        longest = pc.max(pc.binary_length(first.column(name).dictionary)).as_py() or 0
+        bound += rows * (longest + OFFSET_BYTES)
+    return bound
+
+
 def read_parquet(payload: Payload, limit: int | None = None) -> pa.Table:
-    """The file read a row group at a time, stopping past `limit` bytes; dictionary-encoded text is read as a
-    dictionary first and expanded only once its size is known to fit."""
+    """The file read a row group at a time, stopping past `limit` bytes. Where the longest values of its
+    dictionary-encoded text could take it past `limit` once expanded, that text is read as a dictionary first
+    and expanded only once its size is known to fit; otherwise the row group is read as it is (the fast path)."""
     try:
         parquet = pq.ParquetFile(_input(payload))
         if parquet.num_row_groups > MAX_ROW_GROUPS:
@@ -78,15 +96,18 @@ def read_parquet(payload: Payload, limit: int | None = None) -> pa.Table:
                 f"It has {parquet.num_row_groups:,} row groups; this app reads at most {MAX_ROW_GROUPS:,}. Write it "
                 "again with larger row groups (e.g. pyarrow `row_group_size=1_000_000`)."
             )
-        encoded = _dictionary_text(parquet)
-        if not encoded:
-            groups = within((parquet.read_row_group(i) for i in range(parquet.num_row_groups)), limit)
-        else:
-            types, parquet = parquet.schema_arrow, pq.ParquetFile(_input(payload), read_dictionary=encoded)
-            groups, held = [], 0
-            for i in range(parquet.num_row_groups):
-                groups.append(_expanded(parquet.read_row_group(i), encoded, types, held, limit))
-                held += held_bytes(groups[-1])
+        encoded = _dictionary_text(parquet) if limit is not None else []
+        probe = pq.ParquetFile(_input(payload), read_dictionary=encoded) if encoded else None
+        groups, held = [], 0
+        for i in range(parquet.num_row_groups):
+            if probe is not None and held + _expansion_bound(probe, i, encoded) > limit:
+                group = _expanded(probe.read_row_group(i), encoded, parquet.schema_arrow, held, limit)
+            else:
+                group = parquet.read_row_group(i)
+            held += held_bytes(group)
+            if limit is not None and held > limit:
+                raise past_limit(held, limit)
+            groups.append(group)
         table = pa.concat_tables(groups) if groups else parquet.schema_arrow.empty_table()
         table.validate(full=True)
         return table

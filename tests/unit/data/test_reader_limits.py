@@ -89,6 +89,20 @@ def test_parquet_text_with_short_min_and_max_is_sized_as_a_dictionary_before_it_
     assert measured["growth"] < 150 * MIB, f"the process tree grew {measured['growth'] / MIB:,.0f} MiB"
 
 
+def test_parquet_text_whose_long_value_comes_only_in_later_pages_is_sized_as_a_dictionary(tmp_path):
+    """Dictionary text is read as it is only where its rows times its dictionary's longest value fit. The first
+    thousand rows here are one character long and the first data pages hold nothing else; the 1,000-character value
+    is still seen (the whole dictionary page comes with the first row), so the text is never expanded."""
+    values = pa.array(["a", bombs.LONG_TEXT]).take(pa.array([0] * 1_000 + [1] * 299_000, pa.int32()))
+    path = tmp_path / "late.parquet"
+    pq.write_table(pa.table({"text": values}), path, write_statistics=False, data_page_size=4096)
+    measured = load_measured(path, **SMALL_BUDGET)
+    assert "Decoded, its table passes 0.28 GiB, more than the 0.08 GiB a loaded table may take" in measured["said"], (
+        measured
+    )
+    assert measured["growth"] < 150 * MIB, f"the process tree grew {measured['growth'] / MIB:,.0f} MiB"
+
+
 def xlsx_with_tabs(path, rows: int, columns: int = 5):
     """Cells written `<c\\tt="n">` (a tab before the attribute: valid XML)."""
     row = ("<row>" + '<c\tt="n"><v>1</v></c>' * columns + "</row>").encode()

@@ -54,6 +54,39 @@ def test_what_the_reader_noticed_is_printed_and_kept(tmp_path):
     assert next(c for c in result["columns"] if c["name"] == "date")["kind"] == "datetime"
 
 
+# `python -m pipeline.profile ARGS`, telling on stderr, each time a process is started, whether the command line's
+# own modules had been imported by then (an audit hook sees every subprocess.Popen).
+WATCHED_RUN = """
+import runpy, sys
+started = []
+sys.addaudithook(lambda event, args: event == "subprocess.Popen" and started.append(
+    ("reader" if "serve(" in " ".join(map(str, args[1])) else "other", "pipeline.profile.cli" in sys.modules)))
+sys.argv[0] = "pipeline.profile"
+try:
+    runpy.run_module("pipeline.profile", run_name="__main__", alter_sys=True)
+finally:
+    print("STARTED", started, file=sys.stderr)
+"""
+
+
+def test_the_reader_process_starts_before_the_command_line_imports_its_modules(tmp_path):
+    """Started first, the reader process imports its libraries while the command line imports its own, rather than
+    after them at the first load; that one reader process then reads the file (started once)."""
+    table = tmp_path / "sales.parquet"
+    table.write_bytes(files.parquet_bytes())
+    done = subprocess.run(
+        [sys.executable, "-c", WATCHED_RUN, str(table), "--engine", "cpu", "--preset", "minimal"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["table"]["rows"] == 4
+    started = done.stderr.split("STARTED ")[1].strip()
+    assert started == "[('reader', False)]", done.stderr
+
+
 def test_json_goes_to_standard_output_by_default(tmp_path):
     table = tmp_path / "t.parquet"
     table.write_bytes(files.parquet_bytes())
