@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean preflight gpu-check deploy-check
+.PHONY: run test lint format clean preflight gpu-check deploy-check speed-guard
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0] + "; run e.g. make run PYTHON=python3.12"'
@@ -31,6 +31,12 @@ lint: $(VENV)/.installed-dev
 
 test: $(VENV)/.installed-dev lint
 	$(BIN)/python -m pytest
+
+# Fixed workloads (profile, loads, a pipeline preset, a model fit) timed as ratios to plain pandas/scikit-learn in
+# the same run; fails when one is more than 1.5× the ratio recorded in benchmarks/guard.json (benchmarks/speed_guard.py
+# says how to record new ones). About a minute; its report goes to test-artifacts/speed-guard.json.
+speed-guard: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.speed_guard
 
 # CPU-only check of the GPU path: the `gpu` tier on pandas/numpy stand-ins for cuDF, CuPy and cuML, then every
 # call it made, every cuML estimator's keywords and the type table checked against the real RAPIDS 26.10

@@ -109,10 +109,19 @@ def test_ci_runs_the_preflight_after_the_tests_against_the_pinned_rapids():
         assert pins[name] == version, f"{name}: the pre-flight checks {version}, the GPU install pins {pins[name]}"
 
 
+def test_ci_runs_the_speed_guard_after_the_tests_on_the_dev_environment():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("make test") < ci.index("make speed-guard")
+    makefile = (ROOT / "Makefile").read_text()
+    target, recipe = makefile.split("\nspeed-guard:", 1)[1].split("\n", 1)
+    assert "$(VENV)/.installed-dev" in target
+    assert recipe.split("\n\n", 1)[0].strip() == "$(BIN)/python -m benchmarks.speed_guard"
+
+
 def test_ci_runs_the_deploy_check_last_and_plain_test_runs_leave_it_out():
     ci = (ROOT / ".ci" / "run").read_text()
     steps = [line.split("make ", 1)[1] for line in ci.splitlines() if line.startswith(("make ", "$SUDO make "))]
-    assert steps == ["test", "preflight", "deploy-check"]
+    assert steps == ["test", "speed-guard", "preflight", "deploy-check"]
     assert all(tool in ci for tool in ("podman", "buildah", "runc", "debootstrap"))
     import tomllib
 
