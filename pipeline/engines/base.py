@@ -63,6 +63,9 @@ class Engine(ABC):
     arrow_phase = "Arrow → engine"  # the load phase `from_arrow` is timed as
     closed = False  # a Dask cluster shut down: its frames are gone
     native_formats: frozenset[FileFormat] = frozenset()  # formats `read_native` parses itself
+    # bytes of float64 worked on at once where a computation goes through rows in blocks (pairwise sums): on a GPU
+    # as much as the memory bound allows, each block costing kernel launches
+    block_bytes = 1 << 30
 
     @property
     def data_in_host_memory(self) -> bool:

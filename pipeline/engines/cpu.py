@@ -24,6 +24,9 @@ class CpuEngine(Engine):
     holds_python_objects = True
     is_reference = True
     arrow_phase = "Arrow → pandas"
+    # blocks that fit the caches and the allocator's heap: larger ones are fresh pages on every block, page faults
+    # that made the pairwise sums of 1e6 x 10 values 10x slower (1.3 s against 0.08 s in blocks of 1.3 MB)
+    block_bytes = 1 << 21
 
     @property
     def frames(self) -> ModuleType:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from pipeline.engines import Engine
 from pipeline.profile.model import MAX_MATRIX_COLUMNS, ColumnProfile, ProfileSettings
+from pipeline.tables.column_bytes import VALUE_BYTES
 from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT
 
 
@@ -40,10 +41,12 @@ Block = Callable[[int, int], Any]
 def pairwise_sums(engine: Engine, block: Block, rows: int, p: int, chunk_rows: int) -> PairwiseSums:
     """Pairwise sums over complete pairs of the (rows x p) matrix that `block(start, stop)` hands out in chunks.
 
-    Chunks with no missing value take column sums and one Gram matrix XᵀX; others weigh each
-    pair by the rows where both are present. Everything runs on the engine; only p x p sums come back.
+    Chunks (of `chunk_rows` rows at most, and the engine's `block_bytes`) with no missing value take column sums and
+    one Gram matrix XᵀX; others weigh each pair by the rows where both are present. Everything runs on the engine;
+    only p x p sums come back.
     """
     xp = engine.xp
+    chunk_rows = max(1, min(chunk_rows, engine.block_bytes // (VALUE_BYTES * p)))
     n, sx, sxx, sxy = (xp.zeros((p, p)) for _ in range(4))
     for start in range(0, rows, chunk_rows):
         values = block(start, min(start + chunk_rows, rows))
