@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,9 @@ import pyarrow as pa
 
 from pipeline.tables.formats import FileFormat
 from pipeline.tables.synthetic import SyntheticSpec, estimated_bytes
+
+Item = TypeVar("Item")
+Done = TypeVar("Done")
 
 CPU = "cpu"
 GPU = "gpu"
@@ -66,6 +69,19 @@ class Engine(ABC):
     # bytes of float64 worked on at once where a computation goes through rows in blocks (pairwise sums): on a GPU
     # as much as the memory bound allows, each block costing kernel launches
     block_bytes = 1 << 30
+
+    @classmethod
+    def block_rows(cls, width: int, at_most: int) -> int:
+        """How many rows of `width` 8-byte columns one block of work takes here: `block_bytes` of them, `at_most`."""
+        return max(1, min(at_most, cls.block_bytes // (8 * max(width, 1))))
+
+    at_once = 1  # how many independent pieces of work (one column's statistics, its ranks) `each` runs at a time
+
+    def each(self, work: Callable[[Item], Done], items: Iterable[Item]) -> Iterator[Done]:
+        """`work(item)` for every item, in order, as each is needed: one after the other on an engine that works
+        on one thing at a time (a GPU), `at_once` at a time on one with cores to spare. The pieces must be
+        independent of each other; the first failure is raised and the pieces not started are dropped."""
+        return map(work, items)
 
     @property
     def data_in_host_memory(self) -> bool:

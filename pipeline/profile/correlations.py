@@ -12,7 +12,6 @@ import pandas as pd
 
 from pipeline.engines import Engine
 from pipeline.profile.model import MAX_MATRIX_COLUMNS, ColumnProfile, ProfileSettings
-from pipeline.tables.column_bytes import VALUE_BYTES
 from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT
 
 
@@ -46,7 +45,7 @@ def pairwise_sums(engine: Engine, block: Block, rows: int, p: int, chunk_rows: i
     only p x p sums come back.
     """
     xp = engine.xp
-    chunk_rows = max(1, min(chunk_rows, engine.block_bytes // (VALUE_BYTES * p)))
+    chunk_rows = engine.block_rows(p, chunk_rows)
     n, sx, sxx, sxy = (xp.zeros((p, p)) for _ in range(4))
     for start in range(0, rows, chunk_rows):
         values = block(start, min(start + chunk_rows, rows))
@@ -190,7 +189,8 @@ def correlations(
     rows, p, chunk = len(frame), len(names), settings.chunk_rows
     pearson = pairwise_sums(engine, frame_block(engine, frame, names, means), rows, p, chunk).pearson()
     xp = engine.xp
-    rankings = [Ranking.of(xp, engine.float_values(frame[name])) for name in names]
+    series = [frame[name] for name in names]
+    rankings = list(engine.each(lambda column: Ranking.of(xp, engine.float_values(column)), series))
     tables = [ranking.rank_table() for ranking in rankings]
     centres = xp.asarray([(c.count + 1) / 2 for c in usable])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -308,7 +308,9 @@ def _text(
 
 
 def profile_column(engine: Engine, series: Any, missing: int, settings: ProfileSettings) -> ColumnProfile:
-    """Statistics of one engine series whose missing count is known."""
+    """Statistics of one engine series whose missing count is known, streamed in chunks of the engine's block size
+    (`settings.chunk_rows` at most)."""
+    settings = replace(settings, chunk_rows=engine.block_rows(1, settings.chunk_rows))
     kind = column_kind(series.dtype)
     count = len(series) - missing
     column = ColumnProfile(str(series.name), kind, str(series.dtype), count, missing, 0)

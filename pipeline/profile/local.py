@@ -28,12 +28,12 @@ def profile_local(engine: Engine, frame: Any, settings: ProfileSettings, report:
     rows, width = len(frame), len(frame.columns)
     report(0.0, "Counting missing values…")
     missing = run("table", lambda: engine.to_pandas(frame.isna().sum().to_frame("missing"))["missing"].to_numpy())
+    series = [frame[name] for name in frame.columns]
+    profiled = engine.each(lambda i: profile_column(engine, series[i], int(missing[i]), settings), range(width))
     columns = []
     for i, name in enumerate(frame.columns):
         report(i / (width + 2), f"Column {i + 1} of {width}: {name}")
-        columns.append(
-            run("columns", lambda name=name, i=i: profile_column(engine, frame[name], int(missing[i]), settings))
-        )
+        columns.append(run("columns", lambda: next(profiled)))
     duplicates = None
     if settings.duplicates:
         report(width / (width + 2), "Duplicate rows…")
@@ -80,7 +80,7 @@ def duplicate_rows(engine: Engine, frame: Any, columns: list[ColumnProfile], set
     if len(columns) == 1 and columns[0].kind in DISTINCT_ROW_KINDS:
         column = columns[0]
         return column.rows - column.distinct - (1 if column.missing else 0)
-    return engine.duplicate_rows(frame, settings.chunk_rows)
+    return engine.duplicate_rows(frame, engine.block_rows(1, settings.chunk_rows))
 
 
 def assembled(

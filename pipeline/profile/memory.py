@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.budget import WORK_OVERHEAD
+from pipeline.engines.cpu import CpuEngine
 from pipeline.profile.local import DISTINCT_ROW_KINDS
 from pipeline.profile.model import MAX_MATRIX_COLUMNS, ProfileSettings
 from pipeline.tables.column_bytes import VALUE_BYTES, held_bytes, is_fixed_width
 from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT, column_kind
+
+AT_ONCE = CpuEngine.at_once  # columns the host engine works on at a time (`Engine.each`)
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,12 @@ class Phase:
     chunk_row_bytes: int = 0
 
     def need(self, columns: list[tuple[int, bool]], rows: int, chunk_rows: int) -> float:
-        """Bytes for `columns` given as (bytes, fixed width), `rows` rows and chunks of `chunk_rows` rows."""
+        """Bytes for `columns` given as (bytes, fixed width), `rows` rows and chunks of `chunk_rows` rows, with
+        AT_ONCE columns worked on at a time (the `largest` ones, each with its chunk)."""
         held = sum(self.each.of(nbytes, fixed) for nbytes, fixed in columns)
-        largest = max((self.largest.of(nbytes, fixed) for nbytes, fixed in columns), default=0.0)
-        return held + largest + self.row_bytes * rows + self.chunk_row_bytes * min(rows, chunk_rows)
+        largest = sum(sorted(self.largest.of(nbytes, fixed) for nbytes, fixed in columns)[-AT_ONCE:])
+        in_flight = min(AT_ONCE, len(columns)) * self.chunk_row_bytes * min(rows, chunk_rows)
+        return held + largest + self.row_bytes * rows + in_flight
 
 
 MISSING_FLAGS = Phase(each=Factors(number=0.125, text=0.125))  # a flag a cell, summed per column
@@ -75,7 +80,7 @@ def counted_by_its_column(frame: Any) -> bool:
 def profile_need(frame: Any, settings: ProfileSettings) -> int:
     """Bytes of this server's memory that profiling a pandas `frame` with `settings` takes at its peak."""
     columns = {name: (column_bytes(frame[name]), is_fixed_width(frame[name])) for name in frame.columns}
-    rows, chunk = len(frame), settings.chunk_rows
+    rows, chunk = len(frame), CpuEngine.block_rows(1, settings.chunk_rows)
     sizes = list(columns.values())
     phases = [MISSING_FLAGS.need(sizes, rows, chunk), COLUMNS.need(sizes, rows, chunk)]
     if settings.duplicates and not counted_by_its_column(frame):

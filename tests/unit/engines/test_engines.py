@@ -1,5 +1,7 @@
 import importlib.util
 import sys
+import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -8,7 +10,7 @@ import pytest
 
 from pipeline import engines
 from pipeline.engines import CPU, GPU, CpuEngine, detect, get_engine
-from pipeline.errors import EngineUnavailableError, GpuMemoryError
+from pipeline.errors import DataError, EngineUnavailableError, GpuMemoryError
 
 
 def test_cpu_engine_is_always_available():
@@ -110,3 +112,31 @@ def test_gpu_engine_round_trip(gpu):
     gpu.synchronize()
     assert gpu.device_name
     assert gpu.to_numpy(gpu.xp.arange(3)).tolist() == [0, 1, 2]
+
+
+def test_the_cpu_engine_works_on_two_pieces_at_once_and_hands_them_back_in_order():
+    engine = CpuEngine()
+    assert engine.at_once == 2  # the test machines have 2 cores or more
+    together = threading.Barrier(2, timeout=10)  # one piece at a time would wait here and fail
+
+    def square(i: int) -> int:
+        together.wait()
+        time.sleep(0.01 * (i % 2))
+        return i * i
+
+    assert list(engine.each(square, range(6))) == [0, 1, 4, 9, 16, 25]
+
+
+def test_a_failing_piece_is_raised_and_the_pieces_not_started_are_dropped():
+    started = []
+
+    def piece(i: int) -> int:
+        started.append(i)
+        if i == 1:
+            raise DataError("piece 1 failed")
+        time.sleep(0.05)
+        return i
+
+    with pytest.raises(DataError, match="piece 1 failed"):
+        list(CpuEngine().each(piece, range(100)))
+    assert len(started) < 10

@@ -34,7 +34,7 @@ def test_a_profile_past_the_budget_is_refused_before_it_starts_with_what_to_do(c
     message = str(refused.value)
     assert message.startswith("The profile of this table (1,000,000 rows, 4 columns) needs about 0.")
     assert "GiB of memory at its peak, more than the 0.08 GiB the test allows. " in message
-    assert "Use the minimal profile (about 0.05 GiB), profile a sample" in message
+    assert "Use the minimal profile (about 0.04 GiB), profile a sample" in message
     assert "profile a sample (Pipeline: a “Sample rows” step, its result saved as a dataset)" in message
     assert "or load it on a Dask cluster and profile it there." in message
     assert profile_frame(cpu, frame, PRESETS["minimal"], budget=budget).table.rows == 1_000_000, "the minimal fits"
