@@ -77,55 +77,34 @@ def frame_block(engine: Engine, frame: Any, columns: list[str], shift: np.ndarra
     return block
 
 
-@dataclass(frozen=True)
-class Ranking:
-    """A column's values as their level among its distinct present values, from one sort: `levels[row]` is 0 for
-    the smallest value, `distinct` for a missing row. The average ranks of any subset of its rows follow from the
-    levels by counting, in O(n): no sort per subset."""
+def average_ranks(xp: Any, values: Any) -> Any:
+    """1-based ranks of the non-NaN values, ties sharing their average rank; NaN stays NaN (one sort)."""
+    kept = ~xp.isnan(values)
+    present = int(kept.sum())
+    ranks = xp.full(values.shape, xp.nan)
+    if present == 0:
+        return ranks
+    if present == values.size:
+        order = xp.argsort(values)
+    else:  # sort only the values present, whatever place a library gives NaN
+        where = xp.flatnonzero(kept)
+        order = where[xp.argsort(values[where])]
+    ordered = values[order]
+    starts_group = xp.concatenate([xp.ones(1, dtype=bool), ordered[1:] != ordered[:-1]])
+    group = xp.cumsum(starts_group) - 1
+    starts = xp.flatnonzero(starts_group)
+    ends = xp.concatenate([starts[1:], xp.asarray([present])])
+    ranks[order] = ((starts + ends - 1) / 2 + 1)[group]
+    return ranks
 
-    xp: Any  # numpy or CuPy, whichever holds the levels
-    levels: Any
-    distinct: int
 
-    @classmethod
-    def of(cls, xp: Any, values: Any) -> Ranking:
-        """The ranking of a float array; NaN is missing, every other value (infinities too) is ranked."""
-        kept = ~xp.isnan(values)
-        present = int(kept.sum())
-        if present == values.size:
-            order = xp.argsort(values)
-        else:  # sort only the values present, whatever place a library gives NaN
-            where = xp.flatnonzero(kept)
-            order = where[xp.argsort(values[where])]
-        ordered = values[order]
-        levels_in_order = xp.cumsum(
-            xp.concatenate([xp.zeros(min(present, 1), dtype=bool), ordered[1:] != ordered[:-1]])
-        )
-        distinct = int(levels_in_order[-1]) + 1 if present else 0
-        levels = xp.full(values.shape, distinct, dtype=xp.int64)
-        levels[order] = levels_in_order
-        return cls(xp, levels, distinct)
-
-    @property
-    def present(self) -> Any:
-        return self.levels < self.distinct
-
-    def level_ranks(self, levels: Any) -> Any:
-        """The average 1-based rank of each level among the present `levels` given (ties share their run's mean)."""
-        xp = self.xp
-        counts = xp.bincount(levels, minlength=self.distinct + 1)[: self.distinct]
-        return xp.cumsum(counts) - counts + (counts + 1) / 2
-
-    def ranks(self, rows: Any) -> Any:
-        """The average ranks of the values in `rows` (a mask of present rows) among themselves, in row order."""
-        levels = self.levels[rows]
-        return self.level_ranks(levels)[levels]
-
-    def rank_table(self) -> Any:
-        """Each level's average rank over every present row, and NaN for the missing level: `rank_table()[levels]`
-        ranks the whole column."""
-        xp = self.xp
-        return xp.concatenate([self.level_ranks(self.levels), xp.asarray([xp.nan])])
+def ranks_within(xp: Any, ranks: Any, rows: Any) -> Any:
+    """The average ranks among themselves of the values in `rows` (a mask of present rows), from their average ranks
+    over the whole column, by counting in O(n), no sort: twice an average rank is a whole number, the same for equal
+    values and larger for larger ones, so it orders the rows as their values do."""
+    keys = (2 * ranks[rows]).astype(xp.int64)
+    counts = xp.bincount(keys)
+    return (xp.cumsum(counts) - counts + (counts + 1) / 2)[keys]
 
 
 def pairs_missing_apart(xp: Any, missing: list[Any]) -> list[tuple[int, int]]:
@@ -137,17 +116,17 @@ def pairs_missing_apart(xp: Any, missing: list[Any]) -> list[tuple[int, int]]:
     return [(i, j) for i in range(len(missing)) for j in range(i + 1, len(missing)) if patterns[i] != patterns[j]]
 
 
-def shared_rank_correlation(xp: Any, x: Ranking, y: Ranking) -> float:
-    """Spearman's coefficient of two columns over the rows both hold: each ranked again within those rows, from its
-    levels (no sort)."""
-    shared = x.present & y.present
+def shared_rank_correlation(xp: Any, x_ranks: Any, y_ranks: Any) -> float:
+    """Spearman's coefficient of two columns over the rows both hold (their average ranks given, NaN where missing):
+    each ranked again within those rows by `ranks_within`."""
+    shared = ~(xp.isnan(x_ranks) | xp.isnan(y_ranks))
     n = int(shared.sum())
     if n < 2:
         return float("nan")
     centre = (n + 1) / 2
-    x_ranks, y_ranks = x.ranks(shared) - centre, y.ranks(shared) - centre
-    spread = float(xp.sqrt((x_ranks * x_ranks).sum() * (y_ranks * y_ranks).sum()))
-    return float(xp.clip((x_ranks * y_ranks).sum() / spread, -1.0, 1.0)) if spread > 0 else float("nan")
+    x, y = ranks_within(xp, x_ranks, shared) - centre, ranks_within(xp, y_ranks, shared) - centre
+    spread = float(xp.sqrt((x * x).sum() * (y * y).sum()))
+    return float(xp.clip((x * y).sum() / spread, -1.0, 1.0)) if spread > 0 else float("nan")
 
 
 def _square(matrix: np.ndarray, names: list[str]) -> pd.DataFrame:
@@ -190,18 +169,15 @@ def correlations(
     pearson = pairwise_sums(engine, frame_block(engine, frame, names, means), rows, p, chunk).pearson()
     xp = engine.xp
     series = [frame[name] for name in names]
-    rankings = list(engine.each(lambda column: Ranking.of(xp, engine.float_values(column)), series))
-    tables = [ranking.rank_table() for ranking in rankings]
+    ranks = list(engine.each(lambda column: average_ranks(xp, engine.float_values(column)), series))
     centres = xp.asarray([(c.count + 1) / 2 for c in usable])
 
     def ranked(start: int, stop: int) -> Any:
-        return (
-            xp.stack([table[r.levels[start:stop]] for table, r in zip(tables, rankings, strict=True)], axis=1) - centres
-        )
+        return xp.stack([r[start:stop] for r in ranks], axis=1) - centres
 
     spearman = pairwise_sums(engine, ranked, rows, p, chunk).pearson()
-    for i, j in pairs_missing_apart(xp, [~ranking.present for ranking in rankings]):
-        spearman[i, j] = spearman[j, i] = shared_rank_correlation(xp, rankings[i], rankings[j])
+    for i, j in pairs_missing_apart(xp, [xp.isnan(r) for r in ranks]):
+        spearman[i, j] = spearman[j, i] = shared_rank_correlation(xp, ranks[i], ranks[j])
     result = {"pearson": _square(pearson, names), "spearman": _square(spearman, names)}
     return result, " ".join(notes) or None
 
