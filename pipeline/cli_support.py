@@ -43,8 +43,17 @@ def terminal_progress() -> Callable[[float, str], None] | None:
 
 
 def writable(path: Path | None) -> None:
-    if path is not None and not path.parent.resolve().is_dir():
+    """Refuse, before any work, an output path that `write_whole` cannot or must not replace: a missing or read-only
+    folder, or something there that is not a plain file (a folder, a link, a device, a pipe), which moving a file
+    over it would destroy."""
+    if path is None:
+        return
+    if not path.parent.resolve().is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise UsageError(f"cannot write {path}: it is not a plain file (a folder, link, device or pipe); name a file")
+    if not os.access(path.parent, os.W_OK):
+        raise UsageError(f"cannot write {path}: folder {path.parent} is not writable")
 
 
 def add_dask_options(command: argparse.ArgumentParser) -> None:

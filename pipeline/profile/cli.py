@@ -42,6 +42,14 @@ EPILOG = """examples:
 """
 
 
+def one_character(text: str) -> str:
+    """A CSV delimiter: one character (a tab typed as \\t counts as one)."""
+    text = "\t" if text == "\\t" else text
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(f"a delimiter is one character, e.g. ';' or '\\t'; got {text!r}")
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
     gpu_ready = device_status().available
     command = OneLineParser(
@@ -64,7 +72,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--preset", choices=list(PRESETS), default="full", help="how much to compute (default: full)")
     command.add_argument("--out", type=Path, help="write the profile as JSON here (default: standard output)")
     command.add_argument("--html", type=Path, help="also write a standalone HTML report with the charts here")
-    command.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    command.add_argument("--delimiter", type=one_character, help="CSV delimiter, one character (default: detected)")
     command.add_argument("--encoding", default="utf-8", help="text encoding of CSV files (default: utf-8)")
     add_dask_options(command)
     return command

@@ -98,6 +98,11 @@ def average_ranks(xp: Any, values: Any) -> Any:
     return ranks
 
 
+def finite_or_nan(xp: Any, values: Any) -> Any:
+    """The values with ±inf as missing, as Pearson (complete finite rows) and pandas' Spearman take them."""
+    return xp.where(xp.isinf(values), xp.nan, values)
+
+
 def ranks_within(xp: Any, ranks: Any, rows: Any) -> Any:
     """The average ranks among themselves of the values in `rows` (a mask of present rows), from their average ranks
     over the whole column, by counting in O(n), no sort: twice an average rank is a whole number, the same for equal
@@ -155,8 +160,8 @@ def correlations(
 ) -> tuple[dict[str, pd.DataFrame], str | None]:
     """Pearson and Spearman matrices of the varying numeric columns, or why there are none.
 
-    Pearson uses each pair's complete finite rows. Spearman is Pearson of the ranks within each
-    pair's shared non-missing rows (ties get their average rank), as pandas and
+    Pearson uses each pair's complete finite rows, and so does Spearman (±inf counts as missing, as in pandas):
+    Pearson of the ranks within each pair's shared non-missing rows (ties get their average rank), as pandas and
     `scipy.stats.spearmanr(nan_policy="omit")` compute it: columns missing in the same rows share
     one ranking; a pair missing in different rows is ranked again over the rows both hold.
     """
@@ -169,7 +174,7 @@ def correlations(
     pearson = pairwise_sums(engine, frame_block(engine, frame, names, means), rows, p, chunk).pearson()
     xp = engine.xp
     series = [frame[name] for name in names]
-    ranks = list(engine.each(lambda column: average_ranks(xp, engine.float_values(column)), series))
+    ranks = list(engine.each(lambda column: average_ranks(xp, finite_or_nan(xp, engine.float_values(column))), series))
     centres = xp.asarray([(c.count + 1) / 2 for c in usable])
 
     def ranked(start: int, stop: int) -> Any:

@@ -181,15 +181,15 @@ class Profile:
 
 
 def plain(value: Any) -> Any:
-    """A JSON-ready version of a scalar: numpy numbers to Python, NaN to None, times to ISO text."""
+    """A JSON-ready version of a scalar: numpy numbers to Python, NaN and ±inf to None, times to ISO text."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (np.bool_,)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
+    if isinstance(value, (float, np.floating)):  # NaN and ±inf (a spread too large for floats) have no JSON
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, (pd.Timestamp, pd.Timedelta)):
         return value.isoformat()
     return str(value)

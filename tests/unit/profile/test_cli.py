@@ -217,3 +217,35 @@ def test_a_profile_stopped_while_it_reads_ends_in_one_line_with_status_130(tmp_p
         stderr.strip() == "interrupted: the profile was stopped; --out and --html are each written whole or not at all"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["link", "folder", "pipe"])
+def test_an_output_that_is_not_a_plain_file_is_refused_before_the_profile_and_left_as_it_was(tmp_path, kind):
+    table, target = tmp_path / "t.csv", tmp_path / "target.txt"
+    table.write_text("a,b\n1,2\n3,4\n")
+    target.write_text("keep me")
+    out = tmp_path / "out.json"
+    if kind == "link":
+        out.symlink_to(target)
+    elif kind == "folder":
+        out.mkdir()
+    else:
+        os.mkfifo(out)
+    done = profile(str(table), "--engine", "cpu", "--out", str(out))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot write {out}: it is not a plain file (a folder, link, device or pipe); name a file"
+    ]
+    assert out.is_symlink() == (kind == "link") and out.is_dir() == (kind == "folder")
+    assert target.read_text() == "keep me" and not list(tmp_path.glob(".*.partial"))
+
+
+def test_a_delimiter_of_more_than_one_character_is_an_argument_error(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("a;b\n1;2\n")
+    done = profile(str(table), "--engine", "cpu", "--delimiter", ";;")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "a delimiter is one character" in done.stderr and len(done.stderr.strip().splitlines()) <= 2
+    tab = tmp_path / "t.tsv"
+    tab.write_text("a\tb\n1\t2\n")
+    assert profile(str(tab), "--engine", "cpu", "--delimiter", "\\t").returncode == 0
