@@ -55,11 +55,26 @@ def test_numeric_statistics_match_numpy_and_scipy(cpu, numbers):
     assert "infinite" in column.flags and "skewed" in column.flags
 
 
-def test_small_integer_ranges_get_one_bin_per_value(cpu, numbers):
-    column = profile_frame(cpu, numbers).column("k")
+@pytest.mark.parametrize("bins", [30, 6], ids=["fewer-values-than-bins", "as-many-values-as-bins"])
+def test_small_integer_ranges_get_one_bin_per_value(cpu, numbers, bins):
+    """Whole numbers 0 to 5 get a bin each, from v - 0.5 to v + 0.5, also when there are exactly as many bins."""
+    column = profile_frame(cpu, numbers, ProfileSettings(bins=bins)).column("k")
     counts = Counter(numbers["k"].tolist())
     assert column.histogram["start"].tolist() == [v - 0.5 for v in range(6)]
+    assert column.histogram["end"].tolist() == [v + 0.5 for v in range(6)]
     assert column.histogram["count"].tolist() == [counts[v] for v in range(6)]
+
+
+def test_the_last_bin_of_a_float_column_ends_at_its_largest_value(cpu):
+    """Equal-width bins of floats run from the smallest value to the largest exactly, each ending where the next
+    starts."""
+    values = np.array([0.1, 0.7, 0.2, 1.7, 0.3])  # 0.1 + 6 × (1.6 / 6) is 1.7000000000000002 in floats
+    histogram = profile_frame(cpu, pd.DataFrame({"x": values}), ProfileSettings(bins=6)).column("x").histogram
+    expected, edges = np.histogram(values, bins=6)
+    assert histogram["end"].iloc[-1] == 1.7 and histogram["start"].iloc[0] == 0.1
+    assert histogram["start"].iloc[1:].tolist() == histogram["end"].iloc[:-1].tolist()
+    np.testing.assert_allclose(histogram["end"], edges[1:], rtol=1e-15)
+    assert histogram["count"].tolist() == expected.tolist()
 
 
 def test_text_statistics_match_counter(cpu):
@@ -112,6 +127,20 @@ def test_correlations_match_pandas_and_scipy(cpu, numbers):
         profile.correlations["spearman"].loc[complete.columns, complete.columns], rho, rtol=1e-10
     )
     assert any(a.code == "high_correlation" and a.column == "y" for a in profile.alerts)
+
+
+def test_a_strong_negative_correlation_is_an_alert_as_a_positive_one_is(cpu):
+    """Price falling as distance grows (Pearson about -0.99) is as worth a look as two columns rising together."""
+    rng = np.random.default_rng(4)
+    distance = rng.uniform(1, 50, 60)
+    frame = pd.DataFrame(
+        {"distance": distance, "fare": 100 - 1.5 * distance + rng.normal(size=60), "z": rng.normal(size=60)}
+    )
+    profile = profile_frame(cpu, frame)
+    r = frame["distance"].corr(frame["fare"])
+    assert r < -0.9
+    alerts = [(a.column, a.message) for a in profile.alerts if a.code == "high_correlation"]
+    assert alerts == [("distance", f"'distance' and 'fare' are highly correlated (Pearson {r:.3f}).")]
 
 
 def test_spearman_ranks_within_the_rows_each_pair_shares(cpu):
@@ -205,6 +234,15 @@ def test_flags_for_constant_all_missing_id_and_high_cardinality(cpu):
     assert "high_missing" in profile.column("gappy").flags
 
 
+def test_a_column_missing_in_exactly_the_alert_share_of_rows_is_flagged(cpu):
+    """The alert fires from 20% missing on (the default share): 2 rows of 10 are flagged, 1 of 10 is not."""
+    frame = pd.DataFrame({"at": [1.0, None, 3.0, None, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0], "below": [None] + [1.0] * 9})
+    profile = profile_frame(cpu, frame)
+    assert ProfileSettings().high_missing_share == 0.2
+    assert profile.column("at").flags["high_missing"] == "'at' is missing in 20.0% of rows."
+    assert "high_missing" not in profile.column("below").flags
+
+
 def test_mixed_type_object_column_is_named(cpu):
     frame = pd.DataFrame({"mixed": pd.Series([1, "two", 3.0, None, "five"], dtype=object)})
     column = profile_frame(cpu, frame).column("mixed")
@@ -231,9 +269,25 @@ def test_only_text_columns_explain_why_there_are_no_correlations(cpu):
     ids=["single-row", "single-column", "no-rows", "nan-and-inf", "very-long-strings", "timedelta-and-category"],
 )
 def test_awkward_tables_are_profiled(cpu, frame):
+    """Each column's counts, missing and distinct values (and range of finite numbers or of text lengths) are what
+    pandas finds, and the whole profile is plain JSON."""
     profile = profile_frame(cpu, frame)
-    assert len(profile.columns) == len(frame.columns)
-    json.dumps(profile.to_dict())  # everything is plain JSON
+    assert [c.name for c in profile.columns] == list(frame.columns)
+    assert (profile.table.rows, profile.table.missing_cells) == (len(frame), int(frame.isna().sum().sum()))
+    for name, series in frame.items():
+        column, present = profile.column(name), series.dropna()
+        assert column.kind == column_kind(series.dtype)
+        assert (column.count, column.missing, column.distinct) == (len(present), series.isna().sum(), present.nunique())
+        if column.kind == "numeric":
+            finite = present[np.isfinite(present)]
+            assert column.stats["infinite"] == len(present) - len(finite)
+            expected = (finite.min(), finite.max()) if len(finite) else (None, None)
+            assert (column.stats.get("min"), column.stats.get("max")) == expected
+        if column.kind == "text":
+            lengths = present.astype(str).str.len()
+            expected = (lengths.min(), lengths.max()) if len(lengths) else (None, None)
+            assert (column.stats.get("min_length"), column.stats.get("max_length")) == expected
+    json.dumps(profile.to_dict(), allow_nan=False)  # everything is plain JSON
 
 
 def test_very_long_strings_are_shortened_for_display(cpu):
