@@ -22,6 +22,11 @@ class Parity:
         return not self.mismatches
 
 
+def _is_number(dtype: Any) -> bool:
+    """Numbers compared within tolerance; flags are not numbers here (True must not pass for 1)."""
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
 def _column_mismatch(name: str, left: pd.Series, right: pd.Series, rtol: float, atol: float) -> str | None:
     missing_left, missing_right = left.isna().to_numpy(), right.isna().to_numpy()
     if not np.array_equal(missing_left, missing_right):
@@ -29,8 +34,7 @@ def _column_mismatch(name: str, left: pd.Series, right: pd.Series, rtol: float, 
         return f"{name!r}: missing values differ in {differ:,} rows"
     present = ~missing_left
     a, b = left[present], right[present]
-    numeric = pd.api.types.is_numeric_dtype(a.dtype) and not pd.api.types.is_bool_dtype(a.dtype)
-    if numeric and pd.api.types.is_numeric_dtype(b.dtype):
+    if _is_number(a.dtype) and _is_number(b.dtype):
         left_values, right_values = a.to_numpy(dtype="float64"), b.to_numpy(dtype="float64")
         finite = np.abs(left_values[np.isfinite(left_values)])
         # rounding noise is relative to the column's scale: a running sum (pandas' rolling mean) leaves 1e-16

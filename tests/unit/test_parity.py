@@ -43,3 +43,37 @@ def test_nested_results_compare_counts_exactly_and_floats_within_tolerance():
     assert compare_nested(left, {**left, "mean": None}) == [".mean: 1.0 vs None"]
     assert compare_nested(left, {**left, "items": []}) == [".items: 1 vs 0 items"]
     assert compare_nested(left, {"count": 3}) != []
+
+
+def test_a_flag_is_not_a_number_in_nested_results():
+    """`True == 1` in Python, but a result that says True where the other engine says 1 differs."""
+    assert compare_nested({"converged": True}, {"converged": 1}) == [".converged: True vs 1"]
+    assert compare_nested([0, False], [0, 0]) == ["[1]: False vs 0"]
+    assert compare_nested({"converged": True, "count": 1}, {"converged": True, "count": 1}) == []
+
+
+def test_float_tolerance_is_relative_to_the_column_scale_far_from_one():
+    """rtol scales with the values: tiny values (1e-9) half again as large differ, large ones (1e6) differ by a unit,
+    while a difference of one part in 1e10 passes at either scale."""
+    assert compare_frames(frame(v=[1e-9, 3e-9]), frame(v=[1e-9, 3e-9 * (1 + 1e-10)])).ok
+    assert not compare_frames(frame(v=[1e-9, 3e-9]), frame(v=[1.5e-9, 3e-9])).ok
+    assert compare_frames(frame(v=[1e6, 3e6]), frame(v=[1e6, 3e6 * (1 + 1e-10)])).ok
+    assert compare_frames(frame(v=[1e6, 3e6]), frame(v=[1e6 + 1, 3e6])).mismatches == [
+        "'v': 1 values differ beyond rtol=1e-09"
+    ]
+
+
+def test_nested_float_tolerance_far_from_one():
+    """Nested results: within rtol 1e-7 of the value, or within atol 1e-9 near zero."""
+    assert compare_nested(5e-9, 5.5e-9) == []  # 5e-10 apart: within atol
+    assert compare_nested(1e-9, 5e-9) == ["result: 1e-09 vs 5e-09"]  # 4e-9 apart: beyond atol, rtol is no help
+    assert compare_nested(1e6, 1e6 + 0.05) == []  # 5e-8 of the value: within rtol
+    assert compare_nested(1e6, 1e6 + 0.5) == ["result: 1000000.0 vs 1000000.5"]
+
+
+def test_flags_and_whole_numbers_differ_whichever_engine_is_the_reference():
+    """One engine's True/False against another's 1/0 is a difference, found the same with either on the left."""
+    flags, numbers = frame(a=[True, False]), frame(a=[1, 0])
+    for left, right in ((flags, numbers), (numbers, flags)):
+        (mismatch,) = compare_frames(left, right).mismatches
+        assert mismatch.startswith("'a': 2 values differ (first: ")
