@@ -3,7 +3,7 @@ import weakref
 
 import pytest
 
-from pipeline.timing import measure
+from pipeline.timing import Timing, measure
 
 
 def test_single_call_is_first_and_only_run():
@@ -30,12 +30,16 @@ def test_without_warmup_the_first_call_counts_as_a_run():
 
 
 def test_statistics_of_runs():
-    delays = iter([0.03, 0.0, 0.02, 0.01])
+    """One slow run among three moves the mean but not the median: the median is the middle run."""
+    delays = iter([0.03, 0.0, 0.06, 0.001])
     measured = measure(lambda: time.sleep(next(delays)), warmup=1, repeats=3)
     timing = measured.timing
     assert timing.first_s >= 0.03
-    assert timing.min_s < timing.median_s < timing.max_s
-    assert 0.01 <= timing.median_s < 0.02
+    assert timing.median_s == sorted(timing.runs_s)[1]
+    assert (timing.min_s, timing.max_s) == (min(timing.runs_s), max(timing.runs_s))
+    assert timing.min_s < timing.median_s < 0.015 < timing.max_s  # the mean is above 0.02
+    assert Timing(first_s=5.0, runs_s=(1.0, 9.0, 2.0)).median_s == 2.0
+    assert Timing(first_s=5.0, runs_s=(4.0, 1.0, 9.0, 2.0)).median_s == 3.0
 
 
 def test_sync_runs_before_the_clock_stops():
@@ -74,6 +78,8 @@ def test_speedups_are_the_reference_over_each_other_and_none_where_a_time_is_mis
         "zero": None,
     }
     assert speedups({"gpu": 1.0}, "cpu") == {"gpu": None}, "no reference, no ratio"
+    assert speedups({"cpu": 0.0, "gpu": 1.0}, "cpu") == {"gpu": None}, "a reference too fast to time, no ratio"
+    assert speedups({"cpu": 0.0, "gpu": 0.0}, "cpu") == {"gpu": None}
     wide = pd.DataFrame({"cpu": [2.0, 0.0], "gpu": [1.0, 1.0]})
     ratios = speedups(wide, "cpu")["gpu"]
     assert ratios.iloc[0] == 2.0 and pd.isna(ratios.iloc[1])
