@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,6 +27,38 @@ def test_break_even_is_where_the_cost_curves_cross_on_log_scales():
     found = break_even(times, PRICES)
     assert found.rows == pytest.approx(1e5, rel=1e-9)
     assert "100,000 rows" in found.verdict
+
+
+def test_break_even_of_a_lopsided_crossing_is_interpolated_on_log_log_scales():
+    """Cost ratio 0.5 at 1e4 rows and 8 at 1e8: log ratio is a quarter of the way up from log 0.5 to log 8 at 0, so
+    the curves cross a quarter of the way from log 1e4 to log 1e8, at 1e5 rows (and at 1e7 the other way round)."""
+    rows, ratios = [1e4, 1e8], [0.5, 8.0]
+    expected = float(np.exp(np.interp(0.0, np.log(ratios), np.log(rows))))
+    assert expected == pytest.approx(1e5, rel=1e-12)
+    rising = pd.DataFrame({"rows": rows, "cpu_s": [2.0, 32.0], "gpu_s": [1.0, 1.0]})  # PRICES: ratio = cpu_s / 4
+    found = break_even(rising, PRICES)
+    assert found.rows == pytest.approx(expected, rel=1e-12)
+    assert found.verdict == (
+        "The GPU costs less per run from about 100,000 rows (between the sizes 10,000 and 100,000,000 measured)."
+    )
+    falling = pd.DataFrame({"rows": rows, "cpu_s": [32.0, 2.0], "gpu_s": [1.0, 1.0]})
+    assert break_even(falling, PRICES).verdict == (
+        "The GPU costs less per run up to about 10,000,000 rows and the CPU from there (between the sizes 10,000 and "
+        "100,000,000 measured)."
+    )
+
+
+def test_equal_costs_at_every_size_do_not_make_the_gpu_cheaper():
+    """Same price, same seconds: a tie, so nothing is gained by renting the GPU; the table and the verdict say CPU."""
+    prices = InstancePrices(cpu_per_hour=3.0, gpu_per_hour=3.0)
+    times = pd.DataFrame({"rows": [100, 1000], "cpu_s": [2.0, 20.0], "gpu_s": [2.0, 20.0]})
+    table = costs(times, prices)
+    assert table["cpu_cost"].tolist() == table["gpu_cost"].tolist()
+    assert table["cheaper"].tolist() == ["CPU", "CPU"]
+    found = break_even(times, prices)
+    assert found.rows is None and found.verdict.startswith(
+        "The CPU costs less at every size measured (up to 1,000 rows)"
+    )
 
 
 def test_break_even_when_the_gpu_is_cheaper_on_small_tables_and_the_cpu_on_large_ones():
