@@ -120,6 +120,46 @@ def test_kmeans_finds_the_iris_species_and_embeddings_keep_neighbours(iris):
         assert embedded.metrics["trustworthiness"] > 0.9
 
 
+def test_dbscan_noise_is_not_counted_as_a_cluster():
+    """Two tight groups and two far-off points: DBSCAN finds 2 clusters and leaves the 2 outliers as noise (-1)."""
+    rng = np.random.default_rng(0)
+    points = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2)), [[20.0, -20.0], [-20.0, 20.0]]])
+    frame = pd.DataFrame(points, columns=["u", "v"])
+    spec = FeatureSpec(CLUSTERING, ("u", "v"))
+    run = train(get_engine(CPU), frame, spec, ALGORITHMS["dbscan"], {"eps": 0.5, "min_samples": 3})
+    assert run.ok, run.error
+    assert sorted(set(run.predictions.tolist())) == [-1, 0, 1]
+    assert (run.metrics["clusters"], run.metrics["noise share"]) == (2, 2 / 42)
+
+
+def silhouette_by_hand(x: list[float], labels: list[int]) -> float:
+    """Mean over points of (b - a) / max(a, b): a the mean distance to the rest of its group, b to the nearest other
+    group; 0 for a point alone in its group (Rousseeuw 1987)."""
+    scores = []
+    for point, label in zip(x, labels, strict=True):
+        groups: dict[int, list[float]] = {}
+        for other, other_label in zip(x, labels, strict=True):
+            groups.setdefault(other_label, []).append(abs(point - other))
+        own = groups.pop(label)
+        if len(own) == 1:
+            scores.append(0.0)
+            continue
+        a, b = sum(own) / (len(own) - 1), min(sum(d) / len(d) for d in groups.values())
+        scores.append((b - a) / max(a, b))
+    return sum(scores) / len(scores)
+
+
+def test_clustering_metrics_with_noise_labels():
+    """Noise (-1) is not a cluster: it has its own share; the silhouette scores it as one more group, as scikit-learn's
+    DBSCAN example does, and is undefined when every point is noise."""
+    x, labels = [0.0, 1.0, 10.0, 11.0, 30.0, 40.0], [0, 0, 1, 1, -1, -1]
+    found = metrics.clustering(np.array(x)[:, None], np.array(labels))
+    assert (found["clusters"], found["noise share"]) == (2, 2 / 6)
+    assert found["silhouette"] == pytest.approx(silhouette_by_hand(x, labels), rel=1e-12)
+    only_noise = metrics.clustering(np.array(x)[:, None], np.full(6, -1))
+    assert (only_noise["clusters"], only_noise["noise share"], only_noise["silhouette"]) == (0, 1.0, None)
+
+
 def test_umap_without_umap_learn_says_how_to_add_it(iris):
     pytest.importorskip("sklearn")
     try:
