@@ -35,6 +35,8 @@ def condition(c: dict[str, Any]) -> str:
         return f"df[{column}].str.contains({c['value']!r}, regex=False)"
     if op == "in":
         return f"df[{column}].isin([scalar_for(df[{column}], v) for v in {c['value']!r}])"
+    if op == "!=":
+        return f"((df[{column}] != scalar_for(df[{column}], {c['value']!r})) & df[{column}].notna())"
     return f"(df[{column}] {op} scalar_for(df[{column}], {c['value']!r}))"
 
 

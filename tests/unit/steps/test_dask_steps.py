@@ -73,3 +73,16 @@ def test_a_step_failing_on_dask_is_reported_and_the_run_stops(dask_cpu):
     run = run_side_by_side(steps, frames, {dask_cpu.name: dask_cpu}).runs[dask_cpu.name]
     assert not run.ok and len(run.steps) == 1
     assert "log1p needs values above -1" in run.error
+
+
+def test_a_missing_value_passes_no_filter_on_dask(dask_cpu, table):
+    conditions = [
+        {"column": "x", "op": "!=", "value": 4.0},
+        {"column": "city", "op": "!=", "value": "Oslo"},
+        {"column": "when", "op": "is not missing"},
+    ]
+    result = side_by_side(dask_cpu, table, Step("filter", {"conditions": conditions}))
+    assert result.runs["dask-cpu"].ok, result.runs["dask-cpu"].error
+    kept = dask_cpu.to_pandas(result.runs["dask-cpu"].frame)
+    present = table[["x", "city", "when"]].notna().all(axis=1)
+    assert kept["id"].tolist() == table["id"][present & (table["x"] != 4.0) & (table["city"] != "Oslo")].tolist()

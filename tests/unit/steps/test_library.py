@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,52 @@ def test_filter_and_or_with_missing_values_never_passing(cpu, table):
     assert run(cpu, table, either)["id"].tolist() == [2, 4, 6]
     listed = Step("filter", {"conditions": [{"column": "city", "op": "in", "value": ["Oslo", "Rome"]}]})
     assert run(cpu, table, listed)["id"].tolist() == [1, 5, 6]
+
+
+GAPPY = pd.DataFrame(  # row 2 is missing in every column, each kind of column with its own kind of gap
+    {
+        "id": [1, 2, 3, 4],
+        "f": [1.0, np.nan, 3.0, 2.0],
+        "i": pd.array([1, None, 3, 2], dtype="Int64"),
+        "t": pd.to_datetime(["2024-01-01", None, "2024-01-03", "2024-01-02"]),
+        "b": pd.array([True, None, False, True], dtype="boolean"),
+        "s": pd.Series(["a", None, "c", "b"], dtype="str"),
+        "o": pd.Series(["a", None, "c", "b"], dtype=object),  # text of mixed origin stays Python objects
+    }
+)
+COMPARE = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+ON_THE_BOUNDARY = [  # each value is row 4's, so <=, >= and == keep it and <, >, != do not
+    *((column, op, value) for column, value in (("f", 2.0), ("i", 2), ("t", "2024-01-02")) for op in COMPARE),
+    *((column, op, value) for column, value in (("b", True), ("s", "b"), ("o", "b")) for op in ("==", "!=")),
+]
+
+
+@pytest.mark.parametrize(("column", "op", "value"), ON_THE_BOUNDARY, ids=[f"{c}{o}" for c, o, _ in ON_THE_BOUNDARY])
+def test_a_comparison_keeps_the_present_values_that_pass_and_never_a_missing_one(cpu, column, op, value):
+    kept = run(cpu, GAPPY, Step("filter", {"conditions": [{"column": column, "op": op, "value": value}]}))
+    reference = pd.Timestamp(value) if column == "t" else value
+    expected = [
+        i for i, v in zip(GAPPY["id"], GAPPY[column], strict=True) if not pd.isna(v) and COMPARE[op](v, reference)
+    ]
+    assert kept["id"].tolist() == expected
+    assert kept[column].notna().all()
+
+
+@pytest.mark.parametrize("column", ["f", "i", "s", "o"])
+def test_in_and_contains_keep_no_missing_value(cpu, column):
+    listed = [1.0, 3.0] if column == "f" else [1, 3] if column == "i" else ["a", "c"]
+    kept = run(cpu, GAPPY, Step("filter", {"conditions": [{"column": column, "op": "in", "value": listed}]}))
+    assert kept["id"].tolist() == [1, 3]
+    if column in ("s", "o"):
+        found = run(cpu, GAPPY, Step("filter", {"conditions": [{"column": column, "op": "contains", "value": "b"}]}))
+        assert found["id"].tolist() == [4]
 
 
 def test_drop_missing_and_duplicates(cpu, table):
@@ -214,6 +261,10 @@ def test_sort(cpu, table):
         ([Step("scale", {"columns": ["city"]})], "'city' is text"),
         ([Step("filter", {"conditions": [{"column": "x", "op": ">", "value": "big"}]})], "does not fit 'x'"),
         ([Step("filter", {"conditions": [{"column": "city", "op": "<", "value": "a"}]})], "compares numbers or times"),
+        ([Step("filter", {"conditions": [{"column": "x", "op": "in", "value": [1.5, float("nan")]}]})], "is missing"),
+        ([Step("filter", {"conditions": [{"column": "x", "op": "<", "value": float("inf")}]})], "a finite number"),
+        ([Step("filter", {"conditions": [{"column": "when", "op": "!=", "value": "NaT"}]})], "is no date or time"),
+        ([Step("fill_missing", {"columns": ["x"], "value": float("nan")})], "is no value for 'x'"),
         ([Step("one_hot", {"column": "id", "max_levels": 3})], "6 distinct values, more than the 3"),
         ([Step("cast", {"column": "x", "to": "int64"})], "missing values"),
         ([Step("cast", {"column": "city", "to": "float64"})], "Cannot cast 'city' to float64"),
