@@ -120,7 +120,7 @@ def test_exported_pandas_script_reproduces_the_run(cpu, tmp_path, name):
     assert parity.ok, parity.mismatches
 
 
-GAPS = pd.DataFrame(  # missing values in columns of every kind
+GAPS = pd.DataFrame(  # missing values in columns of every kind, and two values tied for the mode in each
     {
         "id": [1, 2, 3, 4, 5, 6],
         "x": [3.0, 1.0, np.nan, 3.0, 1.0, 2.0],
@@ -156,6 +156,14 @@ def script_and_run(cpu, frame: pd.DataFrame, *steps: Step) -> tuple[pd.DataFrame
 def test_the_script_keeps_no_missing_value_in_a_filter_as_the_run(cpu, condition, kept):
     produced, expected = script_and_run(cpu, GAPS, Step("filter", {"conditions": [condition]}))
     assert expected["id"].tolist() == kept
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+def test_the_script_fills_with_the_first_of_tied_modes_as_the_run(cpu):
+    produced, expected = script_and_run(
+        cpu, GAPS, Step("fill_missing", {"columns": ["x", "n", "city"], "method": "mode"})
+    )
+    assert (expected["x"][2], expected["n"][1], expected["city"][1]) == (1.0, 1, "Lima")  # pandas' mode() is sorted
     pd.testing.assert_frame_equal(produced, expected)
 
 

@@ -139,6 +139,15 @@ def test_fill_missing_each_method(cpu, table):
     assert dated["when"][2] == pd.Timestamp("2020-01-01")
 
 
+def test_fill_with_tied_modes_takes_the_smallest(cpu):
+    frame = pd.DataFrame(
+        {"n": [3.0, 1.0, np.nan, 3.0, 1.0], "city": pd.Series(["Rome", "Lima", None, "Rome", "Lima"], dtype="str")}
+    )
+    filled = run(cpu, frame, Step("fill_missing", {"columns": ["n", "city"], "method": "mode"}))
+    assert filled["n"].tolist() == [3.0, 1.0, 1.0, 3.0, 1.0]  # 1 and 3 both twice: pandas' mode() lists 1 first
+    assert filled["city"].tolist() == ["Rome", "Lima", "Lima", "Rome", "Lima"]
+
+
 def test_cast(cpu, table):
     assert run(cpu, table, Step("cast", {"column": "id", "to": "float64"}))["id"].dtype == "float64"
     assert run(cpu, table, Step("cast", {"column": "id", "to": "str"}))["id"].tolist() == [str(i) for i in range(1, 7)]
