@@ -167,6 +167,14 @@ def test_the_script_fills_with_the_first_of_tied_modes_as_the_run(cpu):
     pd.testing.assert_frame_equal(produced, expected)
 
 
+@pytest.mark.parametrize("method", ["standard", "minmax", "robust"])
+def test_the_script_scales_a_constant_column_to_zeros_as_the_run(cpu, method):
+    constant = pd.DataFrame({"v": [7.0, 7.0, np.nan, 7.0]})
+    produced, expected = script_and_run(cpu, constant, Step("scale", {"columns": ["v"], "method": method}))
+    np.testing.assert_array_equal(expected["v"].to_numpy(), [0.0, 0.0, np.nan, 0.0])
+    pd.testing.assert_frame_equal(produced, expected)
+
+
 def test_cudf_script_uses_cudf_and_cupy():
     text = to_script(Recipe((Step("sample", {"fraction": 0.5, "seed": 1}),)), "cudf")
     assert "import cudf" in text and "import cupy as xp" in text

@@ -184,13 +184,22 @@ def test_string_length_and_contains_make_new_columns(cpu, table):
     assert found["has_s"].fillna(False).tolist() == [True, False, False, True, False, True]
 
 
-@pytest.mark.parametrize(
-    ("method", "scaler"), [("standard", StandardScaler), ("minmax", MinMaxScaler), ("robust", RobustScaler)]
-)
+SCALERS = [("standard", StandardScaler), ("minmax", MinMaxScaler), ("robust", RobustScaler)]
+
+
+@pytest.mark.parametrize(("method", "scaler"), SCALERS)
 def test_scaling_matches_scikit_learn(cpu, table, method, scaler):
     result = run(cpu, table, Step("scale", {"columns": ["x"], "method": method}))["x"].to_numpy()
     expected = scaler().fit_transform(table[["x"]]).ravel()  # scikit-learn ignores NaN when fitting
     np.testing.assert_allclose(result, expected, rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize(("method", "scaler"), SCALERS)
+def test_scaling_a_constant_column_gives_zeros_as_scikit_learn(cpu, method, scaler):
+    frame = pd.DataFrame({"v": [7.0, 7.0, np.nan, 7.0]})  # no spread: nothing to divide by
+    result = run(cpu, frame, Step("scale", {"columns": ["v"], "method": method}))["v"].to_numpy()
+    np.testing.assert_array_equal(result, [0.0, 0.0, np.nan, 0.0])
+    np.testing.assert_array_equal(result, scaler().fit_transform(frame[["v"]]).ravel())
 
 
 def test_log1p_and_clip(cpu, table):
