@@ -261,10 +261,18 @@ def test_join_with_another_dataset(cpu, table):
 
 def test_sample_and_split_use_engine_identical_random_numbers(cpu, table):
     shares = CounterRandom(np, 4, len(table)).uniform(0)
-    sample = run(cpu, table, Step("sample", {"fraction": 0.5, "seed": 4}))
-    assert sample["id"].tolist() == table["id"][shares < 0.5].tolist()
-    split = run(cpu, table, Step("train_test_split", {"test_fraction": 0.5, "seed": 4}))
-    assert split["split"].tolist() == ["test" if s < 0.5 else "train" for s in shares]
+    sample = run(cpu, table, Step("sample", {"fraction": 0.3, "seed": 4}))
+    assert sample["id"].tolist() == table["id"][shares < 0.3].tolist() == [2, 5]
+    split = run(cpu, table, Step("train_test_split", {"test_fraction": 0.2, "seed": 4}))
+    assert split["split"].tolist() == ["test" if s < 0.2 else "train" for s in shares]
+    assert split["split"].tolist().count("test") == 1
+
+
+def test_a_split_puts_its_test_fraction_of_the_rows_on_the_test_side(cpu):
+    frame = pd.DataFrame({"id": np.arange(2_000)})
+    split = run(cpu, frame, Step("train_test_split", {"test_fraction": 0.2, "seed": 7}))["split"]
+    assert split.tolist() == ["test" if s < 0.2 else "train" for s in CounterRandom(np, 7, 2_000).uniform(0)]
+    assert 0.18 < (split == "test").mean() < 0.22  # 0.2 give or take two standard deviations (0.009)
 
 
 def test_sort(cpu, table):
