@@ -95,7 +95,7 @@ def quantile_bin(p: dict[str, Any]) -> list[str]:
     nullable = '"Int64" if lib.__name__ == "pandas" else "int64"'
     return [
         f"edges = xp.asarray(df[{c}].quantile([i / {bins} for i in range(1, {bins})]).to_numpy(dtype='float64'))",
-        f"codes = xp.searchsorted(edges, float_values(df[{c}]), side='right')",
+        f"codes = xp.searchsorted(edges, float_values(df[{c}]), side='left')",
         f"df[{p['output']!r}] = lib.Series(codes, index=df.index).astype({nullable}).mask(df[{c}].isna())",
     ]
 

@@ -175,6 +175,13 @@ def test_the_script_scales_a_constant_column_to_zeros_as_the_run(cpu, method):
     pd.testing.assert_frame_equal(produced, expected)
 
 
+def test_the_script_puts_a_value_on_a_quantile_edge_in_the_bin_the_run_does(cpu):
+    frame = pd.DataFrame({"v": [float(i) for i in range(1, 10)] + [np.nan]})  # the quartiles 3, 5 and 7 are values
+    produced, expected = script_and_run(cpu, frame, Step("quantile_bin", {"column": "v", "bins": 4}))
+    assert expected["v_bin"].tolist()[:9] == [0, 0, 0, 1, 1, 2, 2, 3, 3]
+    pd.testing.assert_frame_equal(produced, expected)
+
+
 def test_cudf_script_uses_cudf_and_cupy():
     text = to_script(Recipe((Step("sample", {"fraction": 0.5, "seed": 1}),)), "cudf")
     assert "import cudf" in text and "import cupy as xp" in text

@@ -217,6 +217,19 @@ def test_quantile_bins(cpu):
     assert pd.isna(bins.iloc[12])
 
 
+def test_a_value_on_a_quantile_edge_lands_in_the_bin_qcut_gives_it(cpu):
+    frame = pd.DataFrame({"v": [float(i) for i in range(1, 10)]})  # the quartiles 3, 5 and 7 are values
+    bins = run(cpu, frame, Step("quantile_bin", {"column": "v", "bins": 4}))["v_bin"]
+    assert bins.tolist() == [0, 0, 0, 1, 1, 2, 2, 3, 3]
+    assert bins.tolist() == pd.qcut(frame["v"], 4, labels=False).tolist()
+
+
+def test_the_smallest_values_of_a_skewed_column_are_in_the_first_bin(cpu):
+    frame = pd.DataFrame({"v": [0.0] * 6 + [1.0, 2.0, 3.0, 4.0]})  # the first two quartiles are both 0
+    bins = run(cpu, frame, Step("quantile_bin", {"column": "v", "bins": 4}))["v_bin"]
+    assert bins.tolist() == [0] * 6 + [2, 3, 3, 3]  # a repeated edge leaves its bin empty (qcut refuses such edges)
+
+
 def test_rolling_mean(cpu, table):
     result = run(cpu, table, Step("rolling_mean", {"column": "id", "window": 3}))["id_rolling_3"]
     assert result.tolist() == [1.0, 1.5, 2.0, 3.0, 4.0, 5.0]
