@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -71,9 +72,15 @@ def new_column(params: dict[str, Any], schema: Schema, default: str, key: str = 
     return name
 
 
+MISSING_HINT = " (a filter finds missing values with 'is missing' or 'is not missing')."
+
+
 def value_for(kind: str, value: Any, column: str) -> Any:
-    """A filter or fill value checked against the column's kind (JSON carries times as ISO text)."""
+    """A filter or fill value checked against the column's kind (JSON carries times as ISO text); a missing value
+    (NaN, infinity, NaT: a recipe file may write them) is no value to compare with or fill in."""
     if kind == NUMERIC and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DataError(f"{value!r} is no value for {column!r}: give a finite number{MISSING_HINT}")
         return value
     if kind == BOOLEAN and isinstance(value, bool):
         return value
@@ -81,11 +88,14 @@ def value_for(kind: str, value: Any, column: str) -> Any:
         return bounded_text(value, f"The value for {column!r}")
     if kind == DATETIME and isinstance(value, str):
         try:
-            return pd.Timestamp(value).isoformat()
+            moment = pd.Timestamp(value)
         except ValueError as error:
             raise DataError(
                 f"{value!r} is not a date or time for {column!r} (use e.g. 2024-01-31 or 2024-01-31T08:00)."
             ) from error
+        if pd.isna(moment):
+            raise DataError(f"{value!r} is no date or time for {column!r}: give one such as 2024-01-31{MISSING_HINT}")
+        return moment.isoformat()
     raise DataError(f"{value!r} does not fit {column!r}, a {kind} column: give a {_example(kind)}.")
 
 

@@ -63,7 +63,7 @@ def condition_mask(frame: Any, condition: dict[str, Any]) -> Any:
     if op == "is missing":
         return series.isna()
     if op == "is not missing":
-        return series.notna()
+        return series.notnull()  # Dask's Series has no notna
     if op == "contains":
         return series.str.contains(condition["value"], regex=False)
     if op == "in":
@@ -71,7 +71,7 @@ def condition_mask(frame: Any, condition: dict[str, Any]) -> Any:
     value = scalar_for(series, condition["value"])
     return {
         "==": series == value,
-        "!=": series != value,
+        "!=": (series != value) & series.notnull(),  # NaN, NaT and None are unequal to every value
         "<": series < value,
         "<=": series <= value,
         ">": series > value,

@@ -35,6 +35,8 @@ def condition(c: dict[str, Any]) -> str:
         return f"df[{column}].str.contains({c['value']!r}, regex=False)"
     if op == "in":
         return f"df[{column}].isin([scalar_for(df[{column}], v) for v in {c['value']!r}])"
+    if op == "!=":
+        return f"((df[{column}] != scalar_for(df[{column}], {c['value']!r})) & df[{column}].notna())"
     return f"(df[{column}] {op} scalar_for(df[{column}], {c['value']!r}))"
 
 
@@ -93,7 +95,7 @@ def quantile_bin(p: dict[str, Any]) -> list[str]:
     nullable = '"Int64" if lib.__name__ == "pandas" else "int64"'
     return [
         f"edges = xp.asarray(df[{c}].quantile([i / {bins} for i in range(1, {bins})]).to_numpy(dtype='float64'))",
-        f"codes = xp.searchsorted(edges, float_values(df[{c}]), side='right')",
+        f"codes = xp.searchsorted(edges, float_values(df[{c}]), side='left')",
         f"df[{p['output']!r}] = lib.Series(codes, index=df.index).astype({nullable}).mask(df[{c}].isna())",
     ]
 

@@ -298,7 +298,9 @@ def check_quantile_bin(params: dict[str, Any], schema: Schema, _: dict[str, Sche
 
 
 def apply_quantile_bin(frame: Any, p: dict[str, Any], context: Context) -> Any:
-    """Bin number 0..bins-1 by the column's quantiles (ties share a bin); missing stays missing."""
+    """Bin number 0..bins-1 by the column's quantiles, as pandas' qcut: bins are closed on the right, so a value on
+    an edge is in the lower bin and ties share a bin; a repeated edge leaves its bin empty (qcut refuses it), so the
+    smallest values are always in bin 0. Missing stays missing."""
     series = frame[p["column"]]
     inner = series.quantile([i / p["bins"] for i in range(1, p["bins"])])
     edges = context.engine.to_pandas(inner).to_numpy(dtype="float64")
@@ -306,7 +308,7 @@ def apply_quantile_bin(frame: Any, p: dict[str, Any], context: Context) -> Any:
     def binned(engine: Engine, part: Any, _start: int) -> Any:
         xp = engine.xp
         values = engine.float_values(part[p["column"]])
-        codes = engine.frames.Series(xp.searchsorted(xp.asarray(edges), values, side="right"), index=part.index)
+        codes = engine.frames.Series(xp.searchsorted(xp.asarray(edges), values, side="left"), index=part.index)
         return with_columns(part, {p["output"]: engine.with_missing(codes, part[p["column"]].isna())})
 
     return context.engine.per_partition(frame, binned)

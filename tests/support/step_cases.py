@@ -11,6 +11,16 @@ PARITY_STEPS = [
     Step(
         "filter", {"conditions": [{"column": "x", "op": ">", "value": 0}, {"column": "ok", "op": "==", "value": True}]}
     ),
+    Step(  # a missing value passes no comparison, != included
+        "filter",
+        {
+            "conditions": [
+                {"column": "x", "op": "!=", "value": 4.0},
+                {"column": "city", "op": "!=", "value": "Oslo"},
+                {"column": "when", "op": "is not missing"},
+            ]
+        },
+    ),
     Step("drop_missing", {}),
     Step("drop_duplicates", {"columns": ["x"]}),
     Step("sort", {"columns": ["x"]}),

@@ -171,6 +171,46 @@ def test_only_a_whole_token_the_store_issued_names_a_file(tmp_path):
     assert sorted(p.name for p in store.folder.glob("*.workspace.zip")) == [f"{token}.workspace.zip"]
 
 
+def test_a_token_with_characters_added_names_nothing_and_raises_nothing(tmp_path):
+    store = store_in(tmp_path / "w")
+    token = store.issue()
+    assert store.save(token, b"abc")
+    for longer in (token + "A", token + "AA", token + "AAA", token + "AAAA", token + token):  # an address edited
+        assert not store.issued(longer) and not store.owns(b"browser", longer), len(longer)
+        assert store.save(longer, b"x") is None and store.load(longer) is None
+        assert store.copy(longer, store.issue()) is None and store.copy(token, longer) is None
+    assert store.load(token)[0] == b"abc"
+
+
+def test_a_workspace_is_kept_the_hours_the_operator_set_then_dropped(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPL_WORKSPACE_DIR", str(tmp_path / "kept"))
+    monkeypatch.setenv("GPL_WORKSPACE_HOURS", "2")
+    store = WorkspaceStore.from_environment()
+    token = store.issue()
+    assert store.save(token, b"abc")
+    path = store.folder / f"{token}.workspace.zip"
+    saved = time.time() - (2 * 3600 - 60)  # saved a minute short of two hours ago
+    os.utime(path, (saved, saved))
+    assert store.load(token)[0] == b"abc"
+    saved = time.time() - (2 * 3600 + 60)  # a minute past them
+    os.utime(path, (saved, saved))
+    assert store.load(token) is None and not path.exists()
+
+
+def test_a_workspace_of_exactly_the_space_is_kept_and_one_byte_more_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPL_WORKSPACE_DIR", str(tmp_path / "kept"))
+    monkeypatch.setenv("GPL_WORKSPACE_TOTAL_MB", "1")
+    store = WorkspaceStore.from_environment()
+    token, other = store.issue(), store.issue()
+    assert store.save(token, b"x" * 2**20) is not None and store.load(token)[0] == b"x" * 2**20
+    assert store.save(other, b"y" * (2**20 + 1)) is None and store.load(other) is None
+    assert store.load(token)[0] == b"x" * 2**20, "the one refused dropped nothing"
+    halves = [store.issue(), store.issue()]
+    for half in halves:
+        assert store.save(half, b"z" * 2**19)
+    assert [store.load(half)[0] for half in halves] == [b"z" * 2**19] * 2, "two halves fill the space and fit"
+
+
 def test_a_copy_parts_ways_with_its_original_at_the_first_save(tmp_path):
     store = store_in(tmp_path, total_bytes=250)
     first, second = store.issue(), store.issue()

@@ -222,6 +222,20 @@ def test_a_text_file_too_small_to_pass_its_budget_is_not_counted_and_decodes_wit
     assert text_size(path, columns).nbytes <= bound or b"\n\n" in text  # blank lines are counted, never read
 
 
+def test_a_csv_of_tiny_cells_is_estimated_at_eight_bytes_a_cell_at_least(tmp_path):
+    from pipeline.tables.decode import ReadLimits, ReadOptions, decode
+    from pipeline.tables.decoded_size import text_size, text_size_bound
+
+    text = b"a,b,c\n" + b"1,2,3\n" * 10_000  # 2 bytes a cell in the file, 8 as numbers in memory
+    path = tmp_path / "t.csv"
+    path.write_bytes(text)
+    estimate = text_size(path, 3).nbytes
+    assert estimate >= 8 * 3 * 10_000 > 3 * len(text)
+    assert text_size(text, 3).nbytes == estimate, "an upload in memory is estimated as the file"
+    decoded = decode("t.csv", path, ReadOptions(), ReadLimits(2**30, "test", 2**30))
+    assert decoded.table.num_rows == 10_000 and held_bytes(decoded.table) <= estimate <= text_size_bound(len(text), 3)
+
+
 def ipc_file(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema) as writer:

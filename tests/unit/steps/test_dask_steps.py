@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from pipeline.engines import get_engine
+from pipeline.parity import compare_results
 from pipeline.steps.runner import check_recipe, run_side_by_side
 from pipeline.steps.spec import STEP_KINDS, Recipe, Step
 from tests.support.step_cases import PARITY_STEPS
@@ -73,3 +74,37 @@ def test_a_step_failing_on_dask_is_reported_and_the_run_stops(dask_cpu):
     run = run_side_by_side(steps, frames, {dask_cpu.name: dask_cpu}).runs[dask_cpu.name]
     assert not run.ok and len(run.steps) == 1
     assert "log1p needs values above -1" in run.error
+
+
+def test_a_missing_value_passes_no_filter_on_dask(dask_cpu, table):
+    conditions = [
+        {"column": "x", "op": "!=", "value": 4.0},
+        {"column": "city", "op": "!=", "value": "Oslo"},
+        {"column": "when", "op": "is not missing"},
+    ]
+    result = side_by_side(dask_cpu, table, Step("filter", {"conditions": conditions}))
+    assert result.runs["dask-cpu"].ok, result.runs["dask-cpu"].error
+    kept = dask_cpu.to_pandas(result.runs["dask-cpu"].frame)
+    present = table[["x", "city", "when"]].notna().all(axis=1)
+    assert kept["id"].tolist() == table["id"][present & (table["x"] != 4.0) & (table["city"] != "Oslo")].tolist()
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        Step("join", {"dataset": "scores", "on": ["id"], "how": "left"}),  # no row order on any engine
+        Step("drop_duplicates", {"columns": ["x"]}),  # in order on pandas; Dask's shuffle reorders the rows
+    ],
+    ids=["join", "drop_duplicates"],
+)
+def test_the_steps_after_one_that_reorders_rows_are_compared_as_sets_of_rows(dask_cpu, table, first):
+    cpu = get_engine("cpu")
+    scores = pd.DataFrame({"id": np.arange(0, 3_000, 7), "score": np.arange(0, 3_000, 7) * 0.5})
+    steps = check_recipe(Recipe((first, Step("rename", {"mapping": {"ok": "flag"}}))), table, cpu, {"scores": scores})
+    frames = {"cpu": table, dask_cpu.name: dask_cpu.frames.from_pandas(table, npartitions=4)}
+    others = {"cpu": {"scores": scores}, dask_cpu.name: {"scores": dask_cpu.frames.from_pandas(scores, npartitions=2)}}
+    result = run_side_by_side(steps, frames, {"cpu": cpu, dask_cpu.name: dask_cpu}, others)
+    on_pandas = result.runs["cpu"].frame.reset_index(drop=True)
+    on_dask = dask_cpu.to_pandas(result.runs[dask_cpu.name].frame).reset_index(drop=True)
+    assert not compare_results(on_pandas, on_dask, ordered=True).ok, "the rows came in another order"
+    assert [parity.mismatches for parity in result.parity] == [[], []]

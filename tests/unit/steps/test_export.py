@@ -120,6 +120,68 @@ def test_exported_pandas_script_reproduces_the_run(cpu, tmp_path, name):
     assert parity.ok, parity.mismatches
 
 
+GAPS = pd.DataFrame(  # missing values in columns of every kind, and two values tied for the mode in each
+    {
+        "id": [1, 2, 3, 4, 5, 6],
+        "x": [3.0, 1.0, np.nan, 3.0, 1.0, 2.0],
+        "n": pd.array([2, None, 1, 2, 1, 5], dtype="Int64"),
+        "city": pd.Series(["Rome", None, "Lima", "Rome", "Lima", "Oslo"], dtype="str"),
+        "when": pd.to_datetime(["2024-01-02", "2024-01-01", None, "2024-01-02", "2024-01-01", "2024-01-03"]),
+    }
+)
+
+
+def script_and_run(cpu, frame: pd.DataFrame, *steps: Step) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The exported pandas script's `run` applied to `frame` in this process, and the runner's result."""
+    checked = check_recipe(Recipe(steps), frame, cpu)
+    expected = run_recipe(checked, frame, cpu)
+    assert expected.ok, expected.error
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(to_script(Recipe(tuple(checked)), "pandas"), "pipeline.py", "exec"), namespace)
+    return namespace["run"](frame), expected.frame
+
+
+@pytest.mark.parametrize(
+    ("condition", "kept"),
+    [
+        ({"column": "x", "op": "!=", "value": 2.0}, [1, 2, 4, 5]),
+        ({"column": "n", "op": "!=", "value": 5}, [1, 3, 4, 5]),
+        ({"column": "city", "op": "!=", "value": "Oslo"}, [1, 3, 4, 5]),
+        ({"column": "when", "op": "!=", "value": "2024-01-03"}, [1, 2, 4, 5]),
+        ({"column": "x", "op": "in", "value": [3.0, 2.0]}, [1, 4, 6]),
+        ({"column": "x", "op": "<=", "value": 2.0}, [2, 5, 6]),
+    ],
+    ids=["float", "Int64", "text", "time", "in", "float<="],
+)
+def test_the_script_keeps_no_missing_value_in_a_filter_as_the_run(cpu, condition, kept):
+    produced, expected = script_and_run(cpu, GAPS, Step("filter", {"conditions": [condition]}))
+    assert expected["id"].tolist() == kept
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+def test_the_script_fills_with_the_first_of_tied_modes_as_the_run(cpu):
+    produced, expected = script_and_run(
+        cpu, GAPS, Step("fill_missing", {"columns": ["x", "n", "city"], "method": "mode"})
+    )
+    assert (expected["x"][2], expected["n"][1], expected["city"][1]) == (1.0, 1, "Lima")  # pandas' mode() is sorted
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+@pytest.mark.parametrize("method", ["standard", "minmax", "robust"])
+def test_the_script_scales_a_constant_column_to_zeros_as_the_run(cpu, method):
+    constant = pd.DataFrame({"v": [7.0, 7.0, np.nan, 7.0]})
+    produced, expected = script_and_run(cpu, constant, Step("scale", {"columns": ["v"], "method": method}))
+    np.testing.assert_array_equal(expected["v"].to_numpy(), [0.0, 0.0, np.nan, 0.0])
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+def test_the_script_puts_a_value_on_a_quantile_edge_in_the_bin_the_run_does(cpu):
+    frame = pd.DataFrame({"v": [float(i) for i in range(1, 10)] + [np.nan]})  # the quartiles 3, 5 and 7 are values
+    produced, expected = script_and_run(cpu, frame, Step("quantile_bin", {"column": "v", "bins": 4}))
+    assert expected["v_bin"].tolist()[:9] == [0, 0, 0, 1, 1, 2, 2, 3, 3]
+    pd.testing.assert_frame_equal(produced, expected)
+
+
 def test_cudf_script_uses_cudf_and_cupy():
     text = to_script(Recipe((Step("sample", {"fraction": 0.5, "seed": 1}),)), "cudf")
     assert "import cudf" in text and "import cupy as xp" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,52 @@ def test_filter_and_or_with_missing_values_never_passing(cpu, table):
     assert run(cpu, table, listed)["id"].tolist() == [1, 5, 6]
 
 
+GAPPY = pd.DataFrame(  # row 2 is missing in every column, each kind of column with its own kind of gap
+    {
+        "id": [1, 2, 3, 4],
+        "f": [1.0, np.nan, 3.0, 2.0],
+        "i": pd.array([1, None, 3, 2], dtype="Int64"),
+        "t": pd.to_datetime(["2024-01-01", None, "2024-01-03", "2024-01-02"]),
+        "b": pd.array([True, None, False, True], dtype="boolean"),
+        "s": pd.Series(["a", None, "c", "b"], dtype="str"),
+        "o": pd.Series(["a", None, "c", "b"], dtype=object),  # text of mixed origin stays Python objects
+    }
+)
+COMPARE = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+ON_THE_BOUNDARY = [  # each value is row 4's, so <=, >= and == keep it and <, >, != do not
+    *((column, op, value) for column, value in (("f", 2.0), ("i", 2), ("t", "2024-01-02")) for op in COMPARE),
+    *((column, op, value) for column, value in (("b", True), ("s", "b"), ("o", "b")) for op in ("==", "!=")),
+]
+
+
+@pytest.mark.parametrize(("column", "op", "value"), ON_THE_BOUNDARY, ids=[f"{c}{o}" for c, o, _ in ON_THE_BOUNDARY])
+def test_a_comparison_keeps_the_present_values_that_pass_and_never_a_missing_one(cpu, column, op, value):
+    kept = run(cpu, GAPPY, Step("filter", {"conditions": [{"column": column, "op": op, "value": value}]}))
+    reference = pd.Timestamp(value) if column == "t" else value
+    expected = [
+        i for i, v in zip(GAPPY["id"], GAPPY[column], strict=True) if not pd.isna(v) and COMPARE[op](v, reference)
+    ]
+    assert kept["id"].tolist() == expected
+    assert kept[column].notna().all()
+
+
+@pytest.mark.parametrize("column", ["f", "i", "s", "o"])
+def test_in_and_contains_keep_no_missing_value(cpu, column):
+    listed = [1.0, 3.0] if column == "f" else [1, 3] if column == "i" else ["a", "c"]
+    kept = run(cpu, GAPPY, Step("filter", {"conditions": [{"column": column, "op": "in", "value": listed}]}))
+    assert kept["id"].tolist() == [1, 3]
+    if column in ("s", "o"):
+        found = run(cpu, GAPPY, Step("filter", {"conditions": [{"column": column, "op": "contains", "value": "b"}]}))
+        assert found["id"].tolist() == [4]
+
+
 def test_drop_missing_and_duplicates(cpu, table):
     assert run(cpu, table, Step("drop_missing", {"columns": ["x", "city"]}))["id"].tolist() == [1, 4, 5, 6]
     assert len(run(cpu, table, Step("drop_missing", {}))) == 4
@@ -90,6 +137,15 @@ def test_fill_missing_each_method(cpu, table):
     assert filled["city"][2] == "?"
     dated = run(cpu, table, Step("fill_missing", {"columns": ["when"], "method": "constant", "value": "2020-01-01"}))
     assert dated["when"][2] == pd.Timestamp("2020-01-01")
+
+
+def test_fill_with_tied_modes_takes_the_smallest(cpu):
+    frame = pd.DataFrame(
+        {"n": [3.0, 1.0, np.nan, 3.0, 1.0], "city": pd.Series(["Rome", "Lima", None, "Rome", "Lima"], dtype="str")}
+    )
+    filled = run(cpu, frame, Step("fill_missing", {"columns": ["n", "city"], "method": "mode"}))
+    assert filled["n"].tolist() == [3.0, 1.0, 1.0, 3.0, 1.0]  # 1 and 3 both twice: pandas' mode() lists 1 first
+    assert filled["city"].tolist() == ["Rome", "Lima", "Lima", "Rome", "Lima"]
 
 
 def test_cast(cpu, table):
@@ -128,13 +184,22 @@ def test_string_length_and_contains_make_new_columns(cpu, table):
     assert found["has_s"].fillna(False).tolist() == [True, False, False, True, False, True]
 
 
-@pytest.mark.parametrize(
-    ("method", "scaler"), [("standard", StandardScaler), ("minmax", MinMaxScaler), ("robust", RobustScaler)]
-)
+SCALERS = [("standard", StandardScaler), ("minmax", MinMaxScaler), ("robust", RobustScaler)]
+
+
+@pytest.mark.parametrize(("method", "scaler"), SCALERS)
 def test_scaling_matches_scikit_learn(cpu, table, method, scaler):
     result = run(cpu, table, Step("scale", {"columns": ["x"], "method": method}))["x"].to_numpy()
     expected = scaler().fit_transform(table[["x"]]).ravel()  # scikit-learn ignores NaN when fitting
     np.testing.assert_allclose(result, expected, rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize(("method", "scaler"), SCALERS)
+def test_scaling_a_constant_column_gives_zeros_as_scikit_learn(cpu, method, scaler):
+    frame = pd.DataFrame({"v": [7.0, 7.0, np.nan, 7.0]})  # no spread: nothing to divide by
+    result = run(cpu, frame, Step("scale", {"columns": ["v"], "method": method}))["v"].to_numpy()
+    np.testing.assert_array_equal(result, [0.0, 0.0, np.nan, 0.0])
+    np.testing.assert_array_equal(result, scaler().fit_transform(frame[["v"]]).ravel())
 
 
 def test_log1p_and_clip(cpu, table):
@@ -150,6 +215,19 @@ def test_quantile_bins(cpu):
     bins = run(cpu, frame, Step("quantile_bin", {"column": "v", "bins": 4}))["v_bin"]
     assert bins.tolist()[:12] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
     assert pd.isna(bins.iloc[12])
+
+
+def test_a_value_on_a_quantile_edge_lands_in_the_bin_qcut_gives_it(cpu):
+    frame = pd.DataFrame({"v": [float(i) for i in range(1, 10)]})  # the quartiles 3, 5 and 7 are values
+    bins = run(cpu, frame, Step("quantile_bin", {"column": "v", "bins": 4}))["v_bin"]
+    assert bins.tolist() == [0, 0, 0, 1, 1, 2, 2, 3, 3]
+    assert bins.tolist() == pd.qcut(frame["v"], 4, labels=False).tolist()
+
+
+def test_the_smallest_values_of_a_skewed_column_are_in_the_first_bin(cpu):
+    frame = pd.DataFrame({"v": [0.0] * 6 + [1.0, 2.0, 3.0, 4.0]})  # the first two quartiles are both 0
+    bins = run(cpu, frame, Step("quantile_bin", {"column": "v", "bins": 4}))["v_bin"]
+    assert bins.tolist() == [0] * 6 + [2, 3, 3, 3]  # a repeated edge leaves its bin empty (qcut refuses such edges)
 
 
 def test_rolling_mean(cpu, table):
@@ -196,10 +274,18 @@ def test_join_with_another_dataset(cpu, table):
 
 def test_sample_and_split_use_engine_identical_random_numbers(cpu, table):
     shares = CounterRandom(np, 4, len(table)).uniform(0)
-    sample = run(cpu, table, Step("sample", {"fraction": 0.5, "seed": 4}))
-    assert sample["id"].tolist() == table["id"][shares < 0.5].tolist()
-    split = run(cpu, table, Step("train_test_split", {"test_fraction": 0.5, "seed": 4}))
-    assert split["split"].tolist() == ["test" if s < 0.5 else "train" for s in shares]
+    sample = run(cpu, table, Step("sample", {"fraction": 0.3, "seed": 4}))
+    assert sample["id"].tolist() == table["id"][shares < 0.3].tolist() == [2, 5]
+    split = run(cpu, table, Step("train_test_split", {"test_fraction": 0.2, "seed": 4}))
+    assert split["split"].tolist() == ["test" if s < 0.2 else "train" for s in shares]
+    assert split["split"].tolist().count("test") == 1
+
+
+def test_a_split_puts_its_test_fraction_of_the_rows_on_the_test_side(cpu):
+    frame = pd.DataFrame({"id": np.arange(2_000)})
+    split = run(cpu, frame, Step("train_test_split", {"test_fraction": 0.2, "seed": 7}))["split"]
+    assert split.tolist() == ["test" if s < 0.2 else "train" for s in CounterRandom(np, 7, 2_000).uniform(0)]
+    assert 0.18 < (split == "test").mean() < 0.22  # 0.2 give or take two standard deviations (0.009)
 
 
 def test_sort(cpu, table):
@@ -214,6 +300,10 @@ def test_sort(cpu, table):
         ([Step("scale", {"columns": ["city"]})], "'city' is text"),
         ([Step("filter", {"conditions": [{"column": "x", "op": ">", "value": "big"}]})], "does not fit 'x'"),
         ([Step("filter", {"conditions": [{"column": "city", "op": "<", "value": "a"}]})], "compares numbers or times"),
+        ([Step("filter", {"conditions": [{"column": "x", "op": "in", "value": [1.5, float("nan")]}]})], "is missing"),
+        ([Step("filter", {"conditions": [{"column": "x", "op": "<", "value": float("inf")}]})], "a finite number"),
+        ([Step("filter", {"conditions": [{"column": "when", "op": "!=", "value": "NaT"}]})], "is no date or time"),
+        ([Step("fill_missing", {"columns": ["x"], "value": float("nan")})], "is no value for 'x'"),
         ([Step("one_hot", {"column": "id", "max_levels": 3})], "6 distinct values, more than the 3"),
         ([Step("cast", {"column": "x", "to": "int64"})], "missing values"),
         ([Step("cast", {"column": "city", "to": "float64"})], "Cannot cast 'city' to float64"),

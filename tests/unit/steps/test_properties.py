@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.engines import get_engine
 from pipeline.steps.runner import check_recipe, run_recipe
 from pipeline.steps.spec import Recipe, Step
+from pipeline.tables.random_streams import CounterRandom
 
 CPU = get_engine("cpu")
 values = st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False))
@@ -98,7 +100,19 @@ def test_sample_is_a_repeatable_subset(frame, fraction, seed):
     step = Step("sample", {"fraction": fraction, "seed": seed})
     first, second = run(frame, step), run(frame, step)
     assert first.index.equals(second.index)
-    assert set(first.index) <= set(frame.index)
+    picked = CounterRandom(np, seed, len(frame)).uniform(0) < fraction  # the numbers every engine draws
+    assert first.index.equals(frame.index[picked])
+    pd.testing.assert_frame_equal(first, frame.loc[first.index])
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.5, 0.95])
+def test_a_sample_keeps_its_fraction_of_the_rows(fraction):
+    frame = pd.DataFrame({"id": np.arange(2_000), "x": np.arange(2_000) * 0.5})
+    kept = run(frame, Step("sample", {"fraction": fraction, "seed": 5}))
+    spread = (len(frame) * fraction * (1 - fraction)) ** 0.5
+    assert abs(len(kept) - fraction * len(frame)) < 3 * spread
+    assert len(kept) < len(frame) and kept.index.is_unique
+    pd.testing.assert_frame_equal(kept, frame.loc[kept.index])
 
 
 @common
