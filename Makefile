@@ -73,7 +73,7 @@ deploy-check: $(VENV)/.installed-dev
 	  --timeout=1500
 
 # Mutation testing of the core modules (settings in pyproject.toml's [tool.mutmut]): every mutant run against the fast
-# unit tests that reach its function, then the score and each survivor checked against tests/mutation/accounted.toml
+# unit tests that reach its function, then the score and each survivor checked against tests/mutation/accounted/
 # (fails under 80 % or on a survivor not listed there). Not part of make test; mutmut's log goes to
 # test-artifacts/mutmut.log, the figures to test-artifacts/mutation.json.
 $(VENV)/.installed-mutation: requirements-mutation.txt | $(BIN)/python

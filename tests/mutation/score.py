@@ -1,5 +1,5 @@
 """The mutation score of `make mutation`: mutmut's results per module, each survivor matched against the list of
-mutants accounted for (tests/mutation/accounted.toml), the figures written as JSON and printed as a table.
+mutants accounted for (tests/mutation/accounted/*.toml), the figures written as JSON and printed as a table.
 
 Run from the repository root after `mutmut run`: `python -m tests.mutation.score [--out FILE] [--seconds S]`.
 It fails (exit 1) when the score is under the goal or a survivor is not accounted for.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GOAL = 0.80
-ACCOUNTED = Path(__file__).with_name("accounted.toml")
+ACCOUNTED = Path(__file__).with_name("accounted")
 MUTANTS = Path("mutants")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
@@ -55,13 +55,15 @@ def recorded_mutants(root: Path = MUTANTS) -> list[Mutant]:
     return found
 
 
-def load_accounted(path: Path = ACCOUNTED) -> list[dict[str, str]]:
+def load_accounted(folder: Path = ACCOUNTED) -> list[dict[str, str]]:
     """The mutants that survive on purpose: module, function, change and the reason no test can kill them."""
-    entries = tomllib.loads(path.read_text("utf-8")).get("mutant", [])
-    for entry in entries:
-        missing = {"module", "function", "change", "reason"} - entry.keys()
-        if missing:
-            raise SystemExit(f"{path}: an entry lacks {sorted(missing)}: {entry}")
+    entries = []
+    for path in sorted(folder.glob("*.toml")):
+        for entry in tomllib.loads(path.read_text("utf-8")).get("mutant", []):
+            missing = {"module", "function", "change", "reason"} - entry.keys()
+            if missing:
+                raise SystemExit(f"{path}: an entry lacks {sorted(missing)}: {entry}")
+            entries.append(entry)
     return entries
 
 

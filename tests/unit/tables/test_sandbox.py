@@ -3,6 +3,8 @@ take back at any time, rather than giving it up and faulting it in again for the
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import numpy as np
@@ -44,3 +46,28 @@ def test_a_worker_keeps_what_a_load_freed_as_lazily_freed_memory_and_stays(tmp_p
     assert memory["Anonymous"] - memory["LazyFree"] < 2 * RETIRE_RESIDENT, memory
     time.sleep(1)
     assert kept[0].is_running(), "the worker was retired for memory the kernel may take back"
+
+
+def test_a_forked_process_loads_through_a_reader_process_of_its_own(tmp_path):
+    """A process forked after loads (a worker of a pre-forking server, `make mutation`'s test runs) starts its own
+    reader process: the parent's answers reach only the parent's listening thread (the child sees the parent's
+    reader as ended, since it cannot wait for it)."""
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"a": [1, 2, 3]}).to_parquet(path)
+    assert prepare(Source.from_path(path)).table.num_rows == 3
+    child = os.fork()
+    if child == 0:
+        try:
+            os._exit(0 if prepare(Source.from_path(path)).table.num_rows == 3 else 1)
+        finally:
+            os._exit(2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    raise AssertionError("the forked process's load never ended")
