@@ -75,7 +75,8 @@ deploy-check: $(VENV)/.installed-dev
 # Mutation testing of the core modules (settings in pyproject.toml's [tool.mutmut]): every mutant run against the fast
 # unit tests that reach its function, then the score and each survivor checked against tests/mutation/accounted/
 # (fails under 80 % or on a survivor not listed there). Not part of make test; mutmut's log goes to
-# test-artifacts/mutmut.log, the figures to test-artifacts/mutation.json.
+# test-artifacts/mutmut.log, the figures to test-artifacts/mutation.json. Each test run is forked from mutmut's process:
+# one thread per BLAS/OpenMP pool, since a pool's threads do not survive a fork and its next use would hang.
 $(VENV)/.installed-mutation: requirements-mutation.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-mutation.txt
 	@touch $@
@@ -84,7 +85,7 @@ mutation: $(VENV)/.installed-dev $(VENV)/.installed-mutation
 	rm -rf mutants
 	@mkdir -p test-artifacts
 	@start=$$(date +%s); \
-	  $(BIN)/mutmut run --max-children 2 > test-artifacts/mutmut.log 2>&1 || { tail -c 3000 test-artifacts/mutmut.log; exit 1; }; \
+	  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/mutmut run --max-children 2 > test-artifacts/mutmut.log 2>&1 || { tail -c 3000 test-artifacts/mutmut.log; exit 1; }; \
 	  $(BIN)/python -m tests.mutation.score --seconds $$(( $$(date +%s) - start ))
 
 format: $(VENV)/.installed-dev

@@ -105,7 +105,7 @@ def _example(kind: str) -> str:
     )
 
 
-def scalar_for(series: Any, value: Any) -> Any:
+def scalar_for(series: Any, value: Any) -> Any:  # pragma: no mutate block (exported scripts copy its source)
     """A checked value as the column needs it at run time (times in the column's time zone)."""
     if isinstance(value, str) and pd.api.types.is_datetime64_any_dtype(series.dtype):
         moment = pd.Timestamp(value)
