@@ -85,7 +85,7 @@ def _table(buffer: bytes, at: int) -> tuple[int, bytes, int]:
     return at, buffer[vtable : vtable + length], length
 
 
-def _field(buffer: bytes, table: tuple[int, bytes, int], number: int) -> int | None:
+def _field(table: tuple[int, bytes, int], number: int) -> int | None:
     """The position of a table's field `number`, or None where it is absent."""
     at, vtable, length = table
     slot = 4 + 2 * number
@@ -101,9 +101,10 @@ def _follow(buffer: bytes, position: int) -> int:
 
 def _batch_bytes(metadata: bytes, body: pa.Buffer) -> int:
     """Bytes an IPC record (or dictionary) batch decodes to: its buffers' lengths, or where the body is compressed,
-    the decompressed length written before each buffer. 0 for a message that is no batch."""
+    the decompressed length written before each buffer (read in place, never copied). 0 for a message that is no
+    batch."""
     message = _table(metadata, _follow(metadata, 0))
-    kind_at, header_at = _field(metadata, message, 1), _field(metadata, message, 2)
+    kind_at, header_at = _field(message, 1), _field(message, 2)
     if kind_at is None or header_at is None:
         return 0
     kind = metadata[kind_at]
@@ -111,25 +112,23 @@ def _batch_bytes(metadata: bytes, body: pa.Buffer) -> int:
         return 0
     batch = _table(metadata, _follow(metadata, header_at))
     if kind == 2:
-        data_at = _field(metadata, batch, 1)
+        data_at = _field(batch, 1)
         if data_at is None:
             return 0
         batch = _table(metadata, _follow(metadata, data_at))
-    buffers_at = _field(metadata, batch, 2)
+    buffers_at = _field(batch, 2)
     if buffers_at is None:
         return 0
     vector = _follow(metadata, buffers_at)
     count = struct.unpack_from("<I", metadata, vector)[0]
-    compressed = _field(metadata, batch, 3) is not None
-    raw = body.to_pybytes() if compressed else b""
+    compressed = _field(batch, 3) is not None
     total = 0
     for index in range(count):
         offset, length = struct.unpack_from("<qq", metadata, vector + 4 + 16 * index)
         if compressed and length >= 8:
-            decoded = struct.unpack_from("<q", raw, offset)[0]
-            total += length - 8 if decoded == -1 else decoded
-        else:
-            total += length
+            decoded = struct.unpack_from("<q", body, offset)[0]
+            length = length - 8 if decoded == -1 else decoded
+        total += max(length, 0)  # a negative length is damage the reader reports: it never lowers the count
     return total
 
 
@@ -329,9 +328,10 @@ def _nested_values(array: pa.Array) -> int:
 
 
 def _entry_values(dictionary: pa.Array) -> pa.Array:
-    """The values each entry of a dictionary holds once written out (a list's length, else one)."""
+    """The values each entry of a dictionary holds once written out (a list's length, none for a missing list, else
+    one)."""
     if hasattr(dictionary, "values") and not pa.types.is_dictionary(dictionary.type):
-        return pc.fill_null(pc.list_value_length(dictionary), 0)
+        return pc.list_value_length(dictionary)
     return pa.array([1] * len(dictionary), pa.int64())
 
 
