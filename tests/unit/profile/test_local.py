@@ -13,7 +13,8 @@ from scipy import stats as scipy_stats
 
 from pipeline.errors import DataError
 from pipeline.profile import PRESETS, ProfileSettings, compare_profiles, profile_frame
-from pipeline.profile.correlations import average_ranks, ranks_within, shared_rank_correlation
+from pipeline.profile.correlations import average_ranks, pairs_missing_apart, ranks_within, shared_rank_correlation
+from pipeline.profile.model import TableStats
 from pipeline.tables.column_kinds import column_kind
 from pipeline.tables.synthetic import SyntheticSpec, generate
 
@@ -193,6 +194,35 @@ def test_shared_rank_correlation_needs_two_shared_rows():
     left = average_ranks(np, np.array([1.0, np.nan, 3.0]))
     right = average_ranks(np, np.array([np.nan, 2.0, 1.0]))
     assert np.isnan(shared_rank_correlation(np, left, right))
+
+
+def test_two_shared_rows_rank_perfectly_and_a_column_constant_on_them_has_no_correlation():
+    x = average_ranks(np, np.array([1.0, 2.0, 3.0, np.nan]))
+    falling = average_ranks(np, np.array([5.0, 4.0, np.nan, 1.0]))
+    assert shared_rank_correlation(np, x, falling) == -1.0  # rows 0 and 1: x rises, the other falls
+    flat = average_ranks(np, np.array([7.0, 7.0, np.nan, 1.0]))
+    with np.errstate(all="raise"):
+        assert np.isnan(shared_rank_correlation(np, x, flat))  # 7 and 7 on the rows x shares: no spread
+
+
+def test_columns_are_re_ranked_pairwise_only_where_their_missing_values_differ():
+    """Columns missing in the same rows (or in none) share one ranking; every pair (i < j) of columns missing in
+    different rows is listed once."""
+    gaps, other, none = np.array([True, False, False]), np.array([False, True, False]), np.zeros(3, dtype=bool)
+    missing = [gaps, gaps.copy(), none, other, gaps.copy(), none.copy()]
+    assert pairs_missing_apart(np, missing) == [
+        (0, 2),
+        (0, 3),
+        (0, 5),
+        (1, 2),
+        (1, 3),
+        (1, 5),
+        (2, 3),
+        (2, 4),
+        (3, 4),
+        (3, 5),
+        (4, 5),
+    ]  # all but (0, 1), (0, 4), (1, 4) and (2, 5)
 
 
 def test_missing_values_together_match_counts(cpu):
@@ -502,3 +532,276 @@ def test_moments_too_large_for_floats_are_none_in_the_json_not_a_failed_profile(
     json.dumps(statistics, allow_nan=False)  # the command line writes it so: inf has no JSON
     huge = next(c for c in statistics["columns"] if c["name"] == "huge")
     assert huge["stats"]["mean"] == pytest.approx(2.75e160) and huge["stats"]["std"] is None
+
+
+@pytest.mark.parametrize("values", [[2.5], [1.0, 4.0], [1.0, 2.0, 7.0], [1.0, 2.0, 7.0, 3.0], [3.0] * 5])
+def test_moments_need_enough_values_and_a_spread_and_then_are_pandas(cpu, values):
+    """Standard deviation from two values on, skew from three, excess kurtosis from four (pandas' and scipy's
+    unbiased estimates); none where the values do not vary or are too few (pandas says NaN, or 0 for a constant)."""
+    series = pd.Series(values)
+    stats = profile_frame(cpu, pd.DataFrame({"x": series})).column("x").stats
+    varies = series.nunique() > 1
+    assert stats["mean"] == series.mean()
+    assert stats["std"] == (pytest.approx(series.std(), rel=1e-15) if len(values) > 1 else None)
+    assert stats["skew"] == (pytest.approx(series.skew(), rel=1e-14) if varies and len(values) > 2 else None)
+    assert stats["kurtosis"] == (pytest.approx(series.kurt(), rel=1e-14) if varies and len(values) > 3 else None)
+
+
+def test_a_flag_column_shows_its_values_most_frequent_first_with_their_shares(cpu):
+    """Ties keep True first; a value that never occurs is not listed; a column of no values has no share."""
+    frame = pd.DataFrame(
+        {
+            "tie": pd.array([False, True, None, True, False], dtype="boolean"),
+            "mostly_false": pd.array([False, True, False, False, None], dtype="boolean"),
+            "all_true": pd.array([True, None, True, True, None], dtype="boolean"),
+            "empty": pd.array([None] * 5, dtype="boolean"),
+        }
+    )
+    profile = profile_frame(cpu, frame)
+    expected = {
+        "tie": (["True", "False"], [2, 2], [0.5, 0.5], 0.5),
+        "mostly_false": (["False", "True"], [3, 1], [0.75, 0.25], 0.25),
+        "all_true": (["True"], [3], [1.0], 1.0),
+        "empty": ([], [], [], None),
+    }
+    for name, (values, counts, shares, true_share) in expected.items():
+        column = profile.column(name)
+        assert list(column.top_values.columns) == ["value", "count", "share"], name
+        assert column.top_values.index.tolist() == list(range(len(values))), name
+        assert column.top_values["value"].tolist() == values, name
+        assert column.top_values["count"].tolist() == counts, name
+        assert column.top_values["share"].tolist() == shares, name
+        assert column.stats["true_share"] == true_share, name
+        assert column.distinct == len(values), name
+
+
+def test_python_types_of_an_object_column_are_counted_on_a_sample_of_its_values(cpu):
+    frame = pd.DataFrame({"mixed": pd.Series([None, 1, "two", 3.0, "four", "five"], dtype=object)})
+    column = profile_frame(cpu, frame, ProfileSettings(mixed_type_sample=2)).column("mixed")
+    assert column.stats["types"] == {"int": 1, "str": 1}, "the first two values present"
+    assert column.flags["mixed_types"] == "'mixed' mixes Python types: int (1), str (1). Clean it before modelling."
+
+
+def test_cramers_v_of_a_table_wider_than_long_corrects_each_side_by_its_own_values():
+    """A 2 x 3 table and its transpose: Bergsma's correction takes each side's number of values, whichever is
+    smaller, and gives the same V both ways, as the formula written out with SciPy does."""
+    from pipeline.profile.correlations import corrected_cramers_v
+
+    counts = np.array([[5, 1, 2], [1, 4, 6]])
+    left = pd.Series(np.repeat(["a", "a", "a", "b", "b", "b"], counts.ravel()))
+    right = pd.Series(np.repeat(["u", "v", "w", "u", "v", "w"], counts.ravel()))
+    expected = bergsma_v(left, right)
+    assert corrected_cramers_v(counts) == pytest.approx(expected, rel=1e-12)
+    assert corrected_cramers_v(counts.T) == pytest.approx(expected, rel=1e-12)
+
+
+def test_cramers_v_is_undefined_where_every_shared_row_holds_a_value_of_its_own():
+    """Three rows, three values on one side: the correction leaves no values to measure (NaN), although rounding
+    leaves a chi-squared of 2e-16 past it, which over zero would read as infinity."""
+    from pipeline.profile.correlations import corrected_cramers_v
+
+    assert np.isnan(corrected_cramers_v(np.array([[1, 0], [0, 1], [0, 1]])))
+
+
+@pytest.mark.parametrize(
+    ("counts", "sparse"),
+    [
+        (np.full((10, 10), 2), True),  # every pair of values expects 2 rows, although each value has 20
+        (np.full((10, 2), 10), False),  # 10 rows expected in every cell of a 10 x 2 table
+        (np.full((2, 2), 5), False),  # exactly 5 expected is enough (fewer than 5 is rough)
+        (np.array([[2, 5, 5, 5, 5], [2, 5, 5, 5, 5]]), False),  # exactly a fifth of the cells expect fewer than 5
+    ],
+)
+def test_a_table_is_too_sparse_for_v_where_more_than_a_fifth_of_its_cells_expect_fewer_than_5_rows(counts, sparse):
+    from pipeline.profile.correlations import is_sparse
+
+    assert is_sparse(counts) is sparse
+
+
+def sparse_categories(names: str) -> pd.DataFrame:
+    """30 rows of category columns: a, b and c of 6 values, d and e of 2 (only d x e fills its pairs of values)."""
+    rows = np.arange(30)
+    values = {"a": rows % 6, "b": (rows // 5) % 6, "c": (rows * 5 + rows // 6) % 6, "d": rows % 2, "e": (rows // 2) % 2}
+    return pd.DataFrame({name: pd.Series([f"{name}{v}" for v in values[name]], dtype="str") for name in names})
+
+
+@pytest.mark.parametrize(
+    ("names", "listed"),
+    [
+        ("abde", "a × b, a × d, a × e, b × d, b × e"),
+        ("abcd", "a × b, a × c, a × d, b × c, b × d and 1 more"),
+    ],
+)
+def test_the_sparse_note_names_five_pairs_and_counts_the_rest(cpu, names, listed):
+    profile = profile_frame(cpu, sparse_categories(names))
+    assert profile.method_notes["cramers_v"] == (
+        f"Few rows for the values they combine ({listed}: more than a fifth of the pairs of values expect fewer than "
+        "5 rows): V is rough there, bias correction or not."
+    )
+
+
+def alert_table() -> pd.DataFrame:
+    rows = 10
+    return pd.DataFrame(
+        {
+            "empty": pd.Series([None] * rows, dtype=object),
+            "gappy": [1.0, None, 3.0, None, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+            "constant": pd.Series(["same"] * rows, dtype="str"),
+            "skewed": [1.0] * 9 + [100.0],
+            "infinite": [np.inf, -np.inf] + [float(i) for i in range(8)],
+            "Age": [-2.5] + [30.0 + i for i in range(9)],
+            "row_id": pd.array(range(rows), dtype="Int64"),
+            "code": pd.Series([f"c{i % 6}" for i in range(rows)], dtype="str"),
+            "code5": pd.Series([f"c{i % 5}" for i in range(rows)], dtype="str"),
+            "words": pd.Series(["a", "b"] * 5, dtype=object),
+            "unique_floats": [0.5 + i for i in range(rows)],
+        }
+    )
+
+
+def test_each_column_alert_is_a_sentence_naming_the_column_and_what_to_look_at(cpu):
+    """Negative skew is as skewed as positive; a capitalised name is still an age; a nullable whole-number column
+    unique in every row is an id, a float one is not; one Python type is not mixed; text of more distinct values
+    than half its rows (and than the minimum) has many."""
+    profile = profile_frame(cpu, alert_table(), ProfileSettings(high_cardinality_min=3))
+    assert {c.name: c.flags for c in profile.columns} == {
+        "empty": {"all_missing": "'empty' has no values: every row is missing."},
+        "gappy": {"high_missing": "'gappy' is missing in 20.0% of rows."},
+        "constant": {"constant": "'constant' holds one value only; it carries no information."},
+        "skewed": {"skewed": "'skewed' is highly skewed (skew 3.16); consider a log or rank transform."},
+        "infinite": {"infinite": "'infinite' has 2 infinite values (left out of its statistics)."},
+        "Age": {
+            "skewed": "'Age' is highly skewed (skew -2.88); consider a log or rank transform.",
+            "negative_values": "'Age' has negative values (as low as -2.5): check them.",
+        },
+        "row_id": {"likely_id": "'row_id' is unique in every row: likely an id column, not a feature."},
+        "code": {"high_cardinality": "'code' has 6 distinct values (high cardinality)."},
+        "code5": {},  # 5 distinct values of 10 rows: not more than half
+        "words": {},
+        "unique_floats": {},
+    }
+    alerts = [(a.column, a.code) for a in profile.alerts]
+    column_alerts = [(c.name, code) for c in profile.columns for code in c.flags]
+    assert alerts[: len(column_alerts)] == column_alerts, "the columns' alerts in column order, then correlations"
+    assert {code for _, code in alerts[len(column_alerts) :]} == {"high_correlation"}
+
+
+def test_alert_thresholds_are_reached_at_equality(cpu):
+    """A skew exactly at the threshold and distinct values exactly at the minimum: the skew alerts, the count does
+    not (it must be more)."""
+    frame = alert_table()[["skewed", "code"]]
+    skew = profile_frame(cpu, frame).column("skewed").stats["skew"]
+    at = profile_frame(cpu, frame, ProfileSettings(skew_threshold=skew, high_cardinality_min=6))
+    assert "skewed" in at.column("skewed").flags
+    assert "high_cardinality" not in at.column("code").flags
+    above = ProfileSettings(skew_threshold=float(np.nextafter(skew, np.inf)), high_cardinality_min=5)
+    past = profile_frame(cpu, frame, above)
+    assert "skewed" not in past.column("skewed").flags
+    assert "high_cardinality" in past.column("code").flags
+
+
+def test_a_table_of_no_rows_raises_no_column_alerts_and_a_single_row_says_what_it_lacks(cpu):
+    """No rows is not all missing; one whole number is constant, not an id; a name that only contains 'age' is no
+    age; a count of 0 is not negative."""
+    empty = profile_frame(cpu, pd.DataFrame({"a": pd.Series([], dtype="float64"), "b": pd.Series([], dtype="str")}))
+    assert [c.flags for c in empty.columns] == [{}, {}]
+    one = profile_frame(cpu, pd.DataFrame({"n": [3], "page": [-1.0], "count": [0.0]}))
+    assert {c.name: list(c.flags) for c in one.columns} == {
+        "n": ["constant"],
+        "page": ["constant"],
+        "count": ["constant"],
+    }
+    assert [(a.code, a.message) for a in one.alerts if a.column is None] == [
+        ("single_row", "The table has one row: spreads, skew and correlations need more.")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "flagged"),
+    [
+        ("age", True),
+        ("Total_Count", True),
+        ("price eur", True),
+        ("ages2", True),
+        ("page", False),
+        ("stage", False),
+        ("agent", False),
+    ],
+)
+def test_negative_values_alert_for_names_that_mean_a_quantity(cpu, name, flagged):
+    column = profile_frame(cpu, pd.DataFrame({name: [-1.0, 2.0, 3.0]})).column(name)
+    expected = {"negative_values": f"{name!r} has negative values (as low as -1): check them."} if flagged else {}
+    assert column.flags == expected
+
+
+def test_dates_more_than_a_day_ahead_are_in_the_future_in_any_zone(cpu):
+    now = pd.Timestamp.now(tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "soon": [now.tz_localize(None) - pd.Timedelta(days=3), now.tz_localize(None) + pd.Timedelta(hours=12)],
+            "later": [now.tz_localize(None), now.tz_localize(None) + pd.Timedelta(hours=36)],
+            "zoned": [now.tz_convert("Asia/Tokyo"), now.tz_convert("Asia/Tokyo") + pd.Timedelta(hours=30)],
+            "zoned_soon": [
+                now.tz_convert("Pacific/Honolulu"),
+                now.tz_convert("Pacific/Honolulu") + pd.Timedelta(hours=20),
+            ],
+        }
+    )
+    profile = profile_frame(cpu, frame)
+    assert profile.column("soon").flags == {}
+    assert profile.column("zoned_soon").flags == {}
+    for name in ("later", "zoned"):
+        latest = profile.column(name).stats["max"]
+        assert profile.column(name).flags == {
+            "future_dates": f"{name!r} has dates in the future (the latest is {latest}): check them."
+        }
+
+
+def test_repeated_rows_are_counted_in_words_with_their_share(cpu):
+    one = profile_frame(cpu, pd.DataFrame({"a": [1, 2, 1, 3], "b": ["x", "y", "x", "z"]}))
+    two = profile_frame(cpu, pd.DataFrame({"a": [1, 1, 1, 3], "b": ["x", "x", "x", "z"]}))
+    assert [(a.column, a.code, a.message) for a in one.alerts if a.code == "duplicates"] == [
+        (None, "duplicates", "1 row repeats an earlier row (25.0%).")
+    ]
+    assert [a.message for a in two.alerts if a.code == "duplicates"] == ["2 rows repeat an earlier row (50.0%)."]
+
+
+def test_a_correlation_exactly_at_the_threshold_is_an_alert(cpu):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=50)
+    frame = pd.DataFrame({"x": x, "y": x + rng.normal(size=50)})
+    r = profile_frame(cpu, frame).correlations["pearson"].loc["x", "y"]
+    at = profile_frame(cpu, frame, ProfileSettings(high_correlation=r))
+    assert [(a.column, a.message) for a in at.alerts] == [
+        ("x", f"'x' and 'y' are highly correlated (Pearson {r:.3f}).")
+    ]
+    assert profile_frame(cpu, frame, ProfileSettings(high_correlation=float(np.nextafter(r, 1)))).alerts == []
+
+
+def test_a_full_profile_reports_each_phase_in_order_and_times_it(cpu):
+    frame = pd.DataFrame({"x": [1.0, None, 3.0], "k": [1, 2, 2], "t": pd.Series(["a", "b", None], dtype="str")})
+    heard = []
+    profile = profile_frame(cpu, frame, progress=lambda fraction, message: heard.append((fraction, message)))
+    assert heard == [
+        (0.0, "Counting missing values…"),
+        (0 / 5, "Column 1 of 3: x"),
+        (1 / 5, "Column 2 of 3: k"),
+        (2 / 5, "Column 3 of 3: t"),
+        (3 / 5, "Duplicate rows…"),
+        (3 / 5, "Correlations…"),
+        (4 / 5, "Missing values together…"),
+        (1.0, "Done"),
+    ]
+    assert list(profile.phases) == ["table", "columns", "correlations", "missing values"]
+    assert profile.table == TableStats(
+        rows=3,
+        columns=3,
+        memory_bytes=cpu.frame_nbytes(frame),
+        duplicate_rows=0,
+        missing_cells=2,
+        kinds={"numeric": 2, "text": 1},
+    )
+    assert (profile.engine, profile.engine_label) == (cpu.name, cpu.label)
+    minimal = profile_frame(cpu, frame, PRESETS["minimal"])
+    assert minimal.correlation_note == "Correlations were not computed (minimal profile)."
+    assert (minimal.missing_together, minimal.missing_correlation, minimal.method_notes) == (None, None, {})
