@@ -13,7 +13,13 @@ from scipy import stats as scipy_stats
 
 from pipeline.errors import DataError
 from pipeline.profile import PRESETS, ProfileSettings, compare_profiles, profile_frame
-from pipeline.profile.correlations import average_ranks, pairs_missing_apart, ranks_within, shared_rank_correlation
+from pipeline.profile.correlations import (
+    average_ranks,
+    cramers_v,
+    pairs_missing_apart,
+    ranks_within,
+    shared_rank_correlation,
+)
 from pipeline.profile.model import TableStats
 from pipeline.tables.column_kinds import column_kind
 from pipeline.tables.synthetic import SyntheticSpec, generate
@@ -474,6 +480,7 @@ def test_cramers_v_of_category_columns_is_bias_corrected_on_the_shared_rows(cpu)
     assert matrix.loc["colour", "size"] == pytest.approx(bergsma_v(shared["colour"], shared["size"]), rel=1e-12)
     assert matrix.loc["colour", "size"] > 0.3 > matrix.loc["colour", "flag"] >= 0
     assert "cramers_v" not in profile.method_notes, "400 rows fill every pair of values"
+    assert cramers_v(cpu, frame, ["colour", "size", "flag"])[1] is None, "no note at all"
 
 
 def test_cramers_v_matches_values_worked_by_hand():
@@ -805,3 +812,77 @@ def test_a_full_profile_reports_each_phase_in_order_and_times_it(cpu):
     minimal = profile_frame(cpu, frame, PRESETS["minimal"])
     assert minimal.correlation_note == "Correlations were not computed (minimal profile)."
     assert (minimal.missing_together, minimal.missing_correlation, minimal.method_notes) == (None, None, {})
+
+
+def test_one_column_of_python_objects_tells_the_number_1_from_the_text_1_in_its_duplicate_rows(cpu):
+    """Its top values show both as "1"; its rows are still different rows."""
+    profile = profile_frame(cpu, pd.DataFrame({"o": pd.Series([1, "1", None, 1], dtype=object)}))
+    assert profile.column("o").top_values["value"].tolist() == ["1"]
+    assert profile.table.duplicate_rows == 1
+    assert [a.message for a in profile.alerts if a.code == "duplicates"] == ["1 row repeats an earlier row (25.0%)."]
+
+
+def test_each_kind_of_column_says_what_its_histogram_bins(cpu):
+    """Numbers bin their values, times their time, text its lengths; other columns (durations) only count their
+    distinct values. A column of one number gets one bin a unit wide around it; a column of no times has no
+    histogram, only its zone."""
+    frame = pd.DataFrame(
+        {
+            "same": [2.5, 2.5, 2.5],
+            "when": pd.to_datetime(["2024-01-01", None, "2024-01-03"]),
+            "never": pd.Series([pd.NaT] * 3, dtype="datetime64[ns]"),
+            "never_utc": pd.Series([pd.NaT] * 3, dtype="datetime64[ns, UTC]"),
+            "text": pd.Series(["a", "bb", "a"], dtype="str"),
+            "delta": pd.to_timedelta([1, 2, 2], unit="s"),
+        }
+    )
+    columns = {c.name: c for c in profile_frame(cpu, frame).columns}
+    assert {name: c.histogram_of for name, c in columns.items()} == {
+        "same": "value",
+        "when": "time",
+        "never": "time",
+        "never_utc": "time",
+        "text": "length",
+        "delta": None,
+    }
+    assert columns["same"].histogram.to_dict("list") == {"start": [2.0], "end": [3.0], "count": [3]}
+    for name, zone in (("never", None), ("never_utc", "UTC")):
+        assert (columns[name].stats, columns[name].histogram, columns[name].distinct) == ({"timezone": zone}, None, 0)
+    assert (columns["delta"].stats, columns["delta"].distinct) == ({}, 2)
+
+
+def test_categories_are_counted_by_their_text_and_unused_ones_left_out(cpu):
+    """Categories 1 and "1" both read "1": one value of 3 rows; a category no row holds is not a value."""
+    frame = pd.DataFrame(
+        {
+            "merged": pd.Categorical([1, "1", 1], categories=[1, "1"]),
+            "unused": pd.Categorical(["x", "y", "x"], categories=["x", "y", "never"]),
+        }
+    )
+    profile = profile_frame(cpu, frame)
+    assert profile.column("merged").top_values.to_dict("list") == {"value": ["1"], "count": [3], "share": [1.0]}
+    assert profile.column("merged").distinct == 1
+    unused = profile.column("unused")
+    assert unused.top_values.to_dict("list") == {"value": ["x", "y"], "count": [2, 1], "share": [2 / 3, 1 / 3]}
+    assert (unused.distinct, unused.stats["top"], unused.stats["top_share"]) == (2, "x", 2 / 3)
+
+
+def test_values_of_up_to_200_characters_are_shown_whole_and_longer_ones_cut_to_200_with_an_ellipsis(cpu):
+    frame = pd.DataFrame({"long": pd.Series(["a" * 200, "b" * 201], dtype="str")})
+    shown = profile_frame(cpu, frame).column("long").top_values["value"].tolist()
+    assert shown == ["a" * 200, "b" * 199 + "…"]
+
+
+def test_top_values_break_ties_at_the_cut_by_value_and_rare_values_are_those_under_the_share(cpu):
+    """Top 2 of a (3 rows), b and c (2 each), d (1): a and b. Rare is under a quarter of the 8 rows: d, not b and c
+    at exactly 2 rows. Lengths count each row."""
+    values = ["c", "a", "d", "b", "a", "c", "b", "a"]
+    column = profile_frame(
+        cpu, pd.DataFrame({"t": pd.Series(values, dtype="str")}), ProfileSettings(top_k=2, rare_share=0.25)
+    ).column("t")
+    assert column.top_values.to_dict("list") == {"value": ["a", "b"], "count": [3, 2], "share": [3 / 8, 2 / 8]}
+    assert column.distinct == 4
+    assert column.stats["rare_share"] == 1 / 8
+    lengths = profile_frame(cpu, pd.DataFrame({"t": pd.Series(["aaa", "b", "b", None], dtype="str")})).column("t")
+    assert (lengths.stats["min_length"], lengths.stats["mean_length"], lengths.stats["max_length"]) == (1, 5 / 3, 3)
+    assert lengths.histogram.to_dict("list") == {"start": [0.5, 1.5, 2.5], "end": [1.5, 2.5, 3.5], "count": [2, 0, 1]}
