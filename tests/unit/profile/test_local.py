@@ -883,6 +883,7 @@ def test_top_values_break_ties_at_the_cut_by_value_and_rare_values_are_those_und
     assert column.top_values.to_dict("list") == {"value": ["a", "b"], "count": [3, 2], "share": [3 / 8, 2 / 8]}
     assert column.distinct == 4
     assert column.stats["rare_share"] == 1 / 8
+    assert list(column.stats) == ["top", "top_share", "rare_share", "min_length", "mean_length", "max_length"]
     lengths = profile_frame(cpu, pd.DataFrame({"t": pd.Series(["aaa", "b", "b", None], dtype="str")})).column("t")
     assert (lengths.stats["min_length"], lengths.stats["mean_length"], lengths.stats["max_length"]) == (1, 5 / 3, 3)
     assert lengths.histogram.to_dict("list") == {"start": [0.5, 1.5, 2.5], "end": [1.5, 2.5, 3.5], "count": [2, 0, 1]}
