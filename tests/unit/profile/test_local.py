@@ -20,7 +20,7 @@ from pipeline.profile.correlations import (
     ranks_within,
     shared_rank_correlation,
 )
-from pipeline.profile.model import TableStats
+from pipeline.profile.model import ColumnProfile, TableStats
 from pipeline.tables.column_kinds import column_kind
 from pipeline.tables.synthetic import SyntheticSpec, generate
 
@@ -887,3 +887,67 @@ def test_top_values_break_ties_at_the_cut_by_value_and_rare_values_are_those_und
     lengths = profile_frame(cpu, pd.DataFrame({"t": pd.Series(["aaa", "b", "b", None], dtype="str")})).column("t")
     assert (lengths.stats["min_length"], lengths.stats["mean_length"], lengths.stats["max_length"]) == (1, 5 / 3, 3)
     assert lengths.histogram.to_dict("list") == {"start": [0.5, 1.5, 2.5], "end": [1.5, 2.5, 3.5], "count": [2, 0, 1]}
+
+
+@pytest.mark.parametrize(
+    ("frame", "note", "correlated"),
+    [
+        (
+            pd.DataFrame({"a": [1.0, 2, 3], "b": [3.0, 1, 2], "c": [5.0, 5, 5], "d": [None, 1.0, None]}),
+            "2 numeric column(s) left out: constant or (almost) empty.",
+            ["a", "b"],
+        ),
+        (
+            pd.DataFrame({"a": [1.0, 2, 3], "t": ["x", "y", "z"]}),
+            "No correlations: they need at least two numeric columns that vary, and this table has 1 varying numeric "
+            "column(s).",
+            [],
+        ),
+        (
+            pd.DataFrame({f"x{i}": np.random.default_rng(i).normal(size=4) for i in range(62)}),
+            "Only the first 60 of 62 numeric columns are correlated.",
+            [f"x{i}" for i in range(60)],
+        ),
+        (
+            pd.DataFrame({"a": [1.0, 2, 3], "b": [3.0, 1, 2]}),
+            None,
+            ["a", "b"],
+        ),
+    ],
+    ids=["constant-and-one-value", "one-varying", "past-sixty", "two"],
+)
+def test_the_correlation_note_says_which_numeric_columns_are_left_out_and_why(cpu, frame, note, correlated):
+    settings = ProfileSettings(duplicates=False, missing_matrices=False)
+    profile = profile_frame(cpu, frame, settings)
+    assert profile.correlation_note == note
+    assert list(profile.correlations.get("pearson", pd.DataFrame()).columns) == correlated
+    assert list(profile.correlations.get("spearman", pd.DataFrame()).columns) == correlated
+
+
+def category(name: str, distinct: int, kind: str = "text", flags: dict[str, str] | None = None) -> ColumnProfile:
+    return ColumnProfile(name, kind, "str", 100, 0, distinct, flags=flags or {})
+
+
+def test_cramers_v_takes_text_and_flag_columns_of_two_to_fifty_values_twenty_at_most():
+    from pipeline.profile.correlations import category_columns
+
+    columns = [
+        category("one", 1),
+        category("two", 2),
+        category("fifty", 50),
+        category("fifty_one", 51),
+        category("flag", 2, "boolean"),
+        category("number", 3, "numeric"),
+        category("id", 40, flags={"likely_id": "…"}),
+    ]
+    assert category_columns(columns) == ["two", "fifty", "flag"]
+    many = [category(f"c{i}", 3) for i in range(21)]
+    assert category_columns(many) == [f"c{i}" for i in range(20)]
+
+
+def test_the_missing_value_matrices_cover_the_first_sixty_columns_with_gaps(cpu):
+    from pipeline.profile.correlations import missing_columns
+
+    columns = [ColumnProfile(f"c{i}", "numeric", "float64", 9, i % 2, 9) for i in range(130)]
+    assert missing_columns(columns) == [f"c{i}" for i in range(1, 121, 2)]
+    assert profile_frame(cpu, pd.DataFrame({"full": [1.0, 2.0]})).missing_together is None
