@@ -641,6 +641,7 @@ def sparse_categories(names: str) -> pd.DataFrame:
 )
 def test_the_sparse_note_names_five_pairs_and_counts_the_rest(cpu, names, listed):
     profile = profile_frame(cpu, sparse_categories(names))
+    assert list(profile.phases) == ["table", "columns", "correlations", "missing values"], "V is timed as correlations"
     assert profile.method_notes["cramers_v"] == (
         f"Few rows for the values they combine ({listed}: more than a fifth of the pairs of values expect fewer than "
         "5 rows): V is rough there, bias correction or not."
@@ -951,3 +952,33 @@ def test_the_missing_value_matrices_cover_the_first_sixty_columns_with_gaps(cpu)
     columns = [ColumnProfile(f"c{i}", "numeric", "float64", 9, i % 2, 9) for i in range(130)]
     assert missing_columns(columns) == [f"c{i}" for i in range(1, 121, 2)]
     assert profile_frame(cpu, pd.DataFrame({"full": [1.0, 2.0]})).missing_together is None
+
+
+def test_pairs_of_two_shared_rows_correlate_and_a_column_constant_on_its_shared_rows_does_not(cpu):
+    """x and y share two rows (correlation 1); x and z share two rows where z is 5 and 5 (no correlation: NaN), as
+    pandas has it, in chunks of 4 rows."""
+    nan = np.nan
+    frame = pd.DataFrame(
+        {
+            "x": [1.0, 2, 3, 4, nan, nan],
+            "y": [nan, nan, 1.0, 2, 3, 4],
+            "z": [5.0, 5, nan, nan, 1, 2],
+            "w": [3.0, 1, 2, nan, 5, 1],
+        }
+    )
+    correlations = profile_frame(cpu, frame, ProfileSettings(chunk_rows=4)).correlations
+    for method in ("pearson", "spearman"):
+        expected = frame.corr(method=method)
+        np.testing.assert_allclose(correlations[method].to_numpy(), expected.to_numpy(), rtol=1e-12, atol=1e-12)
+        assert correlations[method].loc["x", "y"] == 1.0 and np.isnan(correlations[method].loc["x", "z"]), method
+
+
+def test_pearson_of_values_far_from_zero_is_pandas_to_1e_8(cpu):
+    """Values of 1e8 plus noise of 1: each column's sums are taken around its mean, so the spread is not lost to
+    rounding (around zero it would be off by 0.1)."""
+    rng = np.random.default_rng(2)
+    x = 1e8 + rng.normal(size=300)
+    frame = pd.DataFrame({"x": x, "y": x + rng.normal(size=300) * 0.5})
+    frame.loc[::7, "y"] = np.nan
+    pearson = profile_frame(cpu, frame, ProfileSettings(chunk_rows=50)).correlations["pearson"]
+    assert pearson.loc["x", "y"] == pytest.approx(frame.corr().loc["x", "y"], rel=1e-8)
