@@ -152,3 +152,14 @@ def test_a_short_column_of_short_text_counts_eight_bytes_a_row_and_its_rows_as_i
     assert profile_need(frame, settings) == int(WORK_OVERHEAD + 4 * 8 * rows + 1 * 5 * 8 * rows)
     one_number = pd.DataFrame({"x": np.arange(rows, dtype=np.float64)})
     assert profile_need(one_number, ProfileSettings(chunk_rows=10)) == int(WORK_OVERHEAD + 8 * rows + 5 * 8 * 10)
+
+
+def test_two_numeric_columns_or_two_of_text_and_flags_are_enough_for_the_correlation_phase():
+    """Two numbers make Pearson and Spearman; text and a flag make Cramér's V: each pair's phase is counted, the
+    largest here (1,000 rows, chunks of 10)."""
+    rows, settings = 1_000, ProfileSettings(chunk_rows=10)
+    numbers = pd.DataFrame({"x": np.arange(rows, dtype=np.float64), "y": np.ones(rows)})
+    assert profile_need(numbers, settings) == int(WORK_OVERHEAD + 3.5 * 2 * 8 * rows + 6 * 8 * rows)
+    categories = mixed(rows)[["t", "b"]]
+    text = int(categories["t"].memory_usage(deep=True, index=False))
+    assert profile_need(categories, settings) == int(WORK_OVERHEAD + 3 * text + 6 * 8 * rows)
