@@ -688,10 +688,10 @@ def test_each_column_alert_is_a_sentence_naming_the_column_and_what_to_look_at(c
         "words": {},
         "unique_floats": {},
     }
-    alerts = [(a.column, a.code) for a in profile.alerts]
-    column_alerts = [(c.name, code) for c in profile.columns for code in c.flags]
+    alerts = [(a.column, a.code, a.message) for a in profile.alerts]
+    column_alerts = [(c.name, code, message) for c in profile.columns for code, message in c.flags.items()]
     assert alerts[: len(column_alerts)] == column_alerts, "the columns' alerts in column order, then correlations"
-    assert {code for _, code in alerts[len(column_alerts) :]} == {"high_correlation"}
+    assert {code for _, code, _ in alerts[len(column_alerts) :]} == {"high_correlation"}
 
 
 def test_alert_thresholds_are_reached_at_equality(cpu):
@@ -809,7 +809,7 @@ def test_a_full_profile_reports_each_phase_in_order_and_times_it(cpu):
         missing_cells=2,
         kinds={"numeric": 2, "text": 1},
     )
-    assert (profile.engine, profile.engine_label) == (cpu.name, cpu.label)
+    assert (profile.engine, profile.engine_label, profile.approximate) == (cpu.name, cpu.label, ())
     minimal = profile_frame(cpu, frame, PRESETS["minimal"])
     assert minimal.correlation_note == "Correlations were not computed (minimal profile)."
     assert (minimal.missing_together, minimal.missing_correlation, minimal.method_notes) == (None, None, {})
