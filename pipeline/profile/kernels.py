@@ -288,8 +288,6 @@ def _text(
     if engine.holds_python_objects and series.dtype == object:
         stats["types"] = _mixed_types(series, settings.mixed_type_sample)
         series = series.astype("str")
-    elif not is_categorical(series) and not pd.api.types.is_string_dtype(series.dtype):
-        series = series.astype("str")
     counts = label_counts(series)
     top, distinct = top_values(engine, counts, count, settings.top_k)
     if count:

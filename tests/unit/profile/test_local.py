@@ -982,3 +982,14 @@ def test_pearson_of_values_far_from_zero_is_pandas_to_1e_8(cpu):
     frame.loc[::7, "y"] = np.nan
     pearson = profile_frame(cpu, frame, ProfileSettings(chunk_rows=50)).correlations["pearson"]
     assert pearson.loc["x", "y"] == pytest.approx(frame.corr().loc["x", "y"], rel=1e-8)
+
+
+def test_times_a_few_ticks_apart_get_the_bins_asked_for_in_their_zone_and_their_range(cpu):
+    """Times 0, 1, 2 and 2 seconds past midnight in Paris: 4 equal bins of the 2 seconds (not a bin per second, as
+    whole numbers get), starting and ending in Paris; their range is 2 seconds."""
+    stamps = pd.Series(pd.to_datetime([0, 1, 2, 2], unit="s")).dt.tz_localize("Europe/Paris")
+    column = profile_frame(cpu, pd.DataFrame({"t": stamps}), ProfileSettings(time_bins=4)).column("t")
+    assert column.histogram["count"].tolist() == [1, 0, 1, 2]
+    assert (column.histogram["start"].iloc[0], column.histogram["end"].iloc[-1]) == (stamps.min(), stamps.max())
+    assert {str(column.histogram[edge].dt.tz) for edge in ("start", "end")} == {"Europe/Paris"}
+    assert column.stats["range"] == pd.Timedelta(seconds=2)
