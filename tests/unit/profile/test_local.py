@@ -993,3 +993,20 @@ def test_times_a_few_ticks_apart_get_the_bins_asked_for_in_their_zone_and_their_
     assert (column.histogram["start"].iloc[0], column.histogram["end"].iloc[-1]) == (stamps.min(), stamps.max())
     assert {str(column.histogram[edge].dt.tz) for edge in ("start", "end")} == {"Europe/Paris"}
     assert column.stats["range"] == pd.Timedelta(seconds=2)
+
+
+@pytest.mark.parametrize("values", [[0.1] * 3, [0.3] * 10], ids=["three-tenths", "ten-three-tenths"])
+def test_a_constant_column_whose_mean_rounds_off_its_value_has_no_spread_skew_or_correlation(cpu, values):
+    """The float mean of 0.1, 0.1, 0.1 is 0.10000000000000002: the sums around it are of that rounding, not of a
+    spread. The column has a standard deviation of 0, no skew (no 'highly skewed' alert), no kurtosis, and is left
+    out of the correlations, which need two that vary."""
+    frame = pd.DataFrame({"c": values, "y": np.arange(len(values), dtype=np.float64)})
+    profile = profile_frame(cpu, frame)
+    stats = profile.column("c").stats
+    assert (stats["std"], stats["skew"], stats["kurtosis"]) == (0.0, None, None)
+    assert list(profile.column("c").flags) == ["constant"]
+    assert profile.correlations == {}
+    assert profile.correlation_note == (
+        "No correlations: they need at least two numeric columns that vary, and this table has 1 varying numeric "
+        "column(s)."
+    )
