@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -238,6 +239,19 @@ def test_missing_values_together_match_counts(cpu):
     np.testing.assert_array_equal(profile.missing_together.to_numpy(), flags.T @ flags)
     np.testing.assert_allclose(profile.missing_correlation.to_numpy(), np.corrcoef(flags.T), atol=1e-12)
     assert profile.table.missing_cells == 4
+    for matrix in (profile.missing_together, profile.missing_correlation):
+        assert list(matrix.index) == list(matrix.columns) == ["a", "b"]
+    assert profile.missing_together.dtypes.tolist() == [np.dtype("int64")] * 2, "counts of rows, whole numbers"
+
+
+def test_a_column_missing_everywhere_has_no_missingness_correlation_and_warns_nothing(cpu):
+    """Its flags never vary: NaN against every column, without numpy's 0/0 warnings in the server's log."""
+    frame = pd.DataFrame({"never": [None, None, None, None], "some": [1.0, None, 3.0, None], "x": [1.0, 2, 3, 4]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        profile = profile_frame(cpu, frame)
+    assert np.isnan(profile.missing_correlation.loc["never", "some"])
+    assert profile.missing_together.loc["never", "some"] == 2
 
 
 def test_table_facts_and_duplicates(cpu):
