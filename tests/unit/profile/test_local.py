@@ -1024,3 +1024,14 @@ def test_a_constant_column_whose_mean_rounds_off_its_value_has_no_spread_skew_or
         "No correlations: they need at least two numeric columns that vary, and this table has 1 varying numeric "
         "column(s)."
     )
+
+
+def test_columns_on_a_line_correlate_at_exactly_plus_or_minus_one(cpu):
+    """y = 3x + 0.726… and y = -7x - 0.257: rounding puts their sums' Pearson at ±1.0000000000000002; a correlation
+    is at most 1 in size."""
+    rising = pd.Series([0.20211439504395987, 0.6941719367070082, -0.7583697508984092])
+    falling = pd.Series([-0.482, 0.599, 0.04, -0.292, -0.782])
+    up = profile_frame(cpu, pd.DataFrame({"x": rising, "y": rising * 3.0 + 0.726093788947765}))
+    down = profile_frame(cpu, pd.DataFrame({"x": falling, "y": falling * -7.0 - 0.257}))
+    assert up.correlations["pearson"].loc["x", "y"] == 1.0
+    assert down.correlations["pearson"].loc["x", "y"] == -1.0
