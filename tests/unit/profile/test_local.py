@@ -924,12 +924,28 @@ def test_top_values_break_ties_at_the_cut_by_value_and_rare_values_are_those_und
             [f"x{i}" for i in range(60)],
         ),
         (
-            pd.DataFrame({"a": [1.0, 2, 3], "b": [3.0, 1, 2]}),
+            pd.DataFrame({"a": [1.0, 2], "b": [2.0, 1]}),
             None,
             ["a", "b"],
         ),
+        (
+            pd.DataFrame({f"x{i}": np.random.default_rng(i).normal(size=4) for i in range(60)}),
+            None,
+            [f"x{i}" for i in range(60)],
+        ),
+        (
+            pd.DataFrame({"same": [1.0] * 4} | {f"x{i}": np.random.default_rng(i).normal(size=4) for i in range(61)}),
+            "1 numeric column(s) left out: constant or (almost) empty. Only the first 60 of 61 numeric columns are "
+            "correlated.",
+            [f"x{i}" for i in range(60)],
+        ),
+        (
+            pd.DataFrame({"t": ["x", "y"], "u": ["a", "b"]}),
+            "No correlations: they need at least two numeric columns that vary, and this table has no numeric columns.",
+            [],
+        ),
     ],
-    ids=["constant-and-one-value", "one-varying", "past-sixty", "two"],
+    ids=["constant-and-one-value", "one-varying", "past-sixty", "two-rows", "sixty", "both-notes", "no-numbers"],
 )
 def test_the_correlation_note_says_which_numeric_columns_are_left_out_and_why(cpu, frame, note, correlated):
     settings = ProfileSettings(duplicates=False, missing_matrices=False)
