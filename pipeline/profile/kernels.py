@@ -102,16 +102,18 @@ def central_sums(engine: Engine, finite: Any, mean: float, chunk_rows: int) -> n
     return sums
 
 
-def moments(engine: Engine, finite: Any, chunk_rows: int) -> dict[str, float | None]:
+def moments(engine: Engine, finite: Any, chunk_rows: int, constant: bool) -> dict[str, float | None]:
     """Mean, sample standard deviation, and unbiased skew and excess kurtosis (as pandas and scipy define them):
-    the mean in one pass over the values, the central sums in a second."""
+    the mean in one pass over the values, the central sums in a second (see `moments_from_sums` for `constant`)."""
     mean = streamed_sum(engine.xp, finite, chunk_rows) / finite.size
-    return moments_from_sums(int(finite.size), mean, central_sums(engine, finite, mean, chunk_rows))
+    return moments_from_sums(int(finite.size), mean, central_sums(engine, finite, mean, chunk_rows), constant)
 
 
-def moments_from_sums(n: int, mean: float, sums: np.ndarray) -> dict[str, float | None]:
-    """The moments of `n` values from their mean and central sums (see `central_sums`)."""
-    m2, m3, m4 = sums / n if n else sums
+def moments_from_sums(n: int, mean: float, sums: np.ndarray, constant: bool) -> dict[str, float | None]:
+    """The moments of `n` values from their mean and central sums (see `central_sums`). `constant` (the values'
+    smallest is their largest): they do not spread at all, whatever the sums say (a mean that rounds off the one
+    value, 0.1 x 3 / 3 = 0.10000000000000002, leaves sums of its rounding error, and a skew of -2.4)."""
+    m2, m3, m4 = np.zeros(3) if constant else sums / n
     std = math.sqrt(m2 * n / (n - 1)) if n > 1 else None
     skew = kurtosis = None
     if m2 > 0 and n > 2:
@@ -190,7 +192,7 @@ def _numeric(engine: Engine, series: Any, settings: ProfileSettings) -> tuple[di
         return stats, None, distinct
     low, high = _host_float(finite[0]), _host_float(finite[-1])
     quantiles = sorted_quantiles(engine, finite, settings.quantiles)
-    stats.update(moments(engine, finite, chunk_rows))
+    stats.update(moments(engine, finite, chunk_rows, constant=low == high))
     stats.update({"min": low, "max": high})
     stats.update({f"p{round(q * 100):g}": float(v) for q, v in zip(settings.quantiles, quantiles, strict=True)})
     negatives = position(xp, finite, 0)
@@ -287,8 +289,6 @@ def _text(
     stats: dict[str, Any] = {}
     if engine.holds_python_objects and series.dtype == object:
         stats["types"] = _mixed_types(series, settings.mixed_type_sample)
-        series = series.astype("str")
-    elif not is_categorical(series) and not pd.api.types.is_string_dtype(series.dtype):
         series = series.astype("str")
     counts = label_counts(series)
     top, distinct = top_values(engine, counts, count, settings.top_k)

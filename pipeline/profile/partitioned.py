@@ -210,7 +210,7 @@ def _numeric(
     if not finite:
         return stats, None, distinct
     low, high = float(first[(name, "min")]), float(first[(name, "max")])
-    stats.update(moments_from_sums(finite, plan.moments[name], sums[(name, "moments")]))
+    stats.update(moments_from_sums(finite, plan.moments[name], sums[(name, "moments")], constant=low == high))
     stats.update({"min": low, "max": high})
     quantiles = np.asarray(first[(name, "quantiles")], dtype=np.float64)
     stats.update({f"p{round(q * 100):g}": float(v) for q, v in zip(settings.quantiles, quantiles, strict=True)})

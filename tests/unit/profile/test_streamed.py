@@ -195,3 +195,23 @@ def test_a_large_column_profiles_within_two_and_a_half_times_its_bytes_and_its_e
     (peak,) = measure_peaks(__name__, ["one number column"], (PEAK_ROWS,))
     assert peak.peak < 2.5 * table_bytes, f"{peak} for a table of {table_bytes / 2**20:,.0f} MiB"
     assert peak.peak <= peak.model < 2.5 * table_bytes, f"{peak}: estimated far above what it takes, it is refused"
+
+
+def test_lengths_of_text_and_times_bin_as_numpy_does_in_chunks_smaller_than_the_column(cpu):
+    """Text lengths (counted on the distinct values, each weighing its rows) and times (their ticks) in as many
+    equal-width bins as asked, streamed 3 values at a time: numpy's histogram of every row's length or tick."""
+    rng = np.random.default_rng(3)
+    words = pd.Series(["x" * int(n) for n in rng.integers(1, 80, 200)], dtype="str")
+    stamps = pd.Series(pd.to_datetime(rng.integers(0, 10**6, 100), unit="s"))
+    stamps[::9] = pd.NaT
+    frame = pd.DataFrame({"w": words, "t": stamps.reindex(range(200))})
+    profile = profile_frame(cpu, frame, ProfileSettings(chunk_rows=3, bins=7, time_bins=9))
+    lengths, length_edges = np.histogram(words.str.len().to_numpy(), bins=7)
+    words_bins = profile.column("w").histogram
+    assert words_bins["count"].tolist() == lengths.tolist()
+    assert words_bins["start"].tolist() == length_edges[:-1].tolist()
+    assert words_bins["end"].tolist() == length_edges[1:].tolist()
+    ticks, _ = np.histogram(stamps.dropna().astype("int64").to_numpy(), bins=9)
+    times = profile.column("t").histogram
+    assert times["count"].tolist() == ticks.tolist()
+    assert (times["start"].iloc[0], times["end"].iloc[-1]) == (stamps.min(), stamps.max())
