@@ -358,6 +358,15 @@ def test_log_loss_of_float32_probabilities_counts_every_class_the_model_knows():
     assert found["ROC AUC"] is None
 
 
+def test_log_loss_of_a_certain_model_rounded_past_one_is_zero():
+    """float32 rounding may leave a certain prediction a hair above 1, which scikit-learn refuses as no probability:
+    clipped to 1, a model certain and right has no loss beyond float32 rounding."""
+    truth = np.array([0, 1, 1])
+    probabilities = np.array([[1.0002, 0.0], [0.0, 1.0002], [0.0, 1.0002]], dtype=np.float32)
+    found = metrics.classification(truth, truth, probabilities, 2)
+    assert found["log loss"] == pytest.approx(0.0, abs=1e-6) and found["ROC AUC"] == 1.0
+
+
 def test_clustering_metrics_of_two_clusters_and_of_one_point_per_cluster():
     """Two clusters without noise have a silhouette (scikit-learn's); one point per cluster has none; the adjusted
     Rand needs the true groups."""
