@@ -92,3 +92,71 @@ def test_prices_must_be_positive_numbers(price):
 
 def test_example_prices_ask_more_for_the_gpu():
     assert EXAMPLE_PRICES.paying_speedup > 1
+
+
+@pytest.mark.parametrize(
+    ("prices", "message"),
+    [
+        (InstancePrices(0, 1.0), "The CPU instance's price per hour must be a positive number; got 0."),
+        (InstancePrices(1.0, -2.5), "The GPU instance's price per hour must be a positive number; got -2.5."),
+    ],
+)
+def test_a_bad_price_is_refused_naming_the_instance(prices, message):
+    with pytest.raises(DataError) as refused:
+        prices.checked()
+    assert str(refused.value) == message
+
+
+def test_break_even_without_times_says_what_to_run():
+    with pytest.raises(DataError) as refused:
+        break_even(pd.DataFrame({"rows": [], "cpu_s": [], "gpu_s": []}), PRICES)
+    assert str(refused.value) == "No size has a time on both engines: run both at the same sizes first."
+
+
+def test_a_cost_ratio_of_two_either_side_of_the_crossing_is_found():
+    """Cost ratio 0.5 then 2 (PRICES: ratio = cpu_s / 4): the curves cross half-way in log space, at 100,000 rows."""
+    rising = break_even(pd.DataFrame({"rows": [1e4, 1e6], "cpu_s": [2.0, 8.0], "gpu_s": [1.0, 1.0]}), PRICES)
+    assert rising.rows == pytest.approx(1e5, rel=1e-12)
+    assert rising.verdict == (
+        "The GPU costs less per run from about 100,000 rows (between the sizes 10,000 and 1,000,000 measured)."
+    )
+    falling = break_even(pd.DataFrame({"rows": [1e4, 1e6], "cpu_s": [8.0, 2.0], "gpu_s": [1.0, 1.0]}), PRICES)
+    assert falling.rows is None
+    assert falling.verdict == (
+        "The GPU costs less per run up to about 100,000 rows and the CPU from there (between the sizes 10,000 and "
+        "1,000,000 measured)."
+    )
+
+
+def test_a_tie_at_a_measured_size_is_where_the_cheaper_engine_changes():
+    """Cost ratio 0.25, 1 (equal costs) and 4: the GPU is cheaper from the size of the tie, and one crossing is found
+    however the sizes run."""
+    times = pd.DataFrame({"rows": [1e3, 1e4, 1e5], "cpu_s": [1.0, 4.0, 16.0], "gpu_s": [1.0, 1.0, 1.0]})
+    rising = break_even(times, PRICES)
+    assert rising.rows == pytest.approx(1e4, rel=1e-12)
+    assert rising.verdict == (
+        "The GPU costs less per run from about 10,000 rows (between the sizes 10,000 and 100,000 measured)."
+    )
+    falling = break_even(times.assign(cpu_s=times["cpu_s"].to_numpy()[::-1]), PRICES)
+    assert falling.rows is None
+    assert falling.verdict == (
+        "The GPU costs less per run up to about 10,000 rows and the CPU from there (between the sizes 1,000 and "
+        "10,000 measured)."
+    )
+
+
+def test_the_verdicts_name_the_sizes_measured():
+    """The GPU under twice as cheap at every size still wins everywhere, from the smallest size; the CPU everywhere
+    up to the largest; a cheaper engine that changes twice is left to the table."""
+    times = pd.DataFrame({"rows": [1000, 100, 10_000], "cpu_s": [6.0, 5.0, 8.0], "gpu_s": [1.0, 1.0, 1.0]})
+    everywhere = break_even(times, PRICES)  # cost ratios 1.25, 1.5, 2
+    assert everywhere.rows == 100
+    assert everywhere.verdict == "The GPU costs less at every size measured, from 100 rows."
+    nowhere = break_even(times.assign(cpu_s=[1.0, 2.0, 3.0]), PRICES)
+    assert nowhere.rows is None
+    assert nowhere.verdict == (
+        "The CPU costs less at every size measured (up to 10,000 rows): the GPU must be 4× faster to pay off at these "
+        "prices."
+    )
+    twice = break_even(times.assign(cpu_s=[16.0, 1.0, 1.0]), PRICES)  # 100 rows: 1, 1,000: 16, 10,000: 1
+    assert twice.verdict == "The cheaper engine changes more than once across the sizes measured: see the table."

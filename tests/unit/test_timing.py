@@ -1,9 +1,11 @@
 import time
 import weakref
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from pipeline.timing import Timing, measure
+from pipeline.timing import PhaseClock, Timing, measure, speedups
 
 
 def test_single_call_is_first_and_only_run():
@@ -63,15 +65,12 @@ def test_device_work_is_waited_for():
 
 @pytest.mark.parametrize(("warmup", "repeats"), [(-1, 1), (0, 0)])
 def test_bad_arguments(warmup, repeats):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as refused:
         measure(lambda: None, warmup=warmup, repeats=repeats)
+    assert str(refused.value) == f"warmup must be >= 0 and repeats >= 1, got {warmup} and {repeats}"
 
 
 def test_speedups_are_the_reference_over_each_other_and_none_where_a_time_is_missing():
-    import pandas as pd
-
-    from pipeline.timing import speedups
-
     assert speedups({"cpu": 4.0, "gpu": 0.5, "dask": None, "zero": 0.0}, "cpu") == {
         "gpu": 8.0,
         "dask": None,
@@ -105,3 +104,24 @@ def test_each_run_starts_after_the_last_result_is_let_go():
     measured = measure(make, warmup=2, repeats=3)
     assert alive_at_start == [0, 0, 0, 0, 0]
     assert measured.result is results[-1](), "the last result is the one returned"
+
+
+def test_a_phase_clock_sums_the_seconds_of_each_phase_and_waits_for_the_device():
+    events = []
+    phases = PhaseClock(sync=lambda: events.append("sync"))
+    assert phases.run("fit", lambda: time.sleep(0.01) or "model") == "model"
+    phases.run("fit", lambda: time.sleep(0.01))
+    phases.run("predict", lambda: events.append("predict"))
+    assert list(phases.phases) == ["fit", "predict"]
+    assert 0.02 <= phases.phases["fit"] < 0.5 and 0 <= phases.phases["predict"] < phases.phases["fit"]
+    assert events[-3:] == ["sync", "predict", "sync"]
+
+
+def test_speedups_below_a_second_of_a_number_and_of_a_series():
+    """A reference of half a second still has a ratio; a Series of times against one number, and a zero time in a
+    Series has none."""
+    assert speedups({"cpu": 0.5, "gpu": 0.25}, "cpu") == {"gpu": 2.0}
+    wide = pd.DataFrame({"cpu": [0.5, 3.0, 3.0], "gpu": [0.25, 1.5, 0.0]})
+    assert speedups(wide, "cpu")["gpu"].tolist() == pytest.approx([2.0, 2.0, np.nan], nan_ok=True)
+    against_one = speedups({"cpu": 3.0, "gpu": pd.Series([1.5, 0.0])}, "cpu")["gpu"]
+    assert against_one.tolist() == pytest.approx([2.0, np.nan], nan_ok=True)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import multiprocessing
 import os
 import re
+import resource
+import signal
 import stat
+import tempfile
 import time
 import zipfile
 
@@ -292,18 +296,27 @@ def test_the_folder_and_every_file_in_it_are_the_server_user_s_alone(tmp_path):
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in store.folder.iterdir()}
     assert set(modes.values()) == {0o600} and len(modes) == 4, modes  # secret, lock, the workspace and its copy
 
-    loose = tmp_path / "loose"
-    loose.mkdir(mode=0o755)
-    loose.chmod(0o755)
-    store_in(loose)
-    assert stat.S_IMODE(loose.stat().st_mode) == 0o700, "an existing folder is tightened"
+    for mode in (0o755, 0o701):  # readable by others; others may open a file they can name
+        loose = tmp_path / f"loose-{mode:o}"
+        loose.mkdir()
+        loose.chmod(mode)
+        store_in(loose)
+        assert stat.S_IMODE(loose.stat().st_mode) == 0o700, f"an existing folder of mode {mode:o} is tightened"
 
 
 def test_a_folder_of_another_user_is_refused_with_the_reason(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("GPL_WORKSPACE_DIR", str(tmp_path))
     monkeypatch.setattr(os, "geteuid", lambda: tmp_path.stat().st_uid + 1)  # the server runs as someone else
     assert WorkspaceStore.from_environment() is None
-    assert "belongs to user" in caplog.text and "GPL_WORKSPACE_DIR" in caplog.text
+    owner = tmp_path.stat().st_uid
+    assert caplog.record_tuples == [
+        (
+            "pipeline.workspace_store",
+            logging.ERROR,
+            f"Workspaces are not kept across a refresh: the workspace folder {tmp_path} belongs to user {owner}, not "
+            f"to this server's user {owner + 1}: set GPL_WORKSPACE_DIR to a folder of the server's own",
+        )
+    ]
 
 
 def test_the_operator_can_turn_keeping_off_and_the_folder_is_the_server_s_own(tmp_path, monkeypatch):
@@ -529,12 +542,14 @@ def test_the_owner_loads_its_workspace_as_it_is_and_a_save_over_another_tab_s_is
     store = store_in(tmp_path)
     token = store.issue(OWNER)
     assert store.load(token) is None and store.version(token) is None
+    assert store.version("../../etc/passwd") is None and store.version(None) is None, "not issued: no version"
     first = store.save(token, b"first", over=None)
     assert store.load(token) == (b"first", first) and store.version(token) == first
     second = store.save(token, b"second", over=first)  # the tab that read `first` saves
     assert second != first and store.load(token) == (b"second", second)
-    with pytest.raises(Taken):
+    with pytest.raises(Taken) as refused:
         store.save(token, b"stale", over=first)  # another tab that also read `first`
+    assert refused.value.args == (token,), "it names the token refused"
     assert store.load(token) == (b"second", second), "nothing was written"
     assert store.load(store.issue(STRANGER)) is None and store.load("../../etc/passwd") is None
     os.utime(tmp_path / f"{token}.workspace.zip", (time.time() - 7200, time.time() - 7200))
@@ -639,3 +654,118 @@ def test_notes_a_visitor_edited_are_refused_with_the_reason(session, notes):
     data = to_zip(capture(catalog, recipes, {}, LIMIT, to_host))
     with pytest.raises(DataError, match="the notes of 'sales' should be at most 200 texts"):
         from_zip(manifest_edited(data, set_dataset_field(1, "notes", notes)), LIMIT)
+
+
+def test_by_default_workspaces_are_kept_a_day_within_4_gib_in_the_system_s_temporary_folder(tmp_path, monkeypatch):
+    for name in ("GPL_WORKSPACE_DIR", "GPL_WORKSPACE_OFF", "GPL_WORKSPACE_HOURS", "GPL_WORKSPACE_TOTAL_MB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the system's temporary folder
+    store = WorkspaceStore.from_environment()
+    assert store.folder == tmp_path / "gpu-pipeline-lab-workspaces"
+    assert (store.keep_s, store.total_bytes) == (24 * 3600, 4096 * 2**20)
+    monkeypatch.setenv("GPL_WORKSPACE_HOURS", "2")
+    monkeypatch.setenv("GPL_WORKSPACE_TOTAL_MB", "3")
+    store = WorkspaceStore.from_environment()
+    assert (store.keep_s, store.total_bytes) == (2 * 3600, 3 * 2**20)
+
+
+def test_a_damaged_secret_is_named_with_what_to_do(tmp_path):
+    store_in(tmp_path)
+    (tmp_path / "secret.key").write_bytes(b"short")
+    with pytest.raises(OSError) as refused:
+        store_in(tmp_path)
+    assert str(refused.value) == (
+        f"{tmp_path / 'secret.key'} is damaged (it should hold 32 bytes): delete it to make a new one"
+    )
+
+
+ISSUED_BEFORE = "95AKAuEUnM8l8KFTJ_LJq707jobLbl7_tv1WJrl0FGyoJoEx"  # issued to OWNER under the secret b"k" * 32
+
+
+def test_an_address_issued_before_a_restart_or_an_upgrade_still_names_its_workspace_and_browser(tmp_path):
+    """A token depends on the folder's secret alone: the server that issued it may have been restarted or upgraded."""
+    (tmp_path / "secret.key").write_bytes(b"k" * 32)
+    store = store_in(tmp_path)
+    assert store.issued(ISSUED_BEFORE) and store.owns(OWNER, ISSUED_BEFORE) and not store.owns(STRANGER, ISSUED_BEFORE)
+
+
+def test_the_store_writes_only_in_its_own_folder_whatever_the_system_s_temporary_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))  # the system's temporary folder unusable
+    store = store_in(tmp_path / "kept")
+    token = store.issue()
+    assert store.save(token, b"abc") and store.load(token)[0] == b"abc"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+
+
+def write_past_a_file_size_limit(folder, token: str, killed: bool) -> None:
+    """Open the store in `folder` and save 1,000 bytes under `token` where a file may hold 16: the write fails
+    (EFBIG), or, with SIGXFSZ's default action, the process dies part-way through it as in a crash."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
+    if killed:
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+    store_in(folder).save(token, b"x" * 1000)
+
+
+def run_apart(folder, token: str, killed: bool) -> int:
+    process = multiprocessing.get_context("fork").Process(
+        target=write_past_a_file_size_limit, args=(folder, token, killed)
+    )
+    process.start()
+    process.join()
+    return process.exitcode
+
+
+def test_a_save_that_fails_part_way_leaves_nothing_behind(tmp_path):
+    store = store_in(tmp_path)
+    token = store.issue()
+    assert run_apart(tmp_path, token, killed=False) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lock", "secret.key"] and store.load(token) is None
+    assert store.save(token, b"abc") and store.load(token)[0] == b"abc", "the token takes the next save"
+
+
+@pytest.mark.parametrize("opened", [True, False], ids=["while saving", "while making the secret"])
+def test_a_file_a_crash_left_half_written_is_removed_by_a_save_a_minute_later(tmp_path, opened):
+    token = store_in(tmp_path).issue() if opened else "A" * 48
+    assert run_apart(tmp_path, token, killed=True) == -signal.SIGXFSZ
+    (leftover,) = (p for p in tmp_path.iterdir() if p.name not in ("lock", "secret.key"))
+    assert leftover.name.endswith(".partial") and leftover.stat().st_size == 16
+    store = store_in(tmp_path)
+    os.utime(leftover, (time.time() - 120, time.time() - 120))
+    kept = store.issue()
+    assert store.save(kept, b"abc")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["lock", "secret.key", f"{kept}.workspace.zip"])
+
+
+def test_a_save_drops_other_expired_workspaces(tmp_path):
+    store = store_in(tmp_path, keep_s=60)
+    old, new = store.issue(), store.issue()
+    assert store.save(old, b"old")
+    os.utime(tmp_path / f"{old}.workspace.zip", (time.time() - 120, time.time() - 120))
+    assert store.save(new, b"new")
+    assert not (tmp_path / f"{old}.workspace.zip").exists(), "dropped though there was room for both"
+
+
+def test_files_being_written_take_their_room_and_are_left_alone(tmp_path):
+    """Two files another server process is writing (300 bytes each) and a kept workspace (300) leave room for no
+    more in 1,000 bytes: a save of 300 drops the workspace, not the files being written."""
+    store = store_in(tmp_path)
+    writing = [tmp_path / f"being-written-{i}.partial" for i in range(2)]
+    for path in writing:
+        path.write_bytes(b"w" * 300)
+    kept = store.issue()
+    assert store.save(kept, b"k" * 300)
+    assert store.save(store.issue(), b"n" * 300)
+    assert store.version(kept) is None and all(path.exists() for path in writing)
+
+
+def test_the_oldest_workspaces_are_dropped_until_the_new_one_fits(tmp_path):
+    """100, 500 and 300 bytes kept, oldest first, in 1,000: a save of 300 drops the two oldest, as dropping only the
+    100 would leave 1,100 bytes."""
+    store = store_in(tmp_path)
+    tokens = [store.issue() for _ in range(3)]
+    for age, token, size in zip((30, 20, 10), tokens, (100, 500, 300), strict=True):
+        assert store.save(token, b"x" * size)
+        os.utime(tmp_path / f"{token}.workspace.zip", (time.time() - age, time.time() - age))
+    assert store.save(store.issue(), b"y" * 300)
+    assert [store.version(token) is not None for token in tokens] == [False, False, True]

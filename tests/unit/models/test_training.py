@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from sklearn import metrics as skm
 
 from pipeline.data.bundled import bundled_frame
 from pipeline.engines import CPU, GPU, get_engine
@@ -322,3 +323,134 @@ def test_every_algorithm_on_cuml_scores_like_scikit_learn(key, iris, diabetes):
         assert (
             metrics.agreement(REGRESSION, cpu_run.predictions, gpu_run.predictions)["correlation of predictions"] > 0.9
         )
+
+
+def test_classification_metrics_name_the_ones_the_scores_cannot_give():
+    """Without scores, or with decision scores that are not probabilities, ROC AUC (multiclass) and log loss are
+    None under their names; binary decision scores still rank the positives."""
+    truth, guess = np.array([0, 1, 1, 2, 2, 0]), np.array([0, 1, 2, 2, 2, 1])
+    expected = {
+        "accuracy": skm.accuracy_score(truth, guess),
+        "balanced accuracy": skm.balanced_accuracy_score(truth, guess),
+        "F1 (macro)": skm.f1_score(truth, guess, average="macro"),
+        "ROC AUC": None,
+        "log loss": None,
+    }
+    assert metrics.classification(truth, guess, None, 3) == expected
+    # rows summing to 1.3-1.5: SVC-like decision scores, not probabilities
+    decision = np.array(
+        [[0.9, 0.3, 0.3], [0.2, 1.1, 0.4], [0.1, 0.7, 0.6], [0.0, 0.2, 1.3], [0.3, 0.2, 1.0], [1.2, 0.2, 0.1]]
+    )
+    assert metrics.classification(truth, guess, decision, 3) == expected
+    binary, scores = np.array([0, 0, 1, 1, 0]), np.array([0.1, 0.4, 0.35, 0.8, 0.2])  # one score per row
+    found = metrics.classification(binary, np.array([0, 1, 0, 1, 0]), scores, 2)
+    assert found["ROC AUC"] == skm.roc_auc_score(binary, scores) and found["log loss"] is None
+
+
+def test_log_loss_of_float32_probabilities_counts_every_class_the_model_knows():
+    """cuML's float32 probabilities sum to one only within float32 rounding; a class missing from the test rows still
+    has its column, so log loss is scikit-learn's with every label (ROC AUC needs every class present)."""
+    truth = np.array([0, 1, 1, 0])
+    probabilities = np.array([[0.7, 0.2, 0.1002], [0.1, 0.8, 0.1002], [0.2, 0.3, 0.5002], [0.6, 0.3, 0.1002]])
+    probabilities = probabilities.astype(np.float32)  # rows sum to 1.0002
+    found = metrics.classification(truth, np.array([0, 1, 1, 0]), probabilities, 3)
+    assert found["log loss"] == pytest.approx(skm.log_loss(truth, probabilities, labels=[0, 1, 2]), rel=1e-6)
+    assert found["ROC AUC"] is None
+
+
+def test_log_loss_of_a_certain_model_rounded_past_one_is_zero():
+    """float32 rounding may leave a certain prediction a hair above 1, which scikit-learn refuses as no probability:
+    clipped to 1, a model certain and right has no loss beyond float32 rounding."""
+    truth = np.array([0, 1, 1])
+    probabilities = np.array([[1.0002, 0.0], [0.0, 1.0002], [0.0, 1.0002]], dtype=np.float32)
+    found = metrics.classification(truth, truth, probabilities, 2)
+    assert found["log loss"] == pytest.approx(0.0, abs=1e-6) and found["ROC AUC"] == 1.0
+
+
+def test_clustering_metrics_of_two_clusters_and_of_one_point_per_cluster():
+    """Two clusters without noise have a silhouette (scikit-learn's); one point per cluster has none; the adjusted
+    Rand needs the true groups."""
+    x, labels = np.array([[0.0], [1.0], [3.0], [10.0], [11.0], [15.0]]), np.array([0, 0, 0, 1, 1, 1])
+    assert metrics.clustering(x, labels) == {
+        "clusters": 2,
+        "noise share": 0.0,
+        "silhouette": pytest.approx(skm.silhouette_score(x, labels), rel=1e-12),
+        "adjusted Rand": None,
+    }
+    truth = np.array([0, 0, 1, 1, 2, 2])
+    alone = metrics.clustering(x, np.arange(6), truth)
+    assert alone["clusters"] == 6 and alone["silhouette"] is None
+    assert alone["adjusted Rand"] == skm.adjusted_rand_score(truth, np.arange(6))
+
+
+@pytest.mark.parametrize(("rows", "neighbours"), [(4, 1), (10, 4), (14, 5), (40, 5)])
+def test_trustworthiness_counts_five_neighbours_or_fewer_on_small_tables(rows, neighbours):
+    """Five neighbours, fewer where the table is too small for them (under half the rows)."""
+    from sklearn.manifold import trustworthiness
+
+    rng = np.random.default_rng(rows)
+    x = rng.normal(size=(rows, 3))
+    embedded = x[:, :2] + rng.normal(scale=0.5, size=(rows, 2))
+    expected = trustworthiness(x, embedded, n_neighbors=neighbours)
+    assert metrics.embedding(x, embedded)["trustworthiness"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_trustworthiness_of_a_large_table_is_on_a_seeded_sample_of_distinct_rows():
+    """Over 2,000 rows: the same 2,000 distinct rows every time (seed 0), so engines are scored on the same rows."""
+    from sklearn.manifold import trustworthiness
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2_001, 1))
+    embedded = x + rng.normal(size=(2_001, 1))
+    rows = np.sort(np.random.default_rng(0).choice(2_001, 2_000, replace=False))
+    expected = trustworthiness(x[rows], embedded[rows], n_neighbors=5)
+    assert metrics.embedding(x, embedded)["trustworthiness"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_regression_agreement_is_the_correlation_of_the_two_engines_predictions():
+    left, right = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.5, 1.8, 3.6, 3.9])
+    found = metrics.agreement(REGRESSION, left, right)
+    assert found == {"correlation of predictions": pytest.approx(float(np.corrcoef(left, right)[0, 1]), rel=1e-12)}
+    assert found["correlation of predictions"] < 1
+    assert metrics.agreement(EMBEDDING, left[:, None], right[:, None]) == {}, "no agreement measure for embeddings"
+
+
+def test_curves_without_scores_are_empty_frames_with_their_columns():
+    found = metrics.curves(np.array([0, 1, 1]), None, ["no", "yes"])
+    assert list(found) == ["roc", "pr"]
+    assert [list(points.columns) for points in found.values()] == [["class", "x", "y"]] * 2
+    assert all(points.empty for points in found.values())
+
+
+def test_a_long_curve_is_thinned_to_200_evenly_spaced_points_keeping_both_ends():
+    """The second class is the positive one; its precision-recall curve (one point per distinct score) is thinned."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 600)
+    scores = truth * 0.3 + rng.random(600)
+    found = metrics.curves(truth, scores, ["no", "yes"])
+    precision, recall, _ = skm.precision_recall_curve(truth == 1, scores)
+    full = pd.DataFrame({"class": "yes", "x": recall, "y": precision})
+    assert len(full) > 500 and len(found["pr"]) == 200
+    assert found["pr"].iloc[[0, -1]].reset_index(drop=True).equals(full.iloc[[0, -1]].reset_index(drop=True))
+    positions = np.linspace(0, len(full) - 1, 200).round().astype(int)
+    pd.testing.assert_frame_equal(found["pr"], full.iloc[positions].reset_index(drop=True))
+
+
+def test_curves_per_class_use_each_class_s_scores_and_skip_classes_absent_from_the_rows():
+    """One-vs-rest per class present in the rows, each from its own score column, one frame with a fresh index."""
+    truth = np.array([1, 2, 1, 2, 2, 1])  # class 0 ("a") absent
+    scores = np.array(
+        [[0.1, 0.6, 0.3], [0.2, 0.3, 0.5], [0.3, 0.4, 0.3], [0.1, 0.5, 0.4], [0.2, 0.1, 0.7], [0.5, 0.3, 0.2]]
+    )
+    found = metrics.curves(truth, scores, ["a", "b", "c"])
+    roc, pr = [], []
+    for k, name in ((1, "b"), (2, "c")):
+        fpr, tpr, _ = skm.roc_curve(truth == k, scores[:, k])
+        precision, recall, _ = skm.precision_recall_curve(truth == k, scores[:, k])
+        roc.append(pd.DataFrame({"class": name, "x": fpr, "y": tpr}))
+        pr.append(pd.DataFrame({"class": name, "x": recall, "y": precision}))
+    pd.testing.assert_frame_equal(found["roc"], pd.concat(roc, ignore_index=True))
+    pd.testing.assert_frame_equal(found["pr"], pd.concat(pr, ignore_index=True))
+    binary = metrics.curves(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]), ["no", "yes"])
+    fpr, tpr, _ = skm.roc_curve(np.array([0, 0, 1, 1]) == 1, np.array([0.1, 0.4, 0.35, 0.8]))
+    pd.testing.assert_frame_equal(binary["roc"], pd.DataFrame({"class": "yes", "x": fpr, "y": tpr}))
