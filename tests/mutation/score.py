@@ -67,15 +67,24 @@ def load_accounted(folder: Path = ACCOUNTED) -> list[dict[str, str]]:
     return entries
 
 
-def unaccounted(survivors: Iterable[Mutant], accounted: list[dict[str, str]], diff_of) -> list[tuple[Mutant, str]]:
-    """The survivors the list does not account for, each with its change."""
-    listed = {(e["module"], e["function"], change_of(e["change"])) for e in accounted}
-    left = []
+def key_of(entry: dict[str, str]) -> tuple[str, str, str]:
+    return entry["module"], entry["function"], change_of(entry["change"])
+
+
+def unaccounted(
+    survivors: Iterable[Mutant], accounted: list[dict[str, str]], diff_of
+) -> tuple[list[tuple[Mutant, str]], list[dict[str, str]]]:
+    """The survivors the list does not account for, each with its change; and the entries no survivor matches (their
+    code changed, or a test kills them now)."""
+    listed = {key_of(entry) for entry in accounted}
+    left, matched = [], set()
     for mutant in survivors:
-        change = change_of(diff_of(mutant))
-        if (mutant.module, mutant.function, change) not in listed:
-            left.append((mutant, change))
-    return left
+        key = (mutant.module, mutant.function, change_of(diff_of(mutant)))
+        if key in listed:
+            matched.add(key)
+        else:
+            left.append((mutant, key[2]))
+    return left, [entry for entry in accounted if key_of(entry) not in matched]
 
 
 def summary(mutants: list[Mutant], accounted_count: int) -> dict[str, object]:
@@ -127,17 +136,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     accounted = load_accounted()
     survivors = [m for m in mutants if m.status in {"survived", "no tests", "suspicious", "not checked"}]
-    left = unaccounted(survivors, accounted, lambda m: get_diff_for_mutant(m.name, path=Path(m.module)))
+    left, stale = unaccounted(survivors, accounted, lambda m: get_diff_for_mutant(m.name, path=Path(m.module)))
     figures = summary(mutants, len(survivors) - len(left))
     figures["seconds"] = args.seconds
     figures["unaccounted"] = [
         {"name": m.name, "module": m.module, "function": m.function, "status": m.status, "change": c} for m, c in left
     ]
+    figures["stale_entries"] = [{k: e[k] for k in ("module", "function", "change")} for e in stale]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2, ensure_ascii=False), "utf-8")
     print(table(figures))
     for entry in figures["unaccounted"]:
         print(f"\n{entry['status']}: {entry['name']}\n{entry['change']}")
+    for entry in figures["stale_entries"]:
+        print(f"\nlisted but no longer surviving (remove it): {entry['module']} {entry['function']}\n{entry['change']}")
     verdict = figures["score"] >= GOAL and not left
     print(
         f"\nscore {figures['score']:.1%} (goal {GOAL:.0%}); {len(left)} survivor(s) not accounted for "
