@@ -96,7 +96,16 @@ def test_cast_names_its_targets():
 
 @pytest.mark.parametrize(
     ("column", "to"),
-    [("id", "float64"), ("id", "str"), ("city", "category"), ("whole", "int64"), ("id", "bool"), ("id", "int64")],
+    [
+        ("id", "float64"),
+        ("id", "str"),
+        ("x", "str"),
+        ("x", "category"),
+        ("city", "category"),
+        ("whole", "int64"),
+        ("id", "bool"),
+        ("id", "int64"),
+    ],
 )
 def test_a_cast_is_pandas_astype(column, to):
     cast = apply("cast", {"column": column, "to": to})
@@ -128,6 +137,9 @@ def test_a_cast_to_whole_numbers_refuses_numbers_past_their_range():
         "'f' has values beyond the range of int64 (±9.2e18); keep it as float64."
     )
     assert apply_refusal("cast", {"column": "f", "to": "int64"}, pd.DataFrame({"f": [np.inf]})) == (
+        "'f' has values beyond the range of int64 (±9.2e18); keep it as float64."
+    )
+    assert apply_refusal("cast", {"column": "f", "to": "int64"}, pd.DataFrame({"f": [2.0**63]})) == (
         "'f' has values beyond the range of int64 (±9.2e18); keep it as float64."
     )
     largest = pd.DataFrame({"f": [-(2.0**63), 2.0**62]})
