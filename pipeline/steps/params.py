@@ -36,8 +36,11 @@ def number(
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(f"{key} must be a {'whole ' if whole else ''}number; got {str(value)[:40]!r}.")
     if not low <= value <= high:  # before anything turns a huge whole number into a float
-        shown = f"{value:g}" if isinstance(value, float) else (str(value) if len(str(value)) <= 20 else "a larger one")
-        raise DataError(f"{key} must be between {low:g} and {high:g}; got {shown}.")
+        shown = (
+            f"{value:g}" if isinstance(value, float) else (f"{value:,}" if len(str(value)) <= 20 else "a larger one")
+        )
+        bounds = f"{low:,} and {high:,}" if whole else f"{low:g} and {high:g}"  # a whole bound in full, not rounded
+        raise DataError(f"{key} must be between {bounds}; got {shown}.")
     if whole and not float(value).is_integer():
         raise DataError(f"{key} must be a whole number; got {value!r}.")
     return int(value) if whole else float(value)

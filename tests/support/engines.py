@@ -1,4 +1,7 @@
-"""Engines for tests that need a second engine without a GPU: pandas underneath, a GPU's traits on top."""
+"""Engines for tests that need another engine without a GPU or a cluster: pandas underneath, the traits of a GPU
+or of partitions on top."""
+
+import pandas as pd
 
 from pipeline.engines import CpuEngine, DeviceMemory
 
@@ -24,3 +27,15 @@ class HostBackedGpu(CpuEngine):
 
     def release_memory(self) -> None:
         self.released += 1
+
+
+class TwoPartEngine(CpuEngine):
+    """Computes as the CPU engine does, on frames cut in two partitions as a Dask engine cuts them: each part is
+    worked on knowing the row it starts at, and a column is coded with the whole column's levels."""
+
+    def per_partition(self, frame, fn):
+        half = len(frame) // 2
+        return pd.concat([fn(self, frame.iloc[:half], 0), fn(self, frame.iloc[half:], half)])
+
+    def category_levels(self, series):
+        return sorted(series.dropna().drop_duplicates().tolist())
