@@ -584,3 +584,34 @@ def test_export_names_what_it_cannot_export():
     with pytest.raises(DataError) as raised:
         to_script(Recipe((Step("scale", {"columns": ["x"], "method": "x"}),)), "pandas")
     assert str(raised.value) == "Cannot export the scaling method 'x': it must be one of standard, minmax, robust."
+
+
+@pytest.mark.parametrize("method", ["standard", "minmax", "robust"])
+def test_the_script_scales_as_the_run_does(cpu, method):
+    frame = pd.DataFrame({"v": [1.0, 2.0, 4.0, 8.0, np.nan, 16.0]})
+    produced, expected = script_and_run(cpu, frame, Step("scale", {"columns": ["v"], "method": method}))
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+def test_the_script_reads_text_as_dates_and_finds_text_as_the_run_does(cpu):
+    frame = pd.DataFrame({"d": pd.Series(["2024-01-02", "2023-05-06", None], dtype="str")})
+    steps = (
+        Step("string", {"column": "d", "op": "contains", "pattern": "-0", "output": "has"}),
+        Step("cast", {"column": "d", "to": "datetime"}),
+    )
+    produced, expected = script_and_run(cpu, frame, *steps)
+    assert expected["has"].tolist() == [True, True, False] and str(expected["d"].dtype).startswith("datetime64")
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+def test_export_names_the_fixed_words_a_text_operation_and_a_date_part_take():
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("string", {"column": "x", "op": "title", "output": "y"}),)), "pandas")
+    assert str(raised.value) == (
+        "Cannot export the text operation 'title': it must be one of lower, upper, strip, length, contains, replace."
+    )
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("datetime_parts", {"column": "x", "parts": ["week"]}),)), "pandas")
+    assert str(raised.value) == (
+        "Cannot export the date part 'week': it must be one of year, month, day, weekday, hour, minute."
+    )

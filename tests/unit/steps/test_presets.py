@@ -166,6 +166,12 @@ def test_group_aggregate_takes_the_row_ids_only_when_every_number_is_one():
     frame = pd.DataFrame({"k": pd.Series(list("abab"), dtype="str"), "n": [1, 2, 3, 4], "m": [4.0, 3.0, 2.0, 1.0]})
     fitted = fit_preset("group_aggregate", frame)
     assert [a["column"] for a in fitted.recipe.steps[0].params["aggregations"]] == ["n", "n", "n", "m", "m"]
+    with_ids = frame.assign(m=[1.0, 1.0, 2.0, 2.0])  # n is now the only number with a value a row: left out
+    assert [a["column"] for a in fit_preset("group_aggregate", with_ids).recipe.steps[0].params["aggregations"]] == [
+        "m",
+        "m",
+        "m",
+    ]
 
 
 @pytest.mark.parametrize(
