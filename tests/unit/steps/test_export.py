@@ -597,10 +597,19 @@ def test_the_script_reads_text_as_dates_and_finds_text_as_the_run_does(cpu):
     frame = pd.DataFrame({"d": pd.Series(["2024-01-02", "2023-05-06", None], dtype="str")})
     steps = (
         Step("string", {"column": "d", "op": "contains", "pattern": "-0", "output": "has"}),
+        Step("string", {"column": "d", "op": "length", "output": "n"}),
         Step("cast", {"column": "d", "to": "datetime"}),
     )
     produced, expected = script_and_run(cpu, frame, *steps)
     assert expected["has"].tolist() == [True, True, False] and str(expected["d"].dtype).startswith("datetime64")
+    assert expected["n"].tolist()[:2] == [10, 10]
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+def test_the_script_keeps_the_rows_that_pass_either_condition_as_the_run(cpu):
+    conditions = [{"column": "x", "op": "is missing"}, {"column": "x", "op": ">", "value": 2.0}]
+    produced, expected = script_and_run(cpu, GAPS, Step("filter", {"conditions": conditions, "combine": "or"}))
+    assert expected["id"].tolist() == [1, 3, 4]
     pd.testing.assert_frame_equal(produced, expected)
 
 
@@ -609,6 +618,17 @@ def test_export_names_the_fixed_words_a_text_operation_and_a_date_part_take():
         to_script(Recipe((Step("string", {"column": "x", "op": "title", "output": "y"}),)), "pandas")
     assert str(raised.value) == (
         "Cannot export the text operation 'title': it must be one of lower, upper, strip, length, contains, replace."
+    )
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("fill_missing", {"columns": ["x"], "method": "zero"}),)), "pandas")
+    assert str(raised.value) == (
+        "Cannot export the fill method 'zero': it must be one of constant, mean, median, mode, forward."
+    )
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("filter", {"conditions": [{"column": "x", "op": "~"}], "combine": "and"}),)))
+    assert str(raised.value) == (
+        "Cannot export the filter operator '~': it must be one of "
+        "==, !=, <, <=, >, >=, in, contains, is missing, is not missing."
     )
     with pytest.raises(DataError) as raised:
         to_script(Recipe((Step("datetime_parts", {"column": "x", "parts": ["week"]}),)), "pandas")

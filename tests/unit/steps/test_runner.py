@@ -30,6 +30,11 @@ class LazyCluster(HostBackedGpu):
     name = "dask"
     label = "Dask (cluster)"
     lazy = spills_to_disk = estimates_quantiles = True
+    sized = 0  # how often a frame's bytes were asked for: on a real cluster, a pass over the data each time
+
+    def frame_nbytes(self, frame) -> int:
+        self.sized += 1
+        return super().frame_nbytes(frame)
 
 
 FRAME = pd.DataFrame({"id": [3, 1, 2, 1], "x": [0.5, 2.0, -1.0, 2.0], "t": pd.Series(list("cabb"), dtype="str")})
@@ -125,6 +130,30 @@ def test_a_failing_step_stops_its_engine_and_the_other_goes_on(cpu):
     assert result.parity == [None, None], "nothing to compare once the GPU has stopped"
 
 
+def test_an_engine_that_fails_first_leaves_the_next_engine_to_run_every_step(cpu):
+    frames = {"cpu": FRAME.drop(columns="t"), "gpu": FRAME}  # the CPU's copy lacks the column the step drops
+    result = side_by_side([DROP_T, SORT], frames, {"cpu": cpu, "gpu": HostBackedGpu()})
+    assert [s.error is None for s in result.runs["cpu"].steps] == [False]
+    assert [s.number for s in result.runs["gpu"].steps] == [1, 2] and result.runs["gpu"].ok
+    assert result.runs["gpu"].frame["id"].tolist() == [1, 1, 2, 3]
+
+
+def test_a_join_on_an_engine_without_the_other_dataset_says_to_load_it_there(cpu):
+    scores = pd.DataFrame({"id": [1, 2, 3], "score": [10, 20, 30]})
+    join = Step("join", {"dataset": "scores", "on": ["id"], "how": "left"})
+    result = side_by_side(
+        [join], {"cpu": FRAME, "gpu": FRAME}, {"cpu": cpu, "gpu": HostBackedGpu()}, datasets={"cpu": {"scores": scores}}
+    )
+    assert result.runs["cpu"].ok and result.runs["cpu"].frame["score"].tolist()[:2] == [30, 10]
+    assert result.runs["gpu"].error == "The dataset 'scores' is not on GPU (cuDF); load it there first."
+
+
+def test_a_run_on_one_engine_keeps_to_the_budget_it_is_given(cpu):
+    run = run_recipe([SORT], FRAME, cpu, budget=MemoryBudget(1, "the test allows"))
+    assert run.error.startswith("Step 1 (sort by id ascending) needs about 0.01 GiB of memory at its peak")
+    assert run.frame is None
+
+
 def test_progress_names_each_step_on_each_engine_and_ends_done(cpu):
     said = []
     side_by_side(
@@ -215,12 +244,15 @@ def test_an_engine_that_estimates_quantiles_is_not_compared_after_a_step_that_us
     steps = [DROP_T, Step("fill_missing", {"columns": ["x"], "method": "median"}), SORT]
     other = FRAME.assign(x=[9.0, 9.0, 9.0, 9.0])
     engines = {"cpu": cpu, "dask": LazyCluster(), "gpu": HostBackedGpu()}
-    result = side_by_side(steps, {"cpu": FRAME, "dask": other, "gpu": FRAME}, engines)
-    assert result.parity[0].mismatches == ["Dask (cluster): 'x': 4 values differ beyond rtol=1e-09"]
+    result = side_by_side(steps, {"cpu": FRAME, "dask": other, "gpu": FRAME.assign(id=[3, 1, 2, 7])}, engines)
+    assert result.parity[0].mismatches == [
+        "Dask (cluster): 'x': 4 values differ beyond rtol=1e-09",
+        "GPU (cuDF): 'id': 1 values differ beyond rtol=1e-09",
+    ]
     assert result.parity[0].notes == []
     for parity in result.parity[1:]:
         assert parity.notes == ["Dask (cluster) not compared: step 2 uses quantiles, which Dask estimates."]
-        assert parity.mismatches == [], "the GPU is still compared"
+        assert parity.mismatches and all(m.startswith("GPU (cuDF): ") for m in parity.mismatches), "GPU compared"
     exact = side_by_side(steps, {"cpu": FRAME, "gpu": other}, {"cpu": cpu, "gpu": HostBackedGpu()})
     assert exact.parity[1].notes == [] and exact.parity[1].mismatches, "an exact engine is compared"
 
@@ -233,6 +265,7 @@ def test_a_step_past_the_budget_fails_except_on_an_engine_that_spills_to_disk(cp
         "Step 1 (sort by id ascending) needs about 0.01 GiB of memory at its peak"
     )
     assert result.runs["dask"].ok and result.runs["dask"].frame["id"].tolist() == [1, 1, 2, 3]
+    assert engines["dask"].sized == 0, "nothing is estimated for an engine that spills: no extra pass over the data"
 
 
 def test_a_step_is_checked_against_the_free_device_memory_before_it_runs(cpu):
