@@ -20,7 +20,7 @@ from pipeline.steps.runner import (
     run_recipe,
     run_side_by_side,
 )
-from pipeline.steps.spec import Recipe, Step
+from pipeline.steps.spec import STEP_KINDS, Recipe, Step, StepKind, register
 from tests.support.engines import GIB, HostBackedGpu
 
 
@@ -59,6 +59,7 @@ def test_check_steps_keeps_the_steps_that_apply_and_names_the_first_that_does_no
     with pytest.raises(StepError) as raised:
         check_recipe(recipe, FRAME, cpu)
     assert raised.value.number == 2 and str(raised.value) == str(result.problem)
+    assert str(raised.value.__cause__).startswith("No column 't'"), "the step's own error kept for the log"
 
 
 def test_check_steps_fills_in_the_defaults_and_reports_no_problem_when_every_step_applies(cpu):
@@ -83,6 +84,32 @@ def test_check_steps_checks_a_join_against_the_other_datasets_columns(cpu):
     result = check_steps(Recipe((Step("join", {"dataset": "other", "on": ["id"]}),)), FRAME, cpu, {"other": other})
     assert result.usable == 0 and result.problem.number == 1
     assert "No column 'id' at this step" in str(result.problem)
+
+
+def test_check_steps_samples_the_other_dataset_of_a_join_too(cpu):
+    other = pd.DataFrame({"id": [0] * SAMPLE_ROWS + [1] * 100, "w": range(SAMPLE_ROWS + 100)})
+    join = Step("join", {"dataset": "other", "on": ["id"], "how": "inner"})
+    result = check_steps(Recipe((join,)), FRAME, cpu, {"other": other})
+    assert result.problem is None and len(result.samples[1]) == 0, "id 1 is past the other's first rows"
+
+
+@pytest.fixture
+def greedy_kind():
+    """A step kind that runs out of memory whatever it is given."""
+
+    def apply(_frame, _params, _context):
+        raise MemoryError("out of memory")
+
+    kind = register(StepKind("greedy", "Greedy (toy)", "values", lambda p, _s, _o: p, apply, lambda _p: "take it all"))
+    yield kind
+    STEP_KINDS.pop(kind.name)
+
+
+def test_a_step_that_runs_out_of_memory_is_named_in_the_check_and_in_the_run(cpu, greedy_kind):
+    said = "CPU (pandas) ran out of memory running 'take it all'. Remove datasets you no longer need"
+    problem = check_steps(Recipe((Step("greedy"),)), FRAME, cpu).problem
+    assert str(problem).startswith(f"Step 1 (take it all): {said}")
+    assert run_recipe([Step("greedy")], FRAME, cpu).error.startswith(said)
 
 
 def test_check_steps_refuses_a_step_past_the_memory_budget_on_the_sample(cpu, monkeypatch):
@@ -125,7 +152,7 @@ def test_a_failing_step_stops_its_engine_and_the_other_goes_on(cpu):
     assert cpu_run.ok and cpu_run.frame["t"].tolist() == ["A", "B", "B", "C"]
     assert gpu_run.frame is None and len(gpu_run.steps) == 1
     failed = gpu_run.steps[0]
-    assert (failed.number, failed.seconds, failed.rows, failed.columns) == (1, None, None, None)
+    assert (failed.number, failed.step, failed.seconds, failed.rows, failed.columns) == (1, upper, None, None, None)
     assert failed.error == gpu_run.error and failed.error.startswith("KeyError: ") and "'t'" in failed.error
     assert result.parity == [None, None], "nothing to compare once the GPU has stopped"
 
