@@ -429,3 +429,209 @@ def test_export_refuses_code_where_a_fixed_word_belongs():
     ):
         with pytest.raises(DataError, match="Cannot export"):
             to_script(Recipe((step,)), "pandas")
+
+
+def test_a_parquet_scripts_text_is_its_header_imports_run_and_main_and_nothing_else():
+    recipe = Recipe((Step("drop", {"columns": ["x"]}), Step("rename", {"mapping": {"a": "b"}})))
+    assert to_script(recipe, "pandas") == (
+        '"""2-step pipeline exported from GPU Pipeline Lab, for pandas (numpy).\n'
+        "\n"
+        "Run: python this_script.py INPUT.parquet OUTPUT.parquet\n"
+        "INPUT is read as the app read the dataset's file: Parquet.\n"
+        '"""\n'
+        "\n"
+        "import sys\n"
+        "\n"
+        "import pandas as pd\n"
+        "\n"
+        "\n"
+        "def run(df):\n"
+        "    df = df.copy()\n"
+        "    # 1. Drop columns: drop x\n"
+        "    df = df.drop(columns=['x'])\n"
+        "    # 2. Rename columns: rename a → b\n"
+        "    df = df.rename(columns={'a': 'b'})\n"
+        "    return df\n"
+        "\n"
+        "\n"
+        'if __name__ == "__main__":\n'
+        "    table = pd.read_parquet(sys.argv[1])\n"
+        "    run(table).to_parquet(sys.argv[2])\n"
+    )
+
+
+def test_a_cudf_script_with_a_join_reads_each_dataset_as_the_app_read_it():
+    read = FileRead(FileFormat.JSONL, "gzip", dates=("when",))
+    recipe = Recipe((Step("join", {"dataset": "scores", "on": ["id"], "how": "left"}),))
+    script = to_script(recipe, "cudf", read, {"scores": FileRead(FileFormat.EXCEL)})
+    assert script.startswith(
+        '"""1-step pipeline exported from GPU Pipeline Lab, for cudf (cupy).\n'
+        "\n"
+        "Run: python this_script.py INPUT.jsonl.gz OUTPUT.parquet NAME=FILE ...\n"
+        "INPUT is read as the app read the dataset's file: JSON lines, gzip-compressed, when read as dates.\n"
+        "NAME=FILE gives the file of each dataset a join step names (`datasets` below).\n"
+        '"""\n'
+        "\n"
+        "import sys\n"
+        "\n"
+        "import cudf\n"
+        "import pandas as pd\n"
+        "\n"
+        "\n"
+        "def with_dates(df, columns):\n"
+    )
+    assert script.endswith(
+        "def run(df, datasets):\n"
+        "    df = df.copy()\n"
+        "    # 1. Join another dataset: left join scores on id\n"
+        "    df = df.merge(datasets['scores'], on=['id'], how='left', suffixes=('', '_right'))\n"
+        "    return df\n"
+        "\n"
+        "\n"
+        'if __name__ == "__main__":\n'
+        '    others = dict(argument.split("=", 1) for argument in sys.argv[3:])\n'
+        "    datasets = {\n"
+        "        'scores': cudf.from_pandas(pd.read_excel(others['scores'])),\n"
+        "    }\n"
+        "    table = cudf.from_pandas(with_dates(pd.read_json(sys.argv[1], lines=True, compression='gzip', "
+        "dtype=False), ['when']))\n"
+        "    run(table, datasets).to_parquet(sys.argv[2])\n"
+    )
+
+
+def test_a_script_lists_its_imports_constants_and_helpers_in_sections_in_a_fixed_order():
+    steps = (
+        Step("sample", {"fraction": 0.5, "seed": 1}),
+        Step("filter", {"conditions": [{"column": "x", "op": ">", "value": 1}], "combine": "and"}),
+        Step("quantile_bin", {"column": "x", "bins": 3, "output": "b"}),
+        Step("one_hot", {"columns": ["c"], "max_levels": 5}),
+    )
+    read = FileRead(FileFormat.CSV, numbers=(("p", ",", "."),))
+    helpers = ["_mix_int", "stream_bits", "unit_floats", "scalar_for", "as_number", "to_host", "float_values"]
+    helpers += ["uniform", "with_numbers", "run"]
+    constants = ["GOLDEN = 0x9e3779b97f4a7c15", "MIX1 = 0xbf58476d1ce4e5b9", "MIX2 = 0x94d049bb133111eb"]
+    constants.append("MASK64 = 0xffffffffffffffff")
+    for library, imports in (
+        ("pandas", "import numpy as np\nimport pandas as pd\n\nxp = np\nlib = pd\n"),
+        ("cudf", "import cudf\nimport cupy as xp\nimport numpy as np\nimport pandas as pd\n\nlib = cudf\n"),
+    ):
+        script = to_script(Recipe(steps), library, read)
+        standard = "import sys\nfrom types import ModuleType\nfrom typing import Any\n\n"
+        assert f'"""\n\n{standard}{imports}\n\n' + "\n".join(constants) + "\n\n\ndef _mix_int(" in script
+        tree = ast.parse(script)
+        assert [node.name for node in tree.body if isinstance(node, ast.FunctionDef)] == helpers
+        assert script.count("\n\n\ndef ") == len(helpers)
+
+
+def test_a_scripts_usage_and_reader_follow_the_files_format_and_compression():
+    cases = {
+        FileRead(FileFormat.ARROW): ("INPUT.feather", "Arrow IPC / Feather.", "pd.read_feather(sys.argv[1])"),
+        FileRead(FileFormat.EXCEL): ("INPUT.xlsx", "Excel.", "pd.read_excel(sys.argv[1])"),
+        FileRead(FileFormat.JSON, "bz2"): (
+            "INPUT.json.bz2",
+            "JSON, bz2-compressed.",
+            "pd.read_json(sys.argv[1], compression='bz2', dtype=False)",
+        ),
+        FileRead(FileFormat.JSONL): (
+            "INPUT.jsonl",
+            "JSON lines.",
+            "pd.read_json(sys.argv[1], lines=True, dtype=False)",
+        ),
+        FileRead(FileFormat.CSV, "zip"): (
+            "INPUT.csv.zip",
+            "CSV, delimiter ',', encoding utf-8, zip-compressed.",
+            "pd.read_csv(sys.argv[1], compression='zip')",
+        ),
+        FileRead(FileFormat.CSV, "xz", "\t"): (
+            "INPUT.csv.xz",
+            "CSV, delimiter '\\t', encoding utf-8, xz-compressed.",
+            "pd.read_csv(sys.argv[1], sep='\\t', compression='xz')",
+        ),
+        FileRead(FileFormat.CSV, "zstd", dates=("a", "b")): (
+            "INPUT.csv.zst",
+            "CSV, delimiter ',', encoding utf-8, zstd-compressed, a, b read as dates.",
+            "pd.read_csv(sys.argv[1], compression='zstd', parse_dates=['a', 'b'])",
+        ),
+        FileRead(FileFormat.CSV, numbers=(("p", ",", "."), ("q", ",", " "))): (
+            "INPUT.csv",
+            "CSV, delimiter ',', encoding utf-8, 2 column(s) of numbers written with separators read as numbers.",
+            "with_numbers(pd.read_csv(sys.argv[1]), [['p', ',', '.'], ['q', ',', ' ']])",
+        ),
+    }
+    for read, (name, described, reader) in cases.items():
+        script = to_script(Recipe((Step("drop", {"columns": ["x"]}),)), "pandas", read)
+        assert f"Run: python this_script.py {name} OUTPUT.parquet\n" in script
+        assert f"INPUT is read as the app read the dataset's file: {described}\n" in script
+        assert f"    table = {reader}\n" in script
+    parquet = to_script(Recipe((Step("drop", {"columns": ["x"]}),)), "cudf")
+    assert "    table = cudf.read_parquet(sys.argv[1])\n" in parquet
+    latin = to_script(Recipe((Step("drop", {"columns": ["x"]}),)), "cudf", FileRead(FileFormat.CSV, encoding="cp1252"))
+    assert "    table = cudf.from_pandas(pd.read_csv(sys.argv[1], encoding='cp1252'))\n" in latin
+
+
+def test_a_step_comment_escapes_line_breaks_and_control_characters_and_keeps_the_rest():
+    script = to_script(Recipe((Step("rename", {"mapping": {"a\nb\u2028c\x1b": "é"}}),)), "pandas")
+    assert "    # 1. Rename columns: rename a\\nb\\u2028c\\x1b → é\n" in script
+
+
+def test_export_names_what_it_cannot_export():
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("drop", {"columns": ["x"]}),)), "polars")
+    assert str(raised.value) == "Scripts are written for pandas or cudf; got 'polars'."
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe(()), "pandas")
+    assert str(raised.value) == "The pipeline has no steps yet: add one before exporting."
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("scale", {"columns": ["x"], "method": "x"}),)), "pandas")
+    assert str(raised.value) == "Cannot export the scaling method 'x': it must be one of standard, minmax, robust."
+
+
+@pytest.mark.parametrize("method", ["standard", "minmax", "robust"])
+def test_the_script_scales_as_the_run_does(cpu, method):
+    frame = pd.DataFrame({"v": [1.0, 2.0, 4.0, 8.0, np.nan, 16.0]})
+    produced, expected = script_and_run(cpu, frame, Step("scale", {"columns": ["v"], "method": method}))
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+def test_the_script_reads_text_as_dates_and_finds_text_as_the_run_does(cpu):
+    frame = pd.DataFrame({"d": pd.Series(["2024-01-02", "2023-05-06", None], dtype="str")})
+    steps = (
+        Step("string", {"column": "d", "op": "contains", "pattern": "-0", "output": "has"}),
+        Step("string", {"column": "d", "op": "length", "output": "n"}),
+        Step("cast", {"column": "d", "to": "datetime"}),
+    )
+    produced, expected = script_and_run(cpu, frame, *steps)
+    assert expected["has"].tolist() == [True, True, False] and str(expected["d"].dtype).startswith("datetime64")
+    assert expected["n"].tolist()[:2] == [10, 10]
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+def test_the_script_keeps_the_rows_that_pass_either_condition_as_the_run(cpu):
+    conditions = [{"column": "x", "op": "is missing"}, {"column": "x", "op": ">", "value": 2.0}]
+    produced, expected = script_and_run(cpu, GAPS, Step("filter", {"conditions": conditions, "combine": "or"}))
+    assert expected["id"].tolist() == [1, 3, 4]
+    pd.testing.assert_frame_equal(produced, expected)
+
+
+def test_export_names_the_fixed_words_a_text_operation_and_a_date_part_take():
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("string", {"column": "x", "op": "title", "output": "y"}),)), "pandas")
+    assert str(raised.value) == (
+        "Cannot export the text operation 'title': it must be one of lower, upper, strip, length, contains, replace."
+    )
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("fill_missing", {"columns": ["x"], "method": "zero"}),)), "pandas")
+    assert str(raised.value) == (
+        "Cannot export the fill method 'zero': it must be one of constant, mean, median, mode, forward."
+    )
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("filter", {"conditions": [{"column": "x", "op": "~"}], "combine": "and"}),)))
+    assert str(raised.value) == (
+        "Cannot export the filter operator '~': it must be one of "
+        "==, !=, <, <=, >, >=, in, contains, is missing, is not missing."
+    )
+    with pytest.raises(DataError) as raised:
+        to_script(Recipe((Step("datetime_parts", {"column": "x", "parts": ["week"]}),)), "pandas")
+    assert str(raised.value) == (
+        "Cannot export the date part 'week': it must be one of year, month, day, weekday, hour, minute."
+    )

@@ -8,9 +8,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from pipeline.budget import MemoryBudget
+from pipeline.budget import WORK_OVERHEAD, MemoryBudget
+from pipeline.steps.host_memory import UNMEASURED, HostCost, worked_columns
 from pipeline.steps.runner import run_side_by_side
 from pipeline.steps.spec import Context, Step, host_need
+from pipeline.tables.column_bytes import spelt_out_bytes
 from tests.support.engines import HostBackedGpu
 
 ROWS = 2_000_000
@@ -62,3 +64,35 @@ def test_the_host_budget_is_for_engines_that_keep_their_data_in_this_servers_mem
     result = run_side_by_side([TO_TEXT], {"cpu": frame, "gpu": frame}, {"cpu": cpu, "gpu": gpu}, budget=budget)
     assert result.runs["cpu"].frame is None and "needs about" in result.runs["cpu"].error
     assert result.runs["gpu"].ok
+
+
+def test_the_columns_a_step_works_on_are_every_one_its_parameters_name_once_in_order():
+    params = {
+        "columns": ["a", "b"],
+        "column": "c",
+        "by": ["a", "d"],
+        "on": "e",
+        "conditions": [{"column": "f", "op": "is missing"}, {"column": "a"}, "not an item"],
+        "aggregations": [{"column": "g", "function": "sum"}],
+        "output": "h",
+        "mapping": {"i": "j"},
+    }
+    assert worked_columns(params) == ["a", "b", "c", "d", "e", "f", "g"]
+    assert worked_columns({"column": None, "columns": 3}) == []
+
+
+def test_a_cost_counts_the_table_the_numbers_and_text_it_works_on_and_arrays_a_row():
+    frame = pd.DataFrame({"n": np.arange(4, dtype=np.int64), "t": pd.Series(["ab", "cd", "ef", None], dtype="str")})
+    text_bytes = spelt_out_bytes(frame["t"])
+    cost = HostCost(table=2.0, number=3.0, text=5.0, row_bytes=7)
+    base = WORK_OVERHEAD + 2 * 1000 + 7 * 4
+    assert cost.need(frame, {"columns": ["n", "t", "gone"]}, 1000) == base + 3 * 32 + 5 * text_bytes
+    assert cost.need(frame, {"column": "n"}, 1000) == base + 3 * 32
+    assert cost.need(frame, {}, 1000) == base
+    assert HostCost().need(frame, {"columns": ["n"]}, 10**9) == WORK_OVERHEAD
+
+
+def test_a_kind_that_states_no_cost_is_estimated_at_a_copy_and_three_and_six_times_what_it_works_on():
+    frame = pd.DataFrame({"n": np.arange(4, dtype=np.int64), "t": pd.Series(["ab", "cd", "ef", "gh"], dtype="str")})
+    expected = WORK_OVERHEAD + 1000 + 3 * 32 + 6 * spelt_out_bytes(frame["t"]) + 32 * 4
+    assert UNMEASURED.need(frame, {"columns": ["n", "t"]}, 1000) == expected

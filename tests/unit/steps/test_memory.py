@@ -104,3 +104,80 @@ def test_a_real_gpu_out_of_memory_is_reported_and_the_memory_comes_back(cpu, gpu
     loaded = load_file(Catalog(), Source.from_bytes("big.csv", data), [cpu, gpu])
     assert set(loaded.copies) == {"cpu", "gpu"}
     assert compare_frames(loaded.copies["cpu"].frame, gpu.to_pandas(loaded.copies["gpu"].frame)).ok
+
+
+def test_each_formats_load_estimate_is_its_factor_times_the_decoded_table():
+    factors = {fmt: load_need(fmt, 1000) / 1000 for fmt in FileFormat}
+    assert factors == {
+        FileFormat.CSV: 3.0,
+        FileFormat.JSONL: 4.0,
+        FileFormat.JSON: 1.5,
+        FileFormat.PARQUET: 2.0,
+        FileFormat.ARROW: 1.5,
+        FileFormat.EXCEL: 1.5,
+    }
+    assert load_need(FileFormat.JSON, 3) == 4, "whole bytes, rounded down"
+
+
+def test_a_steps_estimate_counts_its_input_and_a_joined_table_times_its_factor():
+    assert step_need(2.5, 100) == 250 and step_need(4.0, 100, 60) == 640 and step_need(2.5, 3) == 7
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "factor"),
+    [("knn_classifier", 4), ("knn_regressor", 4), ("dbscan", 6), ("hdbscan", 8), ("tsne", 8), ("umap", 6)],
+)
+def test_a_models_estimate_is_its_float32_features_times_its_factor(algorithm, factor):
+    assert model_need(algorithm, 10, 2) == 10 * 2 * 4 * factor
+
+
+def test_other_models_take_three_times_their_features_and_svc_a_kernel_cache_besides():
+    assert model_need("ridge", 10, 2) == 240
+    assert model_need("ridge", 10, 0) == 120, "a model of no features still holds a column"
+    assert model_need("svc", 10, 1) == 120 + GIB
+
+
+class ReleasingGpu(HostBackedGpu):
+    """A GPU whose cached blocks, once handed back, free `cached` bytes more."""
+
+    def __init__(self, free: int, cached: int) -> None:
+        super().__init__(free=free, total=16 * GIB)
+        self.cached = cached
+
+    def release_memory(self) -> None:
+        super().release_memory()
+        self.free, self.cached = self.free + self.cached, 0
+
+
+def test_check_fits_allows_up_to_nine_tenths_of_the_free_memory_without_releasing_any():
+    engine = HostBackedGpu(free=1000)
+    check_fits(engine, 900, "Step 1 (sort)", "step")
+    assert engine.released == 0
+    with pytest.raises(GpuMemoryError) as raised:
+        check_fits(engine, 901, "Step 1 (sort)", "step")
+    assert str(raised.value) == (
+        "Step 1 (sort) needs about 0.00 GiB of GPU memory, but only 0.00 GiB of 16.00 GiB is free. "
+        "Add a “Sample rows” step first, drop columns you do not need, or run this pipeline on the CPU."
+    )
+    assert engine.released == 1
+
+
+def test_check_fits_goes_on_when_handing_back_cached_memory_makes_room():
+    engine = ReleasingGpu(free=1000, cached=1000)
+    check_fits(engine, 1800, "Training SVC", "model")  # nine tenths of the 2000 bytes free once handed back
+    assert engine.released == 1
+    with pytest.raises(GpuMemoryError) as raised:
+        check_fits(ReleasingGpu(free=GIB, cached=GIB), int(1.81 * GIB), "Training SVC", "model")
+    assert str(raised.value) == (
+        "Training SVC needs about 1.81 GiB of GPU memory, but only 2.00 GiB of 16.00 GiB is free. "
+        "Train on a sample (Pipeline: “Sample rows”), use fewer features, or train on the CPU."
+    )
+
+
+def test_check_fits_never_refuses_an_engine_that_spills_to_disk():
+    class SpillingGpu(HostBackedGpu):
+        spills_to_disk = True
+
+    engine = SpillingGpu(free=10)
+    check_fits(engine, GIB, "Step 1 (sort)", "step")
+    assert engine.released == 0
