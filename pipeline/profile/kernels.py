@@ -39,7 +39,7 @@ class BinLayout:
             return cls(low - 0.5, 1.0, int(high - low) + 1, high, False)
         if high == low:
             return cls(low - 0.5, 1.0, 1, high, False)
-        return cls(low, (high - low) / bins, bins, high, not integer)
+        return cls(low, (high - low) / bins, bins, high, True)
 
     def counts(self, engine: Engine, finite: Any, chunk_rows: int, weights: Any = None) -> np.ndarray:
         """How many of the finite values fall in each bin (each counting its weight, where given: how often a
