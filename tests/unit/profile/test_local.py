@@ -85,6 +85,28 @@ def test_the_last_bin_of_a_float_column_ends_at_its_largest_value(cpu):
     assert histogram["count"].tolist() == expected.tolist()
 
 
+def test_the_last_bin_of_whole_numbers_spanning_more_values_than_bins_ends_at_their_largest_value(cpu):
+    """0 to 31 in 30 bins: 31 / 30 × 30 is 31.000000000000004 in floats, yet the last bin ends at 31 as numpy's does."""
+    values = np.r_[np.arange(32), 5, 31]
+    histogram = profile_frame(cpu, pd.DataFrame({"k": values}), ProfileSettings(bins=30)).column("k").histogram
+    expected, edges = np.histogram(values, bins=30)
+    assert histogram["end"].iloc[-1] == 31.0
+    assert histogram["start"].tolist() == edges[:-1].tolist()
+    assert histogram["end"].tolist() == edges[1:].tolist()
+    assert histogram["count"].tolist() == expected.tolist()
+
+
+def test_whole_numbers_from_3_to_8_in_6_bins_get_a_bin_each_counted_as_whole_numbers_in_the_json(cpu):
+    """One bin per value also where the values do not start at 0; the profile's JSON counts rows as whole numbers."""
+    values = [3, 4, 4, 5, 6, 7, 8, 8, 8]
+    profile = profile_frame(cpu, pd.DataFrame({"k": values}), ProfileSettings(bins=6, chunk_rows=4))
+    (column,) = profile.to_dict()["columns"]
+    counts = Counter(values)
+    expected = [{"start": v - 0.5, "end": v + 0.5, "count": counts[v]} for v in range(3, 9)]
+    assert json.dumps(column["histogram"]) == json.dumps(expected)
+    assert profile.column("k").dtype == "int64"
+
+
 def test_text_statistics_match_counter(cpu):
     values = ["b", "a", "c", "a", None, "b", "long text here", "d", "a", "b"] * 3 + ["z"]
     frame = pd.DataFrame({"t": pd.Series(values, dtype="str")})
