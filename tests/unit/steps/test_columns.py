@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import pipeline.steps.library  # noqa: F401  (registers every step kind)
-from pipeline.engines import CpuEngine
 from pipeline.errors import DataError
-from pipeline.steps.spec import Context, Schema, Step, apply_step, checked
+from pipeline.steps.spec import Schema, Step
+from tests.support.step_checks import applied, checked_params, refusal_of
 
 FRAME = pd.DataFrame(
     {
@@ -24,17 +24,15 @@ SCHEMA = Schema.of(FRAME)
 
 
 def check(kind: str, params: dict) -> dict:
-    return dict(checked(Step(kind, params), SCHEMA).params)
+    return checked_params(kind, params, SCHEMA)
 
 
 def refusal(kind: str, params: dict) -> str:
-    with pytest.raises(DataError) as raised:
-        checked(Step(kind, params), SCHEMA)
-    return str(raised.value)
+    return refusal_of(kind, params, SCHEMA)
 
 
 def apply(kind: str, params: dict, frame: pd.DataFrame = FRAME) -> pd.DataFrame:
-    return apply_step(checked(Step(kind, params), Schema.of(frame)), frame, Context(CpuEngine()))
+    return applied(kind, params, frame)
 
 
 def apply_refusal(kind: str, params: dict, frame: pd.DataFrame = FRAME) -> str:

@@ -10,8 +10,9 @@ import pipeline.steps.library  # noqa: F401  (registers every step kind)
 from pipeline.engines import CpuEngine
 from pipeline.errors import DataError
 from pipeline.steps.params import MAX_ONE_HOT_LEVELS
-from pipeline.steps.spec import STEP_KINDS, Context, Schema, Step, apply_step, checked
+from pipeline.steps.spec import STEP_KINDS, Context, Schema, Step, checked
 from tests.support.engines import TwoPartEngine
+from tests.support.step_checks import applied, checked_params, refusal_of
 
 FRAME = pd.DataFrame(
     {
@@ -25,17 +26,15 @@ SCHEMA = Schema.of(FRAME)
 
 
 def check(kind: str, params: dict) -> dict:
-    return dict(checked(Step(kind, params), SCHEMA).params)
+    return checked_params(kind, params, SCHEMA)
 
 
 def refusal(kind: str, params: dict) -> str:
-    with pytest.raises(DataError) as raised:
-        checked(Step(kind, params), SCHEMA)
-    return str(raised.value)
+    return refusal_of(kind, params, SCHEMA)
 
 
 def apply(kind: str, params: dict, frame: pd.DataFrame = FRAME, engine=None) -> pd.DataFrame:
-    return apply_step(checked(Step(kind, params), Schema.of(frame)), frame, Context(engine or CpuEngine()))
+    return applied(kind, params, frame, engine)
 
 
 def test_one_hot_takes_columns_or_one_column_and_fifty_levels_unless_told():

@@ -7,12 +7,11 @@ import pandas as pd
 import pytest
 
 import pipeline.steps.library  # noqa: F401  (registers every step kind)
-from pipeline.engines import CpuEngine
-from pipeline.errors import DataError
 from pipeline.steps.params import MAX_TEXT_LENGTH
-from pipeline.steps.spec import Context, Schema, Step, apply_step, checked
+from pipeline.steps.spec import Schema, Step
 from pipeline.tables.random_streams import CounterRandom
 from tests.support.engines import TwoPartEngine
+from tests.support.step_checks import applied, checked_params, refusal_of
 
 FRAME = pd.DataFrame(
     {
@@ -27,18 +26,15 @@ SCHEMA = Schema.of(FRAME)
 
 
 def check(kind: str, params: dict) -> dict:
-    return dict(checked(Step(kind, params), SCHEMA).params)
+    return checked_params(kind, params, SCHEMA)
 
 
 def refusal(kind: str, params: dict) -> str:
-    with pytest.raises(DataError) as raised:
-        checked(Step(kind, params), SCHEMA)
-    return str(raised.value)
+    return refusal_of(kind, params, SCHEMA)
 
 
 def apply(kind: str, params: dict, frame: pd.DataFrame = FRAME, engine=None) -> pd.DataFrame:
-    step = checked(Step(kind, params), Schema.of(frame))
-    return apply_step(step, frame, Context(engine or CpuEngine()))
+    return applied(kind, params, frame, engine)
 
 
 def kept_ids(kind: str, params: dict, frame: pd.DataFrame = FRAME) -> list[int]:
