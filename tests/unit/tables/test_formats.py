@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import lzma
 import zipfile
 from pathlib import Path
@@ -35,6 +34,7 @@ from pipeline.tables.formats import (
     zip_names,
 )
 from tests.support.bombs import XLSX_PARTS
+from tests.support.files import zip_bytes
 
 MIB = 2**20
 CSV, PARQUET, ARROW, JSONL, JSON, EXCEL = (
@@ -48,11 +48,7 @@ CSV, PARQUET, ARROW, JSONL, JSON, EXCEL = (
 
 
 def zipped(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+    return zip_bytes(members, zipfile.ZIP_DEFLATED)
 
 
 WORKBOOK = zipped({name: text.encode() for name, text in XLSX_PARTS.items()})
