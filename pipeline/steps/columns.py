@@ -10,7 +10,9 @@ from pipeline.errors import DataError
 from pipeline.steps import templates
 from pipeline.steps.host_memory import UNMEASURED, HostCost
 from pipeline.steps.params import (
+    CAST_REFUSALS,
     CAST_TARGETS,
+    INT64_LIMIT,
     choice,
     column_list,
     name_text,
@@ -103,22 +105,23 @@ CAST_COSTS = {
 }
 
 
-INT64_LIMIT = 2.0**63  # the floats int64 holds are those from -2**63 up to (not including) 2**63
-
-
 def apply_cast(frame: Any, p: dict[str, Any], context: Context) -> Any:
     column, target = p["column"], p["to"]
     series = frame[column]
+
+    def refusal(problem: str) -> DataError:
+        return DataError(CAST_REFUSALS[problem].format(column=column, target=target))
+
     try:
         if target == "datetime":
             converted = context.engine.frames.to_datetime(series)
         elif target in ("int64", "bool") and bool(series.isna().any()):
-            raise DataError(f"{column!r} has missing values, which {target} cannot hold: fill or drop them first.")
+            raise refusal("missing")
         elif target == "int64" and pd.api.types.is_float_dtype(series.dtype):
             if not bool(((series >= -INT64_LIMIT) & (series < INT64_LIMIT)).all()):  # astype would wrap them
-                raise DataError(f"{column!r} has values beyond the range of int64 (±9.2e18); keep it as float64.")
+                raise refusal("range")
             if not bool((series % 1 == 0).all()):
-                raise DataError(f"{column!r} has fractional values; round them or cast to float64 instead.")
+                raise refusal("fraction")
             converted = series.astype("int64")
         else:
             converted = series.astype(target)

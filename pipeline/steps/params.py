@@ -20,6 +20,12 @@ AGGREGATIONS = ("count", "sum", "mean", "min", "max", "std", "nunique")
 MAX_ONE_HOT_LEVELS = 1_000
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 FILTER_OPERATORS = (*COMPARISONS, "in", "contains", "is missing", "is not missing")
+INT64_LIMIT = 2.0**63  # the floats int64 holds are those from -2**63 up to (not including) 2**63
+CAST_REFUSALS = {  # why a cast would change values, for the run and the exported script alike
+    "missing": "{column!r} has missing values, which {target} cannot hold: fill or drop them first.",
+    "range": "{column!r} has values beyond the range of int64 (±9.2e18); keep it as float64.",
+    "fraction": "{column!r} has fractional values; round them or cast to float64 instead.",
+}
 
 
 def choice(params: dict[str, Any], key: str, options: tuple[str, ...], default: str | None = None) -> str:

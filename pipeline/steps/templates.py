@@ -8,7 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.errors import DataError
-from pipeline.steps.params import DATETIME_PARTS, FILL_METHODS, FILTER_OPERATORS, SCALE_METHODS, STRING_OPS
+from pipeline.steps.params import (
+    CAST_REFUSALS,
+    DATETIME_PARTS,
+    FILL_METHODS,
+    FILTER_OPERATORS,
+    INT64_LIMIT,
+    SCALE_METHODS,
+    STRING_OPS,
+)
 
 
 def one_of(value: Any, options: tuple[str, ...], what: str) -> str:
@@ -20,9 +28,19 @@ def one_of(value: Any, options: tuple[str, ...], what: str) -> str:
 
 def cast(p: dict[str, Any]) -> list[str]:
     column, target = p["column"], p["to"]
+    c = repr(column)
     if target == "datetime":
-        return [f"df[{column!r}] = lib.to_datetime(df[{column!r}])"]
-    return [f"df[{column!r}] = df[{column!r}].astype({target!r})"]
+        return [f"df[{c}] = lib.to_datetime(df[{c}])"]
+
+    def refuse(test: str, problem: str) -> list[str]:
+        return [f"if {test}:", f"    raise ValueError({CAST_REFUSALS[problem].format(column=column, target=target)!r})"]
+
+    lines = refuse(f"df[{c}].isna().any()", "missing") if target in ("int64", "bool") else []
+    if target == "int64":
+        floats, limit = f"df[{c}].dtype.kind == 'f'", repr(INT64_LIMIT)
+        lines += refuse(f"{floats} and not ((df[{c}] >= -{limit}) & (df[{c}] < {limit})).all()", "range")
+        lines += refuse(f"{floats} and not (df[{c}] % 1 == 0).all()", "fraction")
+    return [*lines, f"df[{c}] = df[{c}].astype({target!r})"]
 
 
 def condition(c: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from pipeline.steps.export import LIBRARIES, to_script
 from pipeline.steps.runner import check_recipe, run_recipe
 from pipeline.steps.spec import STEP_KINDS, Recipe, Step
 from pipeline.tables.formats import FileFormat, FileRead
+from tests.support.step_checks import applied
 
 TABLE = pd.DataFrame(
     {
@@ -131,14 +132,55 @@ GAPS = pd.DataFrame(  # missing values in columns of every kind, and two values 
 )
 
 
+def exported_run(steps: tuple[Step, ...]):
+    """The `run` function of the pandas script exported for these (checked) steps, loaded in this process."""
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(to_script(Recipe(steps), "pandas"), "pipeline.py", "exec"), namespace)
+    return namespace["run"]
+
+
 def script_and_run(cpu, frame: pd.DataFrame, *steps: Step) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The exported pandas script's `run` applied to `frame` in this process, and the runner's result."""
     checked = check_recipe(Recipe(steps), frame, cpu)
     expected = run_recipe(checked, frame, cpu)
     assert expected.ok, expected.error
-    namespace: dict = {"__name__": "exported"}
-    exec(compile(to_script(Recipe(tuple(checked)), "pandas"), "pipeline.py", "exec"), namespace)
-    return namespace["run"](frame), expected.frame
+    return exported_run(tuple(checked))(frame), expected.frame
+
+
+@pytest.mark.parametrize(
+    ("values", "to", "problem"),
+    [
+        ([1.0, 1e19], "int64", "has values beyond the range of int64"),
+        ([-1e19, 1.0], "int64", "has values beyond the range of int64"),
+        ([1.0, 2.0**63], "int64", "has values beyond the range of int64"),
+        ([1.0, np.inf], "int64", "has values beyond the range of int64"),
+        ([1.0, 2.5], "int64", "has fractional values"),
+        ([1.0, np.nan], "int64", "has missing values, which int64"),
+        ([1.0, np.nan], "bool", "has missing values, which bool"),
+        (pd.array([1, None], dtype="Int64"), "int64", "has missing values, which int64"),
+    ],
+    ids=["past-the-top", "past-the-bottom", "2**63", "infinite", "fraction", "missing", "missing-bool", "Int64"],
+)
+def test_the_script_refuses_a_cast_that_would_change_values_with_the_runs_message(values, to, problem):
+    frame = pd.DataFrame({"f": values})
+    step = Step("cast", {"column": "f", "to": to})
+    with pytest.raises(DataError) as refused:
+        applied("cast", step.params, frame)
+    with pytest.raises(ValueError) as raised:
+        exported_run((step,))(frame)
+    assert str(raised.value) == str(refused.value)
+    assert str(raised.value).startswith(f"'f' {problem}")
+
+
+@pytest.mark.parametrize(
+    ("values", "to"),
+    [([-(2.0**63), 2.0**62, 0.0], "int64"), ([3, 0, -2], "int64"), ([1.0, 0.0, 2.5], "bool")],
+    ids=["the-ends-of-int64", "whole-numbers", "flags"],
+)
+def test_the_script_casts_what_the_run_casts(cpu, values, to):
+    produced, expected = script_and_run(cpu, pd.DataFrame({"f": values}), Step("cast", {"column": "f", "to": to}))
+    assert expected["f"].dtype == to
+    pd.testing.assert_frame_equal(produced, expected)
 
 
 @pytest.mark.parametrize(
