@@ -42,9 +42,17 @@ def gpu():
     return get_engine("gpu")
 
 
+def _no_dask_under_mutmut() -> None:
+    """`make mutation` runs each mutant's tests in a process mutmut forks from its own, where a Dask cluster hangs
+    until mutmut's timeout (which would count the mutant as caught): Dask tests are skipped there."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        pytest.skip("Dask clusters hang in the processes mutmut forks; make mutation leaves Dask tests out")
+
+
 @pytest.fixture(scope="module")
 def dask_cpu():
     """A local Dask CPU cluster of one worker (two threads, 1 GiB), shut down after the module's tests."""
+    _no_dask_under_mutmut()
     dask_engine = pytest.importorskip("pipeline.engines.dask")
     pytest.importorskip("distributed")
     engine = dask_engine.dask_engine(dask_engine.ClusterSettings(workers=1, threads_per_worker=2, memory_limit="1GiB"))
@@ -57,6 +65,7 @@ def operator_cluster(tmp_path_factory):
     """An operator's Dask cluster as docs/deploy.md starts one: a `dask scheduler` and two `dask worker` processes
     (1 GiB, one thread each, spilling to one folder) with the app's code on their PYTHONPATH, on loopback; every
     engine connected to it is closed and the processes killed after the module's tests."""
+    _no_dask_under_mutmut()
     pytest.importorskip("distributed")
     from pipeline.engines.dask import close_dask_engines
     from tests.support.dask_processes import dask_processes

@@ -14,6 +14,8 @@ from pipeline.engines import Engine
 from pipeline.profile.model import MAX_MATRIX_COLUMNS, ColumnProfile, ProfileSettings
 from pipeline.tables.column_kinds import BOOLEAN, NUMERIC, TEXT
 
+FLAT_SPREAD = 1e-10  # a spread this small a part of the sum of squares is what rounding leaves of a constant
+
 
 @dataclass
 class PairwiseSums:
@@ -25,12 +27,14 @@ class PairwiseSums:
     sxy: np.ndarray
 
     def pearson(self) -> np.ndarray:
-        """Pearson correlation per pair over its complete rows; NaN where a column does not vary."""
+        """Pearson correlation per pair over its complete rows; NaN where a column does not vary on them (as
+        pandas gives), fewer than two rows included: a spread within rounding of its sums counts as none."""
         n, sx, sxx, sxy = self.n, self.sx, self.sxx, self.sxy
-        spread = n * sxx - sx * sx
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = (n * sxy - sx * sx.T) / np.sqrt(spread * spread.T)
-        r[(n < 2) | (spread <= 0) | (spread.T <= 0)] = np.nan
+        spread = np.maximum(n * sxx - sx * sx, 0.0)  # n² times the variance over the pair's rows
+        flat = spread <= n * sxx * FLAT_SPREAD
+        r = np.divide(
+            n * sxy - sx * sx.T, np.sqrt(spread * spread.T), out=np.full(n.shape, np.nan), where=~(flat | flat.T)
+        )
         return np.clip(r, -1.0, 1.0)
 
 

@@ -561,6 +561,34 @@ def test_profile_of_a_datetime_column_has_its_mean_on_every_engine(cpu, dask_cpu
     assert profile_frame(dask_cpu, lazy).column("t").stats["mean"] == expected
 
 
+@pytest.mark.parametrize(
+    ("constant", "rows"),
+    [(7.7, 3), (0.1, 7), (0.3, 9)],
+    ids=["spread-rounds-up", "spread-rounds-below-zero", "longer"],
+)
+def test_a_pair_constant_on_the_rows_it_shares_has_no_correlation_as_in_pandas(cpu, constant, rows):
+    """x varies, but not on the rows where y is present: the sums leave a spread of rounding (1e-16 of the sum of
+    squares, above or below zero), which must read as no spread, not as a correlation of 1e-9."""
+    frame = pd.DataFrame(
+        {
+            "x": [50.3, -20.1, *[constant] * rows],
+            "y": [np.nan, np.nan, *(1.7 * np.arange(rows))],
+            "z": [1.0, 2.0, *(np.arange(rows) % 3)],
+            "gap": [3.0, 4.0, *[np.nan] * rows],  # shares no row with y: nothing to correlate
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing divides by a zero spread or takes a root of a negative one
+        profile = profile_frame(cpu, frame)
+    pearson, spearman = profile.correlations["pearson"], profile.correlations["spearman"]
+    assert np.isnan(frame.corr().loc["x", "y"])
+    assert np.isnan(pearson.loc["x", "y"]) and np.isnan(pearson.loc["y", "x"])
+    assert np.isnan(spearman.loc["x", "y"]) and np.isnan(spearman.loc["y", "x"])
+    assert np.isnan(pearson.loc["gap", "y"]) and np.isnan(pearson.loc["y", "gap"])
+    assert pearson.loc["x", "z"] == pytest.approx(frame.corr().loc["x", "z"], abs=1e-12)
+    assert pearson.loc["y", "z"] == pytest.approx(frame.corr().loc["y", "z"], abs=1e-12)
+
+
 def test_spearman_leaves_infinite_values_out_as_pandas_and_the_pearson_matrix_do(cpu):
     frame = pd.DataFrame({"x": [1.0, 2.0, np.inf, 4.0, 5.0, -np.inf, 7.0], "y": [5.0, 3.0, 4.0, 1.0, 2.0, 6.0, np.nan]})
     spearman = profile_frame(cpu, frame).correlations["spearman"]
