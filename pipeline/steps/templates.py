@@ -99,7 +99,11 @@ def scale(p: dict[str, Any]) -> list[str]:
         c = repr(column)
         lines.append(f"values = df[{c}].astype('float64')")
         if method == "standard":
-            lines.append("centre, spread = values.mean(), values.std(ddof=0)")
+            lines.append("centre, spread, count = values.mean(), values.std(ddof=0), values.count()")
+            lines.append(
+                "if spread <= count * abs(centre) * np.finfo(np.float64).eps:  # what rounding leaves of a constant"
+            )
+            lines.append("    spread = 0.0")
         elif method == "minmax":
             lines.append("centre, spread = values.min(), values.max() - values.min()")
         else:

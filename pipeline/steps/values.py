@@ -30,6 +30,8 @@ from pipeline.steps.params import (
 from pipeline.steps.spec import Context, FormField, Schema, StepKind, register
 from pipeline.tables.column_kinds import DATETIME, NUMERIC, TEXT
 
+EPSILON = float(np.finfo(np.float64).eps)
+
 
 def check_fill(params: dict[str, Any], schema: Schema, _: dict[str, Schema]) -> dict[str, Any]:
     method = choice(params, "method", FILL_METHODS, "constant")
@@ -228,16 +230,25 @@ def apply_scale(frame: Any, p: dict[str, Any], context: Context) -> Any:
     for column in p["columns"]:
         series = frame[column].astype("float64")
         if p["method"] == "standard":
-            centre, spread = series.mean(), series.std(ddof=0)
+            centre, spread, count = series.mean(), series.std(ddof=0), series.count()
         elif p["method"] == "minmax":
-            centre, spread = series.min(), series.max() - series.min()
+            centre, spread, count = series.min(), series.max() - series.min(), 0
         else:
             centre = series.quantile(0.5)
-            spread = series.quantile(0.75) - series.quantile(0.25)
-        found = context.engine.compute({"centre": centre, "spread": spread})
+            spread, count = series.quantile(0.75) - series.quantile(0.25), 0
+        found = context.engine.compute({"centre": centre, "spread": spread, "count": count})
         centre, spread = found["centre"], found["spread"]
+        if rounding_of_a_constant(spread, centre, found["count"]):
+            spread = 0.0
         columns[column] = (series - centre) / (spread if spread else 1.0)  # a constant column becomes 0
     return with_columns(frame, columns)
+
+
+def rounding_of_a_constant(std: float, mean: float, count: int) -> bool:
+    """Whether a standard deviation is no more than rounding leaves of a constant column's mean (0.1 three times
+    has a mean 1.4e-17 off and a deviation of as much): scikit-learn's test to first order, so such a column is
+    centred, not scaled to ±1."""
+    return std <= count * abs(mean) * EPSILON
 
 
 register(

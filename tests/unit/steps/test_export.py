@@ -217,6 +217,14 @@ def test_the_script_scales_a_constant_column_to_zeros_as_the_run(cpu, method):
     pd.testing.assert_frame_equal(produced, expected)
 
 
+@pytest.mark.parametrize("constant", [123456.789, -123456.789])
+def test_the_script_centres_a_constant_whose_mean_rounds_off_as_the_run(cpu, constant):
+    frame = pd.DataFrame({"v": [constant] * 5, "w": [1.0, 2.0, 4.0, 8.0, 16.0]})
+    produced, expected = script_and_run(cpu, frame, Step("scale", {"columns": ["v", "w"]}))
+    assert expected["v"].abs().max() < 1e-10 and expected["w"].std(ddof=0) == pytest.approx(1.0)
+    pd.testing.assert_frame_equal(produced, expected)
+
+
 def test_the_script_puts_a_value_on_a_quantile_edge_in_the_bin_the_run_does(cpu):
     frame = pd.DataFrame({"v": [float(i) for i in range(1, 10)] + [np.nan]})  # the quartiles 3, 5 and 7 are values
     produced, expected = script_and_run(cpu, frame, Step("quantile_bin", {"column": "v", "bins": 4}))

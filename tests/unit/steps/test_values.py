@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.preprocessing import RobustScaler
+from sklearn.preprocessing import RobustScaler, StandardScaler
 
 import pipeline.steps.library  # noqa: F401  (registers every step kind)
 from pipeline.budget import gib
@@ -280,6 +280,25 @@ def test_scaling_is_standard_unless_told():
     values = FRAME["n"].astype("float64")
     scaled = apply("scale", {"columns": ["n"]})["n"]
     pd.testing.assert_series_equal(scaled, (values - values.mean()) / values.std(ddof=0))
+
+
+@pytest.mark.parametrize(
+    ("constant", "rows"), [(0.1, 3), (-0.1, 3), (123456.789, 5), (-123456.789, 5), (7.7, 7)], ids=str
+)
+def test_standard_scaling_centres_a_constant_whose_mean_rounds_off_as_scikit_learn(constant, rows):
+    """The mean of 0.1 three times is 1.4e-17 off and the deviation as large: scaled, every value would be ±1."""
+    frame = pd.DataFrame({"v": [constant] * rows})
+    assert frame["v"].std(ddof=0) > 0
+    scaled = apply("scale", {"columns": ["v"]}, frame)["v"]
+    assert scaled.tolist() == StandardScaler().fit_transform(frame[["v"]]).ravel().tolist()
+    assert scaled.abs().max() < 1e-10
+
+
+def test_standard_scaling_scales_a_column_that_varies_a_little_around_a_large_mean():
+    frame = pd.DataFrame({"v": [1e6, 1e6 + 1e-3, 1e6 + 2e-3]})
+    scaled = apply("scale", {"columns": ["v"]}, frame)["v"]
+    np.testing.assert_allclose(scaled, StandardScaler().fit_transform(frame[["v"]]).ravel(), atol=1e-6)
+    assert scaled.std(ddof=0) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_robust_scaling_uses_the_median_and_the_interquartile_range():
