@@ -103,7 +103,7 @@ def scale(p: dict[str, Any]) -> list[str]:
             lines.append(
                 "if spread <= count * abs(centre) * np.finfo(np.float64).eps:  # what rounding leaves of a constant"
             )
-            lines.append("    spread = 0.0")
+            lines.append("    spread = 1.0")
         elif method == "minmax":
             lines.append("centre, spread = values.min(), values.max() - values.min()")
         else:

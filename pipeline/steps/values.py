@@ -238,9 +238,9 @@ def apply_scale(frame: Any, p: dict[str, Any], context: Context) -> Any:
             spread, count = series.quantile(0.75) - series.quantile(0.25), 0
         found = context.engine.compute({"centre": centre, "spread": spread, "count": count})
         centre, spread = found["centre"], found["spread"]
-        if rounding_of_a_constant(spread, centre, found["count"]):
-            spread = 0.0
-        columns[column] = (series - centre) / (spread if spread else 1.0)  # a constant column becomes 0
+        if not spread or rounding_of_a_constant(spread, centre, found["count"]):
+            spread = 1.0  # a constant column is centred only: its values become 0
+        columns[column] = (series - centre) / spread
     return with_columns(frame, columns)
 
 

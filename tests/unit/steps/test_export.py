@@ -174,8 +174,14 @@ def test_the_script_refuses_a_cast_that_would_change_values_with_the_runs_messag
 
 @pytest.mark.parametrize(
     ("values", "to"),
-    [([-(2.0**63), 2.0**62, 0.0], "int64"), ([3, 0, -2], "int64"), ([1.0, 0.0, 2.5], "bool")],
-    ids=["the-ends-of-int64", "whole-numbers", "flags"],
+    [
+        ([-(2.0**63), 2.0**62, 0.0], "int64"),
+        ([3, 0, -2], "int64"),
+        ([1.0, 0.0, 2.5], "bool"),
+        ([1.5, np.nan, 1e19], "float64"),
+        ([1.5, np.nan, 1.5], "category"),
+    ],
+    ids=["the-ends-of-int64", "whole-numbers", "flags", "floats-with-gaps", "categories-with-gaps"],
 )
 def test_the_script_casts_what_the_run_casts(cpu, values, to):
     produced, expected = script_and_run(cpu, pd.DataFrame({"f": values}), Step("cast", {"column": "f", "to": to}))

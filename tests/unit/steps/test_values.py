@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.preprocessing import RobustScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 import pipeline.steps.library  # noqa: F401  (registers every step kind)
 from pipeline.budget import gib
@@ -299,6 +299,19 @@ def test_standard_scaling_scales_a_column_that_varies_a_little_around_a_large_me
     scaled = apply("scale", {"columns": ["v"]}, frame)["v"]
     np.testing.assert_allclose(scaled, StandardScaler().fit_transform(frame[["v"]]).ravel(), atol=1e-6)
     assert scaled.std(ddof=0) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("method", "scaler"), [("minmax", MinMaxScaler), ("robust", RobustScaler)], ids=["minmax", "robust"]
+)
+def test_a_spread_of_one_rounding_step_is_scaled_as_scikit_learn_scales_it(method, scaler):
+    """Values one float apart near a million (1.2e-10): a spread, not rounding; only the standard deviation has a
+    mean whose rounding it could be."""
+    step = np.spacing(1e6)
+    frame = pd.DataFrame({"v": [1e6, 1e6, 1e6 + step, 1e6 + step]})
+    scaled = apply("scale", {"columns": ["v"], "method": method}, frame)["v"]
+    assert scaled.tolist() == scaler().fit_transform(frame[["v"]]).ravel().tolist()
+    assert scaled.max() - scaled.min() >= 1.0
 
 
 def test_robust_scaling_uses_the_median_and_the_interquartile_range():
