@@ -84,6 +84,7 @@ $(VENV)/.installed-mutation: requirements-mutation.txt | $(BIN)/python
 mutation: $(VENV)/.installed-dev $(VENV)/.installed-mutation
 	rm -rf mutants
 	@mkdir -p test-artifacts
+	@echo "mutmut: about 25 minutes on 2 cores; progress: tail -c 300 test-artifacts/mutmut.log"
 	@start=$$(date +%s); \
 	  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/mutmut run --max-children 2 > test-artifacts/mutmut.log 2>&1 || { tail -c 3000 test-artifacts/mutmut.log; exit 1; }; \
 	  $(BIN)/python -m tests.mutation.score --seconds $$(( $$(date +%s) - start ))
